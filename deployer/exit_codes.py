@@ -1,0 +1,26 @@
+"""Exit codes of the `consign` deployer commands: one IntEnum, handled in one place.
+
+Rundeck and CI branch on these numbers; README documents them. Never renumber.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    #: The deploy ran and at least one service is not healthy/running/completed.
+    FAILED = 1
+    #: Bad command-line usage (click's own code).
+    USAGE = 2
+    #: Some service did not settle before --timeout.
+    TIMEOUT = 3
+    #: The descriptor is invalid: Compose rejects it or it refers to missing services.
+    INVALID_DESCRIPTOR = 4
+    #: The registry (HTTP or Git) could not be reached or did not have the version.
+    REGISTRY_UNREACHABLE = 5
+    #: The Docker Engine could not be reached, or Compose v2 is missing.
+    ENGINE_UNREACHABLE = 6
+    #: Publishing a fragment failed (consign publish).
+    PUBLISH_FAILED = 7

@@ -1,0 +1,1 @@
+"""The Consignment registry: Compose fragments in, immutable numbered descriptors out."""

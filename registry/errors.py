@@ -1,0 +1,78 @@
+"""The registry's one exception tree.
+
+Every domain error carries its HTTP status and a short machine-readable ``error`` code;
+one Flask error handler (``registry.app``) renders them as ``{"error", "message"}`` JSON.
+Low-level errors (GitPython, yaml, base64) are caught where they happen and re-raised
+as one of these ``from`` the original.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class RegistryError(Exception):
+    status: int = 500
+    error: str = "internal_error"
+
+    def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"error": self.error, "message": self.message}
+        body.update(self.details)
+        return body
+
+
+class BadRequest(RegistryError):
+    """The request itself is malformed: not JSON, a missing field, a wrong type."""
+
+    status = 400
+    error = "bad_request"
+
+
+class InvalidName(BadRequest):
+    error = "invalid_name"
+
+
+class InvalidFragment(RegistryError):
+    """The fragment cannot be read as a Compose file (base64, UTF-8, YAML, shape)."""
+
+    status = 422
+    error = "invalid_fragment"
+
+
+class Unauthorized(RegistryError):
+    status = 401
+    error = "unauthorized"
+
+
+class Forbidden(RegistryError):
+    status = 403
+    error = "forbidden"
+
+
+class NotFound(RegistryError):
+    status = 404
+    error = "not_found"
+
+
+class Conflict(RegistryError):
+    """Publishing would break an ownership rule; nothing was written."""
+
+    status = 409
+    error = "conflict"
+
+
+class PayloadTooLarge(RegistryError):
+    status = 413
+    error = "payload_too_large"
+
+
+class StoreError(RegistryError):
+    """The Git store failed in a way the client cannot fix."""
+
+    status = 500
+    error = "store_error"

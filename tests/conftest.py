@@ -1,0 +1,98 @@
+"""Shared fixtures and the rules for tests that need real components.
+
+Tests that need a Docker Engine carry ``@pytest.mark.docker``. Where no engine answers
+they are skipped with the reason shown; with ``CONSIGN_REQUIRE_DOCKER=1`` (set by
+``.ci/run``) that skip becomes a failure, so CI always runs them. ``ssh`` works the same
+with ``CONSIGN_REQUIRE_SSH=1``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("CONSIGN_SHARED", ROOT.parent / "shared"))
+SEED = SHARED / "seed"
+CORPUS = SHARED / "corpus"
+
+
+def _docker_problem() -> str | None:
+    """Why Docker tests cannot run here, or None when engine and Compose v2 answer."""
+    if shutil.which("docker") is None:
+        return "no docker CLI on PATH"
+    try:
+        info = subprocess.run(
+            ["docker", "info", "--format", "{{.ServerVersion}}"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
+    except subprocess.TimeoutExpired:
+        return "docker info timed out"
+    if info.returncode != 0:
+        return f"no Docker Engine answers: {info.stderr.strip()[:200]}"
+    compose = subprocess.run(
+        ["docker", "compose", "version", "--short"], capture_output=True, text=True, timeout=20
+    )
+    if compose.returncode != 0:
+        return "Compose v2 is not installed as a docker CLI plugin (run `make compose-plugin`)"
+    probe = subprocess.run(
+        ["docker", "image", "inspect", "busybox:latest"], capture_output=True, timeout=20
+    )
+    if probe.returncode != 0:
+        return "no local busybox:latest image (run `bash .ci/provision.sh`)"
+    return None
+
+
+def _sshd_problem() -> str | None:
+    if not (shutil.which("sshd") or Path("/usr/sbin/sshd").exists()):
+        return "openssh-server (sshd) is not installed"
+    if shutil.which("ssh") is None:
+        return "no ssh client"
+    return None
+
+
+_PROBLEMS: dict[str, str | None] = {}
+
+
+def _problem(kind: str) -> str | None:
+    if kind not in _PROBLEMS:
+        _PROBLEMS[kind] = _docker_problem() if kind == "docker" else _sshd_problem()
+    return _PROBLEMS[kind]
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for kind, env in (("docker", "CONSIGN_REQUIRE_DOCKER"), ("ssh", "CONSIGN_REQUIRE_SSH")):
+        if item.get_closest_marker(kind) is None:
+            continue
+        problem = _problem(kind)
+        if problem is None:
+            continue
+        if os.environ.get(env) == "1":
+            pytest.fail(f"{kind} is required here ({env}=1) but: {problem}", pytrace=False)
+        pytest.skip(f"{kind} unavailable: {problem}")
+
+
+@pytest.fixture(scope="session")
+def seed_text() -> str:
+    files = sorted(SEED.glob("*.txt"))
+    if not files:
+        pytest.skip(f"seed notes not found under {SEED}")
+    return files[0].read_text()
+
+
+@pytest.fixture
+def docker_client() -> Iterator[object]:
+    import docker
+
+    client = docker.from_env()
+    try:
+        yield client
+    finally:
+        client.close()
