@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): figures for README, never pass/fail tests."""

@@ -1,0 +1,287 @@
+"""Deployer benchmark against `docker compose up -d --wait` on the same descriptors.
+
+- Wait overhead: a 50-service descriptor, every service with a healthcheck; wall time from
+  the command's start to its verdict, alternating `consign deploy` and compose runs.
+- Failure detection: time from a container exiting / turning unhealthy (the engine's own
+  timestamps) to the deployer's verdict (its process exit, so this is an upper bound).
+- Correctness: a scenario set run with both tools; a verdict is correct when the overall
+  outcome matches the expected one (compose gives no per-service verdicts).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bench.common import ROOT, percentile, summary_ms, write_results
+
+HEALTH = {
+    "test": ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/"],
+    "interval": "1s",
+    "timeout": "2s",
+    "retries": 3,
+    "start_period": "10s",
+    "start_interval": "500ms",
+}
+
+
+def web(health: bool = True) -> dict[str, Any]:
+    svc: dict[str, Any] = {"image": "busybox:latest", "command": ["httpd", "-f", "-p", "8080"]}
+    if health:
+        svc["healthcheck"] = HEALTH
+    return svc
+
+
+def fifty() -> dict[str, Any]:
+    return {"services": {f"svc-{i:02d}": web() for i in range(50)}}
+
+
+SCENARIOS: dict[str, tuple[dict[str, Any], bool]] = {
+    # name: (descriptor, expected success)
+    "healthy-web+data+plain": (
+        {
+            "services": {
+                "data": {"image": "busybox:latest", "command": "true", "volumes": ["/data"]},
+                "web": {**web(), "volumes_from": ["data"]},
+                "plain": web(health=False),
+            }
+        },
+        True,
+    ),
+    "never-healthy": (
+        {
+            "services": {
+                "web": {
+                    **web(),
+                    "healthcheck": {
+                        **HEALTH,
+                        "test": ["CMD", "false"],
+                        "retries": 2,
+                        "start_period": "0s",
+                    },
+                }
+            }
+        },
+        False,
+    ),
+    "crash-loop": (
+        {
+            "services": {
+                "loop": {
+                    "image": "busybox:latest",
+                    "command": ["sh", "-c", "sleep 1; exit 1"],
+                    "restart": "always",
+                }
+            }
+        },
+        False,
+    ),
+    "exit-1": (
+        {
+            "services": {
+                "job": {"image": "busybox:latest", "command": ["sh", "-c", "sleep 1; exit 1"]}
+            }
+        },
+        False,
+    ),
+    "missing-image": (
+        {"services": {"ghost": {"image": "consign-bench-missing:never", "pull_policy": "missing"}}},
+        False,
+    ),
+    "migration-completes": (
+        {
+            "services": {
+                "migrate": {"image": "busybox:latest", "command": ["sh", "-c", "sleep 1; exit 0"]},
+                "web": web(),
+            }
+        },
+        True,
+    ),
+}
+
+
+def sh(argv: list[str], **kw: Any) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(argv, capture_output=True, text=True, **kw)
+
+
+def down(project: str) -> None:
+    sh(["docker", "compose", "-p", project, "down", "-v", "--remove-orphans", "-t", "0"])
+
+
+def run_consign(path: Path, project: str, report: Path, timeout: int = 180) -> tuple[float, int]:
+    t0 = time.perf_counter()
+    p = sh(
+        [
+            sys.executable,
+            "-m",
+            "consign",
+            "deploy",
+            "--file",
+            str(path),
+            "--project",
+            project,
+            "--no-rollback",
+            "--timeout",
+            str(timeout),
+            "--report",
+            str(report),
+        ],
+        cwd=ROOT,
+    )
+    return time.perf_counter() - t0, p.returncode
+
+
+def run_compose(path: Path, project: str, timeout: int = 180) -> tuple[float, int]:
+    t0 = time.perf_counter()
+    p = sh(
+        [
+            "docker",
+            "compose",
+            "-p",
+            project,
+            "-f",
+            str(path),
+            "up",
+            "-d",
+            "--wait",
+            "--wait-timeout",
+            str(timeout),
+        ]
+    )
+    return time.perf_counter() - t0, p.returncode
+
+
+def wait_overhead(tmp: Path, rounds: int, log: Callable[[str], None]) -> dict[str, Any]:
+    path = tmp / "fifty.yml"
+    path.write_text(yaml.safe_dump(fifty(), sort_keys=False))
+    ours: list[float] = []
+    theirs: list[float] = []
+    for r in range(rounds):
+        for tool in ("consign", "compose") if r % 2 == 0 else ("compose", "consign"):
+            project = f"bench-{tool}-{uuid.uuid4().hex[:6]}"
+            try:
+                if tool == "consign":
+                    secs, rc = run_consign(path, project, tmp / "r.json")
+                    ours.append(secs)
+                else:
+                    secs, rc = run_compose(path, project)
+                    theirs.append(secs)
+                log(f"round {r} {tool}: {secs:.2f}s rc={rc}")
+            finally:
+                down(project)
+    return {
+        "consign": summary_ms(ours),
+        "compose_wait": summary_ms(theirs),
+        "ratio_p50": round(percentile(ours, 0.5) / percentile(theirs, 0.5), 3),
+    }
+
+
+def _finished(container: str) -> float:
+    state = json.loads(sh(["docker", "inspect", container], check=True).stdout)[0]["State"]
+    health = state.get("Health") or {}
+    stamp = health["Log"][-1]["End"] if health.get("Status") == "unhealthy" else state["FinishedAt"]
+    return _epoch(stamp)
+
+
+def _epoch(stamp: str) -> float:
+    # Docker stamps have nanoseconds; keep microseconds for datetime
+    head, _, frac = stamp.rstrip("Z").partition(".")
+    frac = (frac.split("+")[0] + "000000")[:6]
+    return datetime.fromisoformat(f"{head}.{frac}+00:00").timestamp()
+
+
+def failure_detection(tmp: Path, rounds: int, log: Callable[[str], None]) -> dict[str, Any]:
+    cases = {
+        "exits": {"image": "busybox:latest", "command": ["sh", "-c", "sleep 3; exit 2"]},
+        "turns-unhealthy": {
+            "image": "busybox:latest",
+            "command": ["sh", "-c", "touch /tmp/ok; (sleep 4; rm /tmp/ok) & exec httpd -f -p 8080"],
+            "healthcheck": {
+                "test": ["CMD", "test", "-f", "/tmp/ok"],
+                "interval": "500ms",
+                "timeout": "1s",
+                "retries": 1,
+                "start_period": "0s",
+            },
+        },
+    }
+    out: dict[str, Any] = {}
+    for name, svc in cases.items():
+        latencies: list[float] = []
+        path = tmp / f"fail-{name}.yml"
+        path.write_text(yaml.safe_dump({"services": {"victim": svc, "ok": web()}}, sort_keys=False))
+        for r in range(rounds):
+            project = f"bench-fail-{uuid.uuid4().hex[:6]}"
+            try:
+                _, rc = run_consign(path, project, tmp / "f.json", timeout=60)
+                verdict_at = time.time()
+                cid = sh(["docker", "compose", "-p", project, "ps", "-aq", "victim"]).stdout.split()
+                latencies.append(verdict_at - _finished(cid[0]))
+                log(f"failure {name} round {r}: {latencies[-1]:.3f}s rc={rc}")
+            finally:
+                down(project)
+        out[name] = summary_ms(latencies)
+    return out
+
+
+def correctness(tmp: Path, log: Callable[[str], None]) -> dict[str, Any]:
+    rows: dict[str, Any] = {}
+    for name, (descriptor, expect_ok) in SCENARIOS.items():
+        path = tmp / f"scenario-{name}.yml"
+        path.write_text(yaml.safe_dump(descriptor, sort_keys=False))
+        row: dict[str, Any] = {"expected": "success" if expect_ok else "failure"}
+        for tool in ("consign", "compose"):
+            project = f"bench-c-{uuid.uuid4().hex[:6]}"
+            try:
+                if tool == "consign":
+                    secs, rc = run_consign(path, project, tmp / "c.json", timeout=60)
+                else:
+                    secs, rc = run_compose(path, project, timeout=60)
+            finally:
+                down(project)
+            row[tool] = {"rc": rc, "seconds": round(secs, 2), "correct": (rc == 0) == expect_ok}
+            log(f"scenario {name} {tool}: rc={rc} {secs:.1f}s")
+        rows[name] = row
+    return {
+        "scenarios": rows,
+        "consign_correct": sum(r["consign"]["correct"] for r in rows.values()),
+        "compose_correct": sum(r["compose"]["correct"] for r in rows.values()),
+        "total": len(rows),
+    }
+
+
+def run(rounds: int = 5, log: Callable[[str], None] = print) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="consign-bench-") as d:
+        tmp = Path(d)
+        results: dict[str, Any] = {
+            "wait_overhead": wait_overhead(tmp, rounds, log),
+            "failure_detection": failure_detection(tmp, rounds, log),
+            "correctness": correctness(tmp, log),
+        }
+    results["targets"] = {
+        "wait_overhead_ratio": {
+            "value": results["wait_overhead"]["ratio_p50"],
+            "target": "<= 1.05",
+        },
+        "failure_detection_p50_ms": {
+            k: v["p50_ms"] for k, v in results["failure_detection"].items()
+        }
+        | {"target": "<= 1000"},
+        "correct_verdicts": {
+            "consign": results["correctness"]["consign_correct"],
+            "compose": results["correctness"]["compose_correct"],
+            "of": results["correctness"]["total"],
+        },
+    }
+    write_results("deployer", results)
+    return results

@@ -1,0 +1,170 @@
+"""Where a descriptor comes from: the registry's HTTP API, a Git tag, or a local file.
+
+Every source answers the same :class:`Descriptor`, which records where it came from
+(kind, URL or path, commit) so the labels can say so on every container.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from consign.process import CommandFailed, run
+
+#: Seconds to wait for the registry to answer.
+TIMEOUT = 30.0
+
+
+class SourceError(Exception):
+    """The registry (HTTP or Git) could not be reached or does not have the version."""
+
+
+@dataclass(frozen=True)
+class Descriptor:
+    text: str
+    kind: str  # "registry" | "git" | "file"
+    location: str  # registry URL, git URL/path, or file path
+    application: str | None = None
+    release: str | None = None
+    version: str | None = None  # the resolved number as text (never "latest")
+    commit: str | None = None
+    builds: dict[str, Any] = field(default_factory=dict)
+
+
+def encode_name(name: str) -> str:
+    """Encode an application/release name for a Git ref, as the registry does."""
+    try:
+        from registry.refnames import encode  # the registry's own encoding, when present
+    except ImportError:
+        return _encode(name)
+    return str(encode(name))
+
+
+def _encode(name: str) -> str:
+    out = []
+    for i, byte in enumerate(name.encode("utf-8")):
+        ch = chr(byte)
+        keep = ch.isascii() and (ch.isalnum() or ch == "_" or (ch == "-" and i > 0))
+        out.append(ch if keep else f"%{byte:02X}")
+    return "".join(out)
+
+
+def from_registry(
+    url: str, application: str, release: str, version: str, token: str | None = None
+) -> Descriptor:
+    base = url.rstrip("/")
+    path = "/".join(quote(p, safe="") for p in (application, release, version))
+    target = f"{base}/descriptor/application/{path}"
+    headers = {"Accept": "application/x-yaml, text/yaml, */*"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    try:
+        resp = requests.get(target, headers=headers, timeout=TIMEOUT)
+    except requests.RequestException as e:
+        raise SourceError(f"cannot reach the registry at {base}: {e}") from e
+    if resp.status_code == 404:
+        raise SourceError(
+            f"no such version: {application} / {release} / {version} at {base} ({_why(resp)})"
+        )
+    if resp.status_code in (401, 403):
+        raise SourceError(f"the registry at {base} refused access (HTTP {resp.status_code})")
+    if resp.status_code != 200:
+        raise SourceError(f"the registry at {base} answered HTTP {resp.status_code}: {_why(resp)}")
+    number = resp.headers.get("X-Consign-Version") or (version if version != "latest" else None)
+    return Descriptor(
+        text=resp.text,
+        kind="registry",
+        location=base,
+        application=application,
+        release=release,
+        version=number,
+        commit=resp.headers.get("X-Consign-Commit"),
+    )
+
+
+def _why(resp: requests.Response) -> str:
+    try:
+        body = resp.json()
+    except ValueError:
+        return resp.text.strip()[:200] or resp.reason
+    if isinstance(body, dict):
+        return str(body.get("message") or body.get("error") or body)[:200]
+    return str(body)[:200]
+
+
+def from_git(url: str, application: str, release: str, version: str) -> Descriptor:
+    """Fetch just one version's tag into a scratch repo and read the descriptor from it."""
+    remote = Path(url).resolve().as_uri() if os.path.exists(url) else url
+    prefix = f"refs/tags/{encode_name(application)}/{encode_name(release)}/"
+    number = _latest(remote, prefix, application, release) if version == "latest" else version
+    if not number.isdigit():
+        raise SourceError(f"version must be a number or 'latest', not {version!r}")
+    ref = prefix + number
+    with tempfile.TemporaryDirectory(prefix="consign-git-") as scratch:
+        try:
+            run(["git", "init", "-q", "--bare", scratch])
+            run(["git", "-C", scratch, "fetch", "-q", "--depth", "1", remote, f"+{ref}:{ref}"])
+        except CommandFailed as e:
+            if "couldn't find remote ref" in e.stderr:
+                raise SourceError(f"no such version: {application} / {release} / {number}") from e
+            raise SourceError(f"cannot fetch {ref} from {url}: {e}") from e
+        commit = run(["git", "-C", scratch, "rev-parse", f"{ref}^{{commit}}"]).stdout.strip()
+        text = _show(scratch, commit, "docker-compose.yml")
+        builds = _builds(_show(scratch, commit, "consign.json", required=False))
+    return Descriptor(text, "git", url, application, release, number, commit, builds)
+
+
+def _latest(remote: str, prefix: str, application: str, release: str) -> str:
+    try:
+        out = run(["git", "ls-remote", "--tags", remote, prefix + "*"]).stdout
+    except CommandFailed as e:
+        raise SourceError(f"cannot list versions at {remote}: {e}") from e
+    numbers = [
+        int(tail)
+        for line in out.splitlines()
+        if "\t" in line
+        and (tail := line.split("\t", 1)[1].removeprefix(prefix)).isdigit()
+        and line.split("\t", 1)[1].startswith(prefix)
+    ]
+    if not numbers:
+        raise SourceError(f"no versions of {application} / {release} at {remote}")
+    return str(max(numbers))
+
+
+def _show(repo: str, commit: str, path: str, *, required: bool = True) -> str:
+    try:
+        return run(["git", "-C", repo, "show", f"{commit}:{path}"]).stdout
+    except CommandFailed as e:
+        if not required:
+            return ""
+        raise SourceError(f"commit {commit} has no {path}: {e}") from e
+
+
+def _builds(manifest: str) -> dict[str, Any]:
+    """component -> build info from the version's consign.json (empty when absent)."""
+    try:
+        data = json.loads(manifest) if manifest else {}
+    except ValueError:
+        return {}
+    comps = data.get("components") if isinstance(data, dict) else None
+    if not isinstance(comps, list):
+        return {}
+    return {c["name"]: c.get("build", {}) for c in comps if isinstance(c, dict) and "name" in c}
+
+
+def from_file(
+    path: str, application: str | None = None, release: str | None = None, version: str | None = None
+) -> Descriptor:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as e:
+        raise SourceError(f"cannot read descriptor file {path}: {e.strerror or e}") from e
+    location = str(Path(path).resolve())
+    return Descriptor(text, "file", location, application, release, version)

@@ -1,0 +1,117 @@
+"""The registry's Flask application factory, its one error handler and its request log."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, Response, current_app, g, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from registry import config as cfg
+from registry.auth import EXTENSION as AUTH_EXTENSION
+from registry.auth import Tokens
+from registry.errors import RegistryError
+from registry.store import DescriptorStore
+
+log = logging.getLogger("registry")
+access_log = logging.getLogger("registry.access")
+
+STORE_EXTENSION = "consign.store"
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: defaults, then ``CONSIGN_*`` from the environment, then ``test_config``."""
+    app = Flask(__name__)
+    app.config.from_mapping(cfg.DEFAULTS)
+    app.config.from_prefixed_env(cfg.ENV_PREFIX)
+    app.config.update(cfg.raw_env_strings())
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+    app.config["MAX_CONTENT_LENGTH"] = cfg.positive_int(app.config, "MAX_BODY_BYTES")
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+
+    tokens = Tokens(cfg.load_tokens(app.config, "PUBLISH"), cfg.load_tokens(app.config, "READ"))
+    app.extensions[AUTH_EXTENSION] = tokens
+    app.extensions[STORE_EXTENSION] = DescriptorStore(app.config["REPO"])
+    if tokens.publish_open:
+        log.warning(
+            "*** NO PUBLISH TOKENS CONFIGURED: ANYONE WHO CAN REACH THIS REGISTRY CAN PUBLISH. "
+            "Set CONSIGN_PUBLISH_TOKENS or CONSIGN_PUBLISH_TOKENS_FILE. ***"
+        )
+
+    from registry.views import BLUEPRINTS  # the views import store() from here
+
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
+    _install_error_handlers(app)
+    _install_request_log(app)
+    return app
+
+
+def store() -> DescriptorStore:
+    """The current app's store (call inside a request)."""
+    found: DescriptorStore = current_app.extensions[STORE_EXTENSION]
+    return found
+
+
+def _error_response(status: int, body: dict[str, Any]) -> Response:
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+def _install_error_handlers(app: Flask) -> None:
+    @app.errorhandler(RegistryError)
+    def registry_error(e: RegistryError) -> Response:
+        body = e.to_json()
+        challenge = body.pop("www_authenticate", None)
+        response = _error_response(e.status, body)
+        if e.status == 401:
+            response.headers["WWW-Authenticate"] = challenge or 'Bearer realm="consign"'
+        if e.status >= 500:
+            log.error("%s %s failed: %s", request.method, request.path, e.message, exc_info=e)
+        return response
+
+    @app.errorhandler(HTTPException)
+    def http_error(e: HTTPException) -> Response:
+        status = e.code or 500
+        error = (e.name or "error").lower().replace(" ", "_")
+        message = e.description or e.name
+        if status == 413:
+            limit = app.config["MAX_CONTENT_LENGTH"]
+            error, message = "payload_too_large", f"the request body exceeds {limit} bytes"
+        response = _error_response(status, {"error": error, "message": message})
+        for name, value in e.get_headers():
+            if name in ("Allow", "Retry-After"):
+                response.headers[name] = value
+        return response
+
+    @app.errorhandler(Exception)
+    def unexpected(e: Exception) -> Response:
+        log.exception("unhandled error in %s %s", request.method, request.path)
+        body = {"error": "internal_error", "message": f"internal error: {type(e).__name__}"}
+        return _error_response(500, body)
+
+
+def _install_request_log(app: Flask) -> None:
+    @app.before_request
+    def start_timer() -> None:
+        g.consign_started = time.monotonic()
+
+    @app.after_request
+    def log_request(response: Response) -> Response:
+        started = g.get("consign_started", time.monotonic())
+        ms = (time.monotonic() - started) * 1000
+        created = g.get("consign_created") or []
+        access_log.info(
+            "%s %s %s %.1fms%s",
+            request.method,
+            request.full_path.rstrip("?"),
+            response.status_code,
+            ms,
+            f" created={','.join(created)}" if created else "",
+        )
+        return response

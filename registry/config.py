@@ -1,0 +1,71 @@
+"""Registry configuration: defaults, the environment, and token lists.
+
+`create_app` layers three sources, later ones winning: :data:`DEFAULTS`, the ``CONSIGN_*``
+environment (``Flask.config.from_prefixed_env``), then the ``test_config`` mapping. Tokens
+may come as a comma-separated string, a list, or a file with one token per line.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+DEFAULTS: dict[str, Any] = {
+    "REPO": "./var/registry.git",
+    "PUBLISH_TOKENS": "",
+    "READ_TOKENS": "",
+    "PUBLISH_TOKENS_FILE": "",
+    "READ_TOKENS_FILE": "",
+    "MAX_BODY_BYTES": 1024 * 1024,
+    "MAX_TARGETS": 50,
+    "MAX_NAME_LENGTH": 100,
+    "MAX_BUILD_BYTES": 16 * 1024,
+    "MAX_LIST_LIMIT": 1000,
+    "DEFAULT_LIST_LIMIT": 100,
+}
+
+# Keys whose environment value must stay a raw string: from_prefixed_env would turn a
+# token such as "123" or "true" into a number or a boolean.
+RAW_STRING_KEYS = ("PUBLISH_TOKENS", "READ_TOKENS", "PUBLISH_TOKENS_FILE", "READ_TOKENS_FILE")
+ENV_PREFIX = "CONSIGN"
+
+
+def raw_env_strings(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The token settings exactly as written in the environment."""
+    env = os.environ if environ is None else environ
+    return {key: env[f"{ENV_PREFIX}_{key}"] for key in RAW_STRING_KEYS if f"{ENV_PREFIX}_{key}" in env}
+
+
+def _split(value: Any) -> list[str]:
+    if value is None or value == "":
+        return []
+    items: Iterable[Any] = value.split(",") if isinstance(value, str) else value
+    return [str(item).strip() for item in items if str(item).strip()]
+
+
+def _read_file(path: Any) -> list[str]:
+    """One token per line; blank lines and ``#`` comments are ignored."""
+    if not path:
+        return []
+    lines = Path(str(path)).read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.strip().startswith("#")]
+
+
+def load_tokens(config: Mapping[str, Any], kind: str) -> tuple[str, ...]:
+    """The configured tokens of ``kind`` ("PUBLISH" or "READ"), from the list and the file."""
+    tokens = _split(config.get(f"{kind}_TOKENS")) + _read_file(config.get(f"{kind}_TOKENS_FILE"))
+    return tuple(dict.fromkeys(tokens))
+
+
+def positive_int(config: Mapping[str, Any], key: str) -> int:
+    """An integer setting that must be >= 1 (fails at startup, not at the first request)."""
+    value = config.get(key)
+    try:
+        number = int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{ENV_PREFIX}_{key} must be a positive integer, not {value!r}") from e
+    if number < 1:
+        raise ValueError(f"{ENV_PREFIX}_{key} must be a positive integer, not {value!r}")
+    return number

@@ -1,0 +1,153 @@
+"""Parse and bound a ``PUT /fragment`` request body before anything touches the store.
+
+Every refusal here is a 400 whose message names the field at fault. The fragment itself is
+only checked to be a string: decoding it (base64, UTF-8, YAML) is registry.fragments' job
+and fails with 422.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+from registry.errors import BadRequest, InvalidName
+
+REQUIRED = ("fragment", "applications", "releases")
+OPTIONAL = ("component", "build")
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_targets: int = 50
+    max_name_length: int = 100
+    max_build_bytes: int = 16 * 1024
+
+
+@dataclass(frozen=True)
+class PublishRequest:
+    fragment: str  # base64, still encoded
+    applications: list[str]
+    releases: list[str]
+    component: str | None = None
+    build: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def targets(self) -> list[tuple[str, str]]:
+        """The cartesian product applications x releases, in request order."""
+        return [(app, rel) for app in self.applications for rel in self.releases]
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_json_body(data: bytes, mimetype: str) -> dict[str, Any]:
+    if mimetype != "application/json":
+        raise BadRequest(
+            f"Content-Type must be application/json, not {mimetype or 'missing'!r}",
+            details={"field": "Content-Type"},
+        )
+    try:
+        body = json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
+    except UnicodeDecodeError as e:
+        raise BadRequest(f"the body is not UTF-8: {e}", details={"field": "body"}) from e
+    except json.JSONDecodeError as e:
+        raise BadRequest(
+            f"the body is not JSON: {e.msg} at line {e.lineno} column {e.colno}",
+            details={"field": "body", "line": e.lineno, "column": e.colno},
+        ) from e
+    except (ValueError, RecursionError) as e:
+        raise BadRequest(f"the body is not acceptable JSON: {e}", details={"field": "body"}) from e
+    if not isinstance(body, dict):
+        raise BadRequest(
+            f"the body must be a JSON object, not {_kind(body)}", details={"field": "body"}
+        )
+    return body
+
+
+def _kind(value: Any) -> str:
+    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
+    if value is None:
+        return "null"
+    return names.get(type(value), "a number")
+
+
+def check_name(value: Any, where: str, limits: Limits) -> str:
+    """An application, release or component name: 1..max chars, no '/', no control chars."""
+    if not isinstance(value, str):
+        raise InvalidName(f"{where} must be a string, not {_kind(value)}", details={"field": where})
+    if not value.strip():
+        raise InvalidName(f"{where} must not be empty", details={"field": where})
+    if len(value) > limits.max_name_length:
+        raise InvalidName(
+            f"{where} is {len(value)} characters long; the limit is {limits.max_name_length}",
+            details={"field": where},
+        )
+    if "/" in value:
+        raise InvalidName(f"{where} must not contain '/': {value!r}", details={"field": where})
+    bad = [ch for ch in value if unicodedata.category(ch) in ("Cc", "Cs")]
+    if bad:
+        raise InvalidName(
+            f"{where} contains the control character {bad[0]!r}: {value!r}",
+            details={"field": where},
+        )
+    return value
+
+
+def _names(body: dict[str, Any], key: str, limits: Limits) -> list[str]:
+    value = body[key]
+    if not isinstance(value, list):
+        raise BadRequest(
+            f"{key} must be an array of names, not {_kind(value)}", details={"field": key}
+        )
+    if not value:
+        raise BadRequest(f"{key} must name at least one", details={"field": key})
+    names = [check_name(item, f"{key}[{i}]", limits) for i, item in enumerate(value)]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise BadRequest(f"{key} names {duplicates[0]!r} twice", details={"field": key})
+    return names
+
+
+def _build(value: Any, limits: Limits) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise BadRequest(f"build must be a JSON object, not {_kind(value)}", details={"field": "build"})
+    size = len(json.dumps(value, ensure_ascii=False).encode("utf-8"))
+    if size > limits.max_build_bytes:
+        raise BadRequest(
+            f"build is {size} bytes of JSON; the limit is {limits.max_build_bytes}",
+            details={"field": "build"},
+        )
+    return value
+
+
+def parse_publish(body: dict[str, Any], limits: Limits) -> PublishRequest:
+    """Validate a decoded JSON body; raises BadRequest (400) naming the field at fault."""
+    unknown = sorted(set(body) - set(REQUIRED) - set(OPTIONAL))
+    if unknown:
+        allowed = ", ".join(REQUIRED + OPTIONAL)
+        raise BadRequest(
+            f"unknown field {unknown[0]!r} (allowed: {allowed})", details={"field": unknown[0]}
+        )
+    for key in REQUIRED:
+        if key not in body:
+            raise BadRequest(f"the field {key!r} is missing", details={"field": key})
+    if not isinstance(body["fragment"], str):
+        kind = _kind(body["fragment"])
+        raise BadRequest(f"fragment must be a base64 string, not {kind}", details={"field": "fragment"})
+    applications = _names(body, "applications", limits)
+    releases = _names(body, "releases", limits)
+    count = len(applications) * len(releases)
+    if count > limits.max_targets:
+        raise BadRequest(
+            f"{len(applications)} applications x {len(releases)} releases = {count} targets; "
+            f"the limit is {limits.max_targets}",
+            details={"field": "applications"},
+        )
+    component = body.get("component")
+    if component is not None:
+        component = check_name(component, "component", limits)
+    build = _build(body["build"], limits) if body.get("build") is not None else {}
+    return PublishRequest(body["fragment"], applications, releases, component, build)
