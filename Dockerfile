@@ -9,7 +9,7 @@ FROM ${BASE_IMAGE}
 ARG DEBIAN_FRONTEND=noninteractive
 # The locally built base already has these; a stock debian:bookworm-slim gets them from apt.
 RUN set -eu; missing=""; \
-    for p in python3 python3-venv ca-certificates git; do \
+    for p in python3 python3-venv ca-certificates git openssh-client; do \
         dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; \
     done; \
     if [ -n "$missing" ]; then \

@@ -11,7 +11,9 @@ import logging
 import click
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "CONSIGN"})
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "CONSIGN"}
+)
 @click.option(
     "--log-level",
     envvar="CONSIGN_LOG_LEVEL",

@@ -41,7 +41,9 @@ class ComposeRunner:
 
     def _discover(self, override: str) -> list[str]:
         override = override.strip()
-        candidates = [shlex.split(override)] if override else [["docker", "compose"], ["docker-compose"]]
+        candidates = (
+            [shlex.split(override)] if override else [["docker", "compose"], ["docker-compose"]]
+        )
         seen: list[str] = []
         for argv in candidates:
             try:
@@ -125,3 +127,12 @@ def attribute_errors(
         if mine:
             found[service] = "\n".join(dict.fromkeys(mine))
     return found
+
+
+def engine(host: str | None) -> Any:
+    """A Docker SDK client for ``host`` (unix socket, tcp://, ssh://) or the environment's."""
+    import docker
+
+    if not host:
+        return docker.from_env()
+    return docker.DockerClient(base_url=host, use_ssh_client=host.startswith("ssh://"))

@@ -58,6 +58,7 @@ class Deployed:
     commit: str
     source: str
     registry: str
+    builds: dict[str, Any]
 
     @classmethod
     def from_labels(cls, project: str, labels: Mapping[str, str]) -> Deployed:
@@ -69,7 +70,16 @@ class Deployed:
             commit=labels.get(COMMIT, ""),
             source=labels.get(SOURCE, ""),
             registry=labels.get(REGISTRY, ""),
+            builds=_json_object(labels.get(BUILDS, "")),
         )
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def deployed_in(containers: Iterable[Any], project: str) -> Deployed | None:

@@ -86,7 +86,24 @@ def from_registry(
         release=release,
         version=number,
         commit=resp.headers.get("X-Consign-Commit"),
+        builds=_registry_builds(base, application, release, number, headers),
     )
+
+
+def _registry_builds(
+    base: str, application: str, release: str, number: str | None, headers: dict[str, str]
+) -> dict[str, Any]:
+    """component -> build from the version's discovery document; {} when not offered."""
+    if number is None:
+        return {}
+    path = "/".join(quote(p, safe="") for p in (application, "releases", release, "versions"))
+    url = f"{base}/api/applications/{path}/{quote(number, safe='')}"
+    try:
+        resp = requests.get(url, headers={**headers, "Accept": "application/json"}, timeout=TIMEOUT)
+        data = resp.json() if resp.status_code == 200 else {}
+    except (requests.RequestException, ValueError):
+        return {}
+    return _builds(json.dumps(data)) if isinstance(data, dict) else {}
 
 
 def _why(resp: requests.Response) -> str:
@@ -118,7 +135,8 @@ def from_git(url: str, application: str, release: str, version: str) -> Descript
         commit = run(["git", "-C", scratch, "rev-parse", f"{ref}^{{commit}}"]).stdout.strip()
         text = _show(scratch, commit, "docker-compose.yml")
         builds = _builds(_show(scratch, commit, "consign.json", required=False))
-    return Descriptor(text, "git", url, application, release, number, commit, builds)
+    where = str(Path(url).resolve()) if os.path.exists(url) else url
+    return Descriptor(text, "git", where, application, release, number, commit, builds)
 
 
 def _latest(remote: str, prefix: str, application: str, release: str) -> str:
@@ -160,7 +178,10 @@ def _builds(manifest: str) -> dict[str, Any]:
 
 
 def from_file(
-    path: str, application: str | None = None, release: str | None = None, version: str | None = None
+    path: str,
+    application: str | None = None,
+    release: str | None = None,
+    version: str | None = None,
 ) -> Descriptor:
     try:
         text = Path(path).read_text(encoding="utf-8")

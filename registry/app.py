@@ -30,7 +30,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(cfg.raw_env_strings())
     if test_config is not None:
         app.config.from_mapping(test_config)
-    app.config["MAX_CONTENT_LENGTH"] = cfg.positive_int(app.config, "MAX_BODY_BYTES")
+    for key in cfg.INTEGER_KEYS:  # a bad number fails here, not at the first request
+        app.config[key] = cfg.positive_int(app.config, key)
+    app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_BODY_BYTES"]
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
     tokens = Tokens(cfg.load_tokens(app.config, "PUBLISH"), cfg.load_tokens(app.config, "READ"))
@@ -80,7 +82,12 @@ def _install_error_handlers(app: Flask) -> None:
         status = e.code or 500
         error = (e.name or "error").lower().replace(" ", "_")
         message = e.description or e.name
-        if status == 413:
+        if status == 404:
+            message = f"no such URL: {request.path}"
+        elif status == 405:
+            allowed = ", ".join(sorted(getattr(e, "valid_methods", None) or []))
+            message = f"{request.method} is not allowed on {request.path} (allowed: {allowed})"
+        elif status == 413:
             limit = app.config["MAX_CONTENT_LENGTH"]
             error, message = "payload_too_large", f"the request body exceeds {limit} bytes"
         response = _error_response(status, {"error": error, "message": message})

@@ -20,11 +20,18 @@ DEFAULTS: dict[str, Any] = {
     "READ_TOKENS_FILE": "",
     "MAX_BODY_BYTES": 1024 * 1024,
     "MAX_TARGETS": 50,
-    "MAX_NAME_LENGTH": 100,
     "MAX_BUILD_BYTES": 16 * 1024,
     "MAX_LIST_LIMIT": 1000,
     "DEFAULT_LIST_LIMIT": 100,
 }
+
+INTEGER_KEYS = (
+    "MAX_BODY_BYTES",
+    "MAX_TARGETS",
+    "MAX_BUILD_BYTES",
+    "MAX_LIST_LIMIT",
+    "DEFAULT_LIST_LIMIT",
+)
 
 # Keys whose environment value must stay a raw string: from_prefixed_env would turn a
 # token such as "123" or "true" into a number or a boolean.
@@ -35,7 +42,9 @@ ENV_PREFIX = "CONSIGN"
 def raw_env_strings(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """The token settings exactly as written in the environment."""
     env = os.environ if environ is None else environ
-    return {key: env[f"{ENV_PREFIX}_{key}"] for key in RAW_STRING_KEYS if f"{ENV_PREFIX}_{key}" in env}
+    return {
+        key: env[f"{ENV_PREFIX}_{key}"] for key in RAW_STRING_KEYS if f"{ENV_PREFIX}_{key}" in env
+    }
 
 
 def _split(value: Any) -> list[str]:
@@ -49,7 +58,10 @@ def _read_file(path: Any) -> list[str]:
     """One token per line; blank lines and ``#`` comments are ignored."""
     if not path:
         return []
-    lines = Path(str(path)).read_text(encoding="utf-8").splitlines()
+    try:
+        lines = Path(str(path)).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise ValueError(f"cannot read the token file {path}: {e}") from e
     return [line.strip() for line in lines if line.strip() and not line.strip().startswith("#")]
 
 
@@ -62,6 +74,8 @@ def load_tokens(config: Mapping[str, Any], kind: str) -> tuple[str, ...]:
 def positive_int(config: Mapping[str, Any], key: str) -> int:
     """An integer setting that must be >= 1 (fails at startup, not at the first request)."""
     value = config.get(key)
+    if isinstance(value, bool):
+        raise ValueError(f"{ENV_PREFIX}_{key} must be a positive integer, not {value!r}")
     try:
         number = int(value)  # type: ignore[arg-type]
     except (TypeError, ValueError) as e:

@@ -8,10 +8,10 @@ and fails with 422.
 from __future__ import annotations
 
 import json
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
+from registry import refnames
 from registry.errors import BadRequest, InvalidName
 
 REQUIRED = ("fragment", "applications", "releases")
@@ -21,7 +21,6 @@ OPTIONAL = ("component", "build")
 @dataclass(frozen=True)
 class Limits:
     max_targets: int = 50
-    max_name_length: int = 100
     max_build_bytes: int = 16 * 1024
 
 
@@ -74,29 +73,17 @@ def _kind(value: Any) -> str:
     return names.get(type(value), "a number")
 
 
-def check_name(value: Any, where: str, limits: Limits) -> str:
-    """An application, release or component name: 1..max chars, no '/', no control chars."""
-    if not isinstance(value, str):
-        raise InvalidName(f"{where} must be a string, not {_kind(value)}", details={"field": where})
-    if not value.strip():
-        raise InvalidName(f"{where} must not be empty", details={"field": where})
-    if len(value) > limits.max_name_length:
-        raise InvalidName(
-            f"{where} is {len(value)} characters long; the limit is {limits.max_name_length}",
-            details={"field": where},
-        )
-    if "/" in value:
-        raise InvalidName(f"{where} must not contain '/': {value!r}", details={"field": where})
-    bad = [ch for ch in value if unicodedata.category(ch) in ("Cc", "Cs")]
-    if bad:
-        raise InvalidName(
-            f"{where} contains the control character {bad[0]!r}: {value!r}",
-            details={"field": where},
-        )
-    return value
+def check_name(value: Any, where: str) -> str:
+    """An application, release or component name (refnames' rules, and not blank)."""
+    if isinstance(value, str) and value and not value.strip():
+        raise InvalidName(f"{where} must not be blank", details={"field": where})
+    try:
+        return refnames.validate(value, where)
+    except InvalidName as e:
+        raise InvalidName(e.message, details={"field": where}) from e
 
 
-def _names(body: dict[str, Any], key: str, limits: Limits) -> list[str]:
+def _names(body: dict[str, Any], key: str) -> list[str]:
     value = body[key]
     if not isinstance(value, list):
         raise BadRequest(
@@ -104,7 +91,7 @@ def _names(body: dict[str, Any], key: str, limits: Limits) -> list[str]:
         )
     if not value:
         raise BadRequest(f"{key} must name at least one", details={"field": key})
-    names = [check_name(item, f"{key}[{i}]", limits) for i, item in enumerate(value)]
+    names = [check_name(item, f"{key}[{i}]") for i, item in enumerate(value)]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise BadRequest(f"{key} names {duplicates[0]!r} twice", details={"field": key})
@@ -113,7 +100,9 @@ def _names(body: dict[str, Any], key: str, limits: Limits) -> list[str]:
 
 def _build(value: Any, limits: Limits) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise BadRequest(f"build must be a JSON object, not {_kind(value)}", details={"field": "build"})
+        raise BadRequest(
+            f"build must be a JSON object, not {_kind(value)}", details={"field": "build"}
+        )
     size = len(json.dumps(value, ensure_ascii=False).encode("utf-8"))
     if size > limits.max_build_bytes:
         raise BadRequest(
@@ -136,9 +125,11 @@ def parse_publish(body: dict[str, Any], limits: Limits) -> PublishRequest:
             raise BadRequest(f"the field {key!r} is missing", details={"field": key})
     if not isinstance(body["fragment"], str):
         kind = _kind(body["fragment"])
-        raise BadRequest(f"fragment must be a base64 string, not {kind}", details={"field": "fragment"})
-    applications = _names(body, "applications", limits)
-    releases = _names(body, "releases", limits)
+        raise BadRequest(
+            f"fragment must be a base64 string, not {kind}", details={"field": "fragment"}
+        )
+    applications = _names(body, "applications")
+    releases = _names(body, "releases")
     count = len(applications) * len(releases)
     if count > limits.max_targets:
         raise BadRequest(
@@ -148,6 +139,30 @@ def parse_publish(body: dict[str, Any], limits: Limits) -> PublishRequest:
         )
     component = body.get("component")
     if component is not None:
-        component = check_name(component, "component", limits)
+        component = check_name(component, "component")
     build = _build(body["build"], limits) if body.get("build") is not None else {}
     return PublishRequest(body["fragment"], applications, releases, component, build)
+
+
+def parse_version(text: str) -> int | None:
+    """A version path segment: ``latest`` (None) or a positive decimal number."""
+    if text == "latest":
+        return None
+    if not (text.isascii() and text.isdigit()) or len(text) > 18 or int(text) < 1:
+        raise BadRequest(
+            f"version must be a positive number or 'latest', not {text!r}",
+            details={"field": "version"},
+        )
+    return int(text)
+
+
+def parse_int_arg(name: str, text: str | None, *, maximum: int) -> int | None:
+    """An optional positive integer query parameter (1..maximum)."""
+    if text is None:
+        return None
+    if not (text.isascii() and text.isdigit()) or len(text) > 18 or not 1 <= int(text) <= maximum:
+        raise BadRequest(
+            f"the query parameter {name!r} must be a number from 1 to {maximum}, not {text!r}",
+            details={"field": name},
+        )
+    return int(text)

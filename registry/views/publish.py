@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from registry.app import store
 from registry.auth import require_publish
 from registry.fragments import decode_fragment, parse_fragment
 from registry.store import PublishOutcome, Target
 from registry.validation import Limits, parse_json_body, parse_publish
+from registry.views.descriptors import descriptor_url
 
 bp = Blueprint("publish", __name__)
 
@@ -19,7 +20,6 @@ def _limits() -> Limits:
     config = current_app.config
     return Limits(
         max_targets=int(config["MAX_TARGETS"]),
-        max_name_length=int(config["MAX_NAME_LENGTH"]),
         max_build_bytes=int(config["MAX_BUILD_BYTES"]),
     )
 
@@ -30,13 +30,7 @@ def _version_json(outcome: PublishOutcome) -> dict[str, Any]:
         "application": outcome.target.application,
         "release": outcome.target.release,
         "version": version.number,
-        "url": url_for(
-            "descriptors.descriptor",
-            application=version.application,
-            release=version.release,
-            version=str(version.number),
-            _external=True,
-        ),
+        "url": descriptor_url(version.application, version.release, version.number),
         "commit": version.commit,
         "created": outcome.created,
         "warnings": list(outcome.warnings),

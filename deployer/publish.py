@@ -1,0 +1,210 @@
+"""`consign publish`: the CI (Bamboo) step that sends one Compose fragment to the registry.
+
+Prints one line per application/release (``TLO GE / Milestone v3 <commit> created`` or
+``... unchanged`` when the registry already had this content), warnings on stderr, and
+exits ExitCode.PUBLISH_FAILED (7) with the registry's message when publishing fails, so
+the build fails with it.
+
+Every option has a CONSIGN_* environment variable. Registry, token, applications, releases
+and component also fall back to Bamboo variables (``consign.registry``,
+``consign.token.password``, ``consign.applications``, ``consign.releases``,
+``consign.component``, seen by script tasks as ``bamboo_consign_*``), so defining them once
+as global variables leaves one line per plan: ``consign publish docker-compose.yml``.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+
+from deployer.buildinfo import BuildInfoError, collect
+from deployer.exit_codes import ExitCode
+from deployer.publish_client import PublishFailed, PublishResult, RetryPolicy, put_fragment
+
+
+class _Listed(click.ParamType):
+    """A string option whose environment variable holds a comma-separated list.
+
+    Click splits list variables on whitespace by default, which would break `TLO GE`.
+    """
+
+    name = "text"
+    envvar_list_splitter = ","
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        return str(value).strip()
+
+
+LISTED = _Listed()
+
+
+def fragment_url(registry: str) -> str:
+    return registry.rstrip("/") + "/fragment"
+
+
+def build_payload(
+    text: bytes, applications: list[str], releases: list[str], component: str | None, build: dict
+) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "fragment": base64.b64encode(text).decode("ascii"),
+        "applications": applications,
+        "releases": releases,
+    }
+    if component:
+        payload["component"] = component
+    if build:
+        payload["build"] = build
+    return payload
+
+
+def report_lines(result: PublishResult) -> tuple[list[str], list[str]]:
+    """(lines for stdout, warnings for stderr) from the registry's answer."""
+    lines: list[str] = []
+    warnings = [str(w) for w in result.body.get("warnings") or []]
+    for item in result.body.get("versions") or []:
+        created = item.get("created", result.status == 201)
+        state = "created" if created else "unchanged"
+        lines.append(
+            f"{item.get('application')} / {item.get('release')} v{item.get('version')} "
+            f"{item.get('commit', '')} {state}"
+        )
+        for warning in item.get("warnings") or []:
+            if str(warning) not in warnings:
+                warnings.append(str(warning))
+    return lines, warnings
+
+
+@click.command("publish")
+@click.argument("compose_file", envvar="CONSIGN_COMPOSE_FILE", type=click.Path(dir_okay=False))
+@click.option(
+    "-a",
+    "--application",
+    "applications",
+    multiple=True,
+    required=True,
+    type=LISTED,
+    envvar=["CONSIGN_APPLICATIONS", "bamboo_consign_applications"],
+    help="Application to publish to (repeat; env: comma-separated).",
+)
+@click.option(
+    "-r",
+    "--release",
+    "releases",
+    multiple=True,
+    required=True,
+    type=LISTED,
+    envvar=["CONSIGN_RELEASES", "bamboo_consign_releases"],
+    help="Release to publish to (repeat; env: comma-separated).",
+)
+@click.option(
+    "-c",
+    "--component",
+    envvar=["CONSIGN_COMPONENT", "bamboo_consign_component"],
+    default=None,
+    help="Component name (default: the one that owns these services, or the first service).",
+)
+@click.option(
+    "--registry",
+    envvar=["CONSIGN_REGISTRY", "bamboo_consign_registry"],
+    required=True,
+    help="Registry base URL.",
+)
+@click.option(
+    "--token",
+    envvar=["CONSIGN_TOKEN", "bamboo_consign_token_password"],
+    default=None,
+    show_default=False,
+    help="Publish token; set CONSIGN_TOKEN rather than passing it on the command line.",
+)
+@click.option(
+    "--build-info",
+    "build_info",
+    multiple=True,
+    type=LISTED,
+    envvar="CONSIGN_BUILD_INFO",
+    help="Extra provenance KEY=VALUE (repeat); overrides Bamboo's variables.",
+)
+@click.option(
+    "--image-digest",
+    "image_digests",
+    multiple=True,
+    type=LISTED,
+    envvar="CONSIGN_IMAGE_DIGESTS",
+    help="IMAGE@sha256:HEX or NAME=sha256:HEX (repeat).",
+)
+@click.option(
+    "--attempts",
+    envvar="CONSIGN_PUBLISH_ATTEMPTS",
+    default=5,
+    show_default=True,
+    type=click.IntRange(1, 20),
+    help="Tries in all for connection errors, timeouts, 5xx.",
+)
+@click.option(
+    "--backoff",
+    envvar="CONSIGN_PUBLISH_BACKOFF",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Seconds before the first retry; doubles each retry.",
+)
+@click.option(
+    "--timeout",
+    envvar="CONSIGN_PUBLISH_TIMEOUT",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(0.1),
+    help="Seconds per HTTP request.",
+)
+def publish(
+    compose_file: str,
+    applications: tuple[str, ...],
+    releases: tuple[str, ...],
+    component: str | None,
+    registry: str,
+    token: str | None,
+    build_info: tuple[str, ...],
+    image_digests: tuple[str, ...],
+    attempts: int,
+    backoff: float,
+    timeout: float,
+) -> None:
+    """Publish COMPOSE_FILE as a fragment of every APPLICATION x RELEASE.
+
+    Bamboo's build variables (bamboo_planKey, bamboo_buildNumber, bamboo_buildResultsUrl,
+    bamboo_planRepository_revision, ...) are sent as the fragment's provenance.
+    """
+
+    def fail(message: str) -> None:
+        click.echo(f"consign publish: {message}", err=True)
+        raise SystemExit(int(ExitCode.PUBLISH_FAILED))
+
+    try:
+        text = Path(compose_file).read_bytes()
+    except OSError as e:
+        fail(f"cannot read {compose_file}: {e.strerror or e}")
+    try:
+        build = collect(os.environ, build_info, image_digests)
+    except BuildInfoError as e:
+        fail(str(e))
+    payload = build_payload(text, list(applications), list(releases), component, build)
+    policy = RetryPolicy(attempts=attempts, backoff=backoff, timeout=timeout)
+    try:
+        result = put_fragment(
+            fragment_url(registry),
+            payload,
+            token=token or None,
+            policy=policy,
+            warn=lambda m: click.echo(f"warning: {m}", err=True),
+        )
+    except PublishFailed as e:
+        fail(f"publishing {compose_file} to {registry} failed: {e.message}")
+    lines, warnings = report_lines(result)
+    for line in lines:
+        click.echo(line)
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)

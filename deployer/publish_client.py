@@ -1,0 +1,105 @@
+"""The HTTP side of `consign publish`: one PUT /fragment, retried while retrying is safe.
+
+Retrying is safe because the registry answers a retry of identical content with 200 and
+the existing version instead of creating another one. So connection errors, timeouts and
+5xx answers are retried with exponential backoff, a bounded number of times; a 4xx answer
+means the request itself is wrong and is never retried.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+log = logging.getLogger(__name__)
+
+
+class PublishFailed(Exception):
+    """Publishing did not succeed; ``message`` is what the build log should show."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 5  # total tries, including the first
+    backoff: float = 1.0  # seconds before the 2nd try; doubles each time
+    max_backoff: float = 30.0
+    timeout: float = 30.0  # per request (connect and read)
+
+    def delay(self, failed_attempt: int) -> float:
+        """Seconds to wait after the ``failed_attempt``-th try (1-based) failed."""
+        return float(min(self.max_backoff, self.backoff * 2 ** (failed_attempt - 1)))
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    status: int  # 201 (something created) or 200 (a retry: nothing new)
+    body: dict[str, Any]
+    attempts: int
+
+
+def _error_message(response: requests.Response) -> str:
+    """The registry's JSON ``{"error", "message"}``, or the start of whatever came back."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and body.get("message"):
+        code = body.get("error")
+        return f"{response.status_code} {code}: {body['message']}" if code else str(body["message"])
+    text = response.text.strip()[:500]
+    return f"{response.status_code} {response.reason}" + (f": {text}" if text else "")
+
+
+def put_fragment(
+    url: str,
+    payload: dict[str, Any],
+    *,
+    token: str | None = None,
+    policy: RetryPolicy | None = None,
+    session: requests.Session | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    warn: Callable[[str], None] = log.warning,
+) -> PublishResult:
+    """PUT ``payload`` as JSON to ``url``; retry what is safe to retry; raise PublishFailed."""
+    policy = policy or RetryPolicy()
+    http = session or requests.Session()
+    headers = {"Accept": "application/json", "Content-Type": "application/json"}
+    headers["User-Agent"] = "consign-publish/0.1"
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = json.dumps(payload).encode()
+    last, last_status = "", None
+    for attempt in range(1, max(1, policy.attempts) + 1):
+        try:
+            response = http.put(url, data=data, headers=headers, timeout=policy.timeout)
+        except (requests.ConnectionError, requests.Timeout) as e:
+            last, last_status = f"{type(e).__name__}: {e}", None
+        else:
+            if response.status_code < 400:
+                try:
+                    body = response.json()
+                except ValueError as e:
+                    raise PublishFailed(
+                        f"{response.status_code} answer is not JSON: {response.text[:200]!r}",
+                        status=response.status_code,
+                    ) from e
+                return PublishResult(response.status_code, body, attempt)
+            if response.status_code < 500:
+                raise PublishFailed(_error_message(response), status=response.status_code)
+            last, last_status = _error_message(response), response.status_code
+        if attempt < policy.attempts:
+            wait = policy.delay(attempt)
+            warn(f"attempt {attempt}/{policy.attempts} failed ({last}); retrying in {wait:g}s")
+            sleep(wait)
+    raise PublishFailed(f"gave up after {policy.attempts} attempts: {last}", status=last_status)

@@ -1,0 +1,159 @@
+"""What the deployer tells people: progress, the final table, failed services' logs, JSON.
+
+On a terminal progress is a live table (rich); in a CI or Rundeck log it is one plain
+timestamped line per change of a service's verdict, which reads well in a log file.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from deployer.verdicts import ServiceVerdict, Verdict
+
+
+def label(sv: ServiceVerdict) -> str:
+    """A verdict as people read it: ``exited(1)``, ``crash-looping``, ``not created``."""
+    if sv.verdict == Verdict.EXITED and sv.exit_code is not None:
+        return f"exited({sv.exit_code})"
+    text = str(sv.verdict.value).lower().replace("_", " ")
+    return text.replace("crash looping", "crash-looping")
+
+
+def describe(application: str | None, release: str | None, version: str | None, where: str) -> str:
+    """``TLO GE/Milestone v3``, or the file's path when no names were given."""
+    if application or release:
+        return f"{application or '?'}/{release or '?'} v{version or '?'}"
+    return where
+
+
+def _stamp() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _table(title: str, verdicts: Mapping[str, ServiceVerdict]) -> Table:
+    table = Table(title=title)
+    for col in ("service", "verdict", "seconds", "detail"):
+        table.add_column(col)
+    for name, sv in verdicts.items():
+        style = "green" if sv.verdict.ok else ("yellow" if not sv.verdict.final else "red")
+        table.add_row(name, f"[{style}]{label(sv)}[/]", f"{sv.seconds:.1f}", sv.detail)
+    return table
+
+
+class Progress:
+    """The ``on_update`` callback for the watcher; a context manager around the wait."""
+
+    def __init__(self, title: str, out: TextIO | None = None, tty: bool | None = None) -> None:
+        self.title = title
+        self.out = out or sys.stdout
+        self.tty = self.out.isatty() if tty is None else tty
+        self._last: dict[str, str] = {}
+        self._live: Live | None = None
+
+    def __enter__(self) -> Progress:
+        if self.tty:
+            console = Console(file=self.out, force_terminal=True)
+            self._live = Live(console=console, auto_refresh=False, transient=True)
+            self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._live is not None:
+            self._live.__exit__(None, None, None)
+            self._live = None
+
+    def __call__(self, verdicts: dict[str, ServiceVerdict]) -> None:
+        if self._live is not None:
+            self._live.update(_table(self.title, verdicts), refresh=True)
+            return
+        for name, sv in verdicts.items():
+            now = label(sv)
+            if self._last.get(name) != now:
+                self._last[name] = now
+                detail = f" ({sv.detail})" if sv.detail else ""
+                print(
+                    f"{_stamp()} {self.title}: {name} {now} {sv.seconds:.1f}s{detail}",
+                    file=self.out,
+                )
+        self.out.flush()
+
+
+@dataclass
+class Outcome:
+    """One deploy attempt (the requested one or the rollback) and what came of it."""
+
+    application: str | None
+    release: str | None
+    version: str | None
+    source: str
+    location: str
+    commit: str | None
+    project: str
+    verdicts: dict[str, ServiceVerdict] = field(default_factory=dict)
+    logs: dict[str, str] = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def what(self) -> str:
+        return describe(self.application, self.release, self.version, self.location)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and all(sv.verdict.ok for sv in self.verdicts.values())
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "application": self.application,
+            "release": self.release,
+            "version": self.version,
+            "source": self.source,
+            "location": self.location,
+            "commit": self.commit,
+            "project": self.project,
+            "ok": self.ok,
+            "error": self.error,
+            "verdicts": {
+                name: {
+                    "verdict": sv.verdict.value,
+                    "label": label(sv),
+                    "exit_code": sv.exit_code,
+                    "detail": sv.detail,
+                    "seconds": round(sv.seconds, 3),
+                    "containers": sv.containers,
+                }
+                for name, sv in self.verdicts.items()
+            },
+            "logs": self.logs,
+        }
+
+
+def render(outcome: Outcome, title: str, out: TextIO | None = None) -> None:
+    """The final table, then the last log lines of every failed service."""
+    out = out or sys.stdout
+    console = Console(file=out, width=max(100, Console(file=out).width), soft_wrap=True)
+    if outcome.error:
+        console.print(f"{title}: {outcome.error}", markup=False, highlight=False)
+    if outcome.verdicts:
+        console.print(_table(title, outcome.verdicts))
+    for name, text in outcome.logs.items():
+        console.print(f"--- last log lines of {name} ---", markup=False, highlight=False)
+        console.print(text.rstrip() or "(no output)", markup=False, highlight=False)
+
+
+def write_json(path: str | Path, deploy: Outcome, rollback: Outcome | None, code: int) -> None:
+    doc = {
+        **deploy.as_json(),
+        "rollback": rollback.as_json() if rollback is not None else None,
+        "exit_code": code,
+    }
+    Path(path).write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")

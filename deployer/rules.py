@@ -1,0 +1,149 @@
+"""Per-container verdict rules, from Docker's own semantics (daemon/monitor.go, restartmanager).
+
+When a container's process exits, the engine decides *before* emitting ``die`` whether its
+restart policy restarts it: if so it sets ``State.Restarting`` (with ``Running`` still
+true), bumps ``RestartCount`` and keeps ``ExitCode``; otherwise the state is ``exited``.
+Hence:
+
+- ``no``: never restarted. Exit 0 -> completed, else exited(code).
+- ``on-failure[:N]``: exit 0 stays exited -> completed. A non-zero exit is restarted
+  (-> crash-looping) until N restarts are used up; exited non-zero and *not* restarting
+  means the retries are exhausted or it was stopped -> exited(code), unless a restart was
+  seen, which made it crash-looping already.
+- ``always``/``unless-stopped``: every exit (even 0) is restarted -> crash-looping. Such a
+  container exited and not restarting was stopped by someone (``docker stop``, daemon
+  shutdown): it should be running -> exited(code).
+
+A restart is certain as soon as one of these is seen: ``State.Restarting``; RestartCount or
+StartedAt changing between two observations; RestartCount > 0 on a container created after
+the deploy began. A failure, once seen, sticks to the container.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from deployer.observe import (
+    health,
+    health_detail,
+    parse_stamp,
+    restart_count,
+    restart_policy,
+    state,
+)
+from deployer.verdict_types import Observation, Verdict
+
+
+@dataclass(frozen=True)
+class ContainerVerdict:
+    verdict: Verdict
+    exit_code: int | None
+    detail: str
+
+
+class ContainerState:
+    """What one container has shown so far, and its verdict from that."""
+
+    def __init__(self, first: Observation, since_wall: float | None) -> None:
+        self.name = str(first.inspect.get("Name", first.container_id[:12])).lstrip("/")
+        self.since_wall = since_wall
+        self.restart_count = restart_count(first.inspect)
+        self.started_at = state(first.inspect).get("StartedAt")
+        self.run_since: float | None = None  # monotonic start of the current run
+        self.last_exit: int | None = None
+        self.restarted = False
+        self.confirm_at: float | None = None
+        self.verdict = ContainerVerdict(Verdict.PENDING, None, "not inspected yet")
+
+    def update(self, obs: Observation, stable: float) -> None:
+        if self.verdict.verdict.failed:
+            return
+        self._note_history(obs)
+        self.confirm_at = None
+        self.verdict = self._classify(obs, stable)
+
+    def _note_history(self, obs: Observation) -> None:
+        inspect, st = obs.inspect, state(obs.inspect)
+        count, started_at = restart_count(inspect), st.get("StartedAt")
+        if st.get("Restarting") or count > self.restart_count:
+            self.restarted = True
+        if parse_stamp(self.started_at) is not None and started_at != self.started_at:
+            self.restarted = True
+        created, since = parse_stamp(inspect.get("Created")), self.since_wall
+        if count > 0 and created is not None and since is not None and created >= since:
+            self.restarted = True
+        if started_at != self.started_at or self.run_since is None:
+            self.run_since = self._run_start(obs)
+        self.restart_count, self.started_at = count, started_at
+        if obs.last_exit is not None:
+            self.last_exit = obs.last_exit
+        if st.get("Restarting") or st.get("Status") in ("exited", "dead"):
+            self.last_exit = int(st.get("ExitCode") or 0)
+
+    @staticmethod
+    def _run_start(obs: Observation) -> float:
+        """Monotonic estimate of when the current run began (never after ``obs.t``)."""
+        started = parse_stamp(state(obs.inspect).get("StartedAt"))
+        if obs.wall is None or started is None:
+            return obs.t
+        return obs.t - max(0.0, obs.wall - started)
+
+    def _classify(self, obs: Observation, stable: float) -> ContainerVerdict:
+        st = state(obs.inspect)
+        policy, retries = restart_policy(obs.inspect)
+        status = str(st.get("Status", ""))
+        error = str(st.get("Error") or "")
+        if self.restarted:
+            code = self.last_exit
+            shown = "unknown" if code is None else str(code)
+            return ContainerVerdict(
+                Verdict.CRASH_LOOPING,
+                code,
+                f"restart policy {policy}: restarted {self.restart_count} time(s), "
+                f"now {status}, last exit code {shown}" + (f"; {error}" if error else ""),
+            )
+        if status == "created":
+            if error:
+                return ContainerVerdict(Verdict.NOT_CREATED, None, f"could not start: {error}")
+            return ContainerVerdict(Verdict.PENDING, None, "created, not started")
+        if status in ("exited", "dead"):
+            return self._stopped(st, policy, retries, status, error)
+        if status == "running":
+            return self._running(obs, stable)
+        return ContainerVerdict(Verdict.PENDING, None, status or "unknown state")
+
+    @staticmethod
+    def _stopped(st: dict, policy: str, retries: int, status: str, error: str) -> ContainerVerdict:
+        code = int(st.get("ExitCode") or 0)
+        oom = " (OOM killed)" if st.get("OOMKilled") else ""
+        extra = (f"; {error}" if error else "") + oom
+        if status == "dead":
+            return ContainerVerdict(Verdict.EXITED, code, f"container is dead{extra}")
+        if policy in ("always", "unless-stopped"):
+            return ContainerVerdict(
+                Verdict.EXITED,
+                code,
+                f"stopped with exit code {code} though restart is {policy}{extra}",
+            )
+        if code == 0 and not oom:
+            return ContainerVerdict(Verdict.COMPLETED, 0, "exited 0")
+        why = f" (on-failure:{retries} exhausted)" if policy == "on-failure" else ""
+        return ContainerVerdict(Verdict.EXITED, code, f"exited with code {code}{why}{extra}")
+
+    def _running(self, obs: Observation, stable: float) -> ContainerVerdict:
+        h = health(obs.inspect)
+        if h is not None:
+            status = h.get("Status")
+            if status == "healthy":
+                return ContainerVerdict(Verdict.HEALTHY, None, "healthcheck passes")
+            if status == "unhealthy":
+                return ContainerVerdict(Verdict.UNHEALTHY, None, health_detail(obs.inspect))
+            return ContainerVerdict(Verdict.PENDING, None, health_detail(obs.inspect))
+        run_since = obs.t if self.run_since is None else self.run_since
+        up = obs.t - run_since
+        if up >= stable:
+            return ContainerVerdict(Verdict.RUNNING, None, f"running, no restart for {up:.1f}s")
+        self.confirm_at = run_since + stable
+        return ContainerVerdict(
+            Verdict.PENDING, None, f"running for {up:.1f}s of a {stable:g}s stability window"
+        )

@@ -1,0 +1,78 @@
+"""The verdict vocabulary: what a service's outcome can be, and what is observed.
+
+Kept apart from the rules so :mod:`deployer.rules` and :mod:`deployer.verdicts` can both
+use it; import these names from :mod:`deployer.verdicts`, the public module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class Verdict(StrEnum):
+    PENDING = "pending"
+    HEALTHY = "healthy"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    UNHEALTHY = "unhealthy"
+    EXITED = "exited"
+    CRASH_LOOPING = "crash-looping"
+    NOT_CREATED = "not created"
+    TIMED_OUT = "timed out"
+
+    @property
+    def ok(self) -> bool:
+        return self in _OK
+
+    @property
+    def final(self) -> bool:
+        return self is not Verdict.PENDING
+
+    @property
+    def failed(self) -> bool:
+        return self.final and not self.ok
+
+
+_OK = frozenset({Verdict.HEALTHY, Verdict.RUNNING, Verdict.COMPLETED})
+#: Worst first: the verdict a service with several containers gets.
+SEVERITY: tuple[Verdict, ...] = (
+    Verdict.NOT_CREATED,
+    Verdict.CRASH_LOOPING,
+    Verdict.EXITED,
+    Verdict.UNHEALTHY,
+    Verdict.TIMED_OUT,
+    Verdict.PENDING,
+    Verdict.RUNNING,
+    Verdict.HEALTHY,
+    Verdict.COMPLETED,
+)
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One container as inspected at monotonic time ``t``.
+
+    ``wall`` (optional) is the engine's clock at that moment (epoch seconds), which lets
+    the rules read ``State.StartedAt``/``Created``; ``last_exit`` (optional) is the exit
+    code of a ``die`` event, kept because a quickly restarted container's inspect no
+    longer shows it.
+    """
+
+    container_id: str
+    service: str
+    t: float
+    inspect: dict[str, Any]
+    wall: float | None = None
+    last_exit: int | None = None
+
+
+@dataclass
+class ServiceVerdict:
+    service: str
+    verdict: Verdict
+    exit_code: int | None
+    detail: str
+    seconds: float
+    containers: list[str]

@@ -1,0 +1,141 @@
+"""A published fragment: decoding, parsing, self-containedness, and service references.
+
+A descriptor must mean the same wherever it is checked out, so a fragment that needs other
+files to mean anything is refused: top-level ``include``, ``extends.file``, ``env_file``
+(and ``label_file``). ``extends`` with only ``service:`` is kept as is (Compose resolves it
+inside the descriptor) but must name a service of the same fragment.
+
+References are the edges Compose itself follows between services (and orders start-up by):
+``depends_on`` (list and mapping forms), ``volumes_from`` (``name[:ro|rw]``; ``container:``
+entries are containers, not services), ``links`` (``svc[:alias]``), and ``network_mode``,
+``ipc``, ``pid`` of the form ``service:X``, and ``extends`` (Compose refuses circular
+``extends`` too). A cycle among them inside one fragment is
+refused (Compose refuses it too); :mod:`registry.assembly` refuses cycles across components.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from registry import yamlio
+from registry.errors import InvalidFragment
+from registry.normalize import normalize
+
+_BASE64 = re.compile(r"^[A-Za-z0-9+/]*={0,2}$")
+_SELF_CONTAINED = "a descriptor must be self-contained"
+
+
+def decode_fragment(b64: str) -> str:
+    """Standard base64 (padding and line breaks optional) of UTF-8 text -> the text."""
+    compact = "".join(b64.split())
+    if not _BASE64.match(compact) or len(compact.rstrip("=")) % 4 == 1:
+        raise InvalidFragment("fragment is not valid base64")
+    compact = compact.rstrip("=")
+    try:
+        data = base64.b64decode(compact + "=" * (-len(compact) % 4), validate=True)
+    except binascii.Error as e:
+        raise InvalidFragment("fragment is not valid base64") from e
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise InvalidFragment(
+            f"fragment is not valid UTF-8: byte offset {e.start} (0x{data[e.start]:02x})",
+            details={"offset": e.start},
+        ) from e
+
+
+def parse_fragment(text: str) -> tuple[dict[str, Any], list[str]]:
+    """yamlio.load + normalize + self-containedness + no cycles -> (spec, warnings)."""
+    doc = yamlio.load(text)
+    if isinstance(doc, dict) and "include" in doc:
+        raise InvalidFragment(
+            f"top-level 'include' needs other files; {_SELF_CONTAINED}: publish the included "
+            "services as fragments of their own"
+        )
+    spec, warnings = normalize(doc)
+    services: dict[str, Any] = spec["services"]
+    for name, service in services.items():
+        _check_self_contained(name, service, services)
+    cycle = find_cycle(services)
+    if cycle:
+        raise InvalidFragment(f"dependency cycle: {' -> '.join(cycle)}")
+    return spec, warnings
+
+
+def _check_self_contained(
+    name: str, service: Mapping[str, Any], services: Mapping[str, Any]
+) -> None:
+    for key in ("env_file", "label_file"):
+        if yamlio.plain(service.get(key)) is not None:
+            raise InvalidFragment(
+                f"service {name!r} uses {key!r}, which needs other files; {_SELF_CONTAINED}: "
+                "put the variables into 'environment' (or labels into 'labels')"
+            )
+    extends = yamlio.plain(service.get("extends"))
+    if extends is None:
+        return
+    if isinstance(extends, dict) and extends.get("file") is not None:
+        raise InvalidFragment(
+            f"service {name!r} uses 'extends.file' ({extends['file']!r}), which needs another "
+            f"file; {_SELF_CONTAINED}"
+        )
+    base = extends.get("service") if isinstance(extends, dict) else extends
+    if base not in services:
+        raise InvalidFragment(
+            f"service {name!r} extends {base!r}, which is not a service of this fragment"
+        )
+
+
+def references(service: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """(service name, how) for every service this service refers to, in document order."""
+    depends = yamlio.plain(service.get("depends_on"))
+    if isinstance(depends, dict | list):
+        for target in depends:
+            yield str(target), "depends_on"
+    for entry in yamlio.plain(service.get("volumes_from")) or []:
+        if isinstance(entry, str) and not entry.startswith("container:"):
+            yield entry.split(":", 1)[0], "volumes_from"
+    for entry in yamlio.plain(service.get("links")) or []:
+        if isinstance(entry, str):
+            yield entry.split(":", 1)[0], "links"
+    for key in ("network_mode", "ipc", "pid"):
+        value = yamlio.plain(service.get(key))
+        if isinstance(value, str) and value.startswith("service:"):
+            yield value.removeprefix("service:"), key
+    extends = yamlio.plain(service.get("extends"))
+    base = extends.get("service") if isinstance(extends, dict) else extends
+    if isinstance(base, str):
+        yield base, "extends"
+
+
+def find_cycle(services: Mapping[str, Mapping[str, Any]]) -> list[str] | None:
+    """The first dependency cycle among ``services`` as [a, b, ..., a], or None.
+
+    Iterative depth-first search, so a long chain of services cannot exhaust the stack.
+    """
+    done: set[str] = set()
+    for start in services:
+        if start in done:
+            continue
+        path, on_path = [start], {start}
+        pending = [references(services[start])]
+        while pending:
+            step = next(pending[-1], None)
+            if step is None:
+                on_path.discard(path[-1])
+                done.add(path.pop())
+                pending.pop()
+                continue
+            target = step[0]
+            if target not in services or target in done:
+                continue
+            if target in on_path:
+                return [*path[path.index(target) :], target]
+            path.append(target)
+            on_path.add(target)
+            pending.append(references(services[target]))
+    return None

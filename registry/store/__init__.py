@@ -1,0 +1,179 @@
+"""DescriptorStore: application/release versions in a bare Git repository.
+
+The only package that imports GitPython. Layout: branch ``refs/heads/<app>/<release>``,
+tag ``refs/tags/<app>/<release>/<N>`` (names encoded by :mod:`registry.refnames`); each
+version's tree holds ``docker-compose.yml``, ``fragments/<component>.yml`` and
+``consign.json``. Writers serialise on a ``flock`` (see :mod:`.locking`); readers never
+lock: refs only ever move forward, atomically, and objects never change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from consign.process import CommandFailed, run
+from registry import refnames
+from registry.assembly import Component
+from registry.errors import BadRequest, NotFound, StoreError
+from registry.store import locking, publisher
+from registry.store.gitobjects import ObjectStore, init_bare
+from registry.store.reader import Reader, tag_name
+from registry.store.refs import RefDB
+from registry.store.types import PublishOutcome, Target, VersionInfo
+
+__all__ = ["DEFAULT_LIMIT", "DescriptorStore", "PublishOutcome", "Target", "VersionInfo"]
+
+DEFAULT_LIMIT = 100
+
+
+class DescriptorStore:
+    def __init__(self, path: str | Path) -> None:
+        self._path = Path(path).resolve()
+        init_bare(self._path)
+        self._objects = ObjectStore(self._path)
+        self._refs = RefDB(self._path)
+        self._reader = Reader(self._objects)
+        self._locks: dict[int, threading.RLock] = {}
+
+    def repo_path(self) -> Path:
+        return self._path
+
+    def close(self) -> None:
+        """Release this process's Git helper processes (optional; also done on collection)."""
+        self._objects.close()
+        self._refs.close()
+
+    def gc(self) -> None:
+        """Pack objects and refs (``git gc``) while holding the publish lock.
+
+        Publishing writes loose objects and loose tags only; run this now and then (e.g. from
+        cron) to keep the repository compact. Readers keep working during it.
+        """
+        with self._guard(), locking.exclusive(self._path):
+            try:
+                run(["git", "--git-dir", str(self._path), "gc", "--quiet"])
+            except CommandFailed as e:
+                raise StoreError(f"git gc failed: {e}") from e
+
+    def _guard(self) -> threading.RLock:
+        """A per-process lock: one cat-file pipe must not serve two threads at once."""
+        return self._locks.setdefault(os.getpid(), threading.RLock())
+
+    def applications(self) -> list[str]:
+        with self._guard():
+            found = self._refs.children("refs/heads/")
+            return sorted(
+                refnames.decode(a)
+                for a in found
+                if refnames.is_encoded(a) and self._release_refs(a)
+            )
+
+    def _release_refs(self, encoded_app: str) -> list[str]:
+        found = self._refs.children(f"refs/heads/{encoded_app}/")
+        return [r for r in found if refnames.is_encoded(r)]
+
+    def releases(self, application: str) -> list[str]:
+        with self._guard():
+            found = self._release_refs(refnames.encode(application, "application"))
+            if not found:
+                raise NotFound(f"unknown application {application!r}")
+            return sorted(refnames.decode(r) for r in found)
+
+    def _tip(self, application: str, release: str) -> str:
+        branch = publisher.branch_ref(application, release)
+        tip = self._refs.resolve(branch)
+        if tip is None:
+            self.releases(application)  # NotFound naming the application if it is unknown
+            raise NotFound(f"application {application!r} has no release {release!r}")
+        return tip
+
+    def _commit(self, application: str, release: str, number: int | None) -> str:
+        tip = self._tip(application, release)
+        if number is None:
+            return tip
+        latest = self._reader.info(tip).number
+        if number == latest:
+            return tip
+        found = None
+        if 1 <= number < latest:
+            found = self._refs.resolve("refs/tags/" + tag_name(application, release, number))
+        if found is None:
+            raise NotFound(f"{application}/{release} has no version {number} (latest is {latest})")
+        return found
+
+    def version(self, application: str, release: str, number: int | None) -> VersionInfo:
+        with self._guard():
+            return self._reader.info(self._commit(application, release, number))
+
+    def descriptor(
+        self, application: str, release: str, number: int | None
+    ) -> tuple[VersionInfo, bytes]:
+        with self._guard():
+            commit = self._commit(application, release, number)
+            return self._reader.info(commit), self._reader.descriptor(commit)
+
+    def versions(
+        self,
+        application: str,
+        release: str,
+        *,
+        limit: int | None = None,
+        before: int | None = None,
+    ) -> list[VersionInfo]:
+        """Newest first: at most ``limit`` (default 100) versions numbered below ``before``."""
+        limit = DEFAULT_LIMIT if limit is None else limit
+        if limit < 1:
+            raise BadRequest(f"limit must be at least 1, not {limit}")
+        with self._guard():
+            tip = self._tip(application, release)
+            start = self._reader.info(tip).number
+            if before is not None:
+                if before <= 1:
+                    return []
+                start = min(start, before - 1)
+            stop = max(0, start - limit)
+            tags = [tag_name(application, release, n) for n in range(start, stop, -1)]
+            return self._reader.page(tags)
+
+    def components(
+        self, application: str, release: str, number: int | None = None
+    ) -> list[Component]:
+        """The components of a version (None: the latest); [] for a target never published."""
+        with self._guard():
+            if number is None:
+                tip = self._refs.resolve(publisher.branch_ref(application, release))
+                return list(self._reader.components(tip)) if tip else []
+            return list(self._reader.components(self._commit(application, release, number)))
+
+    def publish(
+        self,
+        targets: Sequence[Target],
+        component: str | None,
+        fragment: str,
+        spec: dict[str, Any],
+        build: dict[str, Any],
+    ) -> list[PublishOutcome]:
+        """Publish one fragment to every target, atomically (see ARCHITECTURE.md)."""
+        if not targets:
+            raise BadRequest("publish needs at least one application/release target")
+        unique = list(dict.fromkeys(targets))
+        for t in unique:
+            publisher.branch_ref(t.application, t.release)  # InvalidName before any work
+        if component is not None:
+            refnames.validate(component, "component")
+        new = Component(
+            name=component or "",
+            fragment=fragment,
+            spec=spec,
+            build=dict(build),
+            sha256=hashlib.sha256(fragment.encode()).hexdigest(),
+        )
+        with self._guard(), locking.exclusive(self._path):
+            return publisher.publish(
+                self._objects, self._refs, self._reader, unique, component, new
+            )

@@ -1,0 +1,155 @@
+"""Publishing: plan every target (pure, may raise Conflict), then write, then move refs once.
+
+Nothing is written until every target has been planned, so a Conflict on any target leaves
+the repository untouched. Objects are written in-process as loose objects (harmless if
+the process dies afterwards); refs move only in one ``update-ref`` transaction.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from registry import refnames
+from registry.assembly import Component, assemble, component_name_for, replace_component
+from registry.errors import StoreError
+from registry.store import manifest
+from registry.store.gitobjects import FILE_MODE, TREE_MODE, ObjectStore
+from registry.store.reader import Entry, Reader, blob_id, tag_name
+from registry.store.refs import ZERO, RefDB, RefUpdate
+from registry.store.types import PublishOutcome, Target, VersionInfo
+
+RETRY_DELAY = 0.2
+
+
+@dataclass(frozen=True)
+class Plan:
+    target: Target
+    tip: str | None
+    existing: VersionInfo | None  # set when nothing changes (a retried publish)
+    components: list[Component]
+    descriptor: bytes
+    info: VersionInfo  # commit and tag are filled in after writing
+    old_services: dict[str, Any] | None
+
+
+def branch_ref(application: str, release: str) -> str:
+    app = refnames.encode(application, "application")
+    return f"refs/heads/{app}/{refnames.encode(release, 'release')}"
+
+
+def fragment_file(component: str) -> str:
+    return refnames.encode(component, "component") + ".yml"
+
+
+def plan(
+    reader: Reader, refs: RefDB, target: Target, explicit: str | None, new: Component, created: str
+) -> Plan:
+    tip = refs.resolve(branch_ref(target.application, target.release))
+    current = reader.components(tip) if tip else []
+    name = component_name_for(current, new.spec, explicit)
+    before = next((c for c in current if c.name == name), None)
+    if tip and before and before.sha256 == new.sha256 and before.build == new.build:
+        existing = reader.info(tip)
+        return Plan(target, tip, existing, current, b"", existing, None)
+    component = replace(new, name=name)
+    components = replace_component(current, component)
+    assembly = assemble(components)
+    info = VersionInfo(
+        application=target.application,
+        release=target.release,
+        number=reader.info(tip).number + 1 if tip else 1,
+        commit="",
+        tag=tag_name(target.application, target.release, 0),
+        created=created,
+        component=name,
+        build=dict(new.build),
+        components=[
+            manifest.component_entry(
+                c.name,
+                c.sha256,
+                c.build,
+                manifest.services_of(c.spec),
+                f"{manifest.FRAGMENTS}/{fragment_file(c.name)}",
+            )
+            for c in components
+        ],
+        warnings=list(assembly.warnings),
+    )
+    info = replace(info, tag=tag_name(target.application, target.release, info.number))
+    old = dict(before.spec.get("services") or {}) if before else None
+    return Plan(target, tip, None, components, assembly.descriptor.encode(), info, old)
+
+
+def write(objects: ObjectStore, p: Plan, when: int) -> Entry:
+    """Write one planned version's blobs, trees and commit; return its cache entry."""
+    fragments: dict[str, tuple[bytes, str]] = {}
+    written: dict[str, str] = {}
+    for c in p.components:
+        data = c.fragment.encode()
+        if c.sha256 not in written:
+            # Unchanged fragments are already in the object store: hash, don't rewrite.
+            written[c.sha256] = (
+                objects.write("blob", data) if c.name == p.info.component else blob_id(data)
+            )
+        fragments[fragment_file(c.name)] = (FILE_MODE, written[c.sha256])
+    tree = {
+        manifest.DESCRIPTOR: (FILE_MODE, objects.write("blob", p.descriptor)),
+        manifest.MANIFEST: (
+            FILE_MODE,
+            objects.write("blob", manifest.dump(manifest.manifest_of(p.info))),
+        ),
+        manifest.FRAGMENTS: (TREE_MODE, objects.write_tree(fragments)),
+    }
+    root = objects.write_tree(tree)
+    new_services = dict(
+        next(c for c in p.components if c.name == p.info.component).spec.get("services") or {}
+    )
+    message = manifest.commit_message(p.info, p.old_services, new_services)
+    commit = objects.write_commit(root, p.tip, message, when)
+    return Entry(replace(p.info, commit=commit), p.tip, root)
+
+
+def publish(
+    objects: ObjectStore,
+    refs: RefDB,
+    reader: Reader,
+    targets: Sequence[Target],
+    explicit: str | None,
+    new: Component,
+) -> list[PublishOutcome]:
+    """Publish ``new`` (its name is decided per target) to every target; hold the lock."""
+    for attempt in (1, 2):
+        when = int(time.time())
+        created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(when))
+        plans = [plan(reader, refs, t, explicit, new, created) for t in targets]
+        updates: list[RefUpdate] = []
+        written: list[tuple[Plan, Entry]] = []
+        for p in plans:
+            if p.existing is not None:
+                continue
+            entry = write(objects, p, when)
+            written.append((p, entry))
+            branch = branch_ref(p.target.application, p.target.release)
+            updates.append(RefUpdate(branch, entry.info.commit, p.tip or ZERO))
+            updates.append(RefUpdate("refs/tags/" + entry.info.tag, entry.info.commit, None))
+        try:
+            refs.transaction(updates)
+            break
+        except StoreError:
+            # A `git update-ref` orphaned by a killed worker may still be finishing (it does
+            # not hold our flock): plan again from the refs as they are now, once.
+            if attempt == 2:
+                raise
+            time.sleep(RETRY_DELAY)
+    for p, entry in written:
+        reader.remember(entry, p.components, p.descriptor)
+    done = {p.target: e.info for p, e in written}
+    return [
+        PublishOutcome(
+            p.target, done.get(p.target) or p.info, p.existing is None, list(p.info.warnings)
+        )
+        for p in plans
+    ]

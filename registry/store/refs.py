@@ -1,0 +1,106 @@
+"""Refs: read in-process, moved only by one ``git update-ref --stdin`` transaction each time.
+
+Reading a ref is a file read (loose ref, then ``packed-refs``, the order Git itself uses),
+so neither a publish nor a version lookup ever lists all tags. ``packed-refs`` is parsed
+once and re-parsed only when its (inode, size, mtime) changes.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from registry.errors import StoreError
+from registry.store.updater import ZERO, RefUpdater
+
+__all__ = ["ZERO", "RefDB", "RefUpdate"]
+STALE_LOCK_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class RefUpdate:
+    ref: str  # full name, e.g. refs/heads/TLO%20GE/Milestone
+    new: str
+    old: str | None  # None: create (the ref must not exist yet)
+
+
+class RefDB:
+    def __init__(self, gitdir: Path) -> None:
+        self.gitdir = gitdir
+        self._packed_key: tuple[int, int, int] | None = None
+        self._packed: dict[str, str] = {}
+        self._updater = RefUpdater(gitdir)
+
+    def close(self) -> None:
+        self._updater.close()
+
+    def _packed_refs(self) -> dict[str, str]:
+        path = self.gitdir / "packed-refs"
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            self._packed_key, self._packed = None, {}
+            return self._packed
+        key = (st.st_ino, st.st_size, st.st_mtime_ns)
+        if key != self._packed_key:
+            packed: dict[str, str] = {}
+            for line in path.read_text("utf-8", "surrogateescape").splitlines():
+                if line and line[0] not in "#^":
+                    sha, _, ref = line.partition(" ")
+                    packed[ref] = sha
+            self._packed_key, self._packed = key, packed
+        return self._packed
+
+    def resolve(self, ref: str) -> str | None:
+        """The object id a ref points at, or None when it does not exist."""
+        try:
+            text = (self.gitdir / ref).read_text("ascii").strip()
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            return self._packed_refs().get(ref)
+        except (OSError, UnicodeError) as e:
+            raise StoreError(f"cannot read ref {ref}: {e}") from e
+        if text.startswith("ref: "):
+            return self.resolve(text[5:])
+        return text or None
+
+    def children(self, prefix: str) -> set[str]:
+        """Names of the direct children (files or directories) of ``prefix`` (ending in /)."""
+        names: set[str] = set()
+        try:
+            with os.scandir(self.gitdir / prefix) as entries:
+                names.update(e.name for e in entries if not e.name.endswith(".lock"))
+        except (FileNotFoundError, NotADirectoryError):
+            pass
+        for ref in self._packed_refs():
+            if ref.startswith(prefix):
+                names.add(ref[len(prefix) :].split("/", 1)[0])
+        return names
+
+    def _clear_stale_locks(self, updates: list[RefUpdate]) -> None:
+        """Remove ref lock files left by a git process that died mid-transaction.
+
+        Called under the publish lock, so no Consignment writer can own them; the age
+        check leaves a concurrently running ``git gc`` / ``pack-refs`` alone.
+        """
+        for update in updates:
+            lock = self.gitdir / (update.ref + ".lock")
+            try:
+                if time.time() - lock.stat().st_mtime > STALE_LOCK_SECONDS:
+                    lock.unlink()
+            except FileNotFoundError:
+                pass
+
+    def transaction(self, updates: list[RefUpdate]) -> None:
+        """Apply every update or none (one ``git update-ref --stdin`` transaction)."""
+        if not updates:
+            return
+        self._clear_stale_locks(updates)
+        lines = []
+        for u in updates:
+            if u.old is None:
+                lines.append(f"create {u.ref} {u.new}")
+            else:
+                lines.append(f"update {u.ref} {u.new} {u.old}")
+        self._updater.transaction(lines)

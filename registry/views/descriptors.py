@@ -1,0 +1,69 @@
+"""``GET /descriptor/application/<application>/<release>/<version>``: the seed's URL.
+
+Numbered versions never change, so they are served with a strong ETag (the commit) and an
+immutable year-long Cache-Control; ``latest`` moves, so it must be revalidated every time.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from flask import Blueprint, Response, request
+
+from registry.app import store
+from registry.auth import require_read
+from registry.errors import NotFound
+from registry.store import VersionInfo
+from registry.validation import parse_version
+
+bp = Blueprint("descriptors", __name__)
+bp.before_request(require_read)
+
+YAML = "application/yaml; charset=utf-8"
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+def _segment(name: str) -> str:
+    """A name as one path segment: everything but unreserved characters percent-encoded, and
+    ``.``/``..`` too, which clients would otherwise resolve as dot-segments."""
+    encoded = quote(name, safe="")
+    return encoded.replace(".", "%2E") if encoded in (".", "..") else encoded
+
+
+def descriptor_url(application: str, release: str, number: int) -> str:
+    """The absolute URL of a numbered descriptor, for answers (call inside a request)."""
+    path = f"descriptor/application/{_segment(application)}/{_segment(release)}/{number}"
+    return request.root_url + path
+
+
+def _yaml_response(info: VersionInfo, data: bytes, latest: bool, etag: str) -> Response:
+    response = Response(data, content_type=YAML)
+    response.headers["X-Consign-Version"] = str(info.number)
+    response.headers["X-Consign-Commit"] = info.commit
+    response.headers["Cache-Control"] = "no-cache" if latest else IMMUTABLE
+    response.set_etag(etag)
+    response.make_conditional(request)  # turns itself into a 304 when If-None-Match matches
+    return response
+
+
+@bp.get("/descriptor/application/<application>/<release>/<version>")
+def descriptor(application: str, release: str, version: str) -> Response:
+    number = parse_version(version)
+    info, data = store().descriptor(application, release, number)
+    return _yaml_response(info, data, number is None, info.commit)
+
+
+@bp.get("/descriptor/application/<application>/<release>/<version>/fragments/<component>")
+def fragment(application: str, release: str, version: str, component: str) -> Response:
+    """One component's fragment exactly as it was published into that version."""
+    number = parse_version(version)
+    info = store().version(application, release, number)
+    components = store().components(application, release, info.number)
+    for found in components:
+        if found.name == component:
+            data = found.fragment.encode("utf-8")
+            return _yaml_response(info, data, number is None, f"{info.commit}-{found.sha256}")
+    raise NotFound(
+        f"version {info.number} of {application}/{release} has no component {component!r}",
+        details={"components": [c.name for c in components]},
+    )

@@ -1,0 +1,269 @@
+"""Safe, bounded YAML loading and deterministic dumping of Compose documents.
+
+Loading follows what Compose (go-yaml v3) reads, not PyYAML's YAML 1.1 defaults: only
+``true``/``false`` are booleans, ``80:80`` is a string (not sexagesimal), timestamps stay
+strings, ``0o17``/``017``/``0x1F``/``1_000`` are integers. Refused with InvalidFragment:
+syntax errors and duplicate keys (with line and column), tags other than the YAML core ones
+and Compose's ``!reset``/``!override``, several documents, documents over ``max_bytes``,
+and alias expansions ("billion laughs") over ``max_nodes`` nodes, counted on the composed
+node graph before anything is constructed, so a bomb costs time linear in its text.
+
+``!reset`` and ``!override`` load as :class:`Reset` / :class:`Override` wrappers and dump
+back as the same tags: the descriptor keeps them and Compose applies them when it resolves
+``extends``. Code that reads a value's meaning uses :func:`plain` (``!reset`` = absent,
+``!override`` = the value itself).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from registry.errors import InvalidFragment
+
+MAX_BYTES = 1024 * 1024
+MAX_NODES = 200_000
+
+
+@dataclass(frozen=True)
+class Reset:
+    """A value tagged ``!reset``: in a single document it means "absent"."""
+
+    value: Any = None
+
+
+@dataclass(frozen=True)
+class Override:
+    """A value tagged ``!override``: in a single document it means the value itself."""
+
+    value: Any
+
+
+def plain(value: Any) -> Any:
+    """The meaning of a possibly tagged value: None for ``!reset``, the value for ``!override``."""
+    if isinstance(value, Reset):
+        return None
+    if isinstance(value, Override):
+        return value.value
+    return value
+
+
+def _where(node: Node) -> tuple[str, dict[str, int]]:
+    line, column = node.start_mark.line + 1, node.start_mark.column + 1
+    return f"line {line}, column {column}", {"line": line, "column": column}
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader with go-yaml v3's implicit types, Compose's tags and duplicate-key checks."""
+
+    yaml_implicit_resolvers: dict[Any, Any] = {}  # replaces YAML 1.1's implicit types
+
+    def construct_int(self, node: ScalarNode) -> int:
+        text = str(self.construct_scalar(node)).replace("_", "")
+        sign = -1 if text.startswith("-") else 1
+        text = text.lstrip("+-")
+        if text.startswith("0o"):
+            return sign * int(text[2:], 8)
+        if len(text) > 1 and text.startswith("0") and text[1] not in "bx":
+            return sign * int(text, 8)
+        return sign * int(text, 0)
+
+    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, Node] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                first = seen.get(key)
+            except TypeError:
+                where, details = _where(key_node)
+                raise InvalidFragment(
+                    f"unhashable mapping key at {where}", details=details
+                ) from None
+            if first is not None:
+                where, details = _where(key_node)
+                raise InvalidFragment(
+                    f"duplicate key {key!r} at {where} (first defined at line "
+                    f"{first.start_mark.line + 1})",
+                    details=details,
+                )
+            seen[key] = key_node
+        return super().construct_mapping(node, deep=deep)
+
+    def construct_reset(self, node: Node) -> Reset:
+        return Reset(self._untagged(node))
+
+    def construct_override(self, node: Node) -> Override:
+        return Override(self._untagged(node))
+
+    def _untagged(self, node: Node) -> Any:
+        if isinstance(node, MappingNode):
+            return self.construct_mapping(node, deep=True)
+        if isinstance(node, SequenceNode):
+            return self.construct_sequence(node, deep=True)
+        text = self.construct_scalar(node) if isinstance(node, ScalarNode) else ""
+        return None if text == "" else text
+
+    def construct_refused(self, node: Node) -> Any:
+        where, details = _where(node)
+        raise InvalidFragment(
+            f"YAML tag {node.tag!r} at {where} is not allowed (unsafe or unknown)",
+            details={**details, "tag": node.tag},
+        )
+
+
+for _tag, _pattern, _first in (
+    ("bool", r"true|True|TRUE|false|False|FALSE", "tTfF"),
+    (
+        "int",
+        r"[-+]?0b[0-1_]+|[-+]?0o[0-7_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+",
+        "-+0123456789",
+    ),
+    (
+        "float",
+        r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)"
+        r"|\.(?:nan|NaN|NAN)",
+        "-+0123456789.",
+    ),
+    ("merge", r"<<", "<"),
+):
+    _Loader.add_implicit_resolver(
+        f"tag:yaml.org,2002:{_tag}", re.compile(f"^(?:{_pattern})$"), list(_first)
+    )
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""]
+)
+_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_int)
+_Loader.add_constructor("!reset", _Loader.construct_reset)
+_Loader.add_constructor("!override", _Loader.construct_override)
+for _tag in ("timestamp", "binary", "set", "omap", "pairs"):
+    _Loader.add_constructor(f"tag:yaml.org,2002:{_tag}", _Loader.construct_refused)
+_Loader.add_constructor(None, _Loader.construct_refused)
+
+
+def _check_size(root: Node, max_nodes: int) -> None:
+    """Count nodes as if every alias were expanded; refuse beyond ``max_nodes`` or on a cycle."""
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def size(node: Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in active:
+            where, details = _where(node)
+            raise InvalidFragment(f"recursive alias at {where}", details=details)
+        active.add(key)
+        total = 1
+        if isinstance(node, SequenceNode):
+            children: list[Node] = list(node.value)
+        elif isinstance(node, MappingNode):
+            children = [n for pair in node.value for n in pair]
+        else:
+            children = []
+        for child in children:
+            total += size(child)
+            if total > max_nodes:
+                raise InvalidFragment(
+                    f"document expands to more than {max_nodes} YAML nodes (alias bomb?)",
+                    details={"max_nodes": max_nodes},
+                )
+        active.discard(key)
+        sizes[key] = total
+        return total
+
+    size(root)
+
+
+def load(text: str, *, max_bytes: int = MAX_BYTES, max_nodes: int = MAX_NODES) -> Any:
+    """Parse one YAML document safely; see the module docstring for what is refused."""
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > max_bytes:
+        raise InvalidFragment(
+            f"fragment is {size} bytes, more than the limit of {max_bytes}",
+            details={"max_bytes": max_bytes},
+        )
+    loader: _Loader | None = None
+    try:
+        loader = _Loader(text.removeprefix("\ufeff"))
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_size(node, max_nodes)
+        return loader.construct_document(node)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        problem = e.problem or e.context or "invalid YAML"
+        if mark is None:
+            raise InvalidFragment(f"YAML error: {problem}") from e
+        line, column = mark.line + 1, mark.column + 1
+        raise InvalidFragment(
+            f"YAML syntax error at line {line}, column {column}: {problem}",
+            details={"line": line, "column": column},
+        ) from e
+    except yaml.reader.ReaderError as e:
+        raise InvalidFragment(
+            f"character U+{e.character:04X} at offset {e.position} is not allowed in YAML",
+            details={"offset": e.position},
+        ) from e
+    except yaml.YAMLError as e:
+        raise InvalidFragment(f"YAML error: {e}") from e
+    except RecursionError as e:
+        raise InvalidFragment("YAML document is nested too deeply") from e
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
+def _represent_tagged(tag: str) -> Any:
+    def represent(dumper: Any, data: Reset | Override) -> Node:
+        value = data.value
+        if isinstance(value, dict):
+            return dumper.represent_mapping(tag, value)
+        if isinstance(value, list):
+            return dumper.represent_sequence(tag, value)
+        text = "" if value is None else dumper.represent_data(value).value
+        return ScalarNode(tag, text, style="'")
+
+    return represent
+
+
+def make_dumper(base: type[Any]) -> type[Any]:
+    """Block style, no anchors; quotes any string either YAML 1.1 or go-yaml could misread.
+
+    With libyaml the C emitter is used (8x faster); tagged scalars are always single-quoted
+    so that it writes the same bytes as the pure-Python emitter (a test checks that).
+    """
+
+    class Dumper(base):
+        def ignore_aliases(self, data: Any) -> bool:
+            return True
+
+    Dumper.add_implicit_resolver(
+        "tag:yaml.org,2002:int", re.compile(r"^[-+]?0o[0-7_]+$"), list("-+0")
+    )
+    Dumper.add_representer(Reset, _represent_tagged("!reset"))
+    Dumper.add_representer(Override, _represent_tagged("!override"))
+    return Dumper
+
+
+_Dumper = make_dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper))
+
+
+def dump(data: Any, *, dumper: type[Any] | None = None) -> str:
+    """Deterministic block-style YAML: key order kept, unicode kept, no anchors or aliases."""
+    text: str = yaml.dump(
+        data,
+        Dumper=dumper or _Dumper,
+        default_flow_style=False,
+        sort_keys=False,
+        allow_unicode=True,
+        width=1_000_000,
+        indent=2,
+    )
+    return text

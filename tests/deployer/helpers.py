@@ -1,0 +1,54 @@
+"""Running `consign` commands in tests and reading what they left on the engine."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import docker
+from click.testing import CliRunner
+
+from consign.cli import main
+
+
+@dataclass
+class Result:
+    code: int
+    output: str
+    report: dict[str, Any]
+    seconds: float
+
+    def verdicts(self, key: str = "verdicts") -> dict[str, str]:
+        part = self.report if key == "verdicts" else self.report[key]
+        return {name: v["label"] for name, v in part["verdicts"].items()}
+
+
+def consign(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def deploy(tmp_path: Path, *args: str) -> Result:
+    """`consign deploy ... --report FILE` through click; the report parsed."""
+    report = tmp_path / f"report-{time.monotonic_ns()}.json"
+    started = time.monotonic()
+    code, output = consign("deploy", *args, "--report", str(report))
+    seconds = time.monotonic() - started
+    doc = json.loads(report.read_text()) if report.exists() else {}
+    return Result(code, output, doc, seconds)
+
+
+def containers(project: str) -> list[Any]:
+    client = docker.from_env()
+    try:
+        filters = {"label": f"com.docker.compose.project={project}"}
+        return list(client.containers.list(all=True, filters=filters))
+    finally:
+        client.close()
+
+
+def ids(project: str) -> dict[str, str]:
+    return {c.name: c.id for c in containers(project)}

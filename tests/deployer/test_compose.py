@@ -1,0 +1,88 @@
+"""ComposeRunner: finding Compose v2, refusing v1, checking descriptors, reading errors."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+import pytest
+
+from deployer.compose import ComposeMissing, ComposeRunner, InvalidDescriptor, attribute_errors
+from deployer.deploy import project_name
+
+# Real compose output captured on this engine (Compose v2.40.3, Docker 20.10).
+PULL_FAILED = """\
+ ghost Pulling
+ ghost Error Get "https://registry-1.docker.io/v2/": dial tcp: lookup registry-1.docker.io
+Error response from daemon: Get "https://registry-1.docker.io/v2/": dial tcp: no such host
+"""
+PORT_TAKEN = """\
+ Container p-web-1  Creating
+ Container p-ok-1  Started
+Error response from daemon: driver failed programming external connectivity on endpoint \
+p-web-1 (166f94fc): Error starting userland proxy: listen tcp4 127.0.0.1:45999: bind: \
+address already in use
+"""
+
+
+def fake_compose(tmp_path: Path, version: str) -> str:
+    """A real executable that answers `version --short` like some Compose would."""
+    script = tmp_path / "compose"
+    script.write_text(f"#!/bin/sh\necho {shlex.quote(version)}\n")
+    script.chmod(0o755)
+    return str(script)
+
+
+def test_compose_v1_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ComposeMissing, match=r"is Compose 1\.29\.2; Consignment needs Compose v2"):
+        ComposeRunner(command=fake_compose(tmp_path, "1.29.2"))
+
+
+def test_env_override_is_a_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONSIGN_COMPOSE", f"sh -e {fake_compose(tmp_path, 'v2.40.3')}")
+    runner = ComposeRunner(host="tcp://127.0.0.1:2375")
+    assert runner.command == ["sh", "-e", str(tmp_path / "compose")]
+    assert runner.env == {"DOCKER_HOST": "tcp://127.0.0.1:2375"}
+
+
+def test_missing_compose_is_reported(tmp_path: Path) -> None:
+    with pytest.raises(ComposeMissing, match="no Compose v2 found"):
+        ComposeRunner(command=str(tmp_path / "no-such-compose"))
+
+
+def test_errors_are_attributed_to_services() -> None:
+    assert list(attribute_errors(PULL_FAILED, "p", ["ghost", "ok"], {})) == ["ghost"]
+    found = attribute_errors(PORT_TAKEN, "p", ["web", "ok"], {"web": ["p-web-1"]})
+    assert list(found) == ["web"] and "address already in use" in found["web"]
+    custom = attribute_errors(
+        PORT_TAKEN.replace("p-web-1", "mine"), "p", ["web"], {"web": ["mine"]}
+    )
+    assert list(custom) == ["web"]
+
+
+@pytest.mark.parametrize(
+    ("application", "release", "name"),
+    [
+        ("TLO GE", "Milestone", "tlo-ge-milestone"),
+        ("-A.b", "R 1!", "a-b-r-1"),
+        ("é", "_", "consign"),
+    ],
+)
+def test_project_names_are_compose_valid(application: str, release: str, name: str) -> None:
+    assert project_name(application, release) == name
+
+
+@pytest.mark.docker
+def test_config_returns_the_model_and_refuses_bad_descriptors(tmp_path: Path) -> None:
+    runner = ComposeRunner()
+    good = tmp_path / "good.yml"
+    good.write_text("services:\n  a: {image: busybox:latest}\n  b: {image: busybox:latest}\n")
+    assert list(runner.config("de-cfg", [good])["services"]) == ["a", "b"]
+    bad = tmp_path / "bad.yml"
+    bad.write_text("services:\n  a: {image: busybox:latest, network_mode: 'service:nope'}\n")
+    with pytest.raises(InvalidDescriptor, match='undefined service "nope"'):
+        runner.config("de-cfg", [bad])
+    broken = tmp_path / "broken.yml"
+    broken.write_text("services:\n  a: {image: busybox:latest, no_such_key: 1}\n")
+    with pytest.raises(InvalidDescriptor, match="no_such_key"):
+        runner.check("de-cfg", [broken])

@@ -1,0 +1,162 @@
+"""Issue 3's deploy scenarios on the real engine: exact verdicts, exit codes, and
+failures reported within a few seconds (generous bound) while --timeout is 120 s."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from deployer.exit_codes import ExitCode
+from tests.deployer.conftest import GitRegistry, free_port, scenario
+from tests.deployer.helpers import containers, deploy, ids
+
+pytestmark = pytest.mark.docker
+
+FAST = ("--timeout", "120", "--stable", "1")
+#: A failure must be reported this soon (seconds) though the timeout is 120 s.
+PROMPT = 15.0
+
+
+def write(tmp_path: Path, name: str, **subs: object) -> str:
+    path = tmp_path / name
+    path.write_text(scenario(name, **subs))
+    return str(path)
+
+
+def test_healthy_web_data_container_and_plain_service_succeed(tmp_path: Path, project: str) -> None:
+    path = write(tmp_path, "healthy.yml", port=free_port())
+    r = deploy(tmp_path, "TLO GE", "Milestone", "7", "--file", path, "--project", project, *FAST)
+    assert r.code == ExitCode.OK, r.output
+    assert r.verdicts() == {"data": "completed", "web": "healthy", "worker": "running"}
+    assert r.report["exit_code"] == 0 and r.report["rollback"] is None
+    assert r.report["source"] == "file" and r.report["location"] == str(Path(path).resolve())
+    found = containers(project)
+    assert len(found) == 3
+    for c in found:  # every container says what it belongs to
+        assert c.labels["io.consignment.application"] == "TLO GE"
+        assert c.labels["io.consignment.release"] == "Milestone"
+        assert c.labels["io.consignment.version"] == "7"
+        assert c.labels["io.consignment.source"] == "file"
+    assert "completed" in r.output and "healthy" in r.output
+
+
+def test_never_healthy_fails_fast_shows_logs_and_rolls_back(
+    tmp_path: Path, project: str, git_registry: GitRegistry
+) -> None:
+    port = free_port()
+    good = git_registry.publish("TLO GE", "Milestone", 1, scenario("healthy.yml", port=port))
+    git_registry.publish("TLO GE", "Milestone", 2, scenario("unhealthy.yml", port=port))
+    src = ("--git", str(git_registry.repo), "--project", project, *FAST)
+    first = deploy(tmp_path, "TLO GE", "Milestone", "1", *src)
+    assert first.code == ExitCode.OK, first.output
+    assert first.report["commit"] == good
+
+    r = deploy(tmp_path, "TLO GE", "Milestone", "latest", *src)
+    assert r.code == ExitCode.FAILED, r.output
+    assert r.report["version"] == "2"
+    assert r.verdicts()["web"] == "unhealthy"
+    assert r.report["verdicts"]["web"]["seconds"] < PROMPT
+    assert "de-unhealthy-marker" in r.report["logs"]["web"]
+    assert "de-unhealthy-marker" in r.output  # the last log lines are printed too
+    assert r.report["exit_code"] == ExitCode.FAILED
+    back = r.report["rollback"]
+    assert back is not None and back["version"] == "1" and back["ok"] is True
+    assert r.verdicts("rollback") == {"data": "completed", "web": "healthy", "worker": "running"}
+    versions = {c.labels["io.consignment.version"] for c in containers(project)}
+    assert versions == {"1"}
+    assert {c.labels["io.consignment.commit"] for c in containers(project)} == {good}
+
+
+def test_restart_always_exit_1_is_crash_looping(tmp_path: Path, project: str) -> None:
+    path = write(tmp_path, "crashloop.yml")
+    r = deploy(tmp_path, "--file", path, "--project", project, *FAST)
+    assert r.code == ExitCode.FAILED, r.output
+    assert r.verdicts()["loop"] == "crash-looping"
+    assert r.report["verdicts"]["loop"]["seconds"] < PROMPT
+    assert "de-crash-marker" in r.report["logs"]["loop"]
+
+
+def test_missing_image_is_not_created_with_composes_error(tmp_path: Path, project: str) -> None:
+    path = write(tmp_path, "missing-image.yml", prefix=project)
+    r = deploy(tmp_path, "--file", path, "--project", project, *FAST)
+    assert r.code == ExitCode.FAILED, r.output
+    # compose pulls before it creates anything, so a failed pull leaves every service
+    # uncreated; the report says which service's error stopped it.
+    assert r.verdicts() == {"ghost": "not created", "steady": "not created"}
+    ghost = r.report["verdicts"]["ghost"]["detail"]
+    assert ghost.startswith(f"image de-no-such-image-{project}:1 is not on the host"), ghost
+    assert "could not be pulled" in ghost and "Error" in ghost, ghost
+    assert "compose stopped at the error of ghost" in r.report["verdicts"]["steady"]["detail"]
+    assert r.seconds < PROMPT
+    assert r.report["error"] and "compose up failed" in r.report["error"]
+
+
+def test_host_port_taken_is_not_created(tmp_path: Path, project: str) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        path = write(tmp_path, "port-taken.yml", port=port)
+        r = deploy(tmp_path, "--file", path, "--project", project, *FAST)
+    assert r.code == ExitCode.FAILED, r.output
+    assert r.verdicts() == {"web": "not created", "steady": "running"}
+    detail = r.report["verdicts"]["web"]["detail"]
+    assert "address already in use" in detail or "already allocated" in detail, detail
+    assert r.seconds < PROMPT
+
+
+def test_refers_to_missing_service_is_refused_and_nothing_starts(
+    tmp_path: Path, project: str
+) -> None:
+    path = write(tmp_path, "dangling.yml")
+    r = deploy(tmp_path, "--file", path, "--project", project, *FAST)
+    assert r.code == ExitCode.INVALID_DESCRIPTOR, r.output
+    assert "missing-data" in r.output
+    assert r.report["exit_code"] == ExitCode.INVALID_DESCRIPTOR
+    assert containers(project) == []
+
+
+def test_deploying_the_same_version_again_changes_nothing(
+    tmp_path: Path, project: str, git_registry: GitRegistry
+) -> None:
+    git_registry.publish("App", "R1", 1, scenario("healthy.yml", port=free_port()))
+    args = ("App", "R1", "1", "--git", str(git_registry.repo), "--project", project, *FAST)
+    assert deploy(tmp_path, *args).code == ExitCode.OK
+    before = ids(project)
+    again = deploy(tmp_path, *args)
+    assert again.code == ExitCode.OK, again.output
+    assert again.verdicts() == {"data": "completed", "web": "healthy", "worker": "running"}
+    assert ids(project) == before
+    assert again.report["rollback"] is None
+
+
+def test_unsettled_service_times_out_with_its_own_exit_code(tmp_path: Path, project: str) -> None:
+    path = write(tmp_path, "slow.yml")  # healthy only after ~4 s
+    r = deploy(tmp_path, "--file", path, "--project", project, "--timeout", "1.5")
+    assert r.code == ExitCode.TIMEOUT, r.output
+    assert r.verdicts() == {"web": "timed out"}
+    assert r.report["exit_code"] == ExitCode.TIMEOUT
+
+
+def test_failed_upgrade_does_not_count_the_old_containers(
+    tmp_path: Path, project: str, git_registry: GitRegistry
+) -> None:
+    """v2 adds a service whose image cannot be pulled: compose stops before touching the
+    running v1 containers, which must not be reported as v2 running; v1 is rolled back to."""
+    port = free_port()
+    healthy = scenario("healthy.yml", port=port)
+    ghost = scenario("missing-image.yml", prefix=project).split("services:\n", 1)[1]
+    git_registry.publish("App", "Up", 1, healthy)
+    git_registry.publish("App", "Up", 2, healthy + ghost)
+    src = ("--git", str(git_registry.repo), "--project", project, *FAST)
+    assert deploy(tmp_path, "App", "Up", "1", *src).code == ExitCode.OK
+    before = ids(project)
+
+    r = deploy(tmp_path, "App", "Up", "2", *src)
+    assert r.code == ExitCode.FAILED, r.output
+    assert set(r.verdicts().values()) == {"not created"}
+    assert r.verdicts("rollback") == {"data": "completed", "web": "healthy", "worker": "running"}
+    assert ids(project) == before  # the rollback found v1 as it was
+    assert {c.labels["io.consignment.version"] for c in containers(project)} == {"1"}

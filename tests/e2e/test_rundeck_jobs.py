@@ -1,0 +1,158 @@
+"""The rundeck-jobs/ files: documented job-yaml format, references, rendering rules."""
+
+from __future__ import annotations
+
+import copy
+import re
+import shlex
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.e2e.jobformat import job_errors
+from tests.e2e.rundeck_expand import (
+    expand_values_url,
+    references,
+    render_exec,
+    tokenize,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+JOB_FILES = sorted((ROOT / "rundeck-jobs").glob("*.yaml"))
+DOC = ROOT / "docs" / "rundeck.md"
+SAMPLE = {"application": "TLO GE", "release": "Milestone 2", "version": "3", "project": ""}
+
+
+def load(path: Path) -> list[dict[str, Any]]:
+    doc: list[dict[str, Any]] = yaml.safe_load(path.read_text())
+    return doc
+
+
+def jobs() -> list[tuple[str, dict[str, Any]]]:
+    return [(f"{p.name}:{job['name']}", job) for p in JOB_FILES for job in load(p)]
+
+
+def test_the_four_jobs_exist() -> None:
+    assert [p.name for p in JOB_FILES] == [
+        "deploy.yaml",
+        "rollback.yaml",
+        "status.yaml",
+        "teardown.yaml",
+    ]
+
+
+@pytest.mark.parametrize("path", JOB_FILES, ids=lambda p: p.name)
+def test_job_file_follows_the_documented_format(path: Path) -> None:
+    assert job_errors(load(path)) == []
+
+
+BROKEN = [
+    ("no sequence", lambda j: j.pop("sequence"), "sequence is required"),
+    ("bad loglevel", lambda j: j.update(loglevel="LOUD"), "loglevel must be"),
+    ("two step kinds", lambda j: j["sequence"]["commands"][0].update(script="x"), "exactly one"),
+    ("typo valueUrl", lambda j: j["options"][0].update(valueUrl="http://x"), "'valueUrl'"),
+    ("no keepgoing", lambda j: j["sequence"].pop("keepgoing"), "keepgoing is required"),
+    ("no filter", lambda j: j["nodefilters"].pop("filter"), "non-empty filter"),
+    ("string bool", lambda j: j["options"][0].update(enforced="true"), "true/false"),
+    ("no url host", lambda j: j["options"][0].update(valuesUrl="${globals.u}/x"), "literal http"),
+    ("enforced bare", lambda j: j["options"][0].pop("valuesUrl"), "enforced needs values"),
+]
+
+
+@pytest.mark.parametrize(("why", "mutate", "expected"), BROKEN, ids=[b[0] for b in BROKEN])
+def test_the_format_check_rejects_broken_jobs(why: str, mutate: Any, expected: str) -> None:
+    job = copy.deepcopy(load(ROOT / "rundeck-jobs" / "deploy.yaml")[0])
+    mutate(job)
+    assert any(expected in e for e in job_errors([job])), job_errors([job])
+
+
+@pytest.mark.parametrize(("label", "job"), jobs(), ids=[j[0] for j in jobs()])
+def test_job_runs_on_docker_hosts_and_its_exit_status_is_the_deployers(
+    label: str, job: dict[str, Any]
+) -> None:
+    assert job["nodefilters"]["filter"] == "tags: docker-host"
+    assert job["nodesSelectedByDefault"] is True
+    assert job["sequence"]["keepgoing"] is False
+    (step,) = job["sequence"]["commands"]
+    argv = tokenize(step["exec"])
+    assert argv[:2] == ["docker", "run"] and "--rm" in argv
+    assert "/var/run/docker.sock:/var/run/docker.sock" in argv
+    assert argv[argv.index("${globals.deployer_image}") + 1] in {"deploy", "status", "down"}
+
+
+@pytest.mark.parametrize(("label", "job"), jobs(), ids=[j[0] for j in jobs()])
+def test_every_reference_is_defined(label: str, job: dict[str, Any]) -> None:
+    """Options referenced exist (cascades only on earlier options); globals are documented."""
+    names = [o["name"] for o in job.get("options", [])]
+    doc = DOC.read_text()
+    used = references(job["sequence"]["commands"][0]["exec"])
+    for index, opt in enumerate(job.get("options", [])):
+        for ctx, key in references(opt.get("valuesUrl", "")):
+            used.add((ctx, key))
+            if ctx == "option":
+                assert key.endswith(".value"), key
+                assert key.removesuffix(".value") in names[:index], f"{opt['name']} -> {key}"
+    for ctx, key in used:
+        assert ctx in {"option", "globals"}
+        if ctx == "option":
+            assert key.removesuffix(".value") in names
+        else:
+            assert re.search(rf"project\.globals\.{key}=\S+", doc), f"globals.{key} undocumented"
+
+
+@pytest.mark.parametrize("name", ["deploy.yaml", "rollback.yaml"])
+def test_deploy_options_cascade_application_release_version(name: str) -> None:
+    (job,) = load(ROOT / "rundeck-jobs" / name)
+    opts = {o["name"]: o for o in job["options"]}
+    assert list(opts) == ["application", "release", "version", "project"]
+    for key in ("application", "release", "version"):
+        assert opts[key]["required"] is True and opts[key]["enforced"] is True
+    selected = {"application": "TLO GE", "release": "Milestone 2"}
+    host = {"registry_host": "registry.example.com"}
+    urls = {
+        k: expand_values_url(opts[k]["valuesUrl"], k, selected, host)
+        for k in opts
+        if k != "project"
+    }
+    base = "http://registry.example.com:9090/rundeck/options"
+    assert urls == {
+        "application": f"{base}/applications",
+        "release": f"{base}/releases?application=TLO+GE",
+        "version": f"{base}/versions?application=TLO+GE&release=Milestone+2",
+    }
+
+
+@pytest.mark.parametrize(("label", "job"), jobs(), ids=[j[0] for j in jobs()])
+def test_rendered_command_keeps_names_with_spaces_whole(label: str, job: dict[str, Any]) -> None:
+    """Per-reference quoting (Rundeck >= 5) and whole-argument quoting (older) agree."""
+    options = {o["name"]: SAMPLE.get(o["name"], "no") for o in job.get("options", [])}
+    context = {
+        "option": options,
+        "globals": {"registry_url": "http://r:9090", "deployer_image": "img:1"},
+    }
+    rendered = render_exec(job["sequence"]["commands"][0]["exec"], context)
+    argv = shlex.split(rendered)
+    for name in ("application", "release", "version"):
+        if name in options:
+            assert options[name] in argv
+    whole = render_exec(job["sequence"]["commands"][0]["exec"], context, per_reference=False)
+    assert shlex.split(whole) == argv
+
+
+def test_rundeck_rules_as_documented() -> None:
+    """The re-stated rules reproduce Rundeck's documented examples."""
+    assert tokenize("""a 'b c' "d ""e"" f" g'h""") == ["a", "b c", 'd "e" f', "g'h"]
+    assert render_exec("echo ${option.m}", {"option": {"m": "it's"}}) == "echo 'it'\"'\"'s'"
+    assert render_exec("x ${option.missing} ${globals.g}", {}) == "x  ${globals.g}"
+    url = "http://server/options/${option.option2.value}?v=${option.option2.value}"
+    assert expand_values_url(url, "o1", {"option2": "My value"}, {}) == (
+        "http://server/options/My%20value?v=My+value"
+    )
+    # Rundeck's own cases: a global host works, a global "host:port" or URL does not.
+    assert (
+        expand_values_url("http://${globals.h}/a", "o", {}, {"h": "my.host"}) == "http://my.host/a"
+    )
+    assert expand_values_url("http://${globals.h}/a", "o", {}, {"h": "h:1"}) == "http://h%3A1/a"
+    assert expand_values_url("${globals.u}/x", "o", {}, {"u": "http://h:1"}).startswith("http%3A")

@@ -1,0 +1,36 @@
+"""How a version is labelled in Rundeck's version list (a pure function of VersionInfo)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from registry.store import VersionInfo
+from registry.views.rundeck import version_label
+
+
+def info(build: dict[str, Any], created: str = "2026-11-26T04:05:06Z") -> VersionInfo:
+    return VersionInfo(
+        application="TLO GE", release="M2", number=7, commit="c" * 40, tag="TLO%20GE/M2/7",
+        created=created, component="web", build=build, components=[], warnings=[],
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("build", "shown"),
+    [
+        ({"ci": "bamboo", "buildResultKey": "TLO-WEB-45", "buildNumber": "45"}, "web (TLO-WEB-45)"),
+        ({"planKey": "TLO-WEB", "buildNumber": "45"}, "web (TLO-WEB-45)"),
+        ({"buildNumber": "45"}, "web (build 45)"),
+        ({"planRepository.revision": "0123456789abcdef0123"}, "web (0123456789ab)"),
+        ({}, "web"),
+    ],
+)
+def test_label_names_number_date_component_and_build(build: dict[str, Any], shown: str) -> None:
+    assert version_label(info(build), latest=False) == f"#7 · 2026-11-26 04:05 UTC · {shown}"
+
+
+def test_latest_is_marked_and_odd_dates_are_shown_as_recorded() -> None:
+    assert version_label(info({}), latest=True).startswith("#7 (latest) · ")
+    assert " · yesterday · " in version_label(info({}, created="yesterday"), latest=False)

@@ -1,0 +1,118 @@
+"""The JSON discovery API under /api."""
+
+from __future__ import annotations
+
+import pytest
+from flask.testing import FlaskClient
+
+from tests.registry.conftest import publish
+
+WEB = "web:\n  image: busybox\n"
+DB = "db:\n  image: busybox\n"
+BASE = "/api/applications/TLO%20GE/releases/Milestone"
+
+
+@pytest.fixture
+def history(client: FlaskClient) -> FlaskClient:
+    publish(client, WEB, ["TLO GE", "TLO EE"], ["Milestone"], component="web", build={"n": 1})
+    publish(client, DB, ["TLO GE"], ["Milestone", "Next"], component="db", build={"n": 2})
+    publish(client, WEB.replace("busybox", "busybox:2"), ["TLO GE"], ["Milestone"], build={"n": 3})
+    cache = "cache:\n  image: busybox\n"
+    publish(client, cache, ["TLO GE"], ["Milestone"], component="db", build={"n": 4})
+    return client
+
+
+def test_applications_and_releases(history: FlaskClient) -> None:
+    assert history.get("/api/applications").get_json() == {"applications": ["TLO EE", "TLO GE"]}
+    releases = history.get("/api/applications/TLO%20GE/releases").get_json()
+    assert releases == {"application": "TLO GE", "releases": ["Milestone", "Next"]}
+
+
+def test_versions_newest_first_with_builds(history: FlaskClient) -> None:
+    data = history.get(f"{BASE}/versions").get_json()
+    assert [v["version"] for v in data["versions"]] == [4, 3, 2, 1]
+    newest = data["versions"][0]
+    assert set(newest) >= {
+        "version",
+        "created",
+        "commit",
+        "component",
+        "build",
+        "components",
+        "warnings",
+        "url",
+    }
+    assert newest["url"] == "http://localhost/descriptor/application/TLO%20GE/Milestone/4"
+    third = data["versions"][1]
+    assert third["component"] == "web" and third["build"] == {"n": 3}
+    assert {c["name"]: c["build"] for c in third["components"]} == {"web": {"n": 3}, "db": {"n": 2}}
+
+
+def test_versions_paging(history: FlaskClient) -> None:
+    page = history.get(f"{BASE}/versions?limit=2").get_json()["versions"]
+    assert [v["version"] for v in page] == [4, 3]
+    rest = history.get(f"{BASE}/versions?limit=2&before=3").get_json()["versions"]
+    assert [v["version"] for v in rest] == [2, 1]
+
+
+@pytest.mark.parametrize(
+    "query", ["limit=0", "limit=-1", "limit=abc", "limit=100000", "before=x", "before=0"]
+)
+def test_versions_bad_numbers_400(history: FlaskClient, query: str) -> None:
+    response = history.get(f"{BASE}/versions?{query}")
+    assert response.status_code == 400
+    assert query.split("=")[0] in response.get_json()["message"]
+
+
+def test_one_version(history: FlaskClient) -> None:
+    one = history.get(f"{BASE}/versions/2").get_json()
+    assert one["version"] == 2 and one["component"] == "db"
+    latest = history.get(f"{BASE}/versions/latest").get_json()
+    assert latest["version"] == 4
+
+
+def test_diff(history: FlaskClient) -> None:
+    data = history.get(f"{BASE}/diff?from=1&to=3").get_json()
+    assert data["from"] == 1 and data["to"] == 3
+    assert data["added"] == [{"service": "db", "component": "db", "build": {"n": 2}}]
+    assert data["removed"] == []
+    assert data["changed"] == [
+        {"service": "web", "component": "web", "build": {"n": 3}, "previous_component": "web"}
+    ]
+    assert "+    image: busybox:2\n" in data["diff"]
+    assert data["diff"].startswith("--- TLO GE/Milestone/1/docker-compose.yml")
+
+
+def test_diff_defaults_to_previous_version(history: FlaskClient) -> None:
+    data = history.get(f"{BASE}/diff").get_json()
+    assert (data["from"], data["to"]) == (3, 4)
+    assert data["removed"] == [{"service": "db", "component": "db", "build": {"n": 2}}]
+    assert data["added"] == [{"service": "cache", "component": "db", "build": {"n": 4}}]
+    first = history.get(f"{BASE}/diff?to=1").get_json()
+    assert first["from"] == 0 and [a["service"] for a in first["added"]] == ["web"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/applications/Nope/releases",
+        "/api/applications/Nope/releases/Milestone/versions",
+        "/api/applications/TLO%20GE/releases/Nope/versions",
+        f"{BASE}/versions/99",
+        f"{BASE}/diff?from=1&to=99",
+        "/api/applications/TLO%20EE/releases/Milestone/diff?from=2",
+    ],
+)
+def test_unknown_404(history: FlaskClient, path: str) -> None:
+    response = history.get(path)
+    assert response.status_code == 404
+    assert response.get_json()["error"] == "not_found"
+
+
+@pytest.mark.parametrize("query", ["from=x", "to=0", "from=1.5", "to=-2"])
+def test_diff_bad_numbers_400(history: FlaskClient, query: str) -> None:
+    assert history.get(f"{BASE}/diff?{query}").status_code == 400
+
+
+def test_empty_registry(client: FlaskClient) -> None:
+    assert client.get("/api/applications").get_json() == {"applications": []}

@@ -1,0 +1,66 @@
+"""The committed OpenAPI document and the app's routes tell the same story."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from flask import Flask
+
+DOC = Path(__file__).resolve().parents[2] / "registry" / "openapi.json"
+IGNORED = {"HEAD", "OPTIONS"}
+
+
+def rule_to_path(rule: str) -> str:
+    return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule)
+
+
+def app_routes(app: Flask) -> dict[str, set[str]]:
+    routes: dict[str, set[str]] = {}
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        routes.setdefault(rule_to_path(rule.rule), set()).update(
+            m.lower() for m in (rule.methods or set()) - IGNORED
+        )
+    return routes
+
+
+def documented() -> dict[str, set[str]]:
+    doc = json.loads(DOC.read_text())
+    assert doc["openapi"].startswith("3.1")
+    return {
+        path: set(item) - {"parameters", "summary", "description"}
+        for path, item in doc["paths"].items()
+    }
+
+
+def test_every_route_is_documented(app: Flask) -> None:
+    docs = documented()
+    for path, methods in app_routes(app).items():
+        assert path in docs, f"{path} is served but not in registry/openapi.json"
+        assert methods <= docs[path], f"{path}: {methods - docs[path]} not documented"
+
+
+def test_every_documented_path_exists(app: Flask) -> None:
+    routes = app_routes(app)
+    for path, methods in documented().items():
+        assert path in routes, f"{path} is documented but not served"
+        assert methods <= routes[path], f"{path}: {methods - routes[path]} documented, not served"
+
+
+def test_path_parameters_are_declared(app: Flask) -> None:
+    doc = json.loads(DOC.read_text())
+    for path, item in doc["paths"].items():
+        names = set(re.findall(r"{([^}]+)}", path))
+        for method, op in item.items():
+            declared = {p["name"] for p in op.get("parameters", []) if p["in"] == "path"}
+            assert declared == names, f"{method.upper()} {path}"
+
+
+def test_served_byte_for_byte(app: Flask) -> None:
+    response = app.test_client().get("/openapi.json")
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
+    assert response.data == DOC.read_bytes()
