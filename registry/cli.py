@@ -75,7 +75,7 @@ def _parse_bind(value: str) -> str:
 )
 @click.option(
     "--timeout",
-    envvar="CONSIGN_TIMEOUT",
+    envvar="CONSIGN_WORKER_TIMEOUT",
     default=60,
     show_default=True,
     show_envvar=True,

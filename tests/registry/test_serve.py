@@ -166,7 +166,7 @@ def consign(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
 def test_serve_help_names_every_environment_variable() -> None:
     result = consign("serve", "--help")
     assert result.returncode == 0
-    for env in ("CONSIGN_REPO", "CONSIGN_BIND", "CONSIGN_WORKERS", "CONSIGN_TIMEOUT"):
+    for env in ("CONSIGN_REPO", "CONSIGN_BIND", "CONSIGN_WORKERS", "CONSIGN_WORKER_TIMEOUT"):
         assert env in result.stdout
 
 
