@@ -87,6 +87,24 @@ def seed_text() -> str:
     return files[0].read_text()
 
 
+@pytest.fixture(scope="session")
+def consignment_image() -> str:
+    """The Consignment image, built once per session by .ci/build-image.sh exactly as CI
+    builds it (the base image is cached); the script's log on failure."""
+    image = os.environ.get("CONSIGN_IMAGE", "consignment:test")
+    done = subprocess.run(
+        ["bash", ".ci/build-image.sh"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        env={**os.environ, "CONSIGN_IMAGE": image},
+    )
+    if done.returncode != 0:
+        pytest.fail(f".ci/build-image.sh exited {done.returncode}:\n{done.stderr[-4000:]}")
+    return image
+
+
 @pytest.fixture
 def docker_client() -> Iterator[object]:
     import docker

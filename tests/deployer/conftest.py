@@ -1,4 +1,4 @@
-"""Fixtures for the deploy flow's tests: unique names, free ports, scenario descriptors,
+"""Fixtures for the deploy flow's tests: unique names, scenario descriptors,
 a local registry Git repo, and clean-up of every Compose project a test creates."""
 
 from __future__ import annotations
@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,15 +13,10 @@ import pytest
 
 from consign.process import run
 from deployer.sources import encode_name
+from tests.serving import free_port as free_port  # re-exported for the deploy tests
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 DESCRIPTORS = ROOT / "tests" / "data" / "descriptors"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def scenario(name: str, **subs: object) -> str:

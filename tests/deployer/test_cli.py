@@ -10,8 +10,9 @@ import pytest
 
 from deployer.cli import commands, deploy_cmd, down_cmd, status_cmd
 from deployer.exit_codes import ExitCode
-from tests.deployer.conftest import GitRegistry, free_port, scenario
+from tests.deployer.conftest import GitRegistry, scenario
 from tests.deployer.helpers import consign, containers
+from tests.serving import free_port
 
 
 def test_commands_list() -> None:

@@ -10,24 +10,22 @@ from pathlib import Path
 import pytest
 
 from deployer.exit_codes import ExitCode
-from tests.deployer.conftest import free_port, scenario
+from tests.deployer.conftest import scenario
 from tests.deployer.helpers import consign, containers, deploy
-from tests.e2e.serve import RegistryServer, publish
+from tests.e2e.serve import publish
+from tests.serving import ServedRegistry, free_port
 
 pytestmark = pytest.mark.docker
 
 
 @pytest.fixture
-def registry(tmp_path: Path) -> Iterator[RegistryServer]:
-    server = RegistryServer(tmp_path / "registry.git", tmp_path / "serve.log").start()
-    try:
-        yield server
-    finally:
-        server.stop()
+def registry(tmp_path: Path) -> Iterator[ServedRegistry]:
+    with ServedRegistry(tmp_path / "registry.git", tmp_path / "serve.log", workers=2) as server:
+        yield server.start()
 
 
 def test_http_deploy_failure_rolls_back_via_the_registry(
-    tmp_path: Path, project: str, registry: RegistryServer
+    tmp_path: Path, project: str, registry: ServedRegistry
 ) -> None:
     port = free_port()
     for n, name in ((1, "healthy.yml"), (2, "unhealthy.yml")):
@@ -63,7 +61,7 @@ def test_http_deploy_failure_rolls_back_via_the_registry(
 
 
 def test_git_deploy_from_the_registry_repo(
-    tmp_path: Path, project: str, registry: RegistryServer
+    tmp_path: Path, project: str, registry: ServedRegistry
 ) -> None:
     fragment = tmp_path / "crash.yml"
     fragment.write_text(scenario("crashloop.yml"))

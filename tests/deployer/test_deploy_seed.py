@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from deployer.exit_codes import ExitCode
-from tests.deployer.conftest import GitRegistry, free_port, scenario
+from tests.deployer.conftest import GitRegistry, scenario
 from tests.deployer.helpers import containers, deploy, ids
+from tests.serving import free_port
 
 pytestmark = pytest.mark.docker
 

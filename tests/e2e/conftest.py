@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.serve import JOB_PORT, ROOT, RegistryServer, loopback_alias
+from consign.process import run
 from tests.e2e.sshd import SshServer
+from tests.serving import JOB_PORT, ServedRegistry, loopback_alias
 
-StartRegistry = Callable[..., RegistryServer]
+StartRegistry = Callable[..., ServedRegistry]
 
 
 @pytest.fixture(scope="module")
@@ -27,12 +27,12 @@ def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshServer]:
 @pytest.fixture
 def start_registry(tmp_path: Path) -> Iterator[StartRegistry]:
     """Start fresh registries (own bare repo each) under gunicorn via `consign serve`."""
-    started: list[RegistryServer] = []
+    started: list[ServedRegistry] = []
 
-    def start(env: dict[str, str] | None = None) -> RegistryServer:
+    def start(env: dict[str, str] | None = None) -> ServedRegistry:
         n = len(started)
-        server = RegistryServer(
-            tmp_path / f"registry{n}.git", tmp_path / f"serve{n}.log", env or {}
+        server = ServedRegistry(
+            tmp_path / f"registry{n}.git", tmp_path / f"serve{n}.log", env or {}, workers=2
         )
         started.append(server.start())
         return server
@@ -45,35 +45,32 @@ def start_registry(tmp_path: Path) -> Iterator[StartRegistry]:
 
 
 @pytest.fixture
-def registry_server(start_registry: StartRegistry) -> RegistryServer:
+def registry_server(start_registry: StartRegistry) -> ServedRegistry:
     return start_registry()
 
 
 @pytest.fixture(scope="module")
-def module_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryServer]:
+def module_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedRegistry]:
     """One registry shared by a module's tests, at ``http://127.x.y.z:9090``: the job files'
     valuesUrls, expanded with ``registry_host`` = that address, reach it as written."""
     d = tmp_path_factory.mktemp("rd-registry")
     host = loopback_alias()
-    server = RegistryServer(d / "registry.git", d / "serve.log", host=host, port=JOB_PORT).start()
-    try:
+    server = ServedRegistry(
+        d / "registry.git", d / "serve.log", host=host, port=JOB_PORT, workers=2
+    )
+    with server.start():
         yield server
-    finally:
-        server.stop()
+
+
+@pytest.fixture
+def project() -> Iterator[str]:
+    """A unique Compose project name; the project is taken down after the test."""
+    name = f"rd-{uuid.uuid4().hex[:10]}"
+    yield name
+    run(["docker", "compose", "-p", name, "down", "-v", "--remove-orphans"], check=False)
 
 
 @pytest.fixture(scope="session")
-def deployer_image() -> str:
-    """consignment:test, built exactly as CI builds it (same script as tests/image/)."""
-    image = os.environ.get("CONSIGN_IMAGE", "consignment:test")
-    done = subprocess.run(
-        ["bash", ".ci/build-image.sh"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-        env={**os.environ, "CONSIGN_IMAGE": image},
-    )
-    if done.returncode != 0:
-        pytest.fail(f".ci/build-image.sh exited {done.returncode}:\n{done.stderr[-4000:]}")
-    return image
+def deployer_image(consignment_image: str) -> str:
+    """The image the Rundeck jobs start: the one tests/conftest.py builds as CI does."""
+    return consignment_image

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from consign.process import Completed, run
+from tests.serving import free_port, stop_process
 
 SSHD = "/usr/sbin/sshd"
 
@@ -36,13 +37,6 @@ X11Forwarding no
 PrintMotd no
 LogLevel VERBOSE
 """
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def _wait_listening(port: int, proc: subprocess.Popen[bytes], timeout: float) -> None:
@@ -129,11 +123,5 @@ class SshServer:
         return run(self.ssh_argv(command), timeout=timeout, check=False)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, timeout=10)
         self.proc = None

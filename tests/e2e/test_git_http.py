@@ -10,7 +10,8 @@ import requests
 
 from consign.process import Completed, run
 from tests.e2e.conftest import StartRegistry
-from tests.e2e.serve import RegistryServer, publish
+from tests.e2e.serve import publish
+from tests.serving import ServedRegistry
 
 APP, REL = "TLO GE", "Milestone 2"
 
@@ -33,7 +34,7 @@ def tags(clone: Path) -> list[str]:
     return git("tag", "--list", cwd=clone).stdout.split()
 
 
-def test_clone_fetch_tag_checkout_and_log(registry_server: RegistryServer, tmp_path: Path) -> None:
+def test_clone_fetch_tag_checkout_and_log(registry_server: ServedRegistry, tmp_path: Path) -> None:
     url = registry_server.url
     publish(url, fragment(tmp_path, "web"), APP, REL, build={"bamboo_buildNumber": "41"})
     publish(url, fragment(tmp_path, "db"), APP, REL, build={"bamboo_buildNumber": "7"})
@@ -61,7 +62,7 @@ def test_clone_fetch_tag_checkout_and_log(registry_server: RegistryServer, tmp_p
     assert len(log) == 3
 
 
-def test_push_is_refused(registry_server: RegistryServer, tmp_path: Path) -> None:
+def test_push_is_refused(registry_server: ServedRegistry, tmp_path: Path) -> None:
     url = registry_server.url
     publish(url, fragment(tmp_path, "web"), APP, REL)
     clone = tmp_path / "descriptors"
@@ -104,7 +105,7 @@ def test_read_tokens_guard_the_git_route(start_registry: StartRegistry, tmp_path
 
 @pytest.mark.slow
 def test_incremental_fetch_after_many_versions(
-    registry_server: RegistryServer, tmp_path: Path
+    registry_server: ServedRegistry, tmp_path: Path
 ) -> None:
     """Negotiation with many "have" lines, gzip'd and chunked request bodies, through CGI."""
     url = registry_server.url
@@ -148,7 +149,7 @@ def pkt(line: str) -> bytes:
 
 
 def test_negotiation_bodies_larger_than_the_api_limit(
-    registry_server: RegistryServer, tmp_path: Path
+    registry_server: ServedRegistry, tmp_path: Path
 ) -> None:
     """A fetch that sends 30k "have" lines (1.5 MiB, over MAX_BODY_BYTES) is still served."""
     url = registry_server.url

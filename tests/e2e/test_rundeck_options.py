@@ -10,7 +10,8 @@ import requests
 
 from tests.e2e.conftest import StartRegistry
 from tests.e2e.rundeck_expand import expand_values_url
-from tests.e2e.serve import RegistryServer, publish
+from tests.e2e.serve import publish
+from tests.serving import ServedRegistry
 
 ROOT = Path(__file__).resolve().parents[2]
 APP, REL = "TLO GE", "Milestone 2"
@@ -29,8 +30,8 @@ def _write(tmp_path: Path, service: str) -> Path:
 
 @pytest.fixture(scope="module")
 def filled(
-    module_registry: RegistryServer, tmp_path_factory: pytest.TempPathFactory
-) -> RegistryServer:
+    module_registry: ServedRegistry, tmp_path_factory: pytest.TempPathFactory
+) -> ServedRegistry:
     """Three CI builds published to TLO GE/Milestone 2, one to another application."""
     tmp_path = tmp_path_factory.mktemp("rd-fragments")
     for service, build in BUILDS:
@@ -51,13 +52,13 @@ def value_urls() -> list[tuple[str, str, str]]:
     return found
 
 
-def fetch(server: RegistryServer, url: str) -> requests.Response:
+def fetch(server: ServedRegistry, url: str) -> requests.Response:
     """GET the URL exactly as Rundeck expanded it (it names the registry's address)."""
     assert url.startswith(f"{server.url}/rundeck/options/"), url
     return requests.get(url, timeout=10)
 
 
-def expand(server: RegistryServer, url: str, option: str, chosen: dict[str, str]) -> str:
+def expand(server: ServedRegistry, url: str, option: str, chosen: dict[str, str]) -> str:
     return expand_values_url(
         url, option, chosen, {"registry_host": server.host}, {"project": "ops"}
     )
@@ -83,7 +84,7 @@ EXPECTED = {
 
 @pytest.mark.parametrize(("label", "option", "url"), value_urls(), ids=[v[0] for v in value_urls()])
 def test_values_url_answers_rundeck_json(
-    filled: RegistryServer, label: str, option: str, url: str
+    filled: ServedRegistry, label: str, option: str, url: str
 ) -> None:
     expanded = expand(filled, url, option, {"application": APP, "release": REL})
     values = [e["value"] for e in entries(fetch(filled, expanded))]
@@ -95,7 +96,7 @@ def test_values_url_answers_rundeck_json(
         assert len(entries(fetch(filled, only_app))) == (1 if option == "release" else 0)
 
 
-def test_versions_newest_first_labelled_latest_selected(filled: RegistryServer) -> None:
+def test_versions_newest_first_labelled_latest_selected(filled: ServedRegistry) -> None:
     answer = requests.get(
         f"{filled.url}/rundeck/options/versions",
         params={"application": APP, "release": REL},
@@ -115,7 +116,7 @@ def test_versions_newest_first_labelled_latest_selected(filled: RegistryServer) 
 
 
 @pytest.mark.parametrize("query", ["application=TLO+GE", "application=TLO%20GE"])
-def test_url_encoded_names_either_way(filled: RegistryServer, query: str) -> None:
+def test_url_encoded_names_either_way(filled: ServedRegistry, query: str) -> None:
     answer = requests.get(f"{filled.url}/rundeck/options/releases?{query}", timeout=10)
     assert entries(answer) == [{"name": REL, "value": REL}]
     versions = f"{filled.url}/rundeck/options/versions?{query}&release=Milestone%202"
@@ -130,14 +131,14 @@ def test_url_encoded_names_either_way(filled: RegistryServer, query: str) -> Non
         "versions?application=Billing&release=Nope",
     ],
 )
-def test_unknown_names_answer_404_json(filled: RegistryServer, path: str) -> None:
+def test_unknown_names_answer_404_json(filled: ServedRegistry, path: str) -> None:
     answer = requests.get(f"{filled.url}/rundeck/options/{path}", timeout=10)
     assert answer.status_code == 404
     assert answer.headers["Content-Type"] == "application/json"
     assert answer.json()["error"] == "not_found"
 
 
-def test_empty_registry_lists_no_applications(registry_server: RegistryServer) -> None:
+def test_empty_registry_lists_no_applications(registry_server: ServedRegistry) -> None:
     answer = requests.get(f"{registry_server.url}/rundeck/options/applications", timeout=10)
     assert entries(answer) == []
 

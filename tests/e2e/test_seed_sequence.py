@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import sys
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +21,9 @@ import yaml
 
 from consign.process import run
 from tests.e2e.rundeck_expand import expand_values_url, render_exec
-from tests.e2e.serve import ROOT, RegistryServer, publish
+from tests.e2e.serve import publish
 from tests.e2e.sshd import SshServer
+from tests.serving import ROOT, ServedRegistry
 
 pytestmark = [pytest.mark.ssh, pytest.mark.docker, pytest.mark.slow]
 
@@ -46,13 +46,6 @@ services:
 """
 
 
-@pytest.fixture
-def project() -> Iterator[str]:
-    name = f"rd-seed-{uuid.uuid4().hex[:8]}"
-    yield name
-    run(["docker", "compose", "-p", name, "down", "-v", "--remove-orphans"], check=False)
-
-
 def deploy_job() -> dict[str, Any]:
     (job,) = yaml.safe_load((ROOT / "rundeck-jobs" / "deploy.yaml").read_text())
     found: dict[str, Any] = job
@@ -60,7 +53,7 @@ def deploy_job() -> dict[str, Any]:
 
 
 def test_seed_sequence(
-    module_registry: RegistryServer,
+    module_registry: ServedRegistry,
     sshd: SshServer,
     deployer_image: str,
     project: str,

@@ -10,19 +10,19 @@ exit status is what Rundeck would record.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import docker
 import pytest
 import yaml
 
 from consign.process import Completed, run
 from deployer.exit_codes import ExitCode
+from tests.deployer.helpers import containers
 from tests.e2e.rundeck_expand import render_exec
-from tests.e2e.serve import ROOT, RegistryServer, publish
+from tests.e2e.serve import publish
 from tests.e2e.sshd import SshServer
+from tests.serving import ROOT, ServedRegistry
 
 pytestmark = [pytest.mark.ssh, pytest.mark.docker, pytest.mark.slow]
 
@@ -57,7 +57,7 @@ def step(job: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def registry(module_registry: RegistryServer, tmp_path_factory: pytest.TempPathFactory) -> str:
+def registry(module_registry: ServedRegistry, tmp_path_factory: pytest.TempPathFactory) -> str:
     """Two healthy versions of TLO GE/rd-ok, one crashing version of TLO GE/rd-bad."""
     d = tmp_path_factory.mktemp("rd-handoff")
     for tag in ("1", "2"):
@@ -66,13 +66,6 @@ def registry(module_registry: RegistryServer, tmp_path_factory: pytest.TempPathF
     (d / "bad.yml").write_text(CRASHING)
     publish(module_registry.url, d / "bad.yml", APP, REL_BAD)
     return module_registry.url
-
-
-@pytest.fixture
-def project() -> Iterator[str]:
-    name = f"rd-{uuid.uuid4().hex[:10]}"
-    yield name
-    run(["docker", "compose", "-p", name, "down", "-v", "--remove-orphans"], check=False)
 
 
 @pytest.fixture
@@ -85,15 +78,6 @@ def job(sshd: SshServer, registry: str, deployer_image: str) -> Any:
         return sshd.run(command, timeout=240)
 
     return run_job
-
-
-def containers(project: str) -> list[Any]:
-    client = docker.from_env()
-    try:
-        filters = {"label": f"com.docker.compose.project={project}"}
-        return list(client.containers.list(all=True, filters=filters))
-    finally:
-        client.close()
 
 
 def test_deploy_exits_0_on_a_healthy_descriptor_then_status_and_teardown(

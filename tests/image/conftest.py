@@ -1,4 +1,4 @@
-"""The Consignment image, built once per session by .ci/build-image.sh, and containers of it.
+"""Containers of the Consignment image (built once per session: tests/conftest.py).
 
 Every container and compose project made here is named ``cp-<random>`` and removed after
 its test, because other suites share the same Docker Engine.
@@ -7,7 +7,6 @@ its test, because other suites share the same Docker Engine.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import time
 import uuid
@@ -17,6 +16,8 @@ from pathlib import Path
 
 import pytest
 import requests
+
+from tests.serving import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGE = os.environ.get("CONSIGN_IMAGE", "consignment:test")
@@ -36,32 +37,8 @@ def unique(prefix: str = "cp") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def socket_gid() -> str:
     return str(os.stat(SOCKET).st_gid)
-
-
-@pytest.fixture(scope="session")
-def consignment_image() -> str:
-    """Build consignment:test (base image cached) exactly as CI does; its log on failure."""
-    started = time.monotonic()
-    done = subprocess.run(
-        ["bash", ".ci/build-image.sh"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-        env={**os.environ, "CONSIGN_IMAGE": IMAGE},
-    )
-    if done.returncode != 0:
-        pytest.fail(f".ci/build-image.sh exited {done.returncode}:\n{done.stderr[-4000:]}")
-    print(f"built {IMAGE} in {time.monotonic() - started:.1f}s")
-    return IMAGE
 
 
 @dataclass

@@ -16,8 +16,9 @@ import pytest
 import requests
 
 from deployer.exit_codes import ExitCode
-from tests.image.conftest import ROOT, SOCKET, Running, docker, free_port, socket_gid
+from tests.image.conftest import ROOT, SOCKET, Running, docker, socket_gid
 from tests.publish.conftest import consign_publish
+from tests.serving import free_port
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 

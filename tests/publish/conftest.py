@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-import requests
 
-ROOT = Path(__file__).resolve().parents[2]
-CONSIGN = [sys.executable, "-c", "from consign.cli import main; main()"]
+from tests.serving import CONSIGN, ROOT, ServedRegistry
 
 
 @pytest.fixture(autouse=True)
@@ -26,61 +20,11 @@ def _no_ci_environment(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(key)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Serve:
-    """`consign serve` (gunicorn) as a real process on a loopback port."""
-
-    repo: Path
-    log: Path
-    port: int = field(default_factory=free_port)
-    env: Mapping[str, str] = field(default_factory=dict)
-    proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, timeout: float = 30) -> Serve:
-        argv = [*CONSIGN, "serve", "--repo", str(self.repo), "--bind", f"127.0.0.1:{self.port}"]
-        env = {**os.environ, **self.env}
-        with self.log.open("wb") as out:
-            self.proc = subprocess.Popen(argv, cwd=ROOT, stdout=out, stderr=out, env=env)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"consign serve exited early:\n{self.log.read_text()}")
-            try:
-                if requests.get(f"{self.url}/healthz", timeout=1).ok:
-                    return self
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"consign serve did not answer in {timeout}s:\n{self.log.read_text()}")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
 @pytest.fixture
-def serve(tmp_path: Path) -> Iterator[Serve]:
+def serve(tmp_path: Path) -> Iterator[ServedRegistry]:
     """A registry not yet started (tests start it, possibly late, with .start())."""
-    server = Serve(tmp_path / "registry.git", tmp_path / "serve.log")
-    try:
+    with ServedRegistry(tmp_path / "registry.git", tmp_path / "serve.log") as server:
         yield server
-    finally:
-        server.stop()
 
 
 def consign_publish(

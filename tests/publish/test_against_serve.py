@@ -13,7 +13,8 @@ import pytest
 
 from consign.process import run
 from deployer.exit_codes import ExitCode
-from tests.publish.conftest import CONSIGN, ROOT, Serve, consign_publish
+from tests.publish.conftest import consign_publish
+from tests.serving import CONSIGN, ROOT, ServedRegistry
 
 TRANSMISSION = """\
 transmission-data:
@@ -56,7 +57,9 @@ def _write(tmp_path: Path, name: str, text: str) -> str:
     return str(path)
 
 
-def test_publish_prints_versions_and_is_safe_to_repeat(serve: Serve, tmp_path: Path) -> None:
+def test_publish_prints_versions_and_is_safe_to_repeat(
+    serve: ServedRegistry, tmp_path: Path
+) -> None:
     serve.start()
     env = {"CONSIGN_REGISTRY": serve.url, "CONSIGN_RELEASES": "Milestone"}
     first = consign_publish(
@@ -94,7 +97,7 @@ def test_publish_prints_versions_and_is_safe_to_repeat(serve: Serve, tmp_path: P
     assert (same["n"], same["commit"], same["state"]) == ("2", created["commit"], "unchanged")
 
 
-def test_conflict_exits_7_with_the_registrys_message(serve: Serve, tmp_path: Path) -> None:
+def test_conflict_exits_7_with_the_registrys_message(serve: ServedRegistry, tmp_path: Path) -> None:
     serve.start()
     env = {"CONSIGN_REGISTRY": serve.url, "CONSIGN_APPLICATIONS": "TLO GE", "CONSIGN_RELEASES": "M"}
     ok = consign_publish(_write(tmp_path, "t.yml", TRANSMISSION), "-c", "torrent", env=env)
@@ -106,7 +109,7 @@ def test_conflict_exits_7_with_the_registrys_message(serve: Serve, tmp_path: Pat
     assert clash.stdout == ""
 
 
-def test_token_from_the_environment(serve: Serve, tmp_path: Path) -> None:
+def test_token_from_the_environment(serve: ServedRegistry, tmp_path: Path) -> None:
     serve.env = {"CONSIGN_PUBLISH_TOKENS": "right-token"}
     serve.start()
     fragment = _write(tmp_path, "t.yml", TRANSMISSION)
@@ -123,7 +126,7 @@ def test_token_from_the_environment(serve: Serve, tmp_path: Path) -> None:
 
 
 @pytest.mark.timeout(120)
-def test_retries_until_the_registry_comes_up(serve: Serve, tmp_path: Path) -> None:
+def test_retries_until_the_registry_comes_up(serve: ServedRegistry, tmp_path: Path) -> None:
     """Connection refused is retried: publish first, start the registry a moment later."""
     fragment = _write(tmp_path, "t.yml", TRANSMISSION)
     env = {

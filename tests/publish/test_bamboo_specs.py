@@ -19,7 +19,7 @@ import yaml
 
 from consign.process import run
 from deployer.exit_codes import ExitCode
-from tests.publish.conftest import ROOT, Serve
+from tests.serving import ROOT, ServedRegistry
 
 SPECS = ROOT / "bamboo" / "bamboo-specs.yaml"
 INTERPRETERS = {"SHELL", "BINSH_OR_CMDEXE", "CMD_EXE", "POWERSHELL", "RUN_AS_EXECUTABLE"}
@@ -75,7 +75,7 @@ def _agent_run(body: str, variables: dict[str, str], cwd: Path) -> subprocess.Co
     )
 
 
-def test_the_publish_task_publishes(serve: Serve, tmp_path: Path) -> None:
+def test_the_publish_task_publishes(serve: ServedRegistry, tmp_path: Path) -> None:
     serve.env = {"CONSIGN_PUBLISH_TOKENS": "bamboo-secret"}
     serve.start()
     spec = _specs()

@@ -6,24 +6,18 @@ from __future__ import annotations
 
 import base64
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from flask import Flask
 from flask.testing import FlaskClient
 
 from consign.process import run
 from registry.app import create_app
+from tests.serving import ServedRegistry
 
-ROOT = Path(__file__).resolve().parents[2]
 OPEN = {"PUBLISH_TOKENS": "", "READ_TOKENS": "", "PUBLISH_TOKENS_FILE": "", "READ_TOKENS_FILE": ""}
 
 
@@ -95,71 +89,8 @@ def publish(
     return client.put("/fragment", json=body)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@dataclass
-class Served:
-    """A real `consign serve` (gunicorn master + workers) on a loopback port."""
-
-    repo: Path
-    log: Path
-    env: dict[str, str] = field(default_factory=dict)
-    workers: int = 4
-    port: int = 0
-    proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, timeout: float = 30) -> Served:
-        self.port = free_port()
-        argv = [sys.executable, "-c", "from consign.cli import main; main()", "serve"]
-        argv += ["--repo", str(self.repo), "--bind", f"127.0.0.1:{self.port}"]
-        argv += ["--workers", str(self.workers)]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CONSIGN_")}
-        with self.log.open("wb") as out:
-            self.proc = subprocess.Popen(
-                argv, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env={**env, **self.env}
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"consign serve exited early:\n{self.log.read_text()}")
-            try:
-                if requests.get(f"{self.url}/healthz", timeout=5).status_code == 200:
-                    return self
-            except requests.RequestException:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"consign serve did not answer in {timeout}s:\n{self.log.read_text()}")
-
-    def worker_pids(self) -> list[int]:
-        """The gunicorn workers: the children of the master process."""
-        assert self.proc is not None
-        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text()
-        return [int(pid) for pid in children.split()]
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
-
-
 @pytest.fixture
-def served(repo: Path, tmp_path: Path) -> Iterator[Served]:
-    server = Served(repo, tmp_path / "serve.log").start()
-    try:
+def served(repo: Path, tmp_path: Path) -> Iterator[ServedRegistry]:
+    """A real `consign serve` with 4 workers on `repo`."""
+    with ServedRegistry(repo, tmp_path / "serve.log", workers=4).start() as server:
         yield server
-    finally:
-        server.stop()

@@ -17,7 +17,7 @@ import pytest
 import yaml
 from flask.testing import FlaskClient
 
-from tests.registry.conftest import Served
+from tests.serving import ServedRegistry
 
 APPS = ("TLO GE", "TLO EE")
 PLACEHOLDERS = ("Transmission", "Plex", "MySQL")
@@ -100,7 +100,7 @@ def _put(conn: http.client.HTTPConnection, seed: Seed, body: bytes) -> http.clie
     return conn.getresponse()
 
 
-def test_seed_replay_gunicorn(served: Served, seed: Seed) -> None:
+def test_seed_replay_gunicorn(served: ServedRegistry, seed: Seed) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", served.port, timeout=30)
     try:
         for number, body in enumerate(seed.bodies, start=1):

@@ -7,7 +7,6 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
@@ -18,7 +17,8 @@ import pytest
 import requests
 import yaml
 
-from tests.registry.conftest import ROOT, Served, b64, refs
+from tests.registry.conftest import b64, refs
+from tests.serving import CONSIGN, ROOT, ServedRegistry
 
 BASE = "/api/applications/TLO%20GE/releases/Milestone"
 
@@ -56,7 +56,7 @@ def publisher(url: str, i: int) -> list[tuple[int, str]]:
     return answers
 
 
-def test_concurrent_publishers_lose_nothing(served: Served) -> None:
+def test_concurrent_publishers_lose_nothing(served: ServedRegistry) -> None:
     names = [f"c{i}-{j}" for i in range(8) for j in range(8)]
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=8, mp_context=context) as pool:
@@ -73,7 +73,7 @@ def test_concurrent_publishers_lose_nothing(served: Served) -> None:
     assert sorted(c["name"] for c in components) == sorted(names)
 
 
-def test_sigkilled_workers_leave_every_answered_version(served: Served, repo: Path) -> None:
+def test_sigkilled_workers_leave_every_answered_version(served: ServedRegistry, repo: Path) -> None:
     answered: dict[int, tuple[str, str]] = {}  # version -> (commit, service)
     failures: list[str] = []
     lock = threading.Lock()
@@ -129,10 +129,8 @@ def test_sigkilled_workers_leave_every_answered_version(served: Served, repo: Pa
 
 
 def test_tokens_and_request_log_through_gunicorn(repo: Path, tmp_path: Path) -> None:
-    server = Served(repo, tmp_path / "serve.log", env={"CONSIGN_PUBLISH_TOKENS": "ci-token"})
-    server.workers = 2
-    server.start()
-    try:
+    env = {"CONSIGN_PUBLISH_TOKENS": "ci-token"}
+    with ServedRegistry(repo, tmp_path / "serve.log", env=env, workers=2).start() as server:
         assert put(server.url, "web").status_code == 401
         headers = {"Authorization": "Bearer wrong"}
         body = {"fragment": b64(fragment("web")), "applications": ["A"], "releases": ["R"]}
@@ -143,20 +141,18 @@ def test_tokens_and_request_log_through_gunicorn(repo: Path, tmp_path: Path) -> 
         too_big = requests.put(f"{server.url}/fragment", json=big, headers=headers, timeout=30)
         assert too_big.status_code == 413
         assert too_big.json()["error"] == "payload_too_large"
-    finally:
-        server.stop()
     log = server.log.read_text()
     assert "NO PUBLISH TOKENS" not in log
     assert "PUT /fragment 401 " in log
     assert "PUT /fragment 201 " in log and "created=A/R/1" in log
 
 
-def test_open_registry_warns_in_its_log(served: Served) -> None:
+def test_open_registry_warns_in_its_log(served: ServedRegistry) -> None:
     assert "NO PUBLISH TOKENS CONFIGURED" in served.log.read_text()
 
 
 def consign(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    argv = [sys.executable, "-c", "from consign.cli import main; main()", *args]
+    argv = [*CONSIGN, *args]
     base = {k: v for k, v in os.environ.items() if not k.startswith("CONSIGN_")}
     return subprocess.run(
         argv, cwd=ROOT, capture_output=True, text=True, timeout=60, env={**base, **(env or {})}

@@ -1,0 +1,126 @@
+"""A real `consign serve` (gunicorn master + workers) on a loopback port, for every suite
+that talks to the registry over HTTP, and the small helpers such servers need: a free
+port, a free loopback alias, and stopping a child process for good."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+CONSIGN = [sys.executable, "-c", "from consign.cli import main; main()"]
+#: The port the Rundeck job files write into every valuesUrl (the registry's default).
+JOB_PORT = 9090
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nothing listens on at ``host`` right now."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def loopback_alias(port: int = JOB_PORT) -> str:
+    """A random 127.x.y.z where ``port`` is free: a registry there answers the job files'
+    ``http://${globals.registry_host}:9090`` without taking 127.0.0.1:9090 from anyone."""
+    for _ in range(20):
+        a, b, c = (secrets.randbelow(n) for n in (250, 256, 254))
+        host = f"127.{a + 2}.{b}.{c + 1}"
+        with socket.socket() as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+            return host
+    raise RuntimeError(f"no free loopback address for port {port}")
+
+
+def stop_process(proc: subprocess.Popen[bytes] | None, timeout: float) -> None:
+    """SIGTERM, then SIGKILL if ``proc`` is still there after ``timeout`` seconds."""
+    if proc is not None and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@dataclass
+class ServedRegistry:
+    """`consign serve` as a real process. The port is chosen when the object is made (so a
+    test may hand out the URL before it starts the server); ``env`` is added to this
+    process's environment without its CONSIGN_* (a developer's settings must not leak in);
+    ``workers`` is passed as ``--workers`` (None: the CLI's default); ``log`` receives the
+    server's stdout and stderr and is quoted when it exits early or never answers."""
+
+    repo: Path
+    log: Path
+    env: Mapping[str, str] = field(default_factory=dict)
+    host: str = "127.0.0.1"
+    port: int = 0
+    workers: int | None = None
+    proc: subprocess.Popen[bytes] | None = None
+
+    def __post_init__(self) -> None:
+        self.port = self.port or free_port(self.host)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 30) -> ServedRegistry:
+        """Start and wait until /healthz answers 200; stopped again if that fails."""
+        argv = [*CONSIGN, "serve", "--repo", str(self.repo), "--bind", f"{self.host}:{self.port}"]
+        argv += ["--workers", str(self.workers)] if self.workers is not None else []
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CONSIGN_")}
+        with self.log.open("wb") as out:
+            self.proc = subprocess.Popen(
+                argv, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env={**env, **self.env}
+            )
+        try:
+            self._wait(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait(self, timeout: float) -> None:
+        assert self.proc is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"consign serve exited early:\n{self.log.read_text()}")
+            try:
+                if requests.get(f"{self.url}/healthz", timeout=5).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"consign serve did not answer in {timeout}s:\n{self.log.read_text()}")
+
+    def worker_pids(self) -> list[int]:
+        """The gunicorn workers: the children of the master process."""
+        assert self.proc is not None
+        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text()
+        return [int(pid) for pid in children.split()]
+
+    def stop(self) -> None:
+        """Graceful gunicorn shutdown (SIGTERM), SIGKILL after 30 s; safe to call twice."""
+        stop_process(self.proc, timeout=30)
+        self.proc = None
+
+    def __enter__(self) -> ServedRegistry:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
