@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import tempfile
@@ -31,12 +32,14 @@ HEALTH = {
     "timeout": "2s",
     "retries": 3,
     "start_period": "10s",
-    "start_interval": "500ms",
+    # no start_interval: Engine 20.10 (API 1.41) refuses it
 }
+#: busybox httpd answers 404 at / without an index.html, which would never be healthy.
+HTTPD = ["sh", "-c", "mkdir -p /www; echo ok >/www/index.html; exec httpd -f -p 8080 -h /www"]
 
 
 def web(health: bool = True) -> dict[str, Any]:
-    svc: dict[str, Any] = {"image": "busybox:latest", "command": ["httpd", "-f", "-p", "8080"]}
+    svc: dict[str, Any] = {"image": "busybox:latest", "command": HTTPD}
     if health:
         svc["healthcheck"] = HEALTH
     return svc
@@ -98,6 +101,10 @@ SCENARIOS: dict[str, tuple[dict[str, Any], bool]] = {
         {"services": {"ghost": {"image": "consign-bench-missing:never", "pull_policy": "missing"}}},
         False,
     ),
+    "port-taken": (  # @PORT@ is held by the benchmark while both tools run
+        {"services": {"web": {**web(), "ports": ["@PORT@:8080"]}}},
+        False,
+    ),
     "migration-completes": (
         {
             "services": {
@@ -142,6 +149,12 @@ def run_consign(path: Path, project: str, report: Path, timeout: int = 180) -> t
 
 
 def run_compose(path: Path, project: str, timeout: int = 180) -> tuple[float, int]:
+    secs, rc, _ = run_compose_said(path, project, timeout)
+    return secs, rc
+
+
+def run_compose_said(path: Path, project: str, timeout: int = 180) -> tuple[float, int, str]:
+    """`up -d --wait`: seconds, exit code and compose's last line (what it answered)."""
     t0 = time.perf_counter()
     p = sh(
         [
@@ -158,7 +171,8 @@ def run_compose(path: Path, project: str, timeout: int = 180) -> tuple[float, in
             str(timeout),
         ]
     )
-    return time.perf_counter() - t0, p.returncode
+    said = (p.stderr.strip().splitlines() or [""])[-1].strip()
+    return time.perf_counter() - t0, p.returncode, said
 
 
 def wait_overhead(tmp: Path, rounds: int, log: Callable[[str], None]) -> dict[str, Any]:
@@ -166,9 +180,10 @@ def wait_overhead(tmp: Path, rounds: int, log: Callable[[str], None]) -> dict[st
     path.write_text(yaml.safe_dump(fifty(), sort_keys=False))
     ours: list[float] = []
     theirs: list[float] = []
+    codes: dict[str, list[int]] = {"consign": [], "compose": []}
     for r in range(rounds):
         for tool in ("consign", "compose") if r % 2 == 0 else ("compose", "consign"):
-            project = f"bench-{tool}-{uuid.uuid4().hex[:6]}"
+            project = f"dp-bench-{tool}-{uuid.uuid4().hex[:6]}"
             try:
                 if tool == "consign":
                     secs, rc = run_consign(path, project, tmp / "r.json")
@@ -176,6 +191,7 @@ def wait_overhead(tmp: Path, rounds: int, log: Callable[[str], None]) -> dict[st
                 else:
                     secs, rc = run_compose(path, project)
                     theirs.append(secs)
+                codes[tool].append(rc)
                 log(f"round {r} {tool}: {secs:.2f}s rc={rc}")
             finally:
                 down(project)
@@ -183,6 +199,9 @@ def wait_overhead(tmp: Path, rounds: int, log: Callable[[str], None]) -> dict[st
         "consign": summary_ms(ours),
         "compose_wait": summary_ms(theirs),
         "ratio_p50": round(percentile(ours, 0.5) / percentile(theirs, 0.5), 3),
+        "ratio_per_round": [round(a / b, 3) for a, b in zip(ours, theirs, strict=True)],
+        # a run that did not reach healthy is not a fair sample: both must be all zeros
+        "exit_codes": codes,
     }
 
 
@@ -203,14 +222,17 @@ def _epoch(stamp: str) -> float:
 def failure_detection(tmp: Path, rounds: int, log: Callable[[str], None]) -> dict[str, Any]:
     cases = {
         "exits": {"image": "busybox:latest", "command": ["sh", "-c", "sleep 3; exit 2"]},
+        # A deploy ends once every service is healthy, so a service that turns unhealthy
+        # *after* being healthy is no deploy failure: this one never passes, and the
+        # engine marks it unhealthy at its third failed check (~1.5 s after start).
         "turns-unhealthy": {
             "image": "busybox:latest",
-            "command": ["sh", "-c", "touch /tmp/ok; (sleep 4; rm /tmp/ok) & exec httpd -f -p 8080"],
+            "command": ["sh", "-c", "exec sleep 100000"],
             "healthcheck": {
-                "test": ["CMD", "test", "-f", "/tmp/ok"],
+                "test": ["CMD", "test", "-f", "/tmp/never"],
                 "interval": "500ms",
                 "timeout": "1s",
-                "retries": 1,
+                "retries": 3,
                 "start_period": "0s",
             },
         },
@@ -218,46 +240,73 @@ def failure_detection(tmp: Path, rounds: int, log: Callable[[str], None]) -> dic
     out: dict[str, Any] = {}
     for name, svc in cases.items():
         latencies: list[float] = []
+        invalid = 0
         path = tmp / f"fail-{name}.yml"
         path.write_text(yaml.safe_dump({"services": {"victim": svc, "ok": web()}}, sort_keys=False))
         for r in range(rounds):
-            project = f"bench-fail-{uuid.uuid4().hex[:6]}"
+            project = f"dp-bench-fail-{uuid.uuid4().hex[:6]}"
             try:
                 _, rc = run_consign(path, project, tmp / "f.json", timeout=60)
-                verdict_at = time.time()
+                verdict_at = time.time()  # process exit: an upper bound of the report time
                 cid = sh(["docker", "compose", "-p", project, "ps", "-aq", "victim"]).stdout.split()
+                if rc != 1:  # no failure was reported: not a detection sample
+                    invalid += 1
+                    log(f"failure {name} round {r}: rc={rc}, sample discarded")
+                    continue
                 latencies.append(verdict_at - _finished(cid[0]))
                 log(f"failure {name} round {r}: {latencies[-1]:.3f}s rc={rc}")
             finally:
                 down(project)
-        out[name] = summary_ms(latencies)
+        out[name] = summary_ms(latencies) | {"discarded": invalid}
     return out
 
 
 def correctness(tmp: Path, log: Callable[[str], None]) -> dict[str, Any]:
     rows: dict[str, Any] = {}
     for name, (descriptor, expect_ok) in SCENARIOS.items():
-        path = tmp / f"scenario-{name}.yml"
-        path.write_text(yaml.safe_dump(descriptor, sort_keys=False))
-        row: dict[str, Any] = {"expected": "success" if expect_ok else "failure"}
-        for tool in ("consign", "compose"):
-            project = f"bench-c-{uuid.uuid4().hex[:6]}"
-            try:
-                if tool == "consign":
-                    secs, rc = run_consign(path, project, tmp / "c.json", timeout=60)
-                else:
-                    secs, rc = run_compose(path, project, timeout=60)
-            finally:
-                down(project)
-            row[tool] = {"rc": rc, "seconds": round(secs, 2), "correct": (rc == 0) == expect_ok}
-            log(f"scenario {name} {tool}: rc={rc} {secs:.1f}s")
-        rows[name] = row
+        with socket.socket() as held:
+            held.bind(("0.0.0.0", 0))
+            held.listen()
+            text = yaml.safe_dump(descriptor, sort_keys=False)
+            text = text.replace("'@PORT@:8080'", f"'{held.getsockname()[1]}:8080'")
+            path = tmp / f"scenario-{name}.yml"
+            path.write_text(text)
+            rows[name] = _scenario(name, path, expect_ok, tmp, log)
     return {
         "scenarios": rows,
         "consign_correct": sum(r["consign"]["correct"] for r in rows.values()),
         "compose_correct": sum(r["compose"]["correct"] for r in rows.values()),
         "total": len(rows),
     }
+
+
+def _scenario(
+    name: str, path: Path, expect_ok: bool, tmp: Path, log: Callable[[str], None]
+) -> dict[str, Any]:
+    row: dict[str, Any] = {"expected": "success" if expect_ok else "failure"}
+    for tool in ("consign", "compose"):
+        project = f"dp-bench-c-{uuid.uuid4().hex[:6]}"
+        said = ""
+        try:
+            if tool == "consign":
+                report = tmp / "c.json"
+                report.unlink(missing_ok=True)
+                secs, rc = run_consign(path, project, report, timeout=60)
+                if report.exists():
+                    verdicts = json.loads(report.read_text()).get("verdicts") or {}
+                    said = ", ".join(f"{s}: {v.get('label')}" for s, v in verdicts.items())
+            else:
+                secs, rc, said = run_compose_said(path, project, timeout=60)
+        finally:
+            down(project)
+        row[tool] = {
+            "rc": rc,
+            "seconds": round(secs, 2),
+            "correct": (rc == 0) == expect_ok,
+            "said": said,
+        }
+        log(f"scenario {name} {tool}: rc={rc} {secs:.1f}s {said}")
+    return row
 
 
 def run(rounds: int = 5, log: Callable[[str], None] = print) -> dict[str, Any]:

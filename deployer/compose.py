@@ -7,6 +7,7 @@ is refused: it reads descriptors differently and has no ``config --format json``
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -130,9 +131,87 @@ def attribute_errors(
 
 
 def engine(host: str | None) -> Any:
-    """A Docker SDK client for ``host`` (unix socket, tcp://, ssh://) or the environment's."""
+    """A Docker SDK client for ``host`` (unix socket, tcp://, ssh://) or the environment's.
+
+    ``ssh://`` goes through the ``ssh`` client (the user's keys and ssh config apply), with
+    :func:`_ssh_adapter` replacing the SDK's adapter, which leaks one ``ssh`` process per
+    request and never reaps them.
+    """
     import docker
 
     if not host:
         return docker.from_env()
-    return docker.DockerClient(base_url=host, use_ssh_client=host.startswith("ssh://"))
+    if not host.startswith("ssh://"):
+        return docker.DockerClient(base_url=host)
+    # A fixed version first: "auto" would ask the engine through the SDK's own adapter.
+    client = docker.DockerClient(
+        base_url=host, use_ssh_client=True, version=docker.constants.DEFAULT_DOCKER_API_VERSION
+    )
+    adapter = _ssh_adapter(host)
+    client.api.mount("http+docker://ssh", adapter)
+    client.api._custom_adapter = adapter
+    client.api._version = client.api._retrieve_server_version()
+    return client
+
+
+def _ssh_adapter(host: str) -> Any:
+    """The SDK's shell-out adapter, but every ``ssh`` it starts is reaped.
+
+    The SDK cannot reuse these connections (a response closes the process's stdout), so
+    each request starts one ``ssh ... docker system dial-stdio``. Finished ones are reaped
+    when the next starts; the rest (e.g. an event stream) when the client closes.
+    """
+    import socket
+    import subprocess
+
+    from docker.transport import sshconn
+
+    made: list[sshconn.SSHSocket] = []
+
+    class Socket(sshconn.SSHSocket):
+        def close(self) -> None:
+            proc: subprocess.Popen[bytes] | None = self.proc  # type: ignore[has-type]
+            self.proc = None
+            socket.socket.close(self)
+            if proc is None:
+                return
+            if proc.stdin is not None:  # EOF lets `docker system dial-stdio` end by itself
+                with contextlib.suppress(OSError, ValueError):
+                    proc.stdin.close()
+            proc.terminate()
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            if proc.stdout is not None:
+                proc.stdout.close()
+
+    def finished(sock: sshconn.SSHSocket) -> bool:
+        return sock.proc is None or sock.proc.stdout is None or sock.proc.stdout.closed
+
+    class Connection(sshconn.SSHConnection):
+        def connect(self) -> None:
+            for old in [s for s in made if finished(s)]:
+                made.remove(old)
+                old.close()
+            sock = Socket(self.ssh_host)
+            sock.settimeout(self.timeout)
+            sock.connect()
+            made.append(sock)
+            self.sock = sock
+
+    class Pool(sshconn.SSHConnectionPool):
+        def _new_conn(self) -> Connection:
+            return Connection(None, self.timeout, self.ssh_host)
+
+    class Adapter(sshconn.SSHHTTPAdapter):
+        def get_connection(self, url: str, proxies: Any = None) -> Pool:
+            return Pool(timeout=self.timeout, maxsize=self.max_pool_size, host=self.ssh_host)
+
+        def close(self) -> None:
+            super().close()
+            while made:
+                made.pop().close()
+
+    return Adapter(host, shell_out=True)

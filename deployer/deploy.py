@@ -10,19 +10,19 @@ from __future__ import annotations
 
 import re
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from consign.process import Completed
 from deployer import labels as lb
 from deployer.compose import ComposeRunner, attribute_errors, error_lines
 from deployer.exit_codes import ExitCode
-from deployer.observe import engine_offset
 from deployer.report import Outcome, Progress, describe
 from deployer.sources import Descriptor
 from deployer.verdicts import ServiceVerdict, Verdict
-from deployer.watcher import service_logs, watch
+from deployer.watch_up import watch_up
+from deployer.watcher import service_logs
 
 NEVER_STARTED = "0001-01-01T00:00:00Z"
 LOG_LINES = 50
@@ -53,52 +53,49 @@ def project_containers(client: Any, project: str) -> list[Any]:
 def attempt(
     descriptor: Descriptor, compose: ComposeRunner, client: Any, settings: Settings, out: TextIO
 ) -> Outcome:
-    """Deploy one descriptor. Raises InvalidDescriptor before anything is started."""
+    """Deploy one descriptor. Raises InvalidDescriptor before anything is started.
+
+    The watch begins before ``compose up`` and runs beside it (:func:`watch_up`), so the
+    services compose started first settle while it still creates the others.
+    """
     project = settings.project
+    d = descriptor
     outcome = Outcome(
-        descriptor.application,
-        descriptor.release,
-        descriptor.version,
-        descriptor.kind,
-        descriptor.location,
-        descriptor.commit,
-        project,
-    )
+        d.application, d.release, d.version, d.kind, d.location, d.commit, project
+    )  # fmt: skip
+    ours = lb.labels_for(descriptor)
     with tempfile.TemporaryDirectory(prefix="consign-deploy-") as scratch:
-        path = (
-            Path(descriptor.location)
-            if descriptor.kind == "file"
-            else Path(scratch, "docker-compose.yml")
-        )
-        if descriptor.kind != "file":
-            path.write_text(descriptor.text, encoding="utf-8")
+        path = Path(d.location) if d.kind == "file" else Path(scratch, "docker-compose.yml")
+        if d.kind != "file":
+            path.write_text(d.text, encoding="utf-8")
+        # One `config` both validates and lists the services; the override only adds
+        # labels to those services, so it cannot make a valid descriptor invalid.
         model = compose.config(project, [path]).get("services", {})
         services = list(model)
-        override = lb.write_override(Path(scratch), services, lb.labels_for(descriptor))
-        compose.check(project, [path, override])
-        since = time.time() + engine_offset(client)
-        done = compose.up(project, [path, override], pull=settings.pull)
-    not_created: dict[str, str] = {}
-    if done.returncode != 0:
-        outcome.error = "compose up failed: " + (
-            "\n".join(error_lines(done.stderr)) or done.stderr.strip()
-        )
+        override = lb.write_override(Path(scratch), services, ours)
         images = {name: str(spec.get("image") or "") for name, spec in model.items()}
-        ours = lb.labels_for(descriptor)
-        not_created = _not_created(client, project, images, ours, done.stderr)
-    d = descriptor
-    title = f"{project} {describe(d.application, d.release, d.version, d.location)}"
-    with Progress(title, out) as progress:
-        verdicts = watch(
-            client,
-            project,
-            services,
-            timeout=settings.timeout,
-            stable=settings.stable,
-            on_update=progress,
-            not_created=not_created,
-            since=since,
-        )
+
+        def up() -> Completed:
+            return compose.up(project, [path, override], pull=settings.pull)
+
+        def failed(done: Completed) -> dict[str, str]:
+            outcome.error = "compose up failed: " + (
+                "\n".join(error_lines(done.stderr)) or done.stderr.strip()
+            )
+            return _not_created(client, project, images, ours, done.stderr)
+
+        title = f"{project} {describe(d.application, d.release, d.version, d.location)}"
+        with Progress(title, out) as progress:
+            verdicts, done = watch_up(
+                client,
+                project,
+                services,
+                timeout=settings.timeout,
+                stable=settings.stable,
+                up=up,
+                failed=failed,
+                on_update=progress,
+            )
     outcome.verdicts = verdicts
     for name, sv in verdicts.items():
         if not sv.verdict.ok and sv.verdict != Verdict.NOT_CREATED:

@@ -9,14 +9,24 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any, TextIO
 
 from deployer import labels as lb
 from deployer.compose import ComposeRunner
-from deployer.deploy import Settings, attempt, exit_code, project_containers
+from deployer.deploy import Settings, attempt, exit_code
 from deployer.exit_codes import ExitCode
 from deployer.report import Outcome
 from deployer.sources import Descriptor
+
+
+def _labelled(client: Any, project: str) -> list[SimpleNamespace]:
+    """The project's containers' labels from one list call (no inspect per container)."""
+    rows = client.api.containers(all=True, filters={"label": f"{lb.PROJECT_LABEL}={project}"})
+    return [
+        SimpleNamespace(labels=r.get("Labels") or {}, attrs={"Created": r.get("Created", 0)})
+        for r in rows
+    ]
 
 
 def deploy(
@@ -28,7 +38,7 @@ def deploy(
     out: TextIO,
 ) -> tuple[Outcome, Outcome | None, ExitCode]:
     """The requested deploy, then (when it failed) the rollback; the code is the deploy's."""
-    previous = lb.deployed_in(project_containers(client, settings.project), settings.project)
+    previous = lb.deployed_in(_labelled(client, settings.project), settings.project)
     started = time.monotonic()
     outcome = attempt(descriptor, compose, client, settings, out)
     code = exit_code(outcome.verdicts) if outcome.verdicts else ExitCode.FAILED

@@ -22,7 +22,8 @@ DEFAULTS: dict[str, Any] = {
     "MAX_TARGETS": 50,
     "MAX_BUILD_BYTES": 16 * 1024,
     "MAX_LIST_LIMIT": 1000,
-    "DEFAULT_LIST_LIMIT": 100,
+    "DEFAULT_LIST_LIMIT": 20,
+    "RUNDECK_LIST_LIMIT": 100,
 }
 
 INTEGER_KEYS = (
@@ -31,6 +32,7 @@ INTEGER_KEYS = (
     "MAX_BUILD_BYTES",
     "MAX_LIST_LIMIT",
     "DEFAULT_LIST_LIMIT",
+    "RUNDECK_LIST_LIMIT",
 )
 
 # Keys whose environment value must stay a raw string: from_prefixed_env would turn a

@@ -256,10 +256,54 @@ _Dumper = make_dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper))
 
 
 def dump(data: Any, *, dumper: type[Any] | None = None) -> str:
-    """Deterministic block-style YAML: key order kept, unicode kept, no anchors or aliases."""
+    """Deterministic block-style YAML: key order kept, unicode kept, no anchors or aliases.
+
+    A mapping of mappings (a Compose document) is dumped entry by entry, and each second-level
+    entry's text is remembered while that very value object is alive in the cache: the
+    registry assembles every version from the same parsed service mappings, so a publish
+    only emits the services that changed. Block style makes this byte-identical to dumping
+    the whole document at once (a test checks it on the corpus).
+    """
+    if dumper is not None or not isinstance(data, dict):
+        return _dump(data, dumper or _Dumper)
+    parts: list[str] = []
+    for key, section in data.items():
+        if not isinstance(section, dict) or not section or not _ONE_LINE_KEY.match(str(key)):
+            parts.append(_dump({key: section}, _Dumper))
+            continue
+        for i, (name, value) in enumerate(section.items()):
+            text = _entry_text(key, name, value)
+            parts.append(text if i == 0 else text.split("\n", 1)[1])
+    return "".join(parts)
+
+
+_ONE_LINE_KEY = re.compile(r"^[A-Za-z][\w.-]{0,63}\Z")  # always emitted as a one-line `key:`
+_ENTRIES: dict[tuple[str, Any, int], tuple[Any, str]] = {}
+ENTRY_CACHE_SIZE = 4096
+
+
+def _entry_text(key: str, name: Any, value: Any) -> str:
+    """``key:\n  name: ...`` for one entry, reused while ``value`` is the same object.
+
+    The cache holds a reference to ``value``, so its ``id`` cannot be reused by another
+    object while the entry exists (and ``is`` is checked anyway); values are parsed
+    documents that are never mutated.
+    """
+    cache_key = (key, name, id(value))
+    found = _ENTRIES.get(cache_key)
+    if found is not None and found[0] is value:
+        return found[1]
+    text = _dump({key: {name: value}}, _Dumper)
+    if len(_ENTRIES) >= ENTRY_CACHE_SIZE:
+        _ENTRIES.clear()
+    _ENTRIES[cache_key] = (value, text)
+    return text
+
+
+def _dump(data: Any, dumper: type[Any]) -> str:
     text: str = yaml.dump(
         data,
-        Dumper=dumper or _Dumper,
+        Dumper=dumper,
         default_flow_style=False,
         sort_keys=False,
         allow_unicode=True,

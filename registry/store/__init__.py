@@ -1,6 +1,8 @@
 """DescriptorStore: application/release versions in a bare Git repository.
 
-The only package that imports GitPython. Layout: branch ``refs/heads/<app>/<release>``,
+The only package that touches the Git repository (through `git` itself: persistent
+``cat-file --batch`` and ``update-ref --stdin`` processes, loose objects written
+in-process). Layout: branch ``refs/heads/<app>/<release>``,
 tag ``refs/tags/<app>/<release>/<N>`` (names encoded by :mod:`registry.refnames`); each
 version's tree holds ``docker-compose.yml``, ``fragments/<component>.yml`` and
 ``consign.json``. Writers serialise on a ``flock`` (see :mod:`.locking`); readers never
@@ -20,7 +22,8 @@ from consign.process import CommandFailed, run
 from registry import refnames
 from registry.assembly import Component
 from registry.errors import BadRequest, NotFound, StoreError
-from registry.store import locking, publisher
+from registry.store import housekeeping, locking, publisher
+from registry.store.cache import LRU
 from registry.store.gitobjects import ObjectStore, init_bare
 from registry.store.reader import Reader, tag_name
 from registry.store.refs import RefDB
@@ -28,17 +31,33 @@ from registry.store.types import PublishOutcome, Target, VersionInfo
 
 __all__ = ["DEFAULT_LIMIT", "DescriptorStore", "PublishOutcome", "Target", "VersionInfo"]
 
-DEFAULT_LIMIT = 100
+# A page of the versions listing. Each version carries every component with its build
+# (~9 KB of JSON at 50 components), so 20 versions are ~180 KB and a few milliseconds,
+# where 100 were ~900 KB and ~20 ms; older versions are one `before=` away.
+DEFAULT_LIMIT = 20
+NUMBERED = 1024  # numbered versions whose (VersionInfo, descriptor bytes) stay in memory
 
 
 class DescriptorStore:
-    def __init__(self, path: str | Path) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        gc_auto: int = housekeeping.GC_AUTO,
+        gc_min_interval: int = housekeeping.MIN_INTERVAL,
+    ) -> None:
+        """``gc_auto``: loose objects before a publish runs ``git gc --auto`` (0: never);
+        ``gc_min_interval``: publishes of one process between two such runs."""
         self._path = Path(path).resolve()
         init_bare(self._path)
+        self.housekeeper = housekeeping.Housekeeper(
+            self._path, gc_auto=gc_auto, min_interval=gc_min_interval
+        )
         self._objects = ObjectStore(self._path)
         self._refs = RefDB(self._path)
         self._reader = Reader(self._objects)
         self._locks: dict[int, threading.RLock] = {}
+        self._numbered: LRU[tuple[str, str, int], tuple[VersionInfo, bytes]] = LRU(NUMBERED)
 
     def repo_path(self) -> Path:
         return self._path
@@ -51,8 +70,9 @@ class DescriptorStore:
     def gc(self) -> None:
         """Pack objects and refs (``git gc``) while holding the publish lock.
 
-        Publishing writes loose objects and loose tags only; run this now and then (e.g. from
-        cron) to keep the repository compact. Readers keep working during it.
+        Publishing writes loose objects and loose tags, and runs ``git gc --auto`` itself when
+        they pile up (see :mod:`.housekeeping`); this full gc is for maintenance windows.
+        Readers keep working during it.
         """
         with self._guard(), locking.exclusive(self._path):
             try:
@@ -107,15 +127,24 @@ class DescriptorStore:
         return found
 
     def version(self, application: str, release: str, number: int | None) -> VersionInfo:
+        if number is not None:
+            return self.descriptor(application, release, number)[0]
         with self._guard():
             return self._reader.info(self._commit(application, release, number))
 
     def descriptor(
         self, application: str, release: str, number: int | None
     ) -> tuple[VersionInfo, bytes]:
+        """A version and its descriptor bytes. A numbered version never changes, so once read
+        it is answered from memory: no ref read, no Git call, no lock."""
+        if number is not None:
+            found = self._numbered.get((application, release, number))
+            if found is not None:
+                return found
         with self._guard():
             commit = self._commit(application, release, number)
-            return self._reader.info(commit), self._reader.descriptor(commit)
+            answer = self._reader.info(commit), self._reader.descriptor(commit)
+            return self._numbered.put((application, release, answer[0].number), answer)
 
     def versions(
         self,
@@ -125,7 +154,7 @@ class DescriptorStore:
         limit: int | None = None,
         before: int | None = None,
     ) -> list[VersionInfo]:
-        """Newest first: at most ``limit`` (default 100) versions numbered below ``before``."""
+        """Newest first: at most ``limit`` (default 20) versions numbered below ``before``."""
         limit = DEFAULT_LIMIT if limit is None else limit
         if limit < 1:
             raise BadRequest(f"limit must be at least 1, not {limit}")
@@ -174,6 +203,9 @@ class DescriptorStore:
             sha256=hashlib.sha256(fragment.encode()).hexdigest(),
         )
         with self._guard(), locking.exclusive(self._path):
-            return publisher.publish(
+            outcomes = publisher.publish(
                 self._objects, self._refs, self._reader, unique, component, new
             )
+            if any(o.created for o in outcomes):
+                self.housekeeper.after_publish()
+            return outcomes

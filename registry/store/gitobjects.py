@@ -1,25 +1,21 @@
 """Git objects: written in-process, read through a pipelined ``cat-file --batch``.
 
-Writes go straight into the loose object store through gitdb (GitPython's object
-database): no process per object, and a loose object only becomes visible by an atomic
-rename, so a killed writer leaves at most an unreferenced temporary file. Reads go through
+Writes go straight into the loose object store (:mod:`.loose`): no process per object,
+and a loose object only becomes visible by an atomic rename, so a killed writer leaves at
+most an unreferenced temporary file. Reads go through
 :class:`~registry.store.catfile.CatFile`, which also sees packs.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from io import BytesIO
 from pathlib import Path
-
-from gitdb import IStream
-from gitdb.db.loose import LooseObjectDB
 
 from consign.process import CommandFailed, run
 from registry.errors import StoreError
 from registry.store.catfile import CatFile, GitObject
+from registry.store.loose import write_loose
 
 FILE_MODE = b"100644"
 TREE_MODE = b"40000"
@@ -47,7 +43,6 @@ class ObjectStore:
     def __init__(self, gitdir: Path) -> None:
         self.gitdir = gitdir
         self._catfile = CatFile(gitdir)
-        self._writers: dict[int, LooseObjectDB] = {}
 
     def close(self) -> None:
         self._catfile.close()
@@ -64,16 +59,10 @@ class ObjectStore:
         return found
 
     def write(self, kind: str, data: bytes) -> str:
-        pid = os.getpid()
-        db = self._writers.get(pid)
-        if db is None:
-            db = self._writers[pid] = LooseObjectDB(str(self.gitdir / "objects"))
         try:
-            stored = db.store(IStream(kind.encode(), len(data), BytesIO(data)))
-        except Exception as e:
+            return write_loose(self.gitdir / "objects", kind, data)
+        except OSError as e:
             raise StoreError(f"cannot write a Git {kind}: {e}") from e
-        hexsha: bytes = stored.hexsha
-        return hexsha.decode()
 
     def write_tree(self, entries: dict[str, tuple[bytes, str]]) -> str:
         """Write a tree from {name: (mode, sha)}, in Git's canonical entry order."""

@@ -19,7 +19,44 @@ FORMAT = 1
 
 
 def dump(manifest: Mapping[str, Any]) -> bytes:
-    return (json.dumps(manifest, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode()
+    """``json.dumps(manifest, sort_keys=True, indent=2, ensure_ascii=False) + "\\n"``, fast.
+
+    With ``indent`` Python's JSON encoder is pure Python, and a 50-component manifest would
+    cost about a millisecond per publish. The component entries barely change from one
+    version to the next, so each entry's indented text is cached under its compact JSON
+    (C encoder), which determines it; the rest is put together the way ``json`` does
+    (a test checks the bytes against ``json.dumps``). JSON strings never contain a raw
+    newline, so re-indenting by replacing newlines is exact.
+    """
+    if not manifest or any(not isinstance(k, str) for k in manifest):
+        return (json.dumps(manifest, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode()
+    parts = []
+    for key in sorted(manifest):
+        value = manifest[key]
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            entries = ",\n".join("    " + _entry(v).replace("\n", "\n    ") for v in value)
+            text = "[\n" + entries + "\n  ]"
+        else:
+            text = _indented(value).replace("\n", "\n  ")
+        parts.append("  " + json.dumps(key, ensure_ascii=False) + ": " + text)
+    return ("{\n" + ",\n".join(parts) + "\n}\n").encode()
+
+
+def _indented(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, indent=2, ensure_ascii=False)
+
+
+_ENTRIES: dict[str, str] = {}
+
+
+def _entry(item: dict[str, Any]) -> str:
+    key = compact(item)
+    text = _ENTRIES.get(key)
+    if text is None:
+        if len(_ENTRIES) >= 4096:
+            _ENTRIES.clear()
+        text = _ENTRIES[key] = _indented(item)
+    return text
 
 
 def compact(value: Any) -> str:

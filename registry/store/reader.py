@@ -49,6 +49,7 @@ class Reader:
         self._components: LRU[str, list[Component]] = LRU(64)
         self._specs: LRU[str, dict[str, Any]] = LRU(4096)
         self._descriptors: LRU[str, bytes] = LRU(256)
+        self._fragments: LRU[str, str] = LRU(4096)
 
     def _make(self, name: str, commit: GitObject | None, data: GitObject | None) -> Entry:
         if commit is None or commit.kind != "commit":
@@ -110,6 +111,8 @@ class Reader:
         self._entries.put(entry.info.commit, entry)
         self._tags.put(entry.info.tag, entry.info.commit)
         self._components.put(entry.info.commit, components)
+        for c in components:
+            self._fragments.put(c.sha256, c.fragment)
         self._descriptors.put(entry.info.commit, descriptor)
 
     def descriptor(self, commit: str) -> bytes:
@@ -120,16 +123,27 @@ class Reader:
         return cached
 
     def components(self, commit: str) -> list[Component]:
+        """The components of a version: its manifest plus each fragment, looked up by sha256.
+
+        Another worker's publish moves the tip past this process's cached versions, but all
+        but one of its fragments are ones this process has already read: only the manifest
+        and the fragments never seen here cost a Git read.
+        """
         cached = self._components.get(commit)
         if cached is not None:
             return cached
         items = self.entry(commit).info.components
-        blobs = self.objects.read_many([f"{commit}:{item['fragment']}" for item in items])
-        result = []
-        for item, blob in zip(items, blobs, strict=True):
+        texts = {item["sha256"]: self._fragments.get(item["sha256"]) for item in items}
+        missing = [item for item in items if texts[item["sha256"]] is None]
+        blobs = self.objects.read_many([f"{commit}:{item['fragment']}" for item in missing])
+        for item, blob in zip(missing, blobs, strict=True):
             if blob is None:
                 raise StoreError(f"commit {commit} lacks {item['fragment']}")
-            text = blob.data.decode("utf-8")
+            texts[item["sha256"]] = self._fragment(blob.data.decode("utf-8"), item["sha256"])
+        result = []
+        for item in items:
+            text = texts[item["sha256"]]
+            assert text is not None  # read above
             result.append(
                 Component(
                     name=item["name"],
@@ -140,6 +154,12 @@ class Reader:
                 )
             )
         return self._components.put(commit, result)
+
+    def _fragment(self, text: str, sha256: str) -> str:
+        """Cache a fragment's text under its sha256 (only if it really has that hash)."""
+        if hashlib.sha256(text.encode()).hexdigest() == sha256:
+            self._fragments.put(sha256, text)
+        return text
 
     def spec(self, sha256: str, text: str) -> dict[str, Any]:
         """The normalized spec of a stored fragment (parsed once per process)."""

@@ -3,9 +3,11 @@
 ``update-ref --stdin`` runs any number of ``start``/``prepare``/``commit`` transactions and
 answers ``<command>: ok`` for each, so a publish costs no process spawn. Each transaction
 is all-or-nothing: ``prepare`` locks and verifies every ref (old values, tags not existing)
-and only ``commit`` moves them. If this process dies before sending ``commit``, git reads
-end-of-file and aborts the prepared transaction; if git fails, it exits with the reason on
-stderr, nothing has moved, and the next transaction starts a fresh session. Sessions are
+and only ``commit`` moves them; the whole transaction is sent in one write. If this process
+dies before the write, git reads end-of-file and moves nothing; if ``prepare`` fails, git
+exits with the reason on stderr without reading ``commit``, nothing has moved, and the next
+transaction starts a fresh session. (Objects are written before, so a transaction committed
+by git after its requester died leaves a complete, if unanswered, version.) Sessions are
 keyed by ``os.getpid()`` so a forked gunicorn worker never writes to its parent's pipe.
 """
 
@@ -47,10 +49,14 @@ class RefUpdater:
         return proc
 
     def transaction(self, lines: Sequence[str]) -> None:
-        """Run ``start``, the update/create ``lines``, ``prepare``, ``commit``: all or none."""
+        """Run ``start``, the update/create ``lines``, ``prepare``, ``commit``: all or none.
+
+        Sent in one write (one round trip): when ``prepare`` fails, git reports it and exits
+        without reading on, so the ``commit`` line is never acted upon.
+        """
         proc = self._session()
-        self._send(proc, ["start", *lines, "prepare"], expect=["start", "prepare"])
-        self._send(proc, ["commit"], expect=["commit"])
+        command = ["start", *lines, "prepare", "commit"]
+        self._send(proc, command, expect=["start", "prepare", "commit"])
 
     def _send(self, proc: subprocess.Popen[bytes], lines: list[str], expect: list[str]) -> None:
         assert proc.stdin is not None and proc.stdout is not None

@@ -36,13 +36,20 @@ def descriptor_url(application: str, release: str, number: int) -> str:
     return request.root_url + path
 
 
+CONDITIONAL = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_MATCH", "HTTP_RANGE")
+
+
 def _yaml_response(info: VersionInfo, data: bytes, latest: bool, etag: str) -> Response:
-    response = Response(data, content_type=YAML)
-    response.headers["X-Consign-Version"] = str(info.number)
-    response.headers["X-Consign-Commit"] = info.commit
-    response.headers["Cache-Control"] = "no-cache" if latest else IMMUTABLE
-    response.set_etag(etag)
-    response.make_conditional(request)  # turns itself into a 304 when If-None-Match matches
+    headers = {
+        "Content-Type": YAML,
+        "X-Consign-Version": str(info.number),
+        "X-Consign-Commit": info.commit,
+        "Cache-Control": "no-cache" if latest else IMMUTABLE,
+        "ETag": f'"{etag}"',  # strong: a numbered version's bytes never change
+    }
+    response = Response(data, headers=headers)
+    if any(name in request.environ for name in CONDITIONAL):
+        response.make_conditional(request)  # a 304 when If-None-Match matches
     return response
 
 

@@ -76,7 +76,7 @@ def versions() -> Response:
     application, release = _arg("application"), _arg("release")
     if not application or not release:
         return _options([])
-    limit = int(current_app.config["DEFAULT_LIST_LIMIT"])
+    limit = int(current_app.config["RUNDECK_LIST_LIMIT"])
     found = store().versions(application, release, limit=limit)
     entries: list[dict[str, Any]] = []
     for index, info in enumerate(found):

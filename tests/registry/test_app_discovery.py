@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from flask.testing import FlaskClient
 
@@ -53,6 +55,16 @@ def test_versions_paging(history: FlaskClient) -> None:
     assert [v["version"] for v in page] == [4, 3]
     rest = history.get(f"{BASE}/versions?limit=2&before=3").get_json()["versions"]
     assert [v["version"] for v in rest] == [2, 1]
+
+
+def test_default_page_size_and_the_rundeck_list_are_configured_apart(make_app: Any) -> None:
+    client = make_app(DEFAULT_LIST_LIMIT=3, RUNDECK_LIST_LIMIT=5).test_client()
+    for n in range(7):
+        publish(client, WEB, ["TLO GE"], ["Milestone"], component="web", build={"n": n})
+    page = client.get(f"{BASE}/versions").get_json()["versions"]
+    assert [v["version"] for v in page] == [7, 6, 5]
+    options = client.get("/rundeck/options/versions?application=TLO+GE&release=Milestone")
+    assert [o["value"] for o in options.get_json()] == ["7", "6", "5", "4", "3"]
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,72 @@
+"""Housekeeping: ``git gc --auto`` now and then, from the publisher, under the publish lock.
+
+Every publish writes about six loose objects and one loose tag, so 10,000 versions are
+~60,000 loose files. After a publish (still holding the lock, so no ref moves meanwhile) we
+make Git's own cheap estimate in-process: the number of entries in ``objects/17`` times 256
+against ``gc.auto`` (6700, Git's default). Only when it says "too many", and at most once
+every ``min_interval`` publishes of this process, we run ``git gc --auto`` (in the
+foreground: ``gc.autoDetach=false``, or it would outlive the lock). Git then decides
+itself, packs the loose objects and refs, and removes the packed loose copies.
+
+Readers need no coordination: a running ``git cat-file --batch`` re-scans the pack
+directory when an object is no longer loose, and :class:`~registry.store.refs.RefDB` reads a
+loose ref before ``packed-refs``, the order in which ``pack-refs`` makes them safe.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from consign.process import CommandFailed, run
+
+log = logging.getLogger(__name__)
+
+GC_AUTO = 6700  # Git's default gc.auto: loose objects before `gc --auto` packs them
+MIN_INTERVAL = 100  # publishes of one process between two `gc --auto` runs
+SAMPLE_DIR = "17"  # Git estimates the loose object count from this one fan-out directory
+
+
+def loose_estimate(gitdir: Path) -> int:
+    """Git's estimate of the number of loose objects (entries of objects/17 times 256)."""
+    try:
+        with os.scandir(gitdir / "objects" / SAMPLE_DIR) as entries:
+            return 256 * sum(1 for e in entries if len(e.name) == 38)
+    except FileNotFoundError:
+        return 0
+
+
+class Housekeeper:
+    """Decides, after each publish, whether to run ``git gc --auto``; runs it if so."""
+
+    def __init__(
+        self, gitdir: Path, *, gc_auto: int = GC_AUTO, min_interval: int = MIN_INTERVAL
+    ) -> None:
+        self.gitdir = gitdir
+        self.gc_auto = gc_auto
+        self.min_interval = min_interval
+        self._since: dict[int, int] = {}  # per process: publishes since the last gc attempt
+        self.runs = 0  # `git gc --auto` runs by this object (for tests and logs)
+
+    def after_publish(self) -> bool:
+        """Call while holding the publish lock; True when ``git gc --auto`` ran."""
+        pid = os.getpid()
+        since = self._since.get(pid, self.min_interval) + 1
+        self._since[pid] = since
+        if self.gc_auto <= 0 or since < self.min_interval:
+            return False
+        if loose_estimate(self.gitdir) <= self.gc_auto:
+            return False
+        self._since[pid] = 0
+        self.runs += 1
+        argv = ["git", "--git-dir", str(self.gitdir), "-c", "gc.autoDetach=false"]
+        argv += ["-c", f"gc.auto={self.gc_auto}", "gc", "--auto", "--quiet"]
+        try:
+            done = run(argv, timeout=600)
+        except CommandFailed as e:
+            # The version is already published: a failed gc must not turn it into an error.
+            log.warning("housekeeping `git gc --auto` failed (the publish stands): %s", e)
+            return False
+        log.info("housekeeping: `git gc --auto` took %.1fs", done.seconds)
+        return True
