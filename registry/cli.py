@@ -13,29 +13,10 @@ import os
 from typing import Any
 
 import click
-from gunicorn.app.base import BaseApplication
 
 from registry.errors import RegistryError
 
 log = logging.getLogger("registry.serve")
-
-
-class RegistryServer(BaseApplication):
-    """A gunicorn application whose workers each call ``create_app()``."""
-
-    def __init__(self, options: dict[str, Any]) -> None:
-        self.options = options
-        super().__init__()
-
-    def load_config(self) -> None:
-        for key, value in self.options.items():
-            if key in self.cfg.settings:  # settings newer than the installed gunicorn are skipped
-                self.cfg.set(key, value)
-
-    def load(self) -> Any:
-        from registry.app import create_app
-
-        return create_app()
 
 
 def _parse_bind(value: str) -> str:
@@ -105,4 +86,6 @@ def serve(repo: str, bind: str, workers: int, timeout: int) -> None:
         # one host would fight over it, and nothing here uses it.
         "control_socket_disable": True,
     }
+    from registry.gunicorn_app import RegistryServer  # gunicorn only when serving
+
     RegistryServer(options).run()

@@ -48,7 +48,8 @@ def releases(application: str) -> Response:
 
 @bp.get(f"{RELEASE}/versions")
 def versions(application: str, release: str) -> Response:
-    """Newest first; ``limit`` (default ``DEFAULT_LIST_LIMIT``, 20) and ``before`` (a version number) page back."""
+    """Newest first; ``limit`` (default ``DEFAULT_LIST_LIMIT``, 20) and ``before`` (a
+    version number) page back."""
     config = current_app.config
     maximum = int(config["MAX_LIST_LIMIT"])
     limit = parse_int_arg("limit", request.args.get("limit"), maximum=maximum)
