@@ -7,11 +7,13 @@ can re-raise it as their own domain error ``from`` it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shlex
 import subprocess
 import time
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -91,3 +93,69 @@ def run(
     if check and done.returncode != 0:
         raise CommandFailed(argv, done.returncode, done.stdout, done.stderr)
     return done
+
+
+def stop(proc: subprocess.Popen[bytes], *, terminate: bool = False, timeout: float = 10) -> None:
+    """End a long-lived child and reap it, so it never outlives its use.
+
+    Closing its stdin is the polite way (git's ``--batch``/``--stdin`` modes and
+    ``docker system dial-stdio`` exit on end-of-file); ``terminate`` also sends SIGTERM. A
+    child still there after ``timeout`` seconds is killed. Our ends of its pipes are closed.
+    """
+    if proc.stdin is not None:
+        with contextlib.suppress(OSError, ValueError):
+            proc.stdin.close()
+    if terminate and proc.poll() is None:
+        proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    for stream in (proc.stdout, proc.stderr):
+        if stream is not None:
+            with contextlib.suppress(OSError, ValueError):
+                stream.close()
+
+
+class PerProcess:
+    """One long-lived child (e.g. ``git cat-file --batch``) for each process id.
+
+    A gunicorn worker forked from a parent that already had one never shares its parent's
+    pipes: it starts its own. Children are reaped by :meth:`close`, or when this object is
+    collected.
+    """
+
+    def __init__(self, argv: Sequence[str], *, keep_stderr: bool = False) -> None:
+        self.argv = [str(a) for a in argv]
+        self._stderr = subprocess.PIPE if keep_stderr else subprocess.DEVNULL
+        self._children: dict[int, subprocess.Popen[bytes]] = {}
+        weakref.finalize(self, _stop_current, self._children)
+
+    def get(self) -> subprocess.Popen[bytes]:
+        """This process's child, started (again) if it is missing or has exited."""
+        proc = self._children.get(os.getpid())
+        if proc is None or proc.poll() is not None:
+            self.close()
+            log.debug("start: %s", shlex.join(self.argv))
+            try:
+                proc = subprocess.Popen(
+                    self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr
+                )
+            except OSError as e:
+                raise CommandFailed(self.argv, 127, "", f"cannot start: {e}") from e
+            self._children[os.getpid()] = proc
+        return proc
+
+    def detach(self) -> subprocess.Popen[bytes] | None:
+        """Forget this process's child without stopping it (the caller stops it)."""
+        return self._children.pop(os.getpid(), None)
+
+    def close(self) -> None:
+        _stop_current(self._children)
+
+
+def _stop_current(children: dict[int, subprocess.Popen[bytes]]) -> None:
+    proc = children.pop(os.getpid(), None)
+    if proc is not None:
+        stop(proc)

@@ -7,7 +7,6 @@ is refused: it reads descriptors differently and has no ``config --format json``
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -16,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from consign.process import CommandFailed, Completed, run
+from consign.process import CommandFailed, Completed, run, stop
 
 
 class ComposeMissing(Exception):
@@ -175,17 +174,7 @@ def _ssh_adapter(host: str) -> Any:
             socket.socket.close(self)
             if proc is None:
                 return
-            if proc.stdin is not None:  # EOF lets `docker system dial-stdio` end by itself
-                with contextlib.suppress(OSError, ValueError):
-                    proc.stdin.close()
-            proc.terminate()
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            if proc.stdout is not None:
-                proc.stdout.close()
+            stop(proc, terminate=True, timeout=5)  # EOF first: dial-stdio ends by itself
 
     def finished(sock: sshconn.SSHSocket) -> bool:
         return sock.proc is None or sock.proc.stdout is None or sock.proc.stdout.closed

@@ -3,21 +3,18 @@
 Many object names (``<sha>``, ``refs/tags/...``, ``<commit>:consign.json``) are written in
 one go and the answers read back in order, so a page of 100 versions costs one round trip
 instead of hundreds. Requests are sent in chunks small enough that git can never block
-writing answers while we block writing questions. Sessions are keyed by ``os.getpid()``
-so a forked gunicorn worker never reads from its parent's pipe.
+writing answers while we block writing questions. One session per process
+(:class:`consign.process.PerProcess`): a forked gunicorn worker never reads its parent's pipe.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import subprocess
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from consign.process import CommandFailed, PerProcess
 from registry.errors import StoreError
 
 CHUNK_BYTES = 16 * 1024
@@ -33,25 +30,10 @@ class GitObject:
 class CatFile:
     def __init__(self, gitdir: Path) -> None:
         self.gitdir = gitdir
-        self._sessions: dict[int, subprocess.Popen[bytes]] = {}
-        weakref.finalize(self, _close, self._sessions)
+        self._child = PerProcess(["git", "--git-dir", str(gitdir), "cat-file", "--batch"])
 
     def close(self) -> None:
-        _close(self._sessions)
-
-    def _session(self) -> subprocess.Popen[bytes]:
-        proc = self._sessions.get(os.getpid())
-        if proc is None or proc.poll() is not None:
-            _close(self._sessions)
-            argv = ["git", "--git-dir", str(self.gitdir), "cat-file", "--batch"]
-            try:
-                proc = subprocess.Popen(
-                    argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
-                )
-            except OSError as e:
-                raise StoreError(f"cannot start `git cat-file --batch`: {e}") from e
-            self._sessions[os.getpid()] = proc
-        return proc
+        self._child.close()
 
     def read_many(self, names: Sequence[str]) -> list[GitObject | None]:
         """The objects named, in order; None for a name that does not resolve."""
@@ -60,12 +42,12 @@ class CatFile:
                 raise StoreError(f"bad object name {name!r}")
         try:
             return self._read_many(names)
-        except (OSError, ValueError, StoreError) as e:
-            _close(self._sessions)  # a broken or confused session is never reused
+        except (OSError, ValueError, StoreError, CommandFailed) as e:
+            self._child.close()  # a broken or confused session is never reused
             raise StoreError(f"cannot read from the Git repository: {e}") from e
 
     def _read_many(self, names: Sequence[str]) -> list[GitObject | None]:
-        proc = self._session()
+        proc = self._child.get()
         assert proc.stdin is not None and proc.stdout is not None
         results: list[GitObject | None] = []
         start = 0
@@ -96,18 +78,3 @@ def _answer(stream: IO[bytes]) -> GitObject | None:
     if len(data) != size + 1:
         raise StoreError("git cat-file --batch exited mid-object")
     return GitObject(sha, kind, data[:-1])
-
-
-def _close(sessions: dict[int, subprocess.Popen[bytes]]) -> None:
-    proc = sessions.pop(os.getpid(), None)
-    if proc is None:
-        return
-    for stream in (proc.stdin, proc.stdout):
-        if stream is not None:
-            with contextlib.suppress(OSError):
-                stream.close()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()

@@ -7,19 +7,18 @@ and only ``commit`` moves them; the whole transaction is sent in one write. If t
 dies before the write, git reads end-of-file and moves nothing; if ``prepare`` fails, git
 exits with the reason on stderr without reading ``commit``, nothing has moved, and the next
 transaction starts a fresh session. (Objects are written before, so a transaction committed
-by git after its requester died leaves a complete, if unanswered, version.) Sessions are
-keyed by ``os.getpid()`` so a forked gunicorn worker never writes to its parent's pipe.
+by git after its requester died leaves a complete, if unanswered, version.) One session per
+process (:class:`consign.process.PerProcess`): a forked worker never writes to its parent's pipe.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import subprocess
-import weakref
 from collections.abc import Sequence
 from pathlib import Path
 
+from consign.process import CommandFailed, PerProcess, stop
 from registry.errors import StoreError
 
 ZERO = "0" * 40
@@ -28,25 +27,11 @@ ZERO = "0" * 40
 class RefUpdater:
     def __init__(self, gitdir: Path) -> None:
         self.gitdir = gitdir
-        self._sessions: dict[int, subprocess.Popen[bytes]] = {}
-        weakref.finalize(self, _close, self._sessions)
+        argv = ["git", "--git-dir", str(gitdir), "update-ref", "--stdin"]
+        self._child = PerProcess(argv, keep_stderr=True)
 
     def close(self) -> None:
-        _close(self._sessions)
-
-    def _session(self) -> subprocess.Popen[bytes]:
-        proc = self._sessions.get(os.getpid())
-        if proc is None or proc.poll() is not None:
-            _close(self._sessions)
-            argv = ["git", "--git-dir", str(self.gitdir), "update-ref", "--stdin"]
-            try:
-                proc = subprocess.Popen(
-                    argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-                )
-            except OSError as e:
-                raise StoreError(f"cannot start `git update-ref --stdin`: {e}") from e
-            self._sessions[os.getpid()] = proc
-        return proc
+        self._child.close()
 
     def transaction(self, lines: Sequence[str]) -> None:
         """Run ``start``, the update/create ``lines``, ``prepare``, ``commit``: all or none.
@@ -54,7 +39,10 @@ class RefUpdater:
         Sent in one write (one round trip): when ``prepare`` fails, git reports it and exits
         without reading on, so the ``commit`` line is never acted upon.
         """
-        proc = self._session()
+        try:
+            proc = self._child.get()
+        except CommandFailed as e:
+            raise StoreError(str(e)) from e
         command = ["start", *lines, "prepare", "commit"]
         self._send(proc, command, expect=["start", "prepare", "commit"])
 
@@ -71,32 +59,14 @@ class RefUpdater:
             raise StoreError(self._failure(str(e))) from e
 
     def _failure(self, answer: str) -> str:
-        proc = self._sessions.pop(os.getpid(), None)
+        """Retire the session (git exits once its stdin closes) and say why it failed."""
+        proc = self._child.detach()
         detail = answer
         if proc is not None:
-            _stop(proc)
+            if proc.stdin is not None:
+                with contextlib.suppress(OSError):
+                    proc.stdin.close()
             assert proc.stderr is not None
             detail = proc.stderr.read().decode(errors="replace").strip() or answer
-            proc.stderr.close()
+            stop(proc)
         return f"the ref transaction failed, no ref moved: {detail or 'git update-ref exited'}"
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """Close git's stdin (it aborts any open transaction and exits) and reap it."""
-    for stream in (proc.stdin, proc.stdout):
-        if stream is not None:
-            with contextlib.suppress(OSError):
-                stream.close()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
-def _close(sessions: dict[int, subprocess.Popen[bytes]]) -> None:
-    proc = sessions.pop(os.getpid(), None)
-    if proc is not None:
-        _stop(proc)
-        if proc.stderr is not None:
-            proc.stderr.close()
