@@ -71,7 +71,8 @@ def attempt(
         # One `config` both validates and lists the services; the override only adds
         # labels to those services, so it cannot make a valid descriptor invalid.
         model = compose.config(project, [path]).get("services", {})
-        services = list(model)
+        replicas = {name: expected_containers(spec) for name, spec in model.items()}
+        services = [name for name in model if replicas[name] > 0]  # scale 0: not run
         override = lb.write_override(Path(scratch), services, ours)
         images = {name: str(spec.get("image") or "") for name, spec in model.items()}
 
@@ -95,6 +96,7 @@ def attempt(
                 up=up,
                 failed=failed,
                 on_update=progress,
+                replicas=replicas,
             )
     outcome.verdicts = verdicts
     for name, sv in verdicts.items():
@@ -156,3 +158,12 @@ def exit_code(verdicts: dict[str, ServiceVerdict]) -> ExitCode:
     if all(v == Verdict.TIMED_OUT for v in bad):
         return ExitCode.TIMEOUT
     return ExitCode.FAILED
+
+
+def expected_containers(service: dict[str, Any]) -> int:
+    """How many containers Compose runs for a service of its resolved model: ``scale``,
+    else ``deploy.replicas``, else one."""
+    if service.get("scale") is not None:
+        return int(service["scale"])
+    replicas = (service.get("deploy") or {}).get("replicas")
+    return 1 if replicas is None else int(replicas)

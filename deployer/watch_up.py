@@ -23,7 +23,7 @@ turn (seconds, for the last of 50). Its ``start`` event comes once the lock is f
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -46,12 +46,17 @@ def watch_up(
     up: Callable[[], Completed],
     failed: Callable[[Completed], dict[str, str]],
     on_update: Update | None = None,
+    replicas: Mapping[str, int] | None = None,
 ) -> tuple[dict[str, ServiceVerdict], Completed]:
-    """Run ``up`` while watching; ``failed`` maps a failed ``up`` to services not created."""
+    """Run ``up`` while watching; ``failed`` maps a failed ``up`` to services not created.
+
+    ``replicas``: containers expected per service (default one each)."""
     offset = engine_offset(client)
     since = time.time() + offset
     started = time.monotonic()
-    tracker = VerdictTracker(services, stable=stable, started=started, since_wall=since)
+    tracker = VerdictTracker(
+        services, stable=stable, started=started, since_wall=since, replicas=replicas
+    )
     wanted, label = set(services), f"{PROJECT}={project}"
     known: dict[str, str] = {}  # container id -> service, judged
     skipped: set[str] = set()  # older than the deploy: judged only if compose keeps them

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from deployer.compose import ComposeMissing, ComposeRunner, InvalidDescriptor, attribute_errors
-from deployer.deploy import project_name
+from deployer.deploy import expected_containers, project_name
 
 # Real compose output captured on this engine (Compose v2.40.3, Docker 20.10).
 PULL_FAILED = """\
@@ -86,3 +87,17 @@ def test_config_returns_the_model_and_refuses_bad_descriptors(tmp_path: Path) ->
     broken.write_text("services:\n  a: {image: busybox:latest, no_such_key: 1}\n")
     with pytest.raises(InvalidDescriptor, match="no_such_key"):
         runner.check("de-cfg", [broken])
+
+
+@pytest.mark.parametrize(
+    ("service", "expected"),
+    [
+        ({"image": "x"}, 1),
+        ({"image": "x", "scale": 2}, 2),
+        ({"image": "x", "scale": 0}, 0),
+        ({"image": "x", "deploy": {"replicas": 3}}, 3),
+        ({"image": "x", "deploy": {"resources": {}}}, 1),
+    ],
+)
+def test_expected_containers_from_the_model(service: dict[str, Any], expected: int) -> None:
+    assert expected_containers(service) == expected

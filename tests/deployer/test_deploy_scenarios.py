@@ -161,3 +161,15 @@ def test_failed_upgrade_does_not_count_the_old_containers(
     assert r.verdicts("rollback") == {"data": "completed", "web": "healthy", "worker": "running"}
     assert ids(project) == before  # the rollback found v1 as it was
     assert {c.labels["io.consignment.version"] for c in containers(project)} == {"1"}
+
+
+def test_replicas_are_all_judged_and_scale_zero_is_not_run(tmp_path: Path, project: str) -> None:
+    path = write(tmp_path, "scaled.yml")
+    r = deploy(tmp_path, "TLO GE", "Milestone", "1", "--file", path, "--project", project, *FAST)
+    assert r.code == ExitCode.OK, r.output
+    assert r.verdicts() == {"web": "healthy"}
+    assert len(r.report["verdicts"]["web"]["containers"]) == 2
+    assert sorted(c.labels["com.docker.compose.service"] for c in containers(project)) == [
+        "web",
+        "web",
+    ]
