@@ -1,9 +1,10 @@
 """Watch a project while ``compose up`` runs beside it, until every service has a verdict.
 
-:func:`deployer.watcher.watch` starts after ``up`` returns, so a 50-service deploy paid for
-``up`` and then again for the watch's start-up and the last healthchecks. Here the event
-subscription opens first, ``up`` runs on a thread, and containers are judged as compose
-starts them. Two rules keep that truthful:
+Watching only after ``up`` returns would make a 50-service deploy pay for ``up`` and then
+again for the watch's start-up and the last healthchecks. Here the event subscription opens
+first, ``up`` runs on a thread, and containers are judged as compose starts them (for a
+project already up, :func:`deployer.watcher.watch` runs this loop with nothing to start).
+Two rules keep that truthful:
 
 - While ``up`` runs, only containers *created after the deploy began* count: an old
   container compose is about to replace (e.g. the failed version before a rollback) must
@@ -33,7 +34,14 @@ from consign.process import Completed
 from deployer.events import EventFeed, event_action, event_exit_code
 from deployer.observe import engine_offset, parse_stamp
 from deployer.verdicts import Observation, ServiceVerdict, VerdictTracker
-from deployer.watcher import ONEOFF, PROJECT, SERVICE, TICK, Update
+
+PROJECT = "com.docker.compose.project"
+SERVICE = "com.docker.compose.service"
+ONEOFF = "com.docker.compose.oneoff"
+#: Seconds between ticks (stability settling, timeout); events wake the loop at once.
+TICK = 0.25
+
+Update = Callable[[dict[str, ServiceVerdict]], None]
 
 
 def watch_up(
@@ -47,16 +55,23 @@ def watch_up(
     failed: Callable[[Completed], dict[str, str]],
     on_update: Update | None = None,
     replicas: Mapping[str, int] | None = None,
+    not_created: Mapping[str, str] | None = None,
+    since: float | None = None,
 ) -> tuple[dict[str, ServiceVerdict], Completed]:
     """Run ``up`` while watching; ``failed`` maps a failed ``up`` to services not created.
 
-    ``replicas``: containers expected per service (default one each)."""
+    ``replicas``: containers expected per service (default one each); ``not_created``:
+    services already known not to exist, with why; ``since``: the engine time (epoch
+    seconds) the deploy began, default now.
+    """
     offset = engine_offset(client)
-    since = time.time() + offset
+    since = time.time() + offset if since is None else since
     started = time.monotonic()
     tracker = VerdictTracker(
         services, stable=stable, started=started, since_wall=since, replicas=replicas
     )
+    for service, detail in (not_created or {}).items():
+        tracker.mark_not_created(service, detail)
     wanted, label = set(services), f"{PROJECT}={project}"
     known: dict[str, str] = {}  # container id -> service, judged
     skipped: set[str] = set()  # older than the deploy: judged only if compose keeps them

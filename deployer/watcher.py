@@ -1,31 +1,24 @@
-"""Watch a Compose project's containers until every service has a verdict.
+"""Watch a Compose project that is already up until every service has a verdict, and
+read a service's last log lines for the report.
 
-The engine's event stream is opened *before* the containers are listed, so no state
-change between listing and subscribing can be missed. A container is inspected once at
-the start and again only when an event about it arrives; a short tick settles "running"
-after the stability window (one confirming inspect per container) and notices the
-timeout. That keeps a 50-service project cheap: no polling of every container.
+The loop itself is :func:`deployer.watch_up.watch_up` (a deploy's watch, with ``up``
+running beside it): the event stream is opened *before* the containers are listed, a
+container is inspected on the events about it, and a short tick settles "running" after
+the stability window and notices the timeout.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import docker
 from docker.errors import APIError, NotFound
 
-from deployer.events import EventFeed, event_exit_code
-from deployer.observe import engine_offset
-from deployer.verdicts import Observation, ServiceVerdict, VerdictTracker
+from consign.process import Completed
+from deployer.verdicts import ServiceVerdict
+from deployer.watch_up import ONEOFF, PROJECT, SERVICE, TICK, Update, watch_up
 
-PROJECT = "com.docker.compose.project"
-SERVICE = "com.docker.compose.service"
-ONEOFF = "com.docker.compose.oneoff"
-#: Seconds between ticks (stability settling, timeout); events wake the loop at once.
-TICK = 0.25
-
-Update = Callable[[dict[str, ServiceVerdict]], None]
+__all__ = ["ONEOFF", "PROJECT", "SERVICE", "TICK", "Update", "service_logs", "watch"]
 
 
 def watch(
@@ -40,77 +33,29 @@ def watch(
     replicas: Mapping[str, int] | None = None,
     since: float | None = None,
 ) -> dict[str, ServiceVerdict]:
-    """Verdicts for ``services`` of ``project``: returns once all are final.
+    """Verdicts for ``services`` of a project that is already up: returns once all are final.
 
-    Failures are final the moment they are certain; pending services become TIMED_OUT
-    after ``timeout`` seconds. ``replicas`` gives expected containers per service (default
-    1). ``since`` is the engine time (epoch seconds) the deploy began, e.g. ``time.time()``
-    before ``compose up`` on a local engine: a container created after it that has
-    already restarted is crash-looping even when it looks running.
+    The same loop as a deploy's (:func:`deployer.watch_up.watch_up`) with nothing left to
+    start. Failures are final the moment they are certain; pending services become
+    TIMED_OUT after ``timeout`` seconds. ``since`` is the engine time (epoch seconds) the
+    deploy began: a container created after it that has already restarted is
+    crash-looping even when it looks running.
     """
-    started = time.monotonic()
-    offset = engine_offset(client)
-    tracker = VerdictTracker(
+    nothing = Completed([], 0, "", "", 0.0)
+    verdicts, _ = watch_up(
+        client,
+        project,
         services,
-        stable=stable,
-        started=started,
         timeout=timeout,
+        stable=stable,
+        up=lambda: nothing,
+        failed=lambda _done: {},
+        on_update=on_update,
         replicas=replicas,
-        since_wall=since,
+        not_created=not_created,
+        since=since,
     )
-    for service, detail in (not_created or {}).items():
-        tracker.mark_not_created(service, detail)
-    wanted = set(services)
-    label = f"{PROJECT}={project}"
-    known: dict[str, str] = {}  # container id -> service
-
-    def inspect(cid: str, last_exit: int | None = None) -> None:
-        try:
-            data = client.api.inspect_container(cid)
-        except NotFound:
-            known.pop(cid, None)
-            tracker.forget(cid, time.monotonic())
-            return
-        now = time.monotonic()
-        obs = Observation(cid, known[cid], now, data, time.time() + offset, last_exit)
-        tracker.observe(obs)
-
-    feed = EventFeed(client, label, since=time.time() + offset - 2.0)
-    try:
-        for c in client.api.containers(all=True, filters={"label": label}):
-            labels = c.get("Labels") or {}
-            if labels.get(SERVICE) in wanted and labels.get(ONEOFF) != "True":
-                known[c["Id"]] = labels[SERVICE]
-                inspect(c["Id"])
-        shown: dict[str, tuple[str, int | None, str]] = {}
-        while True:
-            now = time.monotonic()
-            verdicts = tracker.verdicts(now)
-            snapshot = {s: (v.verdict.value, v.exit_code, v.detail) for s, v in verdicts.items()}
-            if on_update is not None and snapshot != shown:
-                on_update(verdicts)
-            shown = snapshot
-            if all(v.verdict.final for v in verdicts.values()):
-                return verdicts
-            wait = min(TICK, max(0.0, started + timeout - now) + 0.01)
-            touched: dict[str, int | None] = {}  # one inspect per container per wake-up
-            for event in feed.drain(wait):
-                attrs = (event.get("Actor") or {}).get("Attributes") or {}
-                cid = str((event.get("Actor") or {}).get("ID") or event.get("id") or "")
-                if attrs.get(SERVICE) not in wanted or attrs.get(ONEOFF) == "True" or not cid:
-                    continue
-                known[cid] = attrs[SERVICE]
-                code = event_exit_code(event)
-                touched[cid] = code if code is not None else touched.get(cid)
-            for cid, code in touched.items():
-                inspect(cid, code)
-            # Without events (stream lost) fall back to inspecting everything each tick.
-            due = list(known) if not feed.alive else tracker.confirm_due(time.monotonic())
-            for cid in due:
-                if cid in known and cid not in touched:
-                    inspect(cid)
-    finally:
-        feed.close()
+    return verdicts
 
 
 def service_logs(client: docker.DockerClient, project: str, service: str, tail: int = 50) -> str:

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import requests
 
+from consign.process import stop
+
 ROOT = Path(__file__).resolve().parents[1]
 CONSIGN = [sys.executable, "-c", "from consign.cli import main; main()"]
 #: The port the Rundeck job files write into every valuesUrl (the registry's default).
@@ -47,12 +49,7 @@ def loopback_alias(port: int = JOB_PORT) -> str:
 def stop_process(proc: subprocess.Popen[bytes] | None, timeout: float) -> None:
     """SIGTERM, then SIGKILL if ``proc`` is still there after ``timeout`` seconds."""
     if proc is not None and proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, terminate=True, timeout=timeout)
 
 
 @dataclass

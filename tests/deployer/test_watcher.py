@@ -18,7 +18,7 @@ import docker
 import pytest
 
 from consign.process import run
-from deployer import watcher as watcher_module
+from deployer import watch_up as loop_module
 from deployer.events import EventFeed, event_action, event_exit_code
 from deployer.observe import engine_offset, parse_stamp
 from deployer.verdicts import ServiceVerdict, Verdict
@@ -248,7 +248,7 @@ def test_lost_event_stream_falls_back_to_polling(
     command: sh -c 'sleep 2; exit 4'
 """
     )
-    monkeypatch.setattr(watcher_module, "EventFeed", LostFeed)
+    monkeypatch.setattr(loop_module, "EventFeed", LostFeed)  # the loop watch() runs
     started = time.monotonic()
     got = watch(client, project.name, ["job"], timeout=60, stable=30.0)
     assert (got["job"].verdict, got["job"].exit_code) == (Verdict.EXITED, 4)
