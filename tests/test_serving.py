@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,10 @@ def test_port_is_known_before_start_and_workers_are_counted(tmp_path: Path) -> N
     assert server.port > 0 and server.url == f"http://127.0.0.1:{server.port}"
     with server.start():
         assert requests.get(f"{server.url}/healthz", timeout=10).status_code == 200
+        # /healthz answers as soon as one worker is up; the other may still be booting
+        deadline = time.monotonic() + 30
+        while len(server.worker_pids()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
         assert len(server.worker_pids()) == 2
         pid = server.proc.pid if server.proc else 0
     assert server.proc is None and pid and gone(pid)
