@@ -38,7 +38,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     tokens = Tokens(cfg.load_tokens(app.config, "PUBLISH"), cfg.load_tokens(app.config, "READ"))
     app.extensions[AUTH_EXTENSION] = tokens
     app.extensions[STORE_EXTENSION] = DescriptorStore(app.config["REPO"])
-    if tokens.publish_open:
+    if tokens.publish_open and app.config["ANNOUNCE_OPEN_PUBLISH"]:
         log.warning(
             "*** NO PUBLISH TOKENS CONFIGURED: ANYONE WHO CAN REACH THIS REGISTRY CAN PUBLISH. "
             "Set CONSIGN_PUBLISH_TOKENS or CONSIGN_PUBLISH_TOKENS_FILE. ***"

@@ -24,6 +24,8 @@ DEFAULTS: dict[str, Any] = {
     "MAX_LIST_LIMIT": 1000,
     "DEFAULT_LIST_LIMIT": 20,
     "RUNDECK_LIST_LIMIT": 100,
+    # `consign serve` announces open publishing once, in the master; its workers do not.
+    "ANNOUNCE_OPEN_PUBLISH": True,
 }
 
 INTEGER_KEYS = (

@@ -66,11 +66,6 @@ class Conflict(RegistryError):
     error = "conflict"
 
 
-class PayloadTooLarge(RegistryError):
-    status = 413
-    error = "payload_too_large"
-
-
 class StoreError(RegistryError):
     """The Git store failed in a way the client cannot fix."""
 

@@ -25,4 +25,4 @@ class RegistryServer(BaseApplication):
     def load(self) -> Any:
         from registry.app import create_app
 
-        return create_app()
+        return create_app({"ANNOUNCE_OPEN_PUBLISH": False})  # the master already warned
