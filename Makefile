@@ -32,8 +32,8 @@ test: venv compose-plugin
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: venv
-	$(BIN)/ruff check consign registry deployer tests bench
-	$(BIN)/ruff format --check consign registry deployer tests bench
+	$(BIN)/ruff check consign registry deployer publisher tests bench
+	$(BIN)/ruff format --check consign registry deployer publisher tests bench
 	$(BIN)/mypy
 
 bench: venv compose-plugin

@@ -1,4 +1,4 @@
-"""The deployer's click commands: deploy, status, down (and publish, from deployer.publish).
+"""The deployer's click commands: deploy, status, down (and publish, from publisher.command).
 
 Exceptions become exit codes in one place, :func:`_exit_codes`; commands only return the
 code of a deploy or status that ran.
@@ -15,16 +15,16 @@ from typing import Any, TypeVar
 import click
 import requests
 
+from consign.exit_codes import ExitCode
 from consign.process import CommandFailed
 from deployer import sources
 from deployer.compose import ComposeMissing, ComposeRunner, InvalidDescriptor, engine
 from deployer.deploy import Settings, project_name
-from deployer.exit_codes import ExitCode
 from deployer.labels import Deployed
-from deployer.publish import publish
 from deployer.report import Outcome, render, write_json
 from deployer.rollback import deploy
 from deployer.status import as_text, collect
+from publisher.command import publish
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from consign.exit_codes import ExitCode
 from consign.process import Completed
 from deployer import labels as lb
 from deployer.compose import ComposeRunner, attribute_errors, error_lines
-from deployer.exit_codes import ExitCode
 from deployer.report import Outcome, Progress, describe
 from deployer.sources import Descriptor
 from deployer.verdicts import ServiceVerdict, Verdict

@@ -12,10 +12,10 @@ from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any, TextIO
 
+from consign.exit_codes import ExitCode
 from deployer import labels as lb
 from deployer.compose import ComposeRunner
 from deployer.deploy import Settings, attempt, exit_code
-from deployer.exit_codes import ExitCode
 from deployer.report import Outcome
 from deployer.sources import Descriptor
 

@@ -7,19 +7,17 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Response, current_app, g, jsonify, request
+from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from registry import config as cfg
+from registry import storage
 from registry.auth import EXTENSION as AUTH_EXTENSION
 from registry.auth import Tokens
 from registry.errors import RegistryError
-from registry.store import DescriptorStore
 
 log = logging.getLogger("registry")
 access_log = logging.getLogger("registry.access")
-
-STORE_EXTENSION = "consign.store"
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -37,26 +35,20 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     tokens = Tokens(cfg.load_tokens(app.config, "PUBLISH"), cfg.load_tokens(app.config, "READ"))
     app.extensions[AUTH_EXTENSION] = tokens
-    app.extensions[STORE_EXTENSION] = DescriptorStore(app.config["REPO"])
+    storage.init_app(app)
     if tokens.publish_open and app.config["ANNOUNCE_OPEN_PUBLISH"]:
         log.warning(
             "*** NO PUBLISH TOKENS CONFIGURED: ANYONE WHO CAN REACH THIS REGISTRY CAN PUBLISH. "
             "Set CONSIGN_PUBLISH_TOKENS or CONSIGN_PUBLISH_TOKENS_FILE. ***"
         )
 
-    from registry.views import BLUEPRINTS  # the views import store() from here
+    from registry.views import BLUEPRINTS
 
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     _install_error_handlers(app)
     _install_request_log(app)
     return app
-
-
-def store() -> DescriptorStore:
-    """The current app's store (call inside a request)."""
-    found: DescriptorStore = current_app.extensions[STORE_EXTENSION]
-    return found
 
 
 def _error_response(status: int, body: dict[str, Any]) -> Response:

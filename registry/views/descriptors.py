@@ -10,9 +10,9 @@ from urllib.parse import quote
 
 from flask import Blueprint, Response, request
 
-from registry.app import store
 from registry.auth import require_read
 from registry.errors import NotFound
+from registry.storage import get_store
 from registry.store import VersionInfo
 from registry.validation import parse_version
 
@@ -56,7 +56,7 @@ def _yaml_response(info: VersionInfo, data: bytes, latest: bool, etag: str) -> R
 @bp.get("/descriptor/application/<application>/<release>/<version>")
 def descriptor(application: str, release: str, version: str) -> Response:
     number = parse_version(version)
-    info, data = store().descriptor(application, release, number)
+    info, data = get_store().descriptor(application, release, number)
     return _yaml_response(info, data, number is None, info.commit)
 
 
@@ -64,8 +64,8 @@ def descriptor(application: str, release: str, version: str) -> Response:
 def fragment(application: str, release: str, version: str, component: str) -> Response:
     """One component's fragment exactly as it was published into that version."""
     number = parse_version(version)
-    info = store().version(application, release, number)
-    components = store().components(application, release, info.number)
+    info = get_store().version(application, release, number)
+    components = get_store().components(application, release, info.number)
     for found in components:
         if found.name == component:
             data = found.fragment.encode("utf-8")

@@ -7,9 +7,9 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from registry.app import store
 from registry.assembly import Component
 from registry.auth import require_read
+from registry.storage import get_store
 from registry.store import VersionInfo
 from registry.validation import parse_int_arg, parse_version
 from registry.views.descriptors import descriptor_url
@@ -38,12 +38,12 @@ def version_json(info: VersionInfo) -> dict[str, Any]:
 
 @bp.get("/applications")
 def applications() -> Response:
-    return jsonify({"applications": store().applications()})
+    return jsonify({"applications": get_store().applications()})
 
 
 @bp.get("/applications/<application>/releases")
 def releases(application: str) -> Response:
-    return jsonify({"application": application, "releases": store().releases(application)})
+    return jsonify({"application": application, "releases": get_store().releases(application)})
 
 
 @bp.get(f"{RELEASE}/versions")
@@ -54,7 +54,7 @@ def versions(application: str, release: str) -> Response:
     maximum = int(config["MAX_LIST_LIMIT"])
     limit = parse_int_arg("limit", request.args.get("limit"), maximum=maximum)
     before = parse_int_arg("before", request.args.get("before"), maximum=10**18)
-    found = store().versions(
+    found = get_store().versions(
         application, release, limit=limit or int(config["DEFAULT_LIST_LIMIT"]), before=before
     )
     body = {"application": application, "release": release}
@@ -63,7 +63,7 @@ def versions(application: str, release: str) -> Response:
 
 @bp.get(f"{RELEASE}/versions/<version>")
 def version(application: str, release: str, version: str) -> Response:
-    return jsonify(version_json(store().version(application, release, parse_version(version))))
+    return jsonify(version_json(get_store().version(application, release, parse_version(version))))
 
 
 def _services(components: list[Component]) -> dict[str, tuple[Component, Any]]:
@@ -81,7 +81,7 @@ def _entry(service: str, component: Component) -> dict[str, Any]:
 @bp.get(f"{RELEASE}/diff")
 def diff(application: str, release: str) -> Response:
     """What changed from ``from`` (default: the one before ``to``) to ``to`` (default: latest)."""
-    to_info, to_text = store().descriptor(
+    to_info, to_text = get_store().descriptor(
         application, release, parse_version(request.args.get("to", "latest"))
     )
     default_from = str(to_info.number - 1) if to_info.number > 1 else None
@@ -89,11 +89,11 @@ def diff(application: str, release: str) -> Response:
     old: list[Component] = []
     from_text, from_number = b"", 0
     if from_arg is not None:
-        from_info, from_text = store().descriptor(application, release, parse_version(from_arg))
+        from_info, from_text = get_store().descriptor(application, release, parse_version(from_arg))
         from_number = from_info.number
-        old = store().components(application, release, from_number)
+        old = get_store().components(application, release, from_number)
     before = _services(old)
-    after = _services(store().components(application, release, to_info.number))
+    after = _services(get_store().components(application, release, to_info.number))
     unified = difflib.unified_diff(
         from_text.decode("utf-8").splitlines(keepends=True),
         to_text.decode("utf-8").splitlines(keepends=True),

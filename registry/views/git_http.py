@@ -19,9 +19,9 @@ from typing import IO
 
 from flask import Blueprint, Response, request
 
-from registry.app import store
 from registry.auth import require_read
 from registry.errors import Forbidden, StoreError
+from registry.storage import get_store
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ PASSED_HEADERS = ("CONTENT_TYPE", "CONTENT_LENGTH", "HTTP_CONTENT_ENCODING", "HT
 
 
 def _repo() -> Path:
-    return store().repo_path().resolve()
+    return get_store().repo_path().resolve()
 
 
 def _refuse_push(path: str) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from flask import Blueprint, Response, jsonify
 
-from registry.app import store
+from registry.storage import get_store
 
 bp = Blueprint("meta", __name__)
 
@@ -16,7 +16,7 @@ OPENAPI = Path(__file__).resolve().parent.parent / "openapi.json"
 @bp.get("/healthz")
 def healthz() -> Response | tuple[Response, int]:
     """200 when the store's bare repo is there (a stat, not a Git command: probes are frequent)."""
-    path = store().repo_path()
+    path = get_store().repo_path()
     if not (path / "HEAD").is_file() or not (path / "objects").is_dir():
         return jsonify({"status": "unavailable", "message": f"no Git repository at {path}"}), 503
     return jsonify({"status": "ok"})

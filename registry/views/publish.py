@@ -6,9 +6,9 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
-from registry.app import store
 from registry.auth import require_publish
 from registry.fragments import decode_fragment, parse_fragment
+from registry.storage import get_store
 from registry.store import PublishOutcome, Target
 from registry.validation import Limits, parse_json_body, parse_publish
 from registry.views.descriptors import descriptor_url
@@ -46,7 +46,7 @@ def publish_fragment() -> Response:
     text = decode_fragment(req.fragment)
     spec, warnings = parse_fragment(text)
     targets = [Target(app, rel) for app, rel in req.targets]
-    outcomes = store().publish(targets, req.component, text, spec, req.build)
+    outcomes = get_store().publish(targets, req.component, text, spec, req.build)
 
     created = [o for o in outcomes if o.created]
     g.consign_created = [

@@ -16,8 +16,8 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from registry.app import store
 from registry.auth import require_read
+from registry.storage import get_store
 from registry.store import VersionInfo
 
 bp = Blueprint("rundeck", __name__, url_prefix="/rundeck/options")
@@ -60,7 +60,7 @@ def _options(entries: list[dict[str, Any]]) -> Response:
 
 @bp.get("/applications")
 def applications() -> Response:
-    return _options([{"name": name, "value": name} for name in store().applications()])
+    return _options([{"name": name, "value": name} for name in get_store().applications()])
 
 
 @bp.get("/releases")
@@ -68,7 +68,7 @@ def releases() -> Response:
     application = _arg("application")
     if not application:
         return _options([])
-    return _options([{"name": r, "value": r} for r in store().releases(application)])
+    return _options([{"name": r, "value": r} for r in get_store().releases(application)])
 
 
 @bp.get("/versions")
@@ -77,7 +77,7 @@ def versions() -> Response:
     if not application or not release:
         return _options([])
     limit = int(current_app.config["RUNDECK_LIST_LIMIT"])
-    found = store().versions(application, release, limit=limit)
+    found = get_store().versions(application, release, limit=limit)
     entries: list[dict[str, Any]] = []
     for index, info in enumerate(found):
         entry: dict[str, Any] = {"name": version_label(info, index == 0), "value": str(info.number)}

@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 import pytest
 
+from consign.exit_codes import ExitCode
 from deployer.cli import commands, deploy_cmd, down_cmd, status_cmd
-from deployer.exit_codes import ExitCode
 from tests.deployer.conftest import GitRegistry, scenario
 from tests.deployer.helpers import consign, containers
 from tests.serving import free_port

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from deployer.exit_codes import ExitCode
+from consign.exit_codes import ExitCode
 from tests.deployer.helpers import containers, deploy
 
 pytestmark = pytest.mark.docker

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from deployer.exit_codes import ExitCode
+from consign.exit_codes import ExitCode
 from tests.deployer.conftest import scenario
 from tests.deployer.helpers import consign, containers, deploy
 from tests.e2e.serve import publish

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from deployer.exit_codes import ExitCode
+from consign.exit_codes import ExitCode
 from tests.deployer.conftest import GitRegistry, scenario
 from tests.deployer.helpers import containers, deploy, ids
 from tests.serving import free_port

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from deployer.exit_codes import ExitCode
+from consign.exit_codes import ExitCode
 from tests.deployer.conftest import scenario
 from tests.deployer.helpers import consign, containers
 from tests.e2e.sshd import SshServer

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from deployer.exit_codes import ExitCode
+from consign.exit_codes import ExitCode
 from tests.deployer.conftest import ROOT, scenario
 from tests.deployer.helpers import consign, containers
 

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 import yaml
 
+from consign.exit_codes import ExitCode
 from consign.process import Completed, run
-from deployer.exit_codes import ExitCode
 from tests.deployer.helpers import containers
 from tests.e2e.rundeck_expand import render_exec
 from tests.e2e.serve import publish

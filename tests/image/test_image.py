@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from deployer.exit_codes import ExitCode
+from consign.exit_codes import ExitCode
 from tests.image.conftest import ROOT, SOCKET, Running, docker, socket_gid
 from tests.publish.conftest import consign_publish
 from tests.serving import free_port

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from consign.exit_codes import ExitCode
 from consign.process import run
-from deployer.exit_codes import ExitCode
 from tests.publish.conftest import consign_publish
 from tests.serving import CONSIGN, ROOT, ServedRegistry
 

@@ -17,8 +17,8 @@ from typing import Any
 
 import yaml
 
+from consign.exit_codes import ExitCode
 from consign.process import run
-from deployer.exit_codes import ExitCode
 from tests.serving import ROOT, ServedRegistry
 
 SPECS = ROOT / "bamboo" / "bamboo-specs.yaml"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from deployer.buildinfo import BuildInfoError, collect, from_bamboo, parse_digests, parse_pairs
+from publisher.buildinfo import BuildInfoError, collect, from_bamboo, parse_digests, parse_pairs
 
 BAMBOO_ENV = {
     "bamboo_planKey": "TLO-TRANS",

@@ -8,7 +8,7 @@ import pytest
 import requests
 import requests_mock as rm
 
-from deployer.publish_client import PublishFailed, RetryPolicy, put_fragment
+from publisher.client import PublishFailed, RetryPolicy, put_fragment
 
 URL = "http://registry.test:9090/fragment"
 PAYLOAD = {"fragment": "eDogMQo=", "applications": ["TLO GE"], "releases": ["Milestone"]}

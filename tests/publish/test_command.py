@@ -11,8 +11,8 @@ import requests
 import requests_mock as rm
 from click.testing import CliRunner
 
-from deployer.exit_codes import ExitCode
-from deployer.publish import publish
+from consign.exit_codes import ExitCode
+from publisher.command import publish
 
 URL = "http://registry.test:9090/fragment"
 FRAGMENT = b"transmission:\n  image: busybox\n  command: 'true'\n"

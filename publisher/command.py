@@ -21,9 +21,9 @@ from typing import Any
 
 import click
 
-from deployer.buildinfo import BuildInfoError, collect
-from deployer.exit_codes import ExitCode
-from deployer.publish_client import PublishFailed, PublishResult, RetryPolicy, put_fragment
+from consign.exit_codes import ExitCode
+from publisher.buildinfo import BuildInfoError, collect
+from publisher.client import PublishFailed, PublishResult, RetryPolicy, put_fragment
 
 
 class _Listed(click.ParamType):

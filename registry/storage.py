@@ -1,0 +1,24 @@
+"""The store handle of the current app (flaskr's ``db.py``): ``get_store()`` + ``init_app``.
+
+Blueprints call :func:`get_store` inside a request and never import the app, so there is
+no import cycle between ``registry.app`` and the views.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, current_app
+
+from registry.store import DescriptorStore
+
+STORE_EXTENSION = "consign.store"
+
+
+def init_app(app: Flask) -> None:
+    """Open the store named by ``app.config["REPO"]`` and attach it to ``app``."""
+    app.extensions[STORE_EXTENSION] = DescriptorStore(app.config["REPO"])
+
+
+def get_store() -> DescriptorStore:
+    """The current app's store (call inside a request or an app context)."""
+    found: DescriptorStore = current_app.extensions[STORE_EXTENSION]
+    return found
