@@ -12,11 +12,16 @@ def main() -> None:
     parser.add_argument("--history", type=int, default=10_000, help="long history length")
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=5, help="deployer: alternating rounds")
+    parser.add_argument("--scale-to", type=int, default=100_000, help="scale: versions to grow to")
     args = parser.parse_args()
     if "registry" in args.which:
         from bench import registry
 
         print(json.dumps(registry.run(args.history, args.samples)["targets"], indent=2))
+    if "scale" in args.which:
+        from bench import scale
+
+        print(json.dumps(scale.run(args.scale_to, args.samples)["targets"], indent=2))
     if "deployer" in args.which:
         from bench import deployer
 

@@ -42,6 +42,7 @@ from bench.common import ROOT, serve, summary_ms, write_results
 from registry.errors import NotFound
 from registry.fragments import parse_fragment
 from registry.store import DescriptorStore, Target
+from registry.store.gitobjects import FSYNC_CONFIG
 from registry.store.reader import tag_name
 
 APP, REL, SHORT = "Bench App", "R1", "R2"  # REL gets the long history
@@ -201,6 +202,9 @@ class Baseline:
         )
         subprocess.run(archive, shell=True, check=True)
         subprocess.run(["git", "init", "-q", "--bare", str(self.repo)], check=True)
+        # the same durability as the registry: Git fsyncs what the plumbing writes
+        for key, value in FSYNC_CONFIG.items():
+            subprocess.run(["git", "--git-dir", str(self.repo), "config", key, value], check=True)
 
     def run(self, count: int) -> list[float]:
         script = str(ROOT / "bench" / "baseline_publish.sh")
@@ -229,7 +233,7 @@ def run(long_history: int = 10_000, samples: int = 200, log: Callable[[str], Non
     with tempfile.TemporaryDirectory(prefix="consign-bench-") as d:
         tmp = Path(d)
         repo = tmp / "registry.git"
-        store = DescriptorStore(repo)
+        store = DescriptorStore(repo, durable=False)  # the fill is not measured: no fsync
         build = fill(store, COMPONENTS)
         log(f"short history: {COMPONENTS} versions (one per component)")
         with serve(repo) as base:

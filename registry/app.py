@@ -11,7 +11,7 @@ from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from registry import config as cfg
-from registry import storage
+from registry import metrics, storage
 from registry.auth import EXTENSION as AUTH_EXTENSION
 from registry.auth import Tokens
 from registry.errors import RegistryError
@@ -48,6 +48,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.register_blueprint(blueprint)
     _install_error_handlers(app)
     _install_request_log(app)
+    metrics.init_app(app)
     return app
 
 

@@ -65,6 +65,9 @@ def _parse_bind(value: str) -> str:
 )
 def serve(repo: str, bind: str, workers: int, timeout: int) -> None:
     """Run the descriptor registry (HTTP API) under gunicorn."""
+    from registry.gunicorn_app import RegistryServer, metrics_hooks  # gunicorn only when serving
+
+    hooks = metrics_hooks()  # before anything imports the metrics library
     from registry.app import create_app
 
     repo = os.path.abspath(repo)
@@ -85,7 +88,6 @@ def serve(repo: str, bind: str, workers: int, timeout: int) -> None:
         # gunicorn >= 25 opens a control socket at one fixed path per user; two registries on
         # one host would fight over it, and nothing here uses it.
         "control_socket_disable": True,
+        **hooks,
     }
-    from registry.gunicorn_app import RegistryServer  # gunicorn only when serving
-
     RegistryServer(options).run()

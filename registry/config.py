@@ -26,6 +26,8 @@ DEFAULTS: dict[str, Any] = {
     "RUNDECK_LIST_LIMIT": 100,
     # `consign serve` announces open publishing once, in the master; its workers do not.
     "ANNOUNCE_OPEN_PUBLISH": True,
+    # fsync objects and refs before a publish answers (see registry/store/loose.py)
+    "DURABLE": True,
 }
 
 INTEGER_KEYS = (

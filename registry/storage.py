@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import Flask, current_app
 
+from registry import metrics
 from registry.store import DescriptorStore
 
 STORE_EXTENSION = "consign.store"
@@ -15,7 +16,11 @@ STORE_EXTENSION = "consign.store"
 
 def init_app(app: Flask) -> None:
     """Open the store named by ``app.config["REPO"]`` and attach it to ``app``."""
-    app.extensions[STORE_EXTENSION] = DescriptorStore(app.config["REPO"])
+    app.extensions[STORE_EXTENSION] = DescriptorStore(
+        app.config["REPO"],
+        durable=bool(app.config["DURABLE"]),
+        lock_waited=metrics.LOCK_WAIT_SECONDS.observe,
+    )
 
 
 def get_store() -> DescriptorStore:

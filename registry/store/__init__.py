@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,16 +45,21 @@ class DescriptorStore:
         *,
         gc_auto: int = housekeeping.GC_AUTO,
         gc_min_interval: int = housekeeping.MIN_INTERVAL,
+        durable: bool = True,
+        lock_waited: Callable[[float], None] | None = None,
     ) -> None:
         """``gc_auto``: loose objects before a publish runs ``git gc --auto`` (0: never);
-        ``gc_min_interval``: publishes of one process between two such runs."""
+        ``gc_min_interval``: publishes of one process between two such runs; ``durable``:
+        objects and refs reach the disk before a publish returns (fsync; on by default);
+        ``lock_waited``: told the seconds each wait for the writer lock took (metrics)."""
         self._path = Path(path).resolve()
+        self._lock_waited = lock_waited
         init_bare(self._path)
         self.housekeeper = housekeeping.Housekeeper(
             self._path, gc_auto=gc_auto, min_interval=gc_min_interval
         )
-        self._objects = ObjectStore(self._path)
-        self._refs = RefDB(self._path)
+        self._objects = ObjectStore(self._path, durable=durable)
+        self._refs = RefDB(self._path, before_commit=self._objects.flush, durable=durable)
         self._reader = Reader(self._objects)
         self._locks: dict[int, threading.RLock] = {}
         self._numbered: LRU[tuple[str, str, int], tuple[VersionInfo, bytes]] = LRU(NUMBERED)
@@ -74,7 +79,7 @@ class DescriptorStore:
         they pile up (see :mod:`.housekeeping`); this full gc is for maintenance windows.
         Readers keep working during it.
         """
-        with self._guard(), locking.exclusive(self._path):
+        with self._guard(), locking.exclusive(self._path, self._lock_waited):
             try:
                 run(["git", "--git-dir", str(self._path), "gc", "--quiet"])
             except CommandFailed as e:
@@ -202,7 +207,7 @@ class DescriptorStore:
             build=dict(build),
             sha256=hashlib.sha256(fragment.encode()).hexdigest(),
         )
-        with self._guard(), locking.exclusive(self._path):
+        with self._guard(), locking.exclusive(self._path, self._lock_waited):
             outcomes = publisher.publish(
                 self._objects, self._refs, self._reader, unique, component, new
             )

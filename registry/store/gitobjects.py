@@ -15,7 +15,7 @@ from pathlib import Path
 from consign.process import CommandFailed, run
 from registry.errors import StoreError
 from registry.store.catfile import CatFile, GitObject
-from registry.store.loose import write_loose
+from registry.store.loose import Durability, write_loose
 
 FILE_MODE = b"100644"
 TREE_MODE = b"40000"
@@ -29,20 +29,66 @@ class Commit:
     message: str
 
 
-def init_bare(path: Path) -> None:
-    """Create a bare repository at ``path`` unless one is already there."""
-    if (path / "objects").is_dir() and (path / "HEAD").is_file():
-        return
+# What Git itself writes (refs by `update-ref`, packs by `gc`) reaches the disk before Git
+# reports success: Git's own durability switches, set in every repository the store opens.
+FSYNC_CONFIG = {"core.fsync": "objects,derived-metadata,reference", "core.fsyncMethod": "fsync"}
+REF_FORMAT_OPTION = (2, 45)  # first Git whose `init` takes --ref-format
+
+
+def _git_version() -> tuple[int, int]:
+    out = run(["git", "--version"]).stdout  # "git version 2.39.5"
+    numbers = out.split()[-1].split(".")
+    return int(numbers[0]), int(numbers[1])
+
+
+def check_ref_storage(path: Path) -> None:
+    """Refuse a repository whose refs are not plain files (the store reads them itself).
+
+    Read with ``--file`` so that a Git which does not know the extension cannot fail first
+    with a vaguer message.
+    """
     try:
-        run(["git", "init", "--quiet", "--bare", str(path)])
+        config = ["git", "config", "--file", str(path / "config")]
+        fmt = run([*config, "--get", "extensions.refStorage"], check=False).stdout.strip()
     except CommandFailed as e:
-        raise StoreError(f"cannot create the repository {path}: {e}") from e
+        raise StoreError(f"cannot read the configuration of {path}: {e}") from e
+    if fmt and fmt != "files":
+        raise StoreError(
+            f"the repository {path} stores its refs as {fmt!r} (extensions.refStorage); "
+            "Consignment reads refs as files and needs a repository made with "
+            "`git init --bare --ref-format=files` (or `git refs migrate --ref-format=files`)"
+        )
+
+
+def init_bare(path: Path) -> None:
+    """Create a bare repository at ``path`` unless one is already there; check and configure it.
+
+    New repositories pin the ``files`` ref format where Git lets us say so; every repository
+    gets :data:`FSYNC_CONFIG`.
+    """
+    if not ((path / "objects").is_dir() and (path / "HEAD").is_file()):
+        argv = ["git", "init", "--quiet", "--bare"]
+        if _git_version() >= REF_FORMAT_OPTION:
+            argv.append("--ref-format=files")
+        try:
+            run([*argv, str(path)])
+        except CommandFailed as e:
+            raise StoreError(f"cannot create the repository {path}: {e}") from e
+    check_ref_storage(path)
+    config = ["git", "config", "--file", str(path / "config")]
+    for key, value in FSYNC_CONFIG.items():
+        try:
+            if run([*config, "--get", key], check=False).stdout.strip() != value:
+                run([*config, key, value])
+        except CommandFailed as e:
+            raise StoreError(f"cannot configure the repository {path}: {e}") from e
 
 
 class ObjectStore:
-    def __init__(self, gitdir: Path) -> None:
+    def __init__(self, gitdir: Path, *, durable: bool = True) -> None:
         self.gitdir = gitdir
         self._catfile = CatFile(gitdir)
+        self.durability = Durability(durable)
 
     def close(self) -> None:
         self._catfile.close()
@@ -60,9 +106,18 @@ class ObjectStore:
 
     def write(self, kind: str, data: bytes) -> str:
         try:
-            return write_loose(self.gitdir / "objects", kind, data)
+            sha, created = write_loose(self.gitdir / "objects", kind, data)
         except OSError as e:
             raise StoreError(f"cannot write a Git {kind}: {e}") from e
+        self.durability.add(created)
+        return sha
+
+    def flush(self) -> None:
+        """Make every object written so far durable (called before a ref points at them)."""
+        try:
+            self.durability.flush()
+        except OSError as e:
+            raise StoreError(f"cannot make Git objects durable: {e}") from e
 
     def write_tree(self, entries: dict[str, tuple[bytes, str]]) -> str:
         """Write a tree from {name: (mode, sha)}, in Git's canonical entry order."""

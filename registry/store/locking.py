@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import fcntl
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -19,15 +20,21 @@ LOCK_NAME = "consign-publish.lock"
 
 
 @contextmanager
-def exclusive(gitdir: Path) -> Iterator[None]:
-    """Hold the repository's writer lock for the duration of the ``with`` block."""
+def exclusive(gitdir: Path, waited: Callable[[float], None] | None = None) -> Iterator[None]:
+    """Hold the repository's writer lock for the duration of the ``with`` block.
+
+    ``waited`` is told how many seconds it took to get the lock (the metrics' lock wait).
+    """
     path = gitdir / LOCK_NAME
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     except OSError as e:
         raise StoreError(f"cannot open the publish lock {path}: {e}") from e
     try:
+        started = time.monotonic()
         fcntl.flock(fd, fcntl.LOCK_EX)
+        if waited is not None:
+            waited(time.monotonic() - started)
         yield
     finally:
         os.close(fd)  # closing the last descriptor releases the lock

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from registry.errors import StoreError
+from registry.store.loose import fsync_path
 from registry.store.updater import ZERO, RefUpdater
 
 __all__ = ["ZERO", "RefDB", "RefUpdate"]
@@ -27,8 +29,20 @@ class RefUpdate:
 
 
 class RefDB:
-    def __init__(self, gitdir: Path) -> None:
+    def __init__(
+        self,
+        gitdir: Path,
+        *,
+        before_commit: Callable[[], None] | None = None,
+        durable: bool = True,
+    ) -> None:
+        """``before_commit`` runs before every transaction (the object store's flush, so a
+        ref never points at an object that is not yet on disk); with ``durable`` the
+        directories of moved refs are fsynced after the commit (Git fsyncs the ref files
+        themselves: ``core.fsync=reference``)."""
         self.gitdir = gitdir
+        self._before_commit = before_commit
+        self._durable = durable
         self._packed_key: tuple[int, int, int] | None = None
         self._packed: dict[str, str] = {}
         self._updater = RefUpdater(gitdir)
@@ -96,6 +110,8 @@ class RefDB:
         """Apply every update or none (one ``git update-ref --stdin`` transaction)."""
         if not updates:
             return
+        if self._before_commit is not None:
+            self._before_commit()
         self._clear_stale_locks(updates)
         lines = []
         for u in updates:
@@ -104,3 +120,23 @@ class RefDB:
             else:
                 lines.append(f"update {u.ref} {u.new} {u.old}")
         self._updater.transaction(lines)
+        if self._durable:
+            self._sync_ref_dirs(updates)
+
+    def _sync_ref_dirs(self, updates: list[RefUpdate]) -> None:
+        """fsync every directory on the way from each moved ref up to ``refs/``: Git renames
+        the ref into place (a new directory entry, perhaps in new directories) but does not
+        flush the directories themselves."""
+        folders: dict[Path, None] = {}
+        for u in updates:
+            folder = (self.gitdir / u.ref).parent
+            while folder != self.gitdir:
+                folders[folder] = None
+                folder = folder.parent
+        try:
+            for folder in folders:
+                fsync_path(folder)
+        except FileNotFoundError:
+            pass  # packed by a concurrent `gc` in between: packed-refs was fsynced by Git
+        except OSError as e:
+            raise StoreError(f"cannot make the refs durable: {e}") from e

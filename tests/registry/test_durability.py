@@ -1,0 +1,117 @@
+"""A 2xx publish survives power loss: objects and refs are fsynced before the answer.
+
+Shown on a real `consign serve` by tracing its worker's system calls with strace: the new
+commit's loose object, the fan-out directories, Git's ref file and the ref directories are
+all fsynced before the worker sends ``HTTP/1.1 201``. And the ref storage the store relies
+on (plain files) is checked when a repository is opened.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from consign.process import run
+from registry.errors import StoreError
+from registry.store import DescriptorStore
+from tests.registry.conftest import b64
+from tests.serving import CONSIGN, ROOT, ServedRegistry
+
+FRAGMENT = "services:\n  web:\n    image: busybox:latest\n"
+
+pytestmark = pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace")
+
+
+def _trace(pid: int, out: Path) -> subprocess.Popen[bytes]:
+    """strace -f attached to ``pid``; returns once strace says it is attached."""
+    argv = ["strace", "-f", "-yy", "-s", "48", "-o", str(out), "-p", str(pid)]
+    argv += ["-e", "trace=fsync,fdatasync,sendto,write,rename"]
+    proc = subprocess.Popen(argv, stderr=subprocess.PIPE)
+    assert proc.stderr is not None
+    line = proc.stderr.readline().decode()  # "strace: Process N attached"
+    assert "attached" in line, line
+    return proc
+
+
+def _publish(url: str) -> str:
+    body = {"fragment": b64(FRAGMENT), "applications": ["Dur"], "releases": ["R1"]}
+    answer = requests.put(f"{url}/fragment", json=body, timeout=30)
+    assert answer.status_code == 201, answer.text
+    commit: str = answer.json()["versions"][0]["commit"]
+    return commit
+
+
+def test_objects_and_refs_are_fsynced_before_the_201(tmp_path: Path) -> None:
+    repo = tmp_path / "repo.git"
+    with ServedRegistry(repo, tmp_path / "serve.log", workers=1).start() as server:
+        [worker] = server.worker_pids()
+        trace = tmp_path / "strace.txt"
+        tracer = _trace(worker, trace)
+        try:
+            commit = _publish(server.url)
+        finally:
+            tracer.send_signal(signal.SIGINT)  # detach; the worker goes on
+            tracer.communicate(timeout=30)
+    lines = trace.read_text().splitlines()
+    answer_at = next(i for i, line in enumerate(lines) if "HTTP/1.1 201" in line)
+    before = "\n".join(lines[:answer_at])
+
+    def fsynced(path_pattern: str) -> bool:
+        return (
+            re.search(rf"fsync\(\d+<{re.escape(str(repo))}/{path_pattern}>\)", before) is not None
+        )
+
+    assert fsynced(f"objects/{commit[:2]}/{commit[2:]}"), "the commit object was not fsynced"
+    assert fsynced(f"objects/{commit[:2]}"), "its fan-out directory was not fsynced"
+    assert fsynced(r"refs/heads/Dur/R1\.lock"), "Git did not fsync the branch (core.fsync)"
+    assert fsynced(r"refs/tags/Dur/R1"), "the tag directory was not fsynced"
+    # and the order: the objects before the ref transaction that makes them reachable
+    first_ref = before.index("refs/heads/Dur/R1.lock")
+    assert before.index(f"objects/{commit[:2]}/{commit[2:]}") < first_ref
+
+
+def test_git_writes_with_fsync_configured(tmp_path: Path) -> None:
+    """Existing repositories get Git's durability settings when the store opens them."""
+    repo = tmp_path / "old.git"
+    run(["git", "init", "--quiet", "--bare", str(repo)])
+    DescriptorStore(repo).close()
+    config = ["git", "config", "--file", str(repo / "config"), "--get"]
+    assert run([*config, "core.fsync"]).stdout.strip() == "objects,derived-metadata,reference"
+    assert run([*config, "core.fsyncMethod"]).stdout.strip() == "fsync"
+
+
+def _reftable_repo(path: Path) -> Path:
+    run(["git", "init", "--quiet", "--bare", str(path)])
+    config = ["git", "config", "--file", str(path / "config")]
+    run([*config, "core.repositoryformatversion", "1"])
+    run([*config, "extensions.refStorage", "reftable"])
+    return path
+
+
+def test_a_reftable_repository_is_refused_by_the_store(tmp_path: Path) -> None:
+    repo = _reftable_repo(tmp_path / "reftable.git")
+    with pytest.raises(StoreError, match=r"refs as 'reftable' \(extensions.refStorage\)"):
+        DescriptorStore(repo)
+
+
+def test_serve_refuses_a_reftable_repository_at_start(tmp_path: Path) -> None:
+    repo = _reftable_repo(tmp_path / "reftable.git")
+    started = time.monotonic()
+    done = subprocess.run(
+        [*CONSIGN, "serve", "--repo", str(repo), "--bind", "127.0.0.1:1"],
+        cwd=ROOT,
+        capture_output=True,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    err = done.stderr.decode()
+    assert "reftable" in err and "--ref-format=files" in err, err
+    assert "Traceback" not in err
+    assert time.monotonic() - started < 60
