@@ -23,6 +23,7 @@ import click
 
 from consign.exit_codes import ExitCode
 from publisher.client import PublishFailed, RetryPolicy, send_json
+from publisher.options import retry_options
 
 
 def promotions_url(registry: str, application: str, release: str) -> str:
@@ -86,30 +87,7 @@ def _default_by() -> str:
     show_default="the login name",
     help="Who promotes (recorded beside the token's identity).",
 )
-@click.option(
-    "--attempts",
-    envvar="CONSIGN_PROMOTE_ATTEMPTS",
-    default=5,
-    show_default=True,
-    type=click.IntRange(1, 20),
-    help="Tries in all for connection errors, timeouts, 5xx.",
-)
-@click.option(
-    "--backoff",
-    envvar="CONSIGN_PROMOTE_BACKOFF",
-    default=1.0,
-    show_default=True,
-    type=click.FloatRange(0),
-    help="Seconds before the first retry; doubles each retry.",
-)
-@click.option(
-    "--timeout",
-    envvar="CONSIGN_PROMOTE_TIMEOUT",
-    default=30.0,
-    show_default=True,
-    type=click.FloatRange(0.1),
-    help="Seconds per HTTP request.",
-)
+@retry_options("promote")
 def promote(
     application: str,
     from_release: str,

@@ -243,8 +243,8 @@ class DescriptorStore:
         frozen = self._gate.state(application, release).frozen()
         if frozen is not None:
             raise Locked(
-                f"{application}/{release} is {frozen.describe()}; {doing} is refused until "
-                "it is thawed",
+                f"{application}/{release} is {frozen.describe()}; {doing} into it is refused "
+                "while it is frozen",
                 details=frozen.to_json(),
             )
 

@@ -97,14 +97,18 @@ def commit_message(info: VersionInfo, old: Mapping[str, Any] | None, new: Mappin
         if names
     ] or ["No service changed (same services, new build or fragment text)."]
     body += [f"Warning: {w}" for w in info.warnings]
-    trailers = [
+    return "\n".join([summary, "", *body, "", *trailers(info)]) + "\n"
+
+
+def trailers(info: VersionInfo) -> list[str]:
+    """The ``Consign-*`` trailers every version commit carries."""
+    return [
         f"Consign-Application: {info.application}",
         f"Consign-Release: {info.release}",
         f"Consign-Version: {info.number}",
         f"Consign-Component: {info.component}",
         f"Consign-Build: {compact(info.build)}",
     ]
-    return "\n".join([summary, "", *body, "", *trailers]) + "\n"
 
 
 def manifest_of(info: VersionInfo) -> dict[str, Any]:
@@ -170,13 +174,9 @@ def promotion_message(info: VersionInfo, who: str) -> str:
         f"Descriptor and fragments are those of commit {source.get('commit')}.",
     ]
     body += [f"Warning: {w}" for w in info.warnings]
-    trailers = [
-        f"Consign-Application: {info.application}",
-        f"Consign-Release: {info.release}",
-        f"Consign-Version: {info.number}",
-        f"Consign-Component: {info.component}",
-        f"Consign-Build: {compact(info.build)}",
+    lines = [
+        *trailers(info),
         f"Consign-Promoted-From: {compact(source)}",
         f"Consign-Promoted-By: {who}",
     ]
-    return "\n".join([summary, "", *body, "", *trailers]) + "\n"
+    return "\n".join([summary, "", *body, "", *lines]) + "\n"
