@@ -1,7 +1,8 @@
 """The `consign` command: one group, one subcommand per job.
 
 `serve` runs the registry; `deploy`, `status`, `down` and `publish` are the deployer's
-and the CI client's. Subcommands live beside the code they drive and are added here.
+and the CI client's; `promote` moves a version through the gate (publisher/promote.py).
+Subcommands live beside the code they drive and are added here.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ import click
     type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
     help="Logging level.",
 )
-@click.version_option(package_name="consignment")
+# allow_from_autoenv=False: CONSIGN_VERSION is the version to deploy or promote, not this flag
+@click.version_option(package_name="consignment", allow_from_autoenv=False)
 def main(log_level: str) -> None:
     """Consignment: publish Compose fragments, deploy whole solutions, know if they came up."""
     logging.basicConfig(
@@ -32,9 +34,11 @@ def main(log_level: str) -> None:
 
 
 def _register() -> None:
+    from publisher.promote import promote
     from registry.cli import serve
 
     main.add_command(serve)
+    main.add_command(promote)
     try:
         from deployer.cli import commands
     except ImportError:  # pragma: no cover - the deployer is installed with the package

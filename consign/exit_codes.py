@@ -22,5 +22,6 @@ class ExitCode(IntEnum):
     REGISTRY_UNREACHABLE = 5
     #: The Docker Engine could not be reached, or Compose v2 is missing.
     ENGINE_UNREACHABLE = 6
-    #: Publishing a fragment failed (consign publish).
+    #: Publishing a fragment failed (consign publish), or the registry refused a promotion
+    #: (consign promote: the gate, a frozen release, the token).
     PUBLISH_FAILED = 7

@@ -23,10 +23,13 @@ log = logging.getLogger(__name__)
 class PublishFailed(Exception):
     """Publishing did not succeed; ``message`` is what the build log should show."""
 
-    def __init__(self, message: str, *, status: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, status: int | None = None, body: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
+        self.body = body or {}  # the registry's JSON error, when it sent one
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,14 @@ class PublishResult:
     status: int  # 201 (something created) or 200 (a retry: nothing new)
     body: dict[str, Any]
     attempts: int
+
+
+def _json(response: requests.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
 
 
 def _error_message(response: requests.Response) -> str:
@@ -72,17 +83,36 @@ def put_fragment(
     warn: Callable[[str], None] = log.warning,
 ) -> PublishResult:
     """PUT ``payload`` as JSON to ``url``; retry what is safe to retry; raise PublishFailed."""
+    return send_json(
+        "PUT", url, payload, token=token, policy=policy, session=session, sleep=sleep, warn=warn
+    )
+
+
+def send_json(
+    method: str,
+    url: str,
+    payload: dict[str, Any],
+    *,
+    token: str | None = None,
+    policy: RetryPolicy | None = None,
+    session: requests.Session | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    warn: Callable[[str], None] = log.warning,
+    agent: str = "consign-publish/0.1",
+) -> PublishResult:
+    """Send ``payload`` as JSON; retry connection errors, timeouts and 5xx (only for requests
+    the registry makes idempotent: a publish, a promotion); raise PublishFailed."""
     policy = policy or RetryPolicy()
     http = session or requests.Session()
     headers = {"Accept": "application/json", "Content-Type": "application/json"}
-    headers["User-Agent"] = "consign-publish/0.1"
+    headers["User-Agent"] = agent
     if token:
         headers["Authorization"] = f"Bearer {token}"
     data = json.dumps(payload).encode()
     last, last_status = "", None
     for attempt in range(1, max(1, policy.attempts) + 1):
         try:
-            response = http.put(url, data=data, headers=headers, timeout=policy.timeout)
+            response = http.request(method, url, data=data, headers=headers, timeout=policy.timeout)
         except (requests.ConnectionError, requests.Timeout) as e:
             last, last_status = f"{type(e).__name__}: {e}", None
         else:
@@ -96,7 +126,9 @@ def put_fragment(
                     ) from e
                 return PublishResult(response.status_code, body, attempt)
             if response.status_code < 500:
-                raise PublishFailed(_error_message(response), status=response.status_code)
+                raise PublishFailed(
+                    _error_message(response), status=response.status_code, body=_json(response)
+                )
             last, last_status = _error_message(response), response.status_code
         if attempt < policy.attempts:
             wait = policy.delay(attempt)

@@ -24,6 +24,7 @@ import click
 from consign.exit_codes import ExitCode
 from publisher.buildinfo import BuildInfoError, collect
 from publisher.client import PublishFailed, PublishResult, RetryPolicy, put_fragment
+from publisher.options import retry_options
 
 
 class _Listed(click.ParamType):
@@ -136,30 +137,7 @@ def report_lines(result: PublishResult) -> tuple[list[str], list[str]]:
     envvar="CONSIGN_IMAGE_DIGESTS",
     help="IMAGE@sha256:HEX or NAME=sha256:HEX (repeat).",
 )
-@click.option(
-    "--attempts",
-    envvar="CONSIGN_PUBLISH_ATTEMPTS",
-    default=5,
-    show_default=True,
-    type=click.IntRange(1, 20),
-    help="Tries in all for connection errors, timeouts, 5xx.",
-)
-@click.option(
-    "--backoff",
-    envvar="CONSIGN_PUBLISH_BACKOFF",
-    default=1.0,
-    show_default=True,
-    type=click.FloatRange(0),
-    help="Seconds before the first retry; doubles each retry.",
-)
-@click.option(
-    "--timeout",
-    envvar="CONSIGN_PUBLISH_TIMEOUT",
-    default=30.0,
-    show_default=True,
-    type=click.FloatRange(0.1),
-    help="Seconds per HTTP request.",
-)
+@retry_options("publish")
 def publish(
     compose_file: str,
     applications: tuple[str, ...],

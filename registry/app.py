@@ -12,8 +12,8 @@ from werkzeug.exceptions import HTTPException
 
 from registry import config as cfg
 from registry import metrics, storage
+from registry.auth import ACTIONS, ROLES, Tokens
 from registry.auth import EXTENSION as AUTH_EXTENSION
-from registry.auth import Tokens
 from registry.errors import RegistryError
 
 log = logging.getLogger("registry")
@@ -33,14 +33,21 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_BODY_BYTES"]
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
-    tokens = Tokens(cfg.load_tokens(app.config, "PUBLISH"), cfg.load_tokens(app.config, "READ"))
+    tokens = Tokens.from_entries(
+        {role: cfg.load_tokens(app.config, role.upper()) for role in ROLES}
+    )
     app.extensions[AUTH_EXTENSION] = tokens
     storage.init_app(app)
-    if tokens.publish_open and app.config["ANNOUNCE_OPEN_PUBLISH"]:
-        log.warning(
-            "*** NO PUBLISH TOKENS CONFIGURED: ANYONE WHO CAN REACH THIS REGISTRY CAN PUBLISH. "
-            "Set CONSIGN_PUBLISH_TOKENS or CONSIGN_PUBLISH_TOKENS_FILE. ***"
-        )
+    if app.config["ANNOUNCE_OPEN_PUBLISH"]:
+        for role in tokens.open_write_roles():
+            log.warning(
+                "*** NO %s TOKENS CONFIGURED: ANYONE WHO CAN REACH THIS REGISTRY CAN %s. "
+                "Set CONSIGN_%s_TOKENS or CONSIGN_%s_TOKENS_FILE. ***",
+                role.upper(),
+                ACTIONS[role].upper(),
+                role.upper(),
+                role.upper(),
+            )
 
     from registry.views import BLUEPRINTS
 

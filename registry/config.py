@@ -18,12 +18,19 @@ DEFAULTS: dict[str, Any] = {
     "READ_TOKENS": "",
     "PUBLISH_TOKENS_FILE": "",
     "READ_TOKENS_FILE": "",
+    "REPORT_TOKENS": "",
+    "REPORT_TOKENS_FILE": "",
+    "APPROVE_TOKENS": "",
+    "APPROVE_TOKENS_FILE": "",
+    "RELEASE_TOKENS": "",
+    "RELEASE_TOKENS_FILE": "",
     "MAX_BODY_BYTES": 1024 * 1024,
     "MAX_TARGETS": 50,
     "MAX_BUILD_BYTES": 16 * 1024,
     "MAX_LIST_LIMIT": 1000,
     "DEFAULT_LIST_LIMIT": 20,
     "RUNDECK_LIST_LIMIT": 100,
+    "MAX_COMMENT_BYTES": 4096,
     # `consign serve` announces open publishing once, in the master; its workers do not.
     "ANNOUNCE_OPEN_PUBLISH": True,
     # fsync objects and refs before a publish answers (see registry/store/loose.py)
@@ -37,11 +44,18 @@ INTEGER_KEYS = (
     "MAX_LIST_LIMIT",
     "DEFAULT_LIST_LIMIT",
     "RUNDECK_LIST_LIMIT",
+    "MAX_COMMENT_BYTES",
 )
 
 # Keys whose environment value must stay a raw string: from_prefixed_env would turn a
 # token such as "123" or "true" into a number or a boolean.
 RAW_STRING_KEYS = ("PUBLISH_TOKENS", "READ_TOKENS", "PUBLISH_TOKENS_FILE", "READ_TOKENS_FILE")
+#: The token settings of the roles added beside publish and read (registry/auth.py).
+ROLE_TOKEN_KEYS = tuple(
+    f"{role}_TOKENS{suffix}"
+    for role in ("REPORT", "APPROVE", "RELEASE")
+    for suffix in ("", "_FILE")
+)
 ENV_PREFIX = "CONSIGN"
 
 
@@ -49,7 +63,9 @@ def raw_env_strings(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """The token settings exactly as written in the environment."""
     env = os.environ if environ is None else environ
     return {
-        key: env[f"{ENV_PREFIX}_{key}"] for key in RAW_STRING_KEYS if f"{ENV_PREFIX}_{key}" in env
+        key: env[f"{ENV_PREFIX}_{key}"]
+        for key in RAW_STRING_KEYS + ROLE_TOKEN_KEYS
+        if f"{ENV_PREFIX}_{key}" in env
     }
 
 
@@ -72,7 +88,9 @@ def _read_file(path: Any) -> list[str]:
 
 
 def load_tokens(config: Mapping[str, Any], kind: str) -> tuple[str, ...]:
-    """The configured tokens of ``kind`` ("PUBLISH" or "READ"), from the list and the file."""
+    """The configured entries of a role (``kind``: "PUBLISH", "READ", "REPORT", ...), from the
+    list and the file, in order, without duplicates; each entry is ``token`` or
+    ``identity:token`` (split by :func:`registry.auth.grants`)."""
     tokens = _split(config.get(f"{kind}_TOKENS")) + _read_file(config.get(f"{kind}_TOKENS_FILE"))
     return tuple(dict.fromkeys(tokens))
 

@@ -71,3 +71,16 @@ class StoreError(RegistryError):
 
     status = 500
     error = "store_error"
+
+
+class GateRefused(Conflict):
+    """The gate refuses: a promotion-only release, a rejected version, an unmet policy."""
+
+    error = "refused"
+
+
+class Locked(RegistryError):
+    """The release is frozen: nothing enters it until it is thawed (or the freeze ends)."""
+
+    status = 423
+    error = "locked"

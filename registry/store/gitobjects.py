@@ -150,3 +150,17 @@ def parse_commit(data: bytes) -> Commit:
         elif line.startswith(b"parent "):
             parents.append(line[7:].decode())
     return Commit(tree, tuple(parents), message.decode("utf-8", "replace"))
+
+
+def parse_tree(data: bytes) -> dict[str, tuple[bytes, str]]:
+    """A tree object's entries as {name: (mode, sha)}, the shape :meth:`ObjectStore.write_tree`
+    takes, so a tree can be rebuilt with one entry replaced."""
+    entries: dict[str, tuple[bytes, str]] = {}
+    pos = 0
+    while pos < len(data):
+        space = data.index(b" ", pos)
+        nul = data.index(b"\0", space)
+        name = data[space + 1 : nul].decode("utf-8", "surrogateescape")
+        entries[name] = (data[pos:space], data[nul + 1 : nul + 21].hex())
+        pos = nul + 21
+    return entries

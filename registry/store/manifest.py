@@ -97,18 +97,24 @@ def commit_message(info: VersionInfo, old: Mapping[str, Any] | None, new: Mappin
         if names
     ] or ["No service changed (same services, new build or fragment text)."]
     body += [f"Warning: {w}" for w in info.warnings]
-    trailers = [
+    return "\n".join([summary, "", *body, "", *trailers(info)]) + "\n"
+
+
+def trailers(info: VersionInfo) -> list[str]:
+    """The ``Consign-*`` trailers every version commit carries."""
+    return [
         f"Consign-Application: {info.application}",
         f"Consign-Release: {info.release}",
         f"Consign-Version: {info.number}",
         f"Consign-Component: {info.component}",
         f"Consign-Build: {compact(info.build)}",
     ]
-    return "\n".join([summary, "", *body, "", *trailers]) + "\n"
 
 
 def manifest_of(info: VersionInfo) -> dict[str, Any]:
-    return {
+    """The manifest; ``promoted_from``/``promoted_by`` only on promoted versions, so a
+    published version's manifest is exactly what it always was."""
+    found = {
         "format": FORMAT,
         "application": info.application,
         "release": info.release,
@@ -119,6 +125,10 @@ def manifest_of(info: VersionInfo) -> dict[str, Any]:
         "components": info.components,
         "warnings": info.warnings,
     }
+    if info.promoted_from is not None:
+        found["promoted_from"] = info.promoted_from
+        found["promoted_by"] = info.promoted_by
+    return found
 
 
 def version_info(data: bytes, commit: str, tag: str) -> VersionInfo:
@@ -134,6 +144,8 @@ def version_info(data: bytes, commit: str, tag: str) -> VersionInfo:
         build=m.get("build") or {},
         components=list(m.get("components") or []),
         warnings=list(m.get("warnings") or []),
+        promoted_from=m.get("promoted_from"),
+        promoted_by=m.get("promoted_by"),
     )
 
 
@@ -147,3 +159,24 @@ def component_entry(
         "services": list(services),
         "fragment": path,
     }
+
+
+def promotion_message(info: VersionInfo, who: str) -> str:
+    """The commit message of a promoted version: where it came from, who moved it, and the
+    ``Consign-Promoted-From`` trailer (application, release, version, commit as JSON)."""
+    source = info.promoted_from or {}
+    summary = (
+        f"{info.application}/{info.release} v{info.number}: promoted from "
+        f"{source.get('application')}/{source.get('release')} v{source.get('version')}"
+    )
+    body = [
+        f"Promoted by {who}.",
+        f"Descriptor and fragments are those of commit {source.get('commit')}.",
+    ]
+    body += [f"Warning: {w}" for w in info.warnings]
+    lines = [
+        *trailers(info),
+        f"Consign-Promoted-From: {compact(source)}",
+        f"Consign-Promoted-By: {who}",
+    ]
+    return "\n".join([summary, "", *body, "", *lines]) + "\n"

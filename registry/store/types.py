@@ -24,6 +24,10 @@ class VersionInfo:
     build: dict[str, Any]
     components: list[dict[str, Any]]
     warnings: list[str]
+    #: Set on a promoted version: {"application", "release", "version", "commit"} of its source.
+    promoted_from: dict[str, Any] | None = None
+    #: Who promoted it: {"by": what the client said, "identity": the token's identity}.
+    promoted_by: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -38,3 +42,9 @@ class PublishOutcome:
     version: VersionInfo
     created: bool
     warnings: list[str]
+
+
+@dataclass(frozen=True)
+class PromoteOutcome:
+    version: VersionInfo
+    created: bool  # False: the target's latest already came from this source (a retry)

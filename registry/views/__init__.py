@@ -7,10 +7,20 @@ from flask import Blueprint
 
 from registry.views.descriptors import bp as descriptors
 from registry.views.discovery import bp as discovery
+from registry.views.gate import bp as gate
 from registry.views.git_http import bp as git_http
 from registry.views.meta import bp as meta
 from registry.views.monitoring import bp as monitoring
 from registry.views.publish import bp as publish
 from registry.views.rundeck import bp as rundeck
 
-BLUEPRINTS: list[Blueprint] = [meta, publish, descriptors, discovery, rundeck, git_http, monitoring]
+BLUEPRINTS: list[Blueprint] = [
+    meta,
+    publish,
+    descriptors,
+    discovery,
+    rundeck,
+    git_http,
+    monitoring,
+    gate,
+]

@@ -9,6 +9,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from registry.assembly import Component
 from registry.auth import require_read
+from registry.gate import Standing
 from registry.storage import get_store
 from registry.store import VersionInfo
 from registry.validation import parse_int_arg, parse_version
@@ -20,8 +21,10 @@ bp.before_request(require_read)
 RELEASE = "/applications/<application>/releases/<release>"
 
 
-def version_json(info: VersionInfo) -> dict[str, Any]:
-    return {
+def version_json(info: VersionInfo, standing: Standing | None = None) -> dict[str, Any]:
+    """A version as the API shows it; with its ``standing`` at the gate when given
+    (``rejected``: the rejection in force or null, ``approvals``: those that count)."""
+    body = {
         "application": info.application,
         "release": info.release,
         "version": info.number,
@@ -33,7 +36,12 @@ def version_json(info: VersionInfo) -> dict[str, Any]:
         "components": info.components,
         "warnings": info.warnings,
         "url": descriptor_url(info.application, info.release, info.number),
+        "promoted_from": info.promoted_from,
+        "promoted_by": info.promoted_by,
     }
+    if standing is not None:
+        body.update(standing.to_json())
+    return body
 
 
 @bp.get("/applications")
@@ -43,7 +51,15 @@ def applications() -> Response:
 
 @bp.get("/applications/<application>/releases")
 def releases(application: str) -> Response:
-    return jsonify({"application": application, "releases": get_store().releases(application)})
+    """The release names; ``frozen`` maps each release frozen now to its freeze."""
+    store = get_store()
+    names = store.releases(application)
+    frozen = {}
+    for name in names:
+        freeze = store.gate(application, name).frozen()
+        if freeze is not None:
+            frozen[name] = freeze.to_json()
+    return jsonify({"application": application, "releases": names, "frozen": frozen})
 
 
 @bp.get(f"{RELEASE}/versions")
@@ -58,12 +74,16 @@ def versions(application: str, release: str) -> Response:
         application, release, limit=limit or int(config["DEFAULT_LIST_LIMIT"]), before=before
     )
     body = {"application": application, "release": release}
-    return jsonify({**body, "versions": [version_json(v) for v in found]})
+    gate = get_store().gate(application, release)
+    listed = [version_json(v, gate.standing(v.number)) for v in found]
+    return jsonify({**body, "versions": listed})
 
 
 @bp.get(f"{RELEASE}/versions/<version>")
 def version(application: str, release: str, version: str) -> Response:
-    return jsonify(version_json(get_store().version(application, release, parse_version(version))))
+    store = get_store()
+    info = store.version(application, release, parse_version(version))
+    return jsonify(version_json(info, store.gate(application, release).standing(info.number)))
 
 
 def _services(components: list[Component]) -> dict[str, tuple[Component, Any]]:

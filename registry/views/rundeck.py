@@ -17,6 +17,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from registry.auth import require_read
+from registry.gate import Decision, Freeze
 from registry.storage import get_store
 from registry.store import VersionInfo
 
@@ -47,11 +48,29 @@ def _date(created: str) -> str:
     return f"{date} {time[:5]} UTC" if sep and len(time) >= 5 else created
 
 
-def version_label(info: VersionInfo, latest: bool) -> str:
+def version_label(info: VersionInfo, latest: bool, rejected: Decision | None = None) -> str:
+    """``#7 (latest) · 2026-11-26 04:05 UTC · web (TLO-WEB-45)``; a promoted version says
+    where from; a rejected one starts with ``REJECTED (reason)`` so nobody picks it by mistake."""
     build = _build_label(info.build)
     changed = f"{info.component} ({build})" if build else info.component
+    source = info.promoted_from
+    if source:
+        changed = f"promoted from {source.get('release')} #{source.get('version')}: {changed}"
     marker = " (latest)" if latest else ""
-    return f"#{info.number}{marker} · {_date(info.created)} · {changed}"
+    label = f"#{info.number}{marker} · {_date(info.created)} · {changed}"
+    if rejected is not None:
+        label = f"REJECTED ({_short(rejected.text)}) {label}"
+    return label
+
+
+def _short(text: str, limit: int = 60) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def release_label(release: str, frozen: Freeze | None) -> str:
+    """A release's name, marked ``(FROZEN: reason)`` while a freeze holds."""
+    return f"{release} (FROZEN: {_short(frozen.reason)})" if frozen else release
 
 
 def _options(entries: list[dict[str, Any]]) -> Response:
@@ -68,7 +87,13 @@ def releases() -> Response:
     application = _arg("application")
     if not application:
         return _options([])
-    return _options([{"name": r, "value": r} for r in get_store().releases(application)])
+    store = get_store()
+    return _options(
+        [
+            {"name": release_label(r, store.gate(application, r).frozen()), "value": r}
+            for r in store.releases(application)
+        ]
+    )
 
 
 @bp.get("/versions")
@@ -78,9 +103,11 @@ def versions() -> Response:
         return _options([])
     limit = int(current_app.config["RUNDECK_LIST_LIMIT"])
     found = get_store().versions(application, release, limit=limit)
+    gate = get_store().gate(application, release)
     entries: list[dict[str, Any]] = []
     for index, info in enumerate(found):
-        entry: dict[str, Any] = {"name": version_label(info, index == 0), "value": str(info.number)}
+        label = version_label(info, index == 0, gate.standing(info.number).rejected)
+        entry: dict[str, Any] = {"name": label, "value": str(info.number)}
         if index == 0:
             entry["selected"] = True
         entries.append(entry)

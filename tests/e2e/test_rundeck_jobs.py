@@ -34,9 +34,10 @@ def jobs() -> list[tuple[str, dict[str, Any]]]:
     return [(f"{p.name}:{job['name']}", job) for p in JOB_FILES for job in load(p)]
 
 
-def test_the_four_jobs_exist() -> None:
+def test_the_five_jobs_exist() -> None:
     assert [p.name for p in JOB_FILES] == [
         "deploy.yaml",
+        "promote.yaml",
         "rollback.yaml",
         "status.yaml",
         "teardown.yaml",
@@ -78,8 +79,10 @@ def test_job_runs_on_docker_hosts_and_its_exit_status_is_the_deployers(
     (step,) = job["sequence"]["commands"]
     argv = tokenize(step["exec"])
     assert argv[:2] == ["docker", "run"] and "--rm" in argv
-    assert "/var/run/docker.sock:/var/run/docker.sock" in argv
-    assert argv[argv.index("${globals.deployer_image}") + 1] in {"deploy", "status", "down"}
+    command = argv[argv.index("${globals.deployer_image}") + 1]
+    assert command in {"deploy", "status", "down", "promote"}
+    # promote only talks to the registry: it gets no Docker socket
+    assert ("/var/run/docker.sock:/var/run/docker.sock" in argv) == (command != "promote")
 
 
 @pytest.mark.parametrize(("label", "job"), jobs(), ids=[j[0] for j in jobs()])
@@ -95,8 +98,10 @@ def test_every_reference_is_defined(label: str, job: dict[str, Any]) -> None:
                 assert key.endswith(".value"), key
                 assert key.removesuffix(".value") in names[:index], f"{opt['name']} -> {key}"
     for ctx, key in used:
-        assert ctx in {"option", "globals"}
-        if ctx == "option":
+        assert ctx in {"option", "globals", "job"}
+        if ctx == "job":  # Rundeck's job context: only the user who runs it is used
+            assert key == "username"
+        elif ctx == "option":
             assert key.removesuffix(".value") in names
         else:
             assert re.search(rf"project\.globals\.{key}=\S+", doc), f"globals.{key} undocumented"

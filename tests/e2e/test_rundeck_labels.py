@@ -34,3 +34,21 @@ def test_label_names_number_date_component_and_build(build: dict[str, Any], show
 def test_latest_is_marked_and_odd_dates_are_shown_as_recorded() -> None:
     assert version_label(info({}), latest=True).startswith("#7 (latest) · ")
     assert " · yesterday · " in version_label(info({}, created="yesterday"), latest=False)
+
+
+def test_rejected_promoted_and_frozen_are_marked() -> None:
+    from dataclasses import replace
+
+    from registry.gate import REJECTION, Decision, Freeze
+    from registry.views.rundeck import release_label
+
+    rejection = Decision(REJECTION, 7, "qa", "qa-ann", "BUG-12:  login\nloops", "t")
+    label = version_label(info({}), latest=True, rejected=rejection)
+    assert label == "REJECTED (BUG-12: login loops) #7 (latest) · 2026-11-26 04:05 UTC · web"
+    promoted = replace(info({"buildNumber": "45"}), promoted_from={"release": "QA", "version": 3})
+    assert version_label(promoted, latest=False).endswith(" · promoted from QA #3: web (build 45)")
+    long_reason = Decision(REJECTION, 7, "qa", None, "x" * 100, "t")
+    assert len(version_label(info({}), latest=False, rejected=long_reason)) < 120
+    freeze = Freeze("go-live 3.1", "rm", None, "t")
+    assert release_label("Production", freeze) == "Production (FROZEN: go-live 3.1)"
+    assert release_label("Production", None) == "Production"

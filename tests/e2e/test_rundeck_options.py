@@ -79,6 +79,7 @@ EXPECTED = {
     "application": [APP, "Billing"],
     "release": [REL],
     "version": ["3", "2", "1"],
+    "to_release": [REL],  # promote.yaml: the target release, chosen among the releases
 }
 
 
@@ -93,7 +94,8 @@ def test_values_url_answers_rundeck_json(
     if "${option." in url:
         assert entries(fetch(filled, expand(filled, url, option, {}))) == []
         only_app = expand(filled, url, option, {"application": APP})
-        assert len(entries(fetch(filled, only_app))) == (1 if option == "release" else 0)
+        releases = option in ("release", "to_release")
+        assert len(entries(fetch(filled, only_app))) == (1 if releases else 0)
 
 
 def test_versions_newest_first_labelled_latest_selected(filled: ServedRegistry) -> None:

@@ -112,3 +112,65 @@ def test_read_tokens_from_environment(
     ok = client.get("/api/applications", headers={"Authorization": "Bearer r2"})
     assert ok.status_code == 200
     fsck(tmp_path / "env.git")
+
+
+def test_identity_entries_and_default_identities() -> None:
+    from registry.auth import Tokens, default_identity, grants
+
+    parsed = grants(["qa-ann:s3cret", "plain", "x:y:z"], "approve")
+    assert [(g.identity, g.token) for g in parsed] == [
+        ("qa-ann", "s3cret"),
+        (default_identity("plain"), "plain"),
+        ("x", "y:z"),  # split at the first colon
+    ]
+    assert default_identity("plain").startswith("token-") and len(default_identity("p")) == 12
+    assert "s3cret" not in repr(parsed)
+    for bad in (":tok", "who:", " : "):
+        with pytest.raises(ValueError, match="CONSIGN_APPROVE_TOKENS"):
+            grants([bad], "approve")
+    with pytest.raises(ValueError, match="unknown role"):
+        Tokens.from_entries({"deploy": ["x"]})
+
+
+def test_bad_identity_entry_fails_at_startup(make_app: Any) -> None:
+    with pytest.raises(ValueError, match="CONSIGN_RELEASE_TOKENS"):
+        make_app(RELEASE_TOKENS="rm:")
+
+
+def test_require_report_is_its_own_role(make_app: Any) -> None:
+    """The ledger's routes call require_report(); here through a route of its own."""
+    from flask import jsonify
+
+    from registry.auth import require_report
+
+    app = make_app(REPORT_TOKENS="deployer:rep", PUBLISH_TOKENS="pub")
+
+    @app.post("/report-probe")
+    def probe() -> Any:
+        return jsonify({"identity": require_report()})
+
+    client = app.test_client()
+    assert client.post("/report-probe").status_code == 401
+    assert client.post("/report-probe", headers={"Authorization": "Bearer pub"}).status_code == 403
+    ok = client.post("/report-probe", headers={"Authorization": "Bearer rep"})
+    assert ok.get_json() == {"identity": "deployer"}
+    assert put(client, "rep").status_code == 403  # a report token does not publish
+    open_app = make_app()
+
+    @open_app.post("/report-probe")
+    def open_probe() -> Any:
+        return jsonify({"identity": require_report()})
+
+    assert open_app.test_client().post("/report-probe").get_json() == {"identity": None}
+
+
+def test_every_open_write_role_is_warned_about(
+    make_app: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    with caplog.at_level(logging.WARNING, logger="registry"):
+        make_app(PUBLISH_TOKENS="p", APPROVE_TOKENS="a")
+    text = " ".join(r.getMessage() for r in caplog.records)
+    assert "NO REPORT TOKENS" in text and "NO RELEASE TOKENS" in text
+    assert "NO PUBLISH TOKENS" not in text and "NO APPROVE TOKENS" not in text

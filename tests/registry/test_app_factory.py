@@ -28,7 +28,8 @@ def test_environment_then_test_config(
     assert (tmp_path / "from-env.git" / "HEAD").is_file()
     assert app.config["MAX_TARGETS"] == 7
     assert app.config["MAX_CONTENT_LENGTH"] == 4096
-    assert app.extensions["consign.auth"].publish == ("123", "true")  # kept as strings
+    grants = app.extensions["consign.auth"].of("publish")
+    assert [g.token for g in grants] == ["123", "true"]  # kept as strings
     overridden = create_app({"REPO": str(repo), "MAX_TARGETS": 3})
     assert overridden.config["REPO"] == str(repo)
     assert overridden.config["MAX_TARGETS"] == 3
