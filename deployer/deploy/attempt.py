@@ -1,28 +1,33 @@
-"""One deploy attempt: check, label, up, watch, report.
+"""One deploy attempt: check, record, label, up + watch, logs.
 
 :func:`attempt` deploys one descriptor into one project and returns an
-:class:`~deployer.report.Outcome`; nothing is started when Compose refuses the
-descriptor. :mod:`deployer.rollback` runs it for the requested version and, when that
-fails, for the version the project carried before.
+:class:`~deployer.report.Outcome`; nothing is started when Compose (or the engine's image
+reference grammar) refuses the descriptor. :mod:`deployer.deploy.rollback` runs it for the
+requested version and, when that fails, for the version the project was at before.
 """
 
 from __future__ import annotations
 
 import re
 import tempfile
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from consign.exit_codes import ExitCode
-from consign.process import Completed
-from deployer import labels as lb
-from deployer.compose import ComposeRunner, attribute_errors, error_lines
+from consign.errors import InvalidDescriptor
+from consign.process import Completed, Running
+from deployer import label_keys as keys
+from deployer.deploy import labels as lb
+from deployer.deploy import record
+from deployer.deploy.sources import Descriptor
+from deployer.engine.compose import ComposeRunner, attribute_errors, error_lines
+from deployer.engine.reference import problem
 from deployer.report import Outcome, Progress, describe
-from deployer.sources import Descriptor
-from deployer.verdicts import ServiceVerdict, Verdict
-from deployer.watch_up import watch_up
-from deployer.watcher import service_logs
+from deployer.verdicts.dependencies import dependencies
+from deployer.watch import watch_up
+from deployer.watch.logs import service_logs
 
 NEVER_STARTED = "0001-01-01T00:00:00Z"
 LOG_LINES = 50
@@ -44,26 +49,28 @@ class Settings:
     rollback: bool = True
 
 
-def project_containers(client: Any, project: str) -> list[Any]:
-    return list(
-        client.containers.list(all=True, filters={"label": f"{lb.PROJECT_LABEL}={project}"})
-    )
-
-
 def attempt(
-    descriptor: Descriptor, compose: ComposeRunner, client: Any, settings: Settings, out: TextIO
+    descriptor: Descriptor,
+    compose: ComposeRunner,
+    client: Any,
+    settings: Settings,
+    out: TextIO,
+    before_changes: Callable[[], None] | None = None,
 ) -> Outcome:
     """Deploy one descriptor. Raises InvalidDescriptor before anything is started.
 
-    The watch begins before ``compose up`` and runs beside it (:func:`watch_up`), so the
-    services compose started first settle while it still creates the others.
+    The watch begins before ``compose up`` and runs beside it, so the services Compose
+    started first settle while it still creates the others; a certain failure ends it.
+    The failed services' logs are read on a thread (a crash-looping container can hold
+    the engine's lock for a while): :meth:`Outcome.wait_logs` waits for them.
+    ``before_changes`` runs once the descriptor is checked, before anything on the engine
+    changes (a rollback waits there for the failed deploy's logs).
     """
     project = settings.project
     d = descriptor
     outcome = Outcome(
         d.application, d.release, d.version, d.kind, d.location, d.commit, project
     )  # fmt: skip
-    ours = lb.labels_for(descriptor)
     with tempfile.TemporaryDirectory(prefix="consign-deploy-") as scratch:
         path = Path(d.location) if d.kind == "file" else Path(scratch, "docker-compose.yml")
         if d.kind != "file":
@@ -71,55 +78,88 @@ def attempt(
         # One `config` both validates and lists the services; the override only adds
         # labels to those services, so it cannot make a valid descriptor invalid.
         model = compose.config(project, [path]).get("services", {})
+        check_images(model)
         replicas = {name: expected_containers(spec) for name, spec in model.items()}
         services = [name for name in model if replicas[name] > 0]  # scale 0: not run
-        override = lb.write_override(Path(scratch), services, ours)
+        labels = {name: lb.service_labels(d, name) for name in services}
+        override = lb.write_override(Path(scratch), services, labels)
         images = {name: str(spec.get("image") or "") for name, spec in model.items()}
+        if before_changes is not None:
+            before_changes()
+        record.write(client, d, project)
 
-        def up() -> Completed:
+        def up() -> Running:
             return compose.up(project, [path, override], pull=settings.pull)
 
         def failed(done: Completed) -> dict[str, str]:
             outcome.error = "compose up failed: " + (
                 "\n".join(error_lines(done.stderr)) or done.stderr.strip()
             )
-            return _not_created(client, project, images, ours, done.stderr)
+            return _not_created(client, project, images, labels, done.stderr)
 
         title = f"{project} {describe(d.application, d.release, d.version, d.location)}"
         with Progress(title, out) as progress:
-            verdicts, done = watch_up(
+            result = watch_up(
                 client,
                 project,
                 services,
-                timeout=settings.timeout,
-                stable=settings.stable,
                 up=up,
                 failed=failed,
+                timeout=settings.timeout,
+                stable=settings.stable,
                 on_update=progress,
                 replicas=replicas,
+                dependencies=dependencies(model),
             )
+    verdicts = result.verdicts
     outcome.verdicts = verdicts
-    for name, sv in verdicts.items():
-        if not sv.verdict.ok and sv.verdict != Verdict.NOT_CREATED:
-            outcome.logs[name] = service_logs(client, project, name, tail=LOG_LINES)
-    if done.returncode != 0 and all(sv.verdict.ok for sv in verdicts.values()):
+    if result.certain_at is not None:
+        outcome.failure_certain = time.time() - (time.monotonic() - result.certain_at)
+    if result.interrupted_up:
+        outcome.error = "a failure was certain: compose up was stopped, the rest not awaited"
+    failing = [name for name, sv in verdicts.items() if sv.verdict.failed and sv.containers]
+    if failing:  # every failed service that had a container, whatever Compose said
+        outcome.read_logs(lambda: _logs(client, project, failing))
+    if result.up.returncode != 0 and all(sv.verdict.ok for sv in verdicts.values()):
         outcome.error = None  # compose complained, yet every service came up
     return outcome
 
 
-def _not_created(
-    client: Any, project: str, images: dict[str, str], ours: dict[str, str], stderr: str
-) -> dict[str, str]:
-    """Services compose did not create or start, each with compose's words about it.
+def _logs(client: Any, project: str, services: list[str]) -> dict[str, str]:
+    return {name: service_logs(client, project, name, tail=LOG_LINES) for name in services}
 
-    Containers still carrying another version's labels (compose stopped before replacing
-    them) do not count as created for this deploy.
+
+def check_images(model: dict[str, Any]) -> None:
+    """Refuse image references the engine cannot parse (exit 4, nothing started)."""
+    bad = [
+        f"service {name}: {why}"
+        for name, spec in model.items()
+        if spec.get("image") and (why := problem(str(spec["image"])))
+    ]
+    if bad:
+        raise InvalidDescriptor("; ".join(bad))
+
+
+def _not_created(
+    client: Any,
+    project: str,
+    images: dict[str, str],
+    labels: dict[str, dict[str, str]],
+    stderr: str,
+) -> dict[str, str]:
+    """Services Compose did not create or start, each with Compose's words about it.
+
+    A container still carrying another build's labels (Compose stopped before replacing
+    it) does not count as created for this deploy. The watch applies these words only to
+    services none of whose containers ever started (and never over an observed verdict).
     """
     services = list(images)
     by_service: dict[str, list[Any]] = {}
-    for c in project_containers(client, project):
-        if all(c.labels.get(k) == v for k, v in ours.items()):
-            by_service.setdefault(c.labels.get(lb.SERVICE_LABEL, ""), []).append(c)
+    rows = client.containers.list(all=True, filters={"label": f"{keys.PROJECT}={project}"})
+    for c in rows:
+        service = c.labels.get(keys.SERVICE, "")
+        if all(c.labels.get(k) == v for k, v in labels.get(service, {}).items()):
+            by_service.setdefault(service, []).append(c)
     names = {s: [c.name for c in cs] for s, cs in by_service.items()}
     blamed = attribute_errors(stderr, project, services, names)
     general = "\n".join(error_lines(stderr)) or stderr.strip() or "compose up failed"
@@ -149,15 +189,6 @@ def _have_image(client: Any, image: str) -> bool:
     except docker.errors.ImageNotFound:
         return False
     return True
-
-
-def exit_code(verdicts: dict[str, ServiceVerdict]) -> ExitCode:
-    bad = [sv.verdict for sv in verdicts.values() if not sv.verdict.ok]
-    if not bad:
-        return ExitCode.OK
-    if all(v == Verdict.TIMED_OUT for v in bad):
-        return ExitCode.TIMEOUT
-    return ExitCode.FAILED
 
 
 def expected_containers(service: dict[str, Any]) -> int:
