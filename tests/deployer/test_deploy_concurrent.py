@@ -1,4 +1,4 @@
-"""The watch runs beside `compose up` (deployer/watch_up.py): services are judged while
+"""The watch runs beside `compose up` (deployer/watch/project.py, ProjectWatch): services are judged while
 compose still starts others, and containers compose is about to replace never lend
 their verdict, good or bad, to the new deploy."""
 
