@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from consign.errors import InvalidDescriptor
+from consign.errors import Interrupted, InvalidDescriptor
 from consign.process import Completed, Running
 from deployer import label_keys as keys
 from deployer.deploy import labels as lb
@@ -73,19 +73,24 @@ def attempt(
     )  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="consign-deploy-") as scratch:
         path = Path(d.location) if d.kind == "file" else Path(scratch, "docker-compose.yml")
-        if d.kind != "file":
-            path.write_text(d.text, encoding="utf-8")
-        # One `config` both validates and lists the services; the override only adds
-        # labels to those services, so it cannot make a valid descriptor invalid.
-        model = compose.config(project, [path]).get("services", {})
-        check_images(model)
+        try:
+            if d.kind != "file":
+                path.write_text(d.text, encoding="utf-8")
+            # One `config` both validates and lists the services; the override only adds
+            # labels to those services, so it cannot make a valid descriptor invalid.
+            model = compose.config(project, [path]).get("services", {})
+            check_images(model)
+            if before_changes is not None:
+                before_changes()
+        except KeyboardInterrupt as e:
+            raise Interrupted(
+                f"before anything changed on the engine: {project} is as it was"
+            ) from e
         replicas = {name: expected_containers(spec) for name, spec in model.items()}
         services = [name for name in model if replicas[name] > 0]  # scale 0: not run
         labels = {name: lb.service_labels(d, name) for name in services}
         override = lb.write_override(Path(scratch), services, labels)
         images = {name: str(spec.get("image") or "") for name, spec in model.items()}
-        if before_changes is not None:
-            before_changes()
         record.write(client, d, project)
 
         def up() -> Running:
