@@ -36,7 +36,7 @@ from typing import Any, Protocol
 
 from docker.errors import NotFound
 
-from consign.process import Completed, Running
+from consign.process import Completed
 from deployer import label_keys as keys
 from deployer.engine.fields import engine_offset, parse_stamp
 from deployer.verdicts import Observation, ServiceVerdict, Verdict, VerdictTracker
@@ -66,6 +66,14 @@ class Inspector(Protocol):
 
     def containers(self) -> dict[str, str]:
         """Container id -> service for every (non one-off) container of the project."""
+
+
+class UpProcess(Protocol):
+    """``compose up`` running (:class:`consign.process.Running`)."""
+
+    def wait(self, timeout: float | None = None) -> Completed: ...
+
+    def interrupt(self) -> None: ...
 
 
 class Clock(Protocol):
@@ -219,7 +227,7 @@ class ProjectWatch:
     # -- the loop --------------------------------------------------------------------
     def run(
         self,
-        up: Running,
+        up: UpProcess,
         failed: Callable[[Completed], dict[str, str]],
         on_update: Update | None = None,
     ) -> WatchResult:

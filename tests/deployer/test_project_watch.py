@@ -202,7 +202,7 @@ def test_a_certain_failure_interrupts_up_and_the_others_keep_what_they_were_doin
     watch = make(["api", "web", "slow"], inspector, feed=feed, dependencies=deps)
     up = Up()
     seen: list[dict[str, Any]] = []
-    result = watch.run(up, lambda done: {"web": "canceled"}, seen.append)  # type: ignore[arg-type]
+    result = watch.run(up, lambda done: {"web": "canceled"}, seen.append)
     assert up.interrupted and result.interrupted_up and result.up.returncode == 130
     v = result.verdicts
     assert v["api"].verdict is Verdict.EXITED and v["api"].exit_code == 1
