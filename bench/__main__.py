@@ -1,4 +1,6 @@
-"""`python -m bench [registry|deployer ...]`: run the benchmarks and print their figures."""
+"""`python -m bench [registry|deployer|deployer-rollback ...]`: run the benchmarks and print
+their figures (`deployer-rollback` is the deployer's failure certainty -> rollback start
+measurement alone)."""
 
 from __future__ import annotations
 
@@ -26,6 +28,10 @@ def main() -> None:
         from bench import deployer
 
         print(json.dumps(deployer.run(args.rounds)["targets"], indent=2))
+    if "deployer-rollback" in args.which:
+        from bench import deployer
+
+        print(json.dumps(deployer.run_rollback_start(args.rounds)["targets"], indent=2))
 
 
 if __name__ == "__main__":

@@ -4,6 +4,10 @@
   the command's start to its verdict, alternating `consign deploy` and compose runs.
 - Failure detection: time from a container exiting / turning unhealthy (the engine's own
   timestamps) to the deployer's verdict (its process exit, so this is an upper bound).
+- Failure certainty -> rollback start: a deploy over a healthy version in which one
+  service crash-loops while another is still starting; from the moment the watch is
+  certain of the failure to the start of the rollback (both from the JSON report's
+  timeline), and whether the slow service was still pending then (it must not be awaited).
 - Correctness: a scenario set run with both tools; a verdict is correct when the overall
   outcome matches the expected one (compose gives no per-service verdicts).
 """
@@ -125,7 +129,9 @@ def down(project: str) -> None:
     sh(["docker", "compose", "-p", project, "down", "-v", "--remove-orphans", "-t", "0"])
 
 
-def run_consign(path: Path, project: str, report: Path, timeout: int = 180) -> tuple[float, int]:
+def run_consign(
+    path: Path, project: str, report: Path, timeout: int = 180, *extra: str
+) -> tuple[float, int]:
     t0 = time.perf_counter()
     p = sh(
         [
@@ -137,11 +143,11 @@ def run_consign(path: Path, project: str, report: Path, timeout: int = 180) -> t
             str(path),
             "--project",
             project,
-            "--no-rollback",
             "--timeout",
             str(timeout),
             "--report",
             str(report),
+            *(extra or ("--no-rollback",)),
         ],
         cwd=ROOT,
     )
@@ -261,6 +267,62 @@ def failure_detection(tmp: Path, rounds: int, log: Callable[[str], None]) -> dic
     return out
 
 
+def rollback_start(tmp: Path, rounds: int, log: Callable[[str], None]) -> dict[str, Any]:
+    """Seconds from the failure's certainty to the rollback's start (the report's timeline)."""
+    good = tmp / "rb-1.yml"
+    good.write_text(yaml.safe_dump({"services": {"loop": web(health=False)}}, sort_keys=False))
+    slow = {
+        "image": "busybox:latest",
+        "command": ["sh", "-c", "sleep 30; touch /ready; exec sleep 100000"],
+        "healthcheck": {"test": ["CMD", "test", "-f", "/ready"], "interval": "1s", "retries": 60},
+    }
+    crash = {"image": "busybox:latest", "command": ["sh", "-c", "sleep 1; exit 1"]}
+    bad = tmp / "rb-2.yml"
+    bad.write_text(
+        yaml.safe_dump(
+            {"services": {"loop": {**crash, "restart": "always"}, "slow": slow}}, sort_keys=False
+        )
+    )
+    gaps: list[float] = []
+    pending: list[bool] = []
+    for r in range(rounds):
+        project = f"dp-bench-rb-{uuid.uuid4().hex[:6]}"
+        report = tmp / "rb.json"
+        try:
+            run_consign(good, project, report, 60, "--rollback", "A", "R", "1")
+            report.unlink(missing_ok=True)
+            secs, rc = run_consign(bad, project, report, 120, "--rollback", "A", "R", "2")
+            doc = json.loads(report.read_text())
+            line = doc["timeline"]
+            certain = datetime.fromisoformat(line["failure_certain"]).timestamp()
+            started = datetime.fromisoformat(line["rollback_started"]).timestamp()
+            gaps.append(started - certain)
+            pending.append(doc["verdicts"]["slow"]["verdict"] == "pending")
+            log(f"rollback start round {r}: {gaps[-1]:.3f}s after certainty, rc={rc} {secs:.1f}s")
+        finally:
+            down(project)
+            label = f"label=io.consignment.record-of={project}"
+            records = sh(["docker", "volume", "ls", "-q", "--filter", label]).stdout.split()
+            if records:
+                sh(["docker", "volume", "rm", "-f", *records])
+    return summary_ms(gaps) | {"slow_service_still_pending": pending}
+
+
+def run_rollback_start(rounds: int = 5, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Only the failure certainty -> rollback start measurement (`python -m bench
+    deployer-rollback`), written to bench/results/deployer-rollback.json."""
+    with tempfile.TemporaryDirectory(prefix="consign-bench-") as d:
+        results = {"rollback_start": rollback_start(Path(d), rounds, log)}
+    results["targets"] = {
+        "failure_certain_to_rollback_start_p50_ms": {
+            "value": results["rollback_start"]["p50_ms"],
+            "target": "<= 1000",
+        }
+    }
+    write_results("deployer-rollback", results)
+    return results
+
+
 def correctness(tmp: Path, log: Callable[[str], None]) -> dict[str, Any]:
     rows: dict[str, Any] = {}
     for name, (descriptor, expect_ok) in SCENARIOS.items():
@@ -315,6 +377,7 @@ def run(rounds: int = 5, log: Callable[[str], None] = print) -> dict[str, Any]:
         results: dict[str, Any] = {
             "wait_overhead": wait_overhead(tmp, rounds, log),
             "failure_detection": failure_detection(tmp, rounds, log),
+            "rollback_start": rollback_start(tmp, rounds, log),
             "correctness": correctness(tmp, log),
         }
     results["targets"] = {
@@ -326,6 +389,10 @@ def run(rounds: int = 5, log: Callable[[str], None] = print) -> dict[str, Any]:
             k: v["p50_ms"] for k, v in results["failure_detection"].items()
         }
         | {"target": "<= 1000"},
+        "failure_certain_to_rollback_start_p50_ms": {
+            "value": results["rollback_start"]["p50_ms"],
+            "target": "<= 1000",
+        },
         "correct_verdicts": {
             "consign": results["correctness"]["consign_correct"],
             "compose": results["correctness"]["compose_correct"],

@@ -1,8 +1,9 @@
 """The `consign` command: one group, one subcommand per job.
 
-`serve` runs the registry; `deploy`, `status`, `down` and `publish` are the deployer's
-and the CI client's; `promote` moves a version through the gate (publisher/promote.py).
-Subcommands live beside the code they drive and are added here.
+`serve` runs the registry; `deploy`, `status`, `down`, `versions`, `show`, `diff` are the
+deployer's, `publish` the CI client's, `promote` moves a version through the gate
+(publisher/promote.py). Subcommands live beside the code they drive and are added here;
+every one maps its failures to exit codes through :mod:`consign.errors`.
 """
 
 from __future__ import annotations

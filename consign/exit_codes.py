@@ -1,4 +1,4 @@
-"""Exit codes of the `consign` deployer commands: one IntEnum, handled in one place.
+"""Exit codes of every `consign` command: one IntEnum; :mod:`consign.errors` maps to them.
 
 Rundeck and CI branch on these numbers; README documents them. Never renumber.
 """
@@ -20,8 +20,10 @@ class ExitCode(IntEnum):
     INVALID_DESCRIPTOR = 4
     #: The registry (HTTP or Git) could not be reached or did not have the version.
     REGISTRY_UNREACHABLE = 5
-    #: The Docker Engine could not be reached, or Compose v2 is missing.
+    #: The Docker Engine does not answer, or Compose v2 is missing.
     ENGINE_UNREACHABLE = 6
     #: Publishing a fragment failed (consign publish), or the registry refused a promotion
     #: (consign promote: the gate, a frozen release, the token).
     PUBLISH_FAILED = 7
+    #: Interrupted (Ctrl-C, SIGINT): 128 + SIGINT, as a shell reports it.
+    INTERRUPTED = 130

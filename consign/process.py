@@ -11,7 +11,9 @@ import contextlib
 import logging
 import os
 import shlex
+import signal
 import subprocess
+import threading
 import time
 import weakref
 from collections.abc import Mapping, Sequence
@@ -93,6 +95,61 @@ def run(
     if check and done.returncode != 0:
         raise CommandFailed(argv, done.returncode, done.stdout, done.stderr)
     return done
+
+
+class Running:
+    """An external command started with :func:`start`: wait for it, or interrupt it first.
+
+    It runs in its own session, so a Ctrl-C on the terminal reaches only us: we decide
+    whether and when the child is interrupted (and wait until it has stopped).
+    """
+
+    def __init__(self, argv: list[str], proc: subprocess.Popen[bytes]) -> None:
+        self.argv = argv
+        self.proc = proc
+        self.started = time.monotonic()
+        self._done: Completed | None = None
+        self._lock = threading.Lock()
+
+    def interrupt(self) -> None:
+        """Ask the command to stop as Ctrl-C would (SIGINT); :meth:`wait` reaps it."""
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.send_signal(signal.SIGINT)
+
+    def wait(self, timeout: float | None = None) -> Completed:
+        """Wait for the end and return its output (never raises for a non-zero exit)."""
+        with self._lock:
+            if self._done is None:
+                out, err = self.proc.communicate(timeout=timeout)
+                self._done = Completed(
+                    self.argv,
+                    self.proc.returncode,
+                    out.decode("utf-8", "replace"),
+                    err.decode("utf-8", "replace"),
+                    time.monotonic() - self.started,
+                )
+                log.debug("exit %s: %s", self.proc.returncode, shlex.join(self.argv))
+            return self._done
+
+
+def start(argv: Sequence[str], *, env: Mapping[str, str] | None = None) -> Running:
+    """Start ``argv`` with captured output; a missing program raises CommandFailed (127)."""
+    argv = [str(a) for a in argv]
+    log.debug("start: %s", shlex.join(argv))
+    full_env = None if env is None else {**os.environ, **env}
+    try:
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=full_env,
+            start_new_session=True,
+        )
+    except FileNotFoundError as e:
+        raise CommandFailed(argv, 127, "", f"{argv[0]}: command not found") from e
+    return Running(argv, proc)
 
 
 def stop(proc: subprocess.Popen[bytes], *, terminate: bool = False, timeout: float = 10) -> None:

@@ -1,76 +1,48 @@
 """The deployer's click commands: deploy, status, down (and publish, from publisher.command).
 
-Exceptions become exit codes in one place, :func:`_exit_codes`; commands only return the
-code of a deploy or status that ran.
+Failures become exit codes in one place, :func:`consign.errors.exits`; commands only
+return the code of a deploy or status that ran. Every Docker SDK call runs inside
+:func:`deployer.engine.sdk.engine_errors`, so an engine that does not answer is exit 6 with
+one line naming it.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
-import requests
 
+from consign.errors import exits
 from consign.exit_codes import ExitCode
-from consign.process import CommandFailed
-from deployer import sources
-from deployer.compose import ComposeMissing, ComposeRunner, InvalidDescriptor, engine
-from deployer.deploy import Settings, project_name
-from deployer.labels import Deployed
+from deployer.deploy import record, sources
+from deployer.deploy.attempt import Settings, project_name
+from deployer.deploy.record import Deployed
+from deployer.deploy.rollback import deploy
+from deployer.engine.compose import ComposeRunner
+from deployer.engine.sdk import engine, engine_errors
 from deployer.report import Outcome, render, write_json
-from deployer.rollback import deploy
 from deployer.status import as_text, collect
+from deployer.versions import diff_cmd, show_cmd, versions_cmd
 from publisher.command import publish
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _exit_codes(func: F) -> F:
-    """Map every failure we expect to its ExitCode and a one-line message on stderr."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        import docker.errors
-
-        table: list[tuple[type[BaseException] | tuple[type[BaseException], ...], ExitCode, str]] = [
-            (sources.SourceError, ExitCode.REGISTRY_UNREACHABLE, "cannot get the descriptor"),
-            (InvalidDescriptor, ExitCode.INVALID_DESCRIPTOR, "invalid descriptor, nothing started"),
-            (ComposeMissing, ExitCode.ENGINE_UNREACHABLE, "compose"),
-            (
-                (docker.errors.DockerException, requests.ConnectionError),
-                ExitCode.ENGINE_UNREACHABLE,
-                "cannot reach the Docker Engine",
-            ),
-            (CommandFailed, ExitCode.FAILED, "command failed"),
-        ]
-        try:
-            code = func(*args, **kwargs)
-        except Exception as e:
-            for kinds, code, what in table:
-                if isinstance(e, kinds):
-                    click.echo(f"error: {what}: {e}", err=True)
-                    report = click.get_current_context().params.get("report")
-                    if report:
-                        _write_error_report(report, e, code)
-                    sys.exit(int(code))
-            raise
-        sys.exit(int(code))
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _write_error_report(path: str, error: Exception, code: ExitCode) -> None:
+def _error_report(error: BaseException, code: ExitCode) -> None:
+    """With --report, a failed command still leaves a report saying what failed."""
     params = click.get_current_context().params
+    path = params.get("report")
+    if not path:
+        return
     doc: dict[str, Any] = {
         "application": params.get("application"),
         "release": params.get("release"),
         "version": params.get("version"),
         "project": params.get("project"),
-        "error": str(error),
+        "error": str(error) or type(error).__name__,
         "verdicts": {},
         "rollback": None,
         "exit_code": int(code),
@@ -134,7 +106,7 @@ def _compose_option(func: F) -> F:
     type=click.Path(dir_okay=False),
     help="Write a JSON report.",
 )
-@_exit_codes
+@exits(_error_report)
 def deploy_cmd(
     application: str | None,
     release: str | None,
@@ -184,11 +156,14 @@ def deploy_cmd(
     else:
         assert application and release and version
         descriptor = fetch(application, release, version)
-    compose = ComposeRunner(host, compose_cmd)
     client = engine(host)
-    settings = Settings(project, timeout, stable, pull, rollback)
     try:
-        outcome, back, code = deploy(descriptor, compose, client, settings, previous, sys.stdout)
+        compose = ComposeRunner(host, compose_cmd)
+        settings = Settings(project, timeout, stable, pull, rollback)
+        with engine_errors(host):
+            outcome, back, code = deploy(
+                descriptor, compose, client, settings, previous, sys.stdout
+            )
     finally:
         client.close()
     _final(outcome, "deploy")
@@ -208,12 +183,13 @@ def _final(outcome: Outcome, what: str) -> None:
 @click.option("--project", envvar="CONSIGN_PROJECT", help="Only this Compose project.")
 @_host_option
 @click.option("--json", "as_json", envvar="CONSIGN_JSON", is_flag=True, help="Print JSON.")
-@_exit_codes
+@exits()
 def status_cmd(project: str | None, host: str | None, as_json: bool) -> ExitCode:
     """What Consignment deployed on the target, and each service's verdict now."""
     client = engine(host)
     try:
-        found = collect(client, project)
+        with engine_errors(host):
+            found = collect(client, project)
     finally:
         client.close()
     if as_json:
@@ -234,12 +210,26 @@ def status_cmd(project: str | None, host: str | None, as_json: bool) -> ExitCode
 @click.option("--volumes", envvar="CONSIGN_VOLUMES", is_flag=True, help="Remove its volumes too.")
 @_host_option
 @_compose_option
-@_exit_codes
+@exits()
 def down_cmd(project: str, volumes: bool, host: str | None, compose_cmd: str | None) -> ExitCode:
-    """Remove a project's containers and networks (volumes kept unless --volumes)."""
-    ComposeRunner(host, compose_cmd).down(project, volumes=volumes)
+    """Remove a project's containers, networks and record (volumes kept unless --volumes)."""
+    client = engine(host)  # an engine that does not answer is exit 6, before Compose runs
+    try:
+        ComposeRunner(host, compose_cmd).down(project, volumes=volumes)
+        with engine_errors(host):
+            record.forget(client, project)
+    finally:
+        client.close()
     click.echo(f"removed project {project}")
     return ExitCode.OK
 
 
-commands: list[click.Command] = [deploy_cmd, status_cmd, down_cmd, publish]
+commands: list[click.Command] = [
+    deploy_cmd,
+    status_cmd,
+    down_cmd,
+    versions_cmd,
+    show_cmd,
+    diff_cmd,
+    publish,
+]

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +20,7 @@ from rich.live import Live
 from rich.table import Table
 
 from deployer.verdicts import ServiceVerdict, Verdict
+from deployer.verdicts.summary import cause_first, summary
 
 
 def label(sv: ServiceVerdict) -> str:
@@ -44,7 +46,8 @@ def _table(title: str, verdicts: Mapping[str, ServiceVerdict]) -> Table:
     table = Table(title=title)
     for col in ("service", "verdict", "seconds", "detail"):
         table.add_column(col)
-    for name, sv in verdicts.items():
+    for sv in cause_first(verdicts):
+        name = sv.service
         style = "green" if sv.verdict.ok else ("yellow" if not sv.verdict.final else "red")
         table.add_row(name, f"[{style}]{label(sv)}[/]", f"{sv.seconds:.1f}", sv.detail)
     return table
@@ -102,6 +105,27 @@ class Outcome:
     verdicts: dict[str, ServiceVerdict] = field(default_factory=dict)
     logs: dict[str, str] = field(default_factory=dict)
     error: str | None = None
+    #: Epoch seconds the first failure was certain / the rollback started (None: not so).
+    failure_certain: float | None = None
+    rollback_started: float | None = None
+    _reading: threading.Thread | None = field(default=None, repr=False, compare=False)
+
+    def read_logs(self, read: Callable[[], dict[str, str]]) -> None:
+        """Read logs on a thread (the rollback need not wait); :meth:`wait_logs` joins it."""
+
+        def run() -> None:
+            try:
+                self.logs.update(read())
+            except Exception as e:  # the verdicts stand without their logs
+                self.logs.setdefault("(logs)", f"could not read the logs: {e}")
+
+        self._reading = threading.Thread(target=run, name="consign-logs", daemon=True)
+        self._reading.start()
+
+    def wait_logs(self) -> None:
+        if self._reading is not None:
+            self._reading.join()
+            self._reading = None
 
     @property
     def what(self) -> str:
@@ -133,24 +157,45 @@ class Outcome:
                 }
                 for name, sv in self.verdicts.items()
             },
+            "summary": summary(self.verdicts),
             "logs": self.logs,
+            "timeline": {
+                "failure_certain": _iso(self.failure_certain),
+                "rollback_started": _iso(self.rollback_started),
+            },
         }
+
+
+def _iso(epoch: float | None) -> str | None:
+    if epoch is None:
+        return None
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds")
 
 
 def render(outcome: Outcome, title: str, out: TextIO | None = None) -> None:
     """The final table, then the last log lines of every failed service."""
+    outcome.wait_logs()
     out = out or sys.stdout
     console = Console(file=out, width=max(100, Console(file=out).width), soft_wrap=True)
+    cause = summary(outcome.verdicts)
+    if cause:
+        console.print(f"{title}: {cause}", markup=False, highlight=False)
     if outcome.error:
         console.print(f"{title}: {outcome.error}", markup=False, highlight=False)
     if outcome.verdicts:
         console.print(_table(title, outcome.verdicts))
-    for name, text in outcome.logs.items():
+    for name in [sv.service for sv in cause_first(outcome.verdicts)]:
+        if name not in outcome.logs:
+            continue
+        text = outcome.logs[name]
         console.print(f"--- last log lines of {name} ---", markup=False, highlight=False)
         console.print(text.rstrip() or "(no output)", markup=False, highlight=False)
 
 
 def write_json(path: str | Path, deploy: Outcome, rollback: Outcome | None, code: int) -> None:
+    deploy.wait_logs()
+    if rollback is not None:
+        rollback.wait_logs()
     doc = {
         **deploy.as_json(),
         "rollback": rollback.as_json() if rollback is not None else None,

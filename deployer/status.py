@@ -1,8 +1,11 @@
 """`consign status`: what is deployed on a host, and is it well right now.
 
-A one-shot observation: every container of every Compose project that carries
-``io.consignment.*`` labels is inspected once and judged by the same verdict rules as a
-deploy (with no stability window: running without a recent restart counts as running).
+A one-shot observation. The projects are those with a project record on the engine
+(:mod:`deployer.deploy.record`: version, commit, source, builds; nothing is asked of the
+registry, so it works on a host that never saw it). Every container of each is inspected
+once and judged by the same verdict rules as a deploy (with no stability window: running
+without a recent restart counts as running); its own labels say which component and build
+it came from.
 """
 
 from __future__ import annotations
@@ -11,8 +14,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from deployer import labels as lb
-from deployer.observe import engine_offset, parse_stamp, restart_count, state
+from deployer import label_keys as keys
+from deployer.deploy import record
+from deployer.deploy.labels import service_origin
+from deployer.engine.fields import engine_offset, parse_stamp, restart_count, state
 from deployer.report import label
 from deployer.verdicts import Observation, ServiceVerdict, Verdict, VerdictTracker
 
@@ -22,8 +27,10 @@ RECENT = 10.0
 
 @dataclass
 class ProjectStatus:
-    deployed: lb.Deployed
+    deployed: record.Deployed
     verdicts: dict[str, ServiceVerdict] = field(default_factory=dict)
+    #: service -> {"component", "build", "fragment"} from its containers' labels
+    origins: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -42,7 +49,12 @@ class ProjectStatus:
             "builds": d.builds,
             "ok": self.ok,
             "services": {
-                name: {"verdict": sv.verdict.value, "exit_code": sv.exit_code, "detail": sv.detail}
+                name: {
+                    "verdict": sv.verdict.value,
+                    "exit_code": sv.exit_code,
+                    "detail": sv.detail,
+                    **(self.origins.get(name) or {}),
+                }
                 for name, sv in self.verdicts.items()
             },
         }
@@ -50,31 +62,44 @@ class ProjectStatus:
 
 def collect(client: Any, project: str | None = None) -> list[ProjectStatus]:
     """Status of every Consignment project on the target (or just ``project``)."""
-    filters = [lb.VERSION] + ([f"{lb.PROJECT_LABEL}={project}"] if project else [])
-    grouped: dict[str, list[Any]] = {}
-    for c in client.containers.list(all=True, filters={"label": filters}):
-        grouped.setdefault(c.labels.get(lb.PROJECT_LABEL, ""), []).append(c)
-    offset = engine_offset(client) if grouped else 0.0
-    return [_judge(name, cs, offset) for name, cs in sorted(grouped.items())]
+    names = [project] if project else record.projects(client)
+    found: list[ProjectStatus] = []
+    offset: float | None = None
+    for name in names:
+        deployed = record.read(client, name)
+        if deployed is None:
+            continue
+        filters = {"label": f"{keys.PROJECT}={name}"}
+        containers = [
+            c
+            for c in client.containers.list(all=True, filters=filters)
+            if c.labels.get(keys.ONEOFF) != "True"
+        ]
+        if offset is None:
+            offset = engine_offset(client)
+        found.append(_judge(deployed, containers, offset))
+    return found
 
 
-def _judge(project: str, containers: list[Any], offset: float) -> ProjectStatus:
-    deployed = lb.deployed_in(containers, project)
-    assert deployed is not None  # every container here carries the version label
-    services = sorted({c.labels.get(lb.SERVICE_LABEL, "") for c in containers})
+def _judge(deployed: record.Deployed, containers: list[Any], offset: float) -> ProjectStatus:
+    services = sorted({c.labels.get(keys.SERVICE, "") for c in containers})
     now, wall = time.monotonic(), time.time() + offset
     tracker = VerdictTracker(services, stable=0.0, started=now)
+    origins: dict[str, dict[str, Any]] = {}
     for c in containers:
-        service = c.labels.get(lb.SERVICE_LABEL, "")
+        service = c.labels.get(keys.SERVICE, "")
         tracker.observe(Observation(c.id, service, now, c.attrs, wall=wall))
+        origin = service_origin(c.labels)
+        if origin is not None:
+            origins[service] = origin
     verdicts = tracker.verdicts(now)
     for c in containers:
-        service = c.labels.get(lb.SERVICE_LABEL, "")
+        service = c.labels.get(keys.SERVICE, "")
         if _restarting(c.attrs, wall) and service in verdicts:
             sv = verdicts[service]
             sv.verdict = Verdict.CRASH_LOOPING
             sv.detail = f"restarted {restart_count(c.attrs)} times, last start very recent"
-    return ProjectStatus(deployed, verdicts)
+    return ProjectStatus(deployed, verdicts, origins)
 
 
 def _restarting(inspect: dict[str, Any], wall: float) -> bool:
@@ -98,5 +123,10 @@ def as_text(found: list[ProjectStatus]) -> str:
             info = build.items() if isinstance(build, dict) else []
             lines.append(f"  build {component}: " + " ".join(f"{k}={v}" for k, v in info))
         for name, sv in p.verdicts.items():
-            lines.append(f"  {name:30} {label(sv):15} {sv.detail}")
+            origin = p.origins.get(name)
+            came = ""
+            if origin is not None:
+                build = " ".join(f"{k}={v}" for k, v in origin["build"].items())
+                came = f" [{origin['component']}{' ' + build if build else ''}]"
+            lines.append(f"  {name:30} {label(sv):15} {sv.detail}{came}")
     return "".join(line + "\n" for line in lines)

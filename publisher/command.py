@@ -21,7 +21,7 @@ from typing import Any
 
 import click
 
-from consign.exit_codes import ExitCode
+from consign.errors import PublishError, exits
 from publisher.buildinfo import BuildInfoError, collect
 from publisher.client import PublishFailed, PublishResult, RetryPolicy, put_fragment
 from publisher.options import retry_options
@@ -138,6 +138,7 @@ def report_lines(result: PublishResult) -> tuple[list[str], list[str]]:
     help="IMAGE@sha256:HEX or NAME=sha256:HEX (repeat).",
 )
 @retry_options("publish")
+@exits()
 def publish(
     compose_file: str,
     applications: tuple[str, ...],
@@ -158,8 +159,7 @@ def publish(
     """
 
     def fail(message: str) -> None:
-        click.echo(f"consign publish: {message}", err=True)
-        raise SystemExit(int(ExitCode.PUBLISH_FAILED))
+        raise PublishError(message)
 
     try:
         text = Path(compose_file).read_bytes()

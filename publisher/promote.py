@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 import click
 
-from consign.exit_codes import ExitCode
+from consign.errors import ConsignError, PromoteRefused, RegistryUnreachable, exits
 from publisher.client import PublishFailed, RetryPolicy, send_json
 from publisher.options import retry_options
 
@@ -31,11 +31,11 @@ def promotions_url(registry: str, application: str, release: str) -> str:
     return f"{registry.rstrip('/')}/api/applications/{app}/releases/{rel}/promotions"
 
 
-def exit_code(failure: PublishFailed) -> ExitCode:
+def failure_kind(failure: PublishFailed) -> type[ConsignError]:
     """Unreachable, a server error, or nothing to promote: 5; any other refusal: 7."""
     if failure.status is None or failure.status >= 500 or failure.status == 404:
-        return ExitCode.REGISTRY_UNREACHABLE
-    return ExitCode.PUBLISH_FAILED
+        return RegistryUnreachable
+    return PromoteRefused
 
 
 def _default_by() -> str:
@@ -88,6 +88,7 @@ def _default_by() -> str:
     help="Who promotes (recorded beside the token's identity).",
 )
 @retry_options("promote")
+@exits()
 def promote(
     application: str,
     from_release: str,
@@ -119,10 +120,9 @@ def promote(
             agent="consign-promote/0.1",
         )
     except PublishFailed as e:
-        click.echo(f"consign promote: {source} -> {to_release} failed: {e.message}", err=True)
         for reason in e.body.get("unmet") or []:
             click.echo(f"  - {reason}", err=True)
-        raise SystemExit(int(exit_code(e))) from None
+        raise failure_kind(e)(f"{source} -> {to_release} failed: {e.message}") from None
     body = result.body
     state = "created" if body.get("created", result.status == 201) else "unchanged"
     click.echo(

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from consign.process import run
-from deployer.sources import encode_name
+from deployer.deploy.sources import encode_name
+from tests.deployer.helpers import remove_records
 from tests.serving import free_port as free_port  # re-exported for the deploy tests
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -45,6 +46,7 @@ def projects() -> Iterator[list[str]]:
             check=False,
             timeout=120,
         )
+        remove_records(project)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import docker
 from click.testing import CliRunner
 
 from consign.cli import main
+from consign.process import run
 
 
 @dataclass
@@ -52,3 +53,22 @@ def containers(project: str) -> list[Any]:
 
 def ids(project: str) -> dict[str, str]:
     return {c.name: c.id for c in containers(project)}
+
+
+def recorded(project: str) -> Any:
+    """The project record (deployer.deploy.record): which version the project is at."""
+    from deployer.deploy import record
+
+    client = docker.from_env()
+    try:
+        return record.read(client, project)
+    finally:
+        client.close()
+
+
+def remove_records(project: str) -> None:
+    """Remove the project's record volumes (deployer.deploy.record), which Compose leaves."""
+    label = f"label=io.consignment.record-of={project}"
+    names = run(["docker", "volume", "ls", "-q", "--filter", label], check=False).stdout.split()
+    if names:
+        run(["docker", "volume", "rm", "-f", *names], check=False, timeout=60)

@@ -9,17 +9,18 @@ import click
 import pytest
 
 from consign.exit_codes import ExitCode
-from deployer.cli import commands, deploy_cmd, down_cmd, status_cmd
+from deployer.cli import commands
 from tests.deployer.conftest import GitRegistry, scenario
 from tests.deployer.helpers import consign, containers
 from tests.serving import free_port
 
 
 def test_commands_list() -> None:
-    assert [c.name for c in commands] == ["deploy", "status", "down", "publish"]
+    names = [c.name for c in commands]
+    assert names == ["deploy", "status", "down", "versions", "show", "diff", "publish"]
 
 
-@pytest.mark.parametrize("command", [deploy_cmd, status_cmd, down_cmd])
+@pytest.mark.parametrize("command", [c for c in commands if c.name != "publish"])
 def test_every_option_has_an_env_variable(command: click.Command) -> None:
     for param in command.params:
         if isinstance(param, click.Option) and param.name != "help":
@@ -63,9 +64,17 @@ def test_engine_unreachable_exit_code(tmp_path: Path) -> None:
     host = f"tcp://127.0.0.1:{free_port()}"
     code, out = consign("deploy", "--file", str(path), "--project", "de-x", "--host", host)
     assert code == ExitCode.ENGINE_UNREACHABLE, out
-    assert "cannot reach the Docker Engine" in out
+    assert f"cannot reach the Docker Engine at {host} (from --host): Connection refused" in out
+    assert "DOCKER_HOST" in out and len(out.strip().splitlines()) == 1  # one line
     code, out = consign("status", env={"DOCKER_HOST": host})
     assert code == ExitCode.ENGINE_UNREACHABLE, out
+    assert f"{host} (from DOCKER_HOST)" in out
+    code, out = consign("down", "--project", "de-x", "--host", host)
+    assert code == ExitCode.ENGINE_UNREACHABLE, out
+    socket = tmp_path / "no-engine.sock"
+    code, out = consign("status", env={"DOCKER_HOST": f"unix://{socket}"})
+    assert code == ExitCode.ENGINE_UNREACHABLE, out
+    assert str(socket) in out and "No such file or directory" in out
 
 
 @pytest.mark.docker

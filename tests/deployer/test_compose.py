@@ -8,8 +8,13 @@ from typing import Any
 
 import pytest
 
-from deployer.compose import ComposeMissing, ComposeRunner, InvalidDescriptor, attribute_errors
-from deployer.deploy import expected_containers, project_name
+from deployer.deploy.attempt import expected_containers, project_name
+from deployer.engine.compose import (
+    ComposeMissing,
+    ComposeRunner,
+    InvalidDescriptor,
+    attribute_errors,
+)
 
 # Real compose output captured on this engine (Compose v2.40.3, Docker 20.10).
 PULL_FAILED = """\
@@ -86,7 +91,7 @@ def test_config_returns_the_model_and_refuses_bad_descriptors(tmp_path: Path) ->
     broken = tmp_path / "broken.yml"
     broken.write_text("services:\n  a: {image: busybox:latest, no_such_key: 1}\n")
     with pytest.raises(InvalidDescriptor, match="no_such_key"):
-        runner.check("de-cfg", [broken])
+        runner.config("de-cfg", [broken])
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
-"""The watch runs beside `compose up` (deployer/watch_up.py): services are judged while
-compose still starts others, and containers compose is about to replace never lend
-their verdict, good or bad, to the new deploy."""
+"""The watch runs beside `compose up` (ProjectWatch, deployer/watch/project.py): services
+are judged while compose still starts others, and containers compose is about to replace
+never lend their verdict, good or bad, to the new deploy."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ import pytest
 
 from consign.exit_codes import ExitCode
 from tests.deployer.conftest import GitRegistry, scenario
-from tests.deployer.helpers import containers, deploy, ids
+from tests.deployer.helpers import containers, deploy, ids, recorded
 from tests.serving import free_port
 
 pytestmark = pytest.mark.docker
@@ -50,6 +50,6 @@ def test_seed_descriptors(tmp_path: Path, project: str, git_registry: GitRegistr
     }
     by_name = {c.name: c for c in containers(project)}
     assert by_name[f"{project}-mysql"].attrs["HostConfig"]["NetworkMode"] == "host"
-    assert {c.labels["io.consignment.version"] for c in by_name.values()} == {"3"}
+    assert recorded(project).version == "3"
     mounts = {m["Destination"] for m in by_name[f"{project}-plex"].attrs["Mounts"]}
     assert {"/config", "/mnt/sync"} <= mounts  # volumes_from both data containers

@@ -5,51 +5,57 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
-from types import SimpleNamespace
 
-from deployer import labels as lb
+from deployer.deploy import labels as lb
+from deployer.deploy import record
+from deployer.deploy.sources import Descriptor
 from deployer.report import Outcome, Progress, label, render, write_json
-from deployer.sources import Descriptor
 from deployer.verdicts import ServiceVerdict, Verdict
 
 
-def test_override_labels_every_service_and_is_deterministic(tmp_path: Path) -> None:
-    d = Descriptor(
-        "x", "git", "/srv/reg.git", "TLO GE", "Milestone", "3", "c0ffee", {"web": {"n": 1}}
-    )
-    labels = lb.labels_for(d)
-    assert labels == {
-        "io.consignment.application": "TLO GE",
-        "io.consignment.release": "Milestone",
-        "io.consignment.version": "3",
-        "io.consignment.registry": "/srv/reg.git",
-        "io.consignment.commit": "c0ffee",
-        "io.consignment.source": "git",
-        "io.consignment.builds": '{"web":{"n":1}}',
+def test_each_service_carries_only_its_own_component_build_and_fragment(
+    tmp_path: Path,
+) -> None:
+    components = [
+        {"name": "front", "sha256": "aa", "build": {"n": 1}, "services": ["web", "proxy"]},
+        {"name": "back", "sha256": "bb", "build": {"n": 7}, "services": ["db"]},
+    ]
+    d = Descriptor("x", "git", "/srv/reg.git", "TLO GE", "Milestone", "3", "c0ffee", {}, components)
+    labels = {name: lb.service_labels(d, name) for name in ("web", "db", "loose")}
+    assert labels["web"] == {
+        "io.consignment.component": "front",
+        "io.consignment.build": '{"n":1}',
+        "io.consignment.fragment": "aa",
     }
+    assert labels["db"]["io.consignment.component"] == "back"
+    assert labels["loose"] == {}  # a service no component claims: nothing to say
+    # nothing project-wide on a container: a new version number changes no label
+    newer = Descriptor("x", "git", "/elsewhere", "TLO GE", "Milestone", "4", "beef", {}, components)
+    assert lb.service_labels(newer, "web") == labels["web"]
     path = lb.write_override(tmp_path, ["web", "db"], labels)
     body = json.loads(path.read_text())
-    assert set(body["services"]) == {"web", "db"}
-    assert all(s["labels"] == labels for s in body["services"].values())
+    assert body["services"]["web"]["labels"] == labels["web"]
     first = path.read_bytes()
     assert lb.write_override(tmp_path, ["web", "db"], labels).read_bytes() == first
+    assert lb.service_origin(labels["db"]) == {
+        "component": "back",
+        "build": {"n": 7},
+        "fragment": "bb",
+    }
+    assert lb.service_origin({}) is None
 
 
-def test_deployed_is_read_from_the_newest_labelled_container() -> None:
-    old = SimpleNamespace(
-        labels={lb.VERSION: "1", lb.APPLICATION: "A"}, attrs={"Created": "2026-01-01"}
+def test_the_project_record_holds_the_version_and_reads_back() -> None:
+    d = Descriptor("x", "registry", "http://r", "A", "B", "5", "c1", {"web": {"n": 2}})
+    labels = record.record_labels(d, "p")
+    found = record.Deployed.from_labels("p", labels)
+    assert (found.version, found.commit, found.source, found.registry) == (
+        "5",
+        "c1",
+        "registry",
+        "http://r",
     )
-    new = SimpleNamespace(
-        labels={lb.VERSION: "2", lb.APPLICATION: "A"}, attrs={"Created": "2026-02-01"}
-    )
-    bare = SimpleNamespace(labels={}, attrs={"Created": "2026-03-01"})
-    found = lb.deployed_in([old, new, bare], "p")
-    assert found is not None and (found.version, found.application, found.project) == (
-        "2",
-        "A",
-        "p",
-    )
-    assert lb.deployed_in([bare], "p") is None
+    assert found.builds == {"web": {"n": 2}}
 
 
 def sv(name: str, verdict: Verdict, code: int | None = None, detail: str = "") -> ServiceVerdict:

@@ -8,7 +8,14 @@ import pytest
 import requests
 import requests_mock
 
-from deployer.sources import SourceError, _encode, encode_name, from_file, from_git, from_registry
+from deployer.deploy.sources import (
+    SourceError,
+    _encode,
+    encode_name,
+    from_file,
+    from_git,
+    from_registry,
+)
 from tests.deployer.conftest import GitRegistry
 
 REG = "http://registry.example:9090"

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from deployer.observe import health_detail, last_health_end, parse_stamp
+from deployer.engine.fields import health_detail, last_health_check, parse_stamp
 from deployer.verdicts import Observation, Verdict, VerdictTracker
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "inspect"
@@ -30,6 +30,10 @@ def obs(
 ) -> Observation:
     inspect, wall = saved(name)
     return Observation(cid, service, t, inspect, wall=wall + (t - T0 - 0.5), **kw)
+
+
+def done(tr: VerdictTracker, now: float) -> bool:
+    return all(v.verdict.final for v in tr.verdicts(now).values())
 
 
 def tracker(*services: str, stable: float = 3.0, **kw: Any) -> VerdictTracker:
@@ -71,7 +75,7 @@ def test_failures_and_successes_are_final_at_the_first_observation() -> None:
     for name in ("exited1_no", "restarting_always", "unhealthy", "port_taken", "exited0_no"):
         tr = tracker()
         tr.observe(obs(name, T0 + 0.2))
-        assert tr.done(T0 + 0.2), name
+        assert done(tr, T0 + 0.2), name
         assert tr.verdicts(T0 + 0.2)["svc"].seconds == pytest.approx(0.2)
 
 
@@ -166,12 +170,12 @@ def test_healthy_can_still_turn_into_a_failure() -> None:
 def test_timeout_turns_pending_into_timed_out() -> None:
     tr = tracker("svc", "other", timeout=10.0)
     tr.observe(obs("starting", T0 + 1))
-    assert not tr.done(T0 + 9.9)
+    assert not done(tr, T0 + 9.9)
     vs = tr.verdicts(T0 + 10)
     assert vs["svc"].verdict is Verdict.TIMED_OUT and "starting" in vs["svc"].detail
     assert vs["other"].verdict is Verdict.TIMED_OUT and "0 of 1" in vs["other"].detail
     assert vs["svc"].seconds == 10.0
-    assert tr.done(T0 + 10)
+    assert done(tr, T0 + 10)
 
 
 def test_not_created_is_set_by_the_caller_and_sticks() -> None:
@@ -180,7 +184,22 @@ def test_not_created_is_set_by_the_caller_and_sticks() -> None:
     tr.observe(obs("healthy", cid="w1", service="web"))
     sv = tr.verdicts(T0 + 1)["web"]
     assert sv.verdict is Verdict.NOT_CREATED and "No such image" in sv.detail
-    assert not tr.done(T0 + 1)  # svc has not been seen
+    assert not done(tr, T0 + 1)  # svc has not been seen
+
+
+def test_an_observed_failure_is_never_overwritten_by_a_mark() -> None:
+    tr = tracker("svc")
+    tr.observe(obs("restarting_always", T0 + 1))
+    tr.mark("svc", Verdict.NOT_CREATED, "dependency failed to start", T0 + 2)
+    tr.mark("svc", Verdict.BLOCKED, "waits for x", T0 + 2)
+    sv = tr.verdicts(T0 + 3)["svc"]
+    assert sv.verdict is Verdict.CRASH_LOOPING and sv.containers
+    assert "dependency" not in sv.detail
+
+
+def test_blocked_is_a_failure_but_not_the_cause() -> None:
+    assert Verdict.BLOCKED.failed and not Verdict.BLOCKED.cause
+    assert Verdict.CRASH_LOOPING.cause and not Verdict.PENDING.cause
 
 
 def test_replicas_worst_container_wins_and_missing_ones_are_not_final() -> None:
@@ -207,5 +226,8 @@ def test_docker_timestamps() -> None:
     assert parse_stamp("1970-01-01T00:00:01.123456789Z") == pytest.approx(1.123456789)
     assert parse_stamp("1970-01-01T01:00:00+01:00") == 0.0
     inspect, _ = saved("unhealthy")
-    assert last_health_end(inspect) is not None
+    check = last_health_check(inspect)
+    assert check is not None and check.startswith("last healthcheck (exit 1): ")
+    assert "probe failed on purpose" in check
+    assert last_health_check(saved("running_nohealth")[0]) is None
     assert "no check recorded" in health_detail(saved("starting")[0])

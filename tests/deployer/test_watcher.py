@@ -1,4 +1,5 @@
-"""The watcher against real containers started with Compose (busybox only, never pulls).
+"""The watch (deployer.watch.watch_up) against real containers that `compose up` starts
+beside it (busybox only, never pulls).
 
 Every project is ``dw-<random>`` and is taken down with ``down -v`` afterwards. Failure
 tests assert that the verdict came within a few seconds of the failure (measured on the
@@ -8,7 +9,6 @@ engine's clock from ``State.FinishedAt`` / the last health probe), not after the
 from __future__ import annotations
 
 import secrets
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,12 +17,13 @@ from typing import Any
 import docker
 import pytest
 
-from consign.process import run
-from deployer import watch_up as loop_module
-from deployer.events import EventFeed, event_action, event_exit_code
-from deployer.observe import engine_offset, parse_stamp
+import deployer.watch as watch_module
+from consign.process import Completed, run, start
+from deployer.engine.fields import engine_offset, parse_stamp
 from deployer.verdicts import ServiceVerdict, Verdict
-from deployer.watcher import service_logs, watch
+from deployer.watch import watch_up
+from deployer.watch.feed import EventFeed, event_action, event_exit_code
+from deployer.watch.logs import service_logs
 
 HEALTH = """
     healthcheck:
@@ -46,6 +47,19 @@ class Project:
     def up(self, body: str) -> None:
         self.file.write_text("services:" + body + "\n")
         run(["docker", "compose", "-p", self.name, "-f", str(self.file), "up", "-d"], timeout=120)
+
+    def watch(
+        self, client: docker.DockerClient, body: str, services: list[str], **kw: Any
+    ) -> dict[str, ServiceVerdict]:
+        """Write ``body``, run `compose up -d` under the watch; the verdicts."""
+        self.file.write_text("services:" + body + "\n")
+        argv = ["docker", "compose", "-p", self.name, "-f", str(self.file), "up", "-d"]
+
+        def failed(done: Completed) -> dict[str, str]:
+            raise AssertionError(done.stderr)
+
+        result = watch_up(client, self.name, services, up=lambda: start(argv), failed=failed, **kw)
+        return result.verdicts
 
     def down(self) -> None:
         argv = ["docker", "compose", "-p", self.name, "-f", str(self.file), "down", "-v", "-t", "0"]
@@ -102,7 +116,7 @@ class FirstFailure:
 def test_success_mix_healthy_completed_running(
     client: docker.DockerClient, project: Project
 ) -> None:
-    project.up(
+    body = (
         WEB
         + """
   data:
@@ -120,9 +134,9 @@ def test_success_mix_healthy_completed_running(
     )
     updates: list[dict[str, ServiceVerdict]] = []
     started = time.monotonic()
-    got = watch(
+    got = project.watch(
         client,
-        project.name,
+        body,
         ["web", "data", "app", "plain"],
         timeout=60,
         stable=2.0,
@@ -144,7 +158,7 @@ def test_success_mix_healthy_completed_running(
 
 @pytest.mark.docker
 def test_unhealthy_is_reported_at_once(client: docker.DockerClient, project: Project) -> None:
-    project.up(
+    body = (
         WEB
         + """
   sick:
@@ -154,7 +168,7 @@ def test_unhealthy_is_reported_at_once(client: docker.DockerClient, project: Pro
     )
     started = time.monotonic()
     first = FirstFailure(client)
-    got = watch(client, project.name, ["web", "sick"], timeout=120, stable=2.0, on_update=first)
+    got = project.watch(client, body, ["web", "sick"], timeout=120, stable=2.0, on_update=first)
     lag = first.latency(project.name, "sick")
     assert time.monotonic() - started < 30
     assert got["sick"].verdict is Verdict.UNHEALTHY
@@ -164,16 +178,14 @@ def test_unhealthy_is_reported_at_once(client: docker.DockerClient, project: Pro
 
 @pytest.mark.docker
 def test_crash_looping_is_not_running(client: docker.DockerClient, project: Project) -> None:
-    project.up(
-        """
+    body = """
   loop:
     image: busybox:latest
     command: sh -c 'echo starting up; sleep 1; echo giving up; exit 1'
     restart: always
 """
-    )
     started = time.monotonic()
-    got = watch(client, project.name, ["loop"], timeout=120, stable=30.0)
+    got = project.watch(client, body, ["loop"], timeout=120, stable=30.0)
     assert time.monotonic() - started < 15
     assert (got["loop"].verdict, got["loop"].exit_code) == (Verdict.CRASH_LOOPING, 1)
     logs = service_logs(client, project.name, "loop", tail=50)
@@ -186,14 +198,7 @@ def test_running_right_now_after_a_restart_is_crash_looping(
     client: docker.DockerClient, project: Project
 ) -> None:
     since = time.time() + engine_offset(client)
-    project.up(
-        """
-  flaky:
-    image: busybox:latest
-    command: sh -c 'sleep 3; exit 5'
-    restart: unless-stopped
-"""
-    )
+    project.up(BODY_FLAKY)
     labels = [f"com.docker.compose.project={project.name}"]
     deadline = time.monotonic() + 30
     while True:  # wait until it is up again after its first restart
@@ -204,7 +209,7 @@ def test_running_right_now_after_a_restart_is_crash_looping(
         assert time.monotonic() < deadline, data["State"]
         time.sleep(0.1)
     started = time.monotonic()
-    got = watch(client, project.name, ["flaky"], timeout=120, stable=30.0, since=since)
+    got = project.watch(client, BODY_FLAKY, ["flaky"], timeout=120, stable=30.0, since=since)
     assert time.monotonic() - started < 2.0
     assert got["flaky"].verdict is Verdict.CRASH_LOOPING
     assert "restarted 1 time(s), now running" in got["flaky"].detail
@@ -214,18 +219,24 @@ def test_running_right_now_after_a_restart_is_crash_looping(
 def test_exit_is_reported_within_a_second_or_so(
     client: docker.DockerClient, project: Project
 ) -> None:
-    project.up(
-        """
+    first = FirstFailure(client)
+    got = project.watch(client, JOB, ["job"], timeout=120, stable=30.0, on_update=first)
+    lag = first.latency(project.name, "job")
+    assert (got["job"].verdict, got["job"].exit_code) == (Verdict.EXITED, 4)
+    assert -0.2 <= lag < 5.0, f"exit reported {lag:.2f}s after it happened"
+
+
+BODY_FLAKY = """
+  flaky:
+    image: busybox:latest
+    command: sh -c 'sleep 3; exit 5'
+    restart: unless-stopped
+"""
+JOB = """
   job:
     image: busybox:latest
     command: sh -c 'sleep 2; exit 4'
 """
-    )
-    first = FirstFailure(client)
-    got = watch(client, project.name, ["job"], timeout=120, stable=30.0, on_update=first)
-    lag = first.latency(project.name, "job")
-    assert (got["job"].verdict, got["job"].exit_code) == (Verdict.EXITED, 4)
-    assert -0.2 <= lag < 5.0, f"exit reported {lag:.2f}s after it happened"
 
 
 class LostFeed(EventFeed):
@@ -241,24 +252,16 @@ class LostFeed(EventFeed):
 def test_lost_event_stream_falls_back_to_polling(
     client: docker.DockerClient, project: Project, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    project.up(
-        """
-  job:
-    image: busybox:latest
-    command: sh -c 'sleep 2; exit 4'
-"""
-    )
-    monkeypatch.setattr(loop_module, "EventFeed", LostFeed)  # the loop watch() runs
+    monkeypatch.setattr(watch_module, "EventFeed", LostFeed)  # the feed watch_up opens
     started = time.monotonic()
-    got = watch(client, project.name, ["job"], timeout=60, stable=30.0)
+    got = project.watch(client, JOB, ["job"], timeout=60, stable=30.0)
     assert (got["job"].verdict, got["job"].exit_code) == (Verdict.EXITED, 4)
     assert time.monotonic() - started < 10
 
 
 @pytest.mark.docker
-def test_timeout_and_not_created(client: docker.DockerClient, project: Project) -> None:
-    project.up(
-        """
+def test_timeout(client: docker.DockerClient, project: Project) -> None:
+    body = """
   slow:
     image: busybox:latest
     command: sleep 3600
@@ -267,44 +270,19 @@ def test_timeout_and_not_created(client: docker.DockerClient, project: Project) 
       interval: 300s
       start_period: 300s
 """
-    )
     started = time.monotonic()
-    got = watch(
-        client,
-        project.name,
-        ["slow", "ghost"],
-        timeout=3.0,
-        stable=1.0,
-        not_created={"ghost": "pull access denied for nope"},
-    )
-    assert 3.0 <= time.monotonic() - started < 10
+    got = project.watch(client, body, ["slow"], timeout=3.0, stable=1.0)
+    assert 3.0 <= time.monotonic() - started < 15
     assert got["slow"].verdict is Verdict.TIMED_OUT and "starting" in got["slow"].detail
-    assert got["ghost"].verdict is Verdict.NOT_CREATED and "pull access" in got["ghost"].detail
 
 
 @pytest.mark.docker
-def test_replicas_and_containers_appearing_after_watch_starts(
-    client: docker.DockerClient, project: Project
-) -> None:
+def test_replicas(client: docker.DockerClient, project: Project) -> None:
     body = (
         WEB.replace("  web:\n", "  web:\n    scale: 2\n", 1)
         + "\n  one:\n    image: busybox:latest\n    command: 'true'\n"
     )
-    result: dict[str, dict[str, ServiceVerdict]] = {}
-
-    def later() -> None:
-        time.sleep(1.0)
-        project.up(body)
-
-    upper = threading.Thread(target=later)
-    upper.start()
-    try:
-        result["got"] = watch(
-            client, project.name, ["web", "one"], timeout=60, stable=1.0, replicas={"web": 2}
-        )
-    finally:
-        upper.join()
-    got = result["got"]
+    got = project.watch(client, body, ["web", "one"], timeout=60, stable=1.0, replicas={"web": 2})
     assert got["web"].verdict is Verdict.HEALTHY and len(got["web"].containers) == 2
     assert got["one"].verdict is Verdict.COMPLETED
     assert service_logs(client, project.name, "web").count("== ") == 2  # one header each

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from consign.process import run
+from tests.deployer.helpers import remove_records
 from tests.e2e.sshd import SshServer
 from tests.serving import JOB_PORT, ServedRegistry, loopback_alias
 
@@ -68,6 +69,7 @@ def project() -> Iterator[str]:
     name = f"rd-{uuid.uuid4().hex[:10]}"
     yield name
     run(["docker", "compose", "-p", name, "down", "-v", "--remove-orphans"], check=False)
+    remove_records(name)
 
 
 @pytest.fixture(scope="session")

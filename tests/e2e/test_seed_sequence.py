@@ -20,6 +20,7 @@ import requests
 import yaml
 
 from consign.process import run
+from tests.deployer.helpers import recorded
 from tests.e2e.rundeck_expand import expand_values_url, render_exec
 from tests.e2e.serve import publish
 from tests.e2e.sshd import SshServer
@@ -94,9 +95,7 @@ def test_seed_sequence(
     run(["git", "checkout", "--quiet", info["tag"]], cwd=clone)
     served = requests.get(f"{url}/descriptor/application/{APP}/{release}/3", timeout=10)
     assert (clone / "docker-compose.yml").read_bytes() == served.content
-    labels = run(["docker", "ps", "--filter", f"label=com.docker.compose.project={project}",
-                  "--format", '{{.Label "io.consignment.commit"}}']).stdout.split()  # fmt: skip
-    assert labels == [info["commit"]] * len(BUILDS)
+    assert recorded(project).commit == info["commit"]  # the project record on the host
 
     # 6. consign status on the host names that version and the builds in it
     status = run(

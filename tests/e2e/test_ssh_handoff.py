@@ -18,7 +18,7 @@ import yaml
 
 from consign.exit_codes import ExitCode
 from consign.process import Completed, run
-from tests.deployer.helpers import containers
+from tests.deployer.helpers import containers, recorded
 from tests.e2e.rundeck_expand import render_exec
 from tests.e2e.serve import publish
 from tests.e2e.sshd import SshServer
@@ -86,10 +86,9 @@ def test_deploy_exits_0_on_a_healthy_descriptor_then_status_and_teardown(
     done = job("deploy", application=APP, release=REL_OK, version="2", project=project)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "healthy" in done.stdout
-    (web,) = containers(project)
-    assert web.labels["io.consignment.application"] == APP
-    assert web.labels["io.consignment.release"] == REL_OK
-    assert web.labels["io.consignment.version"] == "2"
+    assert len(containers(project)) == 1
+    at = recorded(project)
+    assert (at.application, at.release, at.version) == (APP, REL_OK, "2")
 
     status = job("status", project=project)
     assert status.returncode == 0, status.stdout + status.stderr
@@ -112,8 +111,8 @@ def test_rollback_deploys_the_chosen_version(job: Any, project: str) -> None:
     assert first.returncode == 0, first.stdout + first.stderr
     back = job("rollback", application=APP, release=REL_OK, version="1", project=project)
     assert back.returncode == 0, back.stdout + back.stderr
-    (web,) = containers(project)
-    assert web.labels["io.consignment.version"] == "1"
+    assert len(containers(project)) == 1
+    assert recorded(project).version == "1"
 
 
 def test_a_version_the_registry_does_not_have_fails_the_job(job: Any, project: str) -> None:

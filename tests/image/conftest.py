@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.deployer.helpers import remove_records
 from tests.serving import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,3 +77,4 @@ def project() -> Iterator[str]:
     name = unique()
     yield name
     docker("compose", "-p", name, "down", "-t", "1", "--volumes", "--remove-orphans", check=False)
+    remove_records(name)

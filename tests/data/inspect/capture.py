@@ -107,7 +107,7 @@ SCENARIOS: dict[str, tuple[dict[str, Any], Callable[[Inspect], bool]]] = {
 
 def _engine_time(client: docker.DockerClient) -> float:
     """Epoch seconds on the engine's clock (SystemTime), as the watcher estimates it."""
-    from deployer.observe import engine_offset
+    from deployer.engine.fields import engine_offset
 
     return time.time() + engine_offset(client)
 

@@ -15,15 +15,22 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from consign.process import CommandFailed, Completed, run, stop
+from consign.errors import ConsignError, EngineUnreachable, InvalidDescriptor
+from consign.process import CommandFailed, Completed, Running, run, start
+
+__all__ = ["ComposeFailed", "ComposeMissing", "ComposeRunner", "InvalidDescriptor"]
 
 
-class ComposeMissing(Exception):
+class ComposeMissing(EngineUnreachable):
     """No usable Compose v2 (missing, or only v1)."""
 
+    label = "compose"
 
-class InvalidDescriptor(Exception):
-    """Compose rejects the descriptor, or it refers to services it does not define."""
+
+class ComposeFailed(ConsignError):
+    """A Compose command failed (for a reason other than the engine not answering)."""
+
+    label = "compose failed"
 
 
 _VERSION = re.compile(r"v?(\d+)\.(\d+)")
@@ -75,21 +82,19 @@ class ComposeRunner:
         model: dict[str, Any] = json.loads(done.stdout)
         return model
 
-    def check(self, project: str, files: Sequence[str | Path]) -> None:
-        """``config -q``: is the descriptor plus overrides acceptable to Compose?"""
-        try:
-            run(self._argv(project, files, "config", "-q"), env=self.env)
-        except CommandFailed as e:
-            raise InvalidDescriptor(_clean(e.stderr or e.stdout) or str(e)) from e
-
-    def up(self, project: str, files: Sequence[str | Path], *, pull: str = "missing") -> Completed:
-        """``up -d --remove-orphans``; never raises for a failed up (the caller reports it)."""
+    def up(self, project: str, files: Sequence[str | Path], *, pull: str = "missing") -> Running:
+        """Start ``up -d --remove-orphans``; the caller waits for it (or interrupts it, as
+        Ctrl-C would, when the deploy has failed already). A failed up is reported, not raised.
+        """
         args = ("up", "-d", "--remove-orphans", "--pull", pull)
-        return run(self._argv(project, files, *args), env=self.env, check=False)
+        return start(self._argv(project, files, *args), env=self.env)
 
     def down(self, project: str, *, volumes: bool = False) -> Completed:
         args = ["down", "--remove-orphans"] + (["--volumes"] if volumes else [])
-        return run(self._argv(project, [], *args), env=self.env)
+        try:
+            return run(self._argv(project, [], *args), env=self.env)
+        except CommandFailed as e:
+            raise ComposeFailed(_clean(e.stderr or e.stdout) or str(e)) from e
 
 
 def _major(version: str) -> int | None:
@@ -127,80 +132,3 @@ def attribute_errors(
         if mine:
             found[service] = "\n".join(dict.fromkeys(mine))
     return found
-
-
-def engine(host: str | None) -> Any:
-    """A Docker SDK client for ``host`` (unix socket, tcp://, ssh://) or the environment's.
-
-    ``ssh://`` goes through the ``ssh`` client (the user's keys and ssh config apply), with
-    :func:`_ssh_adapter` replacing the SDK's adapter, which leaks one ``ssh`` process per
-    request and never reaps them.
-    """
-    import docker
-
-    if not host:
-        return docker.from_env()
-    if not host.startswith("ssh://"):
-        return docker.DockerClient(base_url=host)
-    # A fixed version first: "auto" would ask the engine through the SDK's own adapter.
-    client = docker.DockerClient(
-        base_url=host, use_ssh_client=True, version=docker.constants.DEFAULT_DOCKER_API_VERSION
-    )
-    adapter = _ssh_adapter(host)
-    client.api.mount("http+docker://ssh", adapter)
-    client.api._custom_adapter = adapter
-    client.api._version = client.api._retrieve_server_version()
-    return client
-
-
-def _ssh_adapter(host: str) -> Any:
-    """The SDK's shell-out adapter, but every ``ssh`` it starts is reaped.
-
-    The SDK cannot reuse these connections (a response closes the process's stdout), so
-    each request starts one ``ssh ... docker system dial-stdio``. Finished ones are reaped
-    when the next starts; the rest (e.g. an event stream) when the client closes.
-    """
-    import socket
-    import subprocess
-
-    from docker.transport import sshconn
-
-    made: list[sshconn.SSHSocket] = []
-
-    class Socket(sshconn.SSHSocket):
-        def close(self) -> None:
-            proc: subprocess.Popen[bytes] | None = self.proc  # type: ignore[has-type]
-            self.proc = None
-            socket.socket.close(self)
-            if proc is None:
-                return
-            stop(proc, terminate=True, timeout=5)  # EOF first: dial-stdio ends by itself
-
-    def finished(sock: sshconn.SSHSocket) -> bool:
-        return sock.proc is None or sock.proc.stdout is None or sock.proc.stdout.closed
-
-    class Connection(sshconn.SSHConnection):
-        def connect(self) -> None:
-            for old in [s for s in made if finished(s)]:
-                made.remove(old)
-                old.close()
-            sock = Socket(self.ssh_host)
-            sock.settimeout(self.timeout)
-            sock.connect()
-            made.append(sock)
-            self.sock = sock
-
-    class Pool(sshconn.SSHConnectionPool):
-        def _new_conn(self) -> Connection:
-            return Connection(None, self.timeout, self.ssh_host)
-
-    class Adapter(sshconn.SSHHTTPAdapter):
-        def get_connection(self, url: str, proxies: Any = None) -> Pool:
-            return Pool(timeout=self.timeout, maxsize=self.max_pool_size, host=self.ssh_host)
-
-        def close(self) -> None:
-            super().close()
-            while made:
-                made.pop().close()
-
-    return Adapter(host, shell_out=True)

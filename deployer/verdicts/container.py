@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from deployer.observe import (
+from deployer.engine.fields import (
     health,
     health_detail,
     parse_stamp,
@@ -31,7 +31,7 @@ from deployer.observe import (
     restart_policy,
     state,
 )
-from deployer.verdict_types import Observation, Verdict
+from deployer.verdicts.vocabulary import Observation, Verdict
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,7 @@ class ContainerState:
         self.run_since: float | None = None  # monotonic start of the current run
         self.last_exit: int | None = None
         self.restarted = False
+        self.ever_started = parse_stamp(self.started_at) is not None
         self.confirm_at: float | None = None
         self.verdict = ContainerVerdict(Verdict.PENDING, None, "not inspected yet")
 
@@ -72,6 +73,8 @@ class ContainerState:
         created, since = parse_stamp(inspect.get("Created")), self.since_wall
         if count > 0 and created is not None and since is not None and created >= since:
             self.restarted = True
+        if parse_stamp(started_at) is not None:
+            self.ever_started = True
         if started_at != self.started_at or self.run_since is None:
             self.run_since = self._run_start(obs)
         self.restart_count, self.started_at = count, started_at

@@ -87,7 +87,13 @@ def health_detail(inspect: dict[str, Any], limit: int = 500) -> str:
     )
 
 
-def last_health_end(inspect: dict[str, Any]) -> float | None:
-    """Engine time the last healthcheck finished (for failure-detection latency)."""
+def last_health_check(inspect: dict[str, Any], limit: int = 2000) -> str | None:
+    """``last healthcheck (exit 1): <output>`` or None without a recorded check."""
     log = (health(inspect) or {}).get("Log") or []
-    return parse_stamp(log[-1].get("End")) if log else None
+    if not log:
+        return None
+    last = log[-1]
+    output = str(last.get("Output", "")).strip()
+    if len(output) > limit:
+        output = output[:limit] + "..."
+    return f"last healthcheck (exit {last.get('ExitCode')}): {output or '(no output)'}"

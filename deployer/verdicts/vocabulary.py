@@ -1,7 +1,6 @@
 """The verdict vocabulary: what a service's outcome can be, and what is observed.
 
-Kept apart from the rules so :mod:`deployer.rules` and :mod:`deployer.verdicts` can both
-use it; import these names from :mod:`deployer.verdicts`, the public module.
+Import these names from :mod:`deployer.verdicts`, the package that re-exports them.
 """
 
 from __future__ import annotations
@@ -20,6 +19,8 @@ class Verdict(StrEnum):
     EXITED = "exited"
     CRASH_LOOPING = "crash-looping"
     NOT_CREATED = "not created"
+    #: Never started because a service it depends on failed: a failure, not the cause.
+    BLOCKED = "blocked"
     TIMED_OUT = "timed out"
 
     @property
@@ -34,6 +35,11 @@ class Verdict(StrEnum):
     def failed(self) -> bool:
         return self.final and not self.ok
 
+    @property
+    def cause(self) -> bool:
+        """A failure of the service itself (not one inherited from a dependency)."""
+        return self.failed and self is not Verdict.BLOCKED
+
 
 _OK = frozenset({Verdict.HEALTHY, Verdict.RUNNING, Verdict.COMPLETED})
 #: Worst first: the verdict a service with several containers gets.
@@ -42,6 +48,7 @@ SEVERITY: tuple[Verdict, ...] = (
     Verdict.CRASH_LOOPING,
     Verdict.EXITED,
     Verdict.UNHEALTHY,
+    Verdict.BLOCKED,
     Verdict.TIMED_OUT,
     Verdict.PENDING,
     Verdict.RUNNING,

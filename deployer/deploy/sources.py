@@ -1,7 +1,8 @@
 """Where a descriptor comes from: the registry's HTTP API, a Git tag, or a local file.
 
 Every source answers the same :class:`Descriptor`, which records where it came from
-(kind, URL or path, commit) so the labels can say so on every container.
+(kind, URL or path, commit) for the project record, and its components (name, build,
+fragment hash, services) for each container's labels.
 """
 
 from __future__ import annotations
@@ -16,14 +17,17 @@ from urllib.parse import quote
 
 import requests
 
+from consign.errors import RegistryUnreachable
 from consign.process import CommandFailed, run
 
 #: Seconds to wait for the registry to answer.
 TIMEOUT = 30.0
 
 
-class SourceError(Exception):
+class SourceError(RegistryUnreachable):
     """The registry (HTTP or Git) could not be reached or does not have the version."""
+
+    label = "cannot get the descriptor"
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,15 @@ class Descriptor:
     version: str | None = None  # the resolved number as text (never "latest")
     commit: str | None = None
     builds: dict[str, Any] = field(default_factory=dict)
+    #: The version's manifest components: [{"name", "sha256", "build", "services"}, ...]
+    components: list[dict[str, Any]] = field(default_factory=list)
+
+    def component_of(self, service: str) -> dict[str, Any] | None:
+        """The component that provides ``service`` (None for a file or an older manifest)."""
+        for c in self.components:
+            if service in (c.get("services") or []):
+                return c
+        return None
 
 
 def encode_name(name: str) -> str:
@@ -71,13 +84,14 @@ def from_registry(
         raise SourceError(f"cannot reach the registry at {base}: {e}") from e
     if resp.status_code == 404:
         raise SourceError(
-            f"no such version: {application} / {release} / {version} at {base} ({_why(resp)})"
+            f"no such version: {application} / {release} / {version} at {base} ({why(resp)})"
         )
     if resp.status_code in (401, 403):
         raise SourceError(f"the registry at {base} refused access (HTTP {resp.status_code})")
     if resp.status_code != 200:
-        raise SourceError(f"the registry at {base} answered HTTP {resp.status_code}: {_why(resp)}")
+        raise SourceError(f"the registry at {base} answered HTTP {resp.status_code}: {why(resp)}")
     number = resp.headers.get("X-Consign-Version") or (version if version != "latest" else None)
+    components = _registry_components(base, application, release, number, headers)
     return Descriptor(
         text=resp.text,
         kind="registry",
@@ -86,27 +100,28 @@ def from_registry(
         release=release,
         version=number,
         commit=resp.headers.get("X-Consign-Commit"),
-        builds=_registry_builds(base, application, release, number, headers),
+        builds=_builds(components),
+        components=components,
     )
 
 
-def _registry_builds(
+def _registry_components(
     base: str, application: str, release: str, number: str | None, headers: dict[str, str]
-) -> dict[str, Any]:
-    """component -> build from the version's discovery document; {} when not offered."""
+) -> list[dict[str, Any]]:
+    """The components of the version's discovery document; [] when not offered."""
     if number is None:
-        return {}
+        return []
     path = "/".join(quote(p, safe="") for p in (application, "releases", release, "versions"))
     url = f"{base}/api/applications/{path}/{quote(number, safe='')}"
     try:
         resp = requests.get(url, headers={**headers, "Accept": "application/json"}, timeout=TIMEOUT)
         data = resp.json() if resp.status_code == 200 else {}
     except (requests.RequestException, ValueError):
-        return {}
-    return _builds(json.dumps(data)) if isinstance(data, dict) else {}
+        return []
+    return _components(json.dumps(data)) if isinstance(data, dict) else []
 
 
-def _why(resp: requests.Response) -> str:
+def why(resp: requests.Response) -> str:
     try:
         body = resp.json()
     except ValueError:
@@ -134,9 +149,11 @@ def from_git(url: str, application: str, release: str, version: str) -> Descript
             raise SourceError(f"cannot fetch {ref} from {url}: {e}") from e
         commit = run(["git", "-C", scratch, "rev-parse", f"{ref}^{{commit}}"]).stdout.strip()
         text = _show(scratch, commit, "docker-compose.yml")
-        builds = _builds(_show(scratch, commit, "consign.json", required=False))
+        components = _components(_show(scratch, commit, "consign.json", required=False))
     where = str(Path(url).resolve()) if os.path.exists(url) else url
-    return Descriptor(text, "git", where, application, release, number, commit, builds)
+    return Descriptor(
+        text, "git", where, application, release, number, commit, _builds(components), components
+    )
 
 
 def _latest(remote: str, prefix: str, application: str, release: str) -> str:
@@ -165,16 +182,21 @@ def _show(repo: str, commit: str, path: str, *, required: bool = True) -> str:
         raise SourceError(f"commit {commit} has no {path}: {e}") from e
 
 
-def _builds(manifest: str) -> dict[str, Any]:
-    """component -> build info from the version's consign.json (empty when absent)."""
+def _components(manifest: str) -> list[dict[str, Any]]:
+    """The components of a version's manifest (consign.json or the API), [] when absent."""
     try:
         data = json.loads(manifest) if manifest else {}
     except ValueError:
-        return {}
+        return []
     comps = data.get("components") if isinstance(data, dict) else None
     if not isinstance(comps, list):
-        return {}
-    return {c["name"]: c.get("build", {}) for c in comps if isinstance(c, dict) and "name" in c}
+        return []
+    return [c for c in comps if isinstance(c, dict) and "name" in c]
+
+
+def _builds(components: list[dict[str, Any]]) -> dict[str, Any]:
+    """component -> build info."""
+    return {c["name"]: c.get("build", {}) for c in components}
 
 
 def from_file(

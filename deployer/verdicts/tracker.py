@@ -3,7 +3,7 @@
 The watcher feeds :class:`Observation` s (raw ``docker inspect`` JSON stamped with a
 monotonic time) into a :class:`VerdictTracker`; nothing here talks to Docker, so every
 rule is unit tested on saved inspect JSON. Per-container rules live in
-:mod:`deployer.rules`; this module aggregates them per service (replicas: the worst
+:mod:`deployer.verdicts.container`; this module aggregates them per service (replicas: the worst
 container wins, too few containers is not final), keeps failures sticky, settles
 timeouts and records when each service reached its verdict.
 """
@@ -13,10 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from deployer.rules import ContainerState, ContainerVerdict
-from deployer.verdict_types import SEVERITY, Observation, ServiceVerdict, Verdict
-
-__all__ = ["SEVERITY", "Observation", "ServiceVerdict", "Verdict", "VerdictTracker"]
+from deployer.verdicts.container import ContainerState, ContainerVerdict
+from deployer.verdicts.vocabulary import SEVERITY, Observation, ServiceVerdict, Verdict
 
 
 class VerdictTracker:
@@ -64,11 +62,27 @@ class VerdictTracker:
             if containers.pop(container_id, None) is not None:
                 self._settle(service, t)
 
-    def mark_not_created(self, service: str, detail: str) -> None:
-        if service in self._containers:
-            self._sticky[service] = ServiceVerdict(
-                service, Verdict.NOT_CREATED, None, detail, 0.0, []
-            )
+    def mark(self, service: str, verdict: Verdict, detail: str, t: float) -> None:
+        """A verdict from outside the containers (NOT_CREATED, BLOCKED: Compose's account).
+
+        An observed failure is a fact and stays: the mark applies only to a service whose
+        containers have shown no failure.
+        """
+        if service not in self._containers:
+            return
+        observed = self._sticky.get(service) or self._aggregate(service, t)
+        if observed.verdict.failed and observed.verdict not in (Verdict.TIMED_OUT,):
+            return
+        names = sorted(s.name for s in self._containers[service].values())
+        seconds = max(0.0, t - self.started)
+        self._sticky[service] = ServiceVerdict(service, verdict, None, detail, seconds, names)
+
+    def mark_not_created(self, service: str, detail: str, t: float | None = None) -> None:
+        self.mark(service, Verdict.NOT_CREATED, detail, self.started if t is None else t)
+
+    def never_started(self, service: str) -> bool:
+        """No container of ``service`` has ever run (none seen, or all still "created")."""
+        return all(not s.ever_started for s in self._containers.get(service, {}).values())
 
     def confirm_due(self, now: float) -> list[str]:
         """Containers whose stability window has passed and need one confirming inspect."""
@@ -82,9 +96,6 @@ class VerdictTracker:
     def verdicts(self, now: float) -> dict[str, ServiceVerdict]:
         """One verdict per service (copies: callers may change them freely)."""
         return {s: replace(self._final_or_timeout(s, now)) for s in self.services}
-
-    def done(self, now: float) -> bool:
-        return all(v.verdict.final for v in self.verdicts(now).values())
 
     def _final_or_timeout(self, service: str, now: float) -> ServiceVerdict:
         current = (

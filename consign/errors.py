@@ -1,0 +1,105 @@
+"""The one exception tree of the `consign` commands and the one place that maps it to
+exit codes.
+
+Every failure a command expects is a :class:`ConsignError` subclass that carries its
+:class:`~consign.exit_codes.ExitCode` and a short label; :func:`exits` wraps each click
+command, prints ``error: <label>: <message>`` as one line on stderr and exits with the
+code. Ctrl-C (KeyboardInterrupt) exits 130. A command may pass an ``on_error`` hook to
+record the failure elsewhere (the deployer's JSON report).
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any, ClassVar, TypeVar
+
+import click
+
+from consign.exit_codes import ExitCode
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class ConsignError(Exception):
+    """A failure a command reports in one line and turns into its exit code."""
+
+    exit_code: ClassVar[ExitCode] = ExitCode.FAILED
+    label: ClassVar[str] = "failed"
+
+
+class RegistryUnreachable(ConsignError):
+    """The registry (HTTP or Git) could not be reached or does not have what was asked."""
+
+    exit_code = ExitCode.REGISTRY_UNREACHABLE
+    label = "registry"
+
+
+class InvalidDescriptor(ConsignError):
+    """Compose or the engine refuses the descriptor; nothing was started."""
+
+    exit_code = ExitCode.INVALID_DESCRIPTOR
+    label = "invalid descriptor, nothing started"
+
+
+class EngineUnreachable(ConsignError):
+    """The Docker Engine does not answer (or there is no Compose v2 to talk to it)."""
+
+    exit_code = ExitCode.ENGINE_UNREACHABLE
+    label = "engine"
+
+
+class EngineRefused(ConsignError):
+    """The engine answered, with an error (not a reachability problem)."""
+
+    exit_code = ExitCode.FAILED
+    label = "the Docker Engine refused"
+
+
+class PublishError(ConsignError):
+    exit_code = ExitCode.PUBLISH_FAILED
+    label = "consign publish"
+
+
+class PromoteRefused(ConsignError):
+    """The registry refused a promotion (the gate's reasons are printed before)."""
+
+    exit_code = ExitCode.PUBLISH_FAILED
+    label = "consign promote"
+
+
+class Interrupted(ConsignError):
+    """Ctrl-C, after the command has left things consistent; the message says what it did."""
+
+    exit_code = ExitCode.INTERRUPTED
+    label = "interrupted"
+
+
+OnError = Callable[[BaseException, ExitCode], None]
+
+
+def exits(on_error: OnError | None = None) -> Callable[[F], F]:
+    """Decorate a click command: its return value (an ExitCode) or its failure is its exit."""
+
+    def decorate(func: F) -> F:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                code = func(*args, **kwargs)
+            except ConsignError as e:
+                _fail(e, e.exit_code, f"{e.label}: {e}", on_error)
+            except KeyboardInterrupt as e:
+                _fail(e, ExitCode.INTERRUPTED, "interrupted", on_error)
+            sys.exit(int(code) if code is not None else 0)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def _fail(error: BaseException, code: ExitCode, line: str, on_error: OnError | None) -> None:
+    click.echo(f"error: {line}", err=True)
+    if on_error is not None:
+        on_error(error, code)
+    sys.exit(int(code))

@@ -1,0 +1,205 @@
+"""One deploy attempt: check, record, label, up + watch, logs.
+
+:func:`attempt` deploys one descriptor into one project and returns an
+:class:`~deployer.report.Outcome`; nothing is started when Compose (or the engine's image
+reference grammar) refuses the descriptor. :mod:`deployer.deploy.rollback` runs it for the
+requested version and, when that fails, for the version the project was at before.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from consign.errors import Interrupted, InvalidDescriptor
+from consign.process import Completed, Running
+from deployer import label_keys as keys
+from deployer.deploy import labels as lb
+from deployer.deploy import record
+from deployer.deploy.sources import Descriptor
+from deployer.engine.compose import ComposeRunner, attribute_errors, error_lines
+from deployer.engine.reference import problem
+from deployer.report import Outcome, Progress, describe
+from deployer.verdicts.dependencies import dependencies
+from deployer.watch import watch_up
+from deployer.watch.logs import service_logs
+
+NEVER_STARTED = "0001-01-01T00:00:00Z"
+LOG_LINES = 50
+
+
+def project_name(application: str, release: str) -> str:
+    """A Compose-valid project name from application and release ("TLO GE", "Milestone")."""
+    name = re.sub(r"[^a-z0-9_-]+", "-", f"{application}-{release}".lower())
+    name = re.sub(r"-{2,}", "-", name).strip("-_")
+    return name or "consign"
+
+
+@dataclass(frozen=True)
+class Settings:
+    project: str
+    timeout: float = 300.0
+    stable: float = 5.0
+    pull: str = "missing"
+    rollback: bool = True
+
+
+def attempt(
+    descriptor: Descriptor,
+    compose: ComposeRunner,
+    client: Any,
+    settings: Settings,
+    out: TextIO,
+    before_changes: Callable[[], None] | None = None,
+) -> Outcome:
+    """Deploy one descriptor. Raises InvalidDescriptor before anything is started.
+
+    The watch begins before ``compose up`` and runs beside it, so the services Compose
+    started first settle while it still creates the others; a certain failure ends it.
+    The failed services' logs are read on a thread (a crash-looping container can hold
+    the engine's lock for a while): :meth:`Outcome.wait_logs` waits for them.
+    ``before_changes`` runs once the descriptor is checked, before anything on the engine
+    changes (a rollback waits there for the failed deploy's logs).
+    """
+    project = settings.project
+    d = descriptor
+    outcome = Outcome(
+        d.application, d.release, d.version, d.kind, d.location, d.commit, project
+    )  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="consign-deploy-") as scratch:
+        path = Path(d.location) if d.kind == "file" else Path(scratch, "docker-compose.yml")
+        try:
+            if d.kind != "file":
+                path.write_text(d.text, encoding="utf-8")
+            # One `config` both validates and lists the services; the override only adds
+            # labels to those services, so it cannot make a valid descriptor invalid.
+            model = compose.config(project, [path]).get("services", {})
+            check_images(model)
+            if before_changes is not None:
+                before_changes()
+        except KeyboardInterrupt as e:
+            raise Interrupted(
+                f"before anything changed on the engine: {project} is as it was"
+            ) from e
+        replicas = {name: expected_containers(spec) for name, spec in model.items()}
+        services = [name for name in model if replicas[name] > 0]  # scale 0: not run
+        labels = {name: lb.service_labels(d, name) for name in services}
+        override = lb.write_override(Path(scratch), services, labels)
+        images = {name: str(spec.get("image") or "") for name, spec in model.items()}
+        record.write(client, d, project)
+
+        def up() -> Running:
+            return compose.up(project, [path, override], pull=settings.pull)
+
+        def failed(done: Completed) -> dict[str, str]:
+            outcome.error = "compose up failed: " + (
+                "\n".join(error_lines(done.stderr)) or done.stderr.strip()
+            )
+            return _not_created(client, project, images, labels, done.stderr)
+
+        title = f"{project} {describe(d.application, d.release, d.version, d.location)}"
+        with Progress(title, out) as progress:
+            result = watch_up(
+                client,
+                project,
+                services,
+                up=up,
+                failed=failed,
+                timeout=settings.timeout,
+                stable=settings.stable,
+                on_update=progress,
+                replicas=replicas,
+                dependencies=dependencies(model),
+            )
+    verdicts = result.verdicts
+    outcome.verdicts = verdicts
+    if result.certain_at is not None:
+        outcome.failure_certain = time.time() - (time.monotonic() - result.certain_at)
+    if result.interrupted_up:
+        outcome.error = "a failure was certain: compose up was stopped, the rest not awaited"
+    failing = [name for name, sv in verdicts.items() if sv.verdict.failed and sv.containers]
+    if failing:  # every failed service that had a container, whatever Compose said
+        outcome.read_logs(lambda: _logs(client, project, failing))
+    if result.up.returncode != 0 and all(sv.verdict.ok for sv in verdicts.values()):
+        outcome.error = None  # compose complained, yet every service came up
+    return outcome
+
+
+def _logs(client: Any, project: str, services: list[str]) -> dict[str, str]:
+    return {name: service_logs(client, project, name, tail=LOG_LINES) for name in services}
+
+
+def check_images(model: dict[str, Any]) -> None:
+    """Refuse image references the engine cannot parse (exit 4, nothing started)."""
+    bad = [
+        f"service {name}: {why}"
+        for name, spec in model.items()
+        if spec.get("image") and (why := problem(str(spec["image"])))
+    ]
+    if bad:
+        raise InvalidDescriptor("; ".join(bad))
+
+
+def _not_created(
+    client: Any,
+    project: str,
+    images: dict[str, str],
+    labels: dict[str, dict[str, str]],
+    stderr: str,
+) -> dict[str, str]:
+    """Services Compose did not create or start, each with Compose's words about it.
+
+    A container still carrying another build's labels (Compose stopped before replacing
+    it) does not count as created for this deploy. The watch applies these words only to
+    services none of whose containers ever started (and never over an observed verdict).
+    """
+    services = list(images)
+    by_service: dict[str, list[Any]] = {}
+    rows = client.containers.list(all=True, filters={"label": f"{keys.PROJECT}={project}"})
+    for c in rows:
+        service = c.labels.get(keys.SERVICE, "")
+        if all(c.labels.get(k) == v for k, v in labels.get(service, {}).items()):
+            by_service.setdefault(service, []).append(c)
+    names = {s: [c.name for c in cs] for s, cs in by_service.items()}
+    blamed = attribute_errors(stderr, project, services, names)
+    general = "\n".join(error_lines(stderr)) or stderr.strip() or "compose up failed"
+    if blamed:  # the others were left alone because compose stopped at these
+        general = f"compose stopped at the error of {', '.join(sorted(blamed))} before it"
+    missing: dict[str, str] = {}
+    for service in services:
+        cs = by_service.get(service, [])
+        never = all(
+            c.attrs.get("State", {}).get("StartedAt", NEVER_STARTED) == NEVER_STARTED for c in cs
+        )
+        if not cs or never or service in blamed:
+            missing[service] = blamed.get(service, general)
+            if not cs and images[service] and not _have_image(client, images[service]):
+                missing[service] = (
+                    f"image {images[service]} is not on the host and could not be pulled: "
+                    + missing[service]
+                )
+    return missing
+
+
+def _have_image(client: Any, image: str) -> bool:
+    import docker.errors
+
+    try:
+        client.images.get(image)
+    except docker.errors.ImageNotFound:
+        return False
+    return True
+
+
+def expected_containers(service: dict[str, Any]) -> int:
+    """How many containers Compose runs for a service of its resolved model: ``scale``,
+    else ``deploy.replicas``, else one."""
+    if service.get("scale") is not None:
+        return int(service["scale"])
+    replicas = (service.get("deploy") or {}).get("replicas")
+    return 1 if replicas is None else int(replicas)

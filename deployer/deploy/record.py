@@ -1,0 +1,126 @@
+"""The project record: which version a Compose project is at, kept on the engine itself.
+
+It is an empty Docker volume named ``consign-record.<project>.<n>`` whose labels hold the
+project's application, release, version, commit, source kind and location, and the builds
+of every component (the ``io.consignment.*`` keys of :mod:`deployer.label_keys`, plus
+``io.consignment.record-of`` = the project). A volume is used because its labels live on
+the target host (``consign status`` there needs no registry), they are not part of any
+container's configuration (changing them recreates nothing), and no image is needed.
+
+Volume labels cannot change, so each deploy attempt (the requested one, then a rollback)
+creates a new record and then removes the older ones; a reader takes the newest
+(``io.consignment.recorded``, nanoseconds). Compose never touches it (it has no Compose
+label); ``consign down`` removes it. Projects deployed before the record existed carried the
+same keys on every container: :func:`read` falls back to those.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from deployer import label_keys as keys
+from deployer.deploy.labels import compact, json_object
+from deployer.deploy.sources import Descriptor
+
+RECORDED = keys.PREFIX + "recorded"
+
+
+@dataclass(frozen=True)
+class Deployed:
+    """What the project record (or, for older deploys, the containers) says is deployed."""
+
+    project: str
+    application: str
+    release: str
+    version: str
+    commit: str
+    source: str
+    registry: str
+    builds: dict[str, Any]
+
+    @classmethod
+    def from_labels(cls, project: str, labels: Mapping[str, str]) -> Deployed:
+        return cls(
+            project=project,
+            application=labels.get(keys.APPLICATION, ""),
+            release=labels.get(keys.RELEASE, ""),
+            version=labels.get(keys.VERSION, ""),
+            commit=labels.get(keys.COMMIT, ""),
+            source=labels.get(keys.SOURCE, ""),
+            registry=labels.get(keys.REGISTRY, ""),
+            builds=json_object(labels.get(keys.BUILDS, "")),
+        )
+
+
+def record_labels(descriptor: Descriptor, project: str) -> dict[str, str]:
+    return {
+        keys.RECORD_OF: project,
+        keys.APPLICATION: descriptor.application or "",
+        keys.RELEASE: descriptor.release or "",
+        keys.VERSION: descriptor.version or "",
+        keys.REGISTRY: descriptor.location,
+        keys.COMMIT: descriptor.commit or "",
+        keys.SOURCE: descriptor.kind,
+        keys.BUILDS: compact(descriptor.builds),
+    }
+
+
+def _records(client: Any, project: str | None) -> list[dict[str, Any]]:
+    label = f"{keys.RECORD_OF}={project}" if project else keys.RECORD_OF
+    found = client.api.volumes(filters={"label": label}).get("Volumes") or []
+    return [v for v in found if (v.get("Labels") or {}).get(keys.RECORD_OF)]
+
+
+def _newest(volumes: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
+    return max(volumes, key=lambda v: int((v.get("Labels") or {}).get(RECORDED, "0")), default=None)
+
+
+def write(client: Any, descriptor: Descriptor, project: str) -> None:
+    """Record ``descriptor`` as what ``project`` is at; older records are removed."""
+    stamp = time.time_ns()
+    labels = {**record_labels(descriptor, project), RECORDED: str(stamp)}
+    name = f"consign-record.{project}.{stamp}"
+    client.api.create_volume(name=name, labels=labels)
+    for old in _records(client, project):
+        if old["Name"] != name:
+            remove(client, old["Name"])
+
+
+def remove(client: Any, name: str) -> None:
+    import docker.errors
+
+    with contextlib.suppress(docker.errors.NotFound):
+        client.api.remove_volume(name)
+
+
+def forget(client: Any, project: str) -> None:
+    """Remove the project's records (``consign down``)."""
+    for old in _records(client, project):
+        remove(client, old["Name"])
+
+
+def read(client: Any, project: str) -> Deployed | None:
+    """What ``project`` is at: its newest record, else the labels of its newest container
+    that carries a version (deploys made before the record existed), else None."""
+    newest = _newest(_records(client, project))
+    if newest is not None:
+        return Deployed.from_labels(project, newest.get("Labels") or {})
+    rows = client.api.containers(
+        all=True, filters={"label": [f"{keys.PROJECT}={project}", keys.VERSION]}
+    )
+    if not rows:
+        return None
+    row = max(rows, key=lambda r: r.get("Created", 0))
+    return Deployed.from_labels(project, row.get("Labels") or {})
+
+
+def projects(client: Any) -> list[str]:
+    """Every project with a record, or (older deploys) with containers carrying a version."""
+    names = {str((v.get("Labels") or {})[keys.RECORD_OF]) for v in _records(client, None)}
+    for row in client.api.containers(all=True, filters={"label": keys.VERSION}):
+        names.add(str((row.get("Labels") or {}).get(keys.PROJECT, "")))
+    return sorted(n for n in names if n)

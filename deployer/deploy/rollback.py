@@ -1,0 +1,93 @@
+"""The requested deploy and, when it fails, the rollback to what the project was at before.
+
+What the project was at is read from its record (:mod:`deployer.deploy.record`) *before*
+anything changes. The rollback starts the moment the requested deploy's failure is certain
+(the watch does not wait for the other services), is watched like any deploy, recreates
+only the services whose labels or configuration differ, and is reported beside the
+requested one; the exit code stays the requested deploy's.
+
+Ctrl-C during a deploy stops Compose (waiting until it has stopped) and does not roll
+back: the person who interrupted decides; the message says so and how to return.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, TextIO
+
+from consign.errors import Interrupted
+from consign.exit_codes import ExitCode
+from deployer.deploy import record
+from deployer.deploy.attempt import Settings, attempt
+from deployer.deploy.record import Deployed
+from deployer.deploy.sources import Descriptor
+from deployer.engine.compose import ComposeRunner
+from deployer.report import Outcome
+from deployer.verdicts.summary import exit_code
+
+
+def deploy(
+    descriptor: Descriptor,
+    compose: ComposeRunner,
+    client: Any,
+    settings: Settings,
+    fetch_previous: Callable[[Deployed], Descriptor],
+    out: TextIO,
+) -> tuple[Outcome, Outcome | None, ExitCode]:
+    """The requested deploy, then (when it failed) the rollback; the code is the deploy's."""
+    previous = record.read(client, settings.project)
+    started = time.monotonic()
+    try:
+        outcome = attempt(descriptor, compose, client, settings, out)
+    except KeyboardInterrupt as e:
+        raise Interrupted(_interrupted(settings.project, descriptor, previous)) from e
+    code = exit_code(outcome.verdicts) if outcome.verdicts else ExitCode.FAILED
+    if code == ExitCode.OK or not settings.rollback or previous is None:
+        outcome.wait_logs()
+        return outcome, None, code
+    same = (previous.application, previous.release, previous.version) == (
+        descriptor.application,
+        descriptor.release,
+        descriptor.version,
+    )
+    if same or not previous.version:
+        outcome.wait_logs()
+        return outcome, None, code
+    outcome.rollback_started = time.time()
+    print(
+        f"deploy failed after {time.monotonic() - started:.1f}s; rolling back {settings.project} "
+        f"to {previous.application}/{previous.release} v{previous.version}",
+        file=out,
+        flush=True,
+    )
+    back = Outcome(
+        previous.application, previous.release, previous.version, previous.source,
+        previous.registry, previous.commit, settings.project,
+    )  # fmt: skip
+    try:
+        older = fetch_previous(previous)
+        # the failed deploy's logs are read while the rollback prepares, before it changes anything
+        back = attempt(older, compose, client, settings, out, before_changes=outcome.wait_logs)
+    except KeyboardInterrupt as e:
+        raise Interrupted(
+            f"during the rollback of {settings.project} to v{previous.version}: Compose was "
+            f"stopped; the project is partly at v{previous.version}; run the deploy of "
+            f"v{previous.version} again to finish the rollback"
+        ) from e
+    except Exception as e:  # the rollback's failure is reported, not raised
+        back.error = f"rollback failed: {e}"
+    outcome.wait_logs()
+    back.wait_logs()
+    return outcome, back, code
+
+
+def _interrupted(project: str, descriptor: Descriptor, previous: Deployed | None) -> str:
+    what = f"v{descriptor.version}" if descriptor.version else descriptor.location
+    text = f"Compose was stopped; {project} is left partly at {what}; no rollback was done"
+    if previous is not None and previous.version:
+        text += (
+            f" (deploy {previous.application}/{previous.release} v{previous.version} "
+            "to return to the version it was at)"
+        )
+    return text

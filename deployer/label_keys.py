@@ -1,0 +1,31 @@
+"""Every label key the deployer reads or writes, in one place.
+
+Compose's own keys say which project and service a container belongs to. Ours are of two
+kinds: per-container keys carry only what belongs to that service (its component, that
+component's build, the fragment's hash), so a new version recreates only the services it
+changed; the project's version, commit and source live on the project record (a labelled
+volume, see :mod:`deployer.deploy.record`) where changing them recreates nothing.
+"""
+
+from __future__ import annotations
+
+# Compose's keys (set by Compose on every container, network and volume it makes).
+PROJECT = "com.docker.compose.project"
+SERVICE = "com.docker.compose.service"
+ONEOFF = "com.docker.compose.oneoff"
+
+PREFIX = "io.consignment."
+# Per container (the service's own provenance).
+COMPONENT = PREFIX + "component"
+BUILD = PREFIX + "build"
+FRAGMENT = PREFIX + "fragment"
+# Project record (on the record volume), and, before the record existed, on every container.
+APPLICATION = PREFIX + "application"
+RELEASE = PREFIX + "release"
+VERSION = PREFIX + "version"
+REGISTRY = PREFIX + "registry"
+COMMIT = PREFIX + "commit"
+SOURCE = PREFIX + "source"
+BUILDS = PREFIX + "builds"
+#: On the record volume: the Compose project it describes.
+RECORD_OF = PREFIX + "record-of"
