@@ -24,6 +24,9 @@ DEFAULTS: dict[str, Any] = {
     "MAX_LIST_LIMIT": 1000,
     "DEFAULT_LIST_LIMIT": 20,
     "RUNDECK_LIST_LIMIT": 100,
+    # A fragment's size with its YAML aliases expanded, and an assembled descriptor's size.
+    "MAX_FRAGMENT_BYTES": 1024 * 1024,
+    "MAX_DESCRIPTOR_BYTES": 8 * 1024 * 1024,
     # `consign serve` announces open publishing once, in the master; its workers do not.
     "ANNOUNCE_OPEN_PUBLISH": True,
 }
@@ -35,6 +38,8 @@ INTEGER_KEYS = (
     "MAX_LIST_LIMIT",
     "DEFAULT_LIST_LIMIT",
     "RUNDECK_LIST_LIMIT",
+    "MAX_FRAGMENT_BYTES",
+    "MAX_DESCRIPTOR_BYTES",
 )
 
 # Keys whose environment value must stay a raw string: from_prefixed_env would turn a

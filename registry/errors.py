@@ -44,6 +44,12 @@ class InvalidFragment(RegistryError):
     error = "invalid_fragment"
 
 
+class DescriptorTooLarge(InvalidFragment):
+    """The descriptor assembled with this fragment would exceed the configured size."""
+
+    error = "descriptor_too_large"
+
+
 class Unauthorized(RegistryError):
     status = 401
     error = "unauthorized"

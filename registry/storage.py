@@ -15,7 +15,9 @@ STORE_EXTENSION = "consign.store"
 
 def init_app(app: Flask) -> None:
     """Open the store named by ``app.config["REPO"]`` and attach it to ``app``."""
-    app.extensions[STORE_EXTENSION] = DescriptorStore(app.config["REPO"])
+    app.extensions[STORE_EXTENSION] = DescriptorStore(
+        app.config["REPO"], max_descriptor_bytes=int(app.config["MAX_DESCRIPTOR_BYTES"])
+    )
 
 
 def get_store() -> DescriptorStore:

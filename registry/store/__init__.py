@@ -45,9 +45,12 @@ class DescriptorStore:
         *,
         gc_auto: int = housekeeping.GC_AUTO,
         gc_min_interval: int = housekeeping.MIN_INTERVAL,
+        max_descriptor_bytes: int | None = None,
     ) -> None:
         """``gc_auto``: loose objects before a publish runs ``git gc --auto`` (0: never);
-        ``gc_min_interval``: publishes of one process between two such runs."""
+        ``gc_min_interval``: publishes of one process between two such runs;
+        ``max_descriptor_bytes``: the largest descriptor a publish may assemble (None: any)."""
+        self.max_descriptor_bytes = max_descriptor_bytes
         self._path = Path(path).resolve()
         init_bare(self._path)
         self.housekeeper = housekeeping.Housekeeper(
@@ -204,7 +207,13 @@ class DescriptorStore:
         )
         with self._guard(), locking.exclusive(self._path):
             outcomes = publisher.publish(
-                self._objects, self._refs, self._reader, unique, component, new
+                self._objects,
+                self._refs,
+                self._reader,
+                unique,
+                component,
+                new,
+                max_descriptor_bytes=self.max_descriptor_bytes,
             )
             if any(o.created for o in outcomes):
                 self.housekeeper.after_publish()
