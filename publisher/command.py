@@ -17,7 +17,8 @@ from __future__ import annotations
 import base64
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
 import click
 
@@ -43,7 +44,14 @@ LISTED = _Listed()
 
 
 def fragment_url(registry: str) -> str:
-    return registry.rstrip("/") + "/fragment"
+    """``<registry>/fragment``; ValueError unless ``registry`` is an http(s) URL with a host."""
+    parts = urlsplit(registry.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(
+            f"--registry must be an http:// or https:// URL with a host "
+            f"(e.g. http://{registry.strip() or 'registry'}), not {registry!r}"
+        )
+    return registry.strip().rstrip("/") + "/fragment"
 
 
 def build_payload(
@@ -179,10 +187,52 @@ def publish(
     bamboo_planRepository_revision, ...) are sent as the fragment's provenance.
     """
 
-    def fail(message: str) -> None:
-        click.echo(f"consign publish: {message}", err=True)
-        raise SystemExit(int(ExitCode.PUBLISH_FAILED))
+    try:
+        _publish(
+            compose_file,
+            applications,
+            releases,
+            component,
+            registry,
+            token,
+            build_info,
+            image_digests,
+            RetryPolicy(attempts=attempts, backoff=backoff, timeout=timeout),
+        )
+    except _Failed as e:
+        _fail(str(e))
+    except Exception as e:
+        _fail(f"unexpected error: {type(e).__name__}: {e}")
 
+
+class _Failed(Exception):
+    """A publish failure with the one line the build log shows."""
+
+
+def _fail(message: str) -> NoReturn:
+    line = " ".join(message.split())  # one line, whatever the registry or a library said
+    click.echo(f"consign publish: {line}", err=True)
+    raise SystemExit(int(ExitCode.PUBLISH_FAILED))
+
+
+def _publish(
+    compose_file: str,
+    applications: tuple[str, ...],
+    releases: tuple[str, ...],
+    component: str | None,
+    registry: str,
+    token: str | None,
+    build_info: tuple[str, ...],
+    image_digests: tuple[str, ...],
+    policy: RetryPolicy,
+) -> None:
+    def fail(message: str) -> NoReturn:
+        raise _Failed(message)
+
+    try:
+        url = fragment_url(registry)
+    except ValueError as e:
+        fail(str(e))
     try:
         text = Path(compose_file).read_bytes()
     except OSError as e:
@@ -192,10 +242,9 @@ def publish(
     except BuildInfoError as e:
         fail(str(e))
     payload = build_payload(text, list(applications), list(releases), component, build)
-    policy = RetryPolicy(attempts=attempts, backoff=backoff, timeout=timeout)
     try:
         result = put_fragment(
-            fragment_url(registry),
+            url,
             payload,
             token=token or None,
             policy=policy,

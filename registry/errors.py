@@ -72,6 +72,17 @@ class Conflict(RegistryError):
     error = "conflict"
 
 
+class GitBackendError(RegistryError):
+    """``git http-backend`` refused a request (its own 4xx, e.g. 405 for a GET of
+    git-upload-pack); the status is the backend's."""
+
+    error = "git_error"
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class StoreError(RegistryError):
     """The Git store failed in a way the client cannot fix."""
 
