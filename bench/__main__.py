@@ -12,11 +12,17 @@ def main() -> None:
     parser.add_argument("--history", type=int, default=10_000, help="long history length")
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=5, help="deployer: alternating rounds")
+    parser.add_argument("--slow", type=int, default=50, help="slowclients: slow connections")
+    parser.add_argument("--seconds", type=float, default=20, help="slowclients: probe time")
     args = parser.parse_args()
     if "registry" in args.which:
         from bench import registry
 
         print(json.dumps(registry.run(args.history, args.samples)["targets"], indent=2))
+    if "slowclients" in args.which:
+        from bench import slowclients
+
+        print(json.dumps(slowclients.run(args.slow, args.seconds)["targets"], indent=2))
     if "deployer" in args.which:
         from bench import deployer
 

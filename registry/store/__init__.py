@@ -79,7 +79,7 @@ class DescriptorStore:
         """
         with self._guard(), locking.exclusive(self._path):
             try:
-                run(["git", "--git-dir", str(self._path), "gc", "--quiet"])
+                run(["git", "--git-dir", str(self._path), "gc", "--quiet"], tied_to_caller=True)
             except CommandFailed as e:
                 raise StoreError(f"git gc failed: {e}") from e
 

@@ -21,6 +21,7 @@ from typing import IO
 
 from flask import Blueprint, Response, request
 
+from consign.process import end_group, tied
 from registry.auth import require_read
 from registry.errors import Forbidden, GitBackendError, NotFound, StoreError
 from registry.storage import get_store
@@ -122,7 +123,8 @@ def _stream(proc: subprocess.Popen[bytes], errors: IO[bytes], argv: list[str]) -
         while chunk := proc.stdout.read(CHUNK):
             yield chunk
     finally:
-        if proc.poll() is None:
+        if proc.poll() is None:  # the client went away: end http-backend and its children
+            end_group(proc)
             proc.kill()
         proc.wait()
         errors.seek(0)
@@ -138,12 +140,14 @@ def backend(path: str) -> Response:
     repo = _repo()
     log.debug("run: %s  (PATH_INFO=/%s/%s)", shlex.join(BACKEND), repo.name, path)
     errors = tempfile.TemporaryFile()  # noqa: SIM115 - _stream closes it after the response
+    argv, tie = tied(BACKEND)  # upload-pack and pack-objects end with this worker
     proc = subprocess.Popen(
-        BACKEND,
+        argv,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=errors,
-        env=_cgi_env(repo, path),
+        env={**_cgi_env(repo, path), "PYTHONSAFEPATH": "1"},
+        **tie,
     )
     assert proc.stdin is not None and proc.stdout is not None
     feeder = threading.Thread(target=_feed, args=(request.stream, proc.stdin), daemon=True)
