@@ -45,8 +45,12 @@ LISTED = _Listed()
 
 def fragment_url(registry: str) -> str:
     """``<registry>/fragment``; ValueError unless ``registry`` is an http(s) URL with a host."""
-    parts = urlsplit(registry.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(registry.strip())
+        usable = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+    except ValueError:  # a bad IPv6 literal or port
+        usable = False
+    if not usable:
         raise ValueError(
             f"--registry must be an http:// or https:// URL with a host "
             f"(e.g. http://{registry.strip() or 'registry'}), not {registry!r}"
