@@ -112,8 +112,7 @@ def test_names_stored_before_the_rules_keep_working(tmp_path: Path) -> None:
     repo = tmp_path / "registry.git"
     legacy = "TLO\u00a0GE"  # stored by a registry that did not refuse it yet
     store = DescriptorStore(repo)
-    spec, _ = yamlio.load(WEB), None
-    store.publish([Target(legacy, "Cafe\u0301")], "we\u200bb", WEB, spec, {})
+    store.publish([Target(legacy, "Cafe\u0301")], "we\u200bb", WEB, yamlio.load(WEB), {})
     store.close()
     with ServedRegistry(repo, tmp_path / "serve.log", workers=1).start() as server:
         body = publish_body(
@@ -165,6 +164,27 @@ def test_non_finite_numbers_are_refused_at_the_door(server: ServedRegistry, numb
     versions = requests.get(f"{server.url}/api/applications/H/releases/R/versions", timeout=10)
     if versions.status_code == 200:
         strict_json(versions)
+
+
+def test_infinity_stored_before_the_check_is_answered_as_standard_json(tmp_path: Path) -> None:
+    """A registry without the check stored ``1e400`` as ``Infinity`` in consign.json; the
+    versions API must still answer JSON that strict parsers read."""
+    repo = tmp_path / "registry.git"
+    store = DescriptorStore(repo)
+    store.publish([Target("Inf", "R")], "web", WEB, yamlio.load(WEB), {"buildNumber": 1e400})
+    store.close()
+    with ServedRegistry(repo, tmp_path / "serve.log", workers=1).start() as server:
+        base = f"{server.url}/api/applications/Inf/releases/R/versions"
+        for url in (base, f"{base}/1", f"{base}/latest"):
+            response = requests.get(url, timeout=10)
+            assert response.status_code == 200, response.text
+            body = strict_json(response)
+            versions = body.get("versions", [body])
+            assert versions[0]["build"] == {"buildNumber": "Infinity"}
+        options = requests.get(
+            f"{server.url}/rundeck/options/versions?application=Inf&release=R", timeout=10
+        )
+        assert options.status_code == 200 and strict_json(options)
 
 
 def test_a_service_name_with_a_trailing_newline_is_refused(server: ServedRegistry) -> None:
