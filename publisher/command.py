@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import base64
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
@@ -191,43 +193,54 @@ def publish(
     bamboo_planRepository_revision, ...) are sent as the fragment's provenance.
     """
 
-    try:
+    with _one_line_failures():
         _publish(
             compose_file,
-            applications,
-            releases,
+            list(applications),
+            list(releases),
             component,
             registry,
             token,
-            build_info,
-            image_digests,
+            _collect_build(build_info, image_digests),
             RetryPolicy(attempts=attempts, backoff=backoff, timeout=timeout),
         )
-    except _Failed as e:
-        _fail(str(e))
-    except Exception as e:
-        _fail(f"unexpected error: {type(e).__name__}: {e}")
 
 
 class _Failed(Exception):
     """A publish failure with the one line the build log shows."""
 
 
-def _fail(message: str) -> NoReturn:
+@contextmanager
+def _one_line_failures() -> Iterator[None]:
+    """Every failure ends as one line on stderr and exit code 7: never a traceback."""
+    try:
+        yield
+    except _Failed as e:
+        message = str(e)
+    except Exception as e:
+        message = f"unexpected error: {type(e).__name__}: {e}"
+    else:
+        return
     line = " ".join(message.split())  # one line, whatever the registry or a library said
     click.echo(f"consign publish: {line}", err=True)
     raise SystemExit(int(ExitCode.PUBLISH_FAILED))
 
 
+def _collect_build(build_info: tuple[str, ...], image_digests: tuple[str, ...]) -> dict[str, Any]:
+    try:
+        return collect(os.environ, build_info, image_digests)
+    except BuildInfoError as e:
+        raise _Failed(str(e)) from e
+
+
 def _publish(
     compose_file: str,
-    applications: tuple[str, ...],
-    releases: tuple[str, ...],
+    applications: list[str],
+    releases: list[str],
     component: str | None,
     registry: str,
     token: str | None,
-    build_info: tuple[str, ...],
-    image_digests: tuple[str, ...],
+    build: dict[str, Any],
     policy: RetryPolicy,
 ) -> None:
     def fail(message: str) -> NoReturn:
@@ -241,11 +254,7 @@ def _publish(
         text = Path(compose_file).read_bytes()
     except OSError as e:
         fail(f"cannot read {compose_file}: {e.strerror or e}")
-    try:
-        build = collect(os.environ, build_info, image_digests)
-    except BuildInfoError as e:
-        fail(str(e))
-    payload = build_payload(text, list(applications), list(releases), component, build)
+    payload = build_payload(text, applications, releases, component, build)
     try:
         result = put_fragment(
             url,

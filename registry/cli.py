@@ -106,7 +106,8 @@ def serve(
         "workers": workers,
         "timeout": timeout,
         "worker_class": worker_class,
-        "threads": threads,
+        # gunicorn turns `sync` with threads > 1 into gthread: sync means one at a time
+        "threads": threads if worker_class == "gthread" else 1,
         "graceful_timeout": min(timeout, 30),
         "accesslog": None,
         "preload_app": False,
