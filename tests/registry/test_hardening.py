@@ -77,6 +77,28 @@ def test_names_too_long_for_the_file_system_are_400_with_the_real_limit(
     assert str(server.repo) not in found["message"]
 
 
+@pytest.mark.parametrize(
+    "template",
+    [
+        "/api/applications/{n}/releases",
+        "/api/applications/{n}/releases/{n}/versions",
+        "/api/applications/{n}/releases/{n}/versions/1",
+        "/api/applications/{n}/releases/{n}/diff",
+        "/descriptor/application/{n}/{n}/latest",
+        "/descriptor/application/{n}/{n}/1/fragments/{n}",
+        "/rundeck/options/releases?application={n}",
+        "/rundeck/options/versions?application={n}&release={n}",
+    ],
+)
+def test_names_too_long_for_the_file_system_are_404_when_read(
+    server: ServedRegistry, template: str
+) -> None:
+    """No ref can have such a name, so looking one up finds nothing (it was a 500)."""
+    response = requests.get(server.url + template.format(n=quote("é" * 90)), timeout=10)
+    found = error(response, 404)
+    assert str(server.repo) not in found["message"]
+
+
 def test_a_derived_component_name_must_fit_too(server: ServedRegistry) -> None:
     service = "a" + "." * 99  # every '.' encodes as %2E: 298 bytes
     found = error(put(server, publish_body(f"services:\n  '{service}':\n    image: x\n")), 400)
