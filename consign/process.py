@@ -4,10 +4,10 @@ It logs the exact command line (``shlex.join``) and turns a non-zero exit into a
 :class:`CommandFailed` that keeps the command, exit code, stdout and stderr, so callers
 can re-raise it as their own domain error ``from`` it.
 
-A command run with ``tied=True`` (:func:`tied`) never outlives the process that started it,
-even when that process is SIGKILLed: it runs under a tiny supervisor that the kernel
-signals when its parent dies (``PR_SET_PDEATHSIG``) and that then ends the command's
-whole process group. ``git gc`` needs this: it forks ``git repack`` and ``git
+A command run with ``tied_to_caller=True`` (or started with :func:`tied`) never outlives the
+process that started it, even when that process is SIGKILLed: it runs under a tiny
+supervisor that the kernel signals when its parent dies (``PR_SET_PDEATHSIG``) and that then
+ends the command's whole process group. ``git gc`` needs this: it forks ``git repack`` and ``git
 pack-objects``, which a signal to ``git gc`` alone would leave running, outside the lock
 its dead parent held.
 """

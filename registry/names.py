@@ -90,8 +90,8 @@ def admit(name: str, what: str, stored: Callable[[str], bool]) -> str:
             raise
     if stored(name):
         return name
-    if nfc != name:
+    try:  # NFC can lengthen a name past 100 characters
         refnames.validate(nfc, what)
-        if stored(nfc):
-            return nfc
-    return check_new(nfc, what)
+    except InvalidName as e:
+        raise InvalidName(e.message, details={"field": what}) from e
+    return nfc if stored(nfc) else check_new(nfc, what)
