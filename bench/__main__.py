@@ -15,6 +15,8 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=5, help="deployer: alternating rounds")
     parser.add_argument("--scale-to", type=int, default=100_000, help="scale: versions to grow to")
+    parser.add_argument("--slow", type=int, default=50, help="slowclients: slow connections")
+    parser.add_argument("--seconds", type=float, default=20, help="slowclients: probe time")
     args = parser.parse_args()
     if "registry" in args.which:
         from bench import registry
@@ -24,6 +26,10 @@ def main() -> None:
         from bench import scale
 
         print(json.dumps(scale.run(args.scale_to, args.samples)["targets"], indent=2))
+    if "slowclients" in args.which:
+        from bench import slowclients
+
+        print(json.dumps(slowclients.run(args.slow, args.seconds)["targets"], indent=2))
     if "deployer" in args.which:
         from bench import deployer
 

@@ -44,7 +44,7 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(repo: Path, workers: int = 4) -> Iterator[str]:
+def serve(repo: Path, workers: int = 4, extra: Sequence[str] = ()) -> Iterator[str]:
     """Run a real `consign serve` (gunicorn) on a free loopback port; yield its base URL."""
     port = free_port()
     env = {**os.environ, "CONSIGN_LOG_LEVEL": "WARNING"}
@@ -60,6 +60,7 @@ def serve(repo: Path, workers: int = 4) -> Iterator[str]:
             f"127.0.0.1:{port}",
             "--workers",
             str(workers),
+            *extra,
         ],
         cwd=ROOT,
         env=env,

@@ -3,21 +3,32 @@
 It logs the exact command line (``shlex.join``) and turns a non-zero exit into a
 :class:`CommandFailed` that keeps the command, exit code, stdout and stderr, so callers
 can re-raise it as their own domain error ``from`` it.
+
+A command run with ``tied_to_caller=True`` (or started with :func:`tied`) never outlives the
+process that started it, even when that process is SIGKILLed: it runs under a tiny
+supervisor that the kernel signals when its parent dies (``PR_SET_PDEATHSIG``) and that then
+ends the command's whole process group. ``git gc`` needs this: it forks ``git repack`` and ``git
+pack-objects``, which a signal to ``git gc`` alone would leave running, outside the lock
+its dead parent held.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
 import os
 import shlex
+import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +61,43 @@ class Completed:
     seconds: float
 
 
+PR_SET_PDEATHSIG = 1
+_LIBC = ctypes.CDLL(None, use_errno=True)
+#: The supervisor of a tied command: the leader of the command's process group. SIGTERM
+#: (sent by the kernel when its parent dies, or by :func:`run` on a timeout) is passed to
+#: the whole group; the command's exit status is passed back.
+_SUPERVISOR = """
+import os, signal, subprocess, sys
+def stop(*_):
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    os.killpg(0, signal.SIGTERM)
+    os._exit(143)
+signal.signal(signal.SIGTERM, stop)
+if os.getppid() != int(sys.argv[1]):
+    stop()
+code = subprocess.call(sys.argv[2:])
+sys.exit(code if code >= 0 else 128 - code)
+"""
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGTERM when the parent (thread) dies."""
+    _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
+def tied(argv: Sequence[str]) -> tuple[list[str], dict[str, Any]]:
+    """``argv`` wrapped in the supervisor, and the Popen arguments that tie it to this
+    process: it and everything it starts are ended when this process dies."""
+    wrapped = [sys.executable, "-c", _SUPERVISOR, str(os.getpid()), *map(str, argv)]
+    return wrapped, {"preexec_fn": _die_with_parent, "process_group": 0}
+
+
+def end_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM a tied command's whole process group (no-op once it is gone)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGTERM)
+
+
 def run(
     argv: Sequence[str],
     *,
@@ -58,37 +106,53 @@ def run(
     cwd: str | os.PathLike[str] | None = None,
     timeout: float | None = None,
     check: bool = True,
+    tied_to_caller: bool = False,
 ) -> Completed:
     """Run ``argv`` and capture its output as text.
 
     ``env`` is added to the current environment. With ``check`` (the default) a
     non-zero exit raises :class:`CommandFailed`; a missing program raises it too,
-    with exit code 127 as a shell would.
+    with exit code 127 as a shell would. ``tied_to_caller``: the command and its children
+    end when this process dies (see :func:`tied`), and all of them on a timeout.
     """
     argv = [str(a) for a in argv]
     log.debug("run: %s", shlex.join(argv))
     full_env = None if env is None else {**os.environ, **env}
     data = input.encode() if isinstance(input, str) else input
     started = time.monotonic()
+    if tied_to_caller and not shutil.which(argv[0], path=(full_env or os.environ).get("PATH")):
+        raise CommandFailed(argv, 127, "", f"{argv[0]}: command not found")
+    command, extra = tied(argv) if tied_to_caller else (argv, {})
     try:
-        proc = subprocess.run(
-            argv,
-            input=data,
-            capture_output=True,
+        with subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE if data is not None else None,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             env=full_env,
             cwd=cwd,
-            timeout=timeout,
-            check=False,
-        )
+            **extra,
+        ) as proc:
+            try:
+                stdout, stderr = proc.communicate(data, timeout=timeout)
+            except subprocess.TimeoutExpired as e:
+                if tied_to_caller:
+                    end_group(proc)
+                proc.kill()
+                proc.communicate()
+                raise CommandFailed(argv, 124, "", f"timed out after {timeout}s") from e
+            except BaseException:
+                if tied_to_caller:
+                    end_group(proc)
+                proc.kill()
+                raise
     except FileNotFoundError as e:
         raise CommandFailed(argv, 127, "", f"{argv[0]}: command not found") from e
-    except subprocess.TimeoutExpired as e:
-        raise CommandFailed(argv, 124, "", f"timed out after {timeout}s") from e
     done = Completed(
         argv,
         proc.returncode,
-        proc.stdout.decode("utf-8", "replace"),
-        proc.stderr.decode("utf-8", "replace"),
+        stdout.decode("utf-8", "replace"),
+        stderr.decode("utf-8", "replace"),
         time.monotonic() - started,
     )
     log.debug("exit %s after %.3fs: %s", done.returncode, done.seconds, shlex.join(argv))

@@ -36,7 +36,7 @@ BAMBOO_FALLBACKS: dict[str, str] = {
     "bamboo_repository_revision_number": "planRepository.revision",
 }
 
-_DIGEST = re.compile(r"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[0-9a-fA-F]{32,}$")
+_DIGEST = re.compile(r"[a-z0-9]+(?:[+._-][a-z0-9]+)*:[0-9a-fA-F]{32,}")
 
 
 class BuildInfoError(ValueError):
@@ -78,7 +78,7 @@ def parse_digests(values: Iterable[str]) -> dict[str, str]:
         else:
             name, _, digest = value.rpartition("@")
         name, digest = name.strip(), digest.strip()
-        if not name or not _DIGEST.match(digest):
+        if not name or not _DIGEST.fullmatch(digest):
             raise BuildInfoError(
                 f"--image-digest {value!r}: expected IMAGE@sha256:HEX or NAME=sha256:HEX"
             )

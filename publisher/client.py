@@ -72,6 +72,30 @@ def _error_message(response: requests.Response) -> str:
     return f"{response.status_code} {response.reason}" + (f": {text}" if text else "")
 
 
+#: Failures of the transport that may pass if tried again (safe: the registry makes a retried
+#: publish idempotent). Every other requests error (a bad URL, too many redirects) is final.
+RETRIED = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
+
+
+def _answer(response: requests.Response) -> dict[str, Any]:
+    """The JSON object of a 2xx/3xx answer, checked to have the shape the registry documents."""
+    try:
+        body = response.json()
+    except ValueError as e:
+        raise PublishFailed(
+            f"{response.status_code} answer is not JSON: {response.text[:200]!r}",
+            status=response.status_code,
+        ) from e
+    versions = body.get("versions") if isinstance(body, dict) else None
+    if not isinstance(versions, list) or not all(isinstance(v, dict) for v in versions):
+        raise PublishFailed(
+            f"{response.status_code} answer is not a registry's publish answer (an object with "
+            f"a list of versions): {response.text[:200]!r}",
+            status=response.status_code,
+        )
+    return body
+
+
 def put_fragment(
     url: str,
     payload: dict[str, Any],
@@ -113,18 +137,13 @@ def send_json(
     for attempt in range(1, max(1, policy.attempts) + 1):
         try:
             response = http.request(method, url, data=data, headers=headers, timeout=policy.timeout)
-        except (requests.ConnectionError, requests.Timeout) as e:
+        except RETRIED as e:
             last, last_status = f"{type(e).__name__}: {e}", None
+        except requests.RequestException as e:  # InvalidURL, InvalidSchema, TooManyRedirects
+            raise PublishFailed(f"{type(e).__name__}: {e}") from e
         else:
             if response.status_code < 400:
-                try:
-                    body = response.json()
-                except ValueError as e:
-                    raise PublishFailed(
-                        f"{response.status_code} answer is not JSON: {response.text[:200]!r}",
-                        status=response.status_code,
-                    ) from e
-                return PublishResult(response.status_code, body, attempt)
+                return PublishResult(response.status_code, _answer(response), attempt)
             if response.status_code < 500:
                 raise PublishFailed(
                     _error_message(response), status=response.status_code, body=_json(response)

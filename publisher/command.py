@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import base64
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
 import click
 
@@ -44,7 +47,18 @@ LISTED = _Listed()
 
 
 def fragment_url(registry: str) -> str:
-    return registry.rstrip("/") + "/fragment"
+    """``<registry>/fragment``; ValueError unless ``registry`` is an http(s) URL with a host."""
+    try:
+        parts = urlsplit(registry.strip())
+        usable = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+    except ValueError:  # a bad IPv6 literal or port
+        usable = False
+    if not usable:
+        raise ValueError(
+            f"--registry must be an http:// or https:// URL with a host "
+            f"(e.g. http://{registry.strip() or 'registry'}), not {registry!r}"
+        )
+    return registry.strip().rstrip("/") + "/fragment"
 
 
 def build_payload(
@@ -158,22 +172,63 @@ def publish(
     bamboo_planRepository_revision, ...) are sent as the fragment's provenance.
     """
 
-    def fail(message: str) -> None:
+    with _one_line_failures():
+        _publish(
+            compose_file,
+            list(applications),
+            list(releases),
+            component,
+            registry,
+            token,
+            _collect_build(build_info, image_digests),
+            RetryPolicy(attempts=attempts, backoff=backoff, timeout=timeout),
+        )
+
+
+@contextmanager
+def _one_line_failures() -> Iterator[None]:
+    """Every failure becomes a PublishError (exit 7, one line through consign.errors):
+    whatever the registry or a library said, never a traceback."""
+    try:
+        yield
+    except PublishError as e:
+        raise PublishError(" ".join(str(e).split())) from e
+    except Exception as e:
+        raise PublishError(" ".join(f"unexpected error: {type(e).__name__}: {e}".split())) from e
+
+
+def _collect_build(build_info: tuple[str, ...], image_digests: tuple[str, ...]) -> dict[str, Any]:
+    try:
+        return collect(os.environ, build_info, image_digests)
+    except BuildInfoError as e:
+        raise PublishError(str(e)) from e
+
+
+def _publish(
+    compose_file: str,
+    applications: list[str],
+    releases: list[str],
+    component: str | None,
+    registry: str,
+    token: str | None,
+    build: dict[str, Any],
+    policy: RetryPolicy,
+) -> None:
+    def fail(message: str) -> NoReturn:
         raise PublishError(message)
 
+    try:
+        url = fragment_url(registry)
+    except ValueError as e:
+        fail(str(e))
     try:
         text = Path(compose_file).read_bytes()
     except OSError as e:
         fail(f"cannot read {compose_file}: {e.strerror or e}")
-    try:
-        build = collect(os.environ, build_info, image_digests)
-    except BuildInfoError as e:
-        fail(str(e))
-    payload = build_payload(text, list(applications), list(releases), component, build)
-    policy = RetryPolicy(attempts=attempts, backoff=backoff, timeout=timeout)
+    payload = build_payload(text, applications, releases, component, build)
     try:
         result = put_fragment(
-            fragment_url(registry),
+            url,
             payload,
             token=token or None,
             policy=policy,

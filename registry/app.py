@@ -8,12 +8,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
 from registry import config as cfg
 from registry import metrics, storage
 from registry.auth import ACTIONS, ROLES, Tokens
 from registry.auth import EXTENSION as AUTH_EXTENSION
+from registry.bodies import Request
 from registry.errors import RegistryError
 
 log = logging.getLogger("registry")
@@ -23,6 +25,7 @@ access_log = logging.getLogger("registry.access")
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: defaults, then ``CONSIGN_*`` from the environment, then ``test_config``."""
     app = Flask(__name__)
+    app.request_class = Request
     app.config.from_mapping(cfg.DEFAULTS)
     app.config.from_prefixed_env(cfg.ENV_PREFIX)
     app.config.update(cfg.raw_env_strings())
@@ -31,7 +34,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     for key in cfg.INTEGER_KEYS:  # a bad number fails here, not at the first request
         app.config[key] = cfg.positive_int(app.config, key)
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_BODY_BYTES"]
-    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json = StandardJSON(app)
 
     tokens = Tokens.from_entries(
         {role: cfg.load_tokens(app.config, role.upper()) for role in ROLES}
@@ -57,6 +60,17 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     _install_request_log(app)
     metrics.init_app(app)
     return app
+
+
+class StandardJSON(DefaultJSONProvider):
+    """Answers are standard JSON: key order kept, and never ``NaN``/``Infinity`` (input is
+    checked at the door; this makes a slip an error instead of JSON strict parsers reject)."""
+
+    sort_keys = False
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        kwargs.setdefault("allow_nan", False)
+        return super().dumps(obj, **kwargs)
 
 
 def _error_response(status: int, body: dict[str, Any]) -> Response:

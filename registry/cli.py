@@ -4,6 +4,11 @@ gunicorn is driven programmatically (a ``BaseApplication``) so the command needs
 file. Each worker builds its own app with :func:`registry.app.create_app` (no preload: a Git
 store must not be shared across ``fork``); the bare repo is created once, in the master,
 before any worker starts. gunicorn's own access log is off: the app logs every request.
+
+Workers are ``gthread`` with 64 threads each: a client that sends its request slowly (a
+trickle of header or body bytes, a stalled proxy) holds one thread, not a whole worker, and
+a connection that has sent nothing yet holds none. With the ``sync`` class two such clients
+made the registry unavailable; ``python -m bench slowclients`` measures both (README).
 """
 
 from __future__ import annotations
@@ -63,7 +68,29 @@ def _parse_bind(value: str) -> str:
     type=click.IntRange(1, 3600),
     help="Seconds before a silent worker is killed and restarted.",
 )
-def serve(repo: str, bind: str, workers: int, timeout: int) -> None:
+@click.option(
+    "--worker-class",
+    envvar="CONSIGN_WORKER_CLASS",
+    default="gthread",
+    show_default=True,
+    show_envvar=True,
+    type=click.Choice(["gthread", "sync", "gevent"]),
+    help="gunicorn worker class: gthread (threads; the default), sync (one request per "
+    "process at a time: slow clients block it), gevent (needs the gevent package).",
+)
+@click.option(
+    "--threads",
+    envvar="CONSIGN_THREADS",
+    default=64,
+    show_default=True,
+    show_envvar=True,
+    type=click.IntRange(1, 1024),
+    help="Request threads per worker (gthread): how many slow or stalled clients each "
+    "worker can wait on while it still answers others.",
+)
+def serve(
+    repo: str, bind: str, workers: int, timeout: int, worker_class: str, threads: int
+) -> None:
     """Run the descriptor registry (HTTP API) under gunicorn."""
     from registry.gunicorn_app import RegistryServer, metrics_hooks  # gunicorn only when serving
 
@@ -81,6 +108,9 @@ def serve(repo: str, bind: str, workers: int, timeout: int) -> None:
         "bind": bind,
         "workers": workers,
         "timeout": timeout,
+        "worker_class": worker_class,
+        # gunicorn turns `sync` with threads > 1 into gthread: sync means one at a time
+        "threads": threads if worker_class == "gthread" else 1,
         "graceful_timeout": min(timeout, 30),
         "accesslog": None,
         "preload_app": False,

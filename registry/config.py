@@ -31,6 +31,9 @@ DEFAULTS: dict[str, Any] = {
     "DEFAULT_LIST_LIMIT": 20,
     "RUNDECK_LIST_LIMIT": 100,
     "MAX_COMMENT_BYTES": 4096,
+    # A fragment's size with its YAML aliases expanded, and an assembled descriptor's size.
+    "MAX_FRAGMENT_BYTES": 1024 * 1024,
+    "MAX_DESCRIPTOR_BYTES": 8 * 1024 * 1024,
     # `consign serve` announces open publishing once, in the master; its workers do not.
     "ANNOUNCE_OPEN_PUBLISH": True,
     # fsync objects and refs before a publish answers (see registry/store/loose.py)
@@ -45,6 +48,8 @@ INTEGER_KEYS = (
     "DEFAULT_LIST_LIMIT",
     "RUNDECK_LIST_LIMIT",
     "MAX_COMMENT_BYTES",
+    "MAX_FRAGMENT_BYTES",
+    "MAX_DESCRIPTOR_BYTES",
 )
 
 # Keys whose environment value must stay a raw string: from_prefixed_env would turn a

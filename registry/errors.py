@@ -44,6 +44,12 @@ class InvalidFragment(RegistryError):
     error = "invalid_fragment"
 
 
+class DescriptorTooLarge(InvalidFragment):
+    """The descriptor assembled with this fragment would exceed the configured size."""
+
+    error = "descriptor_too_large"
+
+
 class Unauthorized(RegistryError):
     status = 401
     error = "unauthorized"
@@ -64,6 +70,17 @@ class Conflict(RegistryError):
 
     status = 409
     error = "conflict"
+
+
+class GitBackendError(RegistryError):
+    """``git http-backend`` refused a request (its own 4xx, e.g. 405 for a GET of
+    git-upload-pack); the status is the backend's."""
+
+    error = "git_error"
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class StoreError(RegistryError):

@@ -25,14 +25,14 @@ from registry import yamlio
 from registry.errors import InvalidFragment
 from registry.normalize import normalize
 
-_BASE64 = re.compile(r"^[A-Za-z0-9+/]*={0,2}$")
+_BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 _SELF_CONTAINED = "a descriptor must be self-contained"
 
 
 def decode_fragment(b64: str) -> str:
     """Standard base64 (padding and line breaks optional) of UTF-8 text -> the text."""
     compact = "".join(b64.split())
-    if not _BASE64.match(compact) or len(compact.rstrip("=")) % 4 == 1:
+    if not _BASE64.fullmatch(compact) or len(compact.rstrip("=")) % 4 == 1:
         raise InvalidFragment("fragment is not valid base64")
     compact = compact.rstrip("=")
     try:
@@ -48,9 +48,14 @@ def decode_fragment(b64: str) -> str:
         ) from e
 
 
-def parse_fragment(text: str) -> tuple[dict[str, Any], list[str]]:
-    """yamlio.load + normalize + self-containedness + no cycles -> (spec, warnings)."""
-    doc = yamlio.load(text)
+def parse_fragment(
+    text: str, limits: yamlio.Limits | None = None
+) -> tuple[dict[str, Any], list[str]]:
+    """yamlio.load + normalize + self-containedness + no cycles -> (spec, warnings).
+
+    ``limits`` bound the YAML (default: :class:`yamlio.Limits`, those of a new publish;
+    fragments already stored are re-read with :data:`yamlio.STORED`)."""
+    doc = yamlio.load(text, limits=limits or yamlio.Limits())
     if isinstance(doc, dict) and "include" in doc:
         raise InvalidFragment(
             f"top-level 'include' needs other files; {_SELF_CONTAINED}: publish the included "

@@ -13,7 +13,7 @@ from typing import Any
 
 from registry.errors import InvalidFragment
 
-SERVICE_NAME = re.compile(r"^[a-zA-Z0-9._-]+$")
+SERVICE_NAME = re.compile(r"[a-zA-Z0-9._-]+")  # always .fullmatch: "$" matches before "\n"
 RESOURCES = ("volumes", "networks", "secrets", "configs", "models")
 V1_KEYS = ("net", "log_driver", "log_opt", "dockerfile", "volume_driver")
 _NOT_NAMED = ("/", ".", "~", "$")
@@ -55,7 +55,7 @@ def normalize(doc: Any) -> tuple[dict[str, Any], list[str]]:
     spec: dict[str, Any] = {"services": {}}
     volumes: dict[str, Any] = {}
     for name, service in services.items():
-        if not isinstance(name, str) or not SERVICE_NAME.match(name):
+        if not isinstance(name, str) or not SERVICE_NAME.fullmatch(name):
             raise InvalidFragment(
                 f"invalid service name {name!r}: compose allows letters, digits, '.', '_', '-'"
             )

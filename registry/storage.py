@@ -20,6 +20,7 @@ def init_app(app: Flask) -> None:
         app.config["REPO"],
         durable=bool(app.config["DURABLE"]),
         lock_waited=metrics.LOCK_WAIT_SECONDS.observe,
+        max_descriptor_bytes=int(app.config["MAX_DESCRIPTOR_BYTES"]),
     )
 
 

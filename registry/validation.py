@@ -8,6 +8,7 @@ and fails with 422.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,8 +39,56 @@ class PublishRequest:
         return [(app, rel) for app in self.applications for rel in self.releases]
 
 
+#: Nesting of the JSON body (``build`` is the only field that nests): far below the depth at
+#: which Python's JSON encoder, used again to store and answer it, would hit its recursion limit.
+MAX_JSON_DEPTH = 32
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite(text: str) -> float:
+    """JSON numbers must stay finite: ``1e400`` would be stored as ``Infinity``, which is
+    not JSON, and every later answer carrying it would be unreadable to strict parsers."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text} is out of range (not a finite double)")
+    return value
+
+
+def _check_values(value: Any, where: str, depth: int = 1) -> None:
+    """Refuse what the parser accepts but nothing downstream can store or answer: nesting
+    beyond MAX_JSON_DEPTH and lone surrogates (``"\\ud800"``), which are not Unicode text."""
+    stack = [(value, where, depth)]
+    while stack:
+        item, path, level = stack.pop()
+        if level > MAX_JSON_DEPTH:
+            raise BadRequest(
+                f"{path.split('.')[0].split('[')[0]} is nested more than {MAX_JSON_DEPTH} "
+                "levels deep",
+                details={"field": path.split(".")[0].split("[")[0]},
+            )
+        if isinstance(item, str):
+            _check_text(item, path)
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                _check_text(key, f"{path}.{key!r}" if path else str(key))
+                stack.append((child, f"{path}.{key}" if path else str(key), level + 1))
+        elif isinstance(item, list):
+            stack.extend((child, f"{path}[{i}]", level + 1) for i, child in enumerate(item))
+
+
+def _check_text(text: str, path: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        field = path.split(".")[0].split("[")[0]
+        raise BadRequest(
+            f"{path} contains the lone surrogate U+{ord(text[e.start]):04X}, which is not "
+            "Unicode text",
+            details={"field": field},
+        ) from e
 
 
 def parse_json_body(data: bytes, mimetype: str) -> dict[str, Any]:
@@ -49,7 +98,9 @@ def parse_json_body(data: bytes, mimetype: str) -> dict[str, Any]:
             details={"field": "Content-Type"},
         )
     try:
-        body = json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
+        body = json.loads(
+            data.decode("utf-8"), parse_constant=_reject_constant, parse_float=_finite
+        )
     except UnicodeDecodeError as e:
         raise BadRequest(f"the body is not UTF-8: {e}", details={"field": "body"}) from e
     except json.JSONDecodeError as e:
@@ -63,6 +114,7 @@ def parse_json_body(data: bytes, mimetype: str) -> dict[str, Any]:
         raise BadRequest(
             f"the body must be a JSON object, not {_kind(body)}", details={"field": "body"}
         )
+    _check_values(body, "", depth=0)
     return body
 
 

@@ -5,8 +5,12 @@ Loading follows what Compose (go-yaml v3) reads, not PyYAML's YAML 1.1 defaults:
 strings, ``0o17``/``017``/``0x1F``/``1_000`` are integers. Refused with InvalidFragment:
 syntax errors and duplicate keys (with line and column), tags other than the YAML core ones
 and Compose's ``!reset``/``!override``, several documents, documents over ``max_bytes``,
-and alias expansions ("billion laughs") over ``max_nodes`` nodes, counted on the composed
-node graph before anything is constructed, so a bomb costs time linear in its text.
+nesting deeper than ``max_depth`` (refused while composing, far below Python's recursion
+limit), and alias expansions over ``max_nodes`` nodes ("billion laughs") or over
+``max_expanded_bytes`` bytes (one long string repeated through aliases). Both expansions
+are measured on the composed node graph before anything is constructed, so a bomb costs
+time linear in its text and no memory: the expanded size is the UTF-8 bytes of every
+scalar plus one byte per node, counted as if every alias were written out.
 
 ``!reset`` and ``!override`` load as :class:`Reset` / :class:`Override` wrappers and dump
 back as the same tags: the descriptor keeps them and Compose applies them when it resolves
@@ -27,6 +31,27 @@ from registry.errors import InvalidFragment
 
 MAX_BYTES = 1024 * 1024
 MAX_NODES = 200_000
+#: Nesting of mappings and sequences. Real Compose files stay under 10 levels; each level
+#: costs a few Python frames while composing, constructing and dumping.
+MAX_DEPTH = 64
+#: The size of a fragment with its aliases expanded (the largest real-world Compose files
+#: are ~50 KB).
+MAX_EXPANDED_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one document may cost; ``None`` means unbounded."""
+
+    max_bytes: int | None = MAX_BYTES
+    max_nodes: int = MAX_NODES
+    max_depth: int = MAX_DEPTH
+    max_expanded_bytes: int | None = MAX_EXPANDED_BYTES
+
+
+#: For documents the registry stored itself (accepted under the limits of their time):
+#: they must stay readable, so only the bounds that protect the process itself apply.
+STORED = Limits(max_bytes=None, max_nodes=10_000_000, max_depth=400, max_expanded_bytes=None)
 
 
 @dataclass(frozen=True)
@@ -61,6 +86,24 @@ class _Loader(yaml.SafeLoader):
     """SafeLoader with go-yaml v3's implicit types, Compose's tags and duplicate-key checks."""
 
     yaml_implicit_resolvers: dict[Any, Any] = {}  # replaces YAML 1.1's implicit types
+    max_depth = MAX_DEPTH
+    _depth = 0
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
+        """Compose with a depth bound: PyYAML's composer recurses once per nesting level."""
+        self._depth += 1
+        try:
+            if self._depth > self.max_depth:
+                mark = self.peek_event().start_mark
+                line, column = mark.line + 1, mark.column + 1
+                raise InvalidFragment(
+                    f"YAML nested more than {self.max_depth} levels deep at line {line}, "
+                    f"column {column}",
+                    details={"line": line, "column": column, "max_depth": self.max_depth},
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
     def construct_int(self, node: ScalarNode) -> int:
         text = str(self.construct_scalar(node)).replace("_", "")
@@ -146,12 +189,13 @@ for _tag in ("timestamp", "binary", "set", "omap", "pairs"):
 _Loader.add_constructor(None, _Loader.construct_refused)
 
 
-def _check_size(root: Node, max_nodes: int) -> None:
-    """Count nodes as if every alias were expanded; refuse beyond ``max_nodes`` or on a cycle."""
-    sizes: dict[int, int] = {}
+def _check_size(root: Node, max_nodes: int, max_expanded: int | None) -> None:
+    """Measure the document as if every alias were expanded: nodes, and bytes (the UTF-8
+    bytes of every scalar plus one per node); refuse beyond the limits or on a cycle."""
+    sizes: dict[int, tuple[int, int]] = {}
     active: set[int] = set()
 
-    def size(node: Node) -> int:
+    def size(node: Node) -> tuple[int, int]:
         key = id(node)
         if key in sizes:
             return sizes[key]
@@ -159,31 +203,57 @@ def _check_size(root: Node, max_nodes: int) -> None:
             where, details = _where(node)
             raise InvalidFragment(f"recursive alias at {where}", details=details)
         active.add(key)
-        total = 1
+        nodes, size_bytes = 1, 1
         if isinstance(node, SequenceNode):
             children: list[Node] = list(node.value)
         elif isinstance(node, MappingNode):
             children = [n for pair in node.value for n in pair]
         else:
             children = []
+            size_bytes += len(str(node.value).encode("utf-8", "surrogatepass"))
         for child in children:
-            total += size(child)
-            if total > max_nodes:
+            child_nodes, child_bytes = size(child)
+            nodes += child_nodes
+            size_bytes += child_bytes
+            if nodes > max_nodes:
                 raise InvalidFragment(
                     f"document expands to more than {max_nodes} YAML nodes (alias bomb?)",
                     details={"max_nodes": max_nodes},
                 )
+            if max_expanded is not None and size_bytes > max_expanded:
+                raise _too_big(max_expanded)
         active.discard(key)
-        sizes[key] = total
-        return total
+        sizes[key] = (nodes, size_bytes)
+        return sizes[key]
 
-    size(root)
+    total = size(root)[1]
+    if max_expanded is not None and total > max_expanded:  # a single huge scalar
+        raise _too_big(max_expanded)
 
 
-def load(text: str, *, max_bytes: int = MAX_BYTES, max_nodes: int = MAX_NODES) -> Any:
-    """Parse one YAML document safely; see the module docstring for what is refused."""
+def _too_big(max_expanded: int) -> InvalidFragment:
+    return InvalidFragment(
+        f"the fragment is more than {max_expanded} bytes once its YAML aliases are expanded; "
+        "the limit is CONSIGN_MAX_FRAGMENT_BYTES",
+        details={"max_expanded_bytes": max_expanded},
+    )
+
+
+def load(
+    text: str,
+    *,
+    max_bytes: int | None = MAX_BYTES,
+    max_nodes: int = MAX_NODES,
+    limits: Limits | None = None,
+) -> Any:
+    """Parse one YAML document safely; see the module docstring for what is refused.
+
+    ``limits`` (default :class:`Limits` with ``max_bytes`` and ``max_nodes``) bounds it."""
+    if limits is None:
+        limits = Limits(max_bytes=max_bytes, max_nodes=max_nodes)
+    max_bytes = limits.max_bytes
     size = len(text.encode("utf-8", "surrogatepass"))
-    if size > max_bytes:
+    if max_bytes is not None and size > max_bytes:
         raise InvalidFragment(
             f"fragment is {size} bytes, more than the limit of {max_bytes}",
             details={"max_bytes": max_bytes},
@@ -191,10 +261,11 @@ def load(text: str, *, max_bytes: int = MAX_BYTES, max_nodes: int = MAX_NODES) -
     loader: _Loader | None = None
     try:
         loader = _Loader(text.removeprefix("\ufeff"))
+        loader.max_depth = limits.max_depth
         node = loader.get_single_node()
         if node is None:
             return None
-        _check_size(node, max_nodes)
+        _check_size(node, limits.max_nodes, limits.max_expanded_bytes)
         return loader.construct_document(node)
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark

@@ -64,11 +64,14 @@ class DescriptorStore:
         gc_min_interval: int = housekeeping.MIN_INTERVAL,
         durable: bool = True,
         lock_waited: Callable[[float], None] | None = None,
+        max_descriptor_bytes: int | None = None,
     ) -> None:
         """``gc_auto``: loose objects before a publish runs ``git gc --auto`` (0: never);
         ``gc_min_interval``: publishes of one process between two such runs; ``durable``:
         objects and refs reach the disk before a publish returns (fsync; on by default);
-        ``lock_waited``: told the seconds each wait for the writer lock took (metrics)."""
+        ``lock_waited``: told the seconds each wait for the writer lock took (metrics);
+        ``max_descriptor_bytes``: the largest descriptor a publish may assemble (None: any)."""
+        self.max_descriptor_bytes = max_descriptor_bytes
         self._path = Path(path).resolve()
         self._lock_waited = lock_waited
         init_bare(self._path)
@@ -99,7 +102,7 @@ class DescriptorStore:
         """
         with self._guard(), locking.exclusive(self._path, self._lock_waited):
             try:
-                run(["git", "--git-dir", str(self._path), "gc", "--quiet"])
+                run(["git", "--git-dir", str(self._path), "gc", "--quiet"], tied_to_caller=True)
             except CommandFailed as e:
                 raise StoreError(f"git gc failed: {e}") from e
 
@@ -229,7 +232,13 @@ class DescriptorStore:
             for t in unique:  # under the lock: a freeze or policy set now is seen
                 self._admit_publish(t)
             outcomes = publisher.publish(
-                self._objects, self._refs, self._reader, unique, component, new
+                self._objects,
+                self._refs,
+                self._reader,
+                unique,
+                component,
+                new,
+                max_descriptor_bytes=self.max_descriptor_bytes,
             )
             if any(o.created for o in outcomes):
                 self.housekeeper.after_publish()

@@ -5,7 +5,9 @@ Every publish writes about six loose objects and one loose tag, so 10,000 versio
 make Git's own cheap estimate in-process: the number of entries in ``objects/17`` times 256
 against ``gc.auto`` (6700, Git's default). Only when it says "too many", and at most once
 every ``min_interval`` publishes of this process, we run ``git gc --auto`` (in the
-foreground: ``gc.autoDetach=false``, or it would outlive the lock). Git then decides
+foreground: ``gc.autoDetach=false``, or it would outlive the lock; and tied to this
+process, so that a worker killed meanwhile takes ``git gc`` and its ``repack`` with it
+instead of leaving them running without the lock). Git then decides
 itself, packs the loose objects and refs, and removes the packed loose copies.
 
 Readers need no coordination: a running ``git cat-file --batch`` re-scans the pack
@@ -63,7 +65,7 @@ class Housekeeper:
         argv = ["git", "--git-dir", str(self.gitdir), "-c", "gc.autoDetach=false"]
         argv += ["-c", f"gc.auto={self.gc_auto}", "gc", "--auto", "--quiet"]
         try:
-            done = run(argv, timeout=600)
+            done = run(argv, timeout=600, tied_to_caller=True)
         except CommandFailed as e:
             # The version is already published: a failed gc must not turn it into an error.
             log.warning("housekeeping `git gc --auto` failed (the publish stands): %s", e)

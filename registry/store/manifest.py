@@ -131,8 +131,14 @@ def manifest_of(info: VersionInfo) -> dict[str, Any]:
     return found
 
 
+def _legacy_constant(name: str) -> str:
+    """``Infinity``/``NaN`` in a manifest written before numbers were checked (a build number
+    of ``1e400``): kept as the string, so every answer stays standard JSON."""
+    return name
+
+
 def version_info(data: bytes, commit: str, tag: str) -> VersionInfo:
-    m = json.loads(data)
+    m = json.loads(data, parse_constant=_legacy_constant)
     return VersionInfo(
         application=m["application"],
         release=m["release"],

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from registry import refnames
+from registry import names, refnames
 from registry.assembly import Component, assemble, component_name_for, replace_component
-from registry.errors import StoreError
+from registry.errors import DescriptorTooLarge, StoreError
 from registry.store import manifest
 from registry.store.gitobjects import FILE_MODE, TREE_MODE, ObjectStore
 from registry.store.reader import Entry, Reader, blob_id, tag_name
@@ -45,18 +45,34 @@ def fragment_file(component: str) -> str:
 
 
 def plan(
-    reader: Reader, refs: RefDB, target: Target, explicit: str | None, new: Component, created: str
+    reader: Reader,
+    refs: RefDB,
+    target: Target,
+    explicit: str | None,
+    new: Component,
+    created: str,
+    max_descriptor_bytes: int | None = None,
 ) -> Plan:
     tip = refs.resolve(branch_ref(target.application, target.release))
     current = reader.components(tip) if tip else []
     name = component_name_for(current, new.spec, explicit)
     before = next((c for c in current if c.name == name), None)
+    if before is None and explicit is None:  # a new component named after its first service
+        names.check_new(name, "component")
     if tip and before and before.sha256 == new.sha256 and before.build == new.build:
         existing = reader.info(tip)
         return Plan(target, tip, existing, current, b"", existing, None)
     component = replace(new, name=name)
     components = replace_component(current, component)
     assembly = assemble(components)
+    descriptor = assembly.descriptor.encode()
+    if max_descriptor_bytes is not None and len(descriptor) > max_descriptor_bytes:
+        raise DescriptorTooLarge(
+            f"the descriptor of {target.application}/{target.release} would be "
+            f"{len(descriptor)} bytes with this fragment; the limit is {max_descriptor_bytes} "
+            "(CONSIGN_MAX_DESCRIPTOR_BYTES)",
+            details={"max_descriptor_bytes": max_descriptor_bytes},
+        )
     info = VersionInfo(
         application=target.application,
         release=target.release,
@@ -80,7 +96,7 @@ def plan(
     )
     info = replace(info, tag=tag_name(target.application, target.release, info.number))
     old = dict(before.spec.get("services") or {}) if before else None
-    return Plan(target, tip, None, components, assembly.descriptor.encode(), info, old)
+    return Plan(target, tip, None, components, descriptor, info, old)
 
 
 def write(objects: ObjectStore, p: Plan, when: int) -> Entry:
@@ -119,12 +135,16 @@ def publish(
     targets: Sequence[Target],
     explicit: str | None,
     new: Component,
+    *,
+    max_descriptor_bytes: int | None = None,
 ) -> list[PublishOutcome]:
     """Publish ``new`` (its name is decided per target) to every target; hold the lock."""
     for attempt in (1, 2):
         when = int(time.time())
         created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(when))
-        plans = [plan(reader, refs, t, explicit, new, created) for t in targets]
+        plans = [
+            plan(reader, refs, t, explicit, new, created, max_descriptor_bytes) for t in targets
+        ]
         updates: list[RefUpdate] = []
         written: list[tuple[Plan, Entry]] = []
         for p in plans:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from registry import refnames
+from registry import refnames, yamlio
 from registry.assembly import Component, parse_fragment
 from registry.errors import StoreError
 from registry.store import manifest
@@ -165,5 +165,5 @@ class Reader:
         """The normalized spec of a stored fragment (parsed once per process)."""
         cached = self._specs.get(sha256)
         if cached is None:
-            cached = self._specs.put(sha256, parse_fragment(text)[0])
+            cached = self._specs.put(sha256, parse_fragment(text, yamlio.STORED)[0])
         return cached

@@ -7,6 +7,7 @@ once and re-parsed only when its (inode, size, mtime) changes.
 
 from __future__ import annotations
 
+import errno
 import os
 import time
 from collections.abc import Callable
@@ -73,7 +74,11 @@ class RefDB:
             text = (self.gitdir / ref).read_text("ascii").strip()
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             return self._packed_refs().get(ref)
-        except (OSError, UnicodeError) as e:
+        except OSError as e:
+            if e.errno == errno.ENAMETOOLONG:  # a name no loose ref can have: look it up
+                return self._packed_refs().get(ref)  # (a 404), never a 500
+            raise StoreError(f"cannot read ref {ref}: {e}") from e
+        except UnicodeError as e:
             raise StoreError(f"cannot read ref {ref}: {e}") from e
         if text.startswith("ref: "):
             return self.resolve(text[5:])
@@ -87,6 +92,9 @@ class RefDB:
                 names.update(e.name for e in entries if not e.name.endswith(".lock"))
         except (FileNotFoundError, NotADirectoryError):
             pass
+        except OSError as e:
+            if e.errno != errno.ENAMETOOLONG:
+                raise StoreError(f"cannot list refs under {prefix}: {e}") from e
         for ref in self._packed_refs():
             if ref.startswith(prefix):
                 names.add(ref[len(prefix) :].split("/", 1)[0])

@@ -9,18 +9,21 @@ with ``shlex.join``. Pushing is refused here, before git sees the request.
 from __future__ import annotations
 
 import logging
+import re
 import shlex
 import subprocess
 import tempfile
 import threading
 from collections.abc import Iterator
+from http.client import responses
 from pathlib import Path
 from typing import IO
 
 from flask import Blueprint, Response, request
 
+from consign.process import end_group, tied
 from registry.auth import require_read
-from registry.errors import Forbidden, StoreError
+from registry.errors import Forbidden, GitBackendError, NotFound, StoreError
 from registry.storage import get_store
 
 log = logging.getLogger(__name__)
@@ -48,7 +51,20 @@ def _repo() -> Path:
     return get_store().repo_path().resolve()
 
 
-def _refuse_push(path: str) -> None:
+#: Every path Git's HTTP protocols use (smart: info/refs, git-upload-pack; dumb: HEAD, loose
+#: objects, packs). Nothing else reaches http-backend: no ``..``, NUL or other surprise.
+GIT_PATH = re.compile(
+    r"HEAD|info/refs|git-upload-pack|git-receive-pack|objects/info/(?:packs|alternates"
+    r"|http-alternates)|objects/[0-9a-f]{2}/[0-9a-f]{38,62}"
+    r"|objects/pack/pack-[0-9a-f]{40,64}\.(?:pack|idx)"
+)
+#: The most of an error answer of http-backend quoted in our JSON error.
+MAX_ERROR_TEXT = 500
+
+
+def _check_path(path: str) -> None:
+    if not GIT_PATH.fullmatch(path):
+        raise NotFound(f"no such Git path under /git: {path[:200]!r}")
     if path.endswith("git-receive-pack") or request.args.get("service") == "git-receive-pack":
         raise Forbidden("this repository is read-only: push is refused")
 
@@ -107,7 +123,8 @@ def _stream(proc: subprocess.Popen[bytes], errors: IO[bytes], argv: list[str]) -
         while chunk := proc.stdout.read(CHUNK):
             yield chunk
     finally:
-        if proc.poll() is None:
+        if proc.poll() is None:  # the client went away: end http-backend and its children
+            end_group(proc)
             proc.kill()
         proc.wait()
         errors.seek(0)
@@ -119,16 +136,18 @@ def _stream(proc: subprocess.Popen[bytes], errors: IO[bytes], argv: list[str]) -
 
 @bp.route("/<path:path>", methods=["GET", "POST"])
 def backend(path: str) -> Response:
-    _refuse_push(path)
+    _check_path(path)
     repo = _repo()
     log.debug("run: %s  (PATH_INFO=/%s/%s)", shlex.join(BACKEND), repo.name, path)
     errors = tempfile.TemporaryFile()  # noqa: SIM115 - _stream closes it after the response
+    argv, tie = tied(BACKEND)  # upload-pack and pack-objects end with this worker
     proc = subprocess.Popen(
-        BACKEND,
+        argv,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=errors,
-        env=_cgi_env(repo, path),
+        env={**_cgi_env(repo, path), "PYTHONSAFEPATH": "1"},
+        **tie,
     )
     assert proc.stdin is not None and proc.stdout is not None
     feeder = threading.Thread(target=_feed, args=(request.stream, proc.stdin), daemon=True)
@@ -139,5 +158,11 @@ def backend(path: str) -> Response:
             pass
         raise StoreError(f"git http-backend exited {proc.returncode} without a response")
     status, headers = head
+    if status >= 400:  # http-backend's own errors are short text: answer them as JSON
+        text = proc.stdout.read(MAX_ERROR_TEXT).decode("utf-8", "replace").strip()
+        for _ in _stream(proc, errors, BACKEND):
+            pass
+        reason = text or f"{status} {responses.get(status, '')}".strip()
+        raise GitBackendError(status, f"{request.method} /git/{path}: {reason}")
     body = _stream(proc, errors, BACKEND)
     return Response(body, status=status, headers=headers, direct_passthrough=True)

@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
+from registry import names, validation
 from registry.auth import require_publish
 from registry.fragments import decode_fragment, parse_fragment
 from registry.storage import get_store
 from registry.store import PublishOutcome, Target
-from registry.validation import Limits, parse_json_body, parse_publish
+from registry.validation import parse_json_body, parse_publish
 from registry.views.descriptors import descriptor_url
+from registry.yamlio import Limits
 
 bp = Blueprint("publish", __name__)
 
 
-def _limits() -> Limits:
+def _limits() -> validation.Limits:
     config = current_app.config
-    return Limits(
+    return validation.Limits(
         max_targets=int(config["MAX_TARGETS"]),
         max_build_bytes=int(config["MAX_BUILD_BYTES"]),
     )
@@ -37,14 +40,39 @@ def _version_json(outcome: PublishOutcome) -> dict[str, Any]:
     }
 
 
+def _admit(req: validation.PublishRequest) -> validation.PublishRequest:
+    """NFC and the rules for new names (:mod:`registry.names`); stored names pass as they are."""
+    store = get_store()
+
+    def app_stored(name: str) -> bool:
+        return name in store.applications()
+
+    applications = [names.admit(a, "applications", app_stored) for a in req.applications]
+
+    def release_stored(name: str) -> bool:
+        return any(name in store.releases(a) for a in applications if app_stored(a))
+
+    releases = [names.admit(r, "releases", release_stored) for r in req.releases]
+
+    def component_stored(name: str) -> bool:
+        stored = (store.components(a, r) for a in applications for r in releases)
+        return any(c.name == name for found in stored for c in found)
+
+    component = req.component
+    if component is not None:
+        component = names.admit(component, "component", component_stored)
+    return replace(req, applications=applications, releases=releases, component=component)
+
+
 @bp.route("/fragment", methods=["PUT", "POST"])
 def publish_fragment() -> Response:
     """Validate everything first (400/401/403/413/422), then one atomic store.publish."""
     require_publish()
     body = parse_json_body(request.get_data(cache=False), request.mimetype)
-    req = parse_publish(body, _limits())
+    req = _admit(parse_publish(body, _limits()))
     text = decode_fragment(req.fragment)
-    spec, warnings = parse_fragment(text)
+    limits = Limits(max_expanded_bytes=int(current_app.config["MAX_FRAGMENT_BYTES"]))
+    spec, warnings = parse_fragment(text, limits)
     targets = [Target(app, rel) for app, rel in req.targets]
     outcomes = get_store().publish(targets, req.component, text, spec, req.build)
 

@@ -18,6 +18,7 @@ import pytest
 
 from consign.process import run
 from registry.store import DescriptorStore, Target
+from tests.procs import wait_for_no_git
 from tests.registry.conftest import fsck
 from tests.registry.test_store import frag, publish
 
@@ -75,7 +76,8 @@ def _publish_forever(store: DescriptorStore, run_index: int, log: str) -> None:
 
 @pytest.mark.slow
 def test_sigkill_at_random_moments_loses_no_answered_version(repo: Path, tmp_path: Path) -> None:
-    store = DescriptorStore(repo)
+    # Housekeeping as often as possible, so that kills also land during `git gc --auto`.
+    store = DescriptorStore(repo, gc_auto=1, gc_min_interval=10)
     log = tmp_path / "answered.log"
     rng = random.Random(20261126)
     for run_index in range(10):
@@ -85,7 +87,10 @@ def test_sigkill_at_random_moments_loses_no_answered_version(repo: Path, tmp_pat
         os.kill(child.pid or 0, signal.SIGKILL)
         child.join(timeout=30)
         assert child.exitcode == -signal.SIGKILL
-        time.sleep(0.2)  # a surviving `git update-ref` child finishes its transaction
+        # An orphaned `git update-ref` finishes its transaction and exits at end of input;
+        # nothing else of the child's (cat-file, gc and its repack) may outlive it.
+        left = wait_for_no_git(repo, timeout=30)
+        assert not left, f"git processes outlived the killed publisher: {left}"
         fsck(repo)
         answered = [line.split() for line in log.read_text().splitlines()]
         assert answered, "the child never published"

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from registry import yamlio
 from registry.errors import InvalidFragment
-from registry.yamlio import Override, Reset, dump, load, plain
+from registry.yamlio import MAX_DEPTH, Limits, Override, Reset, dump, load, plain
 
 
-def refused(text: str, **limits: int) -> InvalidFragment:
+def refused(text: str, **limits: Any) -> InvalidFragment:
     with pytest.raises(InvalidFragment) as info:
         load(text, **limits)
     return info.value
@@ -136,7 +138,28 @@ def test_byte_size_cap() -> None:
 
 
 def test_deep_nesting_is_refused_not_crashed() -> None:
-    assert "nested too deeply" in refused("a: " + "[" * 5000 + "]" * 5000 + "\n").message
+    error = refused("a: " + "[" * 5000 + "]" * 5000 + "\n")
+    assert f"nested more than {MAX_DEPTH} levels deep at line 1" in error.message
+
+
+@pytest.mark.parametrize("depth", [MAX_DEPTH + 1, 300, 450, 500])
+def test_depth_bound_sits_below_the_recursion_limit(depth: int) -> None:
+    """Refused with the same clear message whatever the depth (the issue found 300 accepted,
+    ~450 a RecursionError and 500 refused); one level less is accepted."""
+    text = "a:\n" + "".join("  " * i + "- \n" for i in range(1, depth))
+    nested = "a: " + "[" * depth + "]" * depth + "\n"
+    for doc in (text, nested):
+        assert f"nested more than {MAX_DEPTH}" in refused(doc).message
+    assert load("a: " + "[" * (MAX_DEPTH - 1) + "]" * (MAX_DEPTH - 1) + "\n")
+
+
+def test_alias_amplification_is_refused_by_its_expanded_size() -> None:
+    """Few nodes but one long string repeated through aliases: the byte bound catches it."""
+    text = "x-big: &a " + "y" * 1000 + "\nservices:\n  s:\n    command: [" + "*a, " * 99 + "*a]\n"
+    error = refused(text, limits=Limits(max_expanded_bytes=50_000))
+    assert "more than 50000 bytes once its YAML aliases are expanded" in error.message
+    assert error.details["max_expanded_bytes"] == 50_000
+    assert load(text, limits=Limits(max_expanded_bytes=200_000))["services"]["s"]["command"]
 
 
 def test_reset_and_override_load_as_markers() -> None:
