@@ -77,7 +77,21 @@ def _error_message(response: requests.Response) -> str:
 RETRIED = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 
 
-def _answer(response: requests.Response) -> dict[str, Any]:
+AnswerCheck = Callable[[Any], bool]
+
+
+def is_publish_answer(body: Any) -> bool:
+    """The shape of a publish answer: an object with a list of version objects."""
+    versions = body.get("versions") if isinstance(body, dict) else None
+    return isinstance(versions, list) and all(isinstance(v, dict) for v in versions)
+
+
+def is_version(body: Any) -> bool:
+    """The shape of one version (a promotion's answer)."""
+    return isinstance(body, dict) and isinstance(body.get("version"), int)
+
+
+def _answer(response: requests.Response, expect: AnswerCheck, what: str) -> dict[str, Any]:
     """The JSON object of a 2xx/3xx answer, checked to have the shape the registry documents."""
     try:
         body = response.json()
@@ -86,14 +100,12 @@ def _answer(response: requests.Response) -> dict[str, Any]:
             f"{response.status_code} answer is not JSON: {response.text[:200]!r}",
             status=response.status_code,
         ) from e
-    versions = body.get("versions") if isinstance(body, dict) else None
-    if not isinstance(versions, list) or not all(isinstance(v, dict) for v in versions):
+    if not expect(body):
         raise PublishFailed(
-            f"{response.status_code} answer is not a registry's publish answer (an object with "
-            f"a list of versions): {response.text[:200]!r}",
+            f"{response.status_code} answer is not {what}: {response.text[:200]!r}",
             status=response.status_code,
         )
-    return body
+    return dict(body)
 
 
 def put_fragment(
@@ -109,7 +121,7 @@ def put_fragment(
     """PUT ``payload`` as JSON to ``url``; retry what is safe to retry; raise PublishFailed."""
     return send_json(
         "PUT", url, payload, token=token, policy=policy, session=session, sleep=sleep, warn=warn
-    )
+    )  # expects a publish answer (send_json's default)
 
 
 def send_json(
@@ -123,6 +135,8 @@ def send_json(
     sleep: Callable[[float], None] = time.sleep,
     warn: Callable[[str], None] = log.warning,
     agent: str = "consign-publish/0.1",
+    expect: AnswerCheck = is_publish_answer,
+    expected: str = "a registry's publish answer (an object with a list of versions)",
 ) -> PublishResult:
     """Send ``payload`` as JSON; retry connection errors, timeouts and 5xx (only for requests
     the registry makes idempotent: a publish, a promotion); raise PublishFailed."""
@@ -143,7 +157,9 @@ def send_json(
             raise PublishFailed(f"{type(e).__name__}: {e}") from e
         else:
             if response.status_code < 400:
-                return PublishResult(response.status_code, _answer(response), attempt)
+                return PublishResult(
+                    response.status_code, _answer(response, expect, expected), attempt
+                )
             if response.status_code < 500:
                 raise PublishFailed(
                     _error_message(response), status=response.status_code, body=_json(response)

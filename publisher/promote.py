@@ -22,7 +22,7 @@ from urllib.parse import quote
 import click
 
 from consign.errors import ConsignError, PromoteRefused, RegistryUnreachable, exits
-from publisher.client import PublishFailed, RetryPolicy, send_json
+from publisher.client import PublishFailed, RetryPolicy, is_version, send_json
 from publisher.options import retry_options
 
 
@@ -118,13 +118,15 @@ def promote(
             policy=RetryPolicy(attempts=attempts, backoff=backoff, timeout=timeout),
             warn=lambda m: click.echo(f"warning: {m}", err=True),
             agent="consign-promote/0.1",
+            expect=is_version,
+            expected="a version (the registry's promotion answer)",
         )
     except PublishFailed as e:
         for reason in e.body.get("unmet") or []:
             click.echo(f"  - {reason}", err=True)
         raise failure_kind(e)(f"{source} -> {to_release} failed: {e.message}") from None
     body = result.body
-    state = "created" if body.get("created", result.status == 201) else "unchanged"
+    state = "created" if result.status == 201 else "unchanged"
     click.echo(
         f"{body.get('application')} / {body.get('release')} v{body.get('version')} "
         f"{body.get('commit', '')} {state} (from {source})"

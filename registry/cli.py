@@ -112,6 +112,9 @@ def serve(
         # gunicorn turns `sync` with threads > 1 into gthread: sync means one at a time
         "threads": threads if worker_class == "gthread" else 1,
         "graceful_timeout": min(timeout, 30),
+        # gunicorn's largest request line (answered 414, as HTML, by gunicorn itself above it;
+        # every operation in openapi.json documents that)
+        "limit_request_line": 8190,
         "accesslog": None,
         "preload_app": False,
         "proc_name": "consign-registry",

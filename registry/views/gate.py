@@ -58,7 +58,7 @@ def promote(application: str, release: str) -> Response:
     info = outcome.version
     if outcome.created:
         g.consign_created = [f"{info.application}/{info.release}/{info.number}"]
-    response = jsonify({**version_json(info), "created": outcome.created})
+    response = jsonify(version_json(info))  # 201 created, 200 a retry: the status says which
     response.status_code = 201 if outcome.created else 200
     if outcome.created:
         response.headers["Location"] = response.get_json()["url"]
