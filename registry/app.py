@@ -33,13 +33,23 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_BODY_BYTES"]
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
-    tokens = Tokens(cfg.load_tokens(app.config, "PUBLISH"), cfg.load_tokens(app.config, "READ"))
+    tokens = Tokens(
+        cfg.load_tokens(app.config, "PUBLISH"),
+        cfg.load_tokens(app.config, "READ"),
+        cfg.load_tokens(app.config, "REPORT"),
+    )
     app.extensions[AUTH_EXTENSION] = tokens
     storage.init_app(app)
     if tokens.publish_open and app.config["ANNOUNCE_OPEN_PUBLISH"]:
         log.warning(
             "*** NO PUBLISH TOKENS CONFIGURED: ANYONE WHO CAN REACH THIS REGISTRY CAN PUBLISH. "
             "Set CONSIGN_PUBLISH_TOKENS or CONSIGN_PUBLISH_TOKENS_FILE. ***"
+        )
+    if tokens.report_open and app.config["ANNOUNCE_OPEN_PUBLISH"]:
+        log.warning(
+            "*** NO REPORT TOKENS CONFIGURED: ANYONE WHO CAN REACH THIS REGISTRY CAN RECORD "
+            "DEPLOYMENTS AND LOCK ENVIRONMENTS. Set CONSIGN_REPORT_TOKENS or "
+            "CONSIGN_REPORT_TOKENS_FILE. ***"
         )
 
     from registry.views import BLUEPRINTS

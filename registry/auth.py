@@ -26,10 +26,15 @@ EXTENSION = "consign.auth"
 class Tokens:
     publish: tuple[str, ...]
     read: tuple[str, ...]
+    report: tuple[str, ...] = ()  # the deployer: deployment reports, environment locks
 
     @property
     def publish_open(self) -> bool:
         return not self.publish
+
+    @property
+    def report_open(self) -> bool:
+        return not self.report
 
 
 def _matches(candidate: str, tokens: Sequence[str]) -> bool:
@@ -78,8 +83,16 @@ def require_publish() -> None:
         _check(tokens.publish, "Publishing", allow_basic=False)
 
 
+def require_report() -> None:
+    """Raise 401/403 unless the request may report deployments and take environment locks
+    (always allowed when no report tokens are set)."""
+    tokens = _tokens()
+    if tokens.report:
+        _check(tokens.report, "Reporting", allow_basic=False)
+
+
 def require_read() -> None:
     """``before_request`` hook for read blueprints: open unless read tokens are configured."""
     tokens = _tokens()
     if tokens.read:
-        _check(tokens.read + tokens.publish, "Reading", allow_basic=True)
+        _check(tokens.read + tokens.publish + tokens.report, "Reading", allow_basic=True)

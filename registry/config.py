@@ -24,6 +24,10 @@ DEFAULTS: dict[str, Any] = {
     "MAX_LIST_LIMIT": 1000,
     "DEFAULT_LIST_LIMIT": 20,
     "RUNDECK_LIST_LIMIT": 100,
+    "REPORT_TOKENS": "",
+    "REPORT_TOKENS_FILE": "",
+    "MAX_RECORD_BYTES": 256 * 1024,
+    "LOCK_TTL": 300,
     # `consign serve` announces open publishing once, in the master; its workers do not.
     "ANNOUNCE_OPEN_PUBLISH": True,
 }
@@ -35,11 +39,19 @@ INTEGER_KEYS = (
     "MAX_LIST_LIMIT",
     "DEFAULT_LIST_LIMIT",
     "RUNDECK_LIST_LIMIT",
+    "MAX_RECORD_BYTES",
+    "LOCK_TTL",
 )
 
 # Keys whose environment value must stay a raw string: from_prefixed_env would turn a
 # token such as "123" or "true" into a number or a boolean.
-RAW_STRING_KEYS = ("PUBLISH_TOKENS", "READ_TOKENS", "PUBLISH_TOKENS_FILE", "READ_TOKENS_FILE")
+RAW_STRING_KEYS: tuple[str, ...] = (
+    "PUBLISH_TOKENS",
+    "READ_TOKENS",
+    "PUBLISH_TOKENS_FILE",
+    "READ_TOKENS_FILE",
+)
+RAW_STRING_KEYS += ("REPORT_TOKENS", "REPORT_TOKENS_FILE")
 ENV_PREFIX = "CONSIGN"
 
 
@@ -70,7 +82,7 @@ def _read_file(path: Any) -> list[str]:
 
 
 def load_tokens(config: Mapping[str, Any], kind: str) -> tuple[str, ...]:
-    """The configured tokens of ``kind`` ("PUBLISH" or "READ"), from the list and the file."""
+    """The configured tokens of ``kind`` ("PUBLISH", "READ", "REPORT"): the list and the file."""
     tokens = _split(config.get(f"{kind}_TOKENS")) + _read_file(config.get(f"{kind}_TOKENS_FILE"))
     return tuple(dict.fromkeys(tokens))
 

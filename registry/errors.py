@@ -71,3 +71,21 @@ class StoreError(RegistryError):
 
     status = 500
     error = "store_error"
+
+
+class InvalidRecord(RegistryError):
+    """A deployment report names what the registry does not have (an unknown version)."""
+
+    status = 422
+    error = "invalid_record"
+
+
+class RecordTooLarge(RegistryError):
+    status = 413
+    error = "payload_too_large"
+
+
+class Locked(Conflict):
+    """The environment is locked by another deploy; ``details`` name the holder."""
+
+    error = "locked"

@@ -63,7 +63,10 @@ def versions(application: str, release: str) -> Response:
 
 @bp.get(f"{RELEASE}/versions/<version>")
 def version(application: str, release: str, version: str) -> Response:
-    return jsonify(version_json(get_store().version(application, release, parse_version(version))))
+    store = get_store()
+    info = store.version(application, release, parse_version(version))
+    verified = store.verified(application, release, info.number)
+    return jsonify({**version_json(info), "verified": verified})
 
 
 def _services(components: list[Component]) -> dict[str, tuple[Component, Any]]:
