@@ -115,7 +115,8 @@ def _service(value: Any, where: str, max_build: int) -> ServiceRecord:
     for key in ("service", "verdict"):
         if key not in value:
             raise _fail(f"the field {where}.{key} is missing", f"{where}.{key}")
-    containers = value.get("containers") or []
+    containers = value.get("containers")
+    containers = [] if containers is None else containers
     if not isinstance(containers, list) or len(containers) > MAX_CONTAINERS:
         raise _fail(f"{where}.containers must be a list of container IDs", f"{where}.containers")
     for i, c in enumerate(containers):
@@ -178,7 +179,8 @@ def parse_record(
     )
     if finished < started:
         raise _fail(f"finished ({finished}) is before started ({started})", "finished")
-    services = body.get("services") or []
+    services = body.get("services")
+    services = [] if services is None else services
     if not isinstance(services, list) or len(services) > MAX_SERVICES:
         raise _fail(f"services must be a list of at most {MAX_SERVICES} objects", "services")
     parsed = [_service(s, f"services[{i}]", max_build) for i, s in enumerate(services)]
