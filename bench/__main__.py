@@ -1,4 +1,4 @@
-"""`python -m bench [registry|deployer ...]`: run the benchmarks and print their figures."""
+"""`python -m bench [registry|ledger|deployer ...]`: run the benchmarks and print their figures."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import json
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="bench", description=__doc__)
-    parser.add_argument("which", nargs="*", default=["registry", "deployer"])
+    parser.add_argument("which", nargs="*", default=["registry", "ledger", "deployer"])
     parser.add_argument("--history", type=int, default=10_000, help="long history length")
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=5, help="deployer: alternating rounds")
@@ -17,6 +17,10 @@ def main() -> None:
         from bench import registry
 
         print(json.dumps(registry.run(args.history, args.samples)["targets"], indent=2))
+    if "ledger" in args.which:
+        from bench import ledger
+
+        print(json.dumps(ledger.run(args.samples)["targets"], indent=2))
     if "deployer" in args.which:
         from bench import deployer
 

@@ -28,7 +28,9 @@ FIELDS = (
     "id", "kind", "application", "release", "version", "commit", "outcome", "rolled_back_to",
     "started", "finished", "by", "engine", "source", "services", "environment",
 )  # fmt: skip
-SERVICE_FIELDS = ("service", "verdict", "detail", "containers", "image", "component", "build")
+SERVICE_FIELDS = (
+    "service", "verdict", "detail", "containers", "image", "component", "build", "config_hash",
+)  # fmt: skip
 ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{7,127}")
 COMMIT_RE = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 CONTAINER_RE = re.compile(r"[0-9a-f]{12,64}")
@@ -134,6 +136,7 @@ def _service(value: Any, where: str, max_build: int) -> ServiceRecord:
         image=_optional_text(value.get("image"), f"{where}.image"),
         component=_optional_text(value.get("component"), f"{where}.component"),
         build=build,
+        config_hash=_optional_text(value.get("config_hash"), f"{where}.config_hash"),
     )
 
 

@@ -51,6 +51,7 @@ class ServiceRecord:
     image: str | None  # the image ID (sha256:...) the containers ran
     component: str | None
     build: dict[str, Any]
+    config_hash: str | None = None  # com.docker.compose.config-hash, for drift checks
 
 
 @dataclass(frozen=True)
