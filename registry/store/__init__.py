@@ -26,7 +26,7 @@ from registry.store import housekeeping, locking, publisher
 from registry.store.cache import LRU
 from registry.store.envlocks import EnvLocks
 from registry.store.gitobjects import ObjectStore, init_bare
-from registry.store.ledger import Ledger, check_environment
+from registry.store.ledger import Ledger, Snapshot, check_environment, running
 from registry.store.reader import Reader, tag_name
 from registry.store.refs import RefDB
 from registry.store.types import (
@@ -271,20 +271,25 @@ class DescriptorStore:
     def environments(self) -> list[EnvironmentState]:
         """Every environment with a ledger, by name."""
         with self._guard():
-            return [self._state(name) for name in self._ledger.environments()]
+            names = self._ledger.environments()
+            snaps = self._ledger.snapshots(names)
+            locks = self._envlocks.held()
+        return [self._state(n, s, locks.get(n)) for n, s in zip(names, snaps, strict=True)]
 
     def environment(self, name: str) -> EnvironmentState:
         check_environment(name)
         with self._guard():
-            state = self._state(name)
-        if state.deployments == 0 and state.lock is None:
+            snap = self._ledger.snapshot(name)
+        state = self._state(name, snap, self.lock(name))
+        if snap is None and state.lock is None:
             raise NotFound(f"no deployment was ever recorded for the environment {name!r}")
         return state
 
-    def _state(self, name: str) -> EnvironmentState:
-        idx = self._ledger.index(name)
-        last = idx.records[-1].finished if idx.records else None
-        return EnvironmentState(name, len(idx.records), last, idx.deployed(), self.lock(name))
+    @staticmethod
+    def _state(name: str, snap: Snapshot | None, lock: EnvironmentLock | None) -> EnvironmentState:
+        if snap is None:
+            return EnvironmentState(name, 0, None, [], lock)
+        return EnvironmentState(name, snap.count, snap.last, running(snap.state.values()), lock)
 
     def deployments(
         self, environment: str, *, limit: int | None = None, before: int | None = None
@@ -293,13 +298,13 @@ class DescriptorStore:
         with ``seq`` below ``before``."""
         self.environment(environment)  # NotFound for an unknown one
         with self._guard():
-            return self._ledger.index(environment).page(limit or DEFAULT_LIMIT, before)
+            return self._ledger.page(environment, limit or DEFAULT_LIMIT, before)
 
     def deployed_at(self, environment: str, when: str) -> list[DeploymentRecord]:
         """What ran in the environment at ``when`` (ISO-8601 UTC, ``...Z``, milliseconds)."""
         self.environment(environment)
         with self._guard():
-            return self._ledger.index(environment).at(when)
+            return self._ledger.at(environment, when)
 
     def deployments_of_version(
         self, application: str, release: str, number: int
@@ -307,13 +312,7 @@ class DescriptorStore:
         """Every record of this version (deployed, or rolled back to), newest first."""
         self.version(application, release, number)  # NotFound for an unknown version
         with self._guard():
-            found = [
-                r
-                for r in self._ledger.all_records()
-                if r.application == application
-                and r.release == release
-                and number in (r.version, r.rolled_back_to)
-            ]
+            found = self._ledger.of_version(application, release, number)
         return sorted(found, key=lambda r: (r.finished, r.received), reverse=True)
 
     def verified(self, application: str, release: str, number: int) -> list[str]:

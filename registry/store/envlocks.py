@@ -73,6 +73,16 @@ class EnvLocks:
             return None
         return lock
 
+    def held(self) -> dict[str, EnvironmentLock]:
+        """Every lock held now, by environment (one directory listing when none is)."""
+        try:
+            names = [n[: -len(".json")] for n in os.listdir(self.folder) if n.endswith(".json")]
+        except FileNotFoundError:
+            return {}
+        now = datetime.now(UTC)
+        found = {n: self.get(n, now) for n in names if not n.startswith(".")}
+        return {n: lock for n, lock in found.items() if lock is not None}
+
     def _read(self, environment: str) -> EnvironmentLock | None:
         try:
             data = json.loads(self._path(environment).read_text("utf-8"))

@@ -1,25 +1,32 @@
-"""The deployment ledger: a commit chain per environment, read into a per-process index.
+"""The deployment ledger: a commit chain per environment, read lazily and cached by commit.
 
 Layout (see README, "The deployment ledger"):
 
-- ``refs/ledger/<environment>``: each commit is one deployment record, its tree holding
-  ``record.json``; the first parent is the environment's previous record (arrival order).
+- ``refs/ledger/<environment>``: each commit is one deployment record; its tree holds
+  ``record.json`` (the record) and ``current/`` (one entry ``<app>.<release>.json`` per
+  application/release, names encoded by refnames: the blob of the record saying what runs
+  there now, shared with the commit that recorded it); the first parent is the
+  environment's previous record (arrival order).
 - ``refs/deployed/<environment>/<app>/<release>``: the version commit (the same commit as
   the version's tag) running there now; deleted by a teardown.
 
 Both move in ONE ``update-ref --stdin`` transaction per report, under the store's writer
 lock, after the record's objects are written, exactly like a publish: a killed worker
-leaves only unreferenced objects. The index of an environment (records, ids, the current
-record per application/release) is keyed by its tip commit: when another process moves
-the tip, only the new commits are read (one ``git rev-list`` plus one pipelined
-``cat-file`` round trip).
+leaves only unreferenced objects.
+
+Reading: an environment's state now is its tip's ``current/`` tree (one pipelined
+``cat-file`` round trip for every environment; record blobs are cached by id, so only
+records never seen by this process are read). History needs the chain: commit ids in
+order with the trailers that say which record, application, release and version each is,
+from one ``git log`` per environment, extended incrementally when the tip moves; a page
+reads only its own records.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,19 +35,25 @@ from consign.process import CommandFailed, run
 from registry import refnames
 from registry.errors import Conflict, InvalidName, StoreError
 from registry.store import records
-from registry.store.gitobjects import FILE_MODE, ObjectStore
+from registry.store.cache import LRU
+from registry.store.gitobjects import FILE_MODE, TREE_MODE, ObjectStore
 from registry.store.refs import ZERO, RefDB, RefUpdate
 from registry.store.types import DeploymentRecord
 
 LEDGER = "refs/ledger/"
 DEPLOYED = "refs/deployed/"
 RECORD = "record.json"
+CURRENT = "current"
 RETRY_DELAY = 0.2
-
-Key = tuple[str, str]  # (application, release)
 # Compose's own project-name rule, so a project name is always a valid environment name;
 # also a valid Git ref component, URL segment and file name as it is.
 ENVIRONMENT_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
+_TRAILERS = ("Record", "Application", "Release", "Version", "Rolled-Back-To")
+_LOG_FORMAT = "%H%x1f" + "%x1f".join(
+    f"%(trailers:key=Consign-{k},valueonly,separator=%x2C)" for k in _TRAILERS
+) + "%x1e"  # fmt: skip
+
+Key = tuple[str, str]  # (application, release)
 
 
 def check_environment(name: object, where: str = "environment") -> str:
@@ -60,6 +73,13 @@ def ledger_ref(environment: str) -> str:
 def deployed_ref(environment: str, application: str, release: str) -> str:
     app, rel = refnames.encode(application, "application"), refnames.encode(release, "release")
     return f"{DEPLOYED}{environment}/{app}/{rel}"
+
+
+def current_name(application: str, release: str) -> str:
+    """The ``current/`` entry of an application/release (encoded names never hold '.')."""
+    return (
+        f"{refnames.encode(application, 'application')}.{refnames.encode(release, 'release')}.json"
+    )
 
 
 def now_iso() -> str:
@@ -86,86 +106,219 @@ def apply(current: dict[Key, DeploymentRecord], record: DeploymentRecord) -> boo
     return True
 
 
+def running(state: Iterable[DeploymentRecord]) -> list[DeploymentRecord]:
+    """The records of what runs (torn down ones left out), by application/release."""
+    return sorted(
+        (r for r in state if r.outcome != "torn_down"), key=lambda r: (r.application, r.release)
+    )
+
+
+def parse_tree(data: bytes) -> dict[str, tuple[bytes, str]]:
+    """A tree object's entries: {name: (mode, hex id)}."""
+    entries: dict[str, tuple[bytes, str]] = {}
+    i = 0
+    while i < len(data):
+        space = data.index(b" ", i)
+        nul = data.index(b"\0", space)
+        name = data[space + 1 : nul].decode("utf-8", "surrogateescape")
+        entries[name] = (data[i:space], data[nul + 1 : nul + 21].hex())
+        i = nul + 21
+    return entries
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """An environment at one ledger commit: its size and what runs there."""
+
+    tip: str
+    count: int  # records so far (the tip record's seq)
+    last: str  # when the tip record finished
+    entries: dict[str, tuple[bytes, str]]  # current/ tree entries
+    state: dict[Key, DeploymentRecord]  # current record per application/release
+
+
+@dataclass(frozen=True)
+class Line:
+    """One record in the chain, as the commit's trailers describe it (no blob read)."""
+
+    commit: str
+    id: str
+    application: str
+    release: str
+    version: int | None
+    rolled_back_to: int | None
+
+
 @dataclass
-class EnvIndex:
+class Chain:
     tip: str | None = None
-    records: list[DeploymentRecord] = field(default_factory=list)  # oldest first
-    ids: dict[str, int] = field(default_factory=dict)  # record id -> seq
-    current: dict[Key, DeploymentRecord] = field(default_factory=dict)
+    lines: list[Line] = field(default_factory=list)  # oldest first: seq = index + 1
+    ids: dict[str, int] = field(default_factory=dict)
 
-    def add(self, record: DeploymentRecord) -> None:
-        self.records.append(record)
-        self.ids[record.id] = record.seq
-        apply(self.current, record)
+    def add(self, line: Line) -> None:
+        self.lines.append(line)
+        self.ids[line.id] = len(self.lines)
 
-    def deployed(self) -> list[DeploymentRecord]:
-        """What runs now, per application/release (torn down ones left out), sorted."""
-        return [
-            self.current[k] for k in sorted(self.current) if self.current[k].outcome != "torn_down"
-        ]
 
-    def at(self, when: str) -> list[DeploymentRecord]:
-        """What ran at ``when`` (a normalised ISO-8601 UTC time), per application/release."""
-        state: dict[Key, DeploymentRecord] = {}
-        for record in self.records:
-            if record.finished <= when:
-                apply(state, record)
-        return [state[k] for k in sorted(state) if state[k].outcome != "torn_down"]
-
-    def page(self, limit: int, before: int | None) -> list[DeploymentRecord]:
-        """Newest first: at most ``limit`` records with ``seq < before``."""
-        end = len(self.records) if before is None else max(0, min(before - 1, len(self.records)))
-        return self.records[max(0, end - limit) : end][::-1]
+def _number(text: str) -> int | None:
+    return int(text) if text.isdigit() else None
 
 
 class Ledger:
     """Reads and writes the ledger; the caller holds the per-process guard (and, to write,
-    the writer lock)."""
+    the writer lock). Every cache is keyed by immutable object ids or checked against the
+    environment's tip, so other processes' writes are always seen."""
 
     def __init__(self, gitdir: Path, objects: ObjectStore, refs: RefDB) -> None:
         self.gitdir = gitdir
         self.objects = objects
         self.refs = refs
-        self._index: dict[str, EnvIndex] = {}
+        self._snapshots: dict[str, Snapshot] = {}
+        self._chains: dict[str, Chain] = {}
+        self._blobs: LRU[str, DeploymentRecord] = LRU(50_000)  # record blob id -> record
+        self._by_commit: LRU[str, str] = LRU(50_000)  # ledger commit -> record blob id
 
     def environments(self) -> list[str]:
-        return sorted(self.refs.children(LEDGER))
+        return sorted(n for n in self.refs.children(LEDGER) if ENVIRONMENT_RE.fullmatch(n))
 
-    def index(self, environment: str) -> EnvIndex:
-        """The environment's index, brought up to its current tip."""
-        idx = self._index.setdefault(environment, EnvIndex())
-        tip = self.refs.resolve(ledger_ref(environment))
-        if tip == idx.tip:
-            return idx
-        if tip is None:  # never happens (refs only move forward); start afresh
-            idx = self._index[environment] = EnvIndex()
-            return idx
-        for record in self._read_since(tip, idx.tip):
-            idx.add(record)
-        idx.tip = tip
-        return idx
+    # -- the state now -----------------------------------------------------------------
 
-    def _read_since(self, tip: str, known: str | None) -> list[DeploymentRecord]:
-        argv = ["git", "--git-dir", str(self.gitdir), "rev-list", "--first-parent", "--reverse"]
-        argv += [tip] + ([f"^{known}"] if known else [])
+    def snapshots(self, names: Sequence[str]) -> list[Snapshot | None]:
+        """Each environment's snapshot at its tip (None: no record yet), reading only what
+        changed since this process last looked, in two pipelined round trips at most."""
+        tips = [self.refs.resolve(ledger_ref(n)) for n in names]
+        stale = [
+            (n, t)
+            for n, t in zip(names, tips, strict=True)
+            if t and (n not in self._snapshots or self._snapshots[n].tip != t)
+        ]
+        if stale:
+            wanted = [name for _, t in stale for name in (f"{t}:{RECORD}", f"{t}^{{tree}}")]
+            found = self.objects.read_many(wanted)
+            heads = {}
+            for i, (name, tip) in enumerate(stale):
+                blob, tree = found[2 * i], found[2 * i + 1]
+                if blob is None or tree is None:
+                    raise StoreError(f"ledger commit {tip} of {name} has no {RECORD}")
+                root = parse_tree(tree.data)
+                current = root.get(CURRENT)
+                heads[name] = (tip, blob, current[1] if current else None)
+            subtrees = [h[2] for h in heads.values() if h[2]]
+            trees = dict(zip(subtrees, self.objects.read_many(subtrees), strict=True))
+            entries = {
+                name: parse_tree(trees[h[2]].data) if h[2] and trees.get(h[2]) else {}  # type: ignore[union-attr]
+                for name, h in heads.items()
+            }
+            self._load([sha for e in entries.values() for _, sha in e.values()])
+            for name, (tip, blob, _) in heads.items():
+                tip_record = self._blobs.get(blob.sha) or self._blobs.put(
+                    blob.sha, self._parse(blob.sha, blob.data)
+                )
+                state = {}
+                for _, sha in entries[name].values():
+                    r = self._blobs.get(sha)
+                    assert r is not None  # loaded above
+                    state[(r.application, r.release)] = r
+                self._snapshots[name] = Snapshot(
+                    tip, tip_record.seq, tip_record.finished, entries[name], state
+                )
+        return [self._snapshots[n] if t else None for n, t in zip(names, tips, strict=True)]
+
+    def snapshot(self, name: str) -> Snapshot | None:
+        return self.snapshots([name])[0]
+
+    def _parse(self, sha: str, data: bytes) -> DeploymentRecord:
         try:
-            commits = run(argv).stdout.split()
+            return records.load(data)
+        except (ValueError, TypeError, KeyError) as e:
+            raise StoreError(f"ledger record {sha} is unreadable: {e}") from e
+
+    def _load(self, blobs: Iterable[str]) -> None:
+        """Read the record blobs not cached yet (one round trip)."""
+        missing = list(dict.fromkeys(b for b in blobs if self._blobs.get(b) is None))
+        for sha, found in zip(missing, self.objects.read_many(missing), strict=True):
+            if found is None or found.kind != "blob":
+                raise StoreError(f"ledger record {sha} is missing")
+            self._blobs.put(sha, self._parse(sha, found.data))
+
+    # -- history -----------------------------------------------------------------------
+
+    def chain(self, name: str) -> Chain:
+        """The environment's chain, extended to its tip with one ``git log`` if it moved."""
+        chain = self._chains.setdefault(name, Chain())
+        tip = self.refs.resolve(ledger_ref(name))
+        if tip == chain.tip:
+            return chain
+        if tip is None:  # never happens (refs only move forward); start afresh
+            chain = self._chains[name] = Chain()
+            return chain
+        argv = ["git", "--git-dir", str(self.gitdir), "log", "--first-parent", "--reverse"]
+        argv += [f"--format={_LOG_FORMAT}", tip] + ([f"^{chain.tip}"] if chain.tip else [])
+        try:
+            out = run(argv).stdout
         except CommandFailed as e:
-            raise StoreError(f"cannot list the ledger: {e}") from e
-        blobs = self.objects.read_many([f"{c}:{RECORD}" for c in commits])
-        found = []
-        for commit, blob in zip(commits, blobs, strict=True):
-            if blob is None or blob.kind != "blob":
-                raise StoreError(f"ledger commit {commit} has no {RECORD}")
-            try:
-                found.append(records.load(blob.data))
-            except (ValueError, TypeError, KeyError) as e:
-                raise StoreError(f"ledger commit {commit} has an unreadable record: {e}") from e
+            raise StoreError(f"cannot list the ledger of {name}: {e}") from e
+        for item in out.split("\x1e"):
+            fields = item.strip("\n").split("\x1f")
+            if len(fields) != 1 + len(_TRAILERS):
+                continue
+            commit, rid, app, rel, version, back = fields
+            chain.add(Line(commit, rid, app, rel, _number(version), _number(back)))
+        chain.tip = tip
+        return chain
+
+    def records_of(self, lines: Sequence[Line]) -> list[DeploymentRecord]:
+        """The records of these chain lines, in order (cached by commit, then blob)."""
+        missing = [ln.commit for ln in lines if self._by_commit.get(ln.commit) is None]
+        if missing:
+            names = [f"{c}:{RECORD}" for c in missing]
+            for commit, found in zip(missing, self.objects.read_many(names), strict=True):
+                if found is None or found.kind != "blob":
+                    raise StoreError(f"ledger commit {commit} has no {RECORD}")
+                if self._blobs.get(found.sha) is None:
+                    self._blobs.put(found.sha, self._parse(found.sha, found.data))
+                self._by_commit.put(commit, found.sha)
+        out = []
+        for ln in lines:
+            sha = self._by_commit.get(ln.commit)
+            r = self._blobs.get(sha) if sha else None
+            if r is None:  # evicted between the two loops: read it again
+                [r] = self.records_of_uncached(ln)
+            out.append(r)
+        return out
+
+    def records_of_uncached(self, line: Line) -> list[DeploymentRecord]:
+        found = self.objects.read(f"{line.commit}:{RECORD}", "blob")
+        return [self._parse(found.sha, found.data)]
+
+    def page(self, name: str, limit: int, before: int | None) -> list[DeploymentRecord]:
+        """Newest first: at most ``limit`` records with ``seq < before``."""
+        lines = self.chain(name).lines
+        end = len(lines) if before is None else max(0, min(before - 1, len(lines)))
+        return self.records_of(lines[max(0, end - limit) : end])[::-1]
+
+    def at(self, name: str, when: str) -> list[DeploymentRecord]:
+        """What ran at ``when`` (a normalised ISO-8601 UTC time), per application/release."""
+        state: dict[Key, DeploymentRecord] = {}
+        for record in self.records_of(self.chain(name).lines):
+            if record.finished <= when:
+                apply(state, record)
+        return running(state.values())
+
+    def of_version(self, application: str, release: str, number: int) -> list[DeploymentRecord]:
+        found: list[DeploymentRecord] = []
+        for name in self.environments():
+            lines = [
+                ln
+                for ln in self.chain(name).lines
+                if ln.application == application
+                and ln.release == release
+                and number in (ln.version, ln.rolled_back_to)
+            ]
+            found += self.records_of(lines)
         return found
 
-    def all_records(self) -> Iterable[DeploymentRecord]:
-        for environment in self.environments():
-            yield from self.index(environment).records
+    # -- writing -----------------------------------------------------------------------
 
     def append(
         self, record: DeploymentRecord, version_commits: dict[int, str]
@@ -175,20 +328,21 @@ class Ledger:
         ``version_commits`` maps the version numbers the record names to their commits
         (for ``refs/deployed/...``). A known id with a different content is a Conflict.
         """
+        name = record.environment
         for attempt in (1, 2):
-            idx = self.index(record.environment)
-            seen = idx.ids.get(record.id)
+            chain, snap = self.chain(name), self.snapshot(name)
+            seen = chain.ids.get(record.id)
             if seen is not None:
-                stored = idx.records[seen - 1]
+                [stored] = self.records_of([chain.lines[seen - 1]])
                 if records.same_report(stored, record):
                     return stored, False
                 raise Conflict(
-                    f"record {record.id} was already reported to {record.environment} with a "
-                    "different content; a new deployment needs a new id",
+                    f"record {record.id} was already reported to {name} with a different "
+                    "content; a new deployment needs a new id",
                     details={"field": "id"},
                 )
-            stored = replace(record, seq=len(idx.records) + 1, received=now_iso())
-            commit, updates = self._write(idx, stored, version_commits)
+            stored = replace(record, seq=len(chain.lines) + 1, received=now_iso())
+            commit, blob, entries, updates = self._write(snap, stored, version_commits)
             try:
                 self.refs.transaction(updates)
             except StoreError:
@@ -196,31 +350,45 @@ class Ledger:
                 # re-read the refs and try once more.
                 if attempt == 2:
                     raise
-                self._index.pop(record.environment, None)
                 time.sleep(RETRY_DELAY)
                 continue
-            idx.add(stored)
-            idx.tip = commit
+            self._blobs.put(blob, stored)
+            self._by_commit.put(commit, blob)
+            chain.add(
+                Line(commit, stored.id, stored.application, stored.release, stored.version,
+                     stored.rolled_back_to)
+            )  # fmt: skip
+            chain.tip = commit
+            state = dict(snap.state) if snap else {}
+            apply(state, stored)
+            self._snapshots[name] = Snapshot(commit, stored.seq, stored.finished, entries, state)
             return stored, True
         raise AssertionError("unreachable")
 
     def _write(
-        self, idx: EnvIndex, record: DeploymentRecord, version_commits: dict[int, str]
-    ) -> tuple[str, list[RefUpdate]]:
+        self, snap: Snapshot | None, record: DeploymentRecord, version_commits: dict[int, str]
+    ) -> tuple[str, str, dict[str, tuple[bytes, str]], list[RefUpdate]]:
+        tip = snap.tip if snap else None
+        previous = snap.state.get((record.application, record.release)) if snap else None
         blob = self.objects.write("blob", records.dump(record))
-        tree = self.objects.write_tree({RECORD: (FILE_MODE, blob)})
+        entries = dict(snap.entries) if snap else {}
+        becomes_current = record.kind != "drift" and newer(record, previous)
+        if becomes_current:
+            entries[current_name(record.application, record.release)] = (FILE_MODE, blob)
+        root = {RECORD: (FILE_MODE, blob)}
+        if entries:
+            root[CURRENT] = (TREE_MODE, self.objects.write_tree(entries))
+        tree = self.objects.write_tree(root)
         when = int(time.time())
-        commit = self.objects.write_commit(tree, idx.tip, records.commit_message(record), when)
-        updates = [RefUpdate(ledger_ref(record.environment), commit, idx.tip or ZERO)]
-        if newer(record, idx.current.get((record.application, record.release))) and (
-            record.kind != "drift"
-        ):
+        commit = self.objects.write_commit(tree, tip, records.commit_message(record), when)
+        updates = [RefUpdate(ledger_ref(record.environment), commit, tip or ZERO)]
+        if becomes_current:
             ref = deployed_ref(record.environment, record.application, record.release)
             old = self.refs.resolve(ref)
-            running = record.deployed_version
-            target = version_commits.get(running) if running is not None else None
+            version = record.deployed_version
+            target = version_commits.get(version) if version is not None else None
             if target is not None and target != old:
                 updates.append(RefUpdate(ref, target, old or ZERO))
             elif target is None and old is not None:
                 updates.append(RefUpdate(ref, ZERO, old))
-        return commit, updates
+        return commit, blob, entries, updates

@@ -66,5 +66,7 @@ def commit_message(record: DeploymentRecord) -> str:
         f"Consign-Outcome: {record.outcome}",
         f"Consign-By: {record.by}",
     ]
+    if record.rolled_back_to is not None:
+        trailers.append(f"Consign-Rolled-Back-To: {record.rolled_back_to}")
     lines = [summary, "", *(line.replace("\n", " ") for line in body), "", *trailers]
     return "\n".join(lines) + "\n"

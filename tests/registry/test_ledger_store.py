@@ -64,7 +64,13 @@ def test_a_report_is_a_commit_on_the_environment_ref(repo: Path, store: Descript
     message = git(repo, "log", "-1", "--format=%B", "refs/ledger/qa-1")
     assert message.startswith("qa-1: deploy TLO GE/Milestone v2: ok")
     assert f"Consign-Record: {stored.id}" in message
-    assert git(repo, "ls-tree", "--name-only", "refs/ledger/qa-1").split() == ["record.json"]
+    assert git(repo, "ls-tree", "--name-only", "refs/ledger/qa-1").split() == [
+        "current",
+        "record.json",
+    ]
+    current = git(repo, "ls-tree", "refs/ledger/qa-1:current").split()
+    record_blob = git(repo, "rev-parse", "refs/ledger/qa-1:record.json").strip()
+    assert current[2:] == [record_blob, "TLO%20GE.Milestone.json"]
 
 
 def json_of(repo: Path, ref: str) -> dict[str, Any]:
