@@ -26,7 +26,7 @@ from registry.store import housekeeping, locking, publisher
 from registry.store.cache import LRU
 from registry.store.envlocks import EnvLocks
 from registry.store.gitobjects import ObjectStore, init_bare
-from registry.store.ledger import Ledger, Snapshot, check_environment, running
+from registry.store.ledger import Ledger, Snapshot, check_environment
 from registry.store.reader import Reader, tag_name
 from registry.store.refs import RefDB
 from registry.store.types import (
@@ -289,7 +289,8 @@ class DescriptorStore:
     def _state(name: str, snap: Snapshot | None, lock: EnvironmentLock | None) -> EnvironmentState:
         if snap is None:
             return EnvironmentState(name, 0, None, [], lock)
-        return EnvironmentState(name, snap.count, snap.last, running(snap.state.values()), lock)
+        deployed = list(snap.deployed)
+        return EnvironmentState(name, snap.count, snap.last, deployed, lock, snap.tip)
 
     def deployments(
         self, environment: str, *, limit: int | None = None, before: int | None = None

@@ -135,6 +135,15 @@ class Snapshot:
     last: str  # when the tip record finished
     entries: dict[str, tuple[bytes, str]]  # current/ tree entries
     state: dict[Key, DeploymentRecord]  # current record per application/release
+    deployed: tuple[DeploymentRecord, ...] = ()  # running(state), computed once
+
+    @classmethod
+    def of(
+        cls, tip: str, tip_record: DeploymentRecord, entries: dict[str, tuple[bytes, str]],
+        state: dict[Key, DeploymentRecord],
+    ) -> Snapshot:  # fmt: skip
+        deployed = tuple(running(state.values()))
+        return cls(tip, tip_record.seq, tip_record.finished, entries, state, deployed)
 
 
 @dataclass(frozen=True)
@@ -219,9 +228,7 @@ class Ledger:
                     r = self._blobs.get(sha)
                     assert r is not None  # loaded above
                     state[(r.application, r.release)] = r
-                self._snapshots[name] = Snapshot(
-                    tip, tip_record.seq, tip_record.finished, entries[name], state
-                )
+                self._snapshots[name] = Snapshot.of(tip, tip_record, entries[name], state)
         return [self._snapshots[n] if t else None for n, t in zip(names, tips, strict=True)]
 
     def snapshot(self, name: str) -> Snapshot | None:
@@ -361,7 +368,7 @@ class Ledger:
             chain.tip = commit
             state = dict(snap.state) if snap else {}
             apply(state, stored)
-            self._snapshots[name] = Snapshot(commit, stored.seq, stored.finished, entries, state)
+            self._snapshots[name] = Snapshot.of(commit, stored, entries, state)
             return stored, True
         raise AssertionError("unreachable")
 

@@ -7,7 +7,7 @@ record's blob id depends only on its content.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, replace
+from dataclasses import replace
 from typing import Any
 
 from registry.store.types import DeploymentRecord, ServiceRecord
@@ -15,9 +15,20 @@ from registry.store.types import DeploymentRecord, ServiceRecord
 FORMAT = 1
 
 
+_SERVICE_FIELDS = tuple(ServiceRecord.__dataclass_fields__)
+_RECORD_FIELDS = tuple(DeploymentRecord.__dataclass_fields__)
+
+
 def to_json(record: DeploymentRecord) -> dict[str, Any]:
-    """The record as a JSON object (the API's and the stored shape)."""
-    return asdict(record)
+    """The record as a JSON object (the API's and the stored shape).
+
+    Shallow, unlike ``dataclasses.asdict`` (which deep-copies every build dict and costs
+    ~1 ms a record): records are frozen and their dicts are never mutated, so the JSON
+    encoder may read them as they are.
+    """
+    body = {name: getattr(record, name) for name in _RECORD_FIELDS}
+    body["services"] = [{n: getattr(s, n) for n in _SERVICE_FIELDS} for s in record.services]
+    return body
 
 
 def from_json(data: dict[str, Any]) -> DeploymentRecord:

@@ -111,3 +111,4 @@ class EnvironmentState:
     last: str | None  # when the newest record finished
     deployed: list[DeploymentRecord]  # the current record per application/release
     lock: EnvironmentLock | None
+    tip: str | None = None  # the ledger commit this state was read from (same tip, same state)

@@ -90,8 +90,22 @@ def test_report_then_read_everything(versions: FlaskClient) -> None:
     latest = client.get("/api/applications/TLO%20GE/releases/Milestone/versions/latest")
     assert latest.get_json()["verified"] == []
 
+    other = report(2, finished="2026-12-01T10:06:00Z")
+    assert client.post("/api/environments/qa-2/deployments", json=other).status_code == 201
+    locked = client.post("/api/environments/qa-2/lock", json={"holder": {"by": "bob"}})
+    assert locked.status_code == 201
+    listing = client.get("/api/environments")
+    assert listing.mimetype == "application/json"
+    [one, two] = listing.get_json()["environments"]
+    assert one["deployed"][0]["version"] == 1 and one["lock"] is None
+    assert two["deployed"][0]["version"] == 2 and two["lock"]["holder"] == {"by": "bob"}
+    assert two["lock"]["id"] is None  # the handle is only for whoever took it
+
     options = client.get("/rundeck/options/environments").get_json()
-    assert options == [{"name": "qa-1 · TLO GE/Milestone #1", "value": "qa-1"}]
+    assert options == [
+        {"name": "qa-1 · TLO GE/Milestone #1", "value": "qa-1"},
+        {"name": "qa-2 · TLO GE/Milestone #2", "value": "qa-2"},
+    ]
 
 
 BAD: list[tuple[str, dict[str, Any], int, str]] = [
