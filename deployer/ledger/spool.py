@@ -42,14 +42,17 @@ class Delivery:
     delivered: list[str] = field(default_factory=list)  # record ids, the spooled ones too
     kept: list[str] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
+    lost: list[str] = field(default_factory=list)  # undeliverable and the spool unwritable
     problem: str = ""  # the reason of the first failure
 
     @property
     def line(self) -> str:
         """The one line a deploy prints about its report."""
-        if not self.kept and not self.rejected:
+        if not self.kept and not self.rejected and not self.lost:
             return f"reported to the ledger ({len(self.delivered)} record(s))"
         parts = []
+        if self.lost:
+            parts.append(f"{len(self.lost)} record(s) NOT recorded")
         if self.kept:
             parts.append(f"{len(self.kept)} record(s) kept in the spool for the next report")
         if self.rejected:
@@ -141,7 +144,7 @@ def _direct(client: LedgerClient, record: dict[str, Any], result: Delivery) -> D
     try:
         client.report(record)
     except LedgerError as e:
-        (result.kept if e.transient else result.rejected).append(record["id"])
+        (result.lost if e.transient else result.rejected).append(record["id"])
         result.problem += f"; {e.message}"
     else:
         result.delivered.append(record["id"])

@@ -104,6 +104,19 @@ def test_a_down_registry_is_asked_once_and_delivery_is_bounded(
     assert len(spool.pending("http://other:9090")) == 1
 
 
+def test_an_unwritable_spool_says_the_record_is_lost(
+    requests_mock: rm.Mocker, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    requests_mock.post(REPORTS, exc=requests.ConnectionError("down"))
+    result = deliver(LedgerClient(URL), a_record(), Spool(blocker / "spool"))
+    assert len(result.lost) == 1 and "NOT recorded" in result.line
+    assert "cannot write the spool" in result.line
+    requests_mock.post(REPORTS, status_code=201, json={})
+    assert deliver(LedgerClient(URL), a_record(), Spool(blocker / "spool")).delivered
+
+
 def test_spool_directory_setting(tmp_path: Path) -> None:
     assert default_directory({"CONSIGN_SPOOL": str(tmp_path)}) == tmp_path
     assert default_directory({"XDG_STATE_HOME": "/s"}) == Path("/s/consign/spool")

@@ -180,3 +180,17 @@ def test_drift_names_a_removed_and_an_extra_container(
     report_deploy(registry.url, docker_client, project, environment, version)
     after = drift_cmd()
     assert after.returncode == 0, after.stdout + after.stderr
+
+
+def test_drift_exits_5_when_the_registry_cannot_say(registry: ServedRegistry) -> None:
+    def drift_at(url: str, environment: str) -> subprocess.CompletedProcess[str]:
+        argv = [*CONSIGN, "drift", "--environment", environment, "--registry", url]
+        return subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+    down = drift_at(registry.url, "qa-1")  # not started: nothing listens
+    assert down.returncode == 5 and "cannot read qa-1 from the ledger" in down.stderr
+    registry.start()
+    unknown = drift_at(registry.url, "qa-1")
+    assert unknown.returncode == 5 and "no deployment was ever recorded" in unknown.stderr
+    bad = drift_at(registry.url, "QA 1")
+    assert bad.returncode == 5 and "invalid_name" in bad.stderr
