@@ -24,6 +24,7 @@ reads only its own records.
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Iterable, Sequence
@@ -36,7 +37,7 @@ from registry import refnames
 from registry.errors import Conflict, InvalidName, StoreError
 from registry.store import records
 from registry.store.cache import LRU
-from registry.store.gitobjects import FILE_MODE, TREE_MODE, ObjectStore
+from registry.store.gitobjects import FILE_MODE, TREE_MODE, ObjectStore, parse_commit
 from registry.store.refs import ZERO, RefDB, RefUpdate
 from registry.store.types import DeploymentRecord
 
@@ -45,6 +46,7 @@ DEPLOYED = "refs/deployed/"
 RECORD = "record.json"
 CURRENT = "current"
 RETRY_DELAY = 0.2
+WALK = 32  # commits read one by one before one `git log` is cheaper
 # Compose's own project-name rule, so a project name is always a valid environment name;
 # also a valid Git ref component, URL segment and file name as it is.
 ENVIRONMENT_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
@@ -186,6 +188,7 @@ class Ledger:
         self._chains: dict[str, Chain] = {}
         self._blobs: LRU[str, DeploymentRecord] = LRU(50_000)  # record blob id -> record
         self._by_commit: LRU[str, str] = LRU(50_000)  # ledger commit -> record blob id
+        self._tip_files: dict[str, tuple[tuple[int, int, int], str]] = {}
 
     def environments(self) -> list[str]:
         return sorted(n for n in self.refs.children(LEDGER) if ENVIRONMENT_RE.fullmatch(n))
@@ -195,7 +198,7 @@ class Ledger:
     def snapshots(self, names: Sequence[str]) -> list[Snapshot | None]:
         """Each environment's snapshot at its tip (None: no record yet), reading only what
         changed since this process last looked, in two pipelined round trips at most."""
-        tips = [self.refs.resolve(ledger_ref(n)) for n in names]
+        tips = [self.tip(n) for n in names]
         stale = [
             (n, t)
             for n, t in zip(names, tips, strict=True)
@@ -231,6 +234,25 @@ class Ledger:
                 self._snapshots[name] = Snapshot.of(tip, tip_record, entries[name], state)
         return [self._snapshots[n] if t else None for n, t in zip(names, tips, strict=True)]
 
+    def tip(self, name: str) -> str | None:
+        """The environment's ledger tip. A loose ref file is re-read only when its (inode,
+        size, mtime) changed: Git replaces a ref by renaming a new file into place, so one
+        ``stat`` tells whether it moved (listing 50 environments costs 50 ``stat`` calls)."""
+        ref = ledger_ref(name)
+        try:
+            st = os.stat(self.gitdir / ref)
+        except (FileNotFoundError, NotADirectoryError):
+            self._tip_files.pop(name, None)
+            return self.refs.resolve(ref)  # packed, or none
+        key = (st.st_ino, st.st_size, st.st_mtime_ns)
+        cached = self._tip_files.get(name)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        found = self.refs.resolve(ref)
+        if found is not None:
+            self._tip_files[name] = (key, found)
+        return found
+
     def snapshot(self, name: str) -> Snapshot | None:
         return self.snapshots([name])[0]
 
@@ -251,28 +273,62 @@ class Ledger:
     # -- history -----------------------------------------------------------------------
 
     def chain(self, name: str) -> Chain:
-        """The environment's chain, extended to its tip with one ``git log`` if it moved."""
+        """The environment's chain, extended to its tip: the few new commits read through
+        ``cat-file`` (:meth:`_walk`), or one ``git log`` when many are new."""
         chain = self._chains.setdefault(name, Chain())
-        tip = self.refs.resolve(ledger_ref(name))
+        tip = self.tip(name)
         if tip == chain.tip:
             return chain
         if tip is None:  # never happens (refs only move forward); start afresh
             chain = self._chains[name] = Chain()
             return chain
+        for line in self._walk(tip, chain.tip) or self._log(name, tip, chain.tip):
+            chain.add(line)
+        chain.tip = tip
+        return chain
+
+    def _walk(self, tip: str, known: str | None) -> list[Line]:
+        """The few commits from ``known`` to ``tip`` read through ``cat-file`` (no process
+        spawned: the usual case, another worker wrote one or two records); [] when
+        ``known`` is not within :data:`WALK` first parents."""
+        if known is None:
+            return []
+        found: list[Line] = []
+        commit: str | None = tip
+        while commit != known:
+            if commit is None or len(found) >= WALK:
+                return []
+            obj = self.objects.read(commit, "commit")
+            parsed = parse_commit(obj.data)
+            trailers = dict(
+                line.split(": ", 1)
+                for line in parsed.message.rstrip("\n").rsplit("\n\n", 1)[-1].splitlines()
+                if ": " in line
+            )
+            found.append(
+                Line(commit, trailers.get("Consign-Record", ""),
+                     trailers.get("Consign-Application", ""), trailers.get("Consign-Release", ""),
+                     _number(trailers.get("Consign-Version", "")),
+                     _number(trailers.get("Consign-Rolled-Back-To", "")))
+            )  # fmt: skip
+            commit = parsed.parents[0] if parsed.parents else None
+        return found[::-1]
+
+    def _log(self, name: str, tip: str, known: str | None) -> list[Line]:
+        """The commits from ``known`` (or the start) to ``tip``: one ``git log``."""
         argv = ["git", "--git-dir", str(self.gitdir), "log", "--first-parent", "--reverse"]
-        argv += [f"--format={_LOG_FORMAT}", tip] + ([f"^{chain.tip}"] if chain.tip else [])
+        argv += [f"--format={_LOG_FORMAT}", tip] + ([f"^{known}"] if known else [])
         try:
             out = run(argv).stdout
         except CommandFailed as e:
             raise StoreError(f"cannot list the ledger of {name}: {e}") from e
+        found = []
         for item in out.split("\x1e"):
             fields = item.strip("\n").split("\x1f")
-            if len(fields) != 1 + len(_TRAILERS):
-                continue
-            commit, rid, app, rel, version, back = fields
-            chain.add(Line(commit, rid, app, rel, _number(version), _number(back)))
-        chain.tip = tip
-        return chain
+            if len(fields) == 1 + len(_TRAILERS):
+                commit, rid, app, rel, version, back = fields
+                found.append(Line(commit, rid, app, rel, _number(version), _number(back)))
+        return found
 
     def records_of(self, lines: Sequence[Line]) -> list[DeploymentRecord]:
         """The records of these chain lines, in order (cached by commit, then blob)."""
@@ -337,6 +393,7 @@ class Ledger:
         """
         name = record.environment
         for attempt in (1, 2):
+            self._tip_files.pop(name, None)  # the writer reads the ref itself, no stat cache
             chain, snap = self.chain(name), self.snapshot(name)
             seen = chain.ids.get(record.id)
             if seen is not None:

@@ -169,7 +169,12 @@ def test_another_process_sees_new_records(repo: Path, store: DescriptorStore) ->
     other.report(record(2))  # other's index is read from Git, then extended
     assert [r.version for r in store.deployments("qa-1")] == [2, 1]
     assert store.report(record(3))[0].seq == 3
-    assert [r.seq for r in other.deployments("qa-1")] == [3, 2, 1]
+    assert [r.seq for r in other.deployments("qa-1")] == [3, 2, 1]  # one new: walked
+    for _ in range(40):  # more than WALK new records: one `git log`
+        store.report(record(1, outcome="failed"))
+    again = other.deployments("qa-1", limit=100)
+    assert [r.seq for r in again] == list(range(43, 0, -1))
+    assert len(other.deployments_of_version("TLO GE", "Milestone", 1)) == 41
 
 
 def test_locks_refuse_expire_and_are_taken_over(store: DescriptorStore) -> None:
