@@ -5,5 +5,6 @@
 - :mod:`.spool`   records the registry could not take, delivered with the next report
 - :mod:`.lock`    one deploy per environment: take, wait (bounded), renew, release
 - :mod:`.drift`   what the engine runs vs. what the ledger says was deployed
+- :mod:`.show`    an environment's state from the registry as text (for ``consign status``)
 - :mod:`.command` ``consign drift``
 """

@@ -235,3 +235,24 @@ def test_drift_names_every_kind_of_difference() -> None:
     entries = drift.services_of(drift.compute(recorded, changed), changed)
     assert [e["service"] for e in entries] == ["web", "db"]
     assert entries[0]["containers"] == [d] and "missing" in entries[0]["detail"]
+
+
+def test_environment_text() -> None:
+    from deployer.ledger.show import environment_text
+
+    service = {"service": "web", "verdict": "healthy", "image": "sha256:1", "component": "front",
+               "build": {"buildNumber": 7}}  # fmt: skip
+    state = {
+        "name": "qa-1", "deployments": 3, "lock": {"holder": {"by": "bob"}, "since": "S",
+                                                   "expires": "E"},
+        "deployed": [a_record(outcome="rolled_back", rolled_back_to=2, services=[service])],
+    }  # fmt: skip
+    text = environment_text(state)
+    assert text.splitlines() == [
+        "qa-1: 3 deployment(s) recorded",
+        "  locked by bob since S (expires E)",
+        "TLO GE/Milestone v2 (deploy rolled back from v3) since 2026-12-01T10:01:00.000Z by "
+        "alice, commit -",
+        f"  {'web':30} {'healthy':15} sha256:1 front buildNumber=7",
+    ]
+    assert "nothing deployed" in environment_text({"name": "x", "deployments": 0})
