@@ -30,7 +30,7 @@ from typing import Any
 
 import requests
 
-from bench.common import serve, summary_ms, write_results
+from bench.common import percentile, serve, summary_ms, write_results
 from registry.fragments import parse_fragment
 from registry.store import DeploymentRecord, DescriptorStore, ServiceRecord, Target, records
 from registry.store.gitobjects import IDENTITY as GIT_IDENTITY
@@ -124,12 +124,28 @@ def gets(base: str, path: str, count: int) -> list[float]:
         return [timed(s, "GET", base + path) for _ in range(count)]
 
 
-def alternating(base: str, paths: dict[str, str], samples: int) -> dict[str, list[float]]:
-    found: dict[str, list[float]] = {name: [] for name in paths}
-    for _ in range(ROUNDS):
+def alternating(
+    base: str, paths: dict[str, str], samples: int, rounds: int = ROUNDS
+) -> dict[str, list[list[float]]]:
+    """Each path in turn, ``rounds`` times: the samples of every round, per path."""
+    found: dict[str, list[list[float]]] = {name: [] for name in paths}
+    for _ in range(rounds):
         for name, path in paths.items():
-            found[name] += gets(base, path, samples // ROUNDS)
+            found[name].append(gets(base, path, samples // rounds))
     return found
+
+
+def flat(found: dict[str, list[list[float]]]) -> dict[str, list[float]]:
+    return {name: [x for r in rounds for x in r] for name, rounds in found.items()}
+
+
+def round_ratio(found: dict[str, list[list[float]]], a: str, b: str) -> float:
+    """The median over rounds of p50(a) / p50(b) in that round (run back to back, so a
+    burst of load on the shared machine hits both sides of one ratio alike)."""
+    ratios = sorted(
+        percentile(x, 0.5) / percentile(y, 0.5) for x, y in zip(found[a], found[b], strict=True)
+    )
+    return round(ratios[len(ratios) // 2], 3)
 
 
 def run(samples: int = 200, log: Callable[[str], None] = print) -> dict[str, Any]:
@@ -148,8 +164,12 @@ def run(samples: int = 200, log: Callable[[str], None] = print) -> dict[str, Any
         log(f"10,000 deployments in {ENVIRONMENTS} environments: {results['fill_10000_s']} s")
         with serve(repo) as base:
             gets(base, "/api/environments", 16)  # unmeasured: every worker reads the ledger
-            found = alternating(
-                base, {"get_environments": "/api/environments", "healthz_1": "/healthz"}, samples
+            found = flat(
+                alternating(
+                    base,
+                    {"get_environments": "/api/environments", "healthz_1": "/healthz"},
+                    samples,
+                )
             )
             for name, figures in found.items():
                 results[name] = summary_ms(figures)
@@ -176,9 +196,11 @@ def run(samples: int = 200, log: Callable[[str], None] = print) -> dict[str, Any
             }
             for path in paths.values():
                 gets(base, path, 16)
-            found = alternating(base, paths, samples)
-            for name, figures in found.items():
+            rounds = alternating(base, paths, samples * 3, rounds=3 * ROUNDS)
+            for name, figures in flat(rounds).items():
                 results[name] = summary_ms(figures)
+            results["paging_round_ratio"] = round_ratio(rounds, "page_long", "page_short")
+            results["deep_paging_round_ratio"] = round_ratio(rounds, "deep_page_long", "page_short")
     p50 = {k: v["p50_ms"] for k, v in results.items() if isinstance(v, dict)}
     results["targets"] = {
         "report_p50_ms<=50": {"p50_ms": p50["report"], "met": p50["report"] <= 50},
@@ -187,10 +209,11 @@ def run(samples: int = 200, log: Callable[[str], None] = print) -> dict[str, Any
             "met": p50["get_environments"] <= 20,
         },
         "paging_10000_vs_10<=1.2": {
-            "ratio": round(p50["page_long"] / p50["page_short"], 3),
-            "deep_ratio": round(p50["deep_page_long"] / p50["page_short"], 3),
-            "met": p50["page_long"] <= 1.2 * p50["page_short"]
-            and p50["deep_page_long"] <= 1.2 * p50["page_short"],
+            "ratio_of_p50s": round(p50["page_long"] / p50["page_short"], 3),
+            "round_ratio": results["paging_round_ratio"],
+            "deep_round_ratio": results["deep_paging_round_ratio"],
+            "met": results["paging_round_ratio"] <= 1.2
+            and results["deep_paging_round_ratio"] <= 1.2,
         },
     }
     write_results("ledger", results)

@@ -68,9 +68,9 @@ def _summaries(state: EnvironmentState) -> str:
 def environments() -> Response:
     parts = []
     for state in get_store().environments():
-        head = current_app.json.dumps({**_state_json(state, False), "deployed": None})
-        assert head.endswith('"deployed": null}')  # spliced, keys in order
-        parts.append(head[: -len("null}")] + _summaries(state) + "}")
+        head = _state_json(state, False)
+        del head["deployed"]  # spliced in, already encoded, as the last member
+        parts.append(current_app.json.dumps(head)[:-1] + ', "deployed": ' + _summaries(state) + "}")
     body = '{"environments": [' + ", ".join(parts) + "]}\n"
     return Response(body, mimetype="application/json")
 
