@@ -266,7 +266,10 @@ class DescriptorStore:
                 details={"field": "commit"},
             )
         with self._guard(), locking.exclusive(self._path):
-            return self._ledger.append(record, commits)
+            stored, created = self._ledger.append(record, commits)
+            if created:  # a record is a few loose objects, like a publish: same housekeeping
+                self.housekeeper.after_publish()
+            return stored, created
 
     def environments(self) -> list[EnvironmentState]:
         """Every environment with a ledger, by name."""

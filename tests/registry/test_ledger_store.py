@@ -197,3 +197,15 @@ def test_locks_refuse_expire_and_are_taken_over(store: DescriptorStore) -> None:
         store.release_lock("qa-1", lock.id)  # alice's handle no longer works
     store.release_lock("qa-1", taken.id)
     assert store.lock("qa-1") is None
+
+
+def test_the_ledger_survives_git_gc(repo: Path, store: DescriptorStore) -> None:
+    store.report(record(1))
+    store.gc()  # packs refs/ledger/* and refs/deployed/* into packed-refs
+    assert not (repo / "refs" / "ledger" / "qa-1").exists()
+    other = DescriptorStore(repo)
+    assert other.environment("qa-1").deployments == 1
+    store.report(record(2))  # the packed ref is updated in place
+    assert [r.version for r in other.deployments("qa-1")] == [2, 1]
+    [now] = other.environment("qa-1").deployed
+    assert now.version == 2
