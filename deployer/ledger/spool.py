@@ -5,7 +5,8 @@ atomically; delivered oldest first before the new record, each removed once the 
 has it (201, or 200 for a record it already had: the client-made id makes a redelivery
 harmless). A record the registry refuses for good (a 4xx other than auth/rate limits) is
 moved to ``rejected/`` with the reason, never retried forever. Delivery stops at the first
-registry that does not answer and never takes longer than ``deadline`` seconds.
+registry that does not answer and starts no new request after ``deadline`` seconds (each
+request is bounded by the client's timeouts).
 
 The directory is ``CONSIGN_SPOOL`` (default ``$XDG_STATE_HOME/consign/spool``, i.e.
 ``~/.local/state/consign/spool``); in a deployer container, mount a volume there.
