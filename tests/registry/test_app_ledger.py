@@ -227,3 +227,36 @@ def test_report_tokens_read_when_reads_are_guarded(make_app: Any) -> None:
     assert client.get("/api/environments").status_code == 401
     ok = client.get("/api/environments", headers={"Authorization": "Bearer rep"})
     assert ok.status_code == 200 and ok.get_json() == {"environments": []}
+
+
+def test_the_crash_loop_sequence_as_the_deployer_reports_it(versions: FlaskClient) -> None:
+    """N ok, then N+1 with a crash-looping service rolled back to N (two records: the
+    deploy and the rollback), as docs/ledger.md says the deploy flow reports it."""
+    client = versions
+    web = {"service": "web", "verdict": "healthy", "containers": ["a" * 64],
+           "image": "sha256:" + "1" * 64, "component": "web", "build": {"n": 1}}  # fmt: skip
+    loop = {**web, "verdict": "crash-looping", "detail": "restarted 3 times",
+            "containers": ["b" * 64], "image": "sha256:" + "2" * 64}  # fmt: skip
+    steps = [
+        report(1, services=[web], started="2026-12-01T09:00:00Z", finished="2026-12-01T09:01:00Z"),
+        report(2, outcome="rolled_back", rolled_back_to=1, services=[loop],
+               started="2026-12-01T10:00:00Z", finished="2026-12-01T10:01:00Z"),
+        report(1, kind="rollback", services=[web], started="2026-12-01T10:01:00Z",
+               finished="2026-12-01T10:02:00Z"),
+    ]  # fmt: skip
+    for body in steps:
+        assert client.post(REPORTS, json=body).status_code == 201
+    history = client.get(REPORTS).get_json()["deployments"][::-1]
+    assert [(d["kind"], d["version"], d["outcome"], d["rolled_back_to"]) for d in history] == [
+        ("deploy", 1, "ok", None),
+        ("deploy", 2, "rolled_back", 1),
+        ("rollback", 1, "ok", None),
+    ]
+    assert history[1]["services"][0]["verdict"] == "crash-looping"
+    assert history[1]["services"][0]["image"] == "sha256:" + "2" * 64
+    [now] = client.get("/api/environments").get_json()["environments"][0]["deployed"]
+    assert (now["version"], now["kind"], now["outcome"]) == (1, "rollback", "ok")
+    two = client.get("/api/applications/TLO%20GE/releases/Milestone/versions/2/deployments")
+    assert two.get_json()["verified"] == [] and len(two.get_json()["deployments"]) == 1
+    at = client.get(f"{REPORTS}?at=2026-12-01T10:01:30Z").get_json()["deployed"]
+    assert [(d["version"], d["outcome"]) for d in at] == [(2, "rolled_back")]
