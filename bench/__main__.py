@@ -1,6 +1,6 @@
-"""`python -m bench [registry|deployer|deployer-rollback ...]`: run the benchmarks and print
-their figures (`deployer-rollback` is the deployer's failure certainty -> rollback start
-measurement alone)."""
+"""`python -m bench [registry|ledger|deployer|deployer-rollback ...]`: run the benchmarks and
+print their figures (`deployer-rollback` is the deployer's failure certainty -> rollback
+start measurement alone)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import json
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="bench", description=__doc__)
-    parser.add_argument("which", nargs="*", default=["registry", "deployer"])
+    parser.add_argument("which", nargs="*", default=["registry", "ledger", "deployer"])
     parser.add_argument("--history", type=int, default=10_000, help="long history length")
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=5, help="deployer: alternating rounds")
@@ -30,6 +30,10 @@ def main() -> None:
         from bench import slowclients
 
         print(json.dumps(slowclients.run(args.slow, args.seconds)["targets"], indent=2))
+    if "ledger" in args.which:
+        from bench import ledger
+
+        print(json.dumps(ledger.run(args.samples)["targets"], indent=2))
     if "deployer" in args.which:
         from bench import deployer
 

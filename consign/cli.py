@@ -46,6 +46,9 @@ def _register() -> None:
         return
     for command in commands:
         main.add_command(command)
+    from deployer.ledger.command import drift_cmd
+
+    main.add_command(drift_cmd)
 
 
 _register()

@@ -34,6 +34,8 @@ DEFAULTS: dict[str, Any] = {
     # A fragment's size with its YAML aliases expanded, and an assembled descriptor's size.
     "MAX_FRAGMENT_BYTES": 1024 * 1024,
     "MAX_DESCRIPTOR_BYTES": 8 * 1024 * 1024,
+    "MAX_RECORD_BYTES": 256 * 1024,
+    "LOCK_TTL": 300,
     # `consign serve` announces open publishing once, in the master; its workers do not.
     "ANNOUNCE_OPEN_PUBLISH": True,
     # fsync objects and refs before a publish answers (see registry/store/loose.py)
@@ -50,6 +52,8 @@ INTEGER_KEYS = (
     "MAX_COMMENT_BYTES",
     "MAX_FRAGMENT_BYTES",
     "MAX_DESCRIPTOR_BYTES",
+    "MAX_RECORD_BYTES",
+    "LOCK_TTL",
 )
 
 # Keys whose environment value must stay a raw string: from_prefixed_env would turn a

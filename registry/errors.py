@@ -101,3 +101,21 @@ class Locked(RegistryError):
 
     status = 423
     error = "locked"
+
+
+class InvalidRecord(RegistryError):
+    """A deployment report names what the registry does not have (an unknown version)."""
+
+    status = 422
+    error = "invalid_record"
+
+
+class RecordTooLarge(RegistryError):
+    status = 413
+    error = "payload_too_large"
+
+
+class EnvironmentLocked(Conflict):
+    """The environment is locked by another deploy; ``details`` name the holder."""
+
+    error = "locked"

@@ -59,6 +59,8 @@ LOCK_WAIT_SECONDS = Histogram(
 )
 
 PUBLISH_ENDPOINT = "publish.publish_fragment"  # registry/views/publish.py
+#: The endpoints whose ``g.consign_created`` names new versions (a report names a record).
+VERSION_ENDPOINTS = (PUBLISH_ENDPOINT, "gate.promote")
 
 
 def exposition() -> Response:
@@ -89,7 +91,7 @@ def init_app(app: Flask) -> None:
             if response.status_code == 409:
                 CONFLICTS.inc()
         created = g.get("consign_created") or []
-        if created:
+        if created and request.endpoint in VERSION_ENDPOINTS:
             VERSIONS_CREATED.inc(len(created))
         return response
 

@@ -27,6 +27,7 @@ class RefUpdate:
     ref: str  # full name, e.g. refs/heads/TLO%20GE/Milestone
     new: str
     old: str | None  # None: create (the ref must not exist yet)
+    # new == ZERO deletes the ref (its old value must be ``old``)
 
 
 class RefDB:
@@ -125,6 +126,8 @@ class RefDB:
         for u in updates:
             if u.old is None:
                 lines.append(f"create {u.ref} {u.new}")
+            elif u.new == ZERO:
+                lines.append(f"delete {u.ref} {u.old}")
             else:
                 lines.append(f"update {u.ref} {u.new} {u.old}")
         self._updater.transaction(lines)

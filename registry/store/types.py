@@ -48,3 +48,77 @@ class PublishOutcome:
 class PromoteOutcome:
     version: VersionInfo
     created: bool  # False: the target's latest already came from this source (a retry)
+
+
+@dataclass(frozen=True)
+class ServiceRecord:
+    """One service of a recorded deployment: its verdict and what actually ran."""
+
+    service: str
+    verdict: str
+    detail: str
+    containers: list[str]
+    image: str | None  # the image ID (sha256:...) the containers ran
+    component: str | None
+    build: dict[str, Any]
+    config_hash: str | None = None  # com.docker.compose.config-hash, for drift checks
+
+
+@dataclass(frozen=True)
+class DeploymentRecord:
+    """One entry of an environment's ledger (see README, "The deployment ledger").
+
+    ``seq`` (1, 2, ... per environment, in arrival order) and ``received`` are set by the
+    registry; everything else is the deployer's report.
+    """
+
+    id: str
+    kind: str  # "deploy" | "rollback" | "teardown" | "drift"
+    environment: str
+    application: str
+    release: str
+    version: int | None
+    commit: str | None
+    outcome: str  # "ok" | "failed" | "timed_out" | "rolled_back" | "torn_down" | "drift"
+    rolled_back_to: int | None
+    started: str  # ISO-8601 UTC
+    finished: str  # ISO-8601 UTC
+    by: str
+    engine: dict[str, Any]
+    source: str | None
+    services: list[ServiceRecord]
+    seq: int = 0
+    received: str = ""
+
+    @property
+    def deployed_version(self) -> int | None:
+        """The version this record leaves running (None: nothing, after a teardown)."""
+        if self.outcome == "torn_down":
+            return None
+        if self.outcome == "rolled_back":
+            return self.rolled_back_to
+        return self.version
+
+
+@dataclass(frozen=True)
+class EnvironmentLock:
+    """The one deploy allowed in an environment at a time (see README, "Environment locks")."""
+
+    environment: str
+    id: str  # the holder's handle for renewing and releasing
+    holder: dict[str, Any]  # by, application, release, version, host, execution, ...
+    since: str
+    expires: str
+    ttl: int
+
+
+@dataclass(frozen=True)
+class EnvironmentState:
+    """An environment now: what runs there per application/release, and its lock."""
+
+    name: str
+    deployments: int  # records in its ledger
+    last: str | None  # when the newest record finished
+    deployed: list[DeploymentRecord]  # the current record per application/release
+    lock: EnvironmentLock | None
+    tip: str | None = None  # the ledger commit this state was read from (same tip, same state)

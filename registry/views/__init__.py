@@ -7,8 +7,10 @@ from flask import Blueprint
 
 from registry.views.descriptors import bp as descriptors
 from registry.views.discovery import bp as discovery
+from registry.views.environments import bp as environments
 from registry.views.gate import bp as gate
 from registry.views.git_http import bp as git_http
+from registry.views.locks import bp as locks
 from registry.views.meta import bp as meta
 from registry.views.monitoring import bp as monitoring
 from registry.views.publish import bp as publish
@@ -23,4 +25,6 @@ BLUEPRINTS: list[Blueprint] = [
     git_http,
     monitoring,
     gate,
+    environments,
+    locks,
 ]

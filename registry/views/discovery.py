@@ -83,7 +83,8 @@ def versions(application: str, release: str) -> Response:
 def version(application: str, release: str, version: str) -> Response:
     store = get_store()
     info = store.version(application, release, parse_version(version))
-    return jsonify(version_json(info, store.gate(application, release).standing(info.number)))
+    body = version_json(info, store.gate(application, release).standing(info.number))
+    return jsonify({**body, "verified": store.verified(application, release, info.number)})
 
 
 def _services(components: list[Component]) -> dict[str, tuple[Component, Any]]:

@@ -112,3 +112,17 @@ def versions() -> Response:
             entry["selected"] = True
         entries.append(entry)
     return _options(entries)
+
+
+@bp.get("/environments")
+def environments() -> Response:
+    """Every environment the ledger knows, labelled with what runs there (the job option
+    allows free text, for a new environment)."""
+    entries = []
+    for state in get_store().environments():
+        running = ", ".join(
+            f"{r.application}/{r.release} #{r.deployed_version}" for r in state.deployed
+        )
+        label = f"{state.name} · {running}" if running else f"{state.name} · nothing deployed"
+        entries.append({"name": label, "value": state.name})
+    return _options(entries)

@@ -1,0 +1,107 @@
+"""HTTP to the registry's ledger and lock endpoints, with bounded timeouts.
+
+Nothing here retries by itself: a report that cannot be delivered goes to the spool
+(:mod:`.spool`) and a lock is polled by :mod:`.lock`, each within its own deadline, so a
+deploy is never held up longer than it allows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from publisher.client import _error_message
+
+#: (connect, read) seconds for every request: a registry that does not answer within
+#: these never holds a deploy up for longer.
+TIMEOUT = (3.05, 10.0)
+#: Answers after which the same request may succeed later (keep a record for a retry).
+TRANSIENT = {401, 403, 408, 425, 429}
+
+
+class LedgerError(Exception):
+    """A request to the registry failed; ``transient`` when trying again later may work."""
+
+    def __init__(self, message: str, *, status: int | None = None, transient: bool) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.transient = transient
+        self.body: dict[str, Any] = {}
+
+
+@dataclass
+class LedgerClient:
+    registry: str  # base URL, e.g. http://registry:9090
+    token: str | None = None
+    timeout: tuple[float, float] = TIMEOUT
+    session: requests.Session | None = None
+
+    def __post_init__(self) -> None:
+        self.registry = self.registry.rstrip("/")
+        self._http = self.session or requests.Session()
+
+    def url(self, environment: str, *rest: str) -> str:
+        parts = [quote(p, safe="") for p in (environment, *rest)]
+        return f"{self.registry}/api/environments/" + "/".join(parts)
+
+    def _request(self, method: str, url: str, body: Any = None) -> requests.Response:
+        headers = {"Accept": "application/json", "User-Agent": "consign-deploy/0.1"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        try:
+            response = self._http.request(
+                method, url, json=body, headers=headers, timeout=self.timeout
+            )
+        except (requests.ConnectionError, requests.Timeout) as e:
+            raise LedgerError(f"{type(e).__name__}: {e}", transient=True) from e
+        except requests.RequestException as e:
+            raise LedgerError(f"{type(e).__name__}: {e}", transient=False) from e
+        if response.status_code >= 400:
+            status = response.status_code
+            error = LedgerError(
+                _error_message(response),
+                status=status,
+                transient=status >= 500 or status in TRANSIENT,
+            )
+            try:
+                found = response.json()
+            except ValueError:
+                found = None
+            error.body = found if isinstance(found, dict) else {}
+            raise error
+        return response
+
+    def _json(self, response: requests.Response) -> dict[str, Any]:
+        try:
+            body = response.json()
+        except ValueError as e:
+            raise LedgerError(
+                f"{response.status_code} answer is not JSON", status=response.status_code,
+                transient=True,
+            ) from e  # fmt: skip
+        if not isinstance(body, dict):
+            raise LedgerError("the answer is not a JSON object", transient=True)
+        return body
+
+    def report(self, record: dict[str, Any]) -> dict[str, Any]:
+        """POST one record; the stored record (a retry of a known id answers it too)."""
+        url = self.url(record["environment"], "deployments")
+        return self._json(self._request("POST", url, record))
+
+    def environment(self, environment: str) -> dict[str, Any]:
+        return self._json(self._request("GET", self.url(environment)))
+
+    def acquire_lock(self, environment: str, holder: dict[str, Any], ttl: int) -> dict[str, Any]:
+        body = {"holder": holder, "ttl": ttl}
+        return self._json(self._request("POST", self.url(environment, "lock"), body))
+
+    def renew_lock(self, environment: str, lock_id: str, ttl: int) -> dict[str, Any]:
+        url = self.url(environment, "lock", lock_id)
+        return self._json(self._request("PUT", url, {"ttl": ttl}))
+
+    def release_lock(self, environment: str, lock_id: str) -> None:
+        self._request("DELETE", self.url(environment, "lock", lock_id))

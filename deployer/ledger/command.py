@@ -1,0 +1,165 @@
+"""``consign drift --environment NAME``: does the engine still run what the ledger says
+was deployed there? Exit 0 when nothing differs, 1 when something does (the drift is then
+recorded in the ledger as an event of its own, unless ``--no-record``), 5 when the
+registry cannot say, 6 when the engine does not answer."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from consign.exit_codes import ExitCode
+from deployer.ledger import drift, record
+from deployer.ledger.client import LedgerClient, LedgerError
+from deployer.ledger.spool import Spool, default_directory, deliver
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no user name in a bare container
+        return "unknown"
+
+
+def _fail(code: ExitCode, message: str) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(int(code))
+
+
+@click.command("drift")
+@click.option(
+    "--environment",
+    envvar="CONSIGN_ENVIRONMENT",
+    required=True,
+    help="The environment whose recorded deployment is compared.",
+)
+@click.option("--registry", envvar="CONSIGN_REGISTRY", required=True, help="Registry base URL.")
+@click.option("--token", envvar="CONSIGN_TOKEN", help="Bearer token for reading the registry.")
+@click.option(
+    "--report-token",
+    envvar="CONSIGN_REPORT_TOKEN",
+    help="Bearer token for recording the drift (default: --token).",
+)
+@click.option(
+    "--project",
+    envvar="CONSIGN_PROJECT",
+    help="Compose project (default: the one recorded with the deployment).",
+)
+@click.option("--host", envvar="DOCKER_HOST", help="Docker Engine (unix://, tcp://, ssh://).")
+@click.option("--by", envvar="CONSIGN_BY", default=lambda: _user(), help="Who checks (recorded).")
+@click.option(
+    "--record/--no-record",
+    envvar="CONSIGN_RECORD",
+    default=True,
+    show_default=True,
+    help="Record a drift found as a ledger event.",
+)
+@click.option(
+    "--spool",
+    envvar="CONSIGN_SPOOL",
+    type=click.Path(path_type=Path),
+    help="Spool directory for records the registry cannot take now.",
+)
+@click.option("--json", "as_json", envvar="CONSIGN_JSON", is_flag=True, help="Print JSON.")
+def drift_cmd(
+    environment: str, registry: str, token: str | None, report_token: str | None,
+    project: str | None, host: str | None, by: str, record: bool, spool: Path | None,
+    as_json: bool,
+) -> None:  # fmt: skip
+    """Compare the engine with the deployment recorded for ENVIRONMENT."""
+    client = LedgerClient(registry, token)
+    try:
+        state = client.environment(environment)
+    except LedgerError as e:
+        _fail(ExitCode.REGISTRY_UNREACHABLE, f"cannot read {environment} from the ledger: {e}")
+    docker = _engine(host)
+    results: list[dict[str, Any]] = []
+    for deployed in state.get("deployed") or []:
+        name = project or (deployed.get("engine") or {}).get("project")
+        if not name:
+            _fail(ExitCode.USAGE, f"{environment}: the record names no project; pass --project")
+        containers = drift.project_containers(docker, name)
+        found = drift.compute(deployed, containers)
+        results.append({"record": deployed, "project": name, "differences": found,
+                        "containers": containers})  # fmt: skip
+    drifted = [r for r in results if r["differences"]]
+    _print(environment, results, as_json)
+    lines: list[str] = []
+    if drifted and record:
+        reporter = LedgerClient(registry, report_token or token)
+        box = Spool(spool or default_directory())
+        for r in drifted:
+            body = _drift_record(environment, r, by, docker, host)
+            lines.append(deliver(reporter, body, box).line)
+    for line in lines:
+        click.echo(line, err=as_json)
+    sys.exit(int(ExitCode.FAILED if drifted else ExitCode.OK))
+
+
+def _engine(host: str | None) -> Any:
+    import docker.errors
+    import requests
+
+    from deployer.compose import engine
+
+    try:
+        client = engine(host)
+        client.ping()
+    except (docker.errors.DockerException, requests.ConnectionError) as e:
+        _fail(ExitCode.ENGINE_UNREACHABLE, f"cannot reach the Docker Engine: {e}")
+    return client
+
+
+def _print(environment: str, results: list[dict[str, Any]], as_json: bool) -> None:
+    """Print the comparison, as text or JSON."""
+    if as_json:
+        doc = [
+            {
+                "environment": environment,
+                "project": r["project"],
+                "application": r["record"]["application"],
+                "release": r["record"]["release"],
+                "version": r["record"]["version"],
+                "record": r["record"]["id"],
+                "differences": [vars(d) for d in r["differences"]],
+            }
+            for r in results
+        ]
+        click.echo(json.dumps(doc, indent=2))
+        return
+    if not results:
+        click.echo(f"{environment}: the ledger records nothing deployed")
+    for r in results:
+        rec = r["record"]
+        head = f"{environment}: {rec['application']}/{rec['release']} v{rec['version']} "
+        head += f"(project {r['project']}, recorded {rec['finished']} by {rec['by']})"
+        click.echo(head + (": drift" if r["differences"] else ": no drift"))
+        for d in r["differences"]:
+            click.echo(f"  {d.line}")
+
+
+def _drift_record(
+    environment: str, found: dict[str, Any], by: str, docker: Any, host: str | None
+) -> dict[str, Any]:
+    rec = found["record"]
+    now = record.utc_now()
+    return record.build(
+        kind="drift",
+        environment=environment,
+        application=rec["application"],
+        release=rec["release"],
+        version=rec["version"] if rec["outcome"] != "rolled_back" else rec["rolled_back_to"],
+        commit=None,
+        outcome="drift",
+        started=now,
+        finished=now,
+        by=by,
+        engine=record.engine_info(docker, host, found["project"]),
+        source=rec.get("source"),
+        service_entries=drift.services_of(found["differences"], found["containers"]),
+    )

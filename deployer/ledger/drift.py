@@ -1,0 +1,115 @@
+"""Drift: what the engine runs now vs. the deployment the ledger records for the project.
+
+:func:`compute` is pure (a recorded deployment and the ``docker inspect`` JSON of every
+container labelled for the project): a recorded container missing or no longer running,
+a container nobody recorded (``docker run`` with the project's labels, a manual
+``compose up``), a different image ID, a changed ``com.docker.compose.config-hash``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from deployer.ledger.record import CONFIG_HASH, PROJECT, SERVICE
+
+MISSING, STOPPED, EXTRA, IMAGE, CONFIG = "missing", "stopped", "extra", "image", "config"
+
+
+@dataclass(frozen=True)
+class Difference:
+    service: str
+    kind: str  # missing | stopped | extra | image | config
+    container: str  # the container ID (12 characters)
+    detail: str
+
+    @property
+    def line(self) -> str:
+        return f"{self.service}: {self.kind} {self.container}: {self.detail}"
+
+
+def _labels(inspect: Mapping[str, Any]) -> dict[str, str]:
+    return dict((inspect.get("Config") or {}).get("Labels") or {})
+
+
+def _name(inspect: Mapping[str, Any]) -> str:
+    return str(inspect.get("Name") or "").lstrip("/")
+
+
+def compute(
+    recorded: Mapping[str, Any], containers: Sequence[Mapping[str, Any]]
+) -> list[Difference]:
+    """Differences between a recorded deployment (a ledger record's JSON) and ``containers``
+    (inspect JSON of every container of the project), in service order."""
+    current = {str(c.get("Id", "")): c for c in containers}
+    seen: set[str] = set()
+    found: list[Difference] = []
+    for service in recorded.get("services") or []:
+        name = service["service"]
+        for cid in service.get("containers") or []:
+            match = next((full for full in current if full.startswith(cid)), None)
+            if match is None:
+                found.append(Difference(name, MISSING, cid[:12], "recorded container is gone"))
+                continue
+            seen.add(match)
+            found += _compare(name, service, current[match])
+    for cid, inspect in current.items():
+        if cid not in seen:
+            service = _labels(inspect).get(SERVICE, "?")
+            detail = f"not part of the recorded deployment ({_name(inspect)})"
+            found.append(Difference(service, EXTRA, cid[:12], detail))
+    order = {s["service"]: i for i, s in enumerate(recorded.get("services") or [])}
+    return sorted(found, key=lambda d: (order.get(d.service, len(order)), d.service))
+
+
+def _compare(name: str, service: Mapping[str, Any], inspect: Mapping[str, Any]) -> list[Difference]:
+    cid = str(inspect.get("Id", ""))[:12]
+    out = []
+    state = inspect.get("State") or {}
+    if not state.get("Running") and service.get("verdict") != "completed":
+        status = state.get("Status", "not running")
+        out.append(Difference(name, STOPPED, cid, f"{status} (exit code {state.get('ExitCode')})"))
+    image = service.get("image")
+    if image and inspect.get("Image") and inspect["Image"] != image:
+        out.append(Difference(name, IMAGE, cid, f"runs {inspect['Image']}, recorded {image}"))
+    recorded_hash = service.get("config_hash")
+    now = _labels(inspect).get(CONFIG_HASH)
+    if recorded_hash and now != recorded_hash:
+        out.append(Difference(name, CONFIG, cid, f"config hash {now}, recorded {recorded_hash}"))
+    return out
+
+
+def project_containers(client: Any, project: str) -> list[dict[str, Any]]:
+    """Inspect JSON of every container (running or not) labelled for ``project``."""
+    listed = client.containers.list(all=True, filters={"label": f"{PROJECT}={project}"})
+    return [c.attrs for c in listed]
+
+
+def services_of(
+    differences: Sequence[Difference], containers: Sequence[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """The ``services`` of a drift record: per service, "drift" and what differs."""
+    by_service: dict[str, list[Difference]] = {}
+    for d in differences:
+        by_service.setdefault(d.service, []).append(d)
+    out: list[dict[str, Any]] = []
+    for name, found in by_service.items():
+        ids = sorted(
+            str(c.get("Id")) for c in containers if _labels(c).get(SERVICE) == name and c.get("Id")
+        )
+        images = sorted(
+            {str(c.get("Image")) for c in containers if _labels(c).get(SERVICE) == name}
+        )
+        out.append(
+            {
+                "service": name,
+                "verdict": "drift",
+                "detail": "; ".join(f"{d.kind} {d.container}: {d.detail}" for d in found)[:4000],
+                "containers": ids,
+                "image": images[0] if len(images) == 1 else None,
+                "component": None,
+                "build": {},
+            }
+        )
+    return out

@@ -1,0 +1,153 @@
+"""Building a deployment record (the JSON the registry's ledger takes) from a finished
+deploy: its verdicts, the containers' image IDs and config hashes, the component and build
+each service came from, the engine it ran on. Pure functions apart from :func:`inspect_all`
+and :func:`engine_info`, which ask the engine."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from deployer.verdicts import ServiceVerdict, Verdict
+
+CONFIG_HASH = "com.docker.compose.config-hash"
+SERVICE = "com.docker.compose.service"
+PROJECT = "com.docker.compose.project"
+_NOT_NAME = re.compile(r"[^a-z0-9_-]+")
+
+
+def new_id() -> str:
+    """A record id made by the client, so a retried report is recognised."""
+    return str(uuid.uuid4())
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def default_environment(engine_name: str, project: str) -> str:
+    """``<engine name>-<project>`` made a valid environment name (the documented default)."""
+    name = _NOT_NAME.sub("-", f"{engine_name}-{project}".lower()).strip("-_")
+    return (name or "default")[:63].rstrip("-_")
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a service's containers came from: its component and that component's build."""
+
+    component: str | None
+    build: dict[str, Any]
+
+
+def origins(components: Iterable[Mapping[str, Any]]) -> dict[str, Origin]:
+    """service -> Origin from a version's ``components`` (the registry's version details or
+    the ``consign.json`` manifest: ``[{"name", "build", "services": [...]}]``)."""
+    found: dict[str, Origin] = {}
+    for c in components:
+        for service in c.get("services") or []:
+            found[str(service)] = Origin(c.get("name"), dict(c.get("build") or {}))
+    return found
+
+
+def inspect_all(client: Any, container_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """``docker inspect`` of every container still there (a removed one is left out)."""
+    import docker.errors
+
+    found = {}
+    for cid in container_ids:
+        try:
+            found[cid] = client.api.inspect_container(cid)
+        except docker.errors.NotFound:
+            continue
+    return found
+
+
+def engine_info(client: Any, host: str | None, project: str) -> dict[str, Any]:
+    """The engine's name and ID, the ``--host`` used, and the Compose project."""
+    info = client.info()
+    return {"name": info.get("Name"), "id": info.get("ID"), "host": host, "project": project}
+
+
+def services(
+    verdicts: Mapping[str, ServiceVerdict],
+    inspected: Mapping[str, Mapping[str, Any]],
+    origin: Mapping[str, Origin],
+) -> list[dict[str, Any]]:
+    """One entry per service: verdict, containers, the image ID they run, config hash, origin."""
+    out = []
+    for name, sv in verdicts.items():
+        found = [inspected[c] for c in sv.containers if c in inspected]
+        images = sorted({str(i.get("Image")) for i in found if i.get("Image")})
+        hashes = sorted(
+            {
+                str(h)
+                for i in found
+                if (h := ((i.get("Config") or {}).get("Labels") or {}).get(CONFIG_HASH))
+            }
+        )
+        where = origin.get(name, Origin(None, {}))
+        out.append(
+            {
+                "service": name,
+                "verdict": sv.verdict.value,
+                "detail": sv.detail,
+                "containers": [c for c in sv.containers if re.fullmatch(r"[0-9a-f]{12,64}", c)],
+                "image": images[0] if len(images) == 1 else (",".join(images) or None),
+                "config_hash": hashes[0] if len(hashes) == 1 else None,
+                "component": where.component,
+                "build": where.build,
+            }
+        )
+    return out
+
+
+def build(
+    *,
+    kind: str,
+    environment: str,
+    application: str,
+    release: str,
+    version: int | None,
+    commit: str | None,
+    outcome: str,
+    started: str,
+    finished: str,
+    by: str,
+    engine: Mapping[str, Any],
+    source: str | None,
+    service_entries: list[dict[str, Any]],
+    rolled_back_to: int | None = None,
+    record_id: str | None = None,
+) -> dict[str, Any]:
+    """The report body (see the registry's ``DeploymentReport`` schema)."""
+    return {
+        "id": record_id or new_id(),
+        "kind": kind,
+        "environment": environment,
+        "application": application,
+        "release": release,
+        "version": version,
+        "commit": commit,
+        "outcome": outcome,
+        "rolled_back_to": rolled_back_to,
+        "started": started,
+        "finished": finished,
+        "by": by,
+        "engine": dict(engine),
+        "source": source,
+        "services": service_entries,
+    }
+
+
+def deploy_outcome(verdicts: Mapping[str, ServiceVerdict], rolled_back_to: int | None) -> str:
+    """ok / timed_out / failed / rolled_back, the way the exit code is decided."""
+    if rolled_back_to is not None:
+        return "rolled_back"
+    if all(sv.verdict.ok for sv in verdicts.values()):
+        return "ok"
+    bad = [sv for sv in verdicts.values() if not sv.verdict.ok]
+    return "timed_out" if all(sv.verdict is Verdict.TIMED_OUT for sv in bad) else "failed"

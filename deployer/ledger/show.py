@@ -1,0 +1,35 @@
+"""What the registry says runs in an environment, as text: what ``consign status
+--environment NAME --registry URL`` prints (the same shape as the local ``status``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def environment_text(state: dict[str, Any]) -> str:
+    """``GET /api/environments/{env}`` as one block per application/release: the version,
+    how and when it got there, by whom, then its builds and one line per service."""
+    lines = [f"{state['name']}: {state['deployments']} deployment(s) recorded"]
+    lock = state.get("lock")
+    if lock:
+        who = (lock.get("holder") or {}).get("by", "someone")
+        lines.append(f"  locked by {who} since {lock['since']} (expires {lock['expires']})")
+    if not state.get("deployed"):
+        lines.append("  nothing deployed")
+    for r in state.get("deployed") or []:
+        running = r["rolled_back_to"] if r["outcome"] == "rolled_back" else r["version"]
+        how = r["outcome"].replace("_", " ")
+        if r["outcome"] == "rolled_back":
+            how += f" from v{r['version']}"
+        lines.append(
+            f"{r['application']}/{r['release']} v{running} ({r['kind']} {how}) "
+            f"since {r['finished']} by {r['by']}, commit {r.get('commit') or '-'}"
+        )
+        for s in r.get("services") or []:
+            origin = s.get("component") or "-"
+            build = " ".join(f"{k}={v}" for k, v in (s.get("build") or {}).items())
+            lines.append(
+                f"  {s['service']:30} {s['verdict']:15} {s.get('image') or '-'} "
+                f"{origin}{' ' + build if build else ''}"
+            )
+    return "".join(line + "\n" for line in lines)
