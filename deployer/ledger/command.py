@@ -105,7 +105,7 @@ def _engine(host: str | None) -> Any:
     import docker.errors
     import requests
 
-    from deployer.compose import engine
+    from deployer.engine.sdk import engine
 
     try:
         client = engine(host)

@@ -369,15 +369,9 @@ class DescriptorStore:
             )
             return decision
 
-    def _deployments(
-        self, application: str, release: str, number: int
-    ) -> Sequence[DeploymentLike] | None:
-        """The ledger's records of a version (contract 5), or None without a ledger."""
-        ledger = getattr(self, "deployments_of_version", None)
-        if ledger is None:
-            return None
-        found: Sequence[DeploymentLike] = ledger(application, release, number)
-        return found
+    def _deployments(self, application: str, release: str, number: int) -> Sequence[DeploymentLike]:
+        """The ledger's records of a version, for the gate's ``healthy_in``."""
+        return self.deployments_of_version(application, release, number)
 
     def promote(
         self,

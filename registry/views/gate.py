@@ -95,13 +95,13 @@ def put_policy(application: str, release: str) -> Response:
         set_at=iso(utc_now()),
     )
     store = get_store()
-    warnings = []
-    if policy.healthy_in and not hasattr(store, "deployments_of_version"):
-        warnings.append(
-            "this registry has no deployment ledger: every promotion into "
-            f"{application}/{release} is refused while the policy needs health in "
-            + ", ".join(policy.healthy_in)
-        )
+    known = {e.name for e in store.environments()} if policy.healthy_in else set()
+    warnings = [
+        f"no deployment to {name} is recorded yet: promotions into {application}/{release} "
+        f"are refused until a version is reported healthy there"
+        for name in policy.healthy_in
+        if name not in known
+    ]
     state = store.set_policy(application, release, policy)
     return jsonify({**_policy_json(application, release, state.policy), "warnings": warnings})
 

@@ -217,7 +217,7 @@ def test_reporting_and_locking_need_a_report_token(guarded: Flask, repo: Path) -
     lock = "/api/environments/qa-1/lock"
     assert client.post(lock, json={"holder": {"by": "x"}}, headers=ci).status_code == 403
     assert refs(repo) == before
-    rep = {"Authorization": "Bearer deployer:rep-secret"}
+    rep = {"Authorization": "Bearer rep-secret"}  # the entry is identity:token
     assert client.post(REPORTS, json=report(), headers=rep).status_code == 201
     assert client.post(lock, json={"holder": {"by": "x"}}, headers=rep).status_code == 201
 

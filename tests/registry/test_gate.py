@@ -5,6 +5,7 @@ policy, approvals and rejections, freeze/thaw. Every test's repo passes `git fsc
 from __future__ import annotations
 
 import json
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -168,18 +169,48 @@ def test_approvals_policy(served: ServedRegistry, repo: Path) -> None:
     assert details["rejected"] is None
 
 
-def test_healthy_in_without_a_ledger_refuses_and_says_why(served: ServedRegistry) -> None:
+def _deploy_record(version: int, outcome: str, verdict: str, finished: str) -> dict[str, Any]:
+    """A deployer's report of Milestone #version in qa-1 (the ledger's record format)."""
+    return {
+        "id": str(uuid.uuid4()),
+        "kind": "deploy",
+        "application": APP,
+        "release": "Milestone",
+        "version": version,
+        "outcome": outcome,
+        "started": "2026-12-01T14:00:00Z",
+        "finished": finished,
+        "by": "rundeck",
+        "engine": {"name": "qa-host-1", "host": "unix:///var/run/docker.sock"},
+        "source": "registry",
+        "services": [
+            {"service": "web", "verdict": verdict, "detail": "", "containers": ["0123456789ab"],
+             "image": "sha256:" + "1" * 64, "component": "web", "build": {"n": version}},
+        ],
+    }  # fmt: skip
+
+
+def test_healthy_in_is_judged_by_the_ledger(served: ServedRegistry) -> None:
+    """Refused (409, the reason named) until a healthy deploy of that very version to qa-1
+    is reported to the ledger; accepted after."""
     url = served.url
     milestone(url, versions=1)
     answer = requests.put(f"{url}{API}/QA/policy", json={"healthy_in": ["qa-1"]}, timeout=30)
-    assert answer.status_code == 200
-    assert "no deployment ledger" in answer.json()["warnings"][0]
+    assert answer.status_code == 200, answer.text
     refused = promote(url, "QA", "Milestone", 1)
     assert refused.status_code == 409
-    assert "health in qa-1" in refused.json()["message"]
-    assert "no deployment ledger" in refused.json()["message"]
-    # removing the condition lets it through
-    assert requests.put(f"{url}{API}/QA/policy", json={}, timeout=30).json()["policy"] is None
+    assert refused.json()["unmet"] == ["version 1 was never deployed to qa-1"]
+    reports = "/api/environments/qa-1/deployments"
+    failed = _deploy_record(1, "failed", "crash-looping", "2026-12-01T14:02:00Z")
+    assert post(url, reports, failed).status_code == 201
+    refused = promote(url, "QA", "Milestone", 1)
+    assert refused.status_code == 409
+    reason = " ".join(refused.json()["unmet"])
+    assert "failed at 2026-12-01 14:02 UTC" in reason and "web crash-looping" in reason, reason
+    healthy = _deploy_record(1, "ok", "healthy", "2026-12-01T14:30:00Z")
+    assert post(url, reports, healthy).status_code == 201
+    details = requests.get(f"{url}{API}/Milestone/versions/1", timeout=30).json()
+    assert details["verified"] == ["qa-1"]
     assert promote(url, "QA", "Milestone", 1).status_code == 201
 
 
