@@ -15,13 +15,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from registry import yamlio
+from registry import envfiles, yamlio
+from registry.envfiles import AttachedFile
 from registry.errors import Conflict
 from registry.fragments import find_cycle, parse_fragment, references
 from registry.normalize import RESOURCES
 
 __all__ = [
     "Assembly",
+    "AttachedFile",
     "Component",
     "assemble",
     "component_name_for",
@@ -39,6 +41,11 @@ class Component:
     spec: dict[str, Any]
     build: dict[str, Any]
     sha256: str
+    files: tuple[AttachedFile, ...] = ()  # env files published with the fragment
+
+    def stored_files(self) -> dict[str, str]:
+        """{path as the fragment writes it (normalised): path in the version's tree}."""
+        return {f.path: envfiles.stored_path(self.name, f.path) for f in self.files}
 
 
 @dataclass(frozen=True)
@@ -156,7 +163,13 @@ def assemble(components: Sequence[Component]) -> Assembly:
     check(components)
     services: dict[str, Any] = {}
     for comp in components:
-        services.update(comp.spec["services"])
+        if comp.files:  # the descriptor names attached env files where the tree holds them
+            rename = envfiles.renamer(comp.stored_files())
+            services.update(
+                {n: envfiles.rewrite(b, rename) for n, b in comp.spec["services"].items()}
+            )
+        else:
+            services.update(comp.spec["services"])
     doc: dict[str, Any] = {"services": services}
     extensions: dict[str, Any] = {}
     for comp in components:

@@ -24,6 +24,8 @@ DEFAULTS: dict[str, Any] = {
     "MAX_LIST_LIMIT": 1000,
     "DEFAULT_LIST_LIMIT": 20,
     "RUNDECK_LIST_LIMIT": 100,
+    "MAX_FILES": 100,
+    "MAX_FILE_BYTES": 256 * 1024,
     # `consign serve` announces open publishing once, in the master; its workers do not.
     "ANNOUNCE_OPEN_PUBLISH": True,
 }
@@ -35,6 +37,8 @@ INTEGER_KEYS = (
     "MAX_LIST_LIMIT",
     "DEFAULT_LIST_LIMIT",
     "RUNDECK_LIST_LIMIT",
+    "MAX_FILES",
+    "MAX_FILE_BYTES",
 )
 
 # Keys whose environment value must stay a raw string: from_prefixed_env would turn a

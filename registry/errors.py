@@ -44,6 +44,13 @@ class InvalidFragment(RegistryError):
     error = "invalid_fragment"
 
 
+class TooLarge(RegistryError):
+    """A part of the request is over its own limit (the body as a whole: werkzeug's 413)."""
+
+    status = 413
+    error = "payload_too_large"
+
+
 class Unauthorized(RegistryError):
     status = 401
     error = "unauthorized"

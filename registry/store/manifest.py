@@ -138,12 +138,23 @@ def version_info(data: bytes, commit: str, tag: str) -> VersionInfo:
 
 
 def component_entry(
-    name: str, sha256: str, build: Mapping[str, Any], services: Sequence[str], path: str
+    name: str,
+    sha256: str,
+    build: Mapping[str, Any],
+    services: Sequence[str],
+    path: str,
+    files: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
-    return {
+    """A component in the manifest; ``files`` (env files published with the fragment:
+    ``path`` as referenced, ``stored`` in the tree, ``sha256``, ``size``, Git ``blob``) only
+    when there are any, so manifests without them keep their bytes."""
+    entry: dict[str, Any] = {
         "name": name,
         "sha256": sha256,
         "build": dict(build),
         "services": list(services),
         "fragment": path,
     }
+    if files:
+        entry["files"] = [dict(f) for f in files]
+    return entry

@@ -8,7 +8,7 @@ the process dies afterwards); refs move only in one ``update-ref`` transaction.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -51,7 +51,12 @@ def plan(
     current = reader.components(tip) if tip else []
     name = component_name_for(current, new.spec, explicit)
     before = next((c for c in current if c.name == name), None)
-    if tip and before and before.sha256 == new.sha256 and before.build == new.build:
+    same = before and (before.sha256, before.build, before.files) == (
+        new.sha256,
+        new.build,
+        new.files,
+    )
+    if tip and same:
         existing = reader.info(tip)
         return Plan(target, tip, existing, current, b"", existing, None)
     component = replace(new, name=name)
@@ -73,6 +78,7 @@ def plan(
                 c.build,
                 manifest.services_of(c.spec),
                 f"{manifest.FRAGMENTS}/{fragment_file(c.name)}",
+                file_entries(c),
             )
             for c in components
         ],
@@ -83,8 +89,41 @@ def plan(
     return Plan(target, tip, None, components, assembly.descriptor.encode(), info, old)
 
 
-def write(objects: ObjectStore, p: Plan, when: int) -> Entry:
-    """Write one planned version's blobs, trees and commit; return its cache entry."""
+def file_entries(c: Component) -> list[dict[str, Any]]:
+    """The manifest's record of a component's attached files (the Git blob id included, so
+    later versions can put them in their trees without reading them)."""
+    stored = c.stored_files()
+    return [
+        {
+            "path": f.path,
+            "stored": stored[f.path],
+            "sha256": f.sha256,
+            "size": f.size,
+            "blob": f.blob,
+        }
+        for f in c.files
+    ]
+
+
+def _subtree(objects: ObjectStore, files: dict[str, str]) -> str:
+    """Write nested trees for {relative path: blob id}; return the top tree's id."""
+    entries: dict[str, tuple[bytes, str]] = {}
+    folders: dict[str, dict[str, str]] = {}
+    for path, blob in files.items():
+        head, sep, rest = path.partition("/")
+        if sep:
+            folders.setdefault(head, {})[rest] = blob
+        else:
+            entries[head] = (FILE_MODE, blob)
+    for name, inner in folders.items():
+        entries[name] = (TREE_MODE, _subtree(objects, inner))
+    return objects.write_tree(entries)
+
+
+def write(objects: ObjectStore, p: Plan, when: int, attached: Mapping[str, bytes]) -> Entry:
+    """Write one planned version's blobs, trees and commit; return its cache entry.
+
+    ``attached`` holds the bytes of the publishing component's attached files (by path)."""
     fragments: dict[str, tuple[bytes, str]] = {}
     written: dict[str, str] = {}
     for c in p.components:
@@ -95,6 +134,12 @@ def write(objects: ObjectStore, p: Plan, when: int) -> Entry:
                 objects.write("blob", data) if c.name == p.info.component else blob_id(data)
             )
         fragments[fragment_file(c.name)] = (FILE_MODE, written[c.sha256])
+        if c.files:
+            if c.name == p.info.component:
+                for f in c.files:
+                    objects.write("blob", attached[f.path])
+            folder = refnames.encode(c.name, "component")
+            fragments[folder] = (TREE_MODE, _subtree(objects, {f.path: f.blob for f in c.files}))
     tree = {
         manifest.DESCRIPTOR: (FILE_MODE, objects.write("blob", p.descriptor)),
         manifest.MANIFEST: (
@@ -119,8 +164,11 @@ def publish(
     targets: Sequence[Target],
     explicit: str | None,
     new: Component,
+    data: Mapping[str, bytes],
 ) -> list[PublishOutcome]:
-    """Publish ``new`` (its name is decided per target) to every target; hold the lock."""
+    """Publish ``new`` (its name is decided per target) to every target; hold the lock.
+
+    ``data``: the bytes of ``new``'s attached files, by path."""
     for attempt in (1, 2):
         when = int(time.time())
         created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(when))
@@ -130,7 +178,7 @@ def publish(
         for p in plans:
             if p.existing is not None:
                 continue
-            entry = write(objects, p, when)
+            entry = write(objects, p, when, data)
             written.append((p, entry))
             branch = branch_ref(p.target.application, p.target.release)
             updates.append(RefUpdate(branch, entry.info.commit, p.tip or ZERO))

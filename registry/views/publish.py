@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from registry.auth import require_publish
+from registry.envfiles import check_attached
 from registry.fragments import decode_fragment, parse_fragment
 from registry.storage import get_store
 from registry.store import PublishOutcome, Target
@@ -21,6 +22,8 @@ def _limits() -> Limits:
     return Limits(
         max_targets=int(config["MAX_TARGETS"]),
         max_build_bytes=int(config["MAX_BUILD_BYTES"]),
+        max_files=int(config["MAX_FILES"]),
+        max_file_bytes=int(config["MAX_FILE_BYTES"]),
     )
 
 
@@ -45,8 +48,9 @@ def publish_fragment() -> Response:
     req = parse_publish(body, _limits())
     text = decode_fragment(req.fragment)
     spec, warnings = parse_fragment(text)
+    warnings += check_attached(spec, req.files)
     targets = [Target(app, rel) for app, rel in req.targets]
-    outcomes = get_store().publish(targets, req.component, text, spec, req.build)
+    outcomes = get_store().publish(targets, req.component, text, spec, req.build, req.files)
 
     created = [o for o in outcomes if o.created]
     g.consign_created = [
