@@ -15,10 +15,13 @@ class RegistryError(Exception):
     status: int = 500
     error: str = "internal_error"
 
+    headers: dict[str, str]  # extra response headers (WWW-Authenticate, Allow)
+
     def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.details = details or {}
+        self.headers = {}
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {"error": self.error, "message": self.message}
@@ -71,6 +74,23 @@ class Conflict(RegistryError):
 
     status = 409
     error = "conflict"
+
+
+class OCIError(RegistryError):
+    """An error of the OCI distribution endpoints, rendered in the distribution spec's
+    format ``{"errors": [{"code", "message", "detail"}]}`` (``code``: ``MANIFEST_UNKNOWN``,
+    ``BLOB_UNKNOWN``, ``NAME_UNKNOWN``, ``DIGEST_INVALID``, ``UNSUPPORTED``, ...)."""
+
+    def __init__(
+        self, status: int, code: str, message: str, *, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error = code
+        self.headers = headers or {}
+
+    def to_json(self) -> dict[str, Any]:
+        return {"errors": [{"code": self.error, "message": self.message, "detail": {}}]}
 
 
 class StoreError(RegistryError):

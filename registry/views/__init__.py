@@ -9,7 +9,8 @@ from registry.views.descriptors import bp as descriptors
 from registry.views.discovery import bp as discovery
 from registry.views.git_http import bp as git_http
 from registry.views.meta import bp as meta
+from registry.views.oci import bp as oci
 from registry.views.publish import bp as publish
 from registry.views.rundeck import bp as rundeck
 
-BLUEPRINTS: list[Blueprint] = [meta, publish, descriptors, discovery, rundeck, git_http]
+BLUEPRINTS: list[Blueprint] = [meta, publish, descriptors, discovery, rundeck, git_http, oci]

@@ -12,7 +12,7 @@ from registry.auth import require_read
 from registry.storage import get_store
 from registry.store import VersionInfo
 from registry.validation import parse_int_arg, parse_version
-from registry.views.descriptors import descriptor_url
+from registry.views.descriptors import descriptor_url, file_url, oci_reference
 
 bp = Blueprint("discovery", __name__, url_prefix="/api")
 bp.before_request(require_read)
@@ -33,6 +33,16 @@ def version_json(info: VersionInfo) -> dict[str, Any]:
         "components": info.components,
         "warnings": info.warnings,
         "url": descriptor_url(info.application, info.release, info.number),
+        "oci": oci_reference(info.application, info.release, info.number),
+        "files": [
+            {
+                **{k: f[k] for k in ("path", "stored", "sha256", "size")},
+                "component": c["name"],
+                "url": file_url(info.application, info.release, info.number, f["stored"]),
+            }
+            for c in info.components
+            for f in c.get("files") or ()
+        ],
     }
 
 
