@@ -70,8 +70,12 @@ def put_fragment(
     session: requests.Session | None = None,
     sleep: Callable[[float], None] = time.sleep,
     warn: Callable[[str], None] = log.warning,
+    verify: str | bool = True,
 ) -> PublishResult:
-    """PUT ``payload`` as JSON to ``url``; retry what is safe to retry; raise PublishFailed."""
+    """PUT ``payload`` as JSON to ``url``; retry what is safe to retry; raise PublishFailed.
+
+    ``verify``: a CA bundle path for an HTTPS registry, or True for the default trust
+    (requests then also honours ``REQUESTS_CA_BUNDLE``)."""
     policy = policy or RetryPolicy()
     http = session or requests.Session()
     headers = {"Accept": "application/json", "Content-Type": "application/json"}
@@ -82,7 +86,11 @@ def put_fragment(
     last, last_status = "", None
     for attempt in range(1, max(1, policy.attempts) + 1):
         try:
-            response = http.put(url, data=data, headers=headers, timeout=policy.timeout)
+            response = http.put(
+                url, data=data, headers=headers, timeout=policy.timeout, verify=verify
+            )
+        except requests.exceptions.SSLError as e:  # a certificate problem: retrying won't help
+            raise PublishFailed(f"TLS verification failed: {e}") from e
         except (requests.ConnectionError, requests.Timeout) as e:
             last, last_status = f"{type(e).__name__}: {e}", None
         else:

@@ -22,6 +22,7 @@ from typing import Any
 import click
 
 from consign.exit_codes import ExitCode
+from publisher.attach import AttachError, env_files
 from publisher.buildinfo import BuildInfoError, collect
 from publisher.client import PublishFailed, PublishResult, RetryPolicy, put_fragment
 
@@ -47,7 +48,12 @@ def fragment_url(registry: str) -> str:
 
 
 def build_payload(
-    text: bytes, applications: list[str], releases: list[str], component: str | None, build: dict
+    text: bytes,
+    applications: list[str],
+    releases: list[str],
+    component: str | None,
+    build: dict,
+    files: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "fragment": base64.b64encode(text).decode("ascii"),
@@ -58,6 +64,8 @@ def build_payload(
         payload["component"] = component
     if build:
         payload["build"] = build
+    if files:
+        payload["files"] = files
     return payload
 
 
@@ -160,6 +168,23 @@ def report_lines(result: PublishResult) -> tuple[list[str], list[str]]:
     type=click.FloatRange(0.1),
     help="Seconds per HTTP request.",
 )
+@click.option(
+    "--with-env-files",
+    "with_env_files",
+    is_flag=True,
+    envvar="CONSIGN_WITH_ENV_FILES",
+    help="Attach the env files the fragment names (env_file:), read next to it. Env files "
+    "often hold secrets: they are then stored in the registry and served to its readers. "
+    "Without this flag they must exist on the deploy host.",
+)
+@click.option(
+    "--ca-file",
+    envvar="CONSIGN_CA_FILE",
+    default=None,
+    type=click.Path(exists=True, dir_okay=False),
+    help="PEM CA bundle to verify an HTTPS registry (default: the system's, or "
+    "REQUESTS_CA_BUNDLE).",
+)
 def publish(
     compose_file: str,
     applications: tuple[str, ...],
@@ -172,6 +197,8 @@ def publish(
     attempts: int,
     backoff: float,
     timeout: float,
+    with_env_files: bool,
+    ca_file: str | None,
 ) -> None:
     """Publish COMPOSE_FILE as a fragment of every APPLICATION x RELEASE.
 
@@ -191,7 +218,13 @@ def publish(
         build = collect(os.environ, build_info, image_digests)
     except BuildInfoError as e:
         fail(str(e))
-    payload = build_payload(text, list(applications), list(releases), component, build)
+    files: dict[str, str] = {}
+    if with_env_files:
+        try:
+            files = env_files(Path(compose_file), text.decode("utf-8", "replace"))
+        except AttachError as e:
+            fail(f"cannot attach the env files of {compose_file}: {e}")
+    payload = build_payload(text, list(applications), list(releases), component, build, files)
     policy = RetryPolicy(attempts=attempts, backoff=backoff, timeout=timeout)
     try:
         result = put_fragment(
@@ -200,6 +233,7 @@ def publish(
             token=token or None,
             policy=policy,
             warn=lambda m: click.echo(f"warning: {m}", err=True),
+            verify=ca_file or True,
         )
     except PublishFailed as e:
         fail(f"publishing {compose_file} to {registry} failed: {e.message}")
@@ -208,3 +242,9 @@ def publish(
         click.echo(line)
     for warning in warnings:
         click.echo(f"warning: {warning}", err=True)
+    if not with_env_files and any("was not attached" in w for w in warnings):
+        click.echo(
+            "hint: --with-env-files attaches them (they are then stored in the registry; env "
+            "files often hold secrets)",
+            err=True,
+        )
