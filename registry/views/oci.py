@@ -20,7 +20,7 @@ import re
 import threading
 from collections.abc import Callable
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from registry import oci, ocinames
 from registry.auth import require_read
@@ -37,10 +37,25 @@ _SHA256 = re.compile(r"^sha256:[a-f0-9]{64}$")
 _NUMBER = re.compile(r"^[1-9][0-9]{0,17}$")
 PAGE = 100
 
-_lock = threading.Lock()
-_artifacts: LRU[str, oci.Artifact] = LRU(256)  # commit -> artifact
-_where: LRU[tuple[str, str, str], int] = LRU(20_000)  # (app, release, digest) -> version
-_searched: LRU[tuple[str, str, str], int] = LRU(20_000)  # ... -> newest version searched
+EXTENSION = "consign.oci"
+
+
+class _Caches:
+    """Per app (so per repository): artifacts built, where digests are, misses."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.artifacts: LRU[str, oci.Artifact] = LRU(256)  # commit -> artifact
+        self.where: LRU[tuple[str, str, str], int] = LRU(20_000)  # (app, rel, digest) -> N
+        self.searched: LRU[tuple[str, str, str], int] = LRU(20_000)  # -> newest N searched
+
+
+def _caches() -> _Caches:
+    found = current_app.extensions.get(EXTENSION)
+    if found is None:
+        found = current_app.extensions.setdefault(EXTENSION, _Caches())
+    assert isinstance(found, _Caches)
+    return found
 
 
 @bp.before_request
@@ -79,8 +94,9 @@ def _repository(name: str) -> tuple[str, str]:
 
 
 def _artifact(info: VersionInfo) -> oci.Artifact:
-    with _lock:
-        found = _artifacts.get(info.commit)
+    caches = _caches()
+    with caches.lock:
+        found = caches.artifacts.get(info.commit)
     if found is not None:
         return found
     store = get_store()
@@ -92,10 +108,10 @@ def _artifact(info: VersionInfo) -> oci.Artifact:
         components,
         lambda path: store.file(info.application, info.release, info.number, path),
     )
-    with _lock:
-        _artifacts.put(info.commit, built)
+    with caches.lock:
+        caches.artifacts.put(info.commit, built)
         for digest in (built.digest, *built.blobs):
-            _where.put((info.application, info.release, digest), info.number)
+            caches.where.put((info.application, info.release, digest), info.number)
     return built
 
 
@@ -111,8 +127,9 @@ def _find(
 ) -> oci.Artifact | None:
     """The artifact of this release that ``has`` the digest, newest first (see the module)."""
     key = (application, release, digest)
-    with _lock:
-        known, searched = _where.get(key), _searched.get(key) or 0
+    caches = _caches()
+    with caches.lock:
+        known, searched = caches.where.get(key), caches.searched.get(key) or 0
     if known is not None:
         found = _artifact(_version(application, release, known))
         if has(found):
@@ -129,8 +146,8 @@ def _find(
         if len(page) < PAGE:
             break
         before = page[-1].number
-    with _lock:
-        _searched.put(key, newest)
+    with caches.lock:
+        caches.searched.put(key, newest)
     return None
 
 
