@@ -19,6 +19,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from registry.auth import require_read
 from registry.storage import get_store
 from registry.store import VersionInfo
+from registry.views.descriptors import oci_reference
 
 bp = Blueprint("rundeck", __name__, url_prefix="/rundeck/options")
 bp.before_request(require_read)
@@ -80,7 +81,9 @@ def versions() -> Response:
     found = get_store().versions(application, release, limit=limit)
     entries: list[dict[str, Any]] = []
     for index, info in enumerate(found):
-        entry: dict[str, Any] = {"name": version_label(info, index == 0), "value": str(info.number)}
+        label = version_label(info, index == 0)
+        oci = oci_reference(info.application, info.release, info.number)
+        entry: dict[str, Any] = {"name": f"{label} · {oci}", "value": str(info.number)}
         if index == 0:
             entry["selected"] = True
         entries.append(entry)
