@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import uuid
@@ -227,3 +228,43 @@ def test_a_real_world_project_with_env_files(https: ServedRegistry, tmp_path: Pa
     shutil.copytree(NETBOX / "env", clone / "env")
     from_host = json.loads(compose(https, "-p", project, "config", "--format", "json", cwd=clone))
     assert from_host["services"]["postgres"]["environment"]["POSTGRES_DB"] == "netbox"
+
+
+def test_read_tokens_compose_answers_the_challenge_with_docker_login_credentials(
+    tmp_path: Path, tls: tuple[Path, Path, Path]
+) -> None:
+    env = {"CONSIGN_READ_TOKENS": "r3ad-token", "CONSIGN_PUBLISH_TOKENS": "pub-token"}
+    server = ServedRegistry(
+        tmp_path / "registry.git", tmp_path / "serve.log", workers=1, tls=tls, env=env
+    )
+    with server.start():
+        body = {"fragment": b64(HEALTHY.replace("    env_file: env/web.env\n", ""))}
+        body |= {"applications": ["Locked"], "releases": ["R"]}
+        answer = requests.put(
+            f"{server.url}/fragment",
+            json=body,
+            headers={"Authorization": "Bearer pub-token"},
+            timeout=60,
+            verify=server.verify,
+        )
+        assert answer.status_code == 201
+        reference = f"oci://127.0.0.1:{server.port}/locked/r:1"
+        config = tmp_path / "docker-config"
+        config.mkdir()
+        with pytest.raises(CommandFailed) as refused:  # no credentials: the 401 stands
+            run(
+                [COMPOSE, "-f", reference, "config"],
+                env={"SSL_CERT_FILE": str(server.verify), "DOCKER_CONFIG": str(config)},
+                timeout=120,
+            )
+        assert "no basic auth credentials" in refused.value.stderr  # it read the challenge
+        auth = base64.b64encode(b"ci:r3ad-token").decode()  # what `docker login` writes
+        (config / "config.json").write_text(
+            json.dumps({"auths": {f"127.0.0.1:{server.port}": {"auth": auth}}})
+        )
+        done = run(
+            [COMPOSE, "-p", "i13-auth", "-f", reference, "config", "--services"],
+            env={"SSL_CERT_FILE": str(server.verify), "DOCKER_CONFIG": str(config)},
+            timeout=120,
+        )
+        assert done.stdout.split() == ["web"]
