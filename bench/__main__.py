@@ -1,4 +1,4 @@
-"""`python -m bench [registry|deployer ...]`: run the benchmarks and print their figures."""
+"""`python -m bench [registry|deployer|oci ...]`: run the benchmarks and print their figures."""
 
 from __future__ import annotations
 
@@ -12,11 +12,21 @@ def main() -> None:
     parser.add_argument("--history", type=int, default=10_000, help="long history length")
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=5, help="deployer: alternating rounds")
+    parser.add_argument("--oci-versions", type=int, default=300, help="oci: versions to fill")
     args = parser.parse_args()
     if "registry" in args.which:
         from bench import registry
 
         print(json.dumps(registry.run(args.history, args.samples)["targets"], indent=2))
+    if "oci" in args.which:
+        from bench import oci
+
+        print(
+            json.dumps(
+                oci.run(args.oci_versions, min(args.samples, args.oci_versions))["targets"],
+                indent=2,
+            )
+        )
     if "deployer" in args.which:
         from bench import deployer
 

@@ -59,6 +59,11 @@ def oci_name(stored: str) -> str:
     return hashlib.sha256(stored.encode("utf-8")).hexdigest() + ".env"
 
 
+def oci_names(component: str, paths: list[str]) -> dict[str, str]:
+    """{path as referenced: its flat name in the OCI artifact} for a component's files."""
+    return {path: oci_name(stored_path(component, path)) for path in paths}
+
+
 def _parts(path: str) -> list[str] | None:
     """The components of a relative path with ``.`` and empty ones dropped; None if the path
     is absolute or leaves its folder (``..``)."""

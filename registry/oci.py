@@ -1,8 +1,8 @@
 """Every version as a Compose OCI artifact (what ``docker compose publish`` makes).
 
 Pure: a version's manifest and blobs are a function of what the version stores (its
-descriptor, its manifest's provenance, its attached env files), so a version's digest never
-changes (Compose caches pulled artifacts by digest). The layout follows Compose's own
+compose layer, its manifest's provenance and attached env files' hashes), so a version's
+digest never changes (Compose caches pulled artifacts by digest). The layout follows Compose's own
 artifacts, which its ``oci://`` loader reads:
 
 - ``artifactType`` ``application/vnd.docker.compose.project`` and the OCI empty config;
@@ -11,7 +11,9 @@ artifacts, which its ``oci://`` loader reads:
 - one layer ``application/vnd.docker.compose.envfile`` per attached env file, annotated
   ``com.docker.compose.envfile`` with a flat file name (Compose's loader writes every layer
   into one folder and refuses names with a separator), to which the descriptor layer's
-  ``env_file`` entries are renamed (:func:`registry.envfiles.oci_name`);
+  ``env_file`` entries are renamed (:func:`registry.envfiles.oci_name`). That renamed
+  descriptor is made at publish time and stored as ``oci/docker-compose.yml`` in the
+  version's tree, so it is read, never recomputed;
 - manifest annotations: ``org.opencontainers.image.created`` (the version's time),
   ``org.opencontainers.image.revision`` (its commit), and ``io.consignment.application``,
   ``.release``, ``.version``, ``.builds`` (JSON: component -> build).
@@ -21,11 +23,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from registry import envfiles, yamlio
-from registry.assembly import Component
+from registry import envfiles
 from registry.store import VersionInfo
 
 MANIFEST_TYPE = "application/vnd.oci.image.manifest.v1+json"
@@ -47,7 +48,8 @@ def digest_of(data: bytes) -> str:
 @dataclass(frozen=True)
 class Blob:
     media_type: str
-    data: bytes
+    data: bytes | None  # None: an attached file, read from the store when served
+    stored: str | None = None  # that file's path in the version's tree
 
 
 @dataclass(frozen=True)
@@ -55,62 +57,43 @@ class Artifact:
     manifest: bytes
     digest: str  # of the manifest
     blobs: dict[str, Blob]  # digest -> blob (config and layers)
+    version: int  # the version it is
 
 
-def _descriptor(media_type: str, data: bytes, annotations: dict[str, str] | None) -> dict:
-    found: dict = {"mediaType": media_type, "digest": digest_of(data), "size": len(data)}
+def _descriptor(
+    media_type: str, digest: str, size: int, annotations: dict[str, str] | None
+) -> dict[str, Any]:
+    found: dict[str, Any] = {"mediaType": media_type, "digest": digest, "size": size}
     if annotations:
         found["annotations"] = annotations
     return found
 
 
-def compose_layer(descriptor: bytes, components: Sequence[Component]) -> bytes:
-    """The descriptor with attached env files renamed to their flat names in the artifact
-    (the descriptor itself when nothing is attached)."""
-    flat = {
-        stored: envfiles.oci_name(stored)
-        for c in components
-        for stored in c.stored_files().values()
-    }
-    if not flat:
-        return descriptor
-    doc = yamlio.load(descriptor.decode("utf-8"))
-    rename = envfiles.renamer(flat)
-    services = doc.get("services") or {}
-    doc["services"] = {name: envfiles.rewrite(body, rename) for name, body in services.items()}
-    return yamlio.dump(doc).encode("utf-8")
-
-
-def build(
-    info: VersionInfo,
-    descriptor: bytes,
-    components: Sequence[Component],
-    read_file: Callable[[str], bytes],
-) -> Artifact:
-    """The artifact of one version; ``read_file`` reads a file of its tree by path."""
+def build(info: VersionInfo, layer: bytes) -> Artifact:
+    """The artifact of one version from its compose layer (``DescriptorStore.oci_layer``);
+    the env files are described from the version's manifest, without reading them."""
     blobs: dict[str, Blob] = {digest_of(EMPTY): Blob(EMPTY_TYPE, EMPTY)}
-    layer = compose_layer(descriptor, components)
     annotations = {
         "com.docker.compose.file": COMPOSE_FILE_NAME,
         "com.docker.compose.version": COMPOSE_VERSION,
     }
-    layers = [_descriptor(COMPOSE_FILE_TYPE, layer, annotations)]
+    layers = [_descriptor(COMPOSE_FILE_TYPE, digest_of(layer), len(layer), annotations)]
     blobs[digest_of(layer)] = Blob(COMPOSE_FILE_TYPE, layer)
-    for component in components:
-        for stored in component.stored_files().values():
-            data = read_file(stored)
+    for component in info.components:
+        for file in component.get("files") or ():
+            stored, digest = file["stored"], "sha256:" + file["sha256"]
             envfile = {
                 "com.docker.compose.envfile": envfiles.oci_name(stored),
                 "com.docker.compose.version": COMPOSE_VERSION,
             }
-            layers.append(_descriptor(ENV_FILE_TYPE, data, envfile))
-            blobs[digest_of(data)] = Blob(ENV_FILE_TYPE, data)
+            layers.append(_descriptor(ENV_FILE_TYPE, digest, int(file["size"]), envfile))
+            blobs.setdefault(digest, Blob(ENV_FILE_TYPE, None, stored))
     builds = {c["name"]: c.get("build") or {} for c in info.components}
     manifest = {
         "schemaVersion": 2,
         "mediaType": MANIFEST_TYPE,
         "artifactType": ARTIFACT_TYPE,
-        "config": {**_descriptor(EMPTY_TYPE, EMPTY, None), "data": "e30="},
+        "config": {**_descriptor(EMPTY_TYPE, digest_of(EMPTY), len(EMPTY), None), "data": "e30="},
         "layers": layers,
         "annotations": {
             "org.opencontainers.image.created": info.created,
@@ -122,4 +105,4 @@ def build(
         },
     }
     data = json.dumps(manifest, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    return Artifact(data, digest_of(data), blobs)
+    return Artifact(data, digest_of(data), blobs, info.number)

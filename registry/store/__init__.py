@@ -22,7 +22,7 @@ from consign.process import CommandFailed, run
 from registry import ocinames, refnames
 from registry.assembly import AttachedFile, Component
 from registry.errors import BadRequest, NotFound, StoreError
-from registry.store import housekeeping, locking, publisher
+from registry.store import housekeeping, locking, manifest, publisher
 from registry.store.cache import LRU
 from registry.store.gitobjects import ObjectStore, init_bare
 from registry.store.reader import Reader, tag_name
@@ -188,6 +188,22 @@ class DescriptorStore:
                     with self._guard():
                         return self._reader.file(self._commit(application, release, number), where)
         raise NotFound(f"version {number} of {application}/{release} has no file {stored!r}")
+
+    def oci_layers(self, versions: Sequence[VersionInfo]) -> list[bytes]:
+        """The compose file of each version's OCI artifact (one Git round trip for all): the
+        descriptor, or when the version has attached env files, ``oci/docker-compose.yml``
+        (the descriptor with them renamed to their flat names)."""
+
+        def path(info: VersionInfo) -> str:
+            files = any(c.get("files") for c in info.components)
+            return manifest.OCI_LAYER if files else manifest.DESCRIPTOR
+
+        with self._guard():
+            found = self._objects.read_many([f"{v.commit}:{path(v)}" for v in versions])
+        missing = [f"{v.commit}:{path(v)}" for v, o in zip(versions, found, strict=True) if not o]
+        if missing:
+            raise StoreError(f"Git object {missing[0]} is missing")
+        return [o.data for o in found if o is not None]
 
     def _check_oci_names(self, targets: Sequence[Target]) -> None:
         """Conflict (409) when a new application or release would share its OCI repository

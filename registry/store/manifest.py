@@ -15,6 +15,9 @@ from registry.store.types import VersionInfo
 MANIFEST = "consign.json"
 DESCRIPTOR = "docker-compose.yml"
 FRAGMENTS = "fragments"
+#: The descriptor as the version's OCI artifact carries it (env files renamed to flat
+#: names), stored only when the version has attached files: otherwise it is the descriptor.
+OCI_LAYER = "oci/docker-compose.yml"
 FORMAT = 1
 
 

@@ -31,6 +31,7 @@ class Plan:
     existing: VersionInfo | None  # set when nothing changes (a retried publish)
     components: list[Component]
     descriptor: bytes
+    oci_layer: bytes | None  # the artifact's compose file, when it differs from the descriptor
     info: VersionInfo  # commit and tag are filled in after writing
     old_services: dict[str, Any] | None
 
@@ -58,7 +59,7 @@ def plan(
     )
     if tip and same:
         existing = reader.info(tip)
-        return Plan(target, tip, existing, current, b"", existing, None)
+        return Plan(target, tip, existing, current, b"", None, existing, None)
     component = replace(new, name=name)
     components = replace_component(current, component)
     assembly = assemble(components)
@@ -86,7 +87,11 @@ def plan(
     )
     info = replace(info, tag=tag_name(target.application, target.release, info.number))
     old = dict(before.spec.get("services") or {}) if before else None
-    return Plan(target, tip, None, components, assembly.descriptor.encode(), info, old)
+    layer = None
+    if any(c.files for c in components):
+        layer = assemble(components, names=Component.oci_files).descriptor.encode()
+    descriptor = assembly.descriptor.encode()
+    return Plan(target, tip, None, components, descriptor, layer, info, old)
 
 
 def file_entries(c: Component) -> list[dict[str, Any]]:
@@ -148,6 +153,10 @@ def write(objects: ObjectStore, p: Plan, when: int, attached: Mapping[str, bytes
         ),
         manifest.FRAGMENTS: (TREE_MODE, objects.write_tree(fragments)),
     }
+    if p.oci_layer is not None:
+        folder, name = manifest.OCI_LAYER.split("/")
+        layer = {name: (FILE_MODE, objects.write("blob", p.oci_layer))}
+        tree[folder] = (TREE_MODE, objects.write_tree(layer))
     root = objects.write_tree(tree)
     new_services = dict(
         next(c for c in p.components if c.name == p.info.component).spec.get("services") or {}

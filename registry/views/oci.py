@@ -94,25 +94,22 @@ def _repository(name: str) -> tuple[str, str]:
 
 
 def _artifact(info: VersionInfo) -> oci.Artifact:
+    return _artifacts([info])[0]
+
+
+def _artifacts(versions: list[VersionInfo]) -> list[oci.Artifact]:
+    """The artifacts of these versions: cached, or built (their layers read in one go)."""
     caches = _caches()
     with caches.lock:
-        found = caches.artifacts.get(info.commit)
-    if found is not None:
-        return found
-    store = get_store()
-    _, descriptor = store.descriptor(info.application, info.release, info.number)
-    components = store.components(info.application, info.release, info.number)
-    built = oci.build(
-        info,
-        descriptor,
-        components,
-        lambda path: store.file(info.application, info.release, info.number, path),
-    )
-    with caches.lock:
-        caches.artifacts.put(info.commit, built)
-        for digest in (built.digest, *built.blobs):
-            caches.where.put((info.application, info.release, digest), info.number)
-    return built
+        found = {v.commit: caches.artifacts.get(v.commit) for v in versions}
+    todo = [v for v in versions if found[v.commit] is None]
+    for info, layer in zip(todo, get_store().oci_layers(todo) if todo else [], strict=True):
+        built = found[info.commit] = oci.build(info, layer)
+        with caches.lock:
+            caches.artifacts.put(info.commit, built)
+            for digest in (built.digest, *built.blobs):
+                caches.where.put((info.application, info.release, digest), info.number)
+    return [a for a in found.values() if a is not None]
 
 
 def _version(application: str, release: str, number: int | None) -> VersionInfo:
@@ -139,8 +136,7 @@ def _find(
     while True:
         page = get_store().versions(application, release, limit=PAGE, before=before)
         page = [info for info in page if info.number > searched]
-        for info in page:
-            found = _artifact(info)
+        for found in _artifacts(page):
             if has(found):
                 return found
         if len(page) < PAGE:
@@ -190,14 +186,18 @@ def blob(name: str, digest: str) -> Response:
     found = _find(application, release, digest, lambda a: digest in a.blobs)
     if found is None:
         raise OCIError(404, "BLOB_UNKNOWN", f"no blob {digest} in {name}")
-    data = found.blobs[digest]
+    found_blob = found.blobs[digest]
+    data = found_blob.data
+    if data is None:  # an env file: read when served
+        assert found_blob.stored is not None
+        data = get_store().file(application, release, found.version, found_blob.stored)
     headers = {
         "Content-Type": "application/octet-stream",
         "Docker-Content-Digest": digest,
         "ETag": f'"{digest}"',
         "Cache-Control": "public, max-age=31536000, immutable",
     }
-    return Response(data.data, headers=headers)
+    return Response(data, headers=headers)
 
 
 @bp.get("/<path:name>/tags/list")

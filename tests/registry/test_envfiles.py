@@ -37,6 +37,7 @@ def test_attached_file_is_stored_next_to_its_fragment_and_named_there(
         "docker-compose.yml",
         "fragments/web.yml",
         "fragments/web/env/web.env",
+        "oci/docker-compose.yml",  # the OCI artifact's compose file (env files renamed)
     ]
     assert git(repo, "show", "TLO%20GE/Milestone/1:fragments/web/env/web.env") == "A=1\n"
     descriptor = client.get("/descriptor/application/TLO%20GE/Milestone/1").text
