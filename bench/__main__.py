@@ -1,5 +1,5 @@
-"""`python -m bench [registry|ledger|deployer|deployer-rollback ...]`: run the benchmarks and
-print their figures (`deployer-rollback` is the deployer's failure certainty -> rollback
+"""`python -m bench [registry|ledger|oci|deployer|deployer-rollback ...]`: run the benchmarks
+and print their figures (`deployer-rollback` is the deployer's failure certainty -> rollback
 start measurement alone)."""
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ def main() -> None:
     parser.add_argument("--scale-to", type=int, default=100_000, help="scale: versions to grow to")
     parser.add_argument("--slow", type=int, default=50, help="slowclients: slow connections")
     parser.add_argument("--seconds", type=float, default=20, help="slowclients: probe time")
+    parser.add_argument("--oci-versions", type=int, default=300, help="oci: versions to fill")
     args = parser.parse_args()
     if "registry" in args.which:
         from bench import registry
@@ -34,6 +35,15 @@ def main() -> None:
         from bench import ledger
 
         print(json.dumps(ledger.run(args.samples)["targets"], indent=2))
+    if "oci" in args.which:
+        from bench import oci
+
+        print(
+            json.dumps(
+                oci.run(args.oci_versions, min(args.samples, args.oci_versions))["targets"],
+                indent=2,
+            )
+        )
     if "deployer" in args.which:
         from bench import deployer
 

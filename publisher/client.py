@@ -117,10 +117,22 @@ def put_fragment(
     session: requests.Session | None = None,
     sleep: Callable[[float], None] = time.sleep,
     warn: Callable[[str], None] = log.warning,
+    verify: str | bool = True,
 ) -> PublishResult:
-    """PUT ``payload`` as JSON to ``url``; retry what is safe to retry; raise PublishFailed."""
+    """PUT ``payload`` as JSON to ``url``; retry what is safe to retry; raise PublishFailed.
+
+    ``verify``: a CA bundle path for an HTTPS registry, or True for the default trust
+    (requests then also honours ``REQUESTS_CA_BUNDLE``)."""
     return send_json(
-        "PUT", url, payload, token=token, policy=policy, session=session, sleep=sleep, warn=warn
+        "PUT",
+        url,
+        payload,
+        token=token,
+        policy=policy,
+        session=session,
+        sleep=sleep,
+        warn=warn,
+        verify=verify,
     )  # expects a publish answer (send_json's default)
 
 
@@ -137,6 +149,7 @@ def send_json(
     agent: str = "consign-publish/0.1",
     expect: AnswerCheck = is_publish_answer,
     expected: str = "a registry's publish answer (an object with a list of versions)",
+    verify: bool | str = True,
 ) -> PublishResult:
     """Send ``payload`` as JSON; retry connection errors, timeouts and 5xx (only for requests
     the registry makes idempotent: a publish, a promotion); raise PublishFailed."""
@@ -150,7 +163,11 @@ def send_json(
     last, last_status = "", None
     for attempt in range(1, max(1, policy.attempts) + 1):
         try:
-            response = http.request(method, url, data=data, headers=headers, timeout=policy.timeout)
+            response = http.request(
+                method, url, data=data, headers=headers, timeout=policy.timeout, verify=verify
+            )
+        except requests.exceptions.SSLError as e:  # a certificate problem: retrying won't help
+            raise PublishFailed(f"TLS verification failed: {e}") from e
         except RETRIED as e:
             last, last_status = f"{type(e).__name__}: {e}", None
         except requests.RequestException as e:  # InvalidURL, InvalidSchema, TooManyRedirects

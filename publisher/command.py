@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 import click
 
 from consign.errors import PublishError, exits
+from publisher.attach import AttachError, env_files
 from publisher.buildinfo import BuildInfoError, collect
 from publisher.client import PublishFailed, PublishResult, RetryPolicy, put_fragment
 from publisher.options import retry_options
@@ -62,7 +63,12 @@ def fragment_url(registry: str) -> str:
 
 
 def build_payload(
-    text: bytes, applications: list[str], releases: list[str], component: str | None, build: dict
+    text: bytes,
+    applications: list[str],
+    releases: list[str],
+    component: str | None,
+    build: dict,
+    files: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "fragment": base64.b64encode(text).decode("ascii"),
@@ -73,6 +79,8 @@ def build_payload(
         payload["component"] = component
     if build:
         payload["build"] = build
+    if files:
+        payload["files"] = files
     return payload
 
 
@@ -152,6 +160,23 @@ def report_lines(result: PublishResult) -> tuple[list[str], list[str]]:
     help="IMAGE@sha256:HEX or NAME=sha256:HEX (repeat).",
 )
 @retry_options("publish")
+@click.option(
+    "--with-env-files",
+    "with_env_files",
+    is_flag=True,
+    envvar="CONSIGN_WITH_ENV_FILES",
+    help="Attach the env files the fragment names (env_file:), read next to it. Env files "
+    "often hold secrets: they are then stored in the registry and served to its readers. "
+    "Without this flag they must exist on the deploy host.",
+)
+@click.option(
+    "--ca-file",
+    envvar="CONSIGN_CA_FILE",
+    default=None,
+    type=click.Path(exists=True, dir_okay=False),
+    help="PEM CA bundle to verify an HTTPS registry (default: the system's, or "
+    "REQUESTS_CA_BUNDLE).",
+)
 @exits()
 def publish(
     compose_file: str,
@@ -165,6 +190,8 @@ def publish(
     attempts: int,
     backoff: float,
     timeout: float,
+    with_env_files: bool,
+    ca_file: str | None,
 ) -> None:
     """Publish COMPOSE_FILE as a fragment of every APPLICATION x RELEASE.
 
@@ -182,6 +209,8 @@ def publish(
             token,
             _collect_build(build_info, image_digests),
             RetryPolicy(attempts=attempts, backoff=backoff, timeout=timeout),
+            with_env_files,
+            ca_file,
         )
 
 
@@ -213,6 +242,8 @@ def _publish(
     token: str | None,
     build: dict[str, Any],
     policy: RetryPolicy,
+    with_env_files: bool,
+    ca_file: str | None,
 ) -> None:
     def fail(message: str) -> NoReturn:
         raise PublishError(message)
@@ -225,7 +256,13 @@ def _publish(
         text = Path(compose_file).read_bytes()
     except OSError as e:
         fail(f"cannot read {compose_file}: {e.strerror or e}")
-    payload = build_payload(text, applications, releases, component, build)
+    files: dict[str, str] = {}
+    if with_env_files:
+        try:
+            files = env_files(Path(compose_file), text.decode("utf-8", "replace"))
+        except AttachError as e:
+            fail(f"cannot attach the env files of {compose_file}: {e}")
+    payload = build_payload(text, applications, releases, component, build, files)
     try:
         result = put_fragment(
             url,
@@ -233,6 +270,7 @@ def _publish(
             token=token or None,
             policy=policy,
             warn=lambda m: click.echo(f"warning: {m}", err=True),
+            verify=ca_file or True,
         )
     except PublishFailed as e:
         fail(f"publishing {compose_file} to {registry} failed: {e.message}")
@@ -241,3 +279,9 @@ def _publish(
         click.echo(line)
     for warning in warnings:
         click.echo(f"warning: {warning}", err=True)
+    if not with_env_files and any("was not attached" in w for w in warnings):
+        click.echo(
+            "hint: --with-env-files attaches them (they are then stored in the registry; env "
+            "files often hold secrets)",
+            err=True,
+        )

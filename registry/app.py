@@ -87,6 +87,7 @@ def _install_error_handlers(app: Flask) -> None:
         response = _error_response(e.status, body)
         if e.status == 401:
             response.headers["WWW-Authenticate"] = challenge or 'Bearer realm="consign"'
+        response.headers.update(e.headers)
         if e.status >= 500:
             log.error("%s %s failed: %s", request.method, request.path, e.message, exc_info=e)
         return response

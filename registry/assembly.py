@@ -11,17 +11,19 @@ to services no component provides are only warnings: another component may publi
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from registry import yamlio
+from registry import envfiles, yamlio
+from registry.envfiles import AttachedFile
 from registry.errors import Conflict
 from registry.fragments import find_cycle, parse_fragment, references
 from registry.normalize import RESOURCES
 
 __all__ = [
     "Assembly",
+    "AttachedFile",
     "Component",
     "assemble",
     "component_name_for",
@@ -39,6 +41,15 @@ class Component:
     spec: dict[str, Any]
     build: dict[str, Any]
     sha256: str
+    files: tuple[AttachedFile, ...] = ()  # env files published with the fragment
+
+    def stored_files(self) -> dict[str, str]:
+        """{path as the fragment writes it (normalised): path in the version's tree}."""
+        return {f.path: envfiles.stored_path(self.name, f.path) for f in self.files}
+
+    def oci_files(self) -> dict[str, str]:
+        """{path as the fragment writes it: its flat name in the version's OCI artifact}."""
+        return envfiles.oci_names(self.name, [f.path for f in self.files])
 
 
 @dataclass(frozen=True)
@@ -152,11 +163,23 @@ def _resources(spec: Mapping[str, Any]) -> list[tuple[str, str, Any]]:
     return out
 
 
-def assemble(components: Sequence[Component]) -> Assembly:
+def assemble(
+    components: Sequence[Component],
+    *,
+    names: Callable[[Component], Mapping[str, str]] = Component.stored_files,
+) -> Assembly:
+    """The descriptor; ``names`` gives, per component, the path each attached env file is
+    named by (default: where the version's tree holds it)."""
     check(components)
     services: dict[str, Any] = {}
     for comp in components:
-        services.update(comp.spec["services"])
+        if comp.files:  # the descriptor names attached env files where the tree holds them
+            rename = envfiles.renamer(names(comp))
+            services.update(
+                {n: envfiles.rewrite(b, rename) for n, b in comp.spec["services"].items()}
+            )
+        else:
+            services.update(comp.spec["services"])
     doc: dict[str, Any] = {"services": services}
     extensions: dict[str, Any] = {}
     for comp in components:

@@ -31,6 +31,16 @@ def _parse_bind(value: str) -> str:
     return value
 
 
+def _check_tls(certfile: str, keyfile: str) -> None:
+    """Load the pair once here, so a bad file fails the command, not every worker."""
+    import ssl
+
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(certfile, keyfile)
+    except (ssl.SSLError, OSError) as e:
+        raise click.ClickException(f"cannot use {certfile} with {keyfile}: {e}") from e
+
+
 @click.command()
 @click.option(
     "--repo",
@@ -88,10 +98,34 @@ def _parse_bind(value: str) -> str:
     help="Request threads per worker (gthread): how many slow or stalled clients each "
     "worker can wait on while it still answers others.",
 )
+@click.option(
+    "--certfile",
+    envvar="CONSIGN_CERTFILE",
+    default=None,
+    show_envvar=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=str),
+    help="PEM certificate (chain): serve HTTPS (gunicorn's TLS); needs --keyfile.",
+)
+@click.option(
+    "--keyfile",
+    envvar="CONSIGN_KEYFILE",
+    default=None,
+    show_envvar=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=str),
+    help="PEM private key of --certfile.",
+)
 def serve(
-    repo: str, bind: str, workers: int, timeout: int, worker_class: str, threads: int
+    repo: str,
+    bind: str,
+    workers: int,
+    timeout: int,
+    worker_class: str,
+    threads: int,
+    certfile: str | None,
+    keyfile: str | None,
 ) -> None:
-    """Run the descriptor registry (HTTP API) under gunicorn."""
+    """Run the descriptor registry (HTTP API) under gunicorn; HTTPS with --certfile/--keyfile
+    (Compose's oci:// client speaks HTTPS only)."""
     from registry.gunicorn_app import RegistryServer, metrics_hooks  # gunicorn only when serving
 
     hooks = metrics_hooks()  # before anything imports the metrics library
@@ -103,7 +137,12 @@ def serve(
         create_app()
     except (ValueError, RegistryError) as e:
         raise click.ClickException(str(e)) from e
-    log.info("serving %s on http://%s with %d workers", repo, bind, workers)
+    if bool(certfile) != bool(keyfile):
+        raise click.UsageError("--certfile and --keyfile go together (HTTPS needs both)")
+    if certfile and keyfile:
+        _check_tls(certfile, keyfile)
+    scheme = "https" if certfile else "http"
+    log.info("serving %s on %s://%s with %d workers", repo, scheme, bind, workers)
     options: dict[str, Any] = {
         "bind": bind,
         "workers": workers,
@@ -123,4 +162,6 @@ def serve(
         "control_socket_disable": True,
         **hooks,
     }
+    if certfile and keyfile:
+        options.update(certfile=os.path.abspath(certfile), keyfile=os.path.abspath(keyfile))
     RegistryServer(options).run()

@@ -36,6 +36,8 @@ DEFAULTS: dict[str, Any] = {
     "MAX_DESCRIPTOR_BYTES": 8 * 1024 * 1024,
     "MAX_RECORD_BYTES": 256 * 1024,
     "LOCK_TTL": 300,
+    "MAX_FILES": 100,
+    "MAX_FILE_BYTES": 256 * 1024,
     # `consign serve` announces open publishing once, in the master; its workers do not.
     "ANNOUNCE_OPEN_PUBLISH": True,
     # fsync objects and refs before a publish answers (see registry/store/loose.py)
@@ -54,6 +56,8 @@ INTEGER_KEYS = (
     "MAX_DESCRIPTOR_BYTES",
     "MAX_RECORD_BYTES",
     "LOCK_TTL",
+    "MAX_FILES",
+    "MAX_FILE_BYTES",
 )
 
 # Keys whose environment value must stay a raw string: from_prefixed_env would turn a

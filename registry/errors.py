@@ -15,10 +15,13 @@ class RegistryError(Exception):
     status: int = 500
     error: str = "internal_error"
 
+    headers: dict[str, str]  # extra response headers (WWW-Authenticate, Allow)
+
     def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.details = details or {}
+        self.headers = {}
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {"error": self.error, "message": self.message}
@@ -48,6 +51,13 @@ class DescriptorTooLarge(InvalidFragment):
     """The descriptor assembled with this fragment would exceed the configured size."""
 
     error = "descriptor_too_large"
+
+
+class TooLarge(RegistryError):
+    """A part of the request is over its own limit (the body as a whole: werkzeug's 413)."""
+
+    status = 413
+    error = "payload_too_large"
 
 
 class Unauthorized(RegistryError):
@@ -81,6 +91,23 @@ class GitBackendError(RegistryError):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
+
+
+class OCIError(RegistryError):
+    """An error of the OCI distribution endpoints, rendered in the distribution spec's
+    format ``{"errors": [{"code", "message", "detail"}]}`` (``code``: ``MANIFEST_UNKNOWN``,
+    ``BLOB_UNKNOWN``, ``NAME_UNKNOWN``, ``DIGEST_INVALID``, ``UNSUPPORTED``, ...)."""
+
+    def __init__(
+        self, status: int, code: str, message: str, *, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error = code
+        self.headers = headers or {}
+
+    def to_json(self) -> dict[str, Any]:
+        return {"errors": [{"code": self.error, "message": self.message, "detail": {}}]}
 
 
 class StoreError(RegistryError):

@@ -1,9 +1,11 @@
 """A published fragment: decoding, parsing, self-containedness, and service references.
 
 A descriptor must mean the same wherever it is checked out, so a fragment that needs other
-files to mean anything is refused: top-level ``include``, ``extends.file``, ``env_file``
-(and ``label_file``). ``extends`` with only ``service:`` is kept as is (Compose resolves it
-inside the descriptor) but must name a service of the same fragment.
+files to mean anything is refused: top-level ``include``, ``extends.file`` and
+``label_file``. ``env_file`` is the exception: its files travel with the fragment (see
+:mod:`registry.envfiles`) or must exist on the deploy host. ``extends`` with only
+``service:`` is kept as is (Compose resolves it inside the descriptor) but must name a
+service of the same fragment.
 
 References are the edges Compose itself follows between services (and orders start-up by):
 ``depends_on`` (list and mapping forms), ``volumes_from`` (``name[:ro|rw]``; ``container:``
@@ -74,12 +76,11 @@ def parse_fragment(
 def _check_self_contained(
     name: str, service: Mapping[str, Any], services: Mapping[str, Any]
 ) -> None:
-    for key in ("env_file", "label_file"):
-        if yamlio.plain(service.get(key)) is not None:
-            raise InvalidFragment(
-                f"service {name!r} uses {key!r}, which needs other files; {_SELF_CONTAINED}: "
-                "put the variables into 'environment' (or labels into 'labels')"
-            )
+    if yamlio.plain(service.get("label_file")) is not None:
+        raise InvalidFragment(
+            f"service {name!r} uses 'label_file', which needs other files; {_SELF_CONTAINED}: "
+            "put the labels into 'labels'"
+        )
     extends = yamlio.plain(service.get("extends"))
     if extends is None:
         return

@@ -7,22 +7,26 @@ and fails with 422.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from registry import refnames
-from registry.errors import BadRequest, InvalidName
+from registry import envfiles, refnames
+from registry.errors import BadRequest, InvalidName, TooLarge
 
 REQUIRED = ("fragment", "applications", "releases")
-OPTIONAL = ("component", "build")
+OPTIONAL = ("component", "build", "files")
 
 
 @dataclass(frozen=True)
 class Limits:
     max_targets: int = 50
     max_build_bytes: int = 16 * 1024
+    max_files: int = 100
+    max_file_bytes: int = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,7 @@ class PublishRequest:
     releases: list[str]
     component: str | None = None
     build: dict[str, Any] = field(default_factory=dict)
+    files: dict[str, bytes] = field(default_factory=dict)  # normalised path -> bytes
 
     @property
     def targets(self) -> list[tuple[str, str]]:
@@ -193,7 +198,65 @@ def parse_publish(body: dict[str, Any], limits: Limits) -> PublishRequest:
     if component is not None:
         component = check_name(component, "component")
     build = _build(body["build"], limits) if body.get("build") is not None else {}
-    return PublishRequest(body["fragment"], applications, releases, component, build)
+    files = _files(body["files"], limits) if body.get("files") is not None else {}
+    return PublishRequest(body["fragment"], applications, releases, component, build, files)
+
+
+def _files(value: Any, limits: Limits) -> dict[str, bytes]:
+    """``{"<path as referenced>": "<base64>"}``: confined paths, bounded count and sizes."""
+    if not isinstance(value, dict):
+        raise BadRequest(
+            f"files must be a JSON object of path: base64, not {_kind(value)}",
+            details={"field": "files"},
+        )
+    if len(value) > limits.max_files:
+        raise BadRequest(
+            f"files holds {len(value)} files; the limit is {limits.max_files}",
+            details={"field": "files"},
+        )
+    files: dict[str, bytes] = {}
+    for key, encoded in value.items():
+        where = f"files[{key[:100]!r}]"
+        path = envfiles.confine(key, where)
+        if path in files:
+            raise BadRequest(
+                f"{where}: names the same file as another entry", details={"field": where}
+            )
+        if not isinstance(encoded, str):
+            raise BadRequest(
+                f"{where} must be a base64 string, not {_kind(encoded)}", details={"field": where}
+            )
+        if len(encoded) > 2 * limits.max_file_bytes + 1024:  # over the limit, whatever it holds
+            raise _too_large(where, limits)
+        data = _base64(encoded, where)
+        if len(data) > limits.max_file_bytes:
+            raise _too_large(where, limits)
+        files[path] = data
+    folders = {"/".join(p.split("/")[:i]) for p in files for i in range(1, p.count("/") + 1)}
+    clash = sorted(folders & set(files))
+    if clash:
+        raise BadRequest(
+            f"files: {clash[0]!r} is both a file and a folder of another file",
+            details={"field": "files"},
+        )
+    return files
+
+
+def _too_large(where: str, limits: Limits) -> TooLarge:
+    return TooLarge(
+        f"{where} is larger than the limit of {limits.max_file_bytes} bytes per file",
+        details={"field": where},
+    )
+
+
+def _base64(text: str, where: str) -> bytes:
+    compact = "".join(text.split()).rstrip("=")
+    try:
+        if len(compact) % 4 == 1:
+            raise ValueError("truncated")
+        return base64.b64decode(compact + "=" * (-len(compact) % 4), validate=True)
+    except (binascii.Error, ValueError) as e:
+        raise BadRequest(f"{where} is not valid base64", details={"field": where}) from e
 
 
 def parse_version(text: str) -> int | None:

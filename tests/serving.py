@@ -67,18 +67,27 @@ class ServedRegistry:
     port: int = 0
     workers: int | None = None
     proc: subprocess.Popen[bytes] | None = None
+    #: (certfile, keyfile, CA bundle): serve HTTPS with --certfile/--keyfile, trust the CA
+    tls: tuple[Path, Path, Path] | None = None
 
     def __post_init__(self) -> None:
         self.port = self.port or free_port(self.host)
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
+
+    @property
+    def verify(self) -> str | bool:
+        """What requests' ``verify=`` needs to trust this server."""
+        return str(self.tls[2]) if self.tls else True
 
     def start(self, timeout: float = 30) -> ServedRegistry:
         """Start and wait until /healthz answers 200; stopped again if that fails."""
         argv = [*CONSIGN, "serve", "--repo", str(self.repo), "--bind", f"{self.host}:{self.port}"]
         argv += ["--workers", str(self.workers)] if self.workers is not None else []
+        if self.tls:
+            argv += ["--certfile", str(self.tls[0]), "--keyfile", str(self.tls[1])]
         env = {k: v for k, v in os.environ.items() if not k.startswith("CONSIGN_")}
         with self.log.open("wb") as out:
             self.proc = subprocess.Popen(
@@ -98,7 +107,10 @@ class ServedRegistry:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"consign serve exited early:\n{self.log.read_text()}")
             try:
-                if requests.get(f"{self.url}/healthz", timeout=5).status_code == 200:
+                if (
+                    requests.get(f"{self.url}/healthz", timeout=5, verify=self.verify).status_code
+                    == 200
+                ):
                     return
             except requests.RequestException:
                 pass

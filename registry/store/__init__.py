@@ -14,13 +14,13 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from consign.process import CommandFailed, run
-from registry import refnames
-from registry.assembly import Component
+from registry import ocinames, refnames
+from registry.assembly import AttachedFile, Component
 from registry.errors import (
     BadRequest,
     GateRefused,
@@ -39,7 +39,7 @@ from registry.gate import (
     Source,
     unmet,
 )
-from registry.store import gatestore, housekeeping, locking, promoter, publisher
+from registry.store import gatestore, housekeeping, locking, manifest, promoter, publisher
 from registry.store.cache import LRU
 from registry.store.envlocks import EnvLocks
 from registry.store.gitobjects import ObjectStore, init_bare
@@ -229,6 +229,43 @@ class DescriptorStore:
                 return list(self._reader.components(tip)) if tip else []
             return list(self._reader.components(self._commit(application, release, number)))
 
+    def file(self, application: str, release: str, number: int, stored: str) -> bytes:
+        """An attached file of a version, by its path in the tree (``fragments/<c>/<path>``);
+        NotFound unless a component of that version has it."""
+        for c in self.components(application, release, number):
+            for where in c.stored_files().values():
+                if where == stored:
+                    with self._guard():
+                        return self._reader.file(self._commit(application, release, number), where)
+        raise NotFound(f"version {number} of {application}/{release} has no file {stored!r}")
+
+    def oci_layers(self, versions: Sequence[VersionInfo]) -> list[bytes]:
+        """The compose file of each version's OCI artifact (one Git round trip for all): the
+        descriptor, or when the version has attached env files, ``oci/docker-compose.yml``
+        (the descriptor with them renamed to their flat names)."""
+
+        def path(info: VersionInfo) -> str:
+            files = any(c.get("files") for c in info.components)
+            return manifest.OCI_LAYER if files else manifest.DESCRIPTOR
+
+        with self._guard():
+            found = self._objects.read_many([f"{v.commit}:{path(v)}" for v in versions])
+        missing = [f"{v.commit}:{path(v)}" for v, o in zip(versions, found, strict=True) if not o]
+        if missing:
+            raise StoreError(f"Git object {missing[0]} is missing")
+        return [o.data for o in found if o is not None]
+
+    def _check_oci_names(self, targets: Sequence[Target]) -> None:
+        """Conflict (409) when a new application or release would share its OCI repository
+        name with an existing one (or another new one): see :mod:`registry.ocinames`."""
+        branches = (publisher.branch_ref(t.application, t.release) for t in targets)
+        if all(self._refs.resolve(b) is not None for b in branches):
+            return  # nothing new: the common case costs one cached ref read per target
+        existing: dict[str, list[str]] = {}
+        for app in self.applications():
+            existing[app] = self.releases(app)
+        ocinames.check_new(existing, [(t.application, t.release) for t in targets])
+
     def publish(
         self,
         targets: Sequence[Target],
@@ -236,8 +273,13 @@ class DescriptorStore:
         fragment: str,
         spec: dict[str, Any],
         build: dict[str, Any],
+        files: Mapping[str, bytes] | None = None,
     ) -> list[PublishOutcome]:
-        """Publish one fragment to every target, atomically (see ARCHITECTURE.md)."""
+        """Publish one fragment to every target, atomically (see ARCHITECTURE.md).
+
+        ``files``: env files published with the fragment, {normalised path as referenced:
+        bytes} (checked by the caller: :func:`registry.envfiles.confine`)."""
+        files = dict(sorted((files or {}).items()))
         if not targets:
             raise BadRequest("publish needs at least one application/release target")
         unique = list(dict.fromkeys(targets))
@@ -251,10 +293,12 @@ class DescriptorStore:
             spec=spec,
             build=dict(build),
             sha256=hashlib.sha256(fragment.encode()).hexdigest(),
+            files=tuple(AttachedFile.of(path, data) for path, data in files.items()),
         )
         with self._guard(), locking.exclusive(self._path, self._lock_waited):
             for t in unique:  # under the lock: a freeze or policy set now is seen
                 self._admit_publish(t)
+            self._check_oci_names(unique)
             outcomes = publisher.publish(
                 self._objects,
                 self._refs,
@@ -262,6 +306,7 @@ class DescriptorStore:
                 unique,
                 component,
                 new,
+                files,
                 max_descriptor_bytes=self.max_descriptor_bytes,
             )
             if any(o.created for o in outcomes):

@@ -15,6 +15,9 @@ from registry.store.types import VersionInfo
 MANIFEST = "consign.json"
 DESCRIPTOR = "docker-compose.yml"
 FRAGMENTS = "fragments"
+#: The descriptor as the version's OCI artifact carries it (env files renamed to flat
+#: names), stored only when the version has attached files: otherwise it is the descriptor.
+OCI_LAYER = "oci/docker-compose.yml"
 FORMAT = 1
 
 
@@ -156,15 +159,26 @@ def version_info(data: bytes, commit: str, tag: str) -> VersionInfo:
 
 
 def component_entry(
-    name: str, sha256: str, build: Mapping[str, Any], services: Sequence[str], path: str
+    name: str,
+    sha256: str,
+    build: Mapping[str, Any],
+    services: Sequence[str],
+    path: str,
+    files: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
-    return {
+    """A component in the manifest; ``files`` (env files published with the fragment:
+    ``path`` as referenced, ``stored`` in the tree, ``sha256``, ``size``, Git ``blob``) only
+    when there are any, so manifests without them keep their bytes."""
+    entry: dict[str, Any] = {
         "name": name,
         "sha256": sha256,
         "build": dict(build),
         "services": list(services),
         "fragment": path,
     }
+    if files:
+        entry["files"] = [dict(f) for f in files]
+    return entry
 
 
 def promotion_message(info: VersionInfo, who: str) -> str:

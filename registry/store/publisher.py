@@ -8,7 +8,7 @@ the process dies afterwards); refs move only in one ``update-ref`` transaction.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -31,6 +31,7 @@ class Plan:
     existing: VersionInfo | None  # set when nothing changes (a retried publish)
     components: list[Component]
     descriptor: bytes
+    oci_layer: bytes | None  # the artifact's compose file, when it differs from the descriptor
     info: VersionInfo  # commit and tag are filled in after writing
     old_services: dict[str, Any] | None
 
@@ -59,9 +60,14 @@ def plan(
     before = next((c for c in current if c.name == name), None)
     if before is None and explicit is None:  # a new component named after its first service
         names.check_new(name, "component")
-    if tip and before and before.sha256 == new.sha256 and before.build == new.build:
+    same = before and (before.sha256, before.build, before.files) == (
+        new.sha256,
+        new.build,
+        new.files,
+    )
+    if tip and same:
         existing = reader.info(tip)
-        return Plan(target, tip, existing, current, b"", existing, None)
+        return Plan(target, tip, existing, current, b"", None, existing, None)
     component = replace(new, name=name)
     components = replace_component(current, component)
     assembly = assemble(components)
@@ -89,6 +95,7 @@ def plan(
                 c.build,
                 manifest.services_of(c.spec),
                 f"{manifest.FRAGMENTS}/{fragment_file(c.name)}",
+                file_entries(c),
             )
             for c in components
         ],
@@ -96,11 +103,47 @@ def plan(
     )
     info = replace(info, tag=tag_name(target.application, target.release, info.number))
     old = dict(before.spec.get("services") or {}) if before else None
-    return Plan(target, tip, None, components, descriptor, info, old)
+    layer = None
+    if any(c.files for c in components):
+        layer = assemble(components, names=Component.oci_files).descriptor.encode()
+    return Plan(target, tip, None, components, descriptor, layer, info, old)
 
 
-def write(objects: ObjectStore, p: Plan, when: int) -> Entry:
-    """Write one planned version's blobs, trees and commit; return its cache entry."""
+def file_entries(c: Component) -> list[dict[str, Any]]:
+    """The manifest's record of a component's attached files (the Git blob id included, so
+    later versions can put them in their trees without reading them)."""
+    stored = c.stored_files()
+    return [
+        {
+            "path": f.path,
+            "stored": stored[f.path],
+            "sha256": f.sha256,
+            "size": f.size,
+            "blob": f.blob,
+        }
+        for f in c.files
+    ]
+
+
+def _subtree(objects: ObjectStore, files: dict[str, str]) -> str:
+    """Write nested trees for {relative path: blob id}; return the top tree's id."""
+    entries: dict[str, tuple[bytes, str]] = {}
+    folders: dict[str, dict[str, str]] = {}
+    for path, blob in files.items():
+        head, sep, rest = path.partition("/")
+        if sep:
+            folders.setdefault(head, {})[rest] = blob
+        else:
+            entries[head] = (FILE_MODE, blob)
+    for name, inner in folders.items():
+        entries[name] = (TREE_MODE, _subtree(objects, inner))
+    return objects.write_tree(entries)
+
+
+def write(objects: ObjectStore, p: Plan, when: int, attached: Mapping[str, bytes]) -> Entry:
+    """Write one planned version's blobs, trees and commit; return its cache entry.
+
+    ``attached`` holds the bytes of the publishing component's attached files (by path)."""
     fragments: dict[str, tuple[bytes, str]] = {}
     written: dict[str, str] = {}
     for c in p.components:
@@ -111,6 +154,12 @@ def write(objects: ObjectStore, p: Plan, when: int) -> Entry:
                 objects.write("blob", data) if c.name == p.info.component else blob_id(data)
             )
         fragments[fragment_file(c.name)] = (FILE_MODE, written[c.sha256])
+        if c.files:
+            if c.name == p.info.component:
+                for f in c.files:
+                    objects.write("blob", attached[f.path])
+            folder = refnames.encode(c.name, "component")
+            fragments[folder] = (TREE_MODE, _subtree(objects, {f.path: f.blob for f in c.files}))
     tree = {
         manifest.DESCRIPTOR: (FILE_MODE, objects.write("blob", p.descriptor)),
         manifest.MANIFEST: (
@@ -119,6 +168,10 @@ def write(objects: ObjectStore, p: Plan, when: int) -> Entry:
         ),
         manifest.FRAGMENTS: (TREE_MODE, objects.write_tree(fragments)),
     }
+    if p.oci_layer is not None:
+        folder, name = manifest.OCI_LAYER.split("/")
+        layer = {name: (FILE_MODE, objects.write("blob", p.oci_layer))}
+        tree[folder] = (TREE_MODE, objects.write_tree(layer))
     root = objects.write_tree(tree)
     new_services = dict(
         next(c for c in p.components if c.name == p.info.component).spec.get("services") or {}
@@ -135,10 +188,13 @@ def publish(
     targets: Sequence[Target],
     explicit: str | None,
     new: Component,
+    data: Mapping[str, bytes],
     *,
     max_descriptor_bytes: int | None = None,
 ) -> list[PublishOutcome]:
-    """Publish ``new`` (its name is decided per target) to every target; hold the lock."""
+    """Publish ``new`` (its name is decided per target) to every target; hold the lock.
+
+    ``data``: the bytes of ``new``'s attached files, by path."""
     for attempt in (1, 2):
         when = int(time.time())
         created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(when))
@@ -150,7 +206,7 @@ def publish(
         for p in plans:
             if p.existing is not None:
                 continue
-            entry = write(objects, p, when)
+            entry = write(objects, p, when, data)
             written.append((p, entry))
             branch = branch_ref(p.target.application, p.target.release)
             updates.append(RefUpdate(branch, entry.info.commit, p.tip or ZERO))

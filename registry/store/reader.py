@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from registry import refnames, yamlio
-from registry.assembly import Component, parse_fragment
+from registry.assembly import AttachedFile, Component, parse_fragment
 from registry.errors import StoreError
 from registry.store import manifest
 from registry.store.cache import LRU
@@ -115,6 +115,10 @@ class Reader:
             self._fragments.put(c.sha256, c.fragment)
         self._descriptors.put(entry.info.commit, descriptor)
 
+    def file(self, commit: str, path: str) -> bytes:
+        """A file of the version's tree (an attached env file), by its path in the tree."""
+        return self.objects.read(f"{commit}:{path}", "blob").data
+
     def descriptor(self, commit: str) -> bytes:
         cached = self._descriptors.get(commit)
         if cached is None:
@@ -151,6 +155,10 @@ class Reader:
                     spec=self.spec(item["sha256"], text),
                     build=item.get("build") or {},
                     sha256=item["sha256"],
+                    files=tuple(
+                        AttachedFile(f["path"], f["sha256"], int(f["size"]), f["blob"])
+                        for f in item.get("files") or ()
+                    ),
                 )
             )
         return self._components.put(commit, result)

@@ -13,6 +13,7 @@ from registry.views.git_http import bp as git_http
 from registry.views.locks import bp as locks
 from registry.views.meta import bp as meta
 from registry.views.monitoring import bp as monitoring
+from registry.views.oci import bp as oci
 from registry.views.publish import bp as publish
 from registry.views.rundeck import bp as rundeck
 
@@ -27,4 +28,5 @@ BLUEPRINTS: list[Blueprint] = [
     gate,
     environments,
     locks,
+    oci,
 ]

@@ -6,10 +6,12 @@ immutable year-long Cache-Control; ``latest`` moves, so it must be revalidated e
 
 from __future__ import annotations
 
+import hashlib
 from urllib.parse import quote
 
 from flask import Blueprint, Response, request
 
+from registry import ocinames
 from registry.auth import require_read
 from registry.errors import NotFound
 from registry.storage import get_store
@@ -34,6 +36,17 @@ def descriptor_url(application: str, release: str, number: int) -> str:
     """The absolute URL of a numbered descriptor, for answers (call inside a request)."""
     path = f"descriptor/application/{_segment(application)}/{_segment(release)}/{number}"
     return request.root_url + path
+
+
+def oci_reference(application: str, release: str, number: int) -> str:
+    """``oci://HOST:PORT/<name>:<N>``: what ``docker compose -f`` runs (call inside a request)."""
+    return f"oci://{request.host}/{ocinames.repository(application, release)}:{number}"
+
+
+def file_url(application: str, release: str, number: int, stored: str) -> str:
+    """The URL of an attached file (``stored``: its path in the version's tree)."""
+    base = descriptor_url(application, release, number)
+    return f"{base}/files/{quote(stored, safe='/')}"
 
 
 CONDITIONAL = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_MATCH", "HTTP_RANGE")
@@ -74,3 +87,17 @@ def fragment(application: str, release: str, version: str, component: str) -> Re
         f"version {info.number} of {application}/{release} has no component {component!r}",
         details={"components": [c.name for c in components]},
     )
+
+
+@bp.get("/descriptor/application/<application>/<release>/<version>/files/<path:stored>")
+def file(application: str, release: str, version: str, stored: str) -> Response:
+    """A file published with a fragment (an env file), by its path in the version's tree
+    (``fragments/<component>/<path>``, as the descriptor names it). Env files often hold
+    secrets: set read tokens (CONSIGN_READ_TOKENS) on a registry that serves them."""
+    number = parse_version(version)
+    info = get_store().version(application, release, number)
+    data = get_store().file(application, release, info.number, stored)
+    etag = hashlib.sha256(data).hexdigest()
+    response = _yaml_response(info, data, number is None, etag)
+    response.headers["Content-Type"] = "application/octet-stream"
+    return response

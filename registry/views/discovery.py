@@ -13,7 +13,7 @@ from registry.gate import Standing
 from registry.storage import get_store
 from registry.store import VersionInfo
 from registry.validation import parse_int_arg, parse_version
-from registry.views.descriptors import descriptor_url
+from registry.views.descriptors import descriptor_url, file_url, oci_reference
 
 bp = Blueprint("discovery", __name__, url_prefix="/api")
 bp.before_request(require_read)
@@ -38,6 +38,16 @@ def version_json(info: VersionInfo, standing: Standing | None = None) -> dict[st
         "url": descriptor_url(info.application, info.release, info.number),
         "promoted_from": info.promoted_from,
         "promoted_by": info.promoted_by,
+        "oci": oci_reference(info.application, info.release, info.number),
+        "files": [
+            {
+                **{k: f[k] for k in ("path", "stored", "sha256", "size")},
+                "component": c["name"],
+                "url": file_url(info.application, info.release, info.number, f["stored"]),
+            }
+            for c in info.components
+            for f in c.get("files") or ()
+        ],
     }
     if standing is not None:
         body.update(standing.to_json())

@@ -9,6 +9,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from registry import names, validation
 from registry.auth import require_publish
+from registry.envfiles import check_attached
 from registry.fragments import decode_fragment, parse_fragment
 from registry.storage import get_store
 from registry.store import PublishOutcome, Target
@@ -24,6 +25,8 @@ def _limits() -> validation.Limits:
     return validation.Limits(
         max_targets=int(config["MAX_TARGETS"]),
         max_build_bytes=int(config["MAX_BUILD_BYTES"]),
+        max_files=int(config["MAX_FILES"]),
+        max_file_bytes=int(config["MAX_FILE_BYTES"]),
     )
 
 
@@ -73,8 +76,9 @@ def publish_fragment() -> Response:
     text = decode_fragment(req.fragment)
     limits = Limits(max_expanded_bytes=int(current_app.config["MAX_FRAGMENT_BYTES"]))
     spec, warnings = parse_fragment(text, limits)
+    warnings += check_attached(spec, req.files)
     targets = [Target(app, rel) for app, rel in req.targets]
-    outcomes = get_store().publish(targets, req.component, text, spec, req.build)
+    outcomes = get_store().publish(targets, req.component, text, spec, req.build, req.files)
 
     created = [o for o in outcomes if o.created]
     g.consign_created = [

@@ -20,6 +20,7 @@ from registry.auth import require_read
 from registry.gate import Decision, Freeze
 from registry.storage import get_store
 from registry.store import VersionInfo
+from registry.views.descriptors import oci_reference
 
 bp = Blueprint("rundeck", __name__, url_prefix="/rundeck/options")
 bp.before_request(require_read)
@@ -107,7 +108,8 @@ def versions() -> Response:
     entries: list[dict[str, Any]] = []
     for index, info in enumerate(found):
         label = version_label(info, index == 0, gate.standing(info.number).rejected)
-        entry: dict[str, Any] = {"name": label, "value": str(info.number)}
+        oci = oci_reference(info.application, info.release, info.number)
+        entry: dict[str, Any] = {"name": f"{label} · {oci}", "value": str(info.number)}
         if index == 0:
             entry["selected"] = True
         entries.append(entry)

@@ -111,6 +111,7 @@ def test_versions_newest_first_labelled_latest_selected(filled: ServedRegistry) 
     for entry, version in zip(body, api.json()["versions"], strict=True):
         assert entry["name"].startswith(f"#{version['version']}")
         assert version["created"][:10] in entry["name"]
+        assert entry["name"].endswith(f" · {version['oci']}")  # docker compose -f runs it
     assert "(latest)" in body[0]["name"] and "(latest)" not in body[1]["name"]
     assert "worker" in body[0]["name"] and "TLO-WRK-3" in body[0]["name"]
     assert "db" in body[1]["name"] and "TLO-DB-7" in body[1]["name"]

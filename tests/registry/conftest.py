@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import base64
+import gc
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ from flask.testing import FlaskClient
 
 from consign.process import run
 from registry.app import create_app
+from registry.storage import STORE_EXTENSION
 from tests.serving import ServedRegistry
 
 OPEN = {"PUBLISH_TOKENS": "", "READ_TOKENS": "", "PUBLISH_TOKENS_FILE": "", "READ_TOKENS_FILE": ""}
@@ -59,16 +61,26 @@ def repo(tmp_path: Path) -> Iterator[Path]:
 
 
 @pytest.fixture
-def make_app(repo: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+def make_app(repo: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """A factory: make_app(**config) -> Flask on `repo`, with no CONSIGN_* leaking in."""
     for key in list(os.environ):
         if key.startswith("CONSIGN_"):
             monkeypatch.delenv(key)
 
-    def make(**config: Any) -> Flask:
-        return create_app({"REPO": str(repo), "TESTING": True, **OPEN, **config})
+    made: list[Flask] = []
 
-    return make
+    def make(**config: Any) -> Flask:
+        app = create_app({"REPO": str(repo), "TESTING": True, **OPEN, **config})
+        made.append(app)
+        return app
+
+    yield make
+    # Stop each app's Git helpers now and collect the apps: left to the cyclic GC, their
+    # finalizers could run deep inside a later test's recursion (test_yamlio's nesting).
+    for app in made:
+        app.extensions[STORE_EXTENSION].close()
+    made.clear()
+    gc.collect()
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """Every real-world Compose file that Compose accepts is accepted as a fragment, and its
 single-component descriptor means exactly what the original means to `docker compose config`.
 
-Files that need other files (include, extends.file, env_file) may be refused instead, with a
+Files that need other files (include, extends.file) may be refused instead, with a
 message saying so; the list of refusals is printed at the end of the module's run.
 """
 
@@ -21,7 +21,7 @@ from registry.errors import InvalidFragment
 from registry.fragments import parse_fragment
 from tests.conftest import CORPUS
 
-NEEDS_OTHER_FILES = {"include": "include", "env_file": "env_file", "extends": "extends.file"}
+NEEDS_OTHER_FILES = {"include": "include", "extends": "extends.file"}
 REFUSED: list[tuple[str, str]] = []
 
 

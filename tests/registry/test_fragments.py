@@ -61,12 +61,15 @@ def test_parse_fragment_loads_and_normalizes() -> None:
     assert len(warnings) == 2
 
 
+def test_env_file_is_accepted_its_files_travel_apart() -> None:
+    spec, _ = parse_fragment("services:\n  web: {image: x, env_file: [.env, {path: b.env}]}\n")
+    assert spec["services"]["web"]["env_file"] == [".env", {"path": "b.env"}]
+
+
 @pytest.mark.parametrize(
     ("text", "cause"),
     [
         ("include:\n  - other.yaml\nservices:\n  web: {image: x}\n", "top-level 'include'"),
-        ("services:\n  web: {image: x, env_file: [.env]}\n", "'env_file'"),
-        ("web: {image: x, env_file: .env}\n", "'env_file'"),
         ("services:\n  web: {image: x, label_file: l}\n", "'label_file'"),
         ("services:\n  web:\n    extends: {file: base.yml, service: b}\n", "'extends.file'"),
     ],
