@@ -16,7 +16,7 @@ from registry import metrics, storage
 from registry.auth import ACTIONS, ROLES, Tokens
 from registry.auth import EXTENSION as AUTH_EXTENSION
 from registry.bodies import Request
-from registry.errors import RegistryError
+from registry.errors import OCIError, RegistryError
 
 log = logging.getLogger("registry")
 access_log = logging.getLogger("registry.access")
@@ -105,6 +105,10 @@ def _install_error_handlers(app: Flask) -> None:
         elif status == 413:
             limit = app.config["MAX_CONTENT_LENGTH"]
             error, message = "payload_too_large", f"the request body exceeds {limit} bytes"
+        if request.path == "/v2" or request.path.startswith("/v2/"):
+            # under the OCI API (a path no /v2 route matches): the distribution spec's format
+            code = {404: "NAME_UNKNOWN", 405: "UNSUPPORTED"}.get(status, error.upper())
+            return registry_error(OCIError(status, code, message))
         response = _error_response(status, {"error": error, "message": message})
         for name, value in e.get_headers():
             if name in ("Allow", "Retry-After"):

@@ -159,10 +159,10 @@ def parse_record(
     if not isinstance(body["id"], str) or not ID_RE.fullmatch(body["id"]):
         raise _fail("id must be 8 to 128 characters of A-Z a-z 0-9 . _ : - (a UUID)", "id")
     kind = body["kind"]
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         raise _fail(f"kind must be one of {', '.join(KINDS)}, not {kind!r}", "kind")
     outcome = body["outcome"]
-    if outcome not in KINDS[kind]:
+    if not isinstance(outcome, str) or outcome not in KINDS[kind]:
         allowed = ", ".join(KINDS[kind])
         raise _fail(f"the outcome of a {kind} is one of {allowed}, not {outcome!r}", "outcome")
     version = _number(body.get("version"), "version")
