@@ -24,6 +24,7 @@ from deployer.labels import Deployed
 from deployer.report import Outcome, render, write_json
 from deployer.rollback import deploy
 from deployer.status import as_text, collect
+from deployer.swarm.cli import stack
 from publisher.command import publish
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -242,4 +243,4 @@ def down_cmd(project: str, volumes: bool, host: str | None, compose_cmd: str | N
     return ExitCode.OK
 
 
-commands: list[click.Command] = [deploy_cmd, status_cmd, down_cmd, publish]
+commands: list[click.Command] = [deploy_cmd, status_cmd, down_cmd, publish, stack]

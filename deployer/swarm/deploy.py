@@ -1,0 +1,183 @@
+"""Deploy a descriptor as a Swarm stack: check -> deploy -> watch -> (rollback).
+
+:func:`deploy_stack` is the entry point (the Swarm twin of the Compose path's
+``deployer.rollback.deploy``): the requested version, and when it fails the version the
+stack's services carried before (from their ``io.consignment.*`` labels), watched alike
+and reported beside it. The exit code is always the requested deploy's.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, TextIO
+
+from consign.exit_codes import ExitCode
+from deployer import labels as lb
+from deployer.observe import engine_offset
+from deployer.report import Outcome, Progress, describe
+from deployer.sources import Descriptor
+from deployer.swarm.check import check
+from deployer.swarm.stack import StackInvalid, StackRunner
+from deployer.swarm.watch import service_logs, stack_services, watch_stack
+from deployer.verdicts import ServiceVerdict, Verdict
+
+LOG_LINES = 50
+#: Largest descriptor read (the registry's fragments are far smaller).
+MAX_BYTES = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    stack: str
+    timeout: float = 300.0
+    stable: float = 5.0
+    rollback: bool = True
+    #: ``docker stack deploy --resolve-image``: always, changed or never.
+    resolve_image: str = "always"
+
+
+def load(text: str) -> dict[str, Any]:
+    """The descriptor as a mapping with ``services``; StackInvalid otherwise.
+
+    Read with the registry's YAML 1.2 loader, as Compose and the docker CLI read it
+    (PyYAML's default would turn a service named ``off`` into ``False``).
+    """
+    from registry.errors import RegistryError
+    from registry.yamlio import load as load_yaml
+    from registry.yamlio import plain
+
+    try:
+        model = load_yaml(text, max_bytes=MAX_BYTES)
+    except RegistryError as e:
+        raise StackInvalid(f"the descriptor cannot be read: {e}") from e
+    services = model.get("services") if isinstance(model, dict) else None
+    if not isinstance(services, dict):
+        raise StackInvalid("the descriptor has no `services:` mapping")
+    model["services"] = {
+        str(name): {k: plain(v) for k, v in spec.items()} if isinstance(spec, dict) else spec
+        for name, spec in services.items()
+    }
+    return model
+
+
+def replicas_of(spec: Mapping[str, Any]) -> int | None:
+    """``deploy.replicas`` (default 1); None for a global service (one per eligible node)."""
+    deploy = spec.get("deploy") or {}
+    if deploy.get("mode") == "global":
+        return None
+    replicas = deploy.get("replicas")
+    return 1 if replicas is None else int(replicas)
+
+
+def write_labels(directory: Path, services: list[str], labels: Mapping[str, str]) -> Path:
+    """The override that puts our labels on every service (JSON is YAML)."""
+    body = {"services": {s: {"deploy": {"labels": dict(labels)}} for s in services}}
+    path = directory / "consign-labels.stack.yml"
+    path.write_text(json.dumps(body, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return path
+
+
+def attempt(
+    descriptor: Descriptor,
+    runner: StackRunner,
+    client: Any,
+    settings: StackSettings,
+    out: TextIO,
+) -> Outcome:
+    """Deploy one descriptor as the stack and watch it. Raises StackInvalid (nothing
+    touched) when our checks or ``docker stack config`` refuse it."""
+    d, stack = descriptor, settings.stack
+    outcome = Outcome(d.application, d.release, d.version, d.kind, d.location, d.commit, stack)
+    findings = check(load(d.text))
+    if not findings.ok:
+        raise StackInvalid("Swarm would not run it as described:\n" + findings.summary())
+    for warning in findings.warned:
+        print(f"warning: {warning}", file=out)
+    with tempfile.TemporaryDirectory(prefix="consign-stack-") as scratch:
+        path = Path(d.location) if d.kind == "file" else Path(scratch, "docker-compose.yml")
+        if d.kind != "file":
+            path.write_text(d.text, encoding="utf-8")
+        names = list(load(d.text)["services"])
+        files = [path, write_labels(Path(scratch), names, lb.labels_for(d))]
+        model = load(runner.config(files))["services"]
+        services = [name for name in model if replicas_of(model[name]) != 0]  # 0: not run
+        since = time.time() + engine_offset(client)
+        done = runner.deploy(stack, files, resolve_image=settings.resolve_image)
+    missing: dict[str, str] = {}
+    if done.returncode != 0:
+        words = (done.stderr or done.stdout).strip()
+        outcome.error = f"docker stack deploy failed: {words}"
+        present = stack_services(client, stack)
+        missing = {s: words for s in services if s not in present}
+    title = f"{stack} {describe(d.application, d.release, d.version, d.location)}"
+    with Progress(title, out) as progress:
+        outcome.verdicts = watch_stack(
+            client,
+            stack,
+            services,
+            since=since,
+            timeout=settings.timeout,
+            stable=settings.stable,
+            missing=missing,
+            on_update=progress,
+        )
+    for name, sv in outcome.verdicts.items():
+        if sv.verdict.failed and sv.verdict != Verdict.NOT_CREATED:
+            outcome.logs[name] = service_logs(client, stack, name, tail=LOG_LINES)
+    return outcome
+
+
+def exit_code(verdicts: Mapping[str, ServiceVerdict]) -> ExitCode:
+    bad = [sv.verdict for sv in verdicts.values() if not sv.verdict.ok]
+    if not bad:
+        return ExitCode.OK
+    return ExitCode.TIMEOUT if all(v == Verdict.TIMED_OUT for v in bad) else ExitCode.FAILED
+
+
+def deployed(client: Any, stack: str) -> lb.Deployed | None:
+    """What the stack's services say is deployed (the most recently updated one wins)."""
+    rows = [
+        SimpleNamespace(labels=doc["Spec"].get("Labels") or {}, attrs={"Created": doc["UpdatedAt"]})
+        for doc in stack_services(client, stack).values()
+    ]
+    return lb.deployed_in(rows, stack)
+
+
+def deploy_stack(
+    descriptor: Descriptor,
+    runner: StackRunner,
+    client: Any,
+    settings: StackSettings,
+    fetch_previous: Callable[[lb.Deployed], Descriptor],
+    out: TextIO,
+) -> tuple[Outcome, Outcome | None, ExitCode]:
+    """The requested deploy, then (when it failed) the rollback; the code is the deploy's."""
+    previous = deployed(client, settings.stack)
+    started = time.monotonic()
+    outcome = attempt(descriptor, runner, client, settings, out)
+    code = exit_code(outcome.verdicts) if outcome.verdicts else ExitCode.FAILED
+    if code == ExitCode.OK or not settings.rollback or previous is None or not previous.version:
+        return outcome, None, code
+    asked = (descriptor.application, descriptor.release, descriptor.version)
+    if (previous.application, previous.release, previous.version) == asked:
+        return outcome, None, code
+    print(
+        f"deploy failed after {time.monotonic() - started:.1f}s; rolling back stack "
+        f"{settings.stack} to {previous.application}/{previous.release} v{previous.version}",
+        file=out,
+    )
+    back = Outcome(
+        previous.application, previous.release, previous.version, previous.source,
+        previous.registry, previous.commit, settings.stack,
+    )  # fmt: skip
+    try:
+        back = attempt(fetch_previous(previous), runner, client, settings, out)
+    except Exception as e:  # the rollback's failure is reported, not raised
+        back.error = f"rollback failed: {e}"
+    return outcome, back, code

@@ -1,0 +1,55 @@
+"""`consign stack status` and `down`: what Consignment deployed as stacks, and is it well.
+
+A one-shot look: every service carrying ``io.consignment.*`` labels is judged once by the
+deploy's rules with no stability window; failures of tasks started in the last
+``RECENT`` seconds count (a crash loop shows up), and an update Swarm paused or rolled
+back counts whenever it happened (what runs is then not what was deployed).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from deployer import labels as lb
+from deployer.observe import engine_offset
+from deployer.status import ProjectStatus
+from deployer.swarm.rules import ServiceJudge, Snapshot
+from deployer.swarm.stack import StackRunner
+from deployer.swarm.watch import NAMESPACE, service_tasks, stack_services
+
+#: Seconds back a task failure still makes a running service "crash-looping".
+RECENT = 60.0
+
+
+def collect(client: Any, stack: str | None = None) -> list[ProjectStatus]:
+    """Status of every Consignment stack on the swarm (or just ``stack``)."""
+    rows = client.api.services(filters={"label": [lb.VERSION]}, status=True)
+    stacks = sorted({str(r["Spec"].get("Labels", {}).get(NAMESPACE, "")) for r in rows} - {""})
+    return [_judge(client, s) for s in stacks if stack is None or s == stack]
+
+
+def _judge(client: Any, stack: str) -> ProjectStatus:
+    docs = {n: d for n, d in stack_services(client, stack).items() if lb.VERSION in _labels(d)}
+    newest = max(docs.values(), key=lambda d: str(d.get("UpdatedAt", "")))
+    status = ProjectStatus(lb.Deployed.from_labels(stack, _labels(newest)))
+    tasks = service_tasks(client, [d["ID"] for d in docs.values()])
+    wall = time.time() + engine_offset(client)
+    now = time.monotonic()
+    for name, doc in sorted(docs.items()):
+        judge = ServiceJudge(name, since=wall - RECENT, started=now, stable=0.0)
+        judge.since_update = 0.0
+        status.verdicts[name] = judge.observe(Snapshot(doc, tasks.get(doc["ID"], []), wall), now)
+    return status
+
+
+def _labels(doc: dict[str, Any]) -> dict[str, str]:
+    return dict((doc.get("Spec") or {}).get("Labels") or {})
+
+
+def down(runner: StackRunner, client: Any, stack: str) -> bool:
+    """Remove the stack (waiting until it is gone); False when there was no such stack."""
+    if not stack_services(client, stack):
+        return False
+    runner.remove(stack)
+    return True
