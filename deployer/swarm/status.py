@@ -2,8 +2,9 @@
 
 A one-shot look: every service carrying ``io.consignment.*`` labels is judged once by the
 deploy's rules with no stability window; failures of tasks started in the last
-``RECENT`` seconds count (a crash loop shows up), and an update Swarm paused or rolled
-back counts whenever it happened (what runs is then not what was deployed).
+``RECENT`` seconds count (a crash loop shows up). What runs now is judged: after Swarm
+rolled an update back, the service's labels are the previous version's again, and so is
+what it runs. Services scaled to 0 are left out, as a deploy leaves them.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from deployer import labels as lb
 from deployer.observe import engine_offset
 from deployer.status import ProjectStatus
-from deployer.swarm.rules import ServiceJudge, Snapshot
+from deployer.swarm.rules import ServiceJudge, Snapshot, desired_slots
 from deployer.swarm.stack import StackRunner
 from deployer.swarm.watch import NAMESPACE, service_tasks, stack_services
 
@@ -37,8 +38,10 @@ def _judge(client: Any, stack: str) -> ProjectStatus:
     wall = time.time() + engine_offset(client)
     now = time.monotonic()
     for name, doc in sorted(docs.items()):
+        if desired_slots(doc) == 0:
+            continue  # scaled to 0: nothing should run, as a deploy skips it
         judge = ServiceJudge(name, since=wall - RECENT, started=now, stable=0.0)
-        judge.since_update = 0.0
+        judge.since_update = float("inf")  # judge what runs now, whatever the last update did
         status.verdicts[name] = judge.observe(Snapshot(doc, tasks.get(doc["ID"], []), wall), now)
     return status
 

@@ -1,0 +1,112 @@
+"""Fixtures for the Swarm tests: a swarm on the test engine, unique stack names, clean-up.
+
+`swarm` makes the engine a single-node manager (``docker swarm init --advertise-addr
+127.0.0.1``) unless it already is one, and leaves swarm mode afterwards when it started
+it and no service is left (someone else's). Compose tests run on a swarm-mode engine
+unchanged; nothing here touches containers outside the stacks the tests create.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from consign.cli import main
+from consign.process import run
+from tests.deployer.conftest import scenario
+
+#: Options every test deploy uses: generous timeout, the default stability window (a
+#: one-shot must have finished within it to be "completed"), no registry lookups.
+FAST = ("--timeout", "180", "--stable", "5", "--resolve-image", "never")
+
+
+def swarm_state() -> tuple[str, bool]:
+    out = run(
+        ["docker", "info", "--format", "{{json .Swarm}}"], timeout=30
+    ).stdout  # fmt: skip
+    info = json.loads(out)
+    return str(info.get("LocalNodeState", "")), bool(info.get("ControlAvailable"))
+
+
+@pytest.fixture(scope="session")
+def swarm() -> Iterator[None]:
+    state, manager = swarm_state()
+    if state == "active" and not manager:
+        pytest.skip("the test engine is a swarm worker; Swarm tests need a manager")
+    started = state != "active"
+    if started:
+        run(["docker", "swarm", "init", "--advertise-addr", "127.0.0.1"], timeout=120)
+    try:
+        yield
+    finally:
+        left = run(["docker", "service", "ls", "-q"], check=False, timeout=60).stdout.split()
+        if started and not left:
+            run(["docker", "swarm", "leave", "--force"], check=False, timeout=120)
+
+
+@pytest.fixture
+def stacks(swarm: None) -> Iterator[list[str]]:
+    """Append every stack a test creates; all are removed afterwards (and waited for)."""
+    made: list[str] = []
+    yield made
+    for name in made:
+        run(["docker", "stack", "rm", "--detach=false", name], check=False, timeout=300)
+
+
+@pytest.fixture
+def stack(stacks: list[str]) -> str:
+    name = f"sw-{secrets.token_hex(4)}"
+    stacks.append(name)
+    return name
+
+
+def write(tmp_path: Path, name: str, **subs: object) -> str:
+    path = tmp_path / Path(name).name
+    path.write_text(scenario(f"swarm/{name}", **subs))
+    return str(path)
+
+
+@dataclass
+class Result:
+    code: int
+    output: str
+    report: dict[str, Any]
+    seconds: float
+
+    def verdicts(self, key: str | None = None) -> dict[str, str]:
+        part = self.report if key is None else self.report[key]
+        return {name: v["label"] for name, v in part["verdicts"].items()}
+
+
+def consign(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def stack_deploy(tmp_path: Path, *args: str) -> Result:
+    """`consign stack deploy ... --report FILE`; the report parsed."""
+    report = tmp_path / f"report-{time.monotonic_ns()}.json"
+    started = time.monotonic()
+    code, output = consign("stack", "deploy", *args, "--report", str(report))
+    seconds = time.monotonic() - started
+    doc = json.loads(report.read_text()) if report.exists() else {}
+    return Result(code, output, doc, seconds)
+
+
+def services(stack: str) -> dict[str, dict[str, Any]]:
+    """The stack's services by descriptor name, as `docker service inspect` shows them."""
+    ids = run(
+        ["docker", "service", "ls", "-q", "--filter", f"label=com.docker.stack.namespace={stack}"]
+    ).stdout.split()
+    if not ids:
+        return {}
+    docs = json.loads(run(["docker", "service", "inspect", *ids]).stdout)
+    return {d["Spec"]["Name"].removeprefix(f"{stack}_"): d for d in docs}
