@@ -1,4 +1,4 @@
-"""`python -m bench [registry|deployer ...]`: run the benchmarks and print their figures."""
+"""`python -m bench [registry|deployer|swarm ...]`: run the benchmarks and print their figures."""
 
 from __future__ import annotations
 
@@ -8,10 +8,13 @@ import json
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="bench", description=__doc__)
-    parser.add_argument("which", nargs="*", default=["registry", "deployer"])
+    parser.add_argument("which", nargs="*", default=["registry", "deployer", "swarm"])
     parser.add_argument("--history", type=int, default=10_000, help="long history length")
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=5, help="deployer: alternating rounds")
+    parser.add_argument(
+        "--bound", type=float, default=120.0, help="swarm: seconds before a deploy counts as hung"
+    )
     args = parser.parse_args()
     if "registry" in args.which:
         from bench import registry
@@ -21,6 +24,10 @@ def main() -> None:
         from bench import deployer
 
         print(json.dumps(deployer.run(args.rounds)["targets"], indent=2))
+    if "swarm" in args.which:
+        from bench import swarm
+
+        print(json.dumps(swarm.run(args.rounds, args.bound)["targets"], indent=2))
 
 
 if __name__ == "__main__":
