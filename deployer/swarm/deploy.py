@@ -94,7 +94,8 @@ def attempt(
     touched) when our checks or ``docker stack config`` refuse it."""
     d, stack = descriptor, settings.stack
     outcome = Outcome(d.application, d.release, d.version, d.kind, d.location, d.commit, stack)
-    findings = check(load(d.text))
+    descriptor_model = load(d.text)
+    findings = check(descriptor_model)
     if not findings.ok:
         raise StackInvalid("Swarm would not run it as described:\n" + findings.summary())
     for warning in findings.warned:
@@ -103,7 +104,7 @@ def attempt(
         path = Path(d.location) if d.kind == "file" else Path(scratch, "docker-compose.yml")
         if d.kind != "file":
             path.write_text(d.text, encoding="utf-8")
-        names = list(load(d.text)["services"])
+        names = list(descriptor_model["services"])
         files = [path, write_labels(Path(scratch), names, lb.labels_for(d))]
         model = load(runner.config(files))["services"]
         services = [name for name in model if replicas_of(model[name]) != 0]  # 0: not run

@@ -22,8 +22,6 @@ from deployer.observe import parse_stamp
 from deployer.verdicts import SEVERITY, ServiceVerdict, Verdict
 
 FAILED = frozenset({"failed", "rejected"})
-#: Task states on the way to running.
-STARTING = ("new", "allocated", "pending", "assigned", "accepted", "preparing", "ready", "starting")
 #: Update states after which the requested spec is not what runs.
 GAVE_UP = frozenset({"paused", "rollback_started", "rollback_paused", "rollback_completed"})
 UNSCHEDULABLE = re.compile(r"no suitable node|insufficient resources", re.IGNORECASE)
@@ -246,7 +244,8 @@ class ServiceJudge:
         for task in current.values():
             states[_state(task)] = states.get(_state(task), 0) + 1
         seen = ", ".join(f"{n} {s}" for s, n in sorted(states.items())) or "no task yet"
-        notes = sorted({_err(t) for t in current.values() if _err(t) and _state(t) in STARTING})
+        errors = {str((t.get("Status") or {}).get("Err") or "") for t in current.values()}
+        notes = sorted(errors - {""})
         return f"{seen} of {desired if desired is not None else '?'}" + (
             f" ({'; '.join(notes)})" if notes else ""
         )
