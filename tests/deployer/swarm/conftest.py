@@ -12,16 +12,14 @@ import json
 import secrets
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
-from consign.cli import main
 from consign.process import run
 from tests.deployer.conftest import scenario
+from tests.deployer.helpers import Result, consign
 
 #: Options every test deploy uses: generous timeout, the default stability window (a
 #: one-shot must have finished within it to be "completed"), no registry lookups.
@@ -29,10 +27,7 @@ FAST = ("--timeout", "180", "--stable", "5", "--resolve-image", "never")
 
 
 def swarm_state() -> tuple[str, bool]:
-    out = run(
-        ["docker", "info", "--format", "{{json .Swarm}}"], timeout=30
-    ).stdout  # fmt: skip
-    info = json.loads(out)
+    info = json.loads(run(["docker", "info", "--format", "{{json .Swarm}}"], timeout=30).stdout)
     return str(info.get("LocalNodeState", "")), bool(info.get("ControlAvailable"))
 
 
@@ -72,23 +67,6 @@ def write(tmp_path: Path, name: str, **subs: object) -> str:
     path = tmp_path / Path(name).name
     path.write_text(scenario(f"swarm/{name}", **subs))
     return str(path)
-
-
-@dataclass
-class Result:
-    code: int
-    output: str
-    report: dict[str, Any]
-    seconds: float
-
-    def verdicts(self, key: str | None = None) -> dict[str, str]:
-        part = self.report if key is None else self.report[key]
-        return {name: v["label"] for name, v in part["verdicts"].items()}
-
-
-def consign(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
-    return result.exit_code, result.output
 
 
 def stack_deploy(tmp_path: Path, *args: str) -> Result:

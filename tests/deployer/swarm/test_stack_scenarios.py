@@ -10,7 +10,8 @@ import pytest
 
 from consign.exit_codes import ExitCode
 from tests.deployer.conftest import GitRegistry, scenario
-from tests.deployer.swarm.conftest import FAST, consign, services, stack_deploy, write
+from tests.deployer.helpers import consign
+from tests.deployer.swarm.conftest import FAST, services, stack_deploy, write
 
 pytestmark = pytest.mark.docker
 
