@@ -139,12 +139,17 @@ class ServiceJudge:
         target = self.target
         mine = [t for t in snap.tasks if same_spec(t.get("Spec") or {}, target)]
         failed = self._failure(mine, target, snap.wall)
-        if this_update and update.get("State") in GAVE_UP:
+        up = None if failed else self._up(mine, target, snap.wall, desired_slots(service))
+        state = update.get("State") if this_update else None
+        # Swarm's updater pauses an update whose new task exits, even with exit 0 under
+        # restart_policy none/on-failure: for a one-shot that ran to completion that is
+        # its nature, not a failure (a rollback, though, re-ran the old spec: a failure).
+        done = up is not None and up.verdict == Verdict.COMPLETED
+        if state in GAVE_UP and not (done and state == "paused"):
             failed = self._gave_up(update, failed)
         if failed is not None:
             return self._settle(failed, now)
-        up = self._up(mine, target, snap.wall, desired_slots(service))
-        if up is not None and this_update and update.get("State") == "updating":
+        if up is not None and state == "updating" and not done:
             up = None  # Swarm may still roll it back: not yet a success
             detail = "tasks up; Swarm's update is still monitoring them"
         else:

@@ -159,6 +159,23 @@ def test_update_in_progress_holds_success_and_a_rolled_back_update_fails() -> No
     assert sv.verdict == Verdict.RUNNING
 
 
+def test_a_completed_one_shot_is_ok_though_swarm_paused_its_update() -> None:
+    none = template(RestartPolicy={"Condition": "none"})
+    paused = {
+        "State": "paused",
+        "StartedAt": at(41),
+        "Message": "update paused due to failure or early termination of task x",
+    }
+    doc = service(1, none, UpdateStatus=paused)
+    assert judge((doc, [task("complete", tmpl=none, created=42)], 9)).verdict == Verdict.COMPLETED
+    updating = {"State": "updating", "StartedAt": at(41)}
+    doc = service(1, none, UpdateStatus=updating)
+    assert judge((doc, [task("complete", tmpl=none, created=42)], 9)).verdict == Verdict.COMPLETED
+    rolled = {"State": "rollback_completed", "StartedAt": at(41)}
+    doc = service(1, none, UpdateStatus=rolled)
+    assert judge((doc, [task("complete", tmpl=none, created=42)], 9)).verdict.failed
+
+
 def test_unschedulable_after_grace_and_timeout() -> None:
     pending = task(
         "pending", Err="no suitable node (scheduling constraints not satisfied on 1 node)"

@@ -66,6 +66,16 @@ def test_oneshot_migration_completes_without_hanging(tmp_path: Path, stack: str)
     assert r.code == ExitCode.OK, r.output
     assert r.verdicts() == {"migrate": "completed"}
     assert r.seconds < PROMPT
+    # the next version of the migration: Swarm pauses such an update ("early termination
+    # of task"), yet the migration ran to completion
+    Path(path).write_text(Path(path).read_text().replace("sw-migration-done", "sw-migration-2"))
+    r = stack_deploy(tmp_path, "--file", path, "--project", stack, *FAST)
+    assert r.code == ExitCode.OK, r.output
+    assert r.verdicts() == {"migrate": "completed"}
+    assert (
+        "sw-migration-2"
+        in services(stack)["migrate"]["Spec"]["TaskTemplate"]["ContainerSpec"]["Args"][-1]
+    )
 
 
 def test_never_healthy_is_named_fast_with_logs_and_rolled_back(
