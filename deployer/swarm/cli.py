@@ -49,6 +49,7 @@ def _exit_codes(func: F) -> F:
                 "cannot use the swarm",
             ),
             (CommandFailed, ExitCode.FAILED, "command failed"),
+            (TimeoutError, ExitCode.FAILED, "gave up waiting"),
         ]
         try:
             code = func(*args, **kwargs)

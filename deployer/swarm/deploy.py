@@ -30,6 +30,8 @@ from deployer.verdicts import ServiceVerdict, Verdict
 LOG_LINES = 50
 #: Largest descriptor read (the registry's fragments are far smaller).
 MAX_BYTES = 64 * 1024 * 1024
+#: The Compose file version given to docker CLIs that need one (20.10 knows up to 3.9).
+LEGACY_VERSION = "3.9"
 
 
 @dataclass(frozen=True)
@@ -75,9 +77,13 @@ def replicas_of(spec: Mapping[str, Any]) -> int | None:
     return 1 if replicas is None else int(replicas)
 
 
-def write_labels(directory: Path, services: list[str], labels: Mapping[str, str]) -> Path:
+def write_labels(
+    directory: Path, services: list[str], labels: Mapping[str, str], versioned: bool = False
+) -> Path:
     """The override that puts our labels on every service (JSON is YAML)."""
-    body = {"services": {s: {"deploy": {"labels": dict(labels)}} for s in services}}
+    body: dict[str, Any] = {"services": {s: {"deploy": {"labels": dict(labels)}} for s in services}}
+    if versioned:
+        body["version"] = LEGACY_VERSION
     path = directory / "consign-labels.stack.yml"
     path.write_text(json.dumps(body, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return path
@@ -101,20 +107,28 @@ def attempt(
     for warning in findings.warned:
         print(f"warning: {warning}", file=out)
     with tempfile.TemporaryDirectory(prefix="consign-stack-") as scratch:
-        path = Path(d.location) if d.kind == "file" else Path(scratch, "docker-compose.yml")
-        if d.kind != "file":
-            path.write_text(d.text, encoding="utf-8")
+        # CLIs before 25 (Debian's 20.10, in the image) read only files that say their
+        # version; 3.9 is the newest they know. Such a copy lives in the scratch directory.
+        legacy = runner.needs_version and "version" not in descriptor_model
+        text = f'version: "{LEGACY_VERSION}"\n{d.text}' if legacy else d.text
+        path = Path(d.location) if d.kind == "file" and not legacy else Path(scratch, "stack.yml")
+        if path.parent == Path(scratch):
+            path.write_text(text, encoding="utf-8")
         names = list(descriptor_model["services"])
-        files = [path, write_labels(Path(scratch), names, lb.labels_for(d))]
-        model = load(runner.config(files))["services"]
+        labels = write_labels(Path(scratch), names, lb.labels_for(d), runner.needs_version)
+        files = [path, labels]
+        merged = runner.config(files)
+        model = load(merged)["services"] if merged is not None else descriptor_model["services"]
         services = [name for name in model if replicas_of(model[name]) != 0]  # 0: not run
         since = time.time() + engine_offset(client)
         done = runner.deploy(stack, files, resolve_image=settings.resolve_image)
     missing: dict[str, str] = {}
     if done.returncode != 0:
         words = (done.stderr or done.stdout).strip()
-        outcome.error = f"docker stack deploy failed: {words}"
         present = stack_services(client, stack)
+        if not present:  # it refused the descriptor before creating anything
+            raise StackInvalid(f"`docker stack deploy` refuses it: {words}")
+        outcome.error = f"docker stack deploy failed: {words}"
         missing = {s: words for s in services if s not in present}
     title = f"{stack} {describe(d.application, d.release, d.version, d.location)}"
     with Progress(title, out) as progress:

@@ -10,7 +10,9 @@ Engine API only knows services. Using it means the stack is read exactly the way
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 import shlex
 from collections.abc import Sequence
 from pathlib import Path
@@ -45,8 +47,31 @@ class StackRunner:
                 raise DockerCliMissing(str(e)) from e
             raise
 
-    def config(self, files: Sequence[str | Path]) -> str:
-        """The merged descriptor as ``docker stack deploy`` reads it (YAML text)."""
+    @functools.cached_property
+    def _features(self) -> frozenset[str]:
+        """What this CLI offers beyond Debian's 20.10 (which the image carries): ``config``
+        (``stack config``, CLI 25+), ``detach`` (``stack deploy/rm --detach``)."""
+        found = set()
+        if re.search(r"^\s+config\s", self._run("stack", "--help", check=False).stdout, re.M):
+            found.add("config")
+        if "--detach" in self._run("stack", "deploy", "--help", check=False).stdout:
+            found.add("detach")
+        return frozenset(found)
+
+    @property
+    def needs_version(self) -> bool:
+        """Does this CLI refuse a Compose file without ``version:`` (before CLI 25)?"""
+        return "config" not in self._features
+
+    @property
+    def waits_for_removal(self) -> bool:
+        return "detach" in self._features
+
+    def config(self, files: Sequence[str | Path]) -> str | None:
+        """The merged descriptor as ``docker stack deploy`` reads it (YAML text); None when
+        this CLI has no ``stack config`` (then ``deploy`` itself is the check)."""
+        if "config" not in self._features:
+            return None
         try:
             return self._run("stack", "config", *_files(files)).stdout
         except DockerCliMissing:
@@ -58,12 +83,16 @@ class StackRunner:
     def deploy(self, stack: str, files: Sequence[str | Path], *, resolve_image: str) -> Completed:
         """``stack deploy --prune --detach``: never raises for a refused deploy (the caller
         reports it with the CLI's words)."""
-        args = ["--prune", "--detach=true", "--resolve-image", resolve_image]
+        args = ["--prune", "--resolve-image", resolve_image]
+        if "detach" in self._features:  # older CLIs never wait
+            args.append("--detach=true")
         return self._run("stack", "deploy", *_files(files), *args, stack, check=False)
 
     def remove(self, stack: str) -> Completed:
-        """``stack rm`` and wait until its services, tasks and networks are gone."""
-        return self._run("stack", "rm", "--detach=false", stack, timeout=600)
+        """``stack rm``; waiting until its services, tasks and networks are gone where the
+        CLI can (:attr:`waits_for_removal`)."""
+        wait = ["--detach=false"] if self.waits_for_removal else []
+        return self._run("stack", "rm", *wait, stack, timeout=600)
 
 
 def _files(files: Sequence[str | Path]) -> list[str]:

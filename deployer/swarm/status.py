@@ -50,9 +50,18 @@ def _labels(doc: dict[str, Any]) -> dict[str, str]:
     return dict((doc.get("Spec") or {}).get("Labels") or {})
 
 
-def down(runner: StackRunner, client: Any, stack: str) -> bool:
-    """Remove the stack (waiting until it is gone); False when there was no such stack."""
+def down(runner: StackRunner, client: Any, stack: str, *, wait: float = 300.0) -> bool:
+    """Remove the stack and wait until its services and networks are gone (at most
+    ``wait`` seconds); False when there was no such stack."""
     if not stack_services(client, stack):
         return False
     runner.remove(stack)
+    if runner.waits_for_removal:
+        return True
+    deadline = time.monotonic() + wait
+    label = {"label": f"{NAMESPACE}={stack}"}
+    while stack_services(client, stack) or client.api.networks(filters=label):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"stack {stack} was not gone {wait:.0f}s after `docker stack rm`")
+        time.sleep(0.25)  # polling the manager: it sends no event when a stack is gone
     return True

@@ -69,11 +69,11 @@ def write(tmp_path: Path, name: str, **subs: object) -> str:
     return str(path)
 
 
-def stack_deploy(tmp_path: Path, *args: str) -> Result:
+def stack_deploy(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> Result:
     """`consign stack deploy ... --report FILE`; the report parsed."""
     report = tmp_path / f"report-{time.monotonic_ns()}.json"
     started = time.monotonic()
-    code, output = consign("stack", "deploy", *args, "--report", str(report))
+    code, output = consign("stack", "deploy", *args, "--report", str(report), env=env)
     seconds = time.monotonic() - started
     doc = json.loads(report.read_text()) if report.exists() else {}
     return Result(code, output, doc, seconds)

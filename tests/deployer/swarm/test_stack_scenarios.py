@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -154,3 +155,17 @@ def test_seed_style_descriptor_is_refused_naming_services(tmp_path: Path, stack:
     assert "plex-data: restart" in r.output
     assert r.report["exit_code"] == ExitCode.INVALID_DESCRIPTOR
     assert services(stack) == {}  # nothing touched
+
+
+@pytest.mark.skipif(
+    not os.environ.get("CONSIGN_LEGACY_DOCKER"),
+    reason="set CONSIGN_LEGACY_DOCKER to a docker CLI before 25 (the image's Debian 20.10)",
+)
+def test_a_legacy_docker_cli_without_stack_config_or_detach(tmp_path: Path, stack: str) -> None:
+    env = {"CONSIGN_DOCKER": os.environ["CONSIGN_LEGACY_DOCKER"]}
+    path = write(tmp_path, "crashloop.yml")  # no `version:` key, which 20.10 requires
+    r = stack_deploy(tmp_path, "--file", path, "--project", stack, *FAST, env=env)
+    assert r.code == ExitCode.FAILED, r.output
+    assert r.verdicts() == {"loop": "crash-looping", "steady": "running"}
+    code, out = consign("stack", "down", "--project", stack, env=env)
+    assert code == ExitCode.OK and services(stack) == {}, out
