@@ -25,13 +25,9 @@ from deployer.report import Outcome, render, write_json
 from deployer.status import as_text
 from deployer.swarm import status as stack_status
 from deployer.swarm.deploy import StackSettings, deploy_stack
-from deployer.swarm.stack import DockerCliMissing, StackInvalid, StackRunner
+from deployer.swarm.stack import DockerCliMissing, NotAManager, StackInvalid, StackRunner, manager
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-class NotAManager(Exception):
-    """The engine is not a swarm manager."""
 
 
 def _exit_codes(func: F) -> F:
@@ -75,22 +71,6 @@ def _error_report(path: str, error: Exception, code: ExitCode) -> None:
     }  # fmt: skip
     with open(path, "w", encoding="utf-8") as fh:
         json.dump(doc, fh, indent=2)
-
-
-def _manager(host: str | None) -> Any:
-    """A Docker SDK client for a swarm manager; NotAManager otherwise."""
-    from deployer.compose import engine
-
-    client = engine(host)
-    swarm = client.info().get("Swarm") or {}
-    if not swarm.get("ControlAvailable"):
-        client.close()
-        state = swarm.get("LocalNodeState", "unknown")
-        raise NotAManager(
-            f"the engine is not a swarm manager (swarm state: {state}); "
-            "run this against a manager (`docker swarm init` makes one)"
-        )
-    return client
 
 
 def _host(func: F) -> F:
@@ -194,7 +174,7 @@ def deploy_cmd(
     else:
         assert application and release and version and registry
         descriptor = sources.from_registry(registry, application, release, version, token)
-    client = _manager(host)
+    client = manager(host)
     settings = StackSettings(project, timeout, stable, rollback, resolve_image)
     try:
         outcome, back, code = deploy_stack(
@@ -222,7 +202,7 @@ def _final(outcome: Outcome, what: str) -> None:
 @_exit_codes
 def status_cmd(project: str | None, host: str | None, as_json: bool) -> ExitCode:
     """What Consignment deployed as stacks, and each service's verdict now."""
-    client = _manager(host)
+    client = manager(host)
     try:
         found = stack_status.collect(client, project)
     finally:
@@ -244,7 +224,7 @@ def status_cmd(project: str | None, host: str | None, as_json: bool) -> ExitCode
 @_exit_codes
 def down_cmd(project: str, host: str | None) -> ExitCode:
     """Remove a stack: its services, tasks and networks (named volumes stay on the nodes)."""
-    client = _manager(host)
+    client = manager(host)
     try:
         removed = stack_status.down(StackRunner(host), client, project)
     finally:

@@ -177,6 +177,8 @@ def deploy_stack(
     started = time.monotonic()
     outcome = attempt(descriptor, runner, client, settings, out)
     code = exit_code(outcome.verdicts) if outcome.verdicts else ExitCode.FAILED
+    if outcome.error is not None and code == ExitCode.OK:
+        code = ExitCode.FAILED  # `docker stack deploy` failed: not all of it was applied
     if code == ExitCode.OK or not settings.rollback or previous is None or not previous.version:
         return outcome, None, code
     asked = (descriptor.application, descriptor.release, descriptor.version)

@@ -16,6 +16,7 @@ import re
 import shlex
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from consign.process import CommandFailed, Completed, run
 
@@ -26,6 +27,27 @@ class StackInvalid(Exception):
 
 class DockerCliMissing(Exception):
     """No docker CLI with the ``stack`` command."""
+
+
+class NotAManager(Exception):
+    """The engine is not a swarm manager."""
+
+
+def manager(host: str | None) -> Any:
+    """A Docker SDK client for a swarm manager (``host`` as for Compose); NotAManager
+    otherwise, with the engine's swarm state."""
+    from deployer.compose import engine
+
+    client = engine(host)
+    swarm = client.info().get("Swarm") or {}
+    if not swarm.get("ControlAvailable"):
+        client.close()
+        state = swarm.get("LocalNodeState", "unknown")
+        raise NotAManager(
+            f"the engine is not a swarm manager (swarm state: {state}); "
+            "run this against a manager (`docker swarm init` makes one)"
+        )
+    return client
 
 
 class StackRunner:
