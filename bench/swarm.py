@@ -68,7 +68,15 @@ def swarm_mode() -> Iterator[None]:
 
 
 def remove(stack: str) -> None:
-    sh(["docker", "stack", "rm", "--detach=false", stack], timeout=300)
+    """Remove a stack and wait until it is gone (as `consign stack down` does)."""
+    from deployer.swarm.stack import StackRunner, manager
+    from deployer.swarm.status import down
+
+    client = manager(None)
+    try:
+        down(StackRunner(), client, stack)
+    finally:
+        client.close()
 
 
 def ours(path: Path, stack: str, report: Path, bound: float) -> tuple[float, int | None, str]:

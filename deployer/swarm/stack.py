@@ -72,7 +72,7 @@ class StackRunner:
     @functools.cached_property
     def _features(self) -> frozenset[str]:
         """What this CLI offers beyond Debian's 20.10 (which the image carries): ``config``
-        (``stack config``, CLI 25+), ``detach`` (``stack deploy/rm --detach``)."""
+        (``stack config``, CLI 25+), ``detach`` (``stack deploy --detach``)."""
         found = set()
         if re.search(r"^\s+config\s", self._run("stack", "--help", check=False).stdout, re.M):
             found.add("config")
@@ -84,10 +84,6 @@ class StackRunner:
     def needs_version(self) -> bool:
         """Does this CLI refuse a Compose file without ``version:`` (before CLI 25)?"""
         return "config" not in self._features
-
-    @property
-    def waits_for_removal(self) -> bool:
-        return "detach" in self._features
 
     def config(self, files: Sequence[str | Path]) -> str | None:
         """The merged descriptor as ``docker stack deploy`` reads it (YAML text); None when
@@ -111,10 +107,10 @@ class StackRunner:
         return self._run("stack", "deploy", *_files(files), *args, stack, check=False)
 
     def remove(self, stack: str) -> Completed:
-        """``stack rm``; waiting until its services, tasks and networks are gone where the
-        CLI can (:attr:`waits_for_removal`)."""
-        wait = ["--detach=false"] if self.waits_for_removal else []
-        return self._run("stack", "rm", *wait, stack, timeout=600)
+        """``stack rm`` (returns at once; :func:`deployer.swarm.status.down` waits). Not
+        ``--detach=false``: CLI 28 was seen waiting on a removed crash-looping stack for
+        minutes after every service, task and network of it was gone."""
+        return self._run("stack", "rm", stack, timeout=300)
 
 
 def _files(files: Sequence[str | Path]) -> list[str]:

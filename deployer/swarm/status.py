@@ -56,8 +56,6 @@ def down(runner: StackRunner, client: Any, stack: str, *, wait: float = 300.0) -
     if not stack_services(client, stack):
         return False
     runner.remove(stack)
-    if runner.waits_for_removal:
-        return True
     deadline = time.monotonic() + wait
     label = {"label": f"{NAMESPACE}={stack}"}
     while stack_services(client, stack) or client.api.networks(filters=label):

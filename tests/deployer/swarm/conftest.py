@@ -52,8 +52,17 @@ def stacks(swarm: None) -> Iterator[list[str]]:
     """Append every stack a test creates; all are removed afterwards (and waited for)."""
     made: list[str] = []
     yield made
-    for name in made:
-        run(["docker", "stack", "rm", "--detach=false", name], check=False, timeout=300)
+    if not made:
+        return
+    from deployer.swarm.stack import StackRunner, manager
+    from deployer.swarm.status import down
+
+    client = manager(None)
+    try:
+        for name in made:
+            down(StackRunner(), client, name)
+    finally:
+        client.close()
 
 
 @pytest.fixture
