@@ -12,6 +12,7 @@ command -v dockerd >/dev/null 2>&1 || need_pkgs+=(docker.io)
 command -v sshd >/dev/null 2>&1 || [[ -x /usr/sbin/sshd ]] || need_pkgs+=(openssh-server)
 command -v debootstrap >/dev/null 2>&1 || [[ -x /usr/sbin/debootstrap ]] || need_pkgs+=(debootstrap)
 command -v git >/dev/null 2>&1 || need_pkgs+=(git)
+command -v ip >/dev/null 2>&1 || need_pkgs+=(iproute2)  # the two-node Swarm test (network namespaces)
 if ((${#need_pkgs[@]})); then
   log "installing ${need_pkgs[*]}"
   apt-get update -qq

@@ -57,8 +57,10 @@ ip netns exec "$NS" ip route add default via 198.18.77.1
 
 mkdir -p "$RUN" "$DATA"
 # nsenter, not `ip netns exec`: that remounts /sys and hides the cgroup mounts dockerd needs.
-nsenter --net=/run/netns/"$NS" dockerd --host "$SOCK" --data-root "$DATA" \
-    --exec-root "$RUN/exec" --pidfile "$RUN/docker.pid" >"$RUN/dockerd.log" 2>&1 &
+# Its own UTS namespace too, so the worker node has its own hostname in `docker node ls`.
+nsenter --net=/run/netns/"$NS" unshare --uts sh -c \
+    "hostname $NS-worker && exec dockerd --host $SOCK --data-root $DATA \
+     --exec-root $RUN/exec --pidfile $RUN/docker.pid" >"$RUN/dockerd.log" 2>&1 &
 for _ in $(seq 150); do DOCKER_HOST=$SOCK docker info >/dev/null 2>&1 && break; sleep 0.2; done
 DOCKER_HOST=$SOCK docker info --format 'worker engine {{.ServerVersion}} up'
 docker save busybox:latest -o "$RUN/busybox.tar"

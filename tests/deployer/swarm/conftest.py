@@ -31,8 +31,10 @@ def swarm_state() -> tuple[str, bool]:
     return str(info.get("LocalNodeState", "")), bool(info.get("ControlAvailable"))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def swarm() -> Iterator[None]:
+    """Per module, so a module that needs the engine outside swarm mode (two nodes) can
+    follow one that needed it inside."""
     state, manager = swarm_state()
     if state == "active" and not manager:
         pytest.skip("the test engine is a swarm worker; Swarm tests need a manager")
