@@ -16,7 +16,7 @@ from tests.serving import free_port
 
 
 def test_commands_list() -> None:
-    assert [c.name for c in commands] == ["deploy", "status", "down", "publish"]
+    assert [c.name for c in commands] == ["deploy", "status", "down", "publish", "stack"]
 
 
 @pytest.mark.parametrize("command", [deploy_cmd, status_cmd, down_cmd])
