@@ -23,6 +23,7 @@ IGNORED = {
     "external_links": "external_links is ignored by Swarm (services resolve by name)",
     "userns_mode": "userns_mode is ignored by Swarm",
     "expose": "expose is informational; Swarm services reach each other on their networks",
+    "domainname": "domainname is ignored by Swarm",
 }
 #: Settings Swarm drops where the container would run without what the descriptor asks.
 REFUSED = {
@@ -30,6 +31,9 @@ REFUSED = {
     "devices": "devices are not supported by Swarm: the container would run without them",
     "ipc": "ipc is not supported by Swarm: the IPC namespace would not be shared",
     "pid": "pid is not supported by Swarm: the PID namespace would not be shared",
+    "security_opt": "security_opt is ignored by Swarm: the container would run without it",
+    "shm_size": "shm_size is ignored by Swarm: /dev/shm would have the default 64 MB",
+    "mac_address": "mac_address is ignored by Swarm: the container would get another MAC",
     "extends": "extends is forbidden by `docker stack deploy`",
     "volume_driver": "volume_driver is forbidden by `docker stack deploy` (use top-level volumes)",
 }

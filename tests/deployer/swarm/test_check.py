@@ -96,9 +96,16 @@ def test_build_only_refused_build_with_image_warned_and_other_settings() -> None
             "both": {"build": ".", "image": "me/both:1"},
             "root": {"image": "x", "privileged": True},
             "ext": {"image": "x", "external_links": ["other"]},
+            "shm": {"image": "x", "shm_size": "1g", "security_opt": ["no-new-privileges"]},
+            "ok": {"image": "x", "cap_add": ["NET_ADMIN"], "tmpfs": ["/run"], "sysctls": {}},
         }
     )
-    assert refused == {("src", "build"), ("root", "privileged")}
+    assert refused == {
+        ("src", "build"),
+        ("root", "privileged"),
+        ("shm", "shm_size"),
+        ("shm", "security_opt"),
+    }
     assert warned == {("both", "build"), ("ext", "external_links")}
 
 
