@@ -101,6 +101,7 @@ def _service(
     _links(spec, add)
     _depends_on(spec, add)
     _restart(spec, deploy, add)
+    _ports(spec, add)
     if spec.get("build") is not None and not spec.get("image"):
         add("build", "Swarm cannot build images and this service has no image", True)
     elif spec.get("build") is not None:
@@ -168,6 +169,24 @@ def _depends_on(spec: Mapping[str, Any], add: Add) -> None:
             )
         else:
             add("depends_on", f"ignored: Swarm may start it before {target!r}", False)
+
+
+def _ports(spec: Mapping[str, Any], add: Add) -> None:
+    """A port bound to one address (``127.0.0.1:8080:80``) would be published by Swarm's
+    ingress on every interface of every node."""
+    for port in spec.get("ports") or []:
+        if isinstance(port, Mapping):
+            host_ip = str(port.get("host_ip") or "")
+        else:
+            text = str(port).rsplit("/", 1)[0]
+            host_ip = text.rsplit(":", 2)[0].strip("[]") if text.count(":") >= 2 else ""
+        if host_ip and host_ip not in ("0.0.0.0", "::"):
+            add(
+                "ports",
+                f"{port} is bound to {host_ip}, but Swarm publishes ports on every "
+                "interface of every node",
+                True,
+            )
 
 
 def _restart(spec: Mapping[str, Any], deploy: Mapping[str, Any], add: Add) -> None:

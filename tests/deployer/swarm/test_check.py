@@ -122,3 +122,22 @@ def test_summary_lists_refusals_first_naming_each_service() -> None:
     assert lines[0].startswith("refused: plex: volumes_from")
     assert lines[1].startswith("refused: plex-data: restart")
     assert lines[2].startswith("warning: plex: container_name")
+
+
+def test_ports_bound_to_one_address_are_refused() -> None:
+    refused, warned = findings(
+        {
+            "lo": {"image": "x", "ports": ["127.0.0.1:8080:80"]},
+            "lo6": {"image": "x", "ports": ["[::1]:8081:80/tcp"]},
+            "long": {
+                "image": "x",
+                "ports": [{"target": 80, "published": 8082, "host_ip": "10.1.2.3"}],
+            },
+            "any": {
+                "image": "x",
+                "ports": ["8083:80", "0.0.0.0:8084:80", 90, "9000-9001:9000-9001"],
+            },
+        }
+    )
+    assert refused == {("lo", "ports"), ("lo6", "ports"), ("long", "ports")}
+    assert warned == set()
