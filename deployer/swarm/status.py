@@ -27,11 +27,14 @@ def collect(client: Any, stack: str | None = None) -> list[ProjectStatus]:
     """Status of every Consignment stack on the swarm (or just ``stack``)."""
     rows = client.api.services(filters={"label": [lb.VERSION]}, status=True)
     stacks = sorted({str(r["Spec"].get("Labels", {}).get(NAMESPACE, "")) for r in rows} - {""})
-    return [_judge(client, s) for s in stacks if stack is None or s == stack]
+    found = [_judge(client, s) for s in stacks if stack is None or s == stack]
+    return [status for status in found if status is not None]
 
 
-def _judge(client: Any, stack: str) -> ProjectStatus:
+def _judge(client: Any, stack: str) -> ProjectStatus | None:
     docs = {n: d for n, d in stack_services(client, stack).items() if lb.VERSION in _labels(d)}
+    if not docs:
+        return None  # removed since it was listed
     newest = max(docs.values(), key=lambda d: str(d.get("UpdatedAt", "")))
     status = ProjectStatus(lb.Deployed.from_labels(stack, _labels(newest)))
     tasks = service_tasks(client, [d["ID"] for d in docs.values()])
