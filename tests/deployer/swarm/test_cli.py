@@ -36,3 +36,15 @@ def test_usage_errors(args: list[str], message: str) -> None:
 def test_an_unreadable_descriptor_file_is_exit_5() -> None:
     code, out = consign("stack", "deploy", "--file", "/nonexistent/d.yml", "--project", "p")
     assert code == ExitCode.REGISTRY_UNREACHABLE and "cannot read descriptor file" in out
+
+
+@pytest.mark.docker
+def test_an_engine_that_is_not_a_manager_is_exit_6() -> None:
+    from tests.deployer.swarm.conftest import swarm_state
+
+    state, manager = swarm_state()
+    if manager:
+        pytest.skip(f"the engine is a swarm manager now ({state})")
+    code, out = consign("stack", "status")
+    assert code == ExitCode.ENGINE_UNREACHABLE, out
+    assert "not a swarm manager" in out and f"swarm state: {state}" in out

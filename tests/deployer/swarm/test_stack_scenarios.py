@@ -116,6 +116,9 @@ def test_crash_loop_is_named_fast(tmp_path: Path, stack: str) -> None:
     assert loop["seconds"] < PROMPT
     assert "sw-crash-marker" in r.report["logs"]["loop"]
     assert r.report["rollback"] is None  # nothing was deployed before
+    code, out = consign("stack", "status", "--project", stack)  # it is still looping
+    assert code == ExitCode.FAILED, out
+    assert "crash-looping" in out and "running" in out
 
 
 def test_missing_image_is_not_created_with_the_engines_error(tmp_path: Path, stack: str) -> None:
