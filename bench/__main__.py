@@ -1,6 +1,6 @@
-"""`python -m bench [registry|deployer|deployer-rollback ...]`: run the benchmarks and print
-their figures (`deployer-rollback` is the deployer's failure certainty -> rollback start
-measurement alone)."""
+"""`python -m bench [registry|deployer|deployer-rollback|swarm ...]`: run the benchmarks and
+print their figures (`deployer-rollback` is the deployer's failure certainty -> rollback
+start measurement alone; `swarm` compares stacks with `docker stack deploy`)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,14 @@ import json
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="bench", description=__doc__)
-    parser.add_argument("which", nargs="*", default=["registry", "deployer"])
+    parser.add_argument("which", nargs="*", default=["registry", "deployer", "swarm"])
     parser.add_argument("--history", type=int, default=10_000, help="long history length")
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=5, help="deployer: alternating rounds")
     parser.add_argument("--scale-to", type=int, default=100_000, help="scale: versions to grow to")
+    parser.add_argument(
+        "--bound", type=float, default=120.0, help="swarm: seconds before a deploy counts as hung"
+    )
     args = parser.parse_args()
     if "registry" in args.which:
         from bench import registry
@@ -32,6 +35,10 @@ def main() -> None:
         from bench import deployer
 
         print(json.dumps(deployer.run_rollback_start(args.rounds)["targets"], indent=2))
+    if "swarm" in args.which:
+        from bench import swarm
+
+        print(json.dumps(swarm.run(args.rounds, args.bound)["targets"], indent=2))
 
 
 if __name__ == "__main__":
