@@ -182,7 +182,8 @@ def deploy_cmd(
         if not (application and release):
             raise click.UsageError("--project is required with --file and no APPLICATION RELEASE")
         project = project_name(application, release)
-    if orchestrator == "swarm":
+    swarm = orchestrator == "swarm"
+    if swarm:
         _only_with("swarm", "compose_cmd", "pull")
     else:
         _only_with("compose", "resolve_image")
@@ -208,15 +209,11 @@ def deploy_cmd(
     else:
         assert application and release and version
         descriptor = fetch(application, release, version)
-    if orchestrator == "swarm":
-        client = manager(host)
-        what = "deploy stack"
-    else:
-        client = engine(host)
-        what = "deploy"
+    client = manager(host) if swarm else engine(host)
+    what = "deploy stack" if swarm else "deploy"
     try:
         with engine_errors(host):
-            if orchestrator == "swarm":
+            if swarm:
                 stack_settings = StackSettings(project, timeout, stable, rollback, resolve_image)
                 outcome, back, code = deploy_stack(
                     descriptor, StackRunner(host), client, stack_settings, previous, sys.stdout

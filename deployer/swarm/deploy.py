@@ -20,6 +20,7 @@ from typing import Any, TextIO
 from consign.errors import Interrupted
 from consign.exit_codes import ExitCode
 from deployer.deploy.record import Deployed
+from deployer.deploy.rollback import placeholder, return_hint, returns_to
 from deployer.deploy.sources import Descriptor
 from deployer.engine.fields import engine_offset
 from deployer.report import Outcome, Progress, describe
@@ -177,21 +178,16 @@ def deploy_stack(
     code = exit_code(outcome.verdicts) if outcome.verdicts else ExitCode.FAILED
     if outcome.error is not None and code == ExitCode.OK:
         code = ExitCode.FAILED  # `docker stack deploy` failed: not all of it was applied
-    if code == ExitCode.OK or not settings.rollback or previous is None or not previous.version:
+    if code == ExitCode.OK or not settings.rollback or not returns_to(previous, descriptor):
         return outcome, None, code
-    asked = (descriptor.application, descriptor.release, descriptor.version)
-    if (previous.application, previous.release, previous.version) == asked:
-        return outcome, None, code
+    assert previous is not None
     outcome.rollback_started = time.time()
     print(
         f"deploy failed after {time.monotonic() - started:.1f}s; rolling back stack "
         f"{settings.stack} to {previous.application}/{previous.release} v{previous.version}",
         file=out,
     )
-    back = Outcome(
-        previous.application, previous.release, previous.version, previous.source,
-        previous.registry, previous.commit, settings.stack,
-    )  # fmt: skip
+    back = placeholder(previous, settings.stack)
     try:
         back = attempt(fetch_previous(previous), runner, client, settings, out)
     except KeyboardInterrupt as e:
@@ -211,9 +207,4 @@ def _interrupted(stack: str, descriptor: Descriptor, previous: Deployed | None) 
         f"the watch of stack {stack} at {what} was stopped; what was handed to Swarm "
         "carries on; no rollback was done"
     )
-    if previous is not None and previous.version:
-        text += (
-            f" (deploy {previous.application}/{previous.release} v{previous.version} "
-            "to return to the version it was at)"
-        )
-    return text
+    return text + return_hint(previous)
