@@ -13,6 +13,7 @@ command -v sshd >/dev/null 2>&1 || [[ -x /usr/sbin/sshd ]] || need_pkgs+=(openss
 command -v debootstrap >/dev/null 2>&1 || [[ -x /usr/sbin/debootstrap ]] || need_pkgs+=(debootstrap)
 command -v git >/dev/null 2>&1 || need_pkgs+=(git)
 command -v strace >/dev/null 2>&1 || need_pkgs+=(strace)  # the durability test traces fsync
+command -v ip >/dev/null 2>&1 || need_pkgs+=(iproute2)  # the two-node Swarm test (network namespaces)
 if ((${#need_pkgs[@]})); then
   log "installing ${need_pkgs[*]}"
   apt-get update -qq

@@ -1,6 +1,6 @@
-"""`python -m bench [registry|ledger|oci|deployer|deployer-rollback ...]`: run the benchmarks
-and print their figures (`deployer-rollback` is the deployer's failure certainty -> rollback
-start measurement alone)."""
+"""`python -m bench [registry|ledger|oci|deployer|deployer-rollback|swarm ...]`: run the
+benchmarks and print their figures (`deployer-rollback` is the deployer's failure certainty
+-> rollback start measurement alone; `swarm` compares stacks with `docker stack deploy`)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import json
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="bench", description=__doc__)
-    parser.add_argument("which", nargs="*", default=["registry", "ledger", "deployer"])
+    parser.add_argument("which", nargs="*", default=["registry", "ledger", "deployer", "swarm"])
     parser.add_argument("--history", type=int, default=10_000, help="long history length")
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=5, help="deployer: alternating rounds")
@@ -18,6 +18,9 @@ def main() -> None:
     parser.add_argument("--slow", type=int, default=50, help="slowclients: slow connections")
     parser.add_argument("--seconds", type=float, default=20, help="slowclients: probe time")
     parser.add_argument("--oci-versions", type=int, default=300, help="oci: versions to fill")
+    parser.add_argument(
+        "--bound", type=float, default=120.0, help="swarm: seconds before a deploy counts as hung"
+    )
     args = parser.parse_args()
     if "registry" in args.which:
         from bench import registry
@@ -52,6 +55,10 @@ def main() -> None:
         from bench import deployer
 
         print(json.dumps(deployer.run_rollback_start(args.rounds)["targets"], indent=2))
+    if "swarm" in args.which:
+        from bench import swarm
+
+        print(json.dumps(swarm.run(args.rounds, args.bound)["targets"], indent=2))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,10 @@
 """The deployer's click commands: deploy, status, down (and publish, from publisher.command).
 
+Each of deploy, status and down works on a Compose project on one engine (the default) or,
+with ``--orchestrator swarm`` (``CONSIGN_ORCHESTRATOR``), on a Swarm stack through a
+swarm manager (:mod:`deployer.swarm`); the option names the same thing for all three so
+one environment variable sets it for a whole job.
+
 Failures become exit codes in one place, :func:`consign.errors.exits`; commands only
 return the code of a deploy or status that ran. Every Docker SDK call runs inside
 :func:`deployer.engine.sdk.engine_errors`, so an engine that does not answer is exit 6 with
@@ -14,6 +19,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
+from click.core import ParameterSource
 
 from consign.errors import exits
 from consign.exit_codes import ExitCode
@@ -25,10 +31,14 @@ from deployer.engine.compose import ComposeRunner
 from deployer.engine.sdk import engine, engine_errors
 from deployer.report import Outcome, render, write_json
 from deployer.status import as_text, collect
+from deployer.swarm import status as stack_status
+from deployer.swarm.deploy import StackSettings, deploy_stack
+from deployer.swarm.stack import StackRunner, manager
 from deployer.versions import diff_cmd, show_cmd, versions_cmd
 from publisher.command import publish
 
 F = TypeVar("F", bound=Callable[..., Any])
+COMMANDLINE = ParameterSource.COMMANDLINE
 
 
 def _error_report(error: BaseException, code: ExitCode) -> None:
@@ -59,6 +69,27 @@ def _host_option(func: F) -> F:
     )(func)
 
 
+def _orchestrator_option(func: F) -> F:
+    return click.option(
+        "--orchestrator",
+        envvar="CONSIGN_ORCHESTRATOR",
+        type=click.Choice(["compose", "swarm"]),
+        default="compose",
+        show_default=True,
+        help="compose: a Compose project on one engine; swarm: a stack, --host a swarm manager.",
+    )(func)
+
+
+def _only_with(orchestrator: str, *names: str) -> None:
+    """A usage error for an option given on the command line that ``orchestrator`` does not
+    use (set from the environment, it is left alone: a job may set it for both)."""
+    ctx = click.get_current_context()
+    for param in ctx.command.params:
+        if param.name in names and ctx.get_parameter_source(param.name) == COMMANDLINE:
+            flag = param.opts[0]
+            raise click.UsageError(f"{flag} does not apply with --orchestrator {orchestrator}")
+
+
 def _compose_option(func: F) -> F:
     return click.option(
         "--compose",
@@ -76,7 +107,14 @@ def _compose_option(func: F) -> F:
 @click.option("--token", envvar="CONSIGN_TOKEN", help="Bearer token for the registry.")
 @click.option("--git", "git_url", envvar="CONSIGN_GIT", help="Registry Git repo URL or path.")
 @click.option("--file", "file_path", envvar="CONSIGN_FILE", help="A local descriptor file.")
-@click.option("--project", envvar="CONSIGN_PROJECT", help="Compose project name.")
+@click.option(
+    "--project",
+    "--stack",
+    "project",
+    envvar="CONSIGN_PROJECT",
+    help="Compose project (or Swarm stack) name (default: from APPLICATION and RELEASE).",
+)
+@_orchestrator_option
 @_host_option
 @_compose_option
 @click.option(
@@ -101,6 +139,14 @@ def _compose_option(func: F) -> F:
     help="Compose's pull policy for images.",
 )
 @click.option(
+    "--resolve-image",
+    envvar="CONSIGN_RESOLVE_IMAGE",
+    type=click.Choice(["always", "changed", "never"]),
+    default="always",
+    show_default=True,
+    help="Swarm: `docker stack deploy --resolve-image` (pin image digests from the registry).",
+)
+@click.option(
     "--report",
     envvar="CONSIGN_REPORT",
     type=click.Path(dir_okay=False),
@@ -116,12 +162,14 @@ def deploy_cmd(
     git_url: str | None,
     file_path: str | None,
     project: str | None,
+    orchestrator: str,
     host: str | None,
     compose_cmd: str | None,
     timeout: float,
     stable: float,
     rollback: bool,
     pull: str,
+    resolve_image: str,
     report: str | None,
 ) -> ExitCode:
     """Deploy APPLICATION RELEASE VERSION (a number or `latest`) and watch every service."""
@@ -134,6 +182,11 @@ def deploy_cmd(
         if not (application and release):
             raise click.UsageError("--project is required with --file and no APPLICATION RELEASE")
         project = project_name(application, release)
+    swarm = orchestrator == "swarm"
+    if swarm:
+        _only_with("swarm", "compose_cmd", "pull")
+    else:
+        _only_with("compose", "resolve_image")
 
     def fetch(
         app: str, rel: str, ver: str, kind: str | None = None, where: str | None = None
@@ -156,19 +209,26 @@ def deploy_cmd(
     else:
         assert application and release and version
         descriptor = fetch(application, release, version)
-    client = engine(host)
+    client = manager(host) if swarm else engine(host)
+    what = "deploy stack" if swarm else "deploy"
     try:
-        compose = ComposeRunner(host, compose_cmd)
-        settings = Settings(project, timeout, stable, pull, rollback)
         with engine_errors(host):
-            outcome, back, code = deploy(
-                descriptor, compose, client, settings, previous, sys.stdout
-            )
+            if swarm:
+                stack_settings = StackSettings(project, timeout, stable, rollback, resolve_image)
+                outcome, back, code = deploy_stack(
+                    descriptor, StackRunner(host), client, stack_settings, previous, sys.stdout
+                )
+            else:
+                compose = ComposeRunner(host, compose_cmd)
+                settings = Settings(project, timeout, stable, pull, rollback)
+                outcome, back, code = deploy(
+                    descriptor, compose, client, settings, previous, sys.stdout
+                )
     finally:
         client.close()
-    _final(outcome, "deploy")
+    _final(outcome, what)
     if back is not None:
-        _final(back, "rollback")
+        _final(back, what.replace("deploy", "rollback"))
     if report:
         write_json(report, outcome, back, int(code))
     return code
@@ -180,16 +240,24 @@ def _final(outcome: Outcome, what: str) -> None:
 
 
 @click.command("status")
-@click.option("--project", envvar="CONSIGN_PROJECT", help="Only this Compose project.")
+@click.option(
+    "--project",
+    "--stack",
+    "project",
+    envvar="CONSIGN_PROJECT",
+    help="Only this Compose project (or Swarm stack).",
+)
+@_orchestrator_option
 @_host_option
 @click.option("--json", "as_json", envvar="CONSIGN_JSON", is_flag=True, help="Print JSON.")
 @exits()
-def status_cmd(project: str | None, host: str | None, as_json: bool) -> ExitCode:
+def status_cmd(project: str | None, orchestrator: str, host: str | None, as_json: bool) -> ExitCode:
     """What Consignment deployed on the target, and each service's verdict now."""
-    client = engine(host)
+    swarm = orchestrator == "swarm"
+    client = manager(host) if swarm else engine(host)
     try:
         with engine_errors(host):
-            found = collect(client, project)
+            found = stack_status.collect(client, project) if swarm else collect(client, project)
     finally:
         client.close()
     if as_json:
@@ -198,21 +266,39 @@ def status_cmd(project: str | None, host: str | None, as_json: bool) -> ExitCode
         click.echo(as_text(found), nl=False)
     if not found:
         if not as_json:
-            click.echo(f"no Consignment project{' ' + project if project else 's'} on the target")
+            kind, where = ("stack", "swarm") if swarm else ("project", "target")
+            click.echo(f"no Consignment {kind}{' ' + project if project else 's'} on the {where}")
         return ExitCode.FAILED if project else ExitCode.OK
     return ExitCode.OK if all(p.ok for p in found) else ExitCode.FAILED
 
 
 @click.command("down")
 @click.option(
-    "--project", envvar="CONSIGN_PROJECT", required=True, help="Compose project to remove."
+    "--project",
+    "--stack",
+    "project",
+    envvar="CONSIGN_PROJECT",
+    required=True,
+    help="Compose project (or Swarm stack) to remove.",
 )
-@click.option("--volumes", envvar="CONSIGN_VOLUMES", is_flag=True, help="Remove its volumes too.")
+@click.option(
+    "--volumes",
+    envvar="CONSIGN_VOLUMES",
+    is_flag=True,
+    help="Remove its volumes too (Compose only: a stack's volumes stay on its nodes).",
+)
+@_orchestrator_option
 @_host_option
 @_compose_option
 @exits()
-def down_cmd(project: str, volumes: bool, host: str | None, compose_cmd: str | None) -> ExitCode:
-    """Remove a project's containers, networks and record (volumes kept unless --volumes)."""
+def down_cmd(
+    project: str, volumes: bool, orchestrator: str, host: str | None, compose_cmd: str | None
+) -> ExitCode:
+    """Remove a project's containers, networks and record (volumes kept unless --volumes),
+    or with --orchestrator swarm a stack's services, tasks and networks."""
+    if orchestrator == "swarm":
+        _only_with("swarm", "volumes", "compose_cmd")
+        return _stack_down(project, host)
     client = engine(host)  # an engine that does not answer is exit 6, before Compose runs
     try:
         ComposeRunner(host, compose_cmd).down(project, volumes=volumes)
@@ -221,6 +307,20 @@ def down_cmd(project: str, volumes: bool, host: str | None, compose_cmd: str | N
     finally:
         client.close()
     click.echo(f"removed project {project}")
+    return ExitCode.OK
+
+
+def _stack_down(stack: str, host: str | None) -> ExitCode:
+    client = manager(host)
+    try:
+        with engine_errors(host):
+            removed = stack_status.down(StackRunner(host), client, stack)
+    finally:
+        client.close()
+    if not removed:  # nothing to do: a retried teardown is not an error
+        click.echo(f"no stack {stack} on the swarm; nothing to remove")
+        return ExitCode.OK
+    click.echo(f"removed stack {stack}")
     return ExitCode.OK
 
 

@@ -57,8 +57,13 @@ class Deployed:
 
 
 def record_labels(descriptor: Descriptor, project: str) -> dict[str, str]:
+    return {keys.RECORD_OF: project, **version_labels(descriptor)}
+
+
+def version_labels(descriptor: Descriptor) -> dict[str, str]:
+    """What a deploy of ``descriptor`` is: application, release, version, commit, source,
+    location and builds (the record's labels; a Swarm stack's services carry them too)."""
     return {
-        keys.RECORD_OF: project,
         keys.APPLICATION: descriptor.application or "",
         keys.RELEASE: descriptor.release or "",
         keys.VERSION: descriptor.version or "",

@@ -43,17 +43,10 @@ def deploy(
     except KeyboardInterrupt as e:
         raise Interrupted(_interrupted(settings.project, descriptor, previous)) from e
     code = exit_code(outcome.verdicts) if outcome.verdicts else ExitCode.FAILED
-    if code == ExitCode.OK or not settings.rollback or previous is None:
+    if code == ExitCode.OK or not settings.rollback or not returns_to(previous, descriptor):
         outcome.wait_logs()
         return outcome, None, code
-    same = (previous.application, previous.release, previous.version) == (
-        descriptor.application,
-        descriptor.release,
-        descriptor.version,
-    )
-    if same or not previous.version:
-        outcome.wait_logs()
-        return outcome, None, code
+    assert previous is not None
     outcome.rollback_started = time.time()
     print(
         f"deploy failed after {time.monotonic() - started:.1f}s; rolling back {settings.project} "
@@ -61,10 +54,7 @@ def deploy(
         file=out,
         flush=True,
     )
-    back = Outcome(
-        previous.application, previous.release, previous.version, previous.source,
-        previous.registry, previous.commit, settings.project,
-    )  # fmt: skip
+    back = placeholder(previous, settings.project)
     try:
         older = fetch_previous(previous)
         # the failed deploy's logs are read while the rollback prepares, before it changes anything
@@ -82,12 +72,33 @@ def deploy(
     return outcome, back, code
 
 
+def returns_to(previous: Deployed | None, descriptor: Descriptor) -> bool:
+    """Is there a version to roll back to: one recorded, and not the one asked for?"""
+    if previous is None or not previous.version:
+        return False
+    asked = (descriptor.application, descriptor.release, descriptor.version)
+    return (previous.application, previous.release, previous.version) != asked
+
+
+def placeholder(previous: Deployed, project: str) -> Outcome:
+    """The rollback's outcome before (or instead of, when it cannot start) its attempt."""
+    return Outcome(
+        previous.application, previous.release, previous.version, previous.source,
+        previous.registry, previous.commit, project,
+    )  # fmt: skip
+
+
+def return_hint(previous: Deployed | None) -> str:
+    """`` (deploy A/R v4 to return to the version it was at)``, or "" without a version."""
+    if previous is None or not previous.version:
+        return ""
+    return (
+        f" (deploy {previous.application}/{previous.release} v{previous.version} "
+        "to return to the version it was at)"
+    )
+
+
 def _interrupted(project: str, descriptor: Descriptor, previous: Deployed | None) -> str:
     what = f"v{descriptor.version}" if descriptor.version else descriptor.location
     text = f"Compose was stopped; {project} is left partly at {what}; no rollback was done"
-    if previous is not None and previous.version:
-        text += (
-            f" (deploy {previous.application}/{previous.release} v{previous.version} "
-            "to return to the version it was at)"
-        )
-    return text
+    return text + return_hint(previous)

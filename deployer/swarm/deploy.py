@@ -1,0 +1,210 @@
+"""Deploy a descriptor as a Swarm stack: check -> deploy -> watch -> (rollback).
+
+:func:`deploy_stack` is the entry point (the Swarm twin of the Compose path's
+``deployer.deploy.rollback.deploy``): the requested version, and when it fails the version
+the stack's services carried before (from their ``io.consignment.*`` labels,
+:mod:`deployer.swarm.labels`), watched alike and reported beside it. The exit code is
+always the requested deploy's.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from consign.errors import Interrupted
+from consign.exit_codes import ExitCode
+from deployer.deploy.record import Deployed
+from deployer.deploy.rollback import placeholder, return_hint, returns_to
+from deployer.deploy.sources import Descriptor
+from deployer.engine.fields import engine_offset
+from deployer.report import Outcome, Progress, describe
+from deployer.swarm import labels as lb
+from deployer.swarm.check import check
+from deployer.swarm.stack import StackInvalid, StackRunner
+from deployer.swarm.watch import service_logs, stack_services, watch_stack
+from deployer.verdicts import Verdict
+from deployer.verdicts.summary import exit_code
+
+LOG_LINES = 50
+#: Largest descriptor read (the registry's fragments are far smaller).
+MAX_BYTES = 64 * 1024 * 1024
+#: The Compose file version given to docker CLIs that need one (20.10 knows up to 3.9).
+LEGACY_VERSION = "3.9"
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    stack: str
+    timeout: float = 300.0
+    stable: float = 5.0
+    rollback: bool = True
+    #: ``docker stack deploy --resolve-image``: always, changed or never.
+    resolve_image: str = "always"
+
+
+def load(text: str) -> dict[str, Any]:
+    """The descriptor as a mapping with ``services``; StackInvalid otherwise.
+
+    Read with the registry's YAML 1.2 loader, as Compose and the docker CLI read it
+    (PyYAML's default would turn a service named ``off`` into ``False``).
+    """
+    from registry.errors import RegistryError
+    from registry.yamlio import load as load_yaml
+    from registry.yamlio import plain
+
+    try:
+        model = load_yaml(text, max_bytes=MAX_BYTES)
+    except RegistryError as e:
+        raise StackInvalid(f"the descriptor cannot be read: {e}") from e
+    services = model.get("services") if isinstance(model, dict) else None
+    if not isinstance(services, dict):
+        raise StackInvalid("the descriptor has no `services:` mapping")
+    model["services"] = {
+        str(name): {k: plain(v) for k, v in spec.items()} if isinstance(spec, dict) else spec
+        for name, spec in services.items()
+    }
+    return model
+
+
+def replicas_of(spec: Mapping[str, Any]) -> int | None:
+    """``deploy.replicas`` (default 1); None for a global service (one per eligible node)."""
+    deploy = spec.get("deploy") or {}
+    if deploy.get("mode") == "global":
+        return None
+    replicas = deploy.get("replicas")
+    return 1 if replicas is None else int(replicas)
+
+
+def write_labels(
+    directory: Path, labels: Mapping[str, Mapping[str, str]], versioned: bool = False
+) -> Path:
+    """The override that puts our labels on every service (``deploy.labels``: the
+    service's, not its containers'; JSON is YAML)."""
+    body: dict[str, Any] = {
+        "services": {s: {"deploy": {"labels": dict(v)}} for s, v in labels.items()}
+    }
+    if versioned:
+        body["version"] = LEGACY_VERSION
+    path = directory / "consign-labels.stack.yml"
+    path.write_text(json.dumps(body, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return path
+
+
+def attempt(
+    descriptor: Descriptor,
+    runner: StackRunner,
+    client: Any,
+    settings: StackSettings,
+    out: TextIO,
+) -> Outcome:
+    """Deploy one descriptor as the stack and watch it. Raises StackInvalid (nothing
+    touched) when our checks or ``docker stack config`` refuse it."""
+    d, stack = descriptor, settings.stack
+    outcome = Outcome(d.application, d.release, d.version, d.kind, d.location, d.commit, stack)
+    descriptor_model = load(d.text)
+    findings = check(descriptor_model)
+    if not findings.ok:
+        raise StackInvalid("Swarm would not run it as described:\n" + findings.summary())
+    for warning in findings.warned:
+        print(f"warning: {warning}", file=out)
+    with tempfile.TemporaryDirectory(prefix="consign-stack-") as scratch:
+        # CLIs before 25 (Debian's 20.10, in the image) read only files that say their
+        # version; 3.9 is the newest they know. Such a copy lives in the scratch directory.
+        legacy = runner.needs_version and "version" not in descriptor_model
+        text = f'version: "{LEGACY_VERSION}"\n{d.text}' if legacy else d.text
+        path = Path(d.location) if d.kind == "file" and not legacy else Path(scratch, "stack.yml")
+        if path.parent == Path(scratch):
+            path.write_text(text, encoding="utf-8")
+        names = list(descriptor_model["services"])
+        labels = write_labels(Path(scratch), lb.stack_labels(d, names), runner.needs_version)
+        files = [path, labels]
+        merged = runner.config(files)
+        model = load(merged)["services"] if merged is not None else descriptor_model["services"]
+        services = [name for name in model if replicas_of(model[name]) != 0]  # 0: not run
+        since = time.time() + engine_offset(client)
+        done = runner.deploy(stack, files, resolve_image=settings.resolve_image)
+    missing: dict[str, str] = {}
+    if done.returncode != 0:
+        words = (done.stderr or done.stdout).strip()
+        present = stack_services(client, stack)
+        if not present:  # it refused the descriptor before creating anything
+            raise StackInvalid(f"`docker stack deploy` refuses it: {words}")
+        outcome.error = f"docker stack deploy failed: {words}"
+        missing = {s: words for s in services if s not in present}
+    title = f"{stack} {describe(d.application, d.release, d.version, d.location)}"
+    with Progress(title, out) as progress:
+        outcome.verdicts = watch_stack(
+            client,
+            stack,
+            services,
+            since=since,
+            timeout=settings.timeout,
+            stable=settings.stable,
+            missing=missing,
+            on_update=progress,
+        )
+    for name, sv in outcome.verdicts.items():
+        if sv.verdict.failed and sv.verdict != Verdict.NOT_CREATED:
+            outcome.logs[name] = service_logs(client, stack, name, tail=LOG_LINES)
+    return outcome
+
+
+def deployed(client: Any, stack: str) -> Deployed | None:
+    """What the stack's services say is deployed (the most recently updated one wins)."""
+    return lb.deployed(stack, stack_services(client, stack).values())
+
+
+def deploy_stack(
+    descriptor: Descriptor,
+    runner: StackRunner,
+    client: Any,
+    settings: StackSettings,
+    fetch_previous: Callable[[Deployed], Descriptor],
+    out: TextIO,
+) -> tuple[Outcome, Outcome | None, ExitCode]:
+    """The requested deploy, then (when it failed) the rollback; the code is the deploy's."""
+    previous = deployed(client, settings.stack)
+    started = time.monotonic()
+    try:
+        outcome = attempt(descriptor, runner, client, settings, out)
+    except KeyboardInterrupt as e:
+        raise Interrupted(_interrupted(settings.stack, descriptor, previous)) from e
+    code = exit_code(outcome.verdicts) if outcome.verdicts else ExitCode.FAILED
+    if outcome.error is not None and code == ExitCode.OK:
+        code = ExitCode.FAILED  # `docker stack deploy` failed: not all of it was applied
+    if code == ExitCode.OK or not settings.rollback or not returns_to(previous, descriptor):
+        return outcome, None, code
+    assert previous is not None
+    outcome.rollback_started = time.time()
+    print(
+        f"deploy failed after {time.monotonic() - started:.1f}s; rolling back stack "
+        f"{settings.stack} to {previous.application}/{previous.release} v{previous.version}",
+        file=out,
+    )
+    back = placeholder(previous, settings.stack)
+    try:
+        back = attempt(fetch_previous(previous), runner, client, settings, out)
+    except KeyboardInterrupt as e:
+        raise Interrupted(
+            f"during the rollback of stack {settings.stack} to v{previous.version}: the "
+            "rollback was handed to Swarm and is not watched; `consign status "
+            "--orchestrator swarm` says where it stands"
+        ) from e
+    except Exception as e:  # the rollback's failure is reported, not raised
+        back.error = f"rollback failed: {e}"
+    return outcome, back, code
+
+
+def _interrupted(stack: str, descriptor: Descriptor, previous: Deployed | None) -> str:
+    what = f"v{descriptor.version}" if descriptor.version else descriptor.location
+    text = (
+        f"the watch of stack {stack} at {what} was stopped; what was handed to Swarm "
+        "carries on; no rollback was done"
+    )
+    return text + return_hint(previous)
