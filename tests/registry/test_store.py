@@ -98,11 +98,11 @@ def test_round_trip(repo: Path, store: DescriptorStore) -> None:
 
 
 def test_commit_message_and_trailers(repo: Path, store: DescriptorStore) -> None:
-    publish(store, frag("a", "b"), [GE], component="mysql", build={"plan": "P-J", "number": 7})
-    publish(store, frag("a", "c", image="busybox:1"), [GE], component="mysql")
+    publish(store, frag("aa", "bb"), [GE], component="mysql", build={"plan": "P-J", "number": 7})
+    publish(store, frag("aa", "cc", image="busybox:1"), [GE], component="mysql")
     message = git(repo, "log", "-1", "--format=%B", "refs/heads/TLO%20GE/Milestone")
     assert message.splitlines()[0] == "TLO GE/Milestone v2: mysql"
-    assert "Added: c" in message and "Changed: a" in message and "Removed: b" in message
+    assert "Added: cc" in message and "Changed: aa" in message and "Removed: bb" in message
     trailers = git(repo, "log", "-1", "--format=%(trailers:only,unfold)", "TLO%20GE/Milestone/1")
     assert trailers.split("\n")[:5] == [
         "Consign-Application: TLO GE",
