@@ -10,6 +10,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from registry.state import state_from_warnings
 from registry.store.types import VersionInfo
 
 MANIFEST = "consign.json"
@@ -118,11 +119,18 @@ def manifest_of(info: VersionInfo) -> dict[str, Any]:
         "build": info.build,
         "components": info.components,
         "warnings": info.warnings,
+        "state": info.state,
+        "state_reason": info.state_reason,
     }
 
 
 def version_info(data: bytes, commit: str, tag: str) -> VersionInfo:
     m = json.loads(data)
+    warnings = list(m.get("warnings") or [])
+    if "state" in m:
+        state, reason = str(m["state"]), str(m.get("state_reason") or "")
+    else:  # recorded before versions had a state
+        state, reason = state_from_warnings(warnings)
     return VersionInfo(
         application=m["application"],
         release=m["release"],
@@ -133,7 +141,9 @@ def version_info(data: bytes, commit: str, tag: str) -> VersionInfo:
         component=m["component"],
         build=m.get("build") or {},
         components=list(m.get("components") or []),
-        warnings=list(m.get("warnings") or []),
+        warnings=warnings,
+        state=state,
+        state_reason=reason,
     )
 
 

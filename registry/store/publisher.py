@@ -33,6 +33,7 @@ class Plan:
     descriptor: bytes
     info: VersionInfo  # commit and tag are filled in after writing
     old_services: dict[str, Any] | None
+    component: str  # the name this publish's component has here (explicit or derived)
 
 
 def branch_ref(application: str, release: str) -> str:
@@ -53,7 +54,7 @@ def plan(
     before = next((c for c in current if c.name == name), None)
     if tip and before and before.sha256 == new.sha256 and before.build == new.build:
         existing = reader.info(tip)
-        return Plan(target, tip, existing, current, b"", existing, None)
+        return Plan(target, tip, existing, current, b"", existing, None, name)
     component = replace(new, name=name)
     components = replace_component(current, component)
     assembly = assemble(components)
@@ -77,10 +78,12 @@ def plan(
             for c in components
         ],
         warnings=list(assembly.warnings),
+        state=assembly.state,
+        state_reason=assembly.state_reason,
     )
     info = replace(info, tag=tag_name(target.application, target.release, info.number))
     old = dict(before.spec.get("services") or {}) if before else None
-    return Plan(target, tip, None, components, assembly.descriptor.encode(), info, old)
+    return Plan(target, tip, None, components, assembly.descriptor.encode(), info, old, name)
 
 
 def write(objects: ObjectStore, p: Plan, when: int) -> Entry:
@@ -149,7 +152,11 @@ def publish(
     done = {p.target: e.info for p, e in written}
     return [
         PublishOutcome(
-            p.target, done.get(p.target) or p.info, p.existing is None, list(p.info.warnings)
+            p.target,
+            done.get(p.target) or p.info,
+            p.existing is None,
+            list(p.info.warnings),
+            p.component,
         )
         for p in plans
     ]

@@ -24,6 +24,8 @@ class VersionInfo:
     build: dict[str, Any]
     components: list[dict[str, Any]]
     warnings: list[str]
+    state: str = "ok"  # registry.state: ok | incomplete | warnings
+    state_reason: str = ""  # one line, empty when ok: "incomplete: plex → bittorrent-sync-data"
 
 
 @dataclass(frozen=True)
@@ -38,3 +40,4 @@ class PublishOutcome:
     version: VersionInfo
     created: bool
     warnings: list[str]
+    component: str = ""  # the component's name in this target (explicit or derived)

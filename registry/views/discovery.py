@@ -32,6 +32,8 @@ def version_json(info: VersionInfo) -> dict[str, Any]:
         "build": info.build,
         "components": info.components,
         "warnings": info.warnings,
+        "state": info.state,
+        "state_reason": info.state_reason,
         "url": descriptor_url(info.application, info.release, info.number),
     }
 

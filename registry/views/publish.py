@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
+from registry.advisories import mutable_image_warnings, variable_warnings
 from registry.auth import require_publish
 from registry.fragments import decode_fragment, parse_fragment
 from registry.storage import get_store
@@ -33,7 +34,10 @@ def _version_json(outcome: PublishOutcome) -> dict[str, Any]:
         "url": descriptor_url(version.application, version.release, version.number),
         "commit": version.commit,
         "created": outcome.created,
+        "component": outcome.component,
         "warnings": list(outcome.warnings),
+        "state": version.state,
+        "state_reason": version.state_reason,
     }
 
 
@@ -45,6 +49,7 @@ def publish_fragment() -> Response:
     req = parse_publish(body, _limits())
     text = decode_fragment(req.fragment)
     spec, warnings = parse_fragment(text)
+    warnings += [a.text for a in variable_warnings(spec) + mutable_image_warnings(spec, req.build)]
     targets = [Target(app, rel) for app, rel in req.targets]
     outcomes = get_store().publish(targets, req.component, text, spec, req.build)
 

@@ -3,7 +3,9 @@ application -> release -> version.
 
 Rundeck's documented JSON: a list of ``{"name": label, "value": value}``, served as
 ``application/json``; for a single-valued option the first entry with ``"selected": true``
-is preselected. Rundeck expands ``${option.application.value}`` into the query string
+is preselected: here the newest version that can be deployed (state ``ok`` or
+``warnings``; an ``incomplete`` one is listed, marked, and never preselected). Rundeck
+expands ``${option.application.value}`` into the query string
 form-encoded (``TLO+GE``; ``TLO%20GE`` works too) and expands a parent that is not chosen
 yet to ``""``: an empty parent answers ``[]`` (200), which Rundeck shows as "select the
 other options first". A name the registry does not know answers 404 JSON, which Rundeck
@@ -17,6 +19,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from registry.auth import require_read
+from registry.state import DEPLOYABLE, OK
 from registry.storage import get_store
 from registry.store import VersionInfo
 
@@ -48,10 +51,13 @@ def _date(created: str) -> str:
 
 
 def version_label(info: VersionInfo, latest: bool) -> str:
+    """``#7 (latest) · incomplete: plex → bittorrent-sync-data · 2026-11-26 04:05 UTC ·
+    plex (TLO-PLEX-12)``; the state reason only when the version is not ``ok``."""
     build = _build_label(info.build)
     changed = f"{info.component} ({build})" if build else info.component
     marker = " (latest)" if latest else ""
-    return f"#{info.number}{marker} · {_date(info.created)} · {changed}"
+    state = f" · {info.state_reason}" if info.state != OK and info.state_reason else ""
+    return f"#{info.number}{marker}{state} · {_date(info.created)} · {changed}"
 
 
 def _options(entries: list[dict[str, Any]]) -> Response:
@@ -78,10 +84,11 @@ def versions() -> Response:
         return _options([])
     limit = int(current_app.config["RUNDECK_LIST_LIMIT"])
     found = get_store().versions(application, release, limit=limit)
+    selected = next((info.number for info in found if info.state in DEPLOYABLE), None)
     entries: list[dict[str, Any]] = []
     for index, info in enumerate(found):
         entry: dict[str, Any] = {"name": version_label(info, index == 0), "value": str(info.number)}
-        if index == 0:
+        if info.number == selected:
             entry["selected"] = True
         entries.append(entry)
     return _options(entries)

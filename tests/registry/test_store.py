@@ -90,7 +90,10 @@ def test_round_trip(repo: Path, store: DescriptorStore) -> None:
     assert git(repo, "show", f"{tag}:docker-compose.yml").encode() == descriptor
     manifest = git(repo, "show", f"{tag}:consign.json")
     assert json.loads(manifest)["version"] == 1
-    assert manifest == json.dumps(json.loads(manifest), sort_keys=True, indent=2) + "\n"
+    assert manifest == (
+        json.dumps(json.loads(manifest), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    )
+    assert (info.state, info.state_reason) == ("incomplete", "incomplete: web → db")
     # A fresh store (cold caches, as in another gunicorn worker) reads the same.
     fresh = DescriptorStore(repo)
     assert fresh.descriptor("TLO GE", "Milestone", 1) == (info, descriptor)
