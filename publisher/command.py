@@ -1,7 +1,9 @@
 """`consign publish`: the CI (Bamboo) step that sends one Compose fragment to the registry.
 
-Prints one line per application/release (``TLO GE / Milestone v3 <commit> created`` or
-``... unchanged`` when the registry already had this content), warnings on stderr, and
+Prints the component the fragment was filed under when the registry chose the name
+(``component plex-data (derived ...)``), one line per application/release (``TLO GE / Milestone
+v3 <commit> created`` or ``... unchanged`` when the registry already had this content),
+warnings on stderr, and
 exits ExitCode.PUBLISH_FAILED (7) with the registry's message when publishing fails, so
 the build fails with it.
 
@@ -10,6 +12,10 @@ and component also fall back to Bamboo variables (``consign.registry``,
 ``consign.token.password``, ``consign.applications``, ``consign.releases``,
 ``consign.component``, seen by script tasks as ``bamboo_consign_*``), so defining them once
 as global variables leaves one line per plan: ``consign publish docker-compose.yml``.
+
+Before sending, ``--set VAR=VALUE`` / ``--interpolate`` resolve ``${VAR}`` with Compose's
+rules (:mod:`consign.interpolation`) and ``--pin-images`` pins the images the agent's
+engine holds (:mod:`publisher.pinning`); both rewrite only the values they change.
 """
 
 from __future__ import annotations
@@ -22,8 +28,13 @@ from typing import Any
 import click
 
 from consign.exit_codes import ExitCode
-from publisher.buildinfo import BuildInfoError, collect
+from consign.interpolation import InterpolationError
+from consign.interpolation import interpolate as resolve
+from publisher.buildinfo import BuildInfoError, collect, parse_pairs
 from publisher.client import PublishFailed, PublishResult, RetryPolicy, put_fragment
+from publisher.pinning import PinError, engine_inspect
+from publisher.pinning import pin_images as pin_fragment
+from publisher.rewrite import RewriteError, rewrite_values
 
 
 class _Listed(click.ParamType):
@@ -59,6 +70,42 @@ def build_payload(
     if build:
         payload["build"] = build
     return payload
+
+
+def prepare(text: bytes, values: dict[str, str], *, interpolate: bool) -> bytes:
+    """The fragment with variables resolved: only the ``--set`` ones, or (``interpolate``)
+    every one, from ``values`` then the environment. Comments and layout are kept."""
+    if not values and not interpolate:
+        return text
+
+    def lookup(name: str) -> str | None:
+        return values[name] if name in values else os.environ.get(name)
+
+    only = None if interpolate else set(values)
+    problems: list[str] = []
+
+    def change(value: str) -> str:
+        try:
+            return resolve(value, lookup, only=only)
+        except InterpolationError as e:
+            problems.append(str(e))
+            return value
+
+    resolved = rewrite_values(text.decode("utf-8"), change)
+    if problems:
+        raise InterpolationError("; ".join(dict.fromkeys(problems)))
+    return resolved.encode("utf-8")
+
+
+def component_line(result: PublishResult, explicit: str | None) -> str | None:
+    """Which component the registry filed this fragment under, when it chose the name."""
+    names = list(dict.fromkeys(str(v.get("component")) for v in result.body.get("versions") or []))
+    if explicit or not names:
+        return None
+    return (
+        f"component {', '.join(names)} (derived by the registry: the component owning these "
+        "services, else the first service; name it with --component)"
+    )
 
 
 def report_lines(result: PublishResult) -> tuple[list[str], list[str]]:
@@ -137,6 +184,28 @@ def report_lines(result: PublishResult) -> tuple[list[str], list[str]]:
     help="IMAGE@sha256:HEX or NAME=sha256:HEX (repeat).",
 )
 @click.option(
+    "--set",
+    "assignments",
+    multiple=True,
+    type=LISTED,
+    envvar="CONSIGN_SET",
+    help="VAR=VALUE: resolve ${VAR} in the fragment before publishing (repeat).",
+)
+@click.option(
+    "--interpolate/--no-interpolate",
+    envvar="CONSIGN_INTERPOLATE",
+    default=False,
+    help="Resolve every ${VAR} with Compose's rules from --set, then the environment "
+    "(Bamboo's bamboo_*); an unset variable without a default fails the publish.",
+)
+@click.option(
+    "--pin-images/--no-pin-images",
+    envvar="CONSIGN_PIN_IMAGES",
+    default=False,
+    help="Ask the Docker Engine for each service image: pin its registry digest "
+    "(name:tag@sha256:...), else record its local image ID in the provenance.",
+)
+@click.option(
     "--attempts",
     envvar="CONSIGN_PUBLISH_ATTEMPTS",
     default=5,
@@ -169,6 +238,9 @@ def publish(
     token: str | None,
     build_info: tuple[str, ...],
     image_digests: tuple[str, ...],
+    assignments: tuple[str, ...],
+    interpolate: bool,
+    pin_images: bool,
     attempts: int,
     backoff: float,
     timeout: float,
@@ -189,8 +261,19 @@ def publish(
         fail(f"cannot read {compose_file}: {e.strerror or e}")
     try:
         build = collect(os.environ, build_info, image_digests)
+        values = parse_pairs(assignments, option="--set")
     except BuildInfoError as e:
         fail(str(e))
+    try:
+        text = prepare(text, values, interpolate=interpolate)
+        if pin_images:
+            pinned, images, notes = pin_fragment(text.decode("utf-8"), engine_inspect())
+            text = pinned.encode("utf-8")
+            build["images"] = {**(build.get("images") or {}), **images}
+            for note in notes:
+                click.echo(note, err=True)
+    except (InterpolationError, RewriteError, PinError, UnicodeDecodeError) as e:
+        fail(f"{compose_file}: {e}")
     payload = build_payload(text, list(applications), list(releases), component, build)
     policy = RetryPolicy(attempts=attempts, backoff=backoff, timeout=timeout)
     try:
@@ -204,6 +287,9 @@ def publish(
     except PublishFailed as e:
         fail(f"publishing {compose_file} to {registry} failed: {e.message}")
     lines, warnings = report_lines(result)
+    derived = component_line(result, component)
+    if derived:
+        click.echo(derived)
     for line in lines:
         click.echo(line)
     for warning in warnings:
