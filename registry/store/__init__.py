@@ -22,7 +22,7 @@ from consign.process import CommandFailed, run
 from registry import refnames
 from registry.assembly import Component
 from registry.errors import BadRequest, NotFound, StoreError
-from registry.store import housekeeping, locking, publisher
+from registry.store import head, housekeeping, locking, publisher
 from registry.store.cache import LRU
 from registry.store.gitobjects import ObjectStore, init_bare
 from registry.store.reader import Reader, tag_name
@@ -55,6 +55,7 @@ class DescriptorStore:
         )
         self._objects = ObjectStore(self._path)
         self._refs = RefDB(self._path)
+        head.ensure(self._path, self._objects, self._refs)
         self._reader = Reader(self._objects)
         self._locks: dict[int, threading.RLock] = {}
         self._numbered: LRU[tuple[str, str, int], tuple[VersionInfo, bytes]] = LRU(NUMBERED)
