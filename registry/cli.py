@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from registry import compose_schema
 from registry.errors import RegistryError
 
 log = logging.getLogger("registry.serve")
@@ -73,6 +74,7 @@ def serve(repo: str, bind: str, workers: int, timeout: int) -> None:
         create_app()
     except (ValueError, RegistryError) as e:
         raise click.ClickException(str(e)) from e
+    compose_schema.warm()  # compiled once here; the forked workers inherit it
     log.info("serving %s on http://%s with %d workers", repo, bind, workers)
     options: dict[str, Any] = {
         "bind": bind,

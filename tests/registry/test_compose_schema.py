@@ -191,7 +191,7 @@ def test_served_registry_refuses_with_every_violation_and_writes_nothing(
     assert body["error"] == "invalid_fragment"
     assert {v["path"] for v in body["violations"]} == set(EXPECTED)
     refs = run(["git", "--git-dir", str(served.repo), "for-each-ref"], timeout=30).stdout
-    assert refs == ""
+    assert [line.split()[-1] for line in refs.splitlines()] == ["refs/heads/registry.readme"]
     fixed = TYPOS.replace("helthcheck", "x-helthcheck")
     assert _publish(served.url, fixed).status_code == 422  # the other typos are still there
     good = "services:\n  api:\n    image: shop/web:1\n    restart: unless-stopped\n"
