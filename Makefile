@@ -8,10 +8,12 @@ PLUGIN_DIR ?= $(HOME)/.docker/cli-plugins
 .PHONY: run test lint bench venv compose-plugin clean
 
 ## Two stamps: `make run` needs only the runtime dependencies; test and lint add the `test` extra.
+## The runtime install is quiet (setuptools' notice about editable installs is not for users
+## of `make run`); `make test` shows the build backend's warnings to the developers.
 $(VENV)/.runtime: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -U pip
-	$(BIN)/pip install -q -e .
+	PYTHONWARNINGS=ignore $(BIN)/pip install -q -e .
 	touch $@
 
 $(VENV)/.test: $(VENV)/.runtime
