@@ -3,7 +3,8 @@
 Run on a fragment that passed the schema (:mod:`registry.compose_schema`), without Compose:
 a service mounting a named volume, joining a network, or using a secret, config or model
 that the fragment does not define at the top level; ``network_mode`` together with
-``networks``; a service with neither ``image`` nor ``build``. Also refused, because the
+``networks``; a service with neither ``image`` nor ``build``; ``scale`` and
+``deploy.replicas`` set to different numbers. Also refused, because the
 engine refuses it when the container is created (Compose does not look): a ``restart``
 value other than ``no``, ``always``, ``unless-stopped``, ``on-failure[:N]``.
 
@@ -54,6 +55,12 @@ def problems(spec: Mapping[str, Any]) -> list[Violation]:
         if "network_mode" in body and "networks" in body:
             found.append(
                 Violation(f"{where}.networks", "cannot be used together with network_mode")
+            )
+        replicas = (body.get("deploy") or {}).get("replicas")
+        scale = body.get("scale")
+        if isinstance(scale, int) and isinstance(replicas, int) and scale != replicas:
+            found.append(
+                Violation(where, f"scale ({scale}) and deploy.replicas ({replicas}) differ")
             )
         restart = body.get("restart")
         if isinstance(restart, str) and "$" not in restart and not _RESTART.match(restart):

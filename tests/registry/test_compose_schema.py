@@ -124,6 +124,11 @@ CONSISTENCY = {
         "services.a.networks",
         "mutually exclusive",
     ),
+    "scale": (
+        "services:\n  a:\n    image: busybox\n    scale: 2\n    deploy: {replicas: 3}\n",
+        "services.a",
+        "can't set distinct values on 'scale' and 'deploy.replicas'",
+    ),
     "no_image": (
         "services:\n  a:\n    environment: [A=1]\n",
         "services.a",
