@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from consign.exit_codes import ExitCode
+from consign.pins import image_mismatches, recorded_images
 from consign.process import run
 from publisher.pinning import pin, pin_images
 from tests.publish.conftest import consign_publish
@@ -166,3 +167,28 @@ def test_pin_images_refuses_an_image_the_engine_does_not_have(
     assert done.returncode == ExitCode.PUBLISH_FAILED
     assert "is not on this Docker Engine" in done.stderr
     assert _get(served, "/api/applications").json() == {"applications": []}
+
+
+@pytest.mark.docker
+def test_a_host_running_another_image_under_the_pinned_reference_is_reported(
+    served: ServedRegistry, tmp_path: Path, local_image: str
+) -> None:
+    """The record --pin-images leaves is enough to tell that a host's image moved: the
+    same reference rebuilt (as a moved :latest would be) runs another image ID."""
+    text = f"services:\n  web:\n    image: {local_image}\n    command: sleep 60\n"
+    done = consign_publish(_file(tmp_path, text), *TARGET, "--registry", served.url, "--pin-images")
+    assert done.returncode == 0, done.stderr
+    recorded = recorded_images(_details(served)["components"])
+    rebuilt = f"FROM {local_image}\nLABEL io.consignment.rebuilt=1\n"
+    run(["docker", "build", "-q", "-t", local_image, "-"], input=rebuilt, timeout=120)
+    name = f"consign-pin-{uuid.uuid4().hex[:8]}"
+    run(["docker", "run", "-d", "--name", name, local_image, "sleep", "60"], timeout=60)
+    try:
+        running = run(["docker", "inspect", "--format", "{{.Image}}", name], timeout=60)
+        mismatches = image_mismatches(recorded, {"web": [running.stdout.strip()]})
+        assert list(mismatches) == ["web"]
+        assert "is not the one CI built" in mismatches["web"]
+        assert image_mismatches(recorded, {"web": [recorded["web"]["id"]]}) == {}
+    finally:
+        run(["docker", "rm", "-f", name], timeout=60, check=False)
+        run(["docker", "image", "rm", "-f", recorded["web"]["id"]], timeout=60, check=False)
