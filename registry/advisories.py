@@ -11,7 +11,7 @@ writes ``build["images"][service] = {"ref", "id"}``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +37,23 @@ class Advisory:
 
     text: str
     short: str
+    mutable: bool = False  # a mutable image: a version sums these up in one warning
+
+
+def summary(advice: Sequence[Advisory]) -> tuple[list[str], list[str]]:
+    """(warnings, short forms) of a whole version: each variable on its own, the mutable
+    images in one line (a release of fifty ``:latest`` images would otherwise carry fifty
+    long warnings in every version, and every versions listing with them)."""
+    texts = [a.text for a in advice if not a.mutable]
+    shorts = [a.short for a in advice if not a.mutable]
+    mutable = [a.short for a in advice if a.mutable]
+    if mutable:
+        texts.append(
+            "mutable image references, not pinned (publish unique tags or use consign publish "
+            f"--pin-images): {', '.join(mutable)}"
+        )
+        shorts.append(f"mutable images: {', '.join(s.split(' ', 1)[0] for s in mutable)}")
+    return texts, shorts
 
 
 def variable_warnings(spec: Mapping[str, Any]) -> list[Advisory]:
@@ -92,7 +109,8 @@ def mutable_image_warnings(spec: Mapping[str, Any], build: Mapping[str, Any]) ->
                 Advisory(
                     f"service {service!r} uses the mutable image reference {image!r} and is "
                     "not pinned: publish a unique tag or use consign publish --pin-images",
-                    f"{service}: mutable image {image}",
+                    f"{service} ({image})",
+                    mutable=True,
                 )
             )
     return found

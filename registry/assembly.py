@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from registry import yamlio
-from registry.advisories import Advisory, mutable_image_warnings, variable_warnings
+from registry.advisories import Advisory, mutable_image_warnings, summary, variable_warnings
 from registry.errors import Conflict
 from registry.fragments import find_cycle, parse_fragment, references
 from registry.normalize import RESOURCES
@@ -181,9 +181,9 @@ def assemble(components: Sequence[Component]) -> Assembly:
         for target, how in references(body)
         if target not in services
     ]
-    advice = [a for comp in components for a in _advisories(comp)]
-    warnings = [dangling_warning(*d) for d in dangling] + [a.text for a in advice]
-    state, reason = state_of([(s, t) for s, t, _ in dangling], [a.short for a in advice])
+    texts, shorts = summary([a for comp in components for a in _advisories(comp)])
+    warnings = [dangling_warning(*d) for d in dangling] + texts
+    state, reason = state_of([(s, t) for s, t, _ in dangling], shorts)
     return Assembly(yamlio.dump(ordered), warnings, state, reason)
 
 
