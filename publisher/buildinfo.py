@@ -54,13 +54,13 @@ def from_bamboo(environ: Mapping[str, str]) -> dict[str, Any]:
     return found
 
 
-def parse_pairs(pairs: Iterable[str]) -> dict[str, str]:
+def parse_pairs(pairs: Iterable[str], option: str = "--build-info") -> dict[str, str]:
     """``KEY=VALUE`` strings as a dict (the value may contain ``=``; the key may not be empty)."""
     result: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise BuildInfoError(f"--build-info {pair!r}: expected KEY=VALUE")
+            raise BuildInfoError(f"{option} {pair!r}: expected KEY=VALUE")
         result[key.strip()] = value
     return result
 

@@ -1,7 +1,9 @@
 """`consign publish`: the CI (Bamboo) step that sends one Compose fragment to the registry.
 
-Prints one line per application/release (``TLO GE / Milestone v3 <commit> created`` or
-``... unchanged`` when the registry already had this content), warnings on stderr, and
+Prints the component the fragment was filed under when the registry chose the name
+(``component plex-data (derived ...)``), one line per application/release (``TLO GE / Milestone
+v3 <commit> created`` or ``... unchanged`` when the registry already had this content),
+warnings on stderr, and
 exits ExitCode.PUBLISH_FAILED (7) with the registry's message when publishing fails, so
 the build fails with it.
 
@@ -10,6 +12,10 @@ and component also fall back to Bamboo variables (``consign.registry``,
 ``consign.token.password``, ``consign.applications``, ``consign.releases``,
 ``consign.component``, seen by script tasks as ``bamboo_consign_*``), so defining them once
 as global variables leaves one line per plan: ``consign publish docker-compose.yml``.
+
+Before sending, ``--set VAR=VALUE`` / ``--interpolate`` resolve ``${VAR}`` with Compose's
+rules (:mod:`consign.interpolation`) and ``--pin-images`` pins the images the agent's
+engine holds (:mod:`publisher.pinning`); both rewrite only the values they change.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import base64
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
@@ -25,10 +32,15 @@ from urllib.parse import urlsplit
 import click
 
 from consign.errors import PublishError, exits
+from consign.interpolation import InterpolationError
+from consign.interpolation import interpolate as resolve
 from publisher.attach import AttachError, env_files
-from publisher.buildinfo import BuildInfoError, collect
+from publisher.buildinfo import BuildInfoError, collect, parse_pairs
 from publisher.client import PublishFailed, PublishResult, RetryPolicy, put_fragment
 from publisher.options import retry_options
+from publisher.pinning import PinError, engine_inspect
+from publisher.pinning import pin_images as pin_fragment
+from publisher.rewrite import RewriteError, rewrite_values
 
 
 class _Listed(click.ParamType):
@@ -82,6 +94,42 @@ def build_payload(
     if files:
         payload["files"] = files
     return payload
+
+
+def prepare(text: bytes, values: dict[str, str], *, interpolate: bool) -> bytes:
+    """The fragment with variables resolved: only the ``--set`` ones, or (``interpolate``)
+    every one, from ``values`` then the environment. Comments and layout are kept."""
+    if not values and not interpolate:
+        return text
+
+    def lookup(name: str) -> str | None:
+        return values[name] if name in values else os.environ.get(name)
+
+    only = None if interpolate else set(values)
+    problems: list[str] = []
+
+    def change(value: str) -> str:
+        try:
+            return resolve(value, lookup, only=only)
+        except InterpolationError as e:
+            problems.append(str(e))
+            return value
+
+    resolved = rewrite_values(text.decode("utf-8"), change)
+    if problems:
+        raise InterpolationError("; ".join(dict.fromkeys(problems)))
+    return resolved.encode("utf-8")
+
+
+def component_line(result: PublishResult, explicit: str | None) -> str | None:
+    """Which component the registry filed this fragment under, when it chose the name."""
+    names = list(dict.fromkeys(str(v.get("component")) for v in result.body.get("versions") or []))
+    if explicit or not names:
+        return None
+    return (
+        f"component {', '.join(names)} (derived by the registry: the component owning these "
+        "services, else the first service; name it with --component)"
+    )
 
 
 def report_lines(result: PublishResult) -> tuple[list[str], list[str]]:
@@ -170,6 +218,28 @@ def report_lines(result: PublishResult) -> tuple[list[str], list[str]]:
     "Without this flag they must exist on the deploy host.",
 )
 @click.option(
+    "--set",
+    "assignments",
+    multiple=True,
+    type=LISTED,
+    envvar="CONSIGN_SET",
+    help="VAR=VALUE: resolve ${VAR} in the fragment before publishing (repeat).",
+)
+@click.option(
+    "--interpolate/--no-interpolate",
+    envvar="CONSIGN_INTERPOLATE",
+    default=False,
+    help="Resolve every ${VAR} with Compose's rules from --set, then the environment "
+    "(Bamboo's bamboo_*); an unset variable without a default fails the publish.",
+)
+@click.option(
+    "--pin-images/--no-pin-images",
+    envvar="CONSIGN_PIN_IMAGES",
+    default=False,
+    help="Ask the Docker Engine for each service image: pin its registry digest "
+    "(name:tag@sha256:...), else record its local image ID in the provenance.",
+)
+@click.option(
     "--ca-file",
     envvar="CONSIGN_CA_FILE",
     default=None,
@@ -187,6 +257,9 @@ def publish(
     token: str | None,
     build_info: tuple[str, ...],
     image_digests: tuple[str, ...],
+    assignments: tuple[str, ...],
+    interpolate: bool,
+    pin_images: bool,
     attempts: int,
     backoff: float,
     timeout: float,
@@ -209,9 +282,19 @@ def publish(
             token,
             _collect_build(build_info, image_digests),
             RetryPolicy(attempts=attempts, backoff=backoff, timeout=timeout),
-            with_env_files,
+            Preparation(assignments, interpolate, pin_images, with_env_files),
             ca_file,
         )
+
+
+@dataclass(frozen=True)
+class Preparation:
+    """What is done to the fragment before it is sent (each a `consign publish` option)."""
+
+    assignments: tuple[str, ...]  # --set VAR=VALUE
+    interpolate: bool  # --interpolate
+    pin_images: bool  # --pin-images
+    with_env_files: bool  # --with-env-files
 
 
 @contextmanager
@@ -242,7 +325,7 @@ def _publish(
     token: str | None,
     build: dict[str, Any],
     policy: RetryPolicy,
-    with_env_files: bool,
+    how: Preparation,
     ca_file: str | None,
 ) -> None:
     def fail(message: str) -> NoReturn:
@@ -256,8 +339,22 @@ def _publish(
         text = Path(compose_file).read_bytes()
     except OSError as e:
         fail(f"cannot read {compose_file}: {e.strerror or e}")
+    try:
+        values = parse_pairs(how.assignments, option="--set")
+    except BuildInfoError as e:
+        fail(str(e))
+    try:
+        text = prepare(text, values, interpolate=how.interpolate)
+        if how.pin_images:
+            pinned, images, notes = pin_fragment(text.decode("utf-8"), engine_inspect())
+            text = pinned.encode("utf-8")
+            build["images"] = {**(build.get("images") or {}), **images}
+            for note in notes:
+                click.echo(note, err=True)
+    except (InterpolationError, RewriteError, PinError, UnicodeDecodeError) as e:
+        fail(f"{compose_file}: {e}")
     files: dict[str, str] = {}
-    if with_env_files:
+    if how.with_env_files:
         try:
             files = env_files(Path(compose_file), text.decode("utf-8", "replace"))
         except AttachError as e:
@@ -275,11 +372,14 @@ def _publish(
     except PublishFailed as e:
         fail(f"publishing {compose_file} to {registry} failed: {e.message}")
     lines, warnings = report_lines(result)
+    derived = component_line(result, component)
+    if derived:
+        click.echo(derived)
     for line in lines:
         click.echo(line)
     for warning in warnings:
         click.echo(f"warning: {warning}", err=True)
-    if not with_env_files and any("was not attached" in w for w in warnings):
+    if not how.with_env_files and any("was not attached" in w for w in warnings):
         click.echo(
             "hint: --with-env-files attaches them (they are then stored in the registry; env "
             "files often hold secrets)",

@@ -6,20 +6,25 @@ sides: a service owned by another component, a duplicate ``container_name``, a t
 resource (volume, network, secret, config, model, ``x-`` extension) defined differently by
 another component (identical definitions are shared), and a dependency cycle that only
 appears once components are put together (Compose would refuse the descriptor). References
-to services no component provides are only warnings: another component may publish later.
+to services no component provides are only warnings (the version is ``incomplete``): another
+component may publish later. Variables left in a fragment and mutable image references are
+warnings too (:mod:`registry.advisories`; the version state is ``warnings``).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from registry import envfiles, yamlio
+from registry.advisories import Advisory, mutable_image_warnings, summary, variable_warnings
 from registry.envfiles import AttachedFile
 from registry.errors import Conflict
 from registry.fragments import find_cycle, parse_fragment, references
 from registry.normalize import RESOURCES
+from registry.state import OK, dangling_warning, state_of
 
 __all__ = [
     "Assembly",
@@ -55,7 +60,9 @@ class Component:
 @dataclass(frozen=True)
 class Assembly:
     descriptor: str
-    warnings: list[str]
+    warnings: list[str]  # dangling references first, then variables, then mutable images
+    state: str = OK  # registry.state: ok | incomplete | warnings
+    state_reason: str = ""
 
 
 def _owners(current: Sequence[Component], services: Mapping[str, Any]) -> dict[str, str]:
@@ -191,10 +198,35 @@ def assemble(
                 doc.setdefault(kind, {}).setdefault(name, value)
     ordered = {k: doc[k] for k in ("services", *RESOURCES) if k in doc}
     ordered.update(extensions)
-    warnings = [
-        f"service {service!r} refers to {target!r} ({how}), which no component provides yet"
+    dangling = [
+        (service, target, how)
         for service, body in services.items()
         for target, how in references(body)
         if target not in services
     ]
-    return Assembly(yamlio.dump(ordered), warnings)
+    texts, shorts = summary([a for comp in components for a in _advisories(comp)])
+    warnings = [dangling_warning(*d) for d in dangling] + texts
+    state, reason = state_of([(s, t) for s, t, _ in dangling], shorts)
+    return Assembly(yamlio.dump(ordered), warnings, state, reason)
+
+
+_ADVICE: dict[tuple[str, str], list[Advisory]] = {}
+
+
+def _advisories(comp: Component) -> list[Advisory]:
+    """A component's variable and mutable-image warnings, cached: they depend only on its
+    fragment (sha256) and its recorded images, and most components are the same as in the
+    version before."""
+    key = (comp.sha256, compact_json(comp.build.get("images")))
+    found = _ADVICE.get(key)
+    if found is None:
+        if len(_ADVICE) >= 4096:
+            _ADVICE.clear()
+        found = _ADVICE[key] = variable_warnings(comp.spec) + mutable_image_warnings(
+            comp.spec, comp.build
+        )
+    return found
+
+
+def compact_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)

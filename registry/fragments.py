@@ -24,6 +24,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from registry import yamlio
+from registry.compose_schema import Violation, plain_tree, violations
+from registry.consistency import problems
 from registry.errors import InvalidFragment
 from registry.normalize import normalize
 
@@ -64,6 +66,7 @@ def parse_fragment(
             "services as fragments of their own"
         )
     spec, warnings = normalize(doc)
+    check_compose(spec)
     services: dict[str, Any] = spec["services"]
     for name, service in services.items():
         _check_self_contained(name, service, services)
@@ -71,6 +74,21 @@ def parse_fragment(
     if cycle:
         raise InvalidFragment(f"dependency cycle: {' -> '.join(cycle)}")
     return spec, warnings
+
+
+def check_compose(spec: Mapping[str, Any]) -> None:
+    """Raise InvalidFragment (422) listing every way ``spec`` is not valid Compose: the
+    Compose Specification's schema, then (when the schema is met) what ``docker compose
+    config`` checks beyond it (:mod:`registry.consistency`)."""
+    tree = plain_tree(spec)
+    found: list[Violation] = violations(tree) or problems(tree)
+    if not found:
+        return
+    count = f"{len(found)} problem{'s' if len(found) > 1 else ''}"
+    raise InvalidFragment(
+        f"the fragment is not valid Compose ({count}): " + "; ".join(map(str, found)),
+        details={"violations": [{"path": v.path, "message": v.message} for v in found]},
+    )
 
 
 def _check_self_contained(

@@ -43,9 +43,10 @@ def normalize(doc: Any) -> tuple[dict[str, Any], list[str]]:
         if not isinstance(services, dict):
             raise InvalidFragment(f"'services' must be a mapping, not a {_kind(services)}")
         rest = doc
-        unknown = [k for k in rest if k not in RESOURCES and not str(k).startswith("x-")]
-        if unknown:
-            raise InvalidFragment(f"unknown top-level key {unknown[0]!r}")
+        # Unknown top-level keys are kept for the schema check, which names every one.
+        unknown = {
+            k: v for k, v in rest.items() if k not in RESOURCES and not str(k).startswith("x-")
+        }
     else:
         services = {k: v for k, v in doc.items() if not str(k).startswith("x-")}
         rest = {k: v for k, v in doc.items() if str(k).startswith("x-")}
@@ -77,6 +78,8 @@ def normalize(doc: Any) -> tuple[dict[str, Any], list[str]]:
         for vol, definition in volumes.items():
             _declare_volume(declared, vol, definition)
     spec.update({k: v for k, v in rest.items() if str(k).startswith("x-")})
+    if not legacy:
+        spec.update(unknown)
     return spec, warnings
 
 

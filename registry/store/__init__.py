@@ -39,7 +39,15 @@ from registry.gate import (
     Source,
     unmet,
 )
-from registry.store import gatestore, housekeeping, locking, manifest, promoter, publisher
+from registry.store import (
+    gatestore,
+    head,
+    housekeeping,
+    locking,
+    manifest,
+    promoter,
+    publisher,
+)
 from registry.store.cache import LRU
 from registry.store.envlocks import EnvLocks
 from registry.store.gitobjects import ObjectStore, init_bare
@@ -102,6 +110,7 @@ class DescriptorStore:
         )
         self._objects = ObjectStore(self._path, durable=durable)
         self._refs = RefDB(self._path, before_commit=self._objects.flush, durable=durable)
+        head.ensure(self._path, self._objects, self._refs)
         self._reader = Reader(self._objects)
         self._gate = gatestore.GateStore(self._objects, self._refs)
         self._locks: dict[int, threading.RLock] = {}

@@ -10,6 +10,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from registry.state import state_from_warnings
 from registry.store.types import VersionInfo
 
 MANIFEST = "consign.json"
@@ -127,6 +128,8 @@ def manifest_of(info: VersionInfo) -> dict[str, Any]:
         "build": info.build,
         "components": info.components,
         "warnings": info.warnings,
+        "state": info.state,
+        "state_reason": info.state_reason,
     }
     if info.promoted_from is not None:
         found["promoted_from"] = info.promoted_from
@@ -142,6 +145,11 @@ def _legacy_constant(name: str) -> str:
 
 def version_info(data: bytes, commit: str, tag: str) -> VersionInfo:
     m = json.loads(data, parse_constant=_legacy_constant)
+    warnings = list(m.get("warnings") or [])
+    if "state" in m:
+        state, reason = str(m["state"]), str(m.get("state_reason") or "")
+    else:  # recorded before versions had a state
+        state, reason = state_from_warnings(warnings)
     return VersionInfo(
         application=m["application"],
         release=m["release"],
@@ -152,9 +160,11 @@ def version_info(data: bytes, commit: str, tag: str) -> VersionInfo:
         component=m["component"],
         build=m.get("build") or {},
         components=list(m.get("components") or []),
-        warnings=list(m.get("warnings") or []),
+        warnings=warnings,
         promoted_from=m.get("promoted_from"),
         promoted_by=m.get("promoted_by"),
+        state=state,
+        state_reason=reason,
     )
 
 

@@ -34,6 +34,7 @@ class Plan:
     oci_layer: bytes | None  # the artifact's compose file, when it differs from the descriptor
     info: VersionInfo  # commit and tag are filled in after writing
     old_services: dict[str, Any] | None
+    component: str  # the name this publish's component has here (explicit or derived)
 
 
 def branch_ref(application: str, release: str) -> str:
@@ -67,7 +68,7 @@ def plan(
     )
     if tip and same:
         existing = reader.info(tip)
-        return Plan(target, tip, existing, current, b"", None, existing, None)
+        return Plan(target, tip, existing, current, b"", None, existing, None, name)
     component = replace(new, name=name)
     components = replace_component(current, component)
     assembly = assemble(components)
@@ -100,13 +101,15 @@ def plan(
             for c in components
         ],
         warnings=list(assembly.warnings),
+        state=assembly.state,
+        state_reason=assembly.state_reason,
     )
     info = replace(info, tag=tag_name(target.application, target.release, info.number))
     old = dict(before.spec.get("services") or {}) if before else None
     layer = None
     if any(c.files for c in components):
         layer = assemble(components, names=Component.oci_files).descriptor.encode()
-    return Plan(target, tip, None, components, descriptor, layer, info, old)
+    return Plan(target, tip, None, components, descriptor, layer, info, old, name)
 
 
 def file_entries(c: Component) -> list[dict[str, Any]]:
@@ -225,7 +228,11 @@ def publish(
     done = {p.target: e.info for p, e in written}
     return [
         PublishOutcome(
-            p.target, done.get(p.target) or p.info, p.existing is None, list(p.info.warnings)
+            p.target,
+            done.get(p.target) or p.info,
+            p.existing is None,
+            list(p.info.warnings),
+            p.component,
         )
         for p in plans
     ]

@@ -28,6 +28,8 @@ class VersionInfo:
     promoted_from: dict[str, Any] | None = None
     #: Who promoted it: {"by": what the client said, "identity": the token's identity}.
     promoted_by: dict[str, Any] | None = None
+    state: str = "ok"  # registry.state: ok | incomplete | warnings
+    state_reason: str = ""  # one line, empty when ok: "incomplete: plex → bittorrent-sync-data"
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ class PublishOutcome:
     version: VersionInfo
     created: bool
     warnings: list[str]
+    component: str = ""  # the component's name in this target (explicit or derived)
 
 
 @dataclass(frozen=True)

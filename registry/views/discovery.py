@@ -35,6 +35,8 @@ def version_json(info: VersionInfo, standing: Standing | None = None) -> dict[st
         "build": info.build,
         "components": info.components,
         "warnings": info.warnings,
+        "state": info.state,
+        "state_reason": info.state_reason,
         "url": descriptor_url(info.application, info.release, info.number),
         "promoted_from": info.promoted_from,
         "promoted_by": info.promoted_by,

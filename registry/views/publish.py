@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from registry import names, validation
+from registry.advisories import mutable_image_warnings, variable_warnings
 from registry.auth import require_publish
 from registry.envfiles import check_attached
 from registry.fragments import decode_fragment, parse_fragment
@@ -39,7 +40,10 @@ def _version_json(outcome: PublishOutcome) -> dict[str, Any]:
         "url": descriptor_url(version.application, version.release, version.number),
         "commit": version.commit,
         "created": outcome.created,
+        "component": outcome.component,
         "warnings": list(outcome.warnings),
+        "state": version.state,
+        "state_reason": version.state_reason,
     }
 
 
@@ -77,6 +81,7 @@ def publish_fragment() -> Response:
     limits = Limits(max_expanded_bytes=int(current_app.config["MAX_FRAGMENT_BYTES"]))
     spec, warnings = parse_fragment(text, limits)
     warnings += check_attached(spec, req.files)
+    warnings += [a.text for a in variable_warnings(spec) + mutable_image_warnings(spec, req.build)]
     targets = [Target(app, rel) for app, rel in req.targets]
     outcomes = get_store().publish(targets, req.component, text, spec, req.build, req.files)
 

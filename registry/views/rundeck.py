@@ -3,7 +3,9 @@ application -> release -> version.
 
 Rundeck's documented JSON: a list of ``{"name": label, "value": value}``, served as
 ``application/json``; for a single-valued option the first entry with ``"selected": true``
-is preselected. Rundeck expands ``${option.application.value}`` into the query string
+is preselected: here the newest version that can be deployed (state ``ok`` or
+``warnings``; an ``incomplete`` one is listed, marked, and never preselected). Rundeck
+expands ``${option.application.value}`` into the query string
 form-encoded (``TLO+GE``; ``TLO%20GE`` works too) and expands a parent that is not chosen
 yet to ``""``: an empty parent answers ``[]`` (200), which Rundeck shows as "select the
 other options first". A name the registry does not know answers 404 JSON, which Rundeck
@@ -18,6 +20,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from registry.auth import require_read
 from registry.gate import Decision, Freeze
+from registry.state import DEPLOYABLE, OK
 from registry.storage import get_store
 from registry.store import VersionInfo
 from registry.views.descriptors import oci_reference
@@ -50,15 +53,18 @@ def _date(created: str) -> str:
 
 
 def version_label(info: VersionInfo, latest: bool, rejected: Decision | None = None) -> str:
-    """``#7 (latest) · 2026-11-26 04:05 UTC · web (TLO-WEB-45)``; a promoted version says
-    where from; a rejected one starts with ``REJECTED (reason)`` so nobody picks it by mistake."""
+    """``#7 (latest) · incomplete: plex → bittorrent-sync-data · 2026-11-26 04:05 UTC ·
+    plex (TLO-PLEX-12)``: the state reason only when the version is not ``ok``; a promoted
+    version says where from; a rejected one starts with ``REJECTED (reason)`` so nobody picks
+    it by mistake."""
     build = _build_label(info.build)
     changed = f"{info.component} ({build})" if build else info.component
     source = info.promoted_from
     if source:
         changed = f"promoted from {source.get('release')} #{source.get('version')}: {changed}"
     marker = " (latest)" if latest else ""
-    label = f"#{info.number}{marker} · {_date(info.created)} · {changed}"
+    state = f" · {info.state_reason}" if info.state != OK and info.state_reason else ""
+    label = f"#{info.number}{marker}{state} · {_date(info.created)} · {changed}"
     if rejected is not None:
         label = f"REJECTED ({_short(rejected.text)}) {label}"
     return label
@@ -105,12 +111,16 @@ def versions() -> Response:
     limit = int(current_app.config["RUNDECK_LIST_LIMIT"])
     found = get_store().versions(application, release, limit=limit)
     gate = get_store().gate(application, release)
+    rejected = {info.number: gate.standing(info.number).rejected for info in found}
+    selected = next(
+        (i.number for i in found if i.state in DEPLOYABLE and rejected[i.number] is None), None
+    )
     entries: list[dict[str, Any]] = []
     for index, info in enumerate(found):
-        label = version_label(info, index == 0, gate.standing(info.number).rejected)
+        label = version_label(info, index == 0, rejected[info.number])
         oci = oci_reference(info.application, info.release, info.number)
         entry: dict[str, Any] = {"name": f"{label} · {oci}", "value": str(info.number)}
-        if index == 0:
+        if info.number == selected:
             entry["selected"] = True
         entries.append(entry)
     return _options(entries)

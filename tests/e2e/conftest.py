@@ -11,7 +11,7 @@ import pytest
 from consign.process import run
 from tests.deployer.helpers import remove_records
 from tests.e2e.sshd import SshServer
-from tests.serving import JOB_PORT, ServedRegistry, loopback_alias
+from tests.serving import ServedRegistry, loopback_alias
 
 StartRegistry = Callable[..., ServedRegistry]
 
@@ -52,13 +52,11 @@ def registry_server(start_registry: StartRegistry) -> ServedRegistry:
 
 @pytest.fixture(scope="module")
 def module_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedRegistry]:
-    """One registry shared by a module's tests, at ``http://127.x.y.z:9090``: the job files'
-    valuesUrls, expanded with ``registry_host`` = that address, reach it as written."""
+    """One registry shared by a module's tests, on a free port of a random 127.x.y.z: the job
+    files' valuesUrls, expanded with ``registry_host`` and ``registry_port``, reach it."""
     d = tmp_path_factory.mktemp("rd-registry")
     host = loopback_alias()
-    server = ServedRegistry(
-        d / "registry.git", d / "serve.log", host=host, port=JOB_PORT, workers=2
-    )
+    server = ServedRegistry(d / "registry.git", d / "serve.log", host=host, workers=2)
     with server.start():
         yield server
 

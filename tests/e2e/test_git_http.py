@@ -39,7 +39,9 @@ def test_clone_fetch_tag_checkout_and_log(registry_server: ServedRegistry, tmp_p
     publish(url, fragment(tmp_path, "web"), APP, REL, build={"bamboo_buildNumber": "41"})
     publish(url, fragment(tmp_path, "db"), APP, REL, build={"bamboo_buildNumber": "7"})
     clone = tmp_path / "descriptors"
-    git("clone", f"{url}/git", clone)
+    cloned = git("clone", f"{url}/git", clone)
+    assert "warning" not in cloned.stderr.lower(), cloned.stderr  # HEAD names a real branch
+    assert "git checkout 'TLO%20GE/Milestone/3'" in (clone / "README.md").read_text()
     versions = requests.get(
         f"{url}/api/applications/{APP}/releases/{REL}/versions", timeout=10
     ).json()["versions"]

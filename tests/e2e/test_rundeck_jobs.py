@@ -115,7 +115,7 @@ def test_deploy_options_cascade_application_release_version(name: str) -> None:
     for key in ("application", "release", "version"):
         assert opts[key]["required"] is True and opts[key]["enforced"] is True
     selected = {"application": "TLO GE", "release": "Milestone 2"}
-    host = {"registry_host": "registry.example.com"}
+    host = {"registry_host": "registry.example.com", "registry_port": "9090"}
     urls = {
         k: expand_values_url(opts[k]["valuesUrl"], k, selected, host)
         for k in opts

@@ -60,7 +60,11 @@ def fetch(server: ServedRegistry, url: str) -> requests.Response:
 
 def expand(server: ServedRegistry, url: str, option: str, chosen: dict[str, str]) -> str:
     return expand_values_url(
-        url, option, chosen, {"registry_host": server.host}, {"project": "ops"}
+        url,
+        option,
+        chosen,
+        {"registry_host": server.host, "registry_port": str(server.port)},
+        {"project": "ops"},
     )
 
 

@@ -71,7 +71,7 @@ def test_seed_sequence(
     job = deploy_job()
     version_url = next(o for o in job["options"] if o["name"] == "version")["valuesUrl"]
     chosen = {"application": APP, "release": release}
-    globals_ = {"registry_host": module_registry.host}
+    globals_ = {"registry_host": module_registry.host, "registry_port": str(module_registry.port)}
     listed = requests.get(expand_values_url(version_url, "version", chosen, globals_), timeout=10)
     (selected,) = [e for e in listed.json() if e.get("selected")]
     assert selected["value"] == "3" and "worker (TLO-WRK-3)" in selected["name"]

@@ -46,7 +46,9 @@ BAMBOO = {
 
 
 def _lines(stdout: str) -> list[dict[str, str]]:
-    parsed = [LINE.match(line) for line in stdout.splitlines()]
+    """The version lines (a first line names the component when the registry chose it)."""
+    lines = [line for line in stdout.splitlines() if not line.startswith("component ")]
+    parsed = [LINE.match(line) for line in lines]
     assert all(parsed), stdout
     return [m.groupdict() for m in parsed if m]
 

@@ -82,7 +82,8 @@ def test_the_publish_task_publishes(serve: ServedRegistry, tmp_path: Path) -> No
     [publish] = [s for s in _script_tasks(spec) if "consign publish" in "\n".join(s["scripts"])]
     workspace = tmp_path / "workspace"
     workspace.mkdir()
-    (workspace / "docker-compose.yml").write_text("transmission:\n  image: busybox\n")
+    fragment = "transmission:\n  image: tlo/transmission:${bamboo_buildNumber}\n"
+    (workspace / "docker-compose.yml").write_text(fragment)
     variables = {
         # global variables, defined once for all fifty plans
         "consign.registry": serve.url,
@@ -108,6 +109,11 @@ def test_the_publish_task_publishes(serve: ServedRegistry, tmp_path: Path) -> No
     assert component["name"] == "transmission"
     assert component["build"]["planKey"] == "TLO-TRANS"
     assert component["build"]["buildNumber"] == "31"
+    stored = run(
+        ["git", "--git-dir", str(serve.repo), "show", f"{commit}:fragments/transmission.yml"]
+    )
+    assert stored.stdout == "transmission:\n  image: tlo/transmission:31\n"  # the tag built
+    assert json.loads(manifest.stdout)["state"] == "ok"
 
     variables["consign.token.password"] = "stale"
     refused = _agent_run("\n".join(publish["scripts"]), variables, workspace)

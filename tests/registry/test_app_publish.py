@@ -29,7 +29,11 @@ def test_first_publish_creates_version_1(client: FlaskClient, method: str) -> No
     response = client.open("/fragment", method=method, json=body)
     assert response.status_code == 201
     data = response.get_json()
-    assert data["warnings"] == []
+    assert data["warnings"] == [
+        "service 'web' uses the mutable image reference 'busybox' and is not pinned: publish "
+        "a unique tag or use consign publish --pin-images"
+    ]
+    assert {(v["component"], v["state"]) for v in data["versions"]} == {("web", "warnings")}
     assert [(v["application"], v["release"], v["version"]) for v in data["versions"]] == [
         ("A", "R", 1),
         ("B", "R", 1),

@@ -81,9 +81,15 @@ def test_seed_plex_warns_about_bittorrent_sync_data() -> None:
         "service 'plex' refers to 'bittorrent-sync-data' (volumes_from), "
         "which no component provides yet"
     )
-    assert one.warnings == []
-    assert two.warnings == [message]
-    assert three.warnings == [message]
+    # The seed names images without a tag: each service gets a mutable-image warning.
+    assert one.warnings == [
+        "mutable image references, not pinned (publish unique tags or use consign publish "
+        "--pin-images): transmission-data (busybox), transmission (dperson/transmission)"
+    ]
+    assert (one.state, two.state, three.state) == ("warnings", "incomplete", "incomplete")
+    for version in (two, three):
+        assert [w for w in version.warnings if "mutable" not in w] == [message]
+        assert version.state_reason == "incomplete: plex → bittorrent-sync-data"
 
 
 def compose_config(descriptor: str, tmp_path: Path) -> None:
@@ -100,7 +106,8 @@ def test_compose_accepts_the_seed_descriptors(tmp_path: Path) -> None:
     assert "bittorrent-sync-data" in info.value.stderr
     sync = "bittorrent-sync-data:\n  image: busybox\n  volumes: [/sync]\n"
     complete = publish(three, sync)
-    assert assemble(complete).warnings == []
+    assert assemble(complete).state == "warnings"
+    assert all("mutable image reference" in w for w in assemble(complete).warnings)
     compose_config(assemble(complete).descriptor, tmp_path)
 
 
@@ -206,7 +213,7 @@ def test_identical_top_level_resources_are_shared() -> None:
 
 def test_every_kind_of_dangling_reference_is_warned() -> None:
     text = (
-        "services:\n  web:\n    image: x\n    depends_on: {db: {condition: service_started}}\n"
+        "services:\n  web:\n    image: x:1\n    depends_on: {db: {condition: service_started}}\n"
         "    links: ['auth:login']\n    network_mode: 'service:vpn'\n"
         "    volumes_from: ['data:ro', 'container:raw']\n"
     )

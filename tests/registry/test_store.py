@@ -90,7 +90,10 @@ def test_round_trip(repo: Path, store: DescriptorStore) -> None:
     assert git(repo, "show", f"{tag}:docker-compose.yml").encode() == descriptor
     manifest = git(repo, "show", f"{tag}:consign.json")
     assert json.loads(manifest)["version"] == 1
-    assert manifest == json.dumps(json.loads(manifest), sort_keys=True, indent=2) + "\n"
+    assert manifest == (
+        json.dumps(json.loads(manifest), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    )
+    assert (info.state, info.state_reason) == ("incomplete", "incomplete: web → db")
     # A fresh store (cold caches, as in another gunicorn worker) reads the same.
     fresh = DescriptorStore(repo)
     assert fresh.descriptor("TLO GE", "Milestone", 1) == (info, descriptor)
@@ -98,11 +101,11 @@ def test_round_trip(repo: Path, store: DescriptorStore) -> None:
 
 
 def test_commit_message_and_trailers(repo: Path, store: DescriptorStore) -> None:
-    publish(store, frag("a", "b"), [GE], component="mysql", build={"plan": "P-J", "number": 7})
-    publish(store, frag("a", "c", image="busybox:1"), [GE], component="mysql")
+    publish(store, frag("aa", "bb"), [GE], component="mysql", build={"plan": "P-J", "number": 7})
+    publish(store, frag("aa", "cc", image="busybox:1"), [GE], component="mysql")
     message = git(repo, "log", "-1", "--format=%B", "refs/heads/TLO%20GE/Milestone")
     assert message.splitlines()[0] == "TLO GE/Milestone v2: mysql"
-    assert "Added: c" in message and "Changed: a" in message and "Removed: b" in message
+    assert "Added: cc" in message and "Changed: aa" in message and "Removed: bb" in message
     trailers = git(repo, "log", "-1", "--format=%(trailers:only,unfold)", "TLO%20GE/Milestone/1")
     assert trailers.split("\n")[:5] == [
         "Consign-Application: TLO GE",
@@ -281,7 +284,8 @@ def test_invalid_names_are_refused_before_anything_is_written(
     for targets, component in (([Target("a/b", "r")], None), ([GE], "bad\ncomponent")):
         with pytest.raises(InvalidName):
             publish(store, frag("web"), targets, component=component)
-    assert objects(repo) == before and refs(repo) == {}
+    assert objects(repo) == before
+    assert refs(repo) == {"refs/heads/registry.readme": refs(repo)["refs/heads/registry.readme"]}
 
 
 def test_everything_works_after_git_gc_packs_refs_and_objects(
