@@ -23,7 +23,7 @@ def _fill(repo: Path, files: int) -> None:
         data = os.urandom(4096).hex().encode()
         stream.append(b"M 100644 inline f%d\ndata %d\n%s\n" % (i, len(data), data))
     run(["git", "--git-dir", str(repo), "fast-import", "--quiet"], input=b"".join(stream))
-    run(["git", "--git-dir", str(repo), "repack", "-q"])  # one pack to unpack loose again
+    run(["git", "--git-dir", str(repo), "repack", "-a", "-d", "-q"])  # one pack, unpacked below
     run(["git", "--git-dir", str(repo), "unpack-objects", "-q"], input=_pack(repo))
 
 
