@@ -1,0 +1,248 @@
+"""`consign deploy`/`down` with the ledger wired in (issues 9 and 10), against the real
+engine and a real registry under gunicorn: the records of a deploy, its rollback and a
+teardown; delivery after the registry was down; the environment lock between concurrent
+deploys; the gate's rejected versions."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from consign.exit_codes import ExitCode
+from tests.deployer.helpers import consign, containers, deploy
+from tests.e2e.serve import publish
+from tests.serving import CONSIGN, ServedRegistry, stop_process
+
+pytestmark = pytest.mark.docker
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Iterator[ServedRegistry]:
+    with ServedRegistry(tmp_path / "registry.git", tmp_path / "serve.log", workers=2) as server:
+        yield server.start()
+
+
+def _env() -> str:
+    return f"qa-{secrets.token_hex(4)}"
+
+
+def _fragment(tmp_path: Path, service: str, command: str, extra: str = "") -> Path:
+    path = tmp_path / f"{service}-{secrets.token_hex(3)}.yml"
+    path.write_text(
+        f"""services:
+  {service}:
+    image: busybox:latest
+    stop_grace_period: 1s
+    command: ["sh", "-c", "{command}"]
+{extra}"""
+    )
+    return path
+
+
+def _gated(tmp_path: Path, service: str, gate: Path) -> Path:
+    """A service that becomes healthy only once ``gate/ok`` exists: the test decides when
+    its deploy ends (no sleeps as synchronisation)."""
+    gate.mkdir(exist_ok=True)
+    os.chmod(gate, 0o777)
+    extra = f"""    volumes: ["{gate}:/gate"]
+    healthcheck:
+      test: ["CMD", "test", "-f", "/gate/ok"]
+      interval: 1s
+      retries: 600
+"""
+    return _fragment(tmp_path, service, "sleep 100000", extra)
+
+
+def _args(registry: ServedRegistry, project: str, env: str, spool: Path) -> list[str]:
+    return [
+        "--registry", registry.url, "--project", project, "--environment", env,
+        "--by", "tester", "--spool", str(spool), "--stable", "1", "--timeout", "120",
+    ]  # fmt: skip
+
+
+def _get(registry: ServedRegistry, path: str) -> Any:
+    r = requests.get(registry.url + path, timeout=10)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def _until(what: str, check: Any, timeout: float = 120) -> None:
+    """Poll ``check`` (a condition, not a delay) until it holds."""
+    end = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < end, f"timed out waiting for {what}"
+        time.sleep(0.2)
+
+
+def _start(args: list[str], log: Path) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONSIGN_")}
+    with log.open("wb") as out:
+        return subprocess.Popen([*CONSIGN, *args], stdout=out, stderr=subprocess.STDOUT, env=env)
+
+
+def test_deploy_then_a_failing_deploy_is_recorded_with_its_rollback(
+    tmp_path: Path, project: str, registry: ServedRegistry
+) -> None:
+    env, spool = _env(), tmp_path / "spool"
+    build = {"bamboo_planKey": "QA-WEB", "bamboo_buildNumber": "41"}
+    publish(registry.url, _fragment(tmp_path, "web", "sleep 100000"), "Led", "R", component="web",
+            build=build)  # fmt: skip
+    crash = _fragment(tmp_path, "web", "exit 3", "    restart: always\n")
+    publish(
+        registry.url,
+        crash,
+        "Led",
+        "R",
+        component="web",
+        build={**build, "bamboo_buildNumber": "42"},
+    )
+    args = _args(registry, project, env, spool)
+
+    first = deploy(tmp_path, "Led", "R", "1", *args)
+    assert first.code == ExitCode.OK, first.output
+    assert "reported to the ledger (1 record(s))" in first.output
+    second = deploy(tmp_path, "Led", "R", "2", *args)
+    assert second.code == ExitCode.FAILED, second.output
+    assert second.verdicts()["web"] == "crash-looping"
+    assert "reported to the ledger" in second.output
+
+    history = _get(registry, f"/api/environments/{env}/deployments")["deployments"]
+    assert [(d["kind"], d["version"], d["outcome"]) for d in history] == [
+        ("rollback", 1, "ok"),
+        ("deploy", 2, "rolled_back"),
+        ("deploy", 1, "ok"),
+    ]
+    assert history[1]["rolled_back_to"] == 1
+    web = {d["kind"] + str(d["version"]): d["services"][0] for d in history}
+    assert web["deploy1"]["verdict"] == "healthy" or web["deploy1"]["verdict"] == "running"
+    assert web["deploy2"]["verdict"] == "crash-looping"
+    assert web["rollback1"]["verdict"] in ("healthy", "running")
+    for s in web.values():
+        assert s["image"].startswith("sha256:") and s["containers"], s
+        assert s["component"] == "web"
+    assert web["deploy2"]["build"]["buildNumber"] == "42"
+    assert web["rollback1"]["build"]["buildNumber"] == "41"
+    assert all(d["by"] == "tester" and d["engine"]["project"] == project for d in history)
+
+    listed = {e["name"]: e for e in _get(registry, "/api/environments")["environments"]}
+    (now,) = listed[env]["deployed"]
+    running = now["rolled_back_to"] if now["outcome"] == "rolled_back" else now["version"]
+    assert running == 1, now
+    code, text = consign("status", "--environment", env, "--registry", registry.url)
+    assert code == ExitCode.OK, text
+    assert "Led/R v1" in text and "crash" not in text, text
+
+    ledger = ["--registry", registry.url, "--environment", env, "--spool", str(spool)]
+    down = consign("down", "--project", project, *ledger)
+    assert down[0] == ExitCode.OK, down[1]
+    assert "reported to the ledger" in down[1]
+    last = _get(registry, f"/api/environments/{env}/deployments?limit=1")["deployments"][0]
+    assert (last["kind"], last["outcome"], last["version"]) == ("teardown", "torn_down", 1)
+
+
+def test_a_deploy_while_the_registry_is_down_is_delivered_by_the_next_one(
+    tmp_path: Path, prefix: str, projects: list[str], registry: ServedRegistry
+) -> None:
+    env1, env2, spool, gate = _env(), _env(), tmp_path / "spool", tmp_path / "gate"
+    publish(registry.url, _gated(tmp_path, "slow", gate), "Down", "R", component="slow")
+    p1, p2 = f"{prefix}-a", f"{prefix}-b"
+    projects += [p1, p2]
+    log = tmp_path / "first.log"
+    proc = _start(["deploy", "Down", "R", "1", *_args(registry, p1, env1, spool)], log)
+    try:
+        _until("the first deploy's container", lambda: containers(p1))
+        registry.stop()
+        (gate / "ok").write_text("")
+        assert proc.wait(timeout=300) == ExitCode.OK, log.read_text()
+    finally:
+        stop_process(proc, 10)
+    out = log.read_text()
+    assert "1 record(s) kept in the spool for the next report" in out, out
+    (kept,) = list(spool.glob("*.json"))
+
+    registry.start()
+    second = deploy(tmp_path, "Down", "R", "1", *_args(registry, p2, env2, spool))
+    assert second.code == ExitCode.OK, second.output
+    assert "reported to the ledger (2 record(s))" in second.output, second.output
+    assert not list(spool.glob("*.json"))
+    history = _get(registry, f"/api/environments/{env1}/deployments")["deployments"]
+    assert [d["id"] for d in history] == [kept.stem]
+    assert history[0]["outcome"] == "ok"
+
+
+def test_one_deploy_per_environment_and_different_environments_in_parallel(
+    tmp_path: Path, prefix: str, projects: list[str], registry: ServedRegistry
+) -> None:
+    env, other, spool, gate = _env(), _env(), tmp_path / "spool", tmp_path / "gate"
+    publish(registry.url, _gated(tmp_path, "slow", gate), "Lock", "R", component="slow")
+    p1, p2, p3 = f"{prefix}-a", f"{prefix}-b", f"{prefix}-c"
+    projects += [p1, p2, p3]
+    holder = _args(registry, p1, env, spool)
+    holder[holder.index("tester")] = "alice"
+    first = _start(["deploy", "Lock", "R", "1", *holder], tmp_path / "first.log")
+    waiter = None
+    try:
+        lock = f"{registry.url}/api/environments/{env}/lock"
+        _until("the lock", lambda: requests.get(lock, timeout=10).status_code == 200)
+
+        refused = deploy(tmp_path, "Lock", "R", "1", *_args(registry, p2, env, spool),
+                         "--lock-wait", "0")  # fmt: skip
+        assert refused.code == ExitCode.LOCKED, refused.output
+        assert f"{env} is locked by alice deploying Lock/R/1 since" in refused.output
+        assert not containers(p2)
+
+        waiting_log = tmp_path / "waiter.log"
+        waiter = _start(["deploy", "Lock", "R", "1", *_args(registry, p2, env, spool),
+                         "--lock-wait", "240"], waiting_log)  # fmt: skip
+        _until("the second deploy to wait", lambda: "waiting up to" in waiting_log.read_text())
+
+        # another environment does not wait for this one (the gate is still closed)
+        elsewhere = _start(["deploy", "Lock", "R", "1", *_args(registry, p3, other, spool),
+                            "--lock-wait", "0"], tmp_path / "other.log")  # fmt: skip
+        _until("the other environment's deploy", lambda: containers(p3))
+        assert first.poll() is None and waiter.poll() is None  # all three run at once
+        (gate / "ok").write_text("")
+        assert elsewhere.wait(timeout=300) == ExitCode.OK, (tmp_path / "other.log").read_text()
+        assert first.wait(timeout=300) == ExitCode.OK, (tmp_path / "first.log").read_text()
+        assert waiter.wait(timeout=300) == ExitCode.OK, waiting_log.read_text()
+    finally:
+        stop_process(first, 10)
+        stop_process(waiter, 10)
+    assert (
+        requests.get(f"{registry.url}/api/environments/{env}/lock", timeout=10).status_code == 404
+    )
+    history = _get(registry, f"/api/environments/{env}/deployments")["deployments"]
+    assert [d["engine"]["project"] for d in history] == [p2, p1]
+
+
+def test_a_rejected_version_needs_force(
+    tmp_path: Path, project: str, registry: ServedRegistry
+) -> None:
+    env, spool = _env(), tmp_path / "spool"
+    publish(registry.url, _fragment(tmp_path, "web", "sleep 100000"), "Gate", "QA", component="web")
+    r = requests.post(
+        f"{registry.url}/api/applications/Gate/releases/QA/versions/1/rejections",
+        json={"by": "qa-lead", "reason": "DEF-1234"},
+        timeout=10,
+    )
+    assert r.status_code == 201, r.text
+    args = _args(registry, project, env, spool)
+    refused = deploy(tmp_path, "Gate", "QA", "1", *args)
+    assert refused.code == ExitCode.REJECTED, refused.output
+    assert "version 1 was rejected by qa-lead at " in refused.output
+    assert "DEF-1234; use --force" in refused.output
+    assert not containers(project)
+    nothing = requests.get(f"{registry.url}/api/environments/{env}/deployments", timeout=10)
+    assert nothing.status_code == 404, nothing.text  # nothing was recorded either
+
+    forced = deploy(tmp_path, "Gate", "QA", "1", *args, "--force")
+    assert forced.code == ExitCode.OK, forced.output
+    assert "deploying it because of --force" in forced.output
