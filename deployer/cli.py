@@ -308,9 +308,9 @@ def status_cmd(
 
     With --environment and --registry: what the registry's ledger says runs in that
     environment (from any machine); exit 1 when its current deployment is not ok."""
-    if environment or registry:
-        if not (environment and registry):
-            raise click.UsageError("--environment and --registry go together")
+    if environment:
+        if not registry:
+            raise click.UsageError("--environment needs --registry (the ledger is read there)")
         return _ledger_status(environment, registry, token, as_json)
     client = engine(host)
     try:
