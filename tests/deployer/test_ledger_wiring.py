@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import docker
 import pytest
 import requests
 
@@ -246,3 +249,85 @@ def test_a_rejected_version_needs_force(
     forced = deploy(tmp_path, "Gate", "QA", "1", *args, "--force")
     assert forced.code == ExitCode.OK, forced.output
     assert "deploying it because of --force" in forced.output
+
+
+@pytest.fixture
+def second_engine() -> Iterator[str]:
+    """A second Docker Engine, started here: its own socket, data root, exec root and pid
+    file under /tmp (a short path: a unix socket path is limited to 108 bytes), no bridge
+    or iptables changes, busybox loaded from the main engine. Stopped at teardown."""
+    dockerd = shutil.which("dockerd")
+    if dockerd is None or os.geteuid() != 0:
+        pytest.skip("a second engine needs dockerd and root (dockerd missing or not root)")
+    root = Path(tempfile.mkdtemp(prefix="consign-de-", dir="/tmp"))
+    host = f"unix://{root}/docker.sock"
+    argv = [
+        dockerd, "--host", host, "--data-root", str(root / "data"),
+        "--exec-root", str(root / "exec"), "--pidfile", str(root / "docker.pid"),
+        "--bridge", "none", "--iptables=false", "--ip6tables=false",
+    ]  # fmt: skip
+    log = root / "dockerd.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        end = time.monotonic() + 60
+        while True:
+            probe = subprocess.run(
+                ["docker", "-H", host, "version", "--format", "{{.Server.Version}}"],
+                capture_output=True, timeout=30, check=False,
+            )  # fmt: skip
+            if probe.returncode == 0:
+                break
+            if proc.poll() is not None or time.monotonic() > end:
+                pytest.skip(f"the second dockerd did not start: {log.read_text()[-800:]}")
+            time.sleep(0.3)
+        load = subprocess.run(
+            f"docker save busybox:latest | docker -H {host} load", shell=True,
+            capture_output=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert load.returncode == 0, load.stderr
+        yield host
+    finally:
+        stop_process(proc, 30)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_two_environments_on_two_engines(
+    tmp_path: Path, prefix: str, projects: list[str], registry: ServedRegistry, second_engine: str
+) -> None:
+    env_a, env_b, spool = _env(), _env(), tmp_path / "spool"
+    publish(registry.url, _fragment(tmp_path, "web", "sleep 100000"), "Two", "R", component="web")
+    p_a, p_b = f"{prefix}-a", f"{prefix}-b"
+    projects.append(p_a)  # the second engine goes away with everything on it
+    on_a = deploy(tmp_path, "Two", "R", "1", *_args(registry, p_a, env_a, spool))
+    assert on_a.code == ExitCode.OK, on_a.output
+    on_b = deploy(tmp_path, "Two", "R", "1", *_args(registry, p_b, env_b, spool),
+                  "--host", second_engine)  # fmt: skip
+    assert on_b.code == ExitCode.OK, on_b.output
+
+    for env, project, host in ((env_a, p_a, None), (env_b, p_b, second_engine)):
+        state = _get(registry, f"/api/environments/{env}")
+        (now,) = state["deployed"]
+        assert (now["version"], now["outcome"]) == (1, "ok")
+        assert now["engine"]["host"] == host and now["engine"]["project"] == project
+        (cid,) = now["services"][0]["containers"]
+        engine = docker.DockerClient(base_url=host) if host else docker.from_env()
+        try:
+            running = engine.containers.get(cid)  # on this environment's engine
+            assert running.labels["com.docker.compose.project"] == project
+        finally:
+            engine.close()
+    other = docker.from_env()
+    try:
+        (cid_b,) = _get(registry, f"/api/environments/{env_b}")["deployed"][0]["services"][0][
+            "containers"
+        ]
+        with pytest.raises(docker.errors.NotFound):
+            other.containers.get(cid_b)  # not on the main engine
+    finally:
+        other.close()
+    where = _get(registry, "/api/applications/Two/releases/R/versions/1/deployments")
+    assert sorted(d["environment"] for d in where["deployments"]) == sorted([env_a, env_b])
+    assert sorted(where["verified"]) == sorted([env_a, env_b])
+    code, text = consign("status", "--environment", env_b, "--registry", registry.url)
+    assert code == ExitCode.OK and "Two/R v1" in text, text
