@@ -254,15 +254,17 @@ def test_a_rejected_version_needs_force(
 @pytest.fixture
 def second_engine() -> Iterator[str]:
     """A second Docker Engine, started here: its own socket, data root, exec root and pid
-    file under /tmp (a short path: a unix socket path is limited to 108 bytes), no bridge
-    or iptables changes, busybox loaded from the main engine. Stopped at teardown."""
-    dockerd = shutil.which("dockerd")
-    if dockerd is None or os.geteuid() != 0:
-        pytest.skip("a second engine needs dockerd and root (dockerd missing or not root)")
+    file under /tmp (a short path: a unix socket path is limited to 108 bytes), in a network
+    namespace of its own (a dockerd changes host interfaces: with ``--bridge none`` it
+    deletes ``docker0``, and its networks would take the main engine's subnets), no
+    iptables changes, busybox loaded from the main engine. Stopped at teardown."""
+    dockerd, unshare = shutil.which("dockerd"), shutil.which("unshare")
+    if dockerd is None or unshare is None or os.geteuid() != 0:
+        pytest.skip("a second engine needs dockerd, unshare (util-linux) and root")
     root = Path(tempfile.mkdtemp(prefix="consign-de-", dir="/tmp"))
     host = f"unix://{root}/docker.sock"
     argv = [
-        dockerd, "--host", host, "--data-root", str(root / "data"),
+        unshare, "--net", dockerd, "--host", host, "--data-root", str(root / "data"),
         "--exec-root", str(root / "exec"), "--pidfile", str(root / "docker.pid"),
         "--bridge", "none", "--iptables=false", "--ip6tables=false",
     ]  # fmt: skip
