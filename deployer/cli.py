@@ -373,6 +373,8 @@ def down_cmd(
         with engine_errors(host):
             was = record.read(client, project)
         why_not = "" if was and was.application else f"{project} has no Consignment record"
+        if was is not None and was.source == "file":
+            why_not = f"{project} was deployed from a --file, which is not recorded"
         ledger, engine_info = _ledger(params, client, host, project, why_not)
         started = ledger_record.utc_now()
         holder = {"application": was.application, "release": was.release} if was else {}

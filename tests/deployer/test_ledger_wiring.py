@@ -5,6 +5,7 @@ deploys; the gate's rejected versions."""
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -20,9 +21,10 @@ import pytest
 import requests
 
 from consign.exit_codes import ExitCode
+from tests.deployer.conftest import GitRegistry
 from tests.deployer.helpers import consign, containers, deploy
 from tests.e2e.serve import publish
-from tests.serving import CONSIGN, ServedRegistry, stop_process
+from tests.serving import CONSIGN, ServedRegistry, free_port, stop_process
 
 pytestmark = pytest.mark.docker
 
@@ -333,3 +335,25 @@ def test_two_environments_on_two_engines(
     assert sorted(where["verified"]) == sorted([env_a, env_b])
     code, text = consign("status", "--environment", env_b, "--registry", registry.url)
     assert code == ExitCode.OK and "Two/R v1" in text, text
+
+
+def test_an_unreachable_registry_neither_locks_nor_stops_the_deploy(
+    tmp_path: Path, project: str, git_registry: GitRegistry
+) -> None:
+    """The descriptor from Git, the ledger at a registry nobody serves: one line says the
+    environment is not locked, the deploy's exit code is its verdict, the record is kept."""
+    text = _fragment(tmp_path, "web", "sleep 100000").read_text()
+    git_registry.publish("Off", "R", 1, text)
+    spool, dead = tmp_path / "spool", f"http://127.0.0.1:{free_port()}"
+    r = deploy(tmp_path, "Off", "R", "1", "--git", str(git_registry.repo), "--registry", dead,
+               "--project", project, "--spool", str(spool), "--stable", "1")  # fmt: skip
+    assert r.code == ExitCode.OK, r.output
+    assert "going on WITHOUT the environment lock" in r.output
+    assert "1 record(s) kept in the spool for the next report" in r.output
+    (kept,) = spool.glob("*.json")
+    assert json.loads(kept.read_text())["record"]["outcome"] == "ok"
+
+    local = deploy(tmp_path, "Off", "R", "1", "--git", str(git_registry.repo),
+                   "--project", project, "--stable", "1")  # fmt: skip
+    assert local.code == ExitCode.OK, local.output
+    assert "not locked and not recorded: no --registry to record it in" in local.output
