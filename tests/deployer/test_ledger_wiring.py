@@ -9,6 +9,7 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -357,3 +358,21 @@ def test_an_unreachable_registry_neither_locks_nor_stops_the_deploy(
                    "--project", project, "--stable", "1")  # fmt: skip
     assert local.code == ExitCode.OK, local.output
     assert "not locked and not recorded: no --registry to record it in" in local.output
+
+
+def test_ctrl_c_releases_the_environment_lock(
+    tmp_path: Path, project: str, registry: ServedRegistry
+) -> None:
+    env, spool, gate = _env(), tmp_path / "spool", tmp_path / "gate"
+    publish(registry.url, _gated(tmp_path, "slow", gate), "Int", "R", component="slow")
+    log = tmp_path / "deploy.log"
+    proc = _start(["deploy", "Int", "R", "1", *_args(registry, project, env, spool)], log)
+    lock = f"{registry.url}/api/environments/{env}/lock"
+    try:
+        _until("the lock", lambda: requests.get(lock, timeout=10).status_code == 200)
+        _until("the container", lambda: containers(project))
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=120) == ExitCode.INTERRUPTED, log.read_text()
+    finally:
+        stop_process(proc, 10)
+    assert requests.get(lock, timeout=10).status_code == 404, log.read_text()
