@@ -33,7 +33,7 @@ import click
 from consign.errors import EnvironmentLocked
 from deployer.ledger import lock, record
 from deployer.ledger.client import LedgerClient
-from deployer.ledger.spool import Spool, default_directory, deliver
+from deployer.ledger.spool import Delivery, Spool, default_directory, deliver
 
 
 def user() -> str:
@@ -89,8 +89,18 @@ class Ledger:
         if self.client is None:
             return
         box = Spool(self.spool)
-        lines = [deliver(self.client, r, box).line for r in records]
-        click.echo(lines[-1] if lines else "")
+        total = Delivery()
+        for r in records:
+            one = deliver(self.client, r, box)
+            # a record kept by one delivery is tried again by the next: the last one's
+            # ``kept`` is what stays in the spool
+            total.delivered += [i for i in one.delivered if i not in total.delivered]
+            total.kept = one.kept
+            total.rejected += one.rejected
+            total.lost += one.lost
+            total.problem = total.problem or one.problem
+        if records:
+            click.echo(total.line)
 
 
 def ledger_for(

@@ -118,7 +118,7 @@ def test_deploy_then_a_failing_deploy_is_recorded_with_its_rollback(
     second = deploy(tmp_path, "Led", "R", "2", *args)
     assert second.code == ExitCode.FAILED, second.output
     assert second.verdicts()["web"] == "crash-looping"
-    assert "reported to the ledger" in second.output
+    assert "reported to the ledger (2 record(s))" in second.output  # the deploy, the rollback
 
     history = _get(registry, f"/api/environments/{env}/deployments")["deployments"]
     assert [(d["kind"], d["version"], d["outcome"]) for d in history] == [
