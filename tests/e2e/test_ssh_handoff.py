@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 import yaml
 
 from consign.exit_codes import ExitCode
@@ -68,24 +69,38 @@ def registry(module_registry: ServedRegistry, tmp_path_factory: pytest.TempPathF
     return module_registry.url
 
 
+#: Rundeck's job context for the execution (who runs it, which execution).
+JOB = {"username": "rd user", "execid": "7", "url": "http://rundeck.example/execution/show/7"}
+
+
 @pytest.fixture
 def job(sshd: SshServer, registry: str, deployer_image: str) -> Any:
     """Run one job's step over SSH with the given options, as Rundeck's executor does."""
     globals_ = {"registry_url": registry, "deployer_image": deployer_image}
 
     def run_job(name: str, **options: str) -> Completed:
-        command = render_exec(step(name), {"option": options, "globals": globals_})
+        context = {"option": options, "globals": globals_, "job": JOB}
+        command = render_exec(step(name), context)
         return sshd.run(command, timeout=240)
 
     return run_job
 
 
 def test_deploy_exits_0_on_a_healthy_descriptor_then_status_and_teardown(
-    job: Any, project: str
+    job: Any, project: str, registry: str
 ) -> None:
-    done = job("deploy", application=APP, release=REL_OK, version="2", project=project)
+    env = f"rd-{project}"
+    done = job("deploy", application=APP, release=REL_OK, version="2", project=project,
+               environment=env)  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     assert "healthy" in done.stdout
+    assert "reported to the ledger (1 record(s))" in done.stdout, done.stdout + done.stderr
+    state = requests.get(f"{registry}/api/environments/{env}", timeout=10).json()
+    (now,) = state["deployed"]
+    assert (now["version"], now["outcome"], now["engine"]["project"]) == (2, "ok", project)
+    assert now["by"] == f"rd user,rundeck-execution-7,{JOB['url']}"
+    ledger = job("status", environment=env)
+    assert ledger.returncode == 0 and f"{APP}/{REL_OK} v2" in ledger.stdout, ledger.stdout
     assert len(containers(project)) == 1
     at = recorded(project)
     assert (at.application, at.release, at.version) == (APP, REL_OK, "2")
