@@ -20,7 +20,7 @@ import yaml
 from consign.exit_codes import ExitCode
 from consign.process import Completed, run
 from tests.deployer.helpers import containers, recorded
-from tests.e2e.rundeck_expand import render_exec
+from tests.e2e.rundeck_expand import JOB_CONTEXT, render_exec
 from tests.e2e.serve import publish
 from tests.e2e.sshd import SshServer
 from tests.serving import ROOT, ServedRegistry
@@ -69,17 +69,13 @@ def registry(module_registry: ServedRegistry, tmp_path_factory: pytest.TempPathF
     return module_registry.url
 
 
-#: Rundeck's job context for the execution (who runs it, which execution).
-JOB = {"username": "rd user", "execid": "7", "url": "http://rundeck.example/execution/show/7"}
-
-
 @pytest.fixture
 def job(sshd: SshServer, registry: str, deployer_image: str) -> Any:
     """Run one job's step over SSH with the given options, as Rundeck's executor does."""
     globals_ = {"registry_url": registry, "deployer_image": deployer_image}
 
     def run_job(name: str, **options: str) -> Completed:
-        context = {"option": options, "globals": globals_, "job": JOB}
+        context = {"option": options, "globals": globals_, "job": JOB_CONTEXT}
         command = render_exec(step(name), context)
         return sshd.run(command, timeout=240)
 
@@ -98,7 +94,7 @@ def test_deploy_exits_0_on_a_healthy_descriptor_then_status_and_teardown(
     state = requests.get(f"{registry}/api/environments/{env}", timeout=10).json()
     (now,) = state["deployed"]
     assert (now["version"], now["outcome"], now["engine"]["project"]) == (2, "ok", project)
-    assert now["by"] == f"rd user,rundeck-execution-7,{JOB['url']}"
+    assert now["by"] == f"rd user,rundeck-execution-7,{JOB_CONTEXT['url']}"
     ledger = job("status", environment=env)
     assert ledger.returncode == 0 and f"{APP}/{REL_OK} v2" in ledger.stdout, ledger.stdout
     assert len(containers(project)) == 1
