@@ -20,7 +20,7 @@ RUN set -eu; missing=""; \
 RUN groupadd --system --gid 10001 consign \
     && useradd --system --uid 10001 --gid consign --home-dir /var/lib/consign \
        --create-home --shell /usr/sbin/nologin consign \
-    && mkdir -p /var/lib/consign/registry.git /var/lib/consign/.ssh \
+    && mkdir -p /var/lib/consign/registry.git /var/lib/consign/.ssh /var/lib/consign/spool \
     && chown -R consign:consign /var/lib/consign && chmod 0700 /var/lib/consign/.ssh
 
 # Docker CLI (Debian's docker.io build) and Compose v2 as a CLI plugin: the deployer needs

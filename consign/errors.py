@@ -69,6 +69,20 @@ class PromoteRefused(ConsignError):
     label = "consign promote"
 
 
+class EnvironmentLocked(ConsignError):
+    """Another deploy or teardown holds the environment after the bounded wait."""
+
+    exit_code = ExitCode.LOCKED
+    label = "environment locked"
+
+
+class VersionRejected(ConsignError):
+    """The version was rejected at the gate; deploying it needs --force."""
+
+    exit_code = ExitCode.REJECTED
+    label = "rejected version"
+
+
 class Interrupted(ConsignError):
     """Ctrl-C, after the command has left things consistent; the message says what it did."""
 

@@ -25,5 +25,10 @@ class ExitCode(IntEnum):
     #: Publishing a fragment failed (consign publish), or the registry refused a promotion
     #: (consign promote: the gate, a frozen release, the token).
     PUBLISH_FAILED = 7
+    #: Another deploy or teardown holds the environment's lock (still, after --lock-wait);
+    #: the message names who, which version and since when.
+    LOCKED = 8
+    #: The version was rejected at the gate (issue 10) and --force was not given.
+    REJECTED = 9
     #: Interrupted (Ctrl-C, SIGINT): 128 + SIGINT, as a shell reports it.
     INTERRUPTED = 130

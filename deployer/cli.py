@@ -16,12 +16,13 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 from click.core import ParameterSource
 
-from consign.errors import exits
+from consign.errors import RegistryUnreachable, VersionRejected, exits
 from consign.exit_codes import ExitCode
 from deployer.deploy import record, sources
 from deployer.deploy.attempt import Settings, project_name
@@ -29,6 +30,10 @@ from deployer.deploy.record import Deployed
 from deployer.deploy.rollback import deploy
 from deployer.engine.compose import ComposeRunner
 from deployer.engine.sdk import engine, engine_errors
+from deployer.ledger import lock, outcomes, show
+from deployer.ledger import record as ledger_record
+from deployer.ledger.client import LedgerClient, LedgerError
+from deployer.ledger.session import Ledger, ledger_for
 from deployer.report import Outcome, render, write_json
 from deployer.status import as_text, collect
 from deployer.swarm import status as stack_status
@@ -99,6 +104,78 @@ def _compose_option(func: F) -> F:
     )(func)
 
 
+def _ledger_options(func: F) -> F:
+    """--environment, --by, --report-token, --spool, --lock-wait (deploy and down)."""
+    options = [
+        click.option(
+            "--environment",
+            envvar="CONSIGN_ENVIRONMENT",
+            help="Environment recorded in the ledger and locked (default: "
+            "<engine name>-<project>, made a valid name).",
+        ),
+        click.option(
+            "--by", envvar="CONSIGN_BY", help="Who deploys, recorded (default: the user)."
+        ),
+        click.option(
+            "--report-token",
+            envvar="CONSIGN_REPORT_TOKEN",
+            help="Bearer token for the lock and the report (default: --token).",
+        ),
+        click.option(
+            "--spool",
+            envvar="CONSIGN_SPOOL",
+            type=click.Path(file_okay=False, path_type=Path),
+            help="Directory keeping records the registry could not take "
+            "(default: ~/.local/state/consign/spool).",
+        ),
+        click.option(
+            "--lock-wait",
+            envvar="CONSIGN_LOCK_WAIT",
+            type=click.FloatRange(0),
+            default=lock.DEFAULT_WAIT,
+            show_default=True,
+            help="Seconds to wait for another deploy to the environment before exit 8.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _ledger(
+    params: dict[str, Any], client: Any, host: str | None, project: str, why_not: str = ""
+) -> tuple[Ledger, dict[str, Any]]:
+    """The command's ledger and the engine description its records carry."""
+    with engine_errors(host):
+        engine_info = ledger_record.engine_info(client, host, project)
+    ledger = ledger_for(
+        registry=params.get("registry"),
+        token=params.get("report_token") or params.get("token"),
+        environment=params.get("environment"),
+        by=params.get("by"),
+        spool=params.get("spool"),
+        lock_wait=params["lock_wait"],
+        engine_name=str(engine_info.get("name") or "engine"),
+        project=project,
+        why_not=why_not,
+    )
+    return ledger, engine_info
+
+
+def _gate(descriptor: sources.Descriptor, force: bool) -> None:
+    """A rejected version is deployed only with --force (issue 10)."""
+    r = descriptor.rejected
+    if r is None:
+        return
+    line = (
+        f"version {descriptor.version} was rejected by {r.get('by')} at {r.get('at')}: "
+        f"{r.get('reason') or '(no reason given)'}"
+    )
+    if not force:
+        raise VersionRejected(f"{line}; use --force")
+    click.echo(f"warning: {line}; deploying it because of --force", err=True)
+
+
 @click.command("deploy")
 @click.argument("application", required=False, envvar="CONSIGN_APPLICATION")
 @click.argument("release", required=False, envvar="CONSIGN_RELEASE")
@@ -152,6 +229,13 @@ def _compose_option(func: F) -> F:
     type=click.Path(dir_okay=False),
     help="Write a JSON report.",
 )
+@_ledger_options
+@click.option(
+    "--force",
+    envvar="CONSIGN_FORCE",
+    is_flag=True,
+    help="Deploy a version even though it was rejected at the gate.",
+)
 @exits(_error_report)
 def deploy_cmd(
     application: str | None,
@@ -171,8 +255,17 @@ def deploy_cmd(
     pull: str,
     resolve_image: str,
     report: str | None,
+    environment: str | None,
+    by: str | None,
+    report_token: str | None,
+    spool: Path | None,
+    lock_wait: float,
+    force: bool,
 ) -> ExitCode:
-    """Deploy APPLICATION RELEASE VERSION (a number or `latest`) and watch every service."""
+    """Deploy APPLICATION RELEASE VERSION (a number or `latest`) and watch every service.
+
+    With --registry, the environment is locked through the registry for the deploy and its
+    rollback, and the deploy (and rollback) is recorded in the registry's ledger."""
     named = application is not None and release is not None and version is not None
     if file_path is None and not named:
         raise click.UsageError("APPLICATION RELEASE VERSION are required unless --file is given")
@@ -209,21 +302,35 @@ def deploy_cmd(
     else:
         assert application and release and version
         descriptor = fetch(application, release, version)
+    _gate(descriptor, force)
+    why_not = "a --file deploy is not recorded" if file_path is not None else ""
     client = manager(host) if swarm else engine(host)
     what = "deploy stack" if swarm else "deploy"
     try:
-        with engine_errors(host):
-            if swarm:
+        params = click.get_current_context().params
+        ledger, engine_info = _ledger(params, client, host, project, why_not)
+        holder = {"application": application, "release": release, "version": descriptor.version}
+        with ledger.locked(holder), engine_errors(host):
+            if swarm:  # locked like a Compose deploy; its records are not written yet
                 stack_settings = StackSettings(project, timeout, stable, rollback, resolve_image)
                 outcome, back, code = deploy_stack(
                     descriptor, StackRunner(host), client, stack_settings, previous, sys.stdout
                 )
+                if ledger.client is not None:
+                    click.echo("ledger: a Swarm stack's deploy is not recorded in the ledger yet")
             else:
                 compose = ComposeRunner(host, compose_cmd)
                 settings = Settings(project, timeout, stable, pull, rollback)
+                observer = outcomes.Observer(client)
+                started = ledger_record.utc_now()
                 outcome, back, code = deploy(
-                    descriptor, compose, client, settings, previous, sys.stdout
+                    descriptor, compose, client, settings, previous, sys.stdout, observer
                 )
+                records = outcomes.deploy_records(
+                    observer, started=started, environment=ledger.environment, by=ledger.by,
+                    engine=engine_info,
+                )  # fmt: skip
+                ledger.report(records)  # before the lock goes: the next deploy sees this one
     finally:
         client.close()
     _final(outcome, what)
@@ -250,9 +357,31 @@ def _final(outcome: Outcome, what: str) -> None:
 @_orchestrator_option
 @_host_option
 @click.option("--json", "as_json", envvar="CONSIGN_JSON", is_flag=True, help="Print JSON.")
+@click.option(
+    "--environment",
+    envvar="CONSIGN_ENVIRONMENT",
+    help="With --registry: the ledger's view of this environment (no engine needed).",
+)
+@click.option("--registry", envvar="CONSIGN_REGISTRY", help="Registry URL (with --environment).")
+@click.option("--token", envvar="CONSIGN_TOKEN", help="Bearer token for reading the registry.")
 @exits()
-def status_cmd(project: str | None, orchestrator: str, host: str | None, as_json: bool) -> ExitCode:
-    """What Consignment deployed on the target, and each service's verdict now."""
+def status_cmd(
+    project: str | None,
+    orchestrator: str,
+    host: str | None,
+    as_json: bool,
+    environment: str | None,
+    registry: str | None,
+    token: str | None,
+) -> ExitCode:
+    """What Consignment deployed on the target, and each service's verdict now.
+
+    With --environment and --registry: what the registry's ledger says runs in that
+    environment (from any machine); exit 1 when its current deployment is not ok."""
+    if environment:
+        if not registry:
+            raise click.UsageError("--environment needs --registry (the ledger is read there)")
+        return _ledger_status(environment, registry, token, as_json)
     swarm = orchestrator == "swarm"
     client = manager(host) if swarm else engine(host)
     try:
@@ -270,6 +399,17 @@ def status_cmd(project: str | None, orchestrator: str, host: str | None, as_json
             click.echo(f"no Consignment {kind}{' ' + project if project else 's'} on the {where}")
         return ExitCode.FAILED if project else ExitCode.OK
     return ExitCode.OK if all(p.ok for p in found) else ExitCode.FAILED
+
+
+def _ledger_status(environment: str, registry: str, token: str | None, as_json: bool) -> ExitCode:
+    try:
+        state = LedgerClient(registry, token).environment(environment)
+    except LedgerError as e:
+        raise RegistryUnreachable(f"cannot read {environment} from the ledger: {e}") from e
+    click.echo(json.dumps(state, indent=2) if as_json else show.environment_text(state), nl=as_json)
+    deployed = state.get("deployed") or []
+    ok = all(d.get("outcome") in ("ok", "rolled_back", "torn_down") for d in deployed)
+    return ExitCode.OK if ok else ExitCode.FAILED
 
 
 @click.command("down")
@@ -290,23 +430,55 @@ def status_cmd(project: str | None, orchestrator: str, host: str | None, as_json
 @_orchestrator_option
 @_host_option
 @_compose_option
+@click.option("--registry", envvar="CONSIGN_REGISTRY", help="Registry base URL (lock, record).")
+@click.option("--token", envvar="CONSIGN_TOKEN", help="Bearer token for the registry.")
+@_ledger_options
 @exits()
 def down_cmd(
-    project: str, volumes: bool, orchestrator: str, host: str | None, compose_cmd: str | None
+    project: str,
+    volumes: bool,
+    orchestrator: str,
+    host: str | None,
+    compose_cmd: str | None,
+    registry: str | None,
+    token: str | None,
+    environment: str | None,
+    by: str | None,
+    report_token: str | None,
+    spool: Path | None,
+    lock_wait: float,
 ) -> ExitCode:
     """Remove a project's containers, networks and record (volumes kept unless --volumes),
-    or with --orchestrator swarm a stack's services, tasks and networks."""
+    or with --orchestrator swarm a stack's services, tasks and networks. With --registry,
+    the environment is locked for a Compose teardown and it is recorded."""
     if orchestrator == "swarm":
         _only_with("swarm", "volumes", "compose_cmd")
         return _stack_down(project, host)
     client = engine(host)  # an engine that does not answer is exit 6, before Compose runs
     try:
-        ComposeRunner(host, compose_cmd).down(project, volumes=volumes)
+        params = click.get_current_context().params
         with engine_errors(host):
-            record.forget(client, project)
+            was = record.read(client, project)
+        why_not = "" if was and was.application else f"{project} has no Consignment record"
+        if was is not None and was.source == "file":
+            why_not = f"{project} was deployed from a --file, which is not recorded"
+        ledger, engine_info = _ledger(params, client, host, project, why_not)
+        started = ledger_record.utc_now()
+        holder = {"application": was.application, "release": was.release} if was else {}
+        with ledger.locked({**holder, "teardown": project}):
+            ComposeRunner(host, compose_cmd).down(project, volumes=volumes)
+            with engine_errors(host):
+                record.forget(client, project)
+            click.echo(f"removed project {project}")
+            if was is not None and was.application and was.release:
+                gone = outcomes.teardown_record(
+                    application=was.application, release=was.release, version=was.version,
+                    commit=was.commit, source=was.registry, started=started,
+                    environment=ledger.environment, by=ledger.by, engine=engine_info,
+                )  # fmt: skip
+                ledger.report([gone])
     finally:
         client.close()
-    click.echo(f"removed project {project}")
     return ExitCode.OK
 
 

@@ -34,14 +34,21 @@ def deploy(
     settings: Settings,
     fetch_previous: Callable[[Deployed], Descriptor],
     out: TextIO,
+    observe: Callable[[Outcome, Descriptor], None] | None = None,
 ) -> tuple[Outcome, Outcome | None, ExitCode]:
-    """The requested deploy, then (when it failed) the rollback; the code is the deploy's."""
+    """The requested deploy, then (when it failed) the rollback; the code is the deploy's.
+
+    ``observe`` sees each attempt's outcome and descriptor the moment it ends, before the
+    rollback changes anything (the ledger records the failed deploy's containers there).
+    """
     previous = record.read(client, settings.project)
     started = time.monotonic()
     try:
         outcome = attempt(descriptor, compose, client, settings, out)
     except KeyboardInterrupt as e:
         raise Interrupted(_interrupted(settings.project, descriptor, previous)) from e
+    if observe is not None:
+        observe(outcome, descriptor)
     code = exit_code(outcome.verdicts) if outcome.verdicts else ExitCode.FAILED
     if code == ExitCode.OK or not settings.rollback or not returns_to(previous, descriptor):
         outcome.wait_logs()
@@ -59,6 +66,8 @@ def deploy(
         older = fetch_previous(previous)
         # the failed deploy's logs are read while the rollback prepares, before it changes anything
         back = attempt(older, compose, client, settings, out, before_changes=outcome.wait_logs)
+        if observe is not None:
+            observe(back, older)
     except KeyboardInterrupt as e:
         raise Interrupted(
             f"during the rollback of {settings.project} to v{previous.version}: Compose was "

@@ -42,6 +42,9 @@ class Descriptor:
     builds: dict[str, Any] = field(default_factory=dict)
     #: The version's manifest components: [{"name", "sha256", "build", "services"}, ...]
     components: list[dict[str, Any]] = field(default_factory=list)
+    #: The rejection in force at the gate (issue 10: ``{"by", "reason", "at", ...}``), None
+    #: when not rejected or not known (a Git or file source).
+    rejected: dict[str, Any] | None = None
 
     def component_of(self, service: str) -> dict[str, Any] | None:
         """The component that provides ``service`` (None for a file or an older manifest)."""
@@ -91,7 +94,9 @@ def from_registry(
     if resp.status_code != 200:
         raise SourceError(f"the registry at {base} answered HTTP {resp.status_code}: {why(resp)}")
     number = resp.headers.get("X-Consign-Version") or (version if version != "latest" else None)
-    components = _registry_components(base, application, release, number, headers)
+    details = _registry_details(base, application, release, number, headers)
+    components = _components(json.dumps(details))
+    rejected = details.get("rejected")
     return Descriptor(
         text=resp.text,
         kind="registry",
@@ -102,23 +107,24 @@ def from_registry(
         commit=resp.headers.get("X-Consign-Commit"),
         builds=_builds(components),
         components=components,
+        rejected=rejected if isinstance(rejected, dict) else None,
     )
 
 
-def _registry_components(
+def _registry_details(
     base: str, application: str, release: str, number: str | None, headers: dict[str, str]
-) -> list[dict[str, Any]]:
-    """The components of the version's discovery document; [] when not offered."""
+) -> dict[str, Any]:
+    """The version's discovery document (components, gate standing); {} when not offered."""
     if number is None:
-        return []
+        return {}
     path = "/".join(quote(p, safe="") for p in (application, "releases", release, "versions"))
     url = f"{base}/api/applications/{path}/{quote(number, safe='')}"
     try:
         resp = requests.get(url, headers={**headers, "Accept": "application/json"}, timeout=TIMEOUT)
         data = resp.json() if resp.status_code == 200 else {}
     except (requests.RequestException, ValueError):
-        return []
-    return _components(json.dumps(data)) if isinstance(data, dict) else []
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def why(resp: requests.Response) -> str:

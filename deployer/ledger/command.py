@@ -1,34 +1,24 @@
 """``consign drift --environment NAME``: does the engine still run what the ledger says
 was deployed there? Exit 0 when nothing differs, 1 when something does (the drift is then
 recorded in the ledger as an event of its own, unless ``--no-record``), 5 when the
-registry cannot say, 6 when the engine does not answer."""
+registry cannot say, 6 when the engine does not answer: failures go through
+:mod:`consign.errors` like every other command's."""
 
 from __future__ import annotations
 
-import getpass
 import json
-import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
+from consign.errors import RegistryUnreachable, exits
 from consign.exit_codes import ExitCode
+from deployer.engine.sdk import engine, engine_errors
 from deployer.ledger import drift, record
 from deployer.ledger.client import LedgerClient, LedgerError
+from deployer.ledger.session import user
 from deployer.ledger.spool import Spool, default_directory, deliver
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no user name in a bare container
-        return "unknown"
-
-
-def _fail(code: ExitCode, message: str) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(int(code))
 
 
 @click.command("drift")
@@ -51,7 +41,7 @@ def _fail(code: ExitCode, message: str) -> NoReturn:
     help="Compose project (default: the one recorded with the deployment).",
 )
 @click.option("--host", envvar="DOCKER_HOST", help="Docker Engine (unix://, tcp://, ssh://).")
-@click.option("--by", envvar="CONSIGN_BY", default=lambda: _user(), help="Who checks (recorded).")
+@click.option("--by", envvar="CONSIGN_BY", default=lambda: user(), help="Who checks (recorded).")
 @click.option(
     "--record/--no-record",
     envvar="CONSIGN_RECORD",
@@ -66,23 +56,37 @@ def _fail(code: ExitCode, message: str) -> NoReturn:
     help="Spool directory for records the registry cannot take now.",
 )
 @click.option("--json", "as_json", envvar="CONSIGN_JSON", is_flag=True, help="Print JSON.")
+@exits()
 def drift_cmd(
     environment: str, registry: str, token: str | None, report_token: str | None,
     project: str | None, host: str | None, by: str, record: bool, spool: Path | None,
     as_json: bool,
-) -> None:  # fmt: skip
+) -> ExitCode:  # fmt: skip
     """Compare the engine with the deployment recorded for ENVIRONMENT."""
     client = LedgerClient(registry, token)
     try:
         state = client.environment(environment)
     except LedgerError as e:
-        _fail(ExitCode.REGISTRY_UNREACHABLE, f"cannot read {environment} from the ledger: {e}")
-    docker = _engine(host)
+        raise RegistryUnreachable(f"cannot read {environment} from the ledger: {e}") from e
+    docker = engine(host)
+    try:
+        with engine_errors(host):
+            return _check(environment, state, docker, host, project, as_json, record, by,
+                          registry, report_token or token, spool)  # fmt: skip
+    finally:
+        docker.close()
+
+
+def _check(
+    environment: str, state: dict[str, Any], docker: Any, host: str | None,
+    project: str | None, as_json: bool, record: bool, by: str, registry: str,
+    token: str | None, spool: Path | None,
+) -> ExitCode:  # fmt: skip
     results: list[dict[str, Any]] = []
     for deployed in state.get("deployed") or []:
         name = project or (deployed.get("engine") or {}).get("project")
         if not name:
-            _fail(ExitCode.USAGE, f"{environment}: the record names no project; pass --project")
+            raise click.UsageError(f"{environment}: the record names no project; pass --project")
         containers = drift.project_containers(docker, name)
         found = drift.compute(deployed, containers)
         results.append({"record": deployed, "project": name, "differences": found,
@@ -91,28 +95,14 @@ def drift_cmd(
     _print(environment, results, as_json)
     lines: list[str] = []
     if drifted and record:
-        reporter = LedgerClient(registry, report_token or token)
+        reporter = LedgerClient(registry, token)
         box = Spool(spool or default_directory())
         for r in drifted:
             body = _drift_record(environment, r, by, docker, host)
             lines.append(deliver(reporter, body, box).line)
     for line in lines:
         click.echo(line, err=as_json)
-    sys.exit(int(ExitCode.FAILED if drifted else ExitCode.OK))
-
-
-def _engine(host: str | None) -> Any:
-    import docker.errors
-    import requests
-
-    from deployer.engine.sdk import engine
-
-    try:
-        client = engine(host)
-        client.ping()
-    except (docker.errors.DockerException, requests.ConnectionError) as e:
-        _fail(ExitCode.ENGINE_UNREACHABLE, f"cannot reach the Docker Engine: {e}")
-    return client
+    return ExitCode.FAILED if drifted else ExitCode.OK
 
 
 def _print(environment: str, results: list[dict[str, Any]], as_json: bool) -> None:

@@ -90,12 +90,16 @@ def services(
             }
         )
         where = origin.get(name, Origin(None, {}))
+        # the verdicts may name containers by name; the record keeps their IDs
+        ids = [str(i["Id"]) for i in found if i.get("Id")] or [
+            c for c in sv.containers if re.fullmatch(r"[0-9a-f]{12,64}", c)
+        ]
         out.append(
             {
                 "service": name,
                 "verdict": sv.verdict.value,
                 "detail": sv.detail,
-                "containers": [c for c in sv.containers if re.fullmatch(r"[0-9a-f]{12,64}", c)],
+                "containers": ids,
                 "image": images[0] if len(images) == 1 else (",".join(images) or None),
                 "config_hash": hashes[0] if len(hashes) == 1 else None,
                 "component": where.component,

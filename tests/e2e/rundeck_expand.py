@@ -131,3 +131,12 @@ def render_exec(
 def references(text: str) -> set[tuple[str, str]]:
     """Every ``(context, key)`` referenced in ``text`` (``.value`` kept on option keys)."""
     return {(m.group(1), m.group(2)) for m in PROPERTY_REF.finditer(text)}
+
+
+#: Rundeck's ``job`` context of an execution (who runs it, which execution), as the jobs
+#: use it in ``CONSIGN_BY``; Rundeck always fills these in.
+JOB_CONTEXT = {
+    "username": "rd user",
+    "execid": "7",
+    "url": "http://rundeck.example/execution/show/7",
+}

@@ -99,8 +99,8 @@ def test_every_reference_is_defined(label: str, job: dict[str, Any]) -> None:
                 assert key.removesuffix(".value") in names[:index], f"{opt['name']} -> {key}"
     for ctx, key in used:
         assert ctx in {"option", "globals", "job"}
-        if ctx == "job":  # Rundeck's job context: only the user who runs it is used
-            assert key == "username"
+        if ctx == "job":  # Rundeck's job context: who runs it, and which execution
+            assert key in {"username", "execid", "url"}
         elif ctx == "option":
             assert key.removesuffix(".value") in names
         else:
@@ -111,7 +111,8 @@ def test_every_reference_is_defined(label: str, job: dict[str, Any]) -> None:
 def test_deploy_options_cascade_application_release_version(name: str) -> None:
     (job,) = load(ROOT / "rundeck-jobs" / name)
     opts = {o["name"]: o for o in job["options"]}
-    assert list(opts) == ["application", "release", "version", "project"]
+    extra = ["force"] if name == "deploy.yaml" else []
+    assert list(opts) == ["application", "release", "version", "project", "environment", *extra]
     for key in ("application", "release", "version"):
         assert opts[key]["required"] is True and opts[key]["enforced"] is True
     selected = {"application": "TLO GE", "release": "Milestone 2"}
@@ -119,7 +120,7 @@ def test_deploy_options_cascade_application_release_version(name: str) -> None:
     urls = {
         k: expand_values_url(opts[k]["valuesUrl"], k, selected, host)
         for k in opts
-        if k != "project"
+        if k in ("application", "release", "version")
     }
     base = "http://registry.example.com:9090/rundeck/options"
     assert urls == {
@@ -136,6 +137,7 @@ def test_rendered_command_keeps_names_with_spaces_whole(label: str, job: dict[st
     context = {
         "option": options,
         "globals": {"registry_url": "http://r:9090", "deployer_image": "img:1"},
+        "job": {"username": "qa lead", "execid": "42", "url": "http://rd/execution/show/42"},
     }
     rendered = render_exec(job["sequence"]["commands"][0]["exec"], context)
     argv = shlex.split(rendered)
@@ -144,6 +146,12 @@ def test_rendered_command_keeps_names_with_spaces_whole(label: str, job: dict[st
             assert options[name] in argv
     whole = render_exec(job["sequence"]["commands"][0]["exec"], context, per_reference=False)
     assert shlex.split(whole) == argv
+    if "job" in job["sequence"]["commands"][0]["exec"]:
+        by = [a for a in argv if a.startswith(("CONSIGN_BY=", "qa lead"))]
+        assert by in (
+            ["CONSIGN_BY=qa lead,rundeck-execution-42,http://rd/execution/show/42"],
+            ["qa lead"],  # promote: --by "${job.username}"
+        ), argv
 
 
 def test_rundeck_rules_as_documented() -> None:
@@ -161,3 +169,30 @@ def test_rundeck_rules_as_documented() -> None:
     )
     assert expand_values_url("http://${globals.h}/a", "o", {}, {"h": "h:1"}) == "http://h%3A1/a"
     assert expand_values_url("${globals.u}/x", "o", {}, {"u": "http://h:1"}).startswith("http%3A")
+
+
+@pytest.mark.parametrize("name", ["deploy.yaml", "rollback.yaml", "teardown.yaml", "status.yaml"])
+def test_jobs_name_the_environment_and_who_deploys(name: str) -> None:
+    """The ledger's wiring: an environment option from the registry (free text for a new
+    one), who ran it and which execution, a spool that outlives the container, and several
+    executions at once (the environment lock keeps one change per environment)."""
+    (job,) = load(ROOT / "rundeck-jobs" / name)
+    assert job["multipleExecutions"] is True
+    opts = {o["name"]: o for o in job["options"]}
+    env = opts["environment"]
+    assert not env.get("enforced") and not env["required"]
+    url = expand_values_url(env["valuesUrl"], "environment", {}, {"registry_host": "r.example"})
+    assert url == "http://r.example:9090/rundeck/options/environments"
+    assert re.fullmatch(env["regex"], "qa-1") and not re.fullmatch(env["regex"], "QA 1")
+    argv = tokenize(job["sequence"]["commands"][0]["exec"])
+    assert "CONSIGN_ENVIRONMENT=${option.environment}" in argv
+    assert "CONSIGN_REGISTRY=${globals.registry_url}" in argv
+    if name == "status.yaml":
+        return
+    (by,) = [a for a in argv if a.startswith("CONSIGN_BY=")]
+    assert "${job.username}" in by and "${job.execid}" in by and "${job.url}" in by
+    assert "consign-spool:/var/lib/consign/spool" in argv
+    assert "CONSIGN_SPOOL=/var/lib/consign/spool" in argv and "CONSIGN_REPORT_TOKEN" in argv
+    assert ("CONSIGN_FORCE=${option.force}" in argv) == (name == "deploy.yaml")
+    if name == "deploy.yaml":
+        assert opts["force"]["value"] == "no" and opts["force"]["values"] == ["no", "yes"]

@@ -37,7 +37,23 @@ def filled(
     for service, build in BUILDS:
         publish(module_registry.url, _write(tmp_path, service), APP, REL, build=build)
     publish(module_registry.url, _write(tmp_path, "api"), "Billing", "R1")
+    _deployed(module_registry.url, "qa-1", APP, REL, 2)
     return module_registry
+
+
+def _deployed(registry: str, environment: str, app: str, release: str, version: int) -> None:
+    """A deployment recorded in the ledger, as the deployer reports one."""
+    from deployer.ledger import record
+    from deployer.ledger.client import LedgerClient
+
+    now = record.utc_now()
+    body = record.build(
+        kind="deploy", environment=environment, application=app, release=release,
+        version=version, commit=None, outcome="ok", started=now, finished=now, by="rd-test",
+        engine={"name": "host", "id": None, "host": None, "project": "tlo"}, source=registry,
+        service_entries=[],
+    )  # fmt: skip
+    LedgerClient(registry).report(body)
 
 
 def value_urls() -> list[tuple[str, str, str]]:
@@ -84,6 +100,7 @@ EXPECTED = {
     "release": [REL],
     "version": ["3", "2", "1"],
     "to_release": [REL],  # promote.yaml: the target release, chosen among the releases
+    "environment": ["qa-1"],  # the ledger's environments (one deployment recorded)
 }
 
 

@@ -21,7 +21,7 @@ import yaml
 
 from consign.process import run
 from tests.deployer.helpers import recorded
-from tests.e2e.rundeck_expand import expand_values_url, render_exec
+from tests.e2e.rundeck_expand import JOB_CONTEXT, expand_values_url, render_exec
 from tests.e2e.serve import publish
 from tests.e2e.sshd import SshServer
 from tests.serving import ROOT, ServedRegistry
@@ -81,6 +81,7 @@ def test_seed_sequence(
     context = {
         "option": {**options, "project": project},
         "globals": {"registry_url": url, "deployer_image": deployer_image},
+        "job": JOB_CONTEXT,
     }
     done = sshd.run(render_exec(job["sequence"]["commands"][0]["exec"], context), timeout=240)
     assert done.returncode == 0, done.stdout + done.stderr

@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 import yaml
 
 from consign.exit_codes import ExitCode
 from consign.process import Completed, run
 from tests.deployer.helpers import containers, recorded
-from tests.e2e.rundeck_expand import render_exec
+from tests.e2e.rundeck_expand import JOB_CONTEXT, render_exec
 from tests.e2e.serve import publish
 from tests.e2e.sshd import SshServer
 from tests.serving import ROOT, ServedRegistry
@@ -74,18 +75,28 @@ def job(sshd: SshServer, registry: str, deployer_image: str) -> Any:
     globals_ = {"registry_url": registry, "deployer_image": deployer_image}
 
     def run_job(name: str, **options: str) -> Completed:
-        command = render_exec(step(name), {"option": options, "globals": globals_})
+        context = {"option": options, "globals": globals_, "job": JOB_CONTEXT}
+        command = render_exec(step(name), context)
         return sshd.run(command, timeout=240)
 
     return run_job
 
 
 def test_deploy_exits_0_on_a_healthy_descriptor_then_status_and_teardown(
-    job: Any, project: str
+    job: Any, project: str, registry: str
 ) -> None:
-    done = job("deploy", application=APP, release=REL_OK, version="2", project=project)
+    env = f"rd-{project}"
+    done = job("deploy", application=APP, release=REL_OK, version="2", project=project,
+               environment=env)  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     assert "healthy" in done.stdout
+    assert "reported to the ledger (1 record(s))" in done.stdout, done.stdout + done.stderr
+    state = requests.get(f"{registry}/api/environments/{env}", timeout=10).json()
+    (now,) = state["deployed"]
+    assert (now["version"], now["outcome"], now["engine"]["project"]) == (2, "ok", project)
+    assert now["by"] == f"rd user,rundeck-execution-7,{JOB_CONTEXT['url']}"
+    ledger = job("status", environment=env)
+    assert ledger.returncode == 0 and f"{APP}/{REL_OK} v2" in ledger.stdout, ledger.stdout
     assert len(containers(project)) == 1
     at = recorded(project)
     assert (at.application, at.release, at.version) == (APP, REL_OK, "2")

@@ -1,0 +1,140 @@
+"""The records of a finished ``consign deploy`` (the deploy and its rollback) and of a
+``consign down``, made from what the deployer saw.
+
+:class:`Observer` is given to :func:`deployer.deploy.rollback.deploy`: it notes each
+attempt's end time and inspects its containers *before* the rollback replaces them, so the
+failed deploy's record carries the image IDs that actually ran. A failed deploy that was
+rolled back is recorded with outcome ``rolled_back`` and ``rolled_back_to`` (only when the
+rollback came up healthy; otherwise the deploy is ``failed``/``timed_out``), followed by a
+``rollback`` record of the older version with its own verdicts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from deployer.deploy.sources import Descriptor
+from deployer.ledger import record
+from deployer.report import Outcome
+
+
+@dataclass
+class _Seen:
+    outcome: Outcome
+    descriptor: Descriptor
+    finished: str
+    services: list[dict[str, Any]]
+
+
+@dataclass
+class Observer:
+    """Collects each attempt of one deploy (the requested one, then the rollback)."""
+
+    client: Any
+    seen: list[_Seen] = field(default_factory=list)
+
+    def __call__(self, outcome: Outcome, descriptor: Descriptor) -> None:
+        finished = record.utc_now()
+        services: list[dict[str, Any]] = []
+        with contextlib.suppress(Exception):  # a record without image IDs beats no record
+            ids = [c for sv in outcome.verdicts.values() for c in sv.containers]
+            inspected = record.inspect_all(self.client, ids)
+            services = record.services(
+                outcome.verdicts, inspected, record.origins(descriptor.components)
+            )
+        if not services:
+            services = record.services(outcome.verdicts, {}, record.origins(descriptor.components))
+        self.seen.append(_Seen(outcome, descriptor, finished, services))
+
+
+def _number(version: str | None) -> int | None:
+    return int(version) if version and version.isdigit() else None
+
+
+def _outcome(outcome: Outcome, rolled_back_to: int | None) -> str:
+    if not outcome.verdicts:  # Compose failed before any service could be judged
+        return "failed"
+    return record.deploy_outcome(outcome.verdicts, rolled_back_to)
+
+
+def _iso(epoch: float | None, default: str) -> str:
+    if epoch is None:
+        return default
+    when = datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds")
+    return when.replace("+00:00", "Z")
+
+
+def deploy_records(
+    observer: Observer,
+    *,
+    started: str,
+    environment: str,
+    by: str,
+    engine: dict[str, Any],
+) -> list[dict[str, Any]]:
+    """The deploy's record and, when it was rolled back, the rollback's (in that order)."""
+    if not observer.seen:
+        return []
+    first = observer.seen[0]
+    back = observer.seen[1] if len(observer.seen) > 1 else None
+    back_ok = back is not None and back.outcome.ok and bool(back.outcome.verdicts)
+    to = _number(back.outcome.version) if back is not None and back_ok else None
+    common = {"environment": environment, "by": by, "engine": engine}
+    out = [_one(first, "deploy", started, _outcome(first.outcome, to), to, common)]
+    if back is not None:
+        begun = _iso(first.outcome.rollback_started, first.finished)
+        out.append(_one(back, "rollback", begun, _outcome(back.outcome, None), None, common))
+    return out
+
+
+def _one(
+    seen: _Seen, kind: str, started: str, outcome: str, to: int | None, common: dict[str, Any]
+) -> dict[str, Any]:
+    d = seen.descriptor
+    return record.build(
+        kind=kind,
+        application=d.application or "",
+        release=d.release or "",
+        version=_number(d.version),
+        commit=d.commit,
+        outcome=outcome,
+        started=started,
+        finished=seen.finished,
+        source=d.location,
+        service_entries=seen.services,
+        rolled_back_to=to,
+        **common,
+    )
+
+
+def teardown_record(
+    *,
+    application: str,
+    release: str,
+    version: str | None,
+    commit: str | None,
+    source: str | None,
+    started: str,
+    environment: str,
+    by: str,
+    engine: dict[str, Any],
+) -> dict[str, Any]:
+    """The record of ``consign down`` of a project deployed from ``application/release``."""
+    return record.build(
+        kind="teardown",
+        environment=environment,
+        application=application,
+        release=release,
+        version=_number(version),
+        commit=commit,
+        outcome="torn_down",
+        started=started,
+        finished=record.utc_now(),
+        by=by,
+        engine=engine,
+        source=source,
+        service_entries=[],
+    )
