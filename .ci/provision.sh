@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Provision what the test suite needs on a Debian machine, as root:
 # Docker Engine, busybox-static (for the local busybox image), openssh-server,
-# debootstrap. Idempotent: safe to run again on a machine that already has it all.
+# debootstrap, chromium (the web UI's browser test). Idempotent: safe to run again on a machine that already has it all.
 set -euo pipefail
 
 log() { printf '[provision] %s\n' "$*" >&2; }
@@ -12,6 +12,8 @@ command -v dockerd >/dev/null 2>&1 || need_pkgs+=(docker.io)
 command -v sshd >/dev/null 2>&1 || [[ -x /usr/sbin/sshd ]] || need_pkgs+=(openssh-server)
 command -v debootstrap >/dev/null 2>&1 || [[ -x /usr/sbin/debootstrap ]] || need_pkgs+=(debootstrap)
 command -v git >/dev/null 2>&1 || need_pkgs+=(git)
+# the web UI's browser test (tests/ui) drives Debian's chromium through Playwright
+[[ -x /usr/bin/chromium ]] || need_pkgs+=(chromium)
 if ((${#need_pkgs[@]})); then
   log "installing ${need_pkgs[*]}"
   apt-get update -qq

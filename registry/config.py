@@ -26,6 +26,16 @@ DEFAULTS: dict[str, Any] = {
     "RUNDECK_LIST_LIMIT": 100,
     # `consign serve` announces open publishing once, in the master; its workers do not.
     "ANNOUNCE_OPEN_PUBLISH": True,
+    # The web UI (registry/views/ui): the key signing its session cookie and CSRF tokens
+    # (when neither is set, a random key is kept in the repository folder, see ui/setup.py),
+    # the Rundeck deploy link, the trusted reverse proxy's identity header (off when empty).
+    "SECRET_KEY": None,
+    "SECRET_KEY_FILE": "",
+    "UI_RUNDECK_URL_TEMPLATE": "",
+    "UI_IDENTITY_HEADER": "",
+    "UI_TRUSTED_PROXIES": "127.0.0.1,::1",
+    "UI_FIND_SCAN": 1000,
+    "PERMANENT_SESSION_LIFETIME": 8 * 3600,
 }
 
 INTEGER_KEYS = (
@@ -35,11 +45,13 @@ INTEGER_KEYS = (
     "MAX_LIST_LIMIT",
     "DEFAULT_LIST_LIMIT",
     "RUNDECK_LIST_LIMIT",
+    "UI_FIND_SCAN",
 )
 
 # Keys whose environment value must stay a raw string: from_prefixed_env would turn a
 # token such as "123" or "true" into a number or a boolean.
 RAW_STRING_KEYS = ("PUBLISH_TOKENS", "READ_TOKENS", "PUBLISH_TOKENS_FILE", "READ_TOKENS_FILE")
+UI_RAW_STRING_KEYS = ("SECRET_KEY", "UI_RUNDECK_URL_TEMPLATE")
 ENV_PREFIX = "CONSIGN"
 
 
@@ -47,7 +59,9 @@ def raw_env_strings(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """The token settings exactly as written in the environment."""
     env = os.environ if environ is None else environ
     return {
-        key: env[f"{ENV_PREFIX}_{key}"] for key in RAW_STRING_KEYS if f"{ENV_PREFIX}_{key}" in env
+        key: env[f"{ENV_PREFIX}_{key}"]
+        for key in (*RAW_STRING_KEYS, *UI_RAW_STRING_KEYS)
+        if f"{ENV_PREFIX}_{key}" in env
     }
 
 

@@ -11,5 +11,6 @@ from registry.views.git_http import bp as git_http
 from registry.views.meta import bp as meta
 from registry.views.publish import bp as publish
 from registry.views.rundeck import bp as rundeck
+from registry.views.ui import bp as ui
 
-BLUEPRINTS: list[Blueprint] = [meta, publish, descriptors, discovery, rundeck, git_http]
+BLUEPRINTS: list[Blueprint] = [meta, publish, descriptors, discovery, rundeck, git_http, ui]
