@@ -54,9 +54,9 @@ HISTORY: list[tuple[str, list[str], list[str], str, dict[str, Any]]] = [
 ]
 
 
-def fill_client(client: FlaskClient) -> None:
+def fill_client(test_client: FlaskClient) -> None:
     for fragment, apps, rels, component, build in HISTORY:
-        answer = publish(client, fragment, apps, rels, component=component, build=build)
+        answer = publish(test_client, fragment, apps, rels, component=component, build=build)
         assert answer.status_code == 201, answer.get_json()
 
 
