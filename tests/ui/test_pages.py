@@ -119,7 +119,7 @@ def test_version_page_shows_builds_services_and_how_to_fetch(make_app: Any) -> N
     assert page.by_class("div", "highlight")
     json_links_answer(client, page)
     warned = get_page(client, f"{MILESTONE}/versions/5")
-    assert [page.text(h).strip() for h in warned.all("h2")][0] == "Warnings"
+    assert next(page.text(h).strip() for h in warned.all("h2")) == "Warnings"
 
 
 def test_latest_redirects_to_the_numbered_page(history: FlaskClient) -> None:
@@ -160,7 +160,7 @@ def test_diff_of_two_versions_of_a_release(history: FlaskClient) -> None:
     assert rows[0] == ["1", "services:", "1", "services:"]
     assert any(r[2:] == ["3", "    image: busybox:2"] and r[:2] != r[2:] for r in rows)
     assert rows[-1] == ["", "", "17", "    - bittorrent-sync-data"]
-    json = [h for h in page.links() if h.startswith("/api/")][0]
+    json = next(h for h in page.links() if h.startswith("/api/"))
     data = history.get(json).get_json()
     assert (data["from"], data["to"], len(data["added"])) == (1, 5, 3)
 
