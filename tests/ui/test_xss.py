@@ -21,7 +21,11 @@ BUILD = {
     "planRepository.revision": "'; DROP TABLE builds; --",
     "comment": "</pre><script>alert('comment')</script> — ünï ✓",
 }
-FRAGMENT = 'web:\n  image: busybox\n  environment:\n    NOTE: "</code><script>alert(\'yaml\')</script>"\n  volumes_from: ["<i>missing</i>"]\n'
+FRAGMENT = (
+    "web:\n  image: busybox\n  environment:\n"
+    "    NOTE: \"</code><script>alert('yaml')</script>\"\n"
+    '  volumes_from: ["<i>missing</i>"]\n'
+)
 RAW = ("<script", "<img", "<svg", "<b ", "<i>")  # a tag opened by data
 
 
