@@ -1,4 +1,4 @@
-"""`python -m bench [registry|deployer ...]`: run the benchmarks and print their figures."""
+"""`python -m bench [registry|ui|deployer ...]`: run the benchmarks and print their figures."""
 
 from __future__ import annotations
 
@@ -17,6 +17,10 @@ def main() -> None:
         from bench import registry
 
         print(json.dumps(registry.run(args.history, args.samples)["targets"], indent=2))
+    if "ui" in args.which:
+        from bench import ui
+
+        print(json.dumps(ui.run(args.history)["targets"], indent=2))
     if "deployer" in args.which:
         from bench import deployer
 
