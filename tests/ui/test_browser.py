@@ -21,7 +21,7 @@ import requests
 
 from tests.conftest import CHROMIUM
 from tests.serving import ServedRegistry
-from tests.ui.conftest import READER
+from tests.ui.conftest import READER, publish_http
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -219,3 +219,43 @@ def test_walk_every_page_by_clicking(served_ui: ServedRegistry, page: Any, tmp_p
     page.click("header .who button")
     assert page.title() == "Sign in · Consignment"
     assert watch.problems == []
+
+
+def test_hostile_names_run_nothing_with_javascript_on(repo: Path, tmp_path: Path) -> None:
+    """With scripts allowed in the browser, hostile names and build values still only show
+    as text: no dialog opens, no console error, and the names read as published."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.ui.test_xss import APP, BUILD, COMPONENT, FRAGMENT, OTHER, RELEASE
+
+    with ServedRegistry(repo, tmp_path / "serve.log", workers=1).start() as server:
+        publish_http(
+            server.url, FRAGMENT, [APP], [RELEASE, OTHER], component=COMPONENT, build=BUILD
+        )
+        with sync_playwright() as p:
+            browser = p.chromium.launch(
+                executable_path=str(CHROMIUM),
+                headless=True,
+                args=["--no-sandbox", "--disable-background-networking"],
+            )
+            page = browser.new_page()
+            dialogs: list[str] = []
+            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            watch = Watch(page)
+            page.goto(server.url + "/")
+            assert page.locator("section.app h2").all_inner_texts() == [APP]
+            page.click(f"section.app tbody th >> text={RELEASE}")
+            assert page.inner_text("h1") == f"{APP} / {RELEASE}"
+            page.click("table.versions tbody th a")
+            assert page.locator("table.components tbody th").all_inner_texts() == [COMPONENT]
+            page.click("details.buildinfo summary")
+            assert BUILD["comment"] in page.inner_text("details.buildinfo")
+            page.click("table.components tbody td[data-label=Build] a")
+            assert (
+                page.inner_text("h2")
+                == f"Versions with build {BUILD['buildNumber']} of {COMPONENT}"
+            )
+            assert len(page.locator("table.found tbody tr").all()) == 2
+            Shots(page, tmp_path).take("hostile")
+            browser.close()
+    assert dialogs == [] and watch.problems == []
