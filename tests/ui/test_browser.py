@@ -56,16 +56,21 @@ class Watch:
             self.problems.append(f"{response.status} for {response.url}")
 
 
+def launch(playwright: Any) -> Any:
+    """Debian's chromium, headless; never a browser downloaded by `playwright install`."""
+    return playwright.chromium.launch(
+        executable_path=str(CHROMIUM),
+        headless=True,
+        args=["--no-sandbox", "--disable-background-networking"],
+    )
+
+
 @pytest.fixture
 def page(tmp_path: Path) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=["--no-sandbox", "--disable-background-networking"],
-        )
+        browser = launch(p)
         context = browser.new_context(
             java_script_enabled=False, viewport={"width": 1280, "height": 900}
         )
@@ -233,11 +238,7 @@ def test_hostile_names_run_nothing_with_javascript_on(repo: Path, tmp_path: Path
             server.url, FRAGMENT, [APP], [RELEASE, OTHER], component=COMPONENT, build=BUILD
         )
         with sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path=str(CHROMIUM),
-                headless=True,
-                args=["--no-sandbox", "--disable-background-networking"],
-            )
+            browser = launch(p)
             page = browser.new_page()
             dialogs: list[str] = []
             page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))

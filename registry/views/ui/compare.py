@@ -33,11 +33,6 @@ def _parse_ref(field_name: str, text: str) -> tuple[str, str, int | None]:
     return parts[0], parts[1], parse_version(parts[2].strip())
 
 
-def diff_url(old: VersionInfo | str, new: VersionInfo | str) -> str:
-    refs = [version_ref(v) if isinstance(v, VersionInfo) else v for v in (old, new)]
-    return "/ui/diff?" + urlencode({"from": refs[0], "to": refs[1]})
-
-
 @bp.get("/ui/diff")
 def diff() -> ResponseReturnValue:
     """``from`` and ``to`` are ``APPLICATION/RELEASE/VERSION``; ``from`` defaults to the
@@ -82,7 +77,7 @@ def diff() -> ResponseReturnValue:
         },
         hunks=diffing.side_by_side(old_text.decode("utf-8"), new_text.decode("utf-8")),
         describe=builds.describe,
-        swap_url=diff_url(new, old),
+        swap_url=links.ui_diff(version_ref(new), version_ref(old)),
         json_url=links.release_api(to_app, to_rel) + "/diff?" + query,
         from_ref=version_ref(old),
         to_ref=version_ref(new),
@@ -154,7 +149,7 @@ def find() -> ResponseReturnValue:
                     results.append(found)
                 if found.searched < found.total:
                     partial.append(found)
-    deeper = "/ui/find?" + urlencode({"component": component, "build": build, "scan": scan * 10})
+    deeper = links.ui_find(component, build, scan=scan * 10)
     return render_template(
         "ui/find.html",
         component=component,
