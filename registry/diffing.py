@@ -8,7 +8,7 @@ QA #7): nothing here knows where the components came from.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -16,6 +16,15 @@ from registry.assembly import Component
 
 #: Lines of unchanged context kept around each change in the side-by-side diff.
 CONTEXT = 3
+
+
+@dataclass(frozen=True)
+class Owner:
+    """The component that provides a service in a version, as its manifest records it."""
+
+    name: str
+    build: dict[str, Any]
+    sha256: str  # of the component's fragment: equal hashes, equal service definitions
 
 
 @dataclass(frozen=True)
@@ -29,34 +38,63 @@ class ServiceChange:
 
     service: str
     kind: Literal["added", "removed", "changed", "rebuilt"]
-    before: Component | None
-    after: Component | None
+    before: Owner | None
+    after: Owner | None
 
 
-def _services(components: Iterable[Component]) -> dict[str, tuple[Component, Any]]:
+Entries = Sequence[Mapping[str, Any]]  # a version's manifest components (VersionInfo.components)
+
+
+def owners(entries: Entries) -> dict[str, Owner]:
+    """Service -> its owner, in the version's order."""
     return {
-        name: (component, spec)
+        str(service): Owner(str(e["name"]), dict(e.get("build") or {}), str(e["sha256"]))
+        for e in entries
+        for service in e.get("services") or []
+    }
+
+
+def to_read(old: Entries, new: Entries) -> set[str]:
+    """The components whose fragments a comparison must parse: those that provide a service
+    on both sides under the same name but with another fragment. Every other answer is in
+    the manifests (an adjacent pair of versions needs one component, not fifty)."""
+    before, after = owners(old), owners(new)
+    return {
+        owner.name
+        for service, owner in after.items()
+        if service in before
+        and before[service].name == owner.name
+        and before[service].sha256 != owner.sha256
+    }
+
+
+def _service_specs(components: Iterable[Component]) -> dict[str, Any]:
+    return {
+        name: spec
         for component in components
         for name, spec in (component.spec.get("services") or {}).items()
     }
 
 
-def compare(old: Sequence[Component], new: Sequence[Component]) -> list[ServiceChange]:
-    """Every service that differs, in the new version's order, then the removed ones."""
-    before, after = _services(old), _services(new)
+def compare(
+    old: Entries, new: Entries, old_read: Iterable[Component], new_read: Iterable[Component]
+) -> list[ServiceChange]:
+    """Every service that differs, in the new version's order, then the removed ones.
+    ``old_read``/``new_read``: at least the components :func:`to_read` names, parsed."""
+    before, after = owners(old), owners(new)
+    old_specs, new_specs = _service_specs(old_read), _service_specs(new_read)
     changes: list[ServiceChange] = []
-    for name, (component, spec) in after.items():
-        if name not in before:
-            changes.append(ServiceChange(name, "added", None, component))
-            continue
-        was, was_spec = before[name]
-        if was_spec != spec or was.name != component.name:
-            changes.append(ServiceChange(name, "changed", was, component))
-        elif was.build != component.build:
-            changes.append(ServiceChange(name, "rebuilt", was, component))
-    changes += [
-        ServiceChange(n, "removed", c, None) for n, (c, _) in before.items() if n not in after
-    ]
+    for name, owner in after.items():
+        was = before.get(name)
+        if was is None:
+            changes.append(ServiceChange(name, "added", None, owner))
+        elif was.name != owner.name or (
+            was.sha256 != owner.sha256 and old_specs[name] != new_specs[name]
+        ):
+            changes.append(ServiceChange(name, "changed", was, owner))
+        elif was.build != owner.build:
+            changes.append(ServiceChange(name, "rebuilt", was, owner))
+    changes += [ServiceChange(n, "removed", o, None) for n, o in before.items() if n not in after]
     return changes
 
 

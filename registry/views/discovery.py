@@ -7,7 +7,6 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from registry import diffing
-from registry.assembly import Component
 from registry.auth import require_read
 from registry.diffing import ServiceChange
 from registry.errors import BadRequest
@@ -97,13 +96,18 @@ def diff(application: str, release: str) -> Response:
     from_arg = request.args.get("from", default_from)
     if from_arg is None and not same:
         raise BadRequest("'from' is needed with another release", details={"field": "from"})
-    old: list[Component] = []
+    old: list[dict[str, Any]] = []
     from_text, from_number = b"", 0
     if from_arg is not None:
         from_info, from_text = store.descriptor(from_app, from_rel, parse_version(from_arg))
-        from_number = from_info.number
-        old = store.components(from_app, from_rel, from_number)
-    changes = diffing.compare(old, store.components(application, release, to_info.number))
+        from_number, old = from_info.number, from_info.components
+    read = diffing.to_read(old, to_info.components)
+    changes = diffing.compare(
+        old,
+        to_info.components,
+        store.components(from_app, from_rel, from_number, only=read) if read else [],
+        store.components(application, release, to_info.number, only=read) if read else [],
+    )
     by_kind = {
         kind: [_entry(c) for c in changes if c.kind == kind]
         for kind in ("added", "removed", "changed", "rebuilt")

@@ -161,3 +161,25 @@ def test_diff_bad_numbers_400(history: FlaskClient, query: str) -> None:
 
 def test_empty_registry(client: FlaskClient) -> None:
     assert client.get("/api/applications").get_json() == {"applications": []}
+
+
+def test_diff_reads_definitions_only_where_a_fragment_changed(client: FlaskClient) -> None:
+    """A component with two services republished with one of them changed: that one is
+    "changed", its sibling (same definition, the component's new build) "rebuilt"."""
+    pair = "a:\n  image: busybox\nb:\n  image: busybox\n"
+    publish(client, pair, ["X"], ["R"], component="pair", build={"n": 1})
+    publish(client, DB, ["X"], ["R"], component="db", build={"n": 1})
+    publish(
+        client,
+        pair.replace("busybox\nb", "busybox:2\nb"),
+        ["X"],
+        ["R"],
+        component="pair",
+        build={"n": 2},
+    )
+    data = client.get("/api/applications/X/releases/R/diff?from=2&to=3").get_json()
+    assert [e["service"] for e in data["changed"]] == ["a"]
+    assert [(e["service"], e["previous_build"], e["build"]) for e in data["rebuilt"]] == [
+        ("b", {"n": 1}, {"n": 2})
+    ]
+    assert data["added"] == data["removed"] == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlencode
 
 from flask import current_app, render_template, request
@@ -54,9 +55,12 @@ def diff() -> ResponseReturnValue:
         )
     from_app, from_rel, from_number = _parse_ref("from", from_arg)
     old, old_text = store.descriptor(from_app, from_rel, from_number)
+    read = diffing.to_read(old.components, new.components)
     changes = diffing.compare(
-        store.components(from_app, from_rel, old.number),
-        store.components(to_app, to_rel, new.number),
+        old.components,
+        new.components,
+        store.components(from_app, from_rel, old.number, only=read) if read else [],
+        store.components(to_app, to_rel, new.number, only=read) if read else [],
     )
     query = urlencode(
         {
@@ -114,6 +118,10 @@ def _search(application: str, release: str, component: str, build: str, scan: in
     found = Found(application, release)
     found.total = store.version(application, release, None).number
     before: int | None = None
+    # Consecutive versions share their manifest entries (the store hands out one dict per
+    # component and fragment), so each entry is matched once, not once per version.
+    # (The entry is kept with its verdict so that its id cannot be reused meanwhile.)
+    verdicts: dict[int, tuple[dict[str, Any], bool]] = {}
     while found.searched < scan:
         page = store.versions(
             application, release, limit=min(PAGE, scan - found.searched), before=before
@@ -122,7 +130,11 @@ def _search(application: str, release: str, component: str, build: str, scan: in
             break
         for info in page:
             for entry in info.components:
-                if entry.get("name") == component and builds.matches(entry.get("build"), build):
+                if entry.get("name") != component:
+                    continue
+                if id(entry) not in verdicts:
+                    verdicts[id(entry)] = (entry, builds.matches(entry.get("build"), build))
+                if verdicts[id(entry)][1]:
                     found.add(info)
                     found.label = found.label or builds.describe(entry.get("build")).label
         found.searched += len(page)
