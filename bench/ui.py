@@ -6,8 +6,9 @@ request's arrival in the app to the response, template rendering included); the 
 round trip is recorded beside it. Pages that name one version are asked for a different,
 random version each time, so the store's and the highlighter's caches do not flatter them
 (a long-running registry has read a few versions, not all 10,000); the same page asked
-again is measured too. The history is filled in-process through the same store code as
-bench/registry.py (the fill is not measured).
+again, and versions walked back one by one (what clicking "<- #N-1" does), are measured
+too. The history is filled in-process through the same store code as bench/registry.py
+(the fill is not measured).
 """
 
 from __future__ import annotations
@@ -52,13 +53,22 @@ def page_kinds(history: int, short: int, rng: random.Random) -> dict[str, Callab
             {"component": f"svc-{(n - 1) % COMPONENTS:02d}", "build": n - 1}
         )
 
+    back = iter(range(history - 1, 1, -1))  # clicking "<- #N-1" from the latest, page after page
+    back_diff = iter(range(history - 1, 1, -1))
+
+    def walk_diff() -> str:
+        n = next(back_diff)
+        return diff(f"{APP}/{REL}/{n - 1}", f"{APP}/{REL}/{n}")
+
     return {
         "home": lambda: "/ui/",
         "release_newest_page": lambda: release,
         "release_random_page": lambda: f"{release}?before={some()}",
         "version_latest_again": lambda: version(history),
         "version_random": lambda: version(some()),
+        "version_walking_back": lambda: version(next(back)),
         "diff_adjacent_random": adjacent,
+        "diff_walking_back": walk_diff,
         "diff_first_to_last": lambda: diff(f"{APP}/{REL}/1", f"{APP}/{REL}/{history}"),
         "diff_across_releases": lambda: diff(f"{APP}/{SHORT}/{short}", f"{APP}/{REL}/{some()}"),
         "find_a_build": find,
