@@ -194,3 +194,29 @@ def test_workers_share_the_kept_key(make_app: Any, repo: Any) -> None:
     assert key_file.stat().st_mode & 0o777 == 0o600
     chosen: Flask = make_app(SECRET_KEY="x" * 32)
     assert chosen.secret_key == "x" * 32
+
+
+def test_the_role_table_with_identities(make_app: Any) -> None:
+    """The shape of the role table of registry/auth.py once the gate's roles are there
+    (role -> grants of identity and token): a sign-in takes the entry's identity and every
+    role listing the token; a proxy-named user holds the roles that name it."""
+    from types import SimpleNamespace
+
+    from registry.auth import EXTENSION
+
+    app: Flask = make_app(UI_IDENTITY_HEADER="X-Forwarded-User")
+    grant = SimpleNamespace(identity="qa-alice", token="alice-secret-1")
+    app.extensions[EXTENSION] = SimpleNamespace(
+        roles={"approve": (grant,), "read": (SimpleNamespace(identity="r", token="r-secret-12"),)}
+    )
+    client = app.test_client()
+    assert client.get("/ui/").status_code == 303  # read tokens are set
+    assert sign_in(client, "alice-secret-1").status_code == 303
+    page = check_page(client.get("/ui/").data)
+    assert "Signed in as qa-alice" in page.words()
+    proxied = {"headers": {"X-Forwarded-User": "qa-alice"}, "environ_base": {"REMOTE_ADDR": "::1"}}
+    with app.test_request_context("/ui/", **proxied):
+        from registry.views.ui import identity
+
+        assert identity.current().roles == {"approve", "read"}
+        assert identity.proxy_roles("someone") == {"read"}

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from flask import current_app, request, session
 
 from registry.auth import EXTENSION as AUTH_EXTENSION
-from registry.auth import Tokens
 from registry.views.ui.setup import PROXIES_EXTENSION
 
-#: Session keys.
-DIGEST, IDENTITY, SIGNED_IN = "token_sha256", "identity", "signed_in"
+#: The session key: the digest of the token signed in with (the identity and roles are
+#: looked up again at every request, from the configuration in force).
+DIGEST = "token_sha256"
 MAX_IDENTITY = 200
 
 
@@ -47,33 +47,56 @@ def token_identity(token_digest: str) -> str:
     return f"token-{token_digest[:6]}"
 
 
-def role_table() -> dict[str, tuple[str, ...]]:
-    """Role -> its configured tokens. Any configured token reads; publish tokens also read."""
-    tokens: Tokens = current_app.extensions[AUTH_EXTENSION]
-    return {"publish": tokens.publish, "read": tokens.read}
+def role_table() -> dict[str, tuple[tuple[str, str], ...]]:
+    """Role -> its configured (identity, token) pairs: the one place that reads the roles.
+
+    Works with the role table of ``registry/auth.py`` (``Tokens.roles``: role -> grants with
+    ``identity`` and ``token``, ``identity:token`` entries) and with the older publish/read
+    pair (an entry's identity is then ``token-<6 hex>``)."""
+    tokens = current_app.extensions[AUTH_EXTENSION]
+    roles = getattr(tokens, "roles", None)
+    if roles is not None:
+        return {
+            str(role): tuple((str(g.identity), str(g.token)) for g in grants)
+            for role, grants in roles.items()
+        }
+    pairs = {role: tuple(getattr(tokens, role, ())) for role in ("publish", "read")}
+    return {
+        role: tuple((token_identity(digest(t)), t) for t in found) for role, found in pairs.items()
+    }
 
 
 def read_is_open() -> bool:
     """Reading needs no sign-in unless read tokens are configured (the API's rule)."""
-    return not role_table()["read"]
+    return not role_table().get("read")
 
 
 def any_token_configured() -> bool:
     return any(role_table().values())
 
 
-def roles_of(token_digest: str) -> frozenset[str]:
-    """The roles whose tokens include one with this SHA-256 (compared in constant time,
-    every token compared)."""
+def match(token_digest: str) -> tuple[str | None, frozenset[str]]:
+    """The identity and roles of the configured token with this SHA-256 (compared in
+    constant time, every token compared); any configured token also reads."""
     roles: set[str] = set()
+    identity: str | None = None
     given = token_digest.encode("ascii", "replace")
-    for role, tokens in role_table().items():
-        found = False
-        for token in tokens:
-            found |= hmac.compare_digest(given, digest(token).encode("ascii"))
-        if found:
-            roles.add(role)
-    return frozenset(roles | {"read"}) if roles else frozenset()
+    for role, pairs in role_table().items():
+        for name, token in pairs:
+            if hmac.compare_digest(given, digest(token).encode("ascii")):
+                roles.add(role)
+                identity = identity or name
+    return identity, frozenset(roles | {"read"}) if roles else frozenset()
+
+
+def roles_of(token_digest: str) -> frozenset[str]:
+    return match(token_digest)[1]
+
+
+def proxy_roles(identity: str) -> frozenset[str]:
+    """A proxy-named user reads, and holds every role with an entry of that identity."""
+    named = {role for role, pairs in role_table().items() for name, _ in pairs if name == identity}
+    return frozenset(named | {"read"})
 
 
 def _proxy_identity() -> str | None:
@@ -96,28 +119,27 @@ def current() -> Viewer:
     """The viewer of this request (proxy identity first, then the session)."""
     proxied = _proxy_identity()
     if proxied is not None:
-        return Viewer(proxied, frozenset({"read"}), "proxy")
+        return Viewer(proxied, proxy_roles(proxied), "proxy")
     stored = session.get(DIGEST)
     if not isinstance(stored, str):
         return ANONYMOUS
-    roles = roles_of(stored)
+    identity, roles = match(stored)
     if not roles:
         session.clear()  # the token is no longer configured: signed out
         return ANONYMOUS
-    return Viewer(str(session.get(IDENTITY) or token_identity(stored)), roles, "session")
+    return Viewer(identity or token_identity(stored), roles, "session")
 
 
 def sign_in(token: str) -> Viewer | None:
     """Start a session for ``token``; None (and nothing stored) when no role has it."""
     token_digest = digest(token)
-    roles = roles_of(token_digest)
+    identity, roles = match(token_digest)
     if not roles:
         return None
     session.clear()  # a fresh session (and CSRF token) at every sign-in: no fixation
     session.permanent = True
     session[DIGEST] = token_digest
-    session[IDENTITY] = token_identity(token_digest)
-    return Viewer(session[IDENTITY], roles, "session")
+    return Viewer(identity or token_identity(token_digest), roles, "session")
 
 
 def sign_out() -> None:
