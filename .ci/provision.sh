@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Provision what the test suite needs on a Debian machine, as root:
 # Docker Engine, busybox-static (for the local busybox image), openssh-server,
-# debootstrap, strace. Idempotent: safe to run again on a machine that already has it all.
+# debootstrap, strace, iproute2, chromium (the web UI's browser test). Idempotent: safe to run
+# again on a machine that already has it all.
 set -euo pipefail
 
 log() { printf '[provision] %s\n' "$*" >&2; }
@@ -14,6 +15,8 @@ command -v debootstrap >/dev/null 2>&1 || [[ -x /usr/sbin/debootstrap ]] || need
 command -v git >/dev/null 2>&1 || need_pkgs+=(git)
 command -v strace >/dev/null 2>&1 || need_pkgs+=(strace)  # the durability test traces fsync
 command -v ip >/dev/null 2>&1 || need_pkgs+=(iproute2)  # the two-node Swarm test (network namespaces)
+# the web UI's browser test (tests/ui) drives Debian's chromium through Playwright
+[[ -x /usr/bin/chromium ]] || need_pkgs+=(chromium)
 if ((${#need_pkgs[@]})); then
   log "installing ${need_pkgs[*]}"
   apt-get update -qq

@@ -1,4 +1,4 @@
-"""`python -m bench [registry|ledger|oci|deployer|deployer-rollback|swarm ...]`: run the
+"""`python -m bench [registry|ledger|oci|ui|deployer|deployer-rollback|swarm ...]`: run the
 benchmarks and print their figures (`deployer-rollback` is the deployer's failure certainty
 -> rollback start measurement alone; `swarm` compares stacks with `docker stack deploy`)."""
 
@@ -47,6 +47,10 @@ def main() -> None:
                 indent=2,
             )
         )
+    if "ui" in args.which:
+        from bench import ui
+
+        print(json.dumps(ui.run(args.history)["targets"], indent=2))
     if "deployer" in args.which:
         from bench import deployer
 

@@ -42,6 +42,16 @@ DEFAULTS: dict[str, Any] = {
     "ANNOUNCE_OPEN_PUBLISH": True,
     # fsync objects and refs before a publish answers (see registry/store/loose.py)
     "DURABLE": True,
+    # The web UI (registry/views/ui): the key signing its session cookie and CSRF tokens
+    # (when neither is set, a random key is kept in the repository folder, see ui/setup.py),
+    # the Rundeck deploy link, the trusted reverse proxy's identity header (off when empty).
+    "SECRET_KEY": None,
+    "SECRET_KEY_FILE": "",
+    "UI_RUNDECK_URL_TEMPLATE": "",
+    "UI_IDENTITY_HEADER": "",
+    "UI_TRUSTED_PROXIES": "127.0.0.1,::1",
+    "UI_FIND_SCAN": 1000,
+    "PERMANENT_SESSION_LIFETIME": 8 * 3600,
 }
 
 INTEGER_KEYS = (
@@ -58,6 +68,7 @@ INTEGER_KEYS = (
     "LOCK_TTL",
     "MAX_FILES",
     "MAX_FILE_BYTES",
+    "UI_FIND_SCAN",
 )
 
 # Keys whose environment value must stay a raw string: from_prefixed_env would turn a
@@ -69,6 +80,7 @@ ROLE_TOKEN_KEYS = tuple(
     for role in ("REPORT", "APPROVE", "RELEASE")
     for suffix in ("", "_FILE")
 )
+UI_RAW_STRING_KEYS = ("SECRET_KEY", "UI_RUNDECK_URL_TEMPLATE")
 ENV_PREFIX = "CONSIGN"
 
 
@@ -78,6 +90,7 @@ def raw_env_strings(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     return {
         key: env[f"{ENV_PREFIX}_{key}"]
         for key in RAW_STRING_KEYS + ROLE_TOKEN_KEYS
+        for key in (*RAW_STRING_KEYS, *UI_RAW_STRING_KEYS)
         if f"{ENV_PREFIX}_{key}" in env
     }
 

@@ -58,17 +58,31 @@ def _sshd_problem() -> str | None:
     return None
 
 
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def _browser_problem() -> str | None:
+    if not CHROMIUM.exists():
+        return f"no Debian chromium at {CHROMIUM} (run `bash .ci/provision.sh`)"
+    return None
+
+
 _PROBLEMS: dict[str, str | None] = {}
 
 
 def _problem(kind: str) -> str | None:
     if kind not in _PROBLEMS:
-        _PROBLEMS[kind] = _docker_problem() if kind == "docker" else _sshd_problem()
+        checks = {"docker": _docker_problem, "ssh": _sshd_problem, "browser": _browser_problem}
+        _PROBLEMS[kind] = checks[kind]()
     return _PROBLEMS[kind]
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    for kind, env in (("docker", "CONSIGN_REQUIRE_DOCKER"), ("ssh", "CONSIGN_REQUIRE_SSH")):
+    for kind, env in (
+        ("docker", "CONSIGN_REQUIRE_DOCKER"),
+        ("ssh", "CONSIGN_REQUIRE_SSH"),
+        ("browser", "CONSIGN_REQUIRE_BROWSER"),
+    ):
         if item.get_closest_marker(kind) is None:
             continue
         problem = _problem(kind)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -229,14 +229,21 @@ class DescriptorStore:
             return self._reader.page(tags)
 
     def components(
-        self, application: str, release: str, number: int | None = None
+        self,
+        application: str,
+        release: str,
+        number: int | None = None,
+        *,
+        only: Collection[str] | None = None,
     ) -> list[Component]:
-        """The components of a version (None: the latest); [] for a target never published."""
+        """The components of a version (None: the latest); [] for a target never published.
+        ``only``: just the components with these names."""
         with self._guard():
             if number is None:
                 tip = self._refs.resolve(publisher.branch_ref(application, release))
-                return list(self._reader.components(tip)) if tip else []
-            return list(self._reader.components(self._commit(application, release, number)))
+                return list(self._reader.components(tip, only)) if tip else []
+            commit = self._commit(application, release, number)
+            return list(self._reader.components(commit, only))
 
     def file(self, application: str, release: str, number: int, stored: str) -> bytes:
         """An attached file of a version, by its path in the tree (``fragments/<c>/<path>``);

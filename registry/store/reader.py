@@ -11,7 +11,7 @@ for each). Component entries that are equal in consecutive manifests share one d
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -126,17 +126,20 @@ class Reader:
             cached = self._descriptors.put(commit, blob.data)
         return cached
 
-    def components(self, commit: str) -> list[Component]:
+    def components(self, commit: str, only: Collection[str] | None = None) -> list[Component]:
         """The components of a version: its manifest plus each fragment, looked up by sha256.
 
         Another worker's publish moves the tip past this process's cached versions, but all
         but one of its fragments are ones this process has already read: only the manifest
-        and the fragments never seen here cost a Git read.
+        and the fragments never seen here cost a Git read. ``only``: just the components of
+        these names (a diff needs the one or two that changed, not fifty parsed fragments).
         """
         cached = self._components.get(commit)
         if cached is not None:
-            return cached
+            return cached if only is None else [c for c in cached if c.name in only]
         items = self.entry(commit).info.components
+        if only is not None:
+            items = [item for item in items if item["name"] in only]
         texts = {item["sha256"]: self._fragments.get(item["sha256"]) for item in items}
         missing = [item for item in items if texts[item["sha256"]] is None]
         blobs = self.objects.read_many([f"{commit}:{item['fragment']}" for item in missing])
@@ -161,7 +164,7 @@ class Reader:
                     ),
                 )
             )
-        return self._components.put(commit, result)
+        return self._components.put(commit, result) if only is None else result
 
     def _fragment(self, text: str, sha256: str) -> str:
         """Cache a fragment's text under its sha256 (only if it really has that hash)."""

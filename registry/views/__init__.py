@@ -16,6 +16,7 @@ from registry.views.monitoring import bp as monitoring
 from registry.views.oci import bp as oci
 from registry.views.publish import bp as publish
 from registry.views.rundeck import bp as rundeck
+from registry.views.ui import bp as ui
 
 BLUEPRINTS: list[Blueprint] = [
     meta,
@@ -29,4 +30,5 @@ BLUEPRINTS: list[Blueprint] = [
     environments,
     locks,
     oci,
+    ui,
 ]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from registry.assembly import Component
+from registry import diffing
 from registry.auth import require_read
+from registry.diffing import ServiceChange
+from registry.errors import BadRequest
 from registry.gate import Standing
 from registry.storage import get_store
 from registry.store import VersionInfo
@@ -99,55 +100,65 @@ def version(application: str, release: str, version: str) -> Response:
     return jsonify({**body, "verified": store.verified(application, release, info.number)})
 
 
-def _services(components: list[Component]) -> dict[str, tuple[Component, Any]]:
-    return {
-        name: (component, spec)
-        for component in components
-        for name, spec in (component.spec.get("services") or {}).items()
-    }
-
-
-def _entry(service: str, component: Component) -> dict[str, Any]:
-    return {"service": service, "component": component.name, "build": component.build}
+def _entry(change: ServiceChange) -> dict[str, Any]:
+    """A service change as JSON: the version's component and build where it is (for a removed
+    service, the old one's), and what it had before when it changed."""
+    now = change.after or change.before
+    assert now is not None
+    entry: dict[str, Any] = {"service": change.service, "component": now.name, "build": now.build}
+    if change.after is not None and change.before is not None:
+        entry["previous_component"] = change.before.name
+        entry["previous_build"] = change.before.build
+    return entry
 
 
 @bp.get(f"{RELEASE}/diff")
 def diff(application: str, release: str) -> Response:
-    """What changed from ``from`` (default: the one before ``to``) to ``to`` (default: latest)."""
-    to_info, to_text = get_store().descriptor(
+    """What changed from ``from`` (default: the one before ``to``) to ``to`` (default: latest).
+
+    ``from_application``/``from_release`` (default: this one) compare with a version of
+    another release, e.g. Milestone #41 against QA #7."""
+    store = get_store()
+    to_info, to_text = store.descriptor(
         application, release, parse_version(request.args.get("to", "latest"))
     )
-    default_from = str(to_info.number - 1) if to_info.number > 1 else None
+    from_app = request.args.get("from_application", application)
+    from_rel = request.args.get("from_release", release)
+    same = (from_app, from_rel) == (application, release)
+    default_from = str(to_info.number - 1) if to_info.number > 1 and same else None
     from_arg = request.args.get("from", default_from)
-    old: list[Component] = []
+    if from_arg is None and not same:
+        raise BadRequest("'from' is needed with another release", details={"field": "from"})
+    old: list[dict[str, Any]] = []
     from_text, from_number = b"", 0
     if from_arg is not None:
-        from_info, from_text = get_store().descriptor(application, release, parse_version(from_arg))
-        from_number = from_info.number
-        old = get_store().components(application, release, from_number)
-    before = _services(old)
-    after = _services(get_store().components(application, release, to_info.number))
-    unified = difflib.unified_diff(
-        from_text.decode("utf-8").splitlines(keepends=True),
-        to_text.decode("utf-8").splitlines(keepends=True),
-        fromfile=f"{application}/{release}/{from_number}/docker-compose.yml",
-        tofile=f"{application}/{release}/{to_info.number}/docker-compose.yml",
+        from_info, from_text = store.descriptor(from_app, from_rel, parse_version(from_arg))
+        from_number, old = from_info.number, from_info.components
+    read = diffing.to_read(old, to_info.components)
+    changes = diffing.compare(
+        old,
+        to_info.components,
+        store.components(from_app, from_rel, from_number, only=read) if read else [],
+        store.components(application, release, to_info.number, only=read) if read else [],
     )
-    changed = [
-        {**_entry(name, after[name][0]), "previous_component": before[name][0].name}
-        for name in after
-        if name in before
-        and (after[name][1] != before[name][1] or after[name][0].name != before[name][0].name)
-    ]
+    by_kind = {
+        kind: [_entry(c) for c in changes if c.kind == kind]
+        for kind in ("added", "removed", "changed", "rebuilt")
+    }
     return jsonify(
         {
             "application": application,
             "release": release,
+            "from_application": from_app,
+            "from_release": from_rel,
             "from": from_number,
             "to": to_info.number,
-            "added": [_entry(n, after[n][0]) for n in after if n not in before],
-            "removed": [_entry(n, before[n][0]) for n in before if n not in after],
-            "changed": changed,
-            "diff": "".join(unified),
+            **by_kind,
+            "diff": diffing.unified(
+                from_text.decode("utf-8"),
+                to_text.decode("utf-8"),
+                f"{from_app}/{from_rel}/{from_number}/docker-compose.yml",
+                f"{application}/{release}/{to_info.number}/docker-compose.yml",
+            ),
         }
     )

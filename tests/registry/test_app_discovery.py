@@ -89,10 +89,43 @@ def test_diff(history: FlaskClient) -> None:
     assert data["added"] == [{"service": "db", "component": "db", "build": {"n": 2}}]
     assert data["removed"] == []
     assert data["changed"] == [
-        {"service": "web", "component": "web", "build": {"n": 3}, "previous_component": "web"}
+        {
+            "service": "web",
+            "component": "web",
+            "build": {"n": 3},
+            "previous_component": "web",
+            "previous_build": {"n": 1},
+        }
     ]
+    assert data["rebuilt"] == []
     assert "+    image: busybox:2\n" in data["diff"]
     assert data["diff"].startswith("--- TLO GE/Milestone/1/docker-compose.yml")
+
+
+def test_diff_across_releases_and_rebuilds(history: FlaskClient) -> None:
+    """Milestone #4 against Next #1 (another release); a new build of the same fragment is
+    "rebuilt": the YAML is equal but QA got another build."""
+    data = history.get(
+        f"{BASE}/diff?from_application=TLO%20GE&from_release=Next&from=1&to=4"
+    ).get_json()
+    assert (data["from_release"], data["from"], data["to"]) == ("Next", 1, 4)
+    assert [e["service"] for e in data["added"]] == ["web", "cache"]
+    assert [e["service"] for e in data["removed"]] == ["db"]
+    assert data["diff"].startswith("--- TLO GE/Next/1/docker-compose.yml")
+    publish(history, DB, ["TLO GE"], ["Next"], component="db", build={"n": 5})
+    rebuilt = history.get("/api/applications/TLO%20GE/releases/Next/diff").get_json()
+    assert rebuilt["changed"] == [] and rebuilt["diff"] == ""
+    assert rebuilt["rebuilt"] == [
+        {
+            "service": "db",
+            "component": "db",
+            "build": {"n": 5},
+            "previous_component": "db",
+            "previous_build": {"n": 2},
+        }
+    ]
+    other = history.get(f"{BASE}/diff?from_release=Next&to=4")
+    assert other.status_code == 400 and other.get_json()["field"] == "from"
 
 
 def test_diff_defaults_to_previous_version(history: FlaskClient) -> None:
@@ -128,3 +161,25 @@ def test_diff_bad_numbers_400(history: FlaskClient, query: str) -> None:
 
 def test_empty_registry(client: FlaskClient) -> None:
     assert client.get("/api/applications").get_json() == {"applications": []}
+
+
+def test_diff_reads_definitions_only_where_a_fragment_changed(client: FlaskClient) -> None:
+    """A component with two services republished with one of them changed: that one is
+    "changed", its sibling (same definition, the component's new build) "rebuilt"."""
+    pair = "a:\n  image: busybox\nb:\n  image: busybox\n"
+    publish(client, pair, ["X"], ["R"], component="pair", build={"n": 1})
+    publish(client, DB, ["X"], ["R"], component="db", build={"n": 1})
+    publish(
+        client,
+        pair.replace("busybox\nb", "busybox:2\nb"),
+        ["X"],
+        ["R"],
+        component="pair",
+        build={"n": 2},
+    )
+    data = client.get("/api/applications/X/releases/R/diff?from=2&to=3").get_json()
+    assert [e["service"] for e in data["changed"]] == ["a"]
+    assert [(e["service"], e["previous_build"], e["build"]) for e in data["rebuilt"]] == [
+        ("b", {"n": 1}, {"n": 2})
+    ]
+    assert data["added"] == data["removed"] == []

@@ -1,0 +1,10 @@
+"""The web UI for QA and ops under ``/ui/``: server-rendered pages (Jinja, no script needed)
+over the same store and tokens as the API. ``bp`` is registered like every blueprint; the
+route modules below attach their pages to it."""
+
+from __future__ import annotations
+
+from registry.views.ui import compare, pages, signin
+from registry.views.ui.blueprint import bp
+
+__all__ = ["bp", "compare", "pages", "signin"]

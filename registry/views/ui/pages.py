@@ -1,0 +1,118 @@
+"""The read pages: home, a release's versions, one version, and the way in from ``/``."""
+
+from __future__ import annotations
+
+import shlex
+from typing import Any
+
+from flask import current_app, jsonify, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from registry.storage import get_store
+from registry.store import VersionInfo
+from registry.validation import parse_int_arg, parse_version
+from registry.views.ui import builds, links
+from registry.views.ui.blueprint import bp
+from registry.views.ui.highlight import yaml_html
+
+RELEASE = "/ui/applications/<name:application>/releases/<name:release>"
+
+
+@bp.get("/")
+def root() -> ResponseReturnValue:
+    """Browsers go to the UI; API clients get what they always got here (a JSON 404)."""
+    accepts = request.accept_mimetypes
+    if accepts.accept_html and accepts.best_match(["application/json", "text/html"]) == "text/html":
+        return redirect(url_for("ui.home"), 302)
+    return jsonify({"error": "not_found", "message": f"no such URL: {request.path}"}), 404
+
+
+@bp.get("/ui/")
+def home() -> ResponseReturnValue:
+    store = get_store()
+    applications = [
+        (name, [store.version(name, release, None) for release in store.releases(name)])
+        for name in store.applications()
+    ]
+    return render_template("ui/home.html", applications=applications, describe=builds.describe)
+
+
+def _page_args() -> tuple[int, int | None]:
+    config = current_app.config
+    maximum = int(config["MAX_LIST_LIMIT"])
+    limit = parse_int_arg("limit", request.args.get("limit"), maximum=maximum)
+    before = parse_int_arg("before", request.args.get("before"), maximum=10**18)
+    return limit or int(config["DEFAULT_LIST_LIMIT"]), before
+
+
+@bp.get(RELEASE)
+def release(application: str, release: str) -> ResponseReturnValue:
+    """Newest first, paged like ``GET .../versions`` (``limit``, ``before``)."""
+    limit, before = _page_args()
+    store = get_store()
+    latest = store.version(application, release, None).number
+    versions = store.versions(application, release, limit=limit, before=before)
+    newer: dict[str, Any] | None = None
+    if versions and versions[0].number < latest:
+        top = versions[0].number + limit + 1
+        newer = {"limit": limit} | ({"before": top} if top <= latest else {})
+    older = (
+        {"limit": limit, "before": versions[-1].number}
+        if versions and versions[-1].number > 1
+        else None
+    )
+    query = "&".join(f"{k}={v}" for k, v in (("limit", limit), ("before", before)) if v)
+    return render_template(
+        "ui/release.html",
+        application=application,
+        release=release,
+        latest=latest,
+        versions=versions,
+        limit=limit,
+        newer=newer,
+        older=older,
+        json_url=links.release_api(application, release)
+        + "/versions"
+        + (f"?{query}" if query else ""),
+        describe=builds.describe,
+    )
+
+
+def git_commands(info: VersionInfo) -> list[str]:
+    tag = shlex.quote(info.tag)
+    return [
+        f"git clone {shlex.quote(links.git_url())} descriptors && cd descriptors",
+        f"git checkout {tag}",
+        f"git show {shlex.quote(info.tag + ':docker-compose.yml')} > docker-compose.yml",
+    ]
+
+
+def deploy_command(info: VersionInfo) -> str:
+    quoted = " ".join(shlex.quote(s) for s in (info.application, info.release, str(info.number)))
+    return f"consign deploy {quoted} --registry {shlex.quote(request.root_url.rstrip('/'))}"
+
+
+@bp.get(f"{RELEASE}/versions/<version>")
+def version(application: str, release: str, version: str) -> ResponseReturnValue:
+    number = parse_version(version)
+    store = get_store()
+    if number is None:  # "latest" moves: send the browser to the numbered, stable URL
+        latest = store.version(application, release, None).number
+        target = url_for("ui.version", application=application, release=release, version=latest)
+        return redirect(target, 302)
+    info, text = store.descriptor(application, release, number)
+    latest = store.version(application, release, None).number
+    template = str(current_app.config.get("UI_RUNDECK_URL_TEMPLATE") or "")
+    return render_template(
+        "ui/version.html",
+        info=info,
+        latest=latest,
+        components=[(c, builds.describe(c.get("build"))) for c in info.components],
+        made_by=builds.describe(info.build),
+        descriptor_html=yaml_html(text.decode("utf-8")),
+        git=git_commands(info),
+        deploy=deploy_command(info),
+        rundeck=links.rundeck(template, application, release, number),
+        json_url=links.release_api(application, release) + f"/versions/{number}",
+        yaml_url=links.descriptor(application, release, number),
+    )

@@ -1,0 +1,262 @@
+"""The web UI in a real browser: Debian's chromium, headless, driven by Playwright (never
+``playwright install``), against a real ``consign serve`` filled by real publishes.
+
+From the one typed URL (``/``) everything is reached by clicking, with JavaScript off (the
+pages must read without it). Any console error, failed request or 4xx/5xx answer fails the
+test. Screenshots at 1280 and 390 px are written to the test's temporary folder; set
+``CONSIGN_UI_SCREENSHOTS=DIR`` to keep a copy in DIR.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.conftest import CHROMIUM
+from tests.serving import ServedRegistry
+from tests.ui.conftest import READER, publish_http
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+WIDTHS = (1280, 390)
+
+
+class Watch:
+    """Everything that went wrong in the page: console errors, script errors, failed
+    requests, error answers."""
+
+    def __init__(self, page: Any) -> None:
+        self.problems: list[str] = []
+        self.allowed: set[tuple[str, int]] = set()
+        page.on("console", self._console)
+        page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
+        page.on("requestfailed", lambda r: self.problems.append(f"failed: {r.url} {r.failure}"))
+        page.on("response", self._response)
+
+    def _console(self, message: Any) -> None:
+        """Chromium logs every 4xx answer as a console error too: an expected one is not."""
+        if message.type != "error":
+            return
+        status = re.search(r"status of (\d+)", message.text)
+        url = re.sub(r"^https?://[^/]+", "", (message.location or {}).get("url", ""))
+        if status and (url.split("?")[0], int(status.group(1))) in self.allowed:
+            return
+        self.problems.append(f"console: {message.text} at {url}")
+
+    def _response(self, response: Any) -> None:
+        path = re.sub(r"^https?://[^/]+", "", response.url).split("?")[0]
+        if response.status >= 400 and (path, response.status) not in self.allowed:
+            self.problems.append(f"{response.status} for {response.url}")
+
+
+def launch(playwright: Any) -> Any:
+    """Debian's chromium, headless; never a browser downloaded by `playwright install`."""
+    return playwright.chromium.launch(
+        executable_path=str(CHROMIUM),
+        headless=True,
+        args=["--no-sandbox", "--disable-background-networking"],
+    )
+
+
+@pytest.fixture
+def page(tmp_path: Path) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = launch(p)
+        context = browser.new_context(
+            java_script_enabled=False, viewport={"width": 1280, "height": 900}
+        )
+        yield context.new_page()
+        context.close()
+        browser.close()
+
+
+class Shots:
+    def __init__(self, page: Any, folder: Path) -> None:
+        self.page, self.folder = page, folder
+        self.keep = os.environ.get("CONSIGN_UI_SCREENSHOTS")
+
+    def take(self, name: str) -> None:
+        """A full-page screenshot at each width; at 390 px nothing may stick out sideways
+        (wide tables scroll inside their own box)."""
+        for width in WIDTHS:
+            self.page.set_viewport_size({"width": width, "height": 900})
+            path = self.folder / f"{name}-{width}.png"
+            self.page.screenshot(path=str(path), full_page=True)
+            overflow = self.page.evaluate("document.documentElement.scrollWidth")
+            assert overflow <= width, f"{name} is {overflow} px wide at {width} px"
+            if self.keep:
+                Path(self.keep).mkdir(parents=True, exist_ok=True)
+                shutil.copy(path, Path(self.keep) / path.name)
+        self.page.set_viewport_size({"width": 1280, "height": 900})
+
+
+def cells(page: Any, selector: str) -> list[list[str]]:
+    """The text of each body row of a table, cell by cell (header cell first)."""
+    rows = page.locator(f"{selector} tbody tr")
+    return [
+        [c.strip() for c in rows.nth(i).locator("th, td").all_inner_texts()]
+        for i in range(rows.count())
+    ]
+
+
+def test_walk_every_page_by_clicking(served_ui: ServedRegistry, page: Any, tmp_path: Path) -> None:
+    watch = Watch(page)
+    shots = Shots(page, tmp_path)
+    base = served_ui.url
+
+    # The one typed URL. Reading needs a token here: the browser lands on the sign-in form.
+    page.goto(base + "/")
+    assert page.title() == "Sign in · Consignment"
+    assert page.url.startswith(base + "/ui/sign-in?next=/ui/")
+    shots.take("sign-in")
+    watch.allowed.add(("/ui/sign-in", 403))
+    page.fill("#token", "not-a-token")
+    page.click("form.signin button")
+    assert "not configured for any role" in page.inner_text("p.error")
+    page.fill("#token", READER)
+    page.click("form.signin button")
+
+    # Home: applications, releases, latest version and the build that made it.
+    assert page.title() == "Applications · Consignment"
+    assert page.inner_text("h1") == "Applications"
+    assert "Signed in as token-" in page.inner_text("header .who")
+    assert page.locator("section.app h2").all_inner_texts() == ["TLO EE", "TLO GE"]
+    ge = cells(page, "section.app:nth-of-type(2) table")
+    assert [r[:2] for r in ge] == [["Milestone", "#5"], ["QA", "#2"]]
+    assert ge[0][3:] == ["plex", "#9"]
+    shots.take("home")
+
+    # Release: versions newest first, the component and build each one changed.
+    page.click("section.app:nth-of-type(2) >> text=Milestone")
+    assert page.title() == "TLO GE / Milestone · Consignment"
+    rows = cells(page, "table.versions")
+    assert [r[0] for r in rows] == ["#5", "#4", "#3", "#2", "#1"]
+    assert [(r[2], r[3]) for r in rows] == [
+        ("plex", "#9"),
+        ("web", "TLO-WEB #42"),
+        ("data", "TLO-DATA #3"),
+        ("db", "TLO-DB #7"),
+        ("web", "TLO-WEB #41"),
+    ]
+    assert rows[0][4] == "1"  # plex's bittorrent-sync-data is missing: one warning
+    shots.take("release")
+
+    # Version 4: every component with plan, build, revision and a link to the CI result.
+    page.click('table.versions tbody th a >> text="#4"')
+    assert page.title() == "TLO GE / Milestone #4 · Consignment"
+    assert page.locator("nav.crumbs").inner_text().split("\n")[-1].strip() == "#4"
+    components = cells(page, "table.components")
+    assert [r[:6] for r in components] == [
+        ["web", "web", "TLO-WEB", "42", "feedc0ffee12", "CI result"],
+        ["db", "db", "TLO-DB", "7", "—", "CI result"],
+        ["data", "data", "TLO-DATA", "3", "—", "CI result"],
+    ]
+    ci = page.locator("table.components tbody tr").first.locator("text=CI result")
+    assert ci.get_attribute("href") == "https://bamboo.example/browse/TLO-WEB-42"
+    deploy = page.locator("text=Deploy in Rundeck").get_attribute("href")
+    assert deploy.endswith("?opt.application=TLO%20GE&opt.release=Milestone&opt.version=4")
+    commands = page.inner_text("pre.commands")
+    assert "git checkout TLO%20GE/Milestone/4" in commands
+    assert f"git clone {base}/git descriptors" in commands
+    assert "image: busybox:2" in page.inner_text(".highlight")
+    shots.take("version")
+
+    # Diff with the version before: web changed from build 41 to 42, side by side.
+    page.click("text=What changed since #3")
+    assert page.title() == "Diff TLO GE/Milestone/3 → TLO GE/Milestone/4 · Consignment"
+    assert cells(page, "table.services") == [
+        ["web", "changed", "web", "TLO-WEB #41", "web", "TLO-WEB #42"]
+    ]
+    changed = page.locator("table.sbs tr.changed, table.sbs tr.added").all_inner_texts()
+    assert any("busybox:2" in row and "image: busybox" in row for row in changed)
+    assert page.locator("table.sbs tr.added").count() == 2  # environment: / MODE: fast
+    shots.take("diff")
+
+    # Across releases: QA #2 against Milestone #4, through the compare form.
+    page.fill("input[name=from]", "TLO GE/QA/2")
+    page.click("form.compare button")
+    assert page.title() == "Diff TLO GE/QA/2 → TLO GE/Milestone/4 · Consignment"
+    assert [(r[0], r[1]) for r in cells(page, "table.services")] == [
+        ("web", "changed"),
+        ("db", "added"),
+    ]
+    page.click("text=swap")
+    assert page.title() == "Diff TLO GE/Milestone/4 → TLO GE/QA/2 · Consignment"
+    assert [(r[0], r[1]) for r in cells(page, "table.services")] == [
+        ("web", "changed"),
+        ("db", "removed"),
+    ]
+
+    # Find a build: from a version's build number to every version that holds it.
+    page.click("nav.crumbs >> text=Applications")
+    page.click("section.app:nth-of-type(2) >> text=Milestone")
+    page.click('table.versions tbody th a >> text="#2"')
+    page.click("table.components >> text=7")
+    assert page.title() == "Build 7 of db · Consignment"
+    found = cells(page, "table.found")
+    assert found == [
+        ["TLO EE", "Milestone", "#2", "1", "TLO-DB #7"],
+        ["TLO GE", "Milestone", "#2\u2013#5", "4", "TLO-DB #7"],
+    ]
+    shots.take("find")
+    page.click("table.found tbody tr:nth-child(2) >> text=#5")
+    assert page.title() == "TLO GE / Milestone #5 · Consignment"
+    assert "bittorrent-sync-data" in page.inner_text("ul.warnings")
+
+    # The JSON behind a page answers (the browser shares nothing with the API: it sends the
+    # token as the API asks).
+    json_url = page.locator("footer a.json").get_attribute("href")
+    answer = requests.get(
+        base + json_url, headers={"Authorization": f"Bearer {READER}"}, timeout=10
+    )
+    assert answer.json()["version"] == 5
+
+    # Signing out ends the session: the next page asks for the token again.
+    page.click("header .who button")
+    assert page.title() == "Sign in · Consignment"
+    assert watch.problems == []
+
+
+def test_hostile_names_run_nothing_with_javascript_on(repo: Path, tmp_path: Path) -> None:
+    """With scripts allowed in the browser, hostile names and build values still only show
+    as text: no dialog opens, no console error, and the names read as published."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.ui.test_xss import APP, BUILD, COMPONENT, FRAGMENT, OTHER, RELEASE
+
+    with ServedRegistry(repo, tmp_path / "serve.log", workers=1).start() as server:
+        publish_http(
+            server.url, FRAGMENT, [APP], [RELEASE, OTHER], component=COMPONENT, build=BUILD
+        )
+        with sync_playwright() as p:
+            browser = launch(p)
+            page = browser.new_page()
+            dialogs: list[str] = []
+            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            watch = Watch(page)
+            page.goto(server.url + "/")
+            assert page.locator("section.app h2").all_inner_texts() == [APP]
+            page.click(f"section.app tbody th >> text={RELEASE}")
+            assert page.inner_text("h1") == f"{APP} / {RELEASE}"
+            page.click("table.versions tbody th a")
+            assert page.locator("table.components tbody th").all_inner_texts() == [COMPONENT]
+            page.click("details.buildinfo summary")
+            assert BUILD["comment"] in page.inner_text("details.buildinfo")
+            page.click("table.components tbody td[data-label=Build] a")
+            assert (
+                page.inner_text("h2")
+                == f"Versions with build {BUILD['buildNumber']} of {COMPONENT}"
+            )
+            assert len(page.locator("table.found tbody tr").all()) == 2
+            Shots(page, tmp_path).take("hostile")
+            browser.close()
+    assert dialogs == [] and watch.problems == []
