@@ -16,11 +16,11 @@ from flask.testing import FlaskClient
 from tests.registry.conftest import app, client, make_app, publish, repo  # noqa: F401
 from tests.serving import ServedRegistry
 
-WEB = "web:\n  image: busybox\n  command: httpd -f -p 8080\n"
+WEB = "web:\n  image: busybox:1\n  command: httpd -f -p 8080\n"
 WEB2 = "web:\n  image: busybox:2\n  command: httpd -f -p 8080\n  environment:\n    MODE: fast\n"
-DB = "db:\n  image: busybox\n  volumes_from:\n    - data\n"
-DATA = "data:\n  image: busybox\n  command: 'true'\n"
-PLEX = "plex:\n  image: busybox\n  volumes_from:\n    - bittorrent-sync-data\n"
+DB = "db:\n  image: busybox:1\n  volumes_from:\n    - data\n"
+DATA = "data:\n  image: busybox:1\n  command: 'true'\n"
+PLEX = "plex:\n  image: busybox:1\n  volumes_from:\n    - bittorrent-sync-data\n"
 
 
 def bamboo(plan: str, number: int, revision: str = "") -> dict[str, Any]:

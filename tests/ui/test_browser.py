@@ -147,7 +147,7 @@ def test_walk_every_page_by_clicking(served_ui: ServedRegistry, page: Any, tmp_p
         ("db", "TLO-DB #7"),
         ("web", "TLO-WEB #41"),
     ]
-    assert rows[0][4] == "1"  # plex's bittorrent-sync-data is missing: one warning
+    assert rows[0][4] == "1"  # plex refers to bittorrent-sync-data, which is missing
     shots.take("release")
 
     # Version 4: every component with plan, build, revision and a link to the CI result.

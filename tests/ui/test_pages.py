@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.registry.conftest import publish
-from tests.ui.conftest import WEB, bamboo, fill_client
+from tests.ui.conftest import WEB, WEB2, bamboo, fill_client
 from tests.ui.html import check_page
 
 MILESTONE = "/ui/applications/TLO%20GE/releases/Milestone"
@@ -168,7 +168,7 @@ def test_diff_of_two_versions_of_a_release(history: FlaskClient) -> None:
 def test_diff_defaults_to_the_previous_version_and_shows_rebuilds(history: FlaskClient) -> None:
     publish(
         history,
-        WEB.replace("busybox", "busybox:2").replace("8080", "8080\n  environment:\n    MODE: fast"),
+        WEB2,  # the same YAML as version 5's web, from another build
         ["TLO GE"],
         ["Milestone"],
         component="web",
