@@ -105,6 +105,13 @@ def _compose_option(func: F) -> F:
 @click.argument("version", required=False, envvar="CONSIGN_VERSION")
 @click.option("--registry", envvar="CONSIGN_REGISTRY", help="Registry base URL (HTTP API).")
 @click.option("--token", envvar="CONSIGN_TOKEN", help="Bearer token for the registry.")
+@click.option(
+    "--ca-file",
+    envvar="CONSIGN_CA_FILE",
+    type=click.Path(exists=True, dir_okay=False),
+    help="PEM CA bundle to verify an HTTPS registry (default: the system's, or "
+    "REQUESTS_CA_BUNDLE).",
+)
 @click.option("--git", "git_url", envvar="CONSIGN_GIT", help="Registry Git repo URL or path.")
 @click.option("--file", "file_path", envvar="CONSIGN_FILE", help="A local descriptor file.")
 @click.option(
@@ -147,6 +154,13 @@ def _compose_option(func: F) -> F:
     help="Swarm: `docker stack deploy --resolve-image` (pin image digests from the registry).",
 )
 @click.option(
+    "--require-pinned-images",
+    envvar="CONSIGN_REQUIRE_PINNED_IMAGES",
+    is_flag=True,
+    help="Fail (and roll back) when a service runs another image than `consign publish "
+    "--pin-images` recorded (default: a warning).",
+)
+@click.option(
     "--report",
     envvar="CONSIGN_REPORT",
     type=click.Path(dir_okay=False),
@@ -159,6 +173,7 @@ def deploy_cmd(
     version: str | None,
     registry: str | None,
     token: str | None,
+    ca_file: str | None,
     git_url: str | None,
     file_path: str | None,
     project: str | None,
@@ -170,6 +185,7 @@ def deploy_cmd(
     rollback: bool,
     pull: str,
     resolve_image: str,
+    require_pinned_images: bool,
     report: str | None,
 ) -> ExitCode:
     """Deploy APPLICATION RELEASE VERSION (a number or `latest`) and watch every service."""
@@ -184,7 +200,7 @@ def deploy_cmd(
         project = project_name(application, release)
     swarm = orchestrator == "swarm"
     if swarm:
-        _only_with("swarm", "compose_cmd", "pull")
+        _only_with("swarm", "compose_cmd", "pull", "require_pinned_images")
     else:
         _only_with("compose", "resolve_image")
 
@@ -194,7 +210,8 @@ def deploy_cmd(
         if kind == "git" or (kind is None and git_url):
             return sources.from_git(where or git_url or "", app, rel, ver)
         if kind == "registry" or (kind is None and registry):
-            return sources.from_registry(where or registry or "", app, rel, ver, token)
+            verify = ca_file or True
+            return sources.from_registry(where or registry or "", app, rel, ver, token, verify)
         raise sources.SourceError(
             "the previous version came from a local file; cannot fetch it again"
         )
@@ -220,7 +237,7 @@ def deploy_cmd(
                 )
             else:
                 compose = ComposeRunner(host, compose_cmd)
-                settings = Settings(project, timeout, stable, pull, rollback)
+                settings = Settings(project, timeout, stable, pull, rollback, require_pinned_images)
                 outcome, back, code = deploy(
                     descriptor, compose, client, settings, previous, sys.stdout
                 )
