@@ -187,7 +187,8 @@ def render(outcome: Outcome, title: str, out: TextIO | None = None) -> None:
     if outcome.error:
         console.print(f"{title}: {outcome.error}", markup=False, highlight=False)
     for service, why in outcome.image_mismatches.items():
-        console.print(f"{title}: WARNING: service {service} {why}", markup=False, highlight=False)
+        line = f"WARNING: {outcome.project}: service {service} {why}"
+        console.print(line, markup=False, highlight=False)
     if outcome.verdicts:
         console.print(_table(title, outcome.verdicts))
     for name in [sv.service for sv in cause_first(outcome.verdicts)]:
