@@ -5,7 +5,6 @@ whose env file is neither attached nor on the deploy host is refused before acti
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,12 +14,6 @@ from tests.deployer.helpers import consign, containers, deploy
 from tests.serving import ServedRegistry
 
 pytestmark = pytest.mark.docker
-
-
-@pytest.fixture
-def registry(tmp_path: Path) -> Iterator[ServedRegistry]:
-    with ServedRegistry(tmp_path / "registry.git", tmp_path / "serve.log", workers=2) as server:
-        yield server.start()
 
 
 def _fragment(tmp_path: Path, value: str) -> Path:
@@ -35,9 +28,9 @@ def _fragment(tmp_path: Path, value: str) -> Path:
     return path
 
 
-def _publish(registry: ServedRegistry, fragment: Path, *extra: str) -> str:
+def _publish(served: ServedRegistry, fragment: Path, *extra: str) -> str:
     argv = ["publish", str(fragment), "-a", "Env App", "-r", "R1", "-c", "app"]
-    code, output = consign(*argv, "--registry", registry.url, "--attempts", "1", *extra)
+    code, output = consign(*argv, "--registry", served.url, "--attempts", "1", *extra)
     assert code == ExitCode.OK, output
     return output
 
@@ -52,11 +45,11 @@ def _greeting(project: str) -> str:
 
 @pytest.mark.parametrize("source", ["--registry", "--git"])
 def test_attached_env_file_reaches_the_container(
-    tmp_path: Path, project: str, registry: ServedRegistry, source: str
+    tmp_path: Path, project: str, served: ServedRegistry, source: str
 ) -> None:
     value = f"hello-{uuid.uuid4().hex[:8]}"
-    _publish(registry, _fragment(tmp_path, value), "--with-env-files")
-    where = registry.url if source == "--registry" else str(registry.repo)
+    _publish(served, _fragment(tmp_path, value), "--with-env-files")
+    where = served.url if source == "--registry" else str(served.repo)
     r = deploy(tmp_path, "Env App", "R1", "1", source, where, "--project", project, "--stable", "1")
     assert r.code == ExitCode.OK, r.output
     assert r.verdicts() == {"app": "running"}
@@ -64,11 +57,11 @@ def test_attached_env_file_reaches_the_container(
 
 
 def test_an_env_file_neither_attached_nor_on_the_host_is_refused_before_acting(
-    tmp_path: Path, project: str, registry: ServedRegistry
+    tmp_path: Path, project: str, served: ServedRegistry
 ) -> None:
-    output = _publish(registry, _fragment(tmp_path, "x"))  # not attached: a warning only
+    output = _publish(served, _fragment(tmp_path, "x"))  # not attached: a warning only
     assert "env/app.env" in output
-    r = deploy(tmp_path, "Env App", "R1", "1", "--registry", registry.url, "--project", project)
+    r = deploy(tmp_path, "Env App", "R1", "1", "--registry", served.url, "--project", project)
     assert r.code == ExitCode.INVALID_DESCRIPTOR, r.output
     assert "service app: env_file 'env/app.env' is neither attached" in r.output
     assert "--with-env-files" in r.report["error"]

@@ -18,12 +18,6 @@ from tests.serving import ServedRegistry
 pytestmark = pytest.mark.docker
 
 
-@pytest.fixture
-def registry(tmp_path: Path) -> Iterator[ServedRegistry]:
-    with ServedRegistry(tmp_path / "registry.git", tmp_path / "serve.log", workers=1) as server:
-        yield server.start()
-
-
 def _build(tag: str, content: str) -> str:
     dockerfile = f"FROM busybox:latest\nLABEL io.consignment.test={content}\n"
     run(["docker", "build", "-q", "-t", tag, "-"], input=dockerfile, timeout=120)
@@ -44,7 +38,7 @@ def test_a_rebuilt_tag_is_reported_and_fails_when_required(
     tmp_path: Path,
     images: list[str],
     project: str,
-    registry: ServedRegistry,
+    served: ServedRegistry,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     tag = f"consign-pin-{uuid.uuid4().hex[:10]}:ci"
@@ -52,9 +46,9 @@ def test_a_rebuilt_tag_is_reported_and_fails_when_required(
     fragment = tmp_path / "docker-compose.yml"
     fragment.write_text(f"services:\n  web:\n    image: {tag}\n    command: sleep 100000\n")
     argv = ["publish", str(fragment), "-a", "Pin", "-r", "R", "-c", "web", "--pin-images"]
-    code, output = consign(*argv, "--registry", registry.url, "--attempts", "1")
+    code, output = consign(*argv, "--registry", served.url, "--attempts", "1")
     assert code == ExitCode.OK, output
-    args = ("Pin", "R", "1", "--registry", registry.url, "--project", project, "--stable", "1")
+    args = ("Pin", "R", "1", "--registry", served.url, "--project", project, "--stable", "1")
 
     same = deploy(tmp_path, *args)
     assert same.code == ExitCode.OK, same.output
