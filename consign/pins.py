@@ -1,5 +1,5 @@
 """What ``consign publish --pin-images`` recorded, and how to tell that a host runs something
-else: for the deployer (issue 8; the deployer wires it in after its reshape).
+else: used by the deployer after each deploy (deployer.deploy.attempt.check_pins).
 
 The record is in each version's manifest (``consign.json``, and the version details of the
 API): ``components[i].build.images[service] = {"ref", "id", "digest"?}``. A container runs

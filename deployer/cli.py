@@ -182,6 +182,13 @@ def _gate(descriptor: sources.Descriptor, force: bool) -> None:
 @click.argument("version", required=False, envvar="CONSIGN_VERSION")
 @click.option("--registry", envvar="CONSIGN_REGISTRY", help="Registry base URL (HTTP API).")
 @click.option("--token", envvar="CONSIGN_TOKEN", help="Bearer token for the registry.")
+@click.option(
+    "--ca-file",
+    envvar="CONSIGN_CA_FILE",
+    type=click.Path(exists=True, dir_okay=False),
+    help="PEM CA bundle to verify an HTTPS registry (default: the system's, or "
+    "REQUESTS_CA_BUNDLE).",
+)
 @click.option("--git", "git_url", envvar="CONSIGN_GIT", help="Registry Git repo URL or path.")
 @click.option("--file", "file_path", envvar="CONSIGN_FILE", help="A local descriptor file.")
 @click.option(
@@ -224,6 +231,13 @@ def _gate(descriptor: sources.Descriptor, force: bool) -> None:
     help="Swarm: `docker stack deploy --resolve-image` (pin image digests from the registry).",
 )
 @click.option(
+    "--require-pinned-images",
+    envvar="CONSIGN_REQUIRE_PINNED_IMAGES",
+    is_flag=True,
+    help="Fail (and roll back) when a service runs another image than `consign publish "
+    "--pin-images` recorded (default: a warning).",
+)
+@click.option(
     "--report",
     envvar="CONSIGN_REPORT",
     type=click.Path(dir_okay=False),
@@ -243,6 +257,7 @@ def deploy_cmd(
     version: str | None,
     registry: str | None,
     token: str | None,
+    ca_file: str | None,
     git_url: str | None,
     file_path: str | None,
     project: str | None,
@@ -254,6 +269,7 @@ def deploy_cmd(
     rollback: bool,
     pull: str,
     resolve_image: str,
+    require_pinned_images: bool,
     report: str | None,
     environment: str | None,
     by: str | None,
@@ -277,7 +293,7 @@ def deploy_cmd(
         project = project_name(application, release)
     swarm = orchestrator == "swarm"
     if swarm:
-        _only_with("swarm", "compose_cmd", "pull")
+        _only_with("swarm", "compose_cmd", "pull", "require_pinned_images")
     else:
         _only_with("compose", "resolve_image")
 
@@ -287,7 +303,8 @@ def deploy_cmd(
         if kind == "git" or (kind is None and git_url):
             return sources.from_git(where or git_url or "", app, rel, ver)
         if kind == "registry" or (kind is None and registry):
-            return sources.from_registry(where or registry or "", app, rel, ver, token)
+            verify = ca_file or True
+            return sources.from_registry(where or registry or "", app, rel, ver, token, verify)
         raise sources.SourceError(
             "the previous version came from a local file; cannot fetch it again"
         )
@@ -320,7 +337,7 @@ def deploy_cmd(
                     click.echo("ledger: a Swarm stack's deploy is not recorded in the ledger yet")
             else:
                 compose = ComposeRunner(host, compose_cmd)
-                settings = Settings(project, timeout, stable, pull, rollback)
+                settings = Settings(project, timeout, stable, pull, rollback, require_pinned_images)
                 observer = outcomes.Observer(client)
                 started = ledger_record.utc_now()
                 outcome, back, code = deploy(

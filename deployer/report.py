@@ -108,6 +108,9 @@ class Outcome:
     #: Epoch seconds the first failure was certain / the rollback started (None: not so).
     failure_certain: float | None = None
     rollback_started: float | None = None
+    #: service -> why, for each pinned service running another image than the version
+    #: recorded (``consign publish --pin-images``).
+    image_mismatches: dict[str, str] = field(default_factory=dict)
     _reading: threading.Thread | None = field(default=None, repr=False, compare=False)
 
     def read_logs(self, read: Callable[[], dict[str, str]]) -> None:
@@ -159,6 +162,7 @@ class Outcome:
             },
             "summary": summary(self.verdicts),
             "logs": self.logs,
+            "image_mismatches": self.image_mismatches,
             "timeline": {
                 "failure_certain": _iso(self.failure_certain),
                 "rollback_started": _iso(self.rollback_started),
@@ -182,6 +186,9 @@ def render(outcome: Outcome, title: str, out: TextIO | None = None) -> None:
         console.print(f"{title}: {cause}", markup=False, highlight=False)
     if outcome.error:
         console.print(f"{title}: {outcome.error}", markup=False, highlight=False)
+    for service, why in outcome.image_mismatches.items():
+        line = f"WARNING: {outcome.project}: service {service} {why}"
+        console.print(line, markup=False, highlight=False)
     if outcome.verdicts:
         console.print(_table(title, outcome.verdicts))
     for name in [sv.service for sv in cause_first(outcome.verdicts)]:

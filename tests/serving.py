@@ -24,6 +24,19 @@ CONSIGN = [sys.executable, "-c", "from consign.cli import main; main()"]
 JOB_PORT = 9090
 
 
+def private_ca(folder: Path) -> tuple[Path, Path, Path]:
+    """A CA made here and a certificate it issued for 127.0.0.1, written to ``folder``:
+    (cert.pem, key.pem, ca.pem), as ``ServedRegistry(tls=...)`` takes them."""
+    import trustme  # the test extra's; only the HTTPS tests need it
+
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    cert.private_key_pem.write_to_path(str(folder / "key.pem"))
+    cert.cert_chain_pems[0].write_to_path(str(folder / "cert.pem"))
+    ca.cert_pem.write_to_path(str(folder / "ca.pem"))
+    return folder / "cert.pem", folder / "key.pem", folder / "ca.pem"
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port nothing listens on at ``host`` right now."""
     with socket.socket() as s:

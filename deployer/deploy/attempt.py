@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from consign.errors import Interrupted, InvalidDescriptor
+from consign.pins import image_mismatches, recorded_images
 from consign.process import Completed, Running
 from deployer import label_keys as keys
+from deployer.deploy import envfiles, record
 from deployer.deploy import labels as lb
-from deployer.deploy import record
 from deployer.deploy.sources import Descriptor
 from deployer.engine.compose import ComposeRunner, attribute_errors, error_lines
 from deployer.engine.reference import problem
@@ -47,6 +48,9 @@ class Settings:
     stable: float = 5.0
     pull: str = "missing"
     rollback: bool = True
+    #: A service running another image than ``--pin-images`` recorded fails the deploy
+    #: (otherwise it is a warning, in the output and the report).
+    require_pinned: bool = False
 
 
 def attempt(
@@ -76,6 +80,8 @@ def attempt(
         try:
             if d.kind != "file":
                 path.write_text(d.text, encoding="utf-8")
+                envfiles.materialise(Path(scratch), d.files)
+            envfiles.check(d.text, path.parent, local=d.kind == "file")
             # One `config` both validates and lists the services; the override only adds
             # labels to those services, so it cannot make a valid descriptor invalid.
             model = compose.config(project, [path]).get("services", {})
@@ -127,7 +133,29 @@ def attempt(
         outcome.read_logs(lambda: _logs(client, project, failing))
     if result.up.returncode != 0 and all(sv.verdict.ok for sv in verdicts.values()):
         outcome.error = None  # compose complained, yet every service came up
+    check_pins(client, d, outcome, settings)
     return outcome
+
+
+def check_pins(client: Any, d: Descriptor, outcome: Outcome, settings: Settings) -> None:
+    """Compare each pinned service's running image IDs with what ``--pin-images`` recorded:
+    a warning line per service in the final output and ``image_mismatches`` in the report; with
+    ``require_pinned`` a failure (which rolls back like any other)."""
+    recorded = recorded_images(d.components)
+    if not recorded:
+        return
+    filters = {"label": f"com.docker.compose.project={settings.project}"}
+    running: dict[str, set[str]] = {}
+    for c in client.containers.list(all=True, filters=filters):
+        service = c.labels.get("com.docker.compose.service")
+        if service in recorded:
+            running.setdefault(service, set()).add(str(c.attrs.get("Image", "")))
+    outcome.image_mismatches = image_mismatches(recorded, running)
+    if outcome.image_mismatches and settings.require_pinned:
+        names = ", ".join(outcome.image_mismatches)
+        outcome.error = (
+            f"--require-pinned-images: {names} not running the image CI built and recorded"
+        )
 
 
 def _logs(client: Any, project: str, services: list[str]) -> dict[str, str]:

@@ -50,6 +50,8 @@ def deploy(
     if observe is not None:
         observe(outcome, descriptor)
     code = exit_code(outcome.verdicts) if outcome.verdicts else ExitCode.FAILED
+    if outcome.image_mismatches and settings.require_pinned:
+        code = ExitCode.FAILED  # every service runs, but not the build CI recorded
     if code == ExitCode.OK or not settings.rollback or not returns_to(previous, descriptor):
         outcome.wait_logs()
         return outcome, None, code

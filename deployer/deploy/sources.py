@@ -7,8 +7,10 @@ fragment hash, services) for each container's labels.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import tarfile
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +47,10 @@ class Descriptor:
     #: The rejection in force at the gate (issue 10: ``{"by", "reason", "at", ...}``), None
     #: when not rejected or not known (a Git or file source).
     rejected: dict[str, Any] | None = None
+    #: Files published with the fragments (env files), by their path in the version's tree
+    #: (``fragments/<component>/<path>``, as the descriptor names them): the deployer writes
+    #: each there, next to the descriptor, before Compose reads it.
+    files: dict[str, bytes] = field(default_factory=dict)
 
     def component_of(self, service: str) -> dict[str, Any] | None:
         """The component that provides ``service`` (None for a file or an older manifest)."""
@@ -73,8 +79,15 @@ def _encode(name: str) -> str:
 
 
 def from_registry(
-    url: str, application: str, release: str, version: str, token: str | None = None
+    url: str,
+    application: str,
+    release: str,
+    version: str,
+    token: str | None = None,
+    verify: str | bool = True,
 ) -> Descriptor:
+    """``verify``: a CA bundle (PEM) for an HTTPS registry, or True for the default trust
+    (which honours ``REQUESTS_CA_BUNDLE``)."""
     base = url.rstrip("/")
     path = "/".join(quote(p, safe="") for p in (application, release, version))
     target = f"{base}/descriptor/application/{path}"
@@ -82,7 +95,12 @@ def from_registry(
     if token:
         headers["Authorization"] = f"Bearer {token}"
     try:
-        resp = requests.get(target, headers=headers, timeout=TIMEOUT)
+        resp = requests.get(target, headers=headers, timeout=TIMEOUT, verify=verify)
+    except requests.exceptions.SSLError as e:
+        raise SourceError(
+            f"TLS verification failed for the registry at {base} (give its CA with --ca-file "
+            f"or REQUESTS_CA_BUNDLE): {e}"
+        ) from e
     except requests.RequestException as e:
         raise SourceError(f"cannot reach the registry at {base}: {e}") from e
     if resp.status_code == 404:
@@ -94,9 +112,10 @@ def from_registry(
     if resp.status_code != 200:
         raise SourceError(f"the registry at {base} answered HTTP {resp.status_code}: {why(resp)}")
     number = resp.headers.get("X-Consign-Version") or (version if version != "latest" else None)
-    details = _registry_details(base, application, release, number, headers)
+    details = _details(base, application, release, number, headers, verify)
     components = _components(json.dumps(details))
     rejected = details.get("rejected")
+    files = _registry_files(base, application, release, number, details, headers, verify)
     return Descriptor(
         text=resp.text,
         kind="registry",
@@ -108,23 +127,73 @@ def from_registry(
         builds=_builds(components),
         components=components,
         rejected=rejected if isinstance(rejected, dict) else None,
+        files=files,
     )
 
 
-def _registry_details(
-    base: str, application: str, release: str, number: str | None, headers: dict[str, str]
+def _details(
+    base: str,
+    application: str,
+    release: str,
+    number: str | None,
+    headers: dict[str, str],
+    verify: str | bool,
 ) -> dict[str, Any]:
-    """The version's discovery document (components, gate standing); {} when not offered."""
+    """The version's discovery document (components, gate standing, files); {} when not
+    offered (an older registry)."""
     if number is None:
         return {}
     path = "/".join(quote(p, safe="") for p in (application, "releases", release, "versions"))
     url = f"{base}/api/applications/{path}/{quote(number, safe='')}"
+    accept = {**headers, "Accept": "application/json"}
     try:
-        resp = requests.get(url, headers={**headers, "Accept": "application/json"}, timeout=TIMEOUT)
+        resp = requests.get(url, headers=accept, timeout=TIMEOUT, verify=verify)
         data = resp.json() if resp.status_code == 200 else {}
     except (requests.RequestException, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def _registry_files(
+    base: str,
+    application: str,
+    release: str,
+    number: str | None,
+    details: dict[str, Any],
+    headers: dict[str, str],
+    verify: str | bool,
+) -> dict[str, bytes]:
+    """Each file the version's details list (``files``), fetched and checked by its sha256.
+
+    A listed file that cannot be fetched, or arrives with another digest, is an error: a
+    deploy without its env file would start containers without their settings.
+    """
+    found: dict[str, bytes] = {}
+    listed = details.get("files")
+    if number is None or not isinstance(listed, list):
+        return found
+    path = "/".join(quote(p, safe="") for p in (application, release, number))
+    for entry in listed:
+        stored = str(entry.get("stored", "")) if isinstance(entry, dict) else ""
+        if not stored:
+            continue
+        url = f"{base}/descriptor/application/{path}/files/{quote(stored, safe='/')}"
+        try:
+            resp = requests.get(url, headers=headers, timeout=TIMEOUT, verify=verify)
+        except requests.RequestException as e:
+            raise SourceError(f"cannot fetch {stored} of version {number}: {e}") from e
+        if resp.status_code != 200:
+            raise SourceError(
+                f"cannot fetch {stored} of version {number}: HTTP {resp.status_code} {why(resp)}"
+            )
+        digest = hashlib.sha256(resp.content).hexdigest()
+        if entry.get("sha256") and digest != entry["sha256"]:
+            raise SourceError(
+                f"{stored} of version {number} arrived with sha256 {digest}, "
+                f"not the published {entry['sha256']}"
+            )
+        found[stored] = resp.content
+    return found
 
 
 def why(resp: requests.Response) -> str:
@@ -156,10 +225,47 @@ def from_git(url: str, application: str, release: str, version: str) -> Descript
         commit = run(["git", "-C", scratch, "rev-parse", f"{ref}^{{commit}}"]).stdout.strip()
         text = _show(scratch, commit, "docker-compose.yml")
         components = _components(_show(scratch, commit, "consign.json", required=False))
+        files = _git_files(scratch, commit, components)
     where = str(Path(url).resolve()) if os.path.exists(url) else url
     return Descriptor(
-        text, "git", where, application, release, number, commit, _builds(components), components
+        text,
+        "git",
+        where,
+        application,
+        release,
+        number,
+        commit,
+        _builds(components),
+        components,
+        files,
     )
+
+
+def _git_files(repo: str, commit: str, components: list[dict[str, Any]]) -> dict[str, bytes]:
+    """The attached files the manifest lists, as the tag's tree holds them (bytes intact:
+    ``git archive`` into a tar, since the process wrapper captures text)."""
+    stored = sorted(
+        {
+            str(f["stored"])
+            for c in components
+            for f in c.get("files") or ()
+            if isinstance(f, dict) and f.get("stored")
+        }
+    )
+    if not stored:
+        return {}
+    archive = Path(repo, "files.tar")
+    try:
+        run(["git", "-C", repo, "archive", "-o", str(archive), commit, "--", *stored])
+    except CommandFailed as e:
+        raise SourceError(f"commit {commit} lacks a file its manifest lists: {e}") from e
+    with tarfile.open(archive) as tar:
+        found = {}
+        for member in tar.getmembers():
+            data = tar.extractfile(member) if member.isfile() else None
+            if data is not None:
+                found[member.name] = data.read()
+    return found
 
 
 def _latest(remote: str, prefix: str, application: str, release: str) -> str:

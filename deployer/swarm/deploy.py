@@ -19,6 +19,7 @@ from typing import Any, TextIO
 
 from consign.errors import Interrupted
 from consign.exit_codes import ExitCode
+from deployer.deploy import envfiles
 from deployer.deploy.record import Deployed
 from deployer.deploy.rollback import placeholder, return_hint, returns_to
 from deployer.deploy.sources import Descriptor
@@ -121,6 +122,9 @@ def attempt(
         path = Path(d.location) if d.kind == "file" and not legacy else Path(scratch, "stack.yml")
         if path.parent == Path(scratch):
             path.write_text(text, encoding="utf-8")
+        if d.kind != "file":
+            envfiles.materialise(Path(scratch), d.files)
+        envfiles.check(d.text, path.parent, local=d.kind == "file" and not legacy)
         names = list(descriptor_model["services"])
         labels = write_labels(Path(scratch), lb.stack_labels(d, names), runner.needs_version)
         files = [path, labels]

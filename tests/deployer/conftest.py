@@ -14,6 +14,7 @@ import pytest
 from consign.process import run
 from deployer.deploy.sources import encode_name
 from tests.deployer.helpers import remove_records
+from tests.serving import ServedRegistry
 from tests.serving import free_port as free_port  # re-exported for the deploy tests
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -111,3 +112,10 @@ class GitRegistry:
 @pytest.fixture
 def git_registry(tmp_path: Path) -> GitRegistry:
     return GitRegistry(tmp_path / "registry.git")
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[ServedRegistry]:
+    """A real `consign serve` (gunicorn, two workers) on loopback with a fresh repo."""
+    with ServedRegistry(tmp_path / "registry.git", tmp_path / "serve.log", workers=2) as server:
+        yield server.start()

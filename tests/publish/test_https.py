@@ -7,21 +7,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import trustme
 
 from consign.exit_codes import ExitCode
 from tests.publish.conftest import consign_publish
-from tests.serving import ServedRegistry
+from tests.serving import ServedRegistry, private_ca
 
 
 @pytest.fixture
 def https(tmp_path: Path) -> Iterator[ServedRegistry]:
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1")
-    cert.private_key_pem.write_to_path(str(tmp_path / "key.pem"))
-    cert.cert_chain_pems[0].write_to_path(str(tmp_path / "cert.pem"))
-    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
-    tls = (tmp_path / "cert.pem", tmp_path / "key.pem", tmp_path / "ca.pem")
+    tls = private_ca(tmp_path)
     server = ServedRegistry(tmp_path / "r.git", tmp_path / "serve.log", workers=1, tls=tls)
     with server.start():
         yield server

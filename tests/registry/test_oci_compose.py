@@ -13,12 +13,11 @@ from typing import Any
 
 import pytest
 import requests
-import trustme
 import yaml
 
 from consign.process import CommandFailed, run
 from tests.registry.conftest import b64
-from tests.serving import CONSIGN, ROOT, ServedRegistry
+from tests.serving import CONSIGN, ROOT, ServedRegistry, private_ca
 
 pytestmark = pytest.mark.docker
 
@@ -37,13 +36,7 @@ services:
 
 @pytest.fixture(scope="module")
 def tls(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
-    folder = tmp_path_factory.mktemp("tls")
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1")
-    cert.private_key_pem.write_to_path(str(folder / "key.pem"))
-    cert.cert_chain_pems[0].write_to_path(str(folder / "cert.pem"))
-    ca.cert_pem.write_to_path(str(folder / "ca.pem"))
-    return folder / "cert.pem", folder / "key.pem", folder / "ca.pem"
+    return private_ca(tmp_path_factory.mktemp("tls"))
 
 
 @pytest.fixture
