@@ -237,7 +237,7 @@ def from_git(url: str, application: str, release: str, version: str) -> Descript
         commit,
         _builds(components),
         components,
-        files,
+        files=files,
     )
 
 
