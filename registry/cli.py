@@ -130,12 +130,13 @@ def serve(
     from registry.gunicorn_app import RegistryServer, metrics_hooks  # gunicorn only when serving
 
     hooks = metrics_hooks()  # before anything imports the metrics library
+    from registry import storage
     from registry.app import create_app
 
     repo = os.path.abspath(repo)
     os.environ["CONSIGN_REPO"] = repo  # the workers' create_app() reads it
     try:  # fail here, once and clearly, rather than in every worker; creates the bare repo
-        create_app()
+        storage.close(create_app())
     except (ValueError, RegistryError) as e:
         raise click.ClickException(str(e)) from e
     if bool(certfile) != bool(keyfile):

@@ -28,3 +28,11 @@ def get_store() -> DescriptorStore:
     """The current app's store (call inside a request or an app context)."""
     found: DescriptorStore = current_app.extensions[STORE_EXTENSION]
     return found
+
+
+def close(app: Flask) -> None:
+    """Release the store's Git helper processes (``consign serve``'s master, after its check:
+    only the workers keep children)."""
+    store: DescriptorStore | None = app.extensions.get(STORE_EXTENSION)
+    if store is not None:
+        store.close()

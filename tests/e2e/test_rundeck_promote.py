@@ -71,10 +71,10 @@ def test_promote_job(start_registry: StartRegistry, tmp_path: Path) -> None:
 
     opts = {o["name"]: o for o in job()["options"]}
     chosen = {"application": APP, "release": "Milestone 2"}
-    host = {"registry_host": server.host}
+    host = {"registry_host": server.host, "registry_port": str(server.port)}
     versions_url = expand_values_url(opts["version"]["valuesUrl"], "version", chosen, host)
-    assert versions_url.startswith(f"http://{server.host}:9090/")  # the job's fixed port
-    listed = requests.get(versions_url.replace(":9090/", f":{server.port}/"), timeout=30).json()
+    assert versions_url.startswith(f"{server.url}/rundeck/options/versions?")
+    listed = requests.get(versions_url, timeout=30).json()
     assert [e["value"] for e in listed] == ["2", "1"]
     assert listed[1]["name"].startswith("REJECTED (BUG-5) #1")
 
