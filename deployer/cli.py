@@ -475,27 +475,17 @@ def down_cmd(
         return _stack_down(project, host)
     client = engine(host)  # an engine that does not answer is exit 6, before Compose runs
     try:
-        params = click.get_current_context().params
         with engine_errors(host):
             was = record.read(client, project)
-        why_not = "" if was and was.application else f"{project} has no Consignment record"
-        if was is not None and was.source == "file":
-            why_not = f"{project} was deployed from a --file, which is not recorded"
-        ledger, engine_info = _ledger(params, client, host, project, why_not)
-        started = ledger_record.utc_now()
-        holder = {"application": was.application, "release": was.release} if was else {}
-        with ledger.locked({**holder, "teardown": project}):
+
+        def remove() -> bool:
             ComposeRunner(host, compose_cmd).down(project, volumes=volumes)
             with engine_errors(host):
                 record.forget(client, project)
             click.echo(f"removed project {project}")
-            if was is not None and was.application and was.release:
-                gone = outcomes.teardown_record(
-                    application=was.application, release=was.release, version=was.version,
-                    commit=was.commit, source=was.registry, started=started,
-                    environment=ledger.environment, by=ledger.by, engine=engine_info,
-                )  # fmt: skip
-                ledger.report([gone])
+            return True
+
+        _teardown(client, host, project, was, project, remove)
     finally:
         client.close()
     return ExitCode.OK
@@ -503,34 +493,53 @@ def down_cmd(
 
 def _stack_down(stack: str, host: str | None) -> ExitCode:
     """``down`` of a stack: the deploy's record is its services' labels (read before they
-    go); locked and recorded like a Compose teardown."""
+    go)."""
     client = manager(host)
     try:
-        params = click.get_current_context().params
         with engine_errors(host):
             was = deployed(client, stack)
-        why_not = "" if was and was.application else f"stack {stack} has no Consignment labels"
-        if was is not None and was.source == "file":
-            why_not = f"stack {stack} was deployed from a --file, which is not recorded"
-        ledger, engine_info = _ledger(params, client, host, stack, why_not)
-        started = ledger_record.utc_now()
-        holder = {"application": was.application, "release": was.release} if was else {}
-        with ledger.locked({**holder, "teardown": stack}), engine_errors(host):
-            removed = stack_status.down(StackRunner(host), client, stack)
+
+        def remove() -> bool:
+            with engine_errors(host):
+                removed = stack_status.down(StackRunner(host), client, stack)
             if not removed:  # nothing to do: a retried teardown is not an error
                 click.echo(f"no stack {stack} on the swarm; nothing to remove")
-                return ExitCode.OK
+                return False
             click.echo(f"removed stack {stack}")
-            if was is not None and was.application and was.release:
-                gone = outcomes.teardown_record(
-                    application=was.application, release=was.release, version=was.version,
-                    commit=was.commit, source=was.registry, started=started,
-                    environment=ledger.environment, by=ledger.by, engine=engine_info,
-                )  # fmt: skip
-                ledger.report([gone])
+            return True
+
+        _teardown(client, host, stack, was, f"stack {stack}", remove)
     finally:
         client.close()
     return ExitCode.OK
+
+
+def _teardown(
+    client: Any,
+    host: str | None,
+    project: str,
+    was: Deployed | None,
+    what: str,
+    remove: Callable[[], bool],
+) -> None:
+    """Lock the environment, ``remove`` (False: there was nothing), record the teardown of
+    ``was`` (what was deployed there; nothing recorded without one or for a --file)."""
+    params = click.get_current_context().params
+    why_not = "" if was and was.application else f"{what} has no Consignment record"
+    if was is not None and was.source == "file":
+        why_not = f"{what} was deployed from a --file, which is not recorded"
+    ledger, engine_info = _ledger(params, client, host, project, why_not)
+    started = ledger_record.utc_now()
+    holder = {"application": was.application, "release": was.release} if was else {}
+    with ledger.locked({**holder, "teardown": project}):
+        if not remove() or was is None or not (was.application and was.release):
+            return
+        gone = outcomes.teardown_record(
+            application=was.application, release=was.release, version=was.version,
+            commit=was.commit, source=was.registry, started=started,
+            environment=ledger.environment, by=ledger.by, engine=engine_info,
+        )  # fmt: skip
+        ledger.report([gone])
 
 
 commands: list[click.Command] = [
