@@ -98,6 +98,9 @@ def test_stack_deploy_failed_update_rollback_and_teardown_are_recorded(
     assert services(stack)["api"]["Spec"]["Labels"]["io.consignment.version"] == "1"
     code, text = consign("status", "--environment", env, "--registry", registry.url)
     assert code == ExitCode.OK and "Sled/R v1" in text, text
+    # drift compares Compose projects: a stack is named, not reported as drifted
+    code, text = consign("drift", "--environment", env, "--registry", registry.url)
+    assert code == ExitCode.OK and "Sled/R is a Swarm stack" in text, text
 
     code, out = consign("down", "--orchestrator", "swarm", "--project", stack, *ledger)
     assert code == ExitCode.OK, out
