@@ -37,7 +37,7 @@ from deployer.ledger.session import Ledger, ledger_for
 from deployer.report import Outcome, render, write_json
 from deployer.status import as_text, collect
 from deployer.swarm import status as stack_status
-from deployer.swarm.deploy import StackSettings, deploy_stack
+from deployer.swarm.deploy import StackSettings, deploy_stack, deployed
 from deployer.swarm.stack import StackRunner, manager
 from deployer.versions import diff_cmd, show_cmd, versions_cmd
 from publisher.command import publish
@@ -148,6 +148,8 @@ def _ledger(
     """The command's ledger and the engine description its records carry."""
     with engine_errors(host):
         engine_info = ledger_record.engine_info(client, host, project)
+    if params.get("orchestrator") == "swarm":
+        engine_info["orchestrator"] = "swarm"  # "project" is then the stack
     ledger = ledger_for(
         registry=params.get("registry"),
         token=params.get("report_token") or params.get("token"),
@@ -328,26 +330,26 @@ def deploy_cmd(
         ledger, engine_info = _ledger(params, client, host, project, why_not)
         holder = {"application": application, "release": release, "version": descriptor.version}
         with ledger.locked(holder), engine_errors(host):
-            if swarm:  # locked like a Compose deploy; its records are not written yet
+            started = ledger_record.utc_now()
+            if swarm:
+                observer: outcomes.Observer = outcomes.SwarmObserver(client, stack=project)
                 stack_settings = StackSettings(project, timeout, stable, rollback, resolve_image)
                 outcome, back, code = deploy_stack(
-                    descriptor, StackRunner(host), client, stack_settings, previous, sys.stdout
-                )
-                if ledger.client is not None:
-                    click.echo("ledger: a Swarm stack's deploy is not recorded in the ledger yet")
+                    descriptor, StackRunner(host), client, stack_settings, previous, sys.stdout,
+                    observer,
+                )  # fmt: skip
             else:
                 compose = ComposeRunner(host, compose_cmd)
                 settings = Settings(project, timeout, stable, pull, rollback, require_pinned_images)
                 observer = outcomes.Observer(client)
-                started = ledger_record.utc_now()
                 outcome, back, code = deploy(
                     descriptor, compose, client, settings, previous, sys.stdout, observer
                 )
-                records = outcomes.deploy_records(
-                    observer, started=started, environment=ledger.environment, by=ledger.by,
-                    engine=engine_info,
-                )  # fmt: skip
-                ledger.report(records)  # before the lock goes: the next deploy sees this one
+            records = outcomes.deploy_records(
+                observer, started=started, environment=ledger.environment, by=ledger.by,
+                engine=engine_info,
+            )  # fmt: skip
+            ledger.report(records)  # before the lock goes: the next deploy sees this one
     finally:
         client.close()
     _final(outcome, what)
@@ -467,50 +469,77 @@ def down_cmd(
 ) -> ExitCode:
     """Remove a project's containers, networks and record (volumes kept unless --volumes),
     or with --orchestrator swarm a stack's services, tasks and networks. With --registry,
-    the environment is locked for a Compose teardown and it is recorded."""
+    the environment is locked for the teardown and it is recorded."""
     if orchestrator == "swarm":
         _only_with("swarm", "volumes", "compose_cmd")
         return _stack_down(project, host)
     client = engine(host)  # an engine that does not answer is exit 6, before Compose runs
     try:
-        params = click.get_current_context().params
         with engine_errors(host):
             was = record.read(client, project)
-        why_not = "" if was and was.application else f"{project} has no Consignment record"
-        if was is not None and was.source == "file":
-            why_not = f"{project} was deployed from a --file, which is not recorded"
-        ledger, engine_info = _ledger(params, client, host, project, why_not)
-        started = ledger_record.utc_now()
-        holder = {"application": was.application, "release": was.release} if was else {}
-        with ledger.locked({**holder, "teardown": project}):
+
+        def remove() -> bool:
             ComposeRunner(host, compose_cmd).down(project, volumes=volumes)
             with engine_errors(host):
                 record.forget(client, project)
             click.echo(f"removed project {project}")
-            if was is not None and was.application and was.release:
-                gone = outcomes.teardown_record(
-                    application=was.application, release=was.release, version=was.version,
-                    commit=was.commit, source=was.registry, started=started,
-                    environment=ledger.environment, by=ledger.by, engine=engine_info,
-                )  # fmt: skip
-                ledger.report([gone])
+            return True
+
+        _teardown(client, host, project, was, project, remove)
     finally:
         client.close()
     return ExitCode.OK
 
 
 def _stack_down(stack: str, host: str | None) -> ExitCode:
+    """``down`` of a stack: the deploy's record is its services' labels (read before they
+    go)."""
     client = manager(host)
     try:
         with engine_errors(host):
-            removed = stack_status.down(StackRunner(host), client, stack)
+            was = deployed(client, stack)
+
+        def remove() -> bool:
+            with engine_errors(host):
+                removed = stack_status.down(StackRunner(host), client, stack)
+            if not removed:  # nothing to do: a retried teardown is not an error
+                click.echo(f"no stack {stack} on the swarm; nothing to remove")
+                return False
+            click.echo(f"removed stack {stack}")
+            return True
+
+        _teardown(client, host, stack, was, f"stack {stack}", remove)
     finally:
         client.close()
-    if not removed:  # nothing to do: a retried teardown is not an error
-        click.echo(f"no stack {stack} on the swarm; nothing to remove")
-        return ExitCode.OK
-    click.echo(f"removed stack {stack}")
     return ExitCode.OK
+
+
+def _teardown(
+    client: Any,
+    host: str | None,
+    project: str,
+    was: Deployed | None,
+    what: str,
+    remove: Callable[[], bool],
+) -> None:
+    """Lock the environment, ``remove`` (False: there was nothing), record the teardown of
+    ``was`` (what was deployed there; nothing recorded without one or for a --file)."""
+    params = click.get_current_context().params
+    why_not = "" if was and was.application else f"{what} has no Consignment record"
+    if was is not None and was.source == "file":
+        why_not = f"{what} was deployed from a --file, which is not recorded"
+    ledger, engine_info = _ledger(params, client, host, project, why_not)
+    started = ledger_record.utc_now()
+    holder = {"application": was.application, "release": was.release} if was else {}
+    with ledger.locked({**holder, "teardown": project}):
+        if not remove() or was is None or not (was.application and was.release):
+            return
+        gone = outcomes.teardown_record(
+            application=was.application, release=was.release, version=was.version,
+            commit=was.commit, source=was.registry, started=started,
+            environment=ledger.environment, by=ledger.by, engine=engine_info,
+        )  # fmt: skip
+        ledger.report([gone])
 
 
 commands: list[click.Command] = [

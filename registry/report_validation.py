@@ -33,7 +33,9 @@ SERVICE_FIELDS = (
 )  # fmt: skip
 ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{7,127}")
 COMMIT_RE = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
-CONTAINER_RE = re.compile(r"[0-9a-f]{12,64}")
+#: A container ID (hex), or a Swarm task ID (25 characters of base 36) for a task whose
+#: container the deployer could not inspect (another node, or none created).
+CONTAINER_RE = re.compile(r"[0-9a-f]{12,64}|[0-9a-z]{25}")
 MAX_SERVICES = 2000
 MAX_CONTAINERS = 1000
 MAX_TEXT = 4000
@@ -120,11 +122,15 @@ def _service(value: Any, where: str, max_build: int) -> ServiceRecord:
     containers = value.get("containers")
     containers = [] if containers is None else containers
     if not isinstance(containers, list) or len(containers) > MAX_CONTAINERS:
-        raise _fail(f"{where}.containers must be a list of container IDs", f"{where}.containers")
+        raise _fail(
+            f"{where}.containers must be a list of container (or task) IDs", f"{where}.containers"
+        )
     for i, c in enumerate(containers):
         if not isinstance(c, str) or not CONTAINER_RE.fullmatch(c):
             name = f"{where}.containers[{i}]"
-            raise _fail(f"{name} must be a hexadecimal container ID, not {c!r}", name)
+            raise _fail(
+                f"{name} must be a hexadecimal container ID or a Swarm task ID, not {c!r}", name
+            )
     build = _object(value.get("build"), f"{where}.build")
     if len(json.dumps(build).encode()) > max_build:
         raise _fail(f"{where}.build exceeds {max_build} bytes", f"{where}.build")

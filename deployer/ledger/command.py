@@ -84,6 +84,11 @@ def _check(
 ) -> ExitCode:  # fmt: skip
     results: list[dict[str, Any]] = []
     for deployed in state.get("deployed") or []:
+        if (deployed.get("engine") or {}).get("orchestrator") == "swarm":
+            what = f"{deployed.get('application')}/{deployed.get('release')}"
+            click.echo(f"{environment}: {what} is a Swarm stack; consign drift compares "
+                       "Compose projects only: not compared", err=as_json)  # fmt: skip
+            continue
         name = project or (deployed.get("engine") or {}).get("project")
         if not name:
             raise click.UsageError(f"{environment}: the record names no project; pass --project")

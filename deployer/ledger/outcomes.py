@@ -19,6 +19,7 @@ from typing import Any
 from deployer.deploy.sources import Descriptor
 from deployer.ledger import record
 from deployer.report import Outcome
+from deployer.swarm import tasks as swarm_tasks
 
 
 @dataclass
@@ -38,16 +39,45 @@ class Observer:
 
     def __call__(self, outcome: Outcome, descriptor: Descriptor) -> None:
         finished = record.utc_now()
+        origin = record.origins(descriptor.components)
         services: list[dict[str, Any]] = []
         with contextlib.suppress(Exception):  # a record without image IDs beats no record
-            ids = [c for sv in outcome.verdicts.values() for c in sv.containers]
-            inspected = record.inspect_all(self.client, ids)
-            services = record.services(
-                outcome.verdicts, inspected, record.origins(descriptor.components)
-            )
+            origin = {**self.origins(), **origin}  # the version's manifest first
+            services = record.services(outcome.verdicts, self.inspect(outcome), origin)
         if not services:
-            services = record.services(outcome.verdicts, {}, record.origins(descriptor.components))
+            services = record.services(outcome.verdicts, {}, origin)
         self.seen.append(_Seen(outcome, descriptor, finished, services))
+
+    def inspect(self, outcome: Outcome) -> dict[str, dict[str, Any]]:
+        """What runs, by the IDs the verdicts name (Compose: ``docker inspect``)."""
+        ids = [c for sv in outcome.verdicts.values() for c in sv.containers]
+        return record.inspect_all(self.client, ids)
+
+    def origins(self) -> dict[str, record.Origin]:
+        """Origins the engine knows for services the version's manifest does not name
+        (Compose: none)."""
+        return {}
+
+
+@dataclass
+class SwarmObserver(Observer):
+    """The Swarm path's observer: its verdicts name tasks, inspected by
+    :func:`deployer.swarm.tasks.inspect_tasks` (the task's container where this manager
+    can inspect it, else the task and the image its spec names). Component and build are
+    those the deploy put on the services' labels (:mod:`deployer.swarm.labels`, made from
+    the version's manifest, which is read first: when Swarm rolled an update back the
+    labels already name the older version again); a service the manifest does not name
+    gets its labels'."""
+
+    stack: str = ""
+
+    def inspect(self, outcome: Outcome) -> dict[str, dict[str, Any]]:
+        ids = [c for sv in outcome.verdicts.values() for c in sv.containers]
+        return swarm_tasks.inspect_tasks(self.client, ids)
+
+    def origins(self) -> dict[str, record.Origin]:
+        found = swarm_tasks.origins(self.client, self.stack)
+        return {name: record.Origin(o["component"], o["build"]) for name, o in found.items()}
 
 
 def _number(version: str | None) -> int | None:

@@ -18,6 +18,8 @@ CONFIG_HASH = "com.docker.compose.config-hash"
 SERVICE = "com.docker.compose.service"
 PROJECT = "com.docker.compose.project"
 _NOT_NAME = re.compile(r"[^a-z0-9_-]+")
+#: What the registry takes as a container ID: hex, or a Swarm task ID (25 of base 36).
+_ID = re.compile(r"[0-9a-f]{12,64}|[0-9a-z]{25}")
 
 
 def new_id() -> str:
@@ -77,7 +79,10 @@ def services(
     inspected: Mapping[str, Mapping[str, Any]],
     origin: Mapping[str, Origin],
 ) -> list[dict[str, Any]]:
-    """One entry per service: verdict, containers, the image ID they run, config hash, origin."""
+    """One entry per service: verdict, containers, the image ID they run, config hash, origin.
+
+    ``inspected`` maps each ID a verdict names to what runs there: ``docker inspect`` of a
+    container, or for a Swarm task without one ``{"Id": task ID, "Image": spec image}``."""
     out = []
     for name, sv in verdicts.items():
         found = [inspected[c] for c in sv.containers if c in inspected]
@@ -90,9 +95,10 @@ def services(
             }
         )
         where = origin.get(name, Origin(None, {}))
-        # the verdicts may name containers by name; the record keeps their IDs
+        # the verdicts may name containers by name; the record keeps their (or, for a
+        # Swarm task without an inspectable container, the task's) IDs
         ids = [str(i["Id"]) for i in found if i.get("Id")] or [
-            c for c in sv.containers if re.fullmatch(r"[0-9a-f]{12,64}", c)
+            c for c in sv.containers if _ID.fullmatch(c)
         ]
         out.append(
             {

@@ -171,14 +171,21 @@ def deploy_stack(
     settings: StackSettings,
     fetch_previous: Callable[[Deployed], Descriptor],
     out: TextIO,
+    observe: Callable[[Outcome, Descriptor], None] | None = None,
 ) -> tuple[Outcome, Outcome | None, ExitCode]:
-    """The requested deploy, then (when it failed) the rollback; the code is the deploy's."""
+    """The requested deploy, then (when it failed) the rollback; the code is the deploy's.
+
+    ``observe`` sees each attempt the moment its watch ends, before the rollback changes
+    anything (the ledger records the failed deploy's tasks there), as on the Compose path.
+    """
     previous = deployed(client, settings.stack)
     started = time.monotonic()
     try:
         outcome = attempt(descriptor, runner, client, settings, out)
     except KeyboardInterrupt as e:
         raise Interrupted(_interrupted(settings.stack, descriptor, previous)) from e
+    if observe is not None:
+        observe(outcome, descriptor)
     code = exit_code(outcome.verdicts) if outcome.verdicts else ExitCode.FAILED
     if outcome.error is not None and code == ExitCode.OK:
         code = ExitCode.FAILED  # `docker stack deploy` failed: not all of it was applied
@@ -193,7 +200,10 @@ def deploy_stack(
     )
     back = placeholder(previous, settings.stack)
     try:
-        back = attempt(fetch_previous(previous), runner, client, settings, out)
+        older = fetch_previous(previous)
+        back = attempt(older, runner, client, settings, out)
+        if observe is not None:
+            observe(back, older)
     except KeyboardInterrupt as e:
         raise Interrupted(
             f"during the rollback of stack {settings.stack} to v{previous.version}: the "

@@ -126,11 +126,24 @@ BAD: list[tuple[str, dict[str, Any], int, str]] = [
     ("services not a list", report(services={}), 400, "services"),
     ("container id", report(services=[{"service": "a", "verdict": "x", "containers": ["zz"]}]),
      400, "services[0].containers[0]"),
+    ("task id", report(services=[{"service": "a", "verdict": "x", "containers": ["Z" * 25]}]),
+     400, "services[0].containers[0]"),
     ("service twice", report(services=[{"service": "a", "verdict": "x"}] * 2), 400, "services"),
     ("control chars", report(by="al\x00ice"), 400, "by"),
     ("other environment", report(environment="qa-2"), 400, "environment"),
     ("bad name", report(application="a/b"), 400, "application"),
 ]  # fmt: skip
+
+
+def test_a_swarm_task_id_stands_for_a_container(versions: FlaskClient) -> None:
+    """A Swarm task whose container the deployer could not inspect is recorded by its ID
+    (25 characters of base 36), with the image its spec names."""
+    task = {"service": "api", "verdict": "running", "containers": ["x1y2z3" + "a" * 19],
+            "image": "busybox:latest@sha256:" + "3" * 64}  # fmt: skip
+    response = versions.post(REPORTS, json=report(1, services=[task]))
+    assert response.status_code == 201, response.get_json()
+    (stored,) = response.get_json()["deployment"]["services"]
+    assert stored["containers"] == task["containers"] and stored["image"] == task["image"]
 
 
 @pytest.mark.parametrize(("case", "body", "status", "field"), BAD, ids=[b[0] for b in BAD])
