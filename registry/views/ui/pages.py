@@ -37,7 +37,7 @@ def home() -> ResponseReturnValue:
     return render_template("ui/home.html", applications=applications, describe=builds.describe)
 
 
-def _page_args() -> tuple[int, int | None]:
+def page_args() -> tuple[int, int | None]:
     config = current_app.config
     maximum = int(config["MAX_LIST_LIMIT"])
     limit = parse_int_arg("limit", request.args.get("limit"), maximum=maximum)
@@ -48,7 +48,7 @@ def _page_args() -> tuple[int, int | None]:
 @bp.get(RELEASE)
 def release(application: str, release: str) -> ResponseReturnValue:
     """Newest first, paged like ``GET .../versions`` (``limit``, ``before``)."""
-    limit, before = _page_args()
+    limit, before = page_args()
     store = get_store()
     latest = store.version(application, release, None).number
     versions = store.versions(application, release, limit=limit, before=before)

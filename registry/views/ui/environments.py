@@ -1,0 +1,83 @@
+"""The environment pages: the matrix of every environment against every application/release,
+and one environment (what runs, service by service, and its deployment timeline)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import render_template
+from flask.typing import ResponseReturnValue
+
+from registry.storage import get_store
+from registry.store import DeploymentRecord
+from registry.views.ui import builds, links
+from registry.views.ui.blueprint import bp
+from registry.views.ui.pages import page_args
+
+OUTCOME_BADGES = {"ok": "ok", "drift": "warn", "rolled_back": "warn", "torn_down": ""}
+
+
+def outcome_badge(outcome: str) -> str:
+    """The badge class of an outcome: green for ok, red for a failure, amber between."""
+    return OUTCOME_BADGES.get(outcome, "bad")
+
+
+def verdict_badge(verdict: str) -> str:
+    return "ok" if verdict == "healthy" else "bad"
+
+
+def failing(record: DeploymentRecord) -> list[Any]:
+    """The services a failed record blames (those not healthy)."""
+    return [s for s in record.services if s.verdict != "healthy"]
+
+
+HELPERS = {
+    "outcome_badge": outcome_badge,
+    "verdict_badge": verdict_badge,
+    "failing": failing,
+    "describe": builds.describe,
+}
+
+
+@bp.get("/ui/environments")
+def environments() -> ResponseReturnValue:
+    """Rows: environments; columns: every application/release deployed somewhere."""
+    states = get_store().environments()
+    columns = sorted({(r.application, r.release) for s in states for r in s.deployed})
+    cells = [
+        (
+            state,
+            [
+                next((r for r in state.deployed if (r.application, r.release) == c), None)
+                for c in columns
+            ],
+        )
+        for state in states
+    ]
+    return render_template("ui/environments.html", columns=columns, cells=cells, **HELPERS)
+
+
+@bp.get("/ui/environments/<environment>")
+def environment(environment: str) -> ResponseReturnValue:
+    """What runs (service by service) and the timeline, newest first, paged by ``seq``."""
+    limit, before = page_args()
+    store = get_store()
+    state = store.environment(environment)
+    history = store.deployments(environment, limit=limit, before=before)
+    total = state.deployments
+    newer: dict[str, Any] | None = None
+    if history and history[0].seq < total:
+        top = history[0].seq + limit + 1
+        newer = {"limit": limit} | ({"before": top} if top <= total else {})
+    older = {"limit": limit, "before": history[-1].seq} if history and history[-1].seq > 1 else None
+    query = "&".join(f"{k}={v}" for k, v in (("limit", limit), ("before", before)) if v)
+    return render_template(
+        "ui/environment.html",
+        state=state,
+        history=history,
+        newer=newer,
+        older=older,
+        json_url=links.api("/api/environments/{}", environment),
+        history_url=links.api("/api/environments/{}/deployments", environment, query=query),
+        **HELPERS,
+    )
