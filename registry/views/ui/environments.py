@@ -14,17 +14,6 @@ from registry.views.ui import builds, links
 from registry.views.ui.blueprint import bp
 from registry.views.ui.pages import page_args
 
-OUTCOME_BADGES = {"ok": "ok", "drift": "warn", "rolled_back": "warn", "torn_down": ""}
-
-
-def outcome_badge(outcome: str) -> str:
-    """The badge class of an outcome: green for ok, red for a failure, amber between."""
-    return OUTCOME_BADGES.get(outcome, "bad")
-
-
-def verdict_badge(verdict: str) -> str:
-    return "ok" if verdict == "healthy" else "bad"
-
 
 def failing(record: DeploymentRecord) -> list[Any]:
     """The services a failed record blames (those not healthy)."""
@@ -32,8 +21,6 @@ def failing(record: DeploymentRecord) -> list[Any]:
 
 
 HELPERS = {
-    "outcome_badge": outcome_badge,
-    "verdict_badge": verdict_badge,
     "failing": failing,
     "describe": builds.describe,
 }

@@ -11,7 +11,7 @@ from flask.typing import ResponseReturnValue
 from registry.storage import get_store
 from registry.store import VersionInfo
 from registry.validation import parse_int_arg, parse_version
-from registry.views.ui import builds, links
+from registry.views.ui import builds, links, whereabouts
 from registry.views.ui.blueprint import bp
 from registry.views.ui.highlight import yaml_html
 
@@ -34,7 +34,18 @@ def home() -> ResponseReturnValue:
         (name, [store.version(name, release, None) for release in store.releases(name)])
         for name in store.applications()
     ]
-    return render_template("ui/home.html", applications=applications, describe=builds.describe)
+    frozen = {
+        (info.application, info.release): store.gate(info.application, info.release).frozen()
+        for _, infos in applications
+        for info in infos
+    }
+    return render_template(
+        "ui/home.html",
+        applications=applications,
+        describe=builds.describe,
+        frozen=frozen,
+        running=whereabouts.running(store.environments()),
+    )
 
 
 def page_args() -> tuple[int, int | None]:
@@ -62,8 +73,17 @@ def release(application: str, release: str) -> ResponseReturnValue:
         else None
     )
     query = "&".join(f"{k}={v}" for k, v in (("limit", limit), ("before", before)) if v)
+    gate = store.gate(application, release)
     return render_template(
         "ui/release.html",
+        standing={v.number: gate.standing(v.number) for v in versions},
+        badges={
+            v.number: whereabouts.badges(
+                store.deployments_of_version(application, release, v.number), v.number
+            )
+            for v in versions
+        },
+        frozen=gate.frozen(),
         application=application,
         release=release,
         latest=latest,
@@ -103,8 +123,18 @@ def version(application: str, release: str, version: str) -> ResponseReturnValue
     info, text = store.descriptor(application, release, number)
     latest = store.version(application, release, None).number
     template = str(current_app.config.get("UI_RUNDECK_URL_TEMPLATE") or "")
+    gate = store.gate(application, release)
+    now = [
+        r
+        for r in whereabouts.running(store.environments()).get((application, release), [])
+        if r.deployed_version == number
+    ]
     return render_template(
         "ui/version.html",
+        standing=gate.standing(number),
+        frozen=gate.frozen(),
+        running_now=now,
+        history=store.deployments_of_version(application, release, number),
         info=info,
         latest=latest,
         components=[(c, builds.describe(c.get("build"))) for c in info.components],
