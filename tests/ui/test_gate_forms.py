@@ -142,3 +142,19 @@ def test_where_a_version_runs_and_ran(gated: Flask) -> None:
     assert [r[:3] for r in v4.rows("deployments")] == [["qa-1", "deploy", "ok"]]
     v5 = check_page(client.get(V4[:-1] + "5").data)
     assert "Now: qa-1 ok since" in v5.words() and "qa-2 failed since" in v5.words()
+
+
+def test_hostile_decisions_and_names_are_escaped(make_app: Any) -> None:
+    from tests.registry.conftest import publish
+    from tests.ui.test_xss import APP, COMPONENT, segment
+
+    app: Flask = make_app(APPROVE_TOKENS=f"<img src=x onerror=alert(1)>:{APPROVE}")
+    client = app.test_client()
+    assert publish(client, "web:\n  image: busybox\n", [APP], ["R"], component=COMPONENT)
+    sign_in(client, APPROVE)
+    url = f"/ui/applications/{segment(APP)}/releases/R/versions/1"
+    comment = "</td><script>alert('comment')</script> ✓"
+    done = client.post(f"{url}/approve", data={"csrf_token": csrf(client, url), "comment": comment})
+    assert done.status_code == 303
+    assert_safe(client.get(url).data, APP, comment, "<img src=x onerror=alert(1)>")
+    assert_safe(client.get(f"/ui/applications/{segment(APP)}/releases/R").data, APP, "1 approval")
