@@ -12,7 +12,7 @@ from registry.storage import get_store
 from registry.store import DeploymentRecord
 from registry.views.ui import builds, links
 from registry.views.ui.blueprint import bp
-from registry.views.ui.pages import page_args
+from registry.views.ui.pages import page_args, pager
 
 
 def failing(record: DeploymentRecord) -> list[Any]:
@@ -51,13 +51,7 @@ def environment(environment: str) -> ResponseReturnValue:
     store = get_store()
     state = store.environment(environment)
     history = store.deployments(environment, limit=limit, before=before)
-    total = state.deployments
-    newer: dict[str, Any] | None = None
-    if history and history[0].seq < total:
-        top = history[0].seq + limit + 1
-        newer = {"limit": limit} | ({"before": top} if top <= total else {})
-    older = {"limit": limit, "before": history[-1].seq} if history and history[-1].seq > 1 else None
-    query = "&".join(f"{k}={v}" for k, v in (("limit", limit), ("before", before)) if v)
+    newer, older, query = pager([r.seq for r in history], state.deployments, limit, before)
     return render_template(
         "ui/environment.html",
         state=state,

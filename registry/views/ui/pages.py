@@ -56,6 +56,23 @@ def page_args() -> tuple[int, int | None]:
     return limit or int(config["DEFAULT_LIST_LIMIT"]), before
 
 
+Query = dict[str, Any]
+
+
+def pager(
+    numbers: list[int], total: int, limit: int, before: int | None
+) -> tuple[Query | None, Query | None, str]:
+    """The query of the newer and the older page (None: there is none) and this page's,
+    for a list numbered 1..``total`` shown newest first (``numbers``: this page's)."""
+    newer: Query | None = None
+    if numbers and numbers[0] < total:
+        top = numbers[0] + limit + 1
+        newer = {"limit": limit} | ({"before": top} if top <= total else {})
+    older = {"limit": limit, "before": numbers[-1]} if numbers and numbers[-1] > 1 else None
+    query = "&".join(f"{k}={v}" for k, v in (("limit", limit), ("before", before)) if v)
+    return newer, older, query
+
+
 @bp.get(RELEASE)
 def release(application: str, release: str) -> ResponseReturnValue:
     """Newest first, paged like ``GET .../versions`` (``limit``, ``before``)."""
@@ -63,16 +80,8 @@ def release(application: str, release: str) -> ResponseReturnValue:
     store = get_store()
     latest = store.version(application, release, None).number
     versions = store.versions(application, release, limit=limit, before=before)
-    newer: dict[str, Any] | None = None
-    if versions and versions[0].number < latest:
-        top = versions[0].number + limit + 1
-        newer = {"limit": limit} | ({"before": top} if top <= latest else {})
-    older = (
-        {"limit": limit, "before": versions[-1].number}
-        if versions and versions[-1].number > 1
-        else None
-    )
-    query = "&".join(f"{k}={v}" for k, v in (("limit", limit), ("before", before)) if v)
+    numbers = [v.number for v in versions]
+    newer, older, query = pager(numbers, latest, limit, before)
     gate = store.gate(application, release)
     return render_template(
         "ui/release.html",
