@@ -110,7 +110,8 @@ def test_unknown_and_bad_environments_are_error_pages(history: FlaskClient) -> N
 def test_hostile_values_in_records_are_escaped(client: FlaskClient) -> None:
     from tests.registry.conftest import publish
 
-    assert publish(client, "web:\n  image: busybox\n", [APP], ["R"], component=COMPONENT)
+    made = publish(client, "web:\n  image: busybox\n", [APP], ["R"], component=COMPONENT)
+    assert made.status_code == 201, made.get_json()
     body = failed(1, application=APP, release="R", by="<b onmouseover=alert(1)>mallory")
     body["services"][0]["component"] = COMPONENT
     body["services"][1]["build"] = {"planKey": "<script>x</script>", "buildNumber": "1"}

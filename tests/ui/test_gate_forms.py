@@ -150,7 +150,8 @@ def test_hostile_decisions_and_names_are_escaped(make_app: Any) -> None:
 
     app: Flask = make_app(APPROVE_TOKENS=f"<img src=x onerror=alert(1)>:{APPROVE}")
     client = app.test_client()
-    assert publish(client, "web:\n  image: busybox\n", [APP], ["R"], component=COMPONENT)
+    made = publish(client, "web:\n  image: busybox\n", [APP], ["R"], component=COMPONENT)
+    assert made.status_code == 201, made.get_json()
     sign_in(client, APPROVE)
     url = f"/ui/applications/{segment(APP)}/releases/R/versions/1"
     comment = "</td><script>alert('comment')</script> ✓"
