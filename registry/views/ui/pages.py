@@ -87,10 +87,10 @@ def release(application: str, release: str) -> ResponseReturnValue:
         "ui/release.html",
         standing={v.number: gate.standing(v.number) for v in versions},
         badges={
-            v.number: whereabouts.badges(
-                store.deployments_of_version(application, release, v.number), v.number
-            )
-            for v in versions
+            n: whereabouts.badges(records, n)
+            for n, records in store.deployments_of_versions(
+                application, release, [v.number for v in versions]
+            ).items()
         },
         frozen=gate.frozen(),
         application=application,
