@@ -1,5 +1,6 @@
 """Web UI benchmark: the server time of each page kind on a release with 10,000 versions of
-50 components, through real gunicorn (4 workers) on loopback.
+50 components and an environment with 1,000 deployments, through real gunicorn (4 workers)
+on loopback.
 
 Server time is what the UI reports in its ``Server-Timing: app;dur=`` header (from the
 request's arrival in the app to the response, template rendering included); the client's
@@ -23,11 +24,14 @@ from urllib.parse import quote, urlencode
 
 import requests
 
+from bench import ledger
 from bench.common import serve, summary_ms, write_results
 from bench.registry import APP, COMPONENTS, REL, SHORT, fill, latest
 from registry.store import DescriptorStore
 
 TARGET_MS = 50.0
+ENVIRONMENT = "qa-bench"
+DEPLOYMENTS = 1_000
 
 
 def page_kinds(history: int, short: int, rng: random.Random) -> dict[str, Callable[[], str]]:
@@ -72,6 +76,11 @@ def page_kinds(history: int, short: int, rng: random.Random) -> dict[str, Callab
         "diff_first_to_last": lambda: diff(f"{APP}/{REL}/1", f"{APP}/{REL}/{history}"),
         "diff_across_releases": lambda: diff(f"{APP}/{SHORT}/{short}", f"{APP}/{REL}/{some()}"),
         "find_a_build": find,
+        "environments_matrix": lambda: "/ui/environments",
+        "environment_newest_page": lambda: f"/ui/environments/{ENVIRONMENT}",
+        "environment_random_page": lambda: (
+            f"/ui/environments/{ENVIRONMENT}?before={rng.randint(2, DEPLOYMENTS)}"
+        ),
     }
 
 
@@ -105,6 +114,8 @@ def run(history: int = 10_000, samples: int = 100, log: Callable[[str], None] = 
         t0 = time.perf_counter()
         build = fill(store, history)
         fill(store, COMPONENTS, build + 7_000_000, SHORT)
+        ledger.fill(repo, ENVIRONMENT, DEPLOYMENTS)  # 20 application/releases, 5 services
+        results["deployments"] = DEPLOYMENTS
         results["fill_seconds"] = round(time.perf_counter() - t0, 1)
         short = latest(store, SHORT)
         kinds = page_kinds(history, short, random.Random(11))

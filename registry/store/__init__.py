@@ -571,6 +571,16 @@ class DescriptorStore:
             found = self._ledger.of_version(application, release, number)
         return sorted(found, key=lambda r: (r.finished, r.received), reverse=True)
 
+    def deployments_of_versions(
+        self, application: str, release: str, numbers: Collection[int]
+    ) -> dict[int, list[DeploymentRecord]]:
+        """For each of these versions (known to exist: a page of ``versions``), its records
+        as :meth:`deployments_of_version` gives them, the ledger read once for all."""
+        with self._guard():
+            found = self._ledger.of_versions(application, release, set(numbers))
+        ordered = sorted(found, key=lambda r: (r.finished, r.received), reverse=True)
+        return {n: [r for r in ordered if n in (r.version, r.rolled_back_to)] for n in numbers}
+
     def verified(self, application: str, release: str, number: int) -> list[str]:
         """Environments where an "ok" deploy (or rollback) of this version was recorded."""
         return sorted(

@@ -27,7 +27,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -369,6 +369,13 @@ class Ledger:
         return running(state.values())
 
     def of_version(self, application: str, release: str, number: int) -> list[DeploymentRecord]:
+        return self.of_versions(application, release, {number})
+
+    def of_versions(
+        self, application: str, release: str, numbers: Collection[int]
+    ) -> list[DeploymentRecord]:
+        """The records of any of these versions (deployed, or rolled back to), every
+        environment read once: a page of 20 versions costs one pass, not 20."""
         found: list[DeploymentRecord] = []
         for name in self.environments():
             lines = [
@@ -376,7 +383,7 @@ class Ledger:
                 for ln in self.chain(name).lines
                 if ln.application == application
                 and ln.release == release
-                and number in (ln.version, ln.rolled_back_to)
+                and (ln.version in numbers or ln.rolled_back_to in numbers)
             ]
             found += self.records_of(lines)
         return found

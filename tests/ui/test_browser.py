@@ -132,7 +132,7 @@ def test_walk_every_page_by_clicking(served_ui: ServedRegistry, page: Any, tmp_p
     assert page.locator("section.app h2").all_inner_texts() == ["TLO EE", "TLO GE"]
     ge = cells(page, "section.app:nth-of-type(2) table")
     assert [r[:2] for r in ge] == [["Milestone", "#5"], ["QA", "#2"]]
-    assert ge[0][3:] == ["plex", "#9"]
+    assert ge[0][3:] == ["plex", "#9", "nowhere"]
     shots.take("home")
 
     # Release: versions newest first, the component and build each one changed.
@@ -260,3 +260,86 @@ def test_hostile_names_run_nothing_with_javascript_on(repo: Path, tmp_path: Path
             Shots(page, tmp_path).take("hostile")
             browser.close()
     assert dialogs == [] and watch.problems == []
+
+
+def report_http(base: str, environment: str, version: int, **changes: Any) -> None:
+    from tests.registry.test_app_ledger import report
+
+    answer = requests.post(
+        f"{base}/api/environments/{environment}/deployments",
+        json=report(version, **changes),
+        timeout=30,
+    )
+    assert answer.status_code == 201, answer.text
+
+
+APPROVER = "qa-alice-approve-token"
+
+
+def test_environments_and_the_gate_by_clicking(repo: Path, tmp_path: Path, page: Any) -> None:
+    """Records reported through the API; the matrix, an environment and its failed deploy,
+    then a version's gate: sign in as an approver, reject and approve through the forms."""
+    from tests.ui.conftest import HISTORY
+
+    env = {"CONSIGN_APPROVE_TOKENS": f"qa-alice:{APPROVER}"}
+    with ServedRegistry(repo, tmp_path / "serve.log", env=env, workers=2).start() as server:
+        base = server.url
+        for fragment, apps, rels, component, build in HISTORY:
+            publish_http(base, fragment, apps, rels, component=component, build=build)
+        report_http(base, "qa-1", 4)
+        crash = {
+            "service": "db",
+            "verdict": "crash_loop",
+            "detail": "restarted 5 times; last log: FATAL: role missing",
+            "containers": ["0123456789ab"],
+            "image": "sha256:" + "3" * 64,
+            "component": "db",
+            "build": {"planKey": "TLO-DB", "buildNumber": "7"},
+        }
+        report_http(
+            base, "qa-2", 5, outcome="failed", finished="2026-12-01T10:07:00Z", services=[crash]
+        )
+        watch = Watch(page)
+        shots = Shots(page, tmp_path)
+
+        page.goto(base + "/")
+        ge = cells(page, "section.app:nth-of-type(2) table")
+        assert ge[0][5] == "qa-1 #4 ok qa-2 #5 failed"
+        page.click("nav.menu >> text=Environments")
+        assert page.title() == "Environments · Consignment"
+        assert cells(page, "table.matrix")[0][0] == "qa-1"
+        assert cells(page, "table.matrix")[1][1].startswith("#5 failed since")
+        shots.take("environments")
+        page.click("table.matrix >> text=qa-2")
+        assert page.inner_text("h1") == "Environment qa-2"
+        assert cells(page, "table.services")[0][:2] == ["db", "crash_loop"]
+        assert "FATAL: role missing" in page.inner_text("ol.timeline dl.failing")
+        shots.take("environment")
+        page.click('ol.timeline >> text="#5"')
+        assert page.title() == "TLO GE / Milestone #5 · Consignment"
+        assert "qa-2" in page.inner_text("#deployments")
+        assert page.locator("form.decide").count() == 0  # not signed in: no forms
+
+        page.click("header .who >> text=Sign in")
+        page.fill("#token", APPROVER)
+        page.click("form.signin button")
+        assert page.title() == "TLO GE / Milestone #5 · Consignment"  # back where it was
+        page.fill("#reject-reason", "db crash-loops on qa-2")
+        page.click("text=Reject #5 as qa-alice")
+        assert "Rejected by qa-alice" in page.inner_text("#gate")
+        assert "db crash-loops on qa-2" in page.inner_text("#gate")
+        page.fill("#approve-comment", "fixed by a config change")
+        page.click("text=Approve #5 as qa-alice")
+        assert cells(page, "table.approvals") == [
+            ["qa-alice", cells(page, "table.approvals")[0][1], "fixed by a config change"]
+        ]
+        shots.take("gate")
+        page.click("nav.crumbs >> text=Milestone")
+        assert cells(page, "table.versions")[0][6:] == ["1 approval", "qa-2 failed"]
+        assert watch.problems == []
+        body = requests.get(
+            f"{base}/api/applications/TLO%20GE/releases/Milestone/versions/5", timeout=10
+        ).json()
+        assert body["rejected"] is None and [a["identity"] for a in body["approvals"]] == [
+            "qa-alice"
+        ]

@@ -112,6 +112,8 @@ def test_version_page_shows_builds_services_and_how_to_fetch(make_app: Any) -> N
     assert "git checkout TLO%20GE/Milestone/4" in text
     assert "consign deploy 'TLO GE' Milestone 4 --registry http://localhost" in text
     assert [page.text(h).strip() for h in page.all("h2")] == [
+        "Gate",
+        "Where it runs",
         "Components (3)",
         "Fetch it",
         "Descriptor",

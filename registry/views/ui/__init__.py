@@ -4,7 +4,7 @@ route modules below attach their pages to it."""
 
 from __future__ import annotations
 
-from registry.views.ui import compare, pages, signin
+from registry.views.ui import compare, environments, gate, pages, signin
 from registry.views.ui.blueprint import bp
 
-__all__ = ["bp", "compare", "pages", "signin"]
+__all__ = ["bp", "compare", "environments", "gate", "pages", "signin"]

@@ -14,7 +14,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from registry.errors import RegistryError
-from registry.views.ui import identity, links, setup
+from registry.views.ui import badges, identity, links, setup
 
 bp = Blueprint(
     "ui",
@@ -94,6 +94,8 @@ def shared() -> dict[str, Any]:
         "viewer": identity.current(),
         "read_open": identity.read_is_open(),
         "links": links,
+        "outcome_badge": badges.outcome_badge,
+        "verdict_badge": badges.verdict_badge,
     }
 
 

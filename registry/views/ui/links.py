@@ -52,6 +52,11 @@ def ui_version(application: str, release: str, number: int) -> str:
     return ui_release(application, release) + f"/versions/{number}"
 
 
+def ui_environment(environment: str, **query: Any) -> str:
+    path = f"/ui/environments/{quote(environment, safe='')}"
+    return request.script_root + path + (f"?{urlencode(query)}" if query else "")
+
+
 def ui_diff(old: str, new: str) -> str:
     """``old`` and ``new`` as ``APPLICATION/RELEASE/VERSION``."""
     return request.script_root + "/ui/diff?" + urlencode({"from": old, "to": new})

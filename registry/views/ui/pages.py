@@ -11,7 +11,7 @@ from flask.typing import ResponseReturnValue
 from registry.storage import get_store
 from registry.store import VersionInfo
 from registry.validation import parse_int_arg, parse_version
-from registry.views.ui import builds, links
+from registry.views.ui import builds, links, whereabouts
 from registry.views.ui.blueprint import bp
 from registry.views.ui.highlight import yaml_html
 
@@ -34,10 +34,21 @@ def home() -> ResponseReturnValue:
         (name, [store.version(name, release, None) for release in store.releases(name)])
         for name in store.applications()
     ]
-    return render_template("ui/home.html", applications=applications, describe=builds.describe)
+    frozen = {
+        (info.application, info.release): store.gate(info.application, info.release).frozen()
+        for _, infos in applications
+        for info in infos
+    }
+    return render_template(
+        "ui/home.html",
+        applications=applications,
+        describe=builds.describe,
+        frozen=frozen,
+        running=whereabouts.running(store.environments()),
+    )
 
 
-def _page_args() -> tuple[int, int | None]:
+def page_args() -> tuple[int, int | None]:
     config = current_app.config
     maximum = int(config["MAX_LIST_LIMIT"])
     limit = parse_int_arg("limit", request.args.get("limit"), maximum=maximum)
@@ -45,25 +56,43 @@ def _page_args() -> tuple[int, int | None]:
     return limit or int(config["DEFAULT_LIST_LIMIT"]), before
 
 
+Query = dict[str, Any]
+
+
+def pager(
+    numbers: list[int], total: int, limit: int, before: int | None
+) -> tuple[Query | None, Query | None, str]:
+    """The query of the newer and the older page (None: there is none) and this page's,
+    for a list numbered 1..``total`` shown newest first (``numbers``: this page's)."""
+    newer: Query | None = None
+    if numbers and numbers[0] < total:
+        top = numbers[0] + limit + 1
+        newer = {"limit": limit} | ({"before": top} if top <= total else {})
+    older = {"limit": limit, "before": numbers[-1]} if numbers and numbers[-1] > 1 else None
+    query = "&".join(f"{k}={v}" for k, v in (("limit", limit), ("before", before)) if v)
+    return newer, older, query
+
+
 @bp.get(RELEASE)
 def release(application: str, release: str) -> ResponseReturnValue:
     """Newest first, paged like ``GET .../versions`` (``limit``, ``before``)."""
-    limit, before = _page_args()
+    limit, before = page_args()
     store = get_store()
     latest = store.version(application, release, None).number
     versions = store.versions(application, release, limit=limit, before=before)
-    newer: dict[str, Any] | None = None
-    if versions and versions[0].number < latest:
-        top = versions[0].number + limit + 1
-        newer = {"limit": limit} | ({"before": top} if top <= latest else {})
-    older = (
-        {"limit": limit, "before": versions[-1].number}
-        if versions and versions[-1].number > 1
-        else None
-    )
-    query = "&".join(f"{k}={v}" for k, v in (("limit", limit), ("before", before)) if v)
+    numbers = [v.number for v in versions]
+    newer, older, query = pager(numbers, latest, limit, before)
+    gate = store.gate(application, release)
     return render_template(
         "ui/release.html",
+        standing={v.number: gate.standing(v.number) for v in versions},
+        badges={
+            n: whereabouts.badges(records, n)
+            for n, records in store.deployments_of_versions(
+                application, release, [v.number for v in versions]
+            ).items()
+        },
+        frozen=gate.frozen(),
         application=application,
         release=release,
         latest=latest,
@@ -103,8 +132,18 @@ def version(application: str, release: str, version: str) -> ResponseReturnValue
     info, text = store.descriptor(application, release, number)
     latest = store.version(application, release, None).number
     template = str(current_app.config.get("UI_RUNDECK_URL_TEMPLATE") or "")
+    gate = store.gate(application, release)
+    now = [
+        r
+        for r in whereabouts.running(store.environments()).get((application, release), [])
+        if r.deployed_version == number
+    ]
     return render_template(
         "ui/version.html",
+        standing=gate.standing(number),
+        frozen=gate.frozen(),
+        running_now=now,
+        history=store.deployments_of_version(application, release, number),
         info=info,
         latest=latest,
         components=[(c, builds.describe(c.get("build"))) for c in info.components],

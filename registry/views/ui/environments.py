@@ -1,0 +1,64 @@
+"""The environment pages: the matrix of every environment against every application/release,
+and one environment (what runs, service by service, and its deployment timeline)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import render_template
+from flask.typing import ResponseReturnValue
+
+from registry.storage import get_store
+from registry.store import DeploymentRecord
+from registry.views.ui import builds, links
+from registry.views.ui.blueprint import bp
+from registry.views.ui.pages import page_args, pager
+
+
+def failing(record: DeploymentRecord) -> list[Any]:
+    """The services a failed record blames (those not healthy)."""
+    return [s for s in record.services if s.verdict != "healthy"]
+
+
+HELPERS = {
+    "failing": failing,
+    "describe": builds.describe,
+}
+
+
+@bp.get("/ui/environments")
+def environments() -> ResponseReturnValue:
+    """Rows: environments; columns: every application/release deployed somewhere."""
+    states = get_store().environments()
+    columns = sorted({(r.application, r.release) for s in states for r in s.deployed})
+    cells = [
+        (
+            state,
+            [
+                next((r for r in state.deployed if (r.application, r.release) == c), None)
+                for c in columns
+            ],
+        )
+        for state in states
+    ]
+    return render_template("ui/environments.html", columns=columns, cells=cells, **HELPERS)
+
+
+@bp.get("/ui/environments/<environment>")
+def environment(environment: str) -> ResponseReturnValue:
+    """What runs (service by service) and the timeline, newest first, paged by ``seq``."""
+    limit, before = page_args()
+    store = get_store()
+    state = store.environment(environment)
+    history = store.deployments(environment, limit=limit, before=before)
+    newer, older, query = pager([r.seq for r in history], state.deployments, limit, before)
+    return render_template(
+        "ui/environment.html",
+        state=state,
+        history=history,
+        newer=newer,
+        older=older,
+        json_url=links.api("/api/environments/{}", environment),
+        history_url=links.api("/api/environments/{}/deployments", environment, query=query),
+        **HELPERS,
+    )
