@@ -181,7 +181,9 @@ def test_jobs_name_the_environment_and_who_deploys(name: str) -> None:
     opts = {o["name"]: o for o in job["options"]}
     env = opts["environment"]
     assert not env.get("enforced") and not env["required"]
-    url = expand_values_url(env["valuesUrl"], "environment", {}, {"registry_host": "r.example"})
+    url = expand_values_url(
+        env["valuesUrl"], "environment", {}, {"registry_host": "r.example", "registry_port": "9090"}
+    )
     assert url == "http://r.example:9090/rundeck/options/environments"
     assert re.fullmatch(env["regex"], "qa-1") and not re.fullmatch(env["regex"], "QA 1")
     argv = tokenize(job["sequence"]["commands"][0]["exec"])
