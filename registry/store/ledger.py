@@ -37,7 +37,7 @@ from registry import refnames
 from registry.errors import Conflict, InvalidName, StoreError
 from registry.store import records
 from registry.store.cache import LRU
-from registry.store.gitobjects import FILE_MODE, TREE_MODE, ObjectStore, parse_commit
+from registry.store.gitobjects import FILE_MODE, TREE_MODE, ObjectStore, parse_commit, parse_tree
 from registry.store.refs import ZERO, RefDB, RefUpdate
 from registry.store.types import DeploymentRecord
 
@@ -113,19 +113,6 @@ def running(state: Iterable[DeploymentRecord]) -> list[DeploymentRecord]:
     return sorted(
         (r for r in state if r.outcome != "torn_down"), key=lambda r: (r.application, r.release)
     )
-
-
-def parse_tree(data: bytes) -> dict[str, tuple[bytes, str]]:
-    """A tree object's entries: {name: (mode, hex id)}."""
-    entries: dict[str, tuple[bytes, str]] = {}
-    i = 0
-    while i < len(data):
-        space = data.index(b" ", i)
-        nul = data.index(b"\0", space)
-        name = data[space + 1 : nul].decode("utf-8", "surrogateescape")
-        entries[name] = (data[i:space], data[nul + 1 : nul + 21].hex())
-        i = nul + 21
-    return entries
 
 
 @dataclass(frozen=True)
