@@ -74,6 +74,18 @@ def _publish_forever(store: DescriptorStore, run_index: int, log: str) -> None:
         j += 1
 
 
+def _answered_count(log: Path) -> int:
+    return len(log.read_bytes().splitlines()) if log.exists() else 0
+
+
+def _wait_for_answers(log: Path, count: int, child: multiprocessing.process.BaseProcess) -> None:
+    deadline = time.monotonic() + 120
+    while _answered_count(log) < count:
+        assert child.is_alive(), f"the publisher died on its own (exit code {child.exitcode})"
+        assert time.monotonic() < deadline, "the publisher answered nothing in 120 s"
+        time.sleep(0.01)
+
+
 @pytest.mark.slow
 def test_sigkill_at_random_moments_loses_no_answered_version(repo: Path, tmp_path: Path) -> None:
     # Housekeeping as often as possible, so that kills also land during `git gc --auto`.
@@ -81,9 +93,13 @@ def test_sigkill_at_random_moments_loses_no_answered_version(repo: Path, tmp_pat
     log = tmp_path / "answered.log"
     rng = random.Random(20261126)
     for run_index in range(10):
+        before = _answered_count(log)
         child = FORK.Process(target=_publish_forever, args=(store, run_index, str(log)))
         child.start()
-        time.sleep(rng.uniform(0.1, 0.6))
+        # The kill lands at a random moment *after* the child's first answered publish:
+        # on a loaded machine a fixed delay from the start may end before the first one.
+        _wait_for_answers(log, before + 1, child)
+        time.sleep(rng.uniform(0.0, 0.5))
         os.kill(child.pid or 0, signal.SIGKILL)
         child.join(timeout=30)
         assert child.exitcode == -signal.SIGKILL
