@@ -3,12 +3,14 @@
 A ``<ref>.lock`` is left behind only by a Git process killed outright (or a power cut). A
 write that must move that ref is refused with 503 ``ref_locked``, naming the ref and the
 lock file, and moves nothing; once an operator has removed the file, the same request
-(a retry) succeeds.
+(a retry) succeeds. And the Git behaviour this relies on, with a real ``update-ref``.
 """
 
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -16,9 +18,14 @@ from typing import Any
 import pytest
 import requests
 
+from consign.process import stop
+from registry.errors import RefLocked
+from registry.store import DescriptorStore
+from registry.store.refs import RefDB, RefUpdate
 from tests.registry.conftest import git_locks, refs
 from tests.registry.test_app_ledger import report
 from tests.registry.test_serve import BASE, all_versions, put
+from tests.registry.test_store import frag, publish
 from tests.serving import ServedRegistry
 
 A_MONTH_AGO = time.time() - 30 * 86400
@@ -80,3 +87,57 @@ def test_a_leftover_ledger_lock_refuses_the_report_until_removed(
     assert requests.post(url, json=body, timeout=30).status_code == 201
     assert requests.post(url, json=body, timeout=30).status_code == 200  # a retry: once
     assert not git_locks(repo)
+
+
+def _prepared_update_ref(repo: Path, ref: str, commit: str) -> subprocess.Popen[bytes]:
+    """A ``git update-ref --stdin`` holding ``ref``'s lock: its transaction prepared."""
+    proc = subprocess.Popen(
+        ["git", "--git-dir", str(repo), "update-ref", "--stdin"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(f"start\ncreate {ref} {commit}\nprepare\n".encode())
+    proc.stdin.flush()
+    assert proc.stdout.readline() == b"start: ok\n"
+    assert proc.stdout.readline() == b"prepare: ok\n"
+    return proc
+
+
+@pytest.mark.parametrize("ending", ["end of input", "SIGTERM", "SIGINT", "SIGKILL"])
+def test_only_a_git_killed_outright_leaves_its_ref_lock(tmp_path: Path, ending: str) -> None:
+    """What the store relies on instead of clearing locks: Git removes its own lock when its
+    input ends (a killed worker's orphaned ``update-ref``) or on SIGTERM/SIGINT (a tied
+    child whose worker died); after a SIGKILL the lock stays and a write is refused."""
+    repo = tmp_path / "repo.git"
+    store = DescriptorStore(repo)
+    try:
+        [one] = publish(store, frag("web"))
+        ref = "refs/heads/Other/R1"
+        proc = _prepared_update_ref(repo, ref, one.version.commit)
+        lock = repo / (ref + ".lock")
+        assert lock.exists()
+        assert proc.stdin is not None
+        if ending == "end of input":
+            proc.stdin.close()
+        else:
+            proc.send_signal(getattr(signal, ending))
+        proc.wait(timeout=30)
+        stop(proc)
+        assert ref not in refs(repo)  # the transaction was never committed
+        if ending != "SIGKILL":
+            assert not git_locks(repo)
+            return
+        assert git_locks(repo) == [ref + ".lock"]
+        refs_db = RefDB(repo)
+        try:
+            with pytest.raises(RefLocked) as caught:
+                refs_db.transaction([RefUpdate(ref, one.version.commit, None)])
+            assert caught.value.details == {"ref": ref, "lock": str(lock)}
+            lock.unlink()
+            refs_db.transaction([RefUpdate(ref, one.version.commit, None)])
+        finally:
+            refs_db.close()
+        assert refs(repo)[ref] == one.version.commit
+    finally:
+        store.close()
