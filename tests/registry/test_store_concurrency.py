@@ -74,16 +74,6 @@ def _publish_forever(store: DescriptorStore, run_index: int, log: str) -> None:
         j += 1
 
 
-def _wait_for_growth(path: Path, size: int, timeout: float) -> bool:
-    """Poll until ``path`` is larger than ``size`` bytes (or ``timeout``)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if path.exists() and path.stat().st_size > size:
-            return True
-        time.sleep(0.01)
-    return False
-
-
 @pytest.mark.slow
 def test_sigkill_at_random_moments_loses_no_answered_version(repo: Path, tmp_path: Path) -> None:
     # Housekeeping as often as possible, so that kills also land during `git gc --auto`.
@@ -91,13 +81,9 @@ def test_sigkill_at_random_moments_loses_no_answered_version(repo: Path, tmp_pat
     log = tmp_path / "answered.log"
     rng = random.Random(20261126)
     for run_index in range(10):
-        before = log.stat().st_size if log.exists() else 0
         child = FORK.Process(target=_publish_forever, args=(store, run_index, str(log)))
         child.start()
-        # Killed at a random moment after its first answered publish (on a loaded machine
-        # a fixed delay from the start may end it before it ever published).
-        assert _wait_for_growth(log, before, timeout=60), "the child never published"
-        time.sleep(rng.uniform(0.0, 0.5))
+        time.sleep(rng.uniform(0.1, 0.6))
         os.kill(child.pid or 0, signal.SIGKILL)
         child.join(timeout=30)
         assert child.exitcode == -signal.SIGKILL
@@ -108,6 +94,7 @@ def test_sigkill_at_random_moments_loses_no_answered_version(repo: Path, tmp_pat
         assert not git_locks(repo), "the killed publisher left a Git lock file"
         fsck(repo)
         answered = [line.split() for line in log.read_text().splitlines()]
+        assert answered, "the child never published"
         fresh = DescriptorStore(repo)
         for number, name, sha in answered:
             info = fresh.version("TLO GE", "Milestone", int(number))
