@@ -57,7 +57,7 @@ def test_a_leftover_ref_lock_refuses_the_publish_until_removed(
     lock = leave_lock(repo, ref)
     before = refs(repo)
 
-    for _attempt in range(2):  # every worker answers the same, the lock stays
+    for _attempt in range(2):  # asked again: the same answer, the lock stays
         assert_refused(put(served.url, "db"), ref, lock)
     assert refs(repo) == before  # nothing moved: no version 2, no tag
     assert [v["version"] for v in all_versions(served.url)] == [1]
