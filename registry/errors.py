@@ -117,6 +117,30 @@ class StoreError(RegistryError):
     error = "store_error"
 
 
+class RefLocked(StoreError):
+    """A ref the write must move is locked by a Git lock file (``<ref>.lock``).
+
+    Git creates it while it updates the ref and removes it when it is done, even when it is
+    interrupted (SIGTERM, SIGINT); one is left behind only when a Git process was killed
+    outright (SIGKILL, the OOM killer) or the machine lost power. The store never removes
+    one itself (it cannot tell a dead Git's lock from a live one's): nothing was written,
+    the client may retry, and an operator must make sure no Git process works on the
+    repository and then delete the file (``lock`` in the answer names it).
+    """
+
+    status = 503
+    error = "ref_locked"
+
+    def __init__(self, ref: str, lock: str, *, retry_after: int = 30) -> None:
+        super().__init__(
+            f"the ref {ref} is locked by Git's lock file {lock}, so nothing was written; "
+            "retry later. If no git process is working on the repository (a git killed "
+            "outright leaves its lock behind), an operator must delete that file",
+            details={"ref": ref, "lock": lock},
+        )
+        self.headers["Retry-After"] = str(retry_after)
+
+
 class GateRefused(Conflict):
     """The gate refuses: a promotion-only release, a rejected version, an unmet policy."""
 

@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import errno
 import os
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from registry.errors import StoreError
+from registry.errors import RefLocked, StoreError
 from registry.store.loose import fsync_path
 from registry.store.updater import ZERO, RefUpdater
 
 __all__ = ["ZERO", "RefDB", "RefUpdate"]
-STALE_LOCK_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -101,27 +99,30 @@ class RefDB:
                 names.add(ref[len(prefix) :].split("/", 1)[0])
         return names
 
-    def _clear_stale_locks(self, updates: list[RefUpdate]) -> None:
-        """Remove ref lock files left by a git process that died mid-transaction.
+    def _held_lock(self, updates: list[RefUpdate]) -> tuple[str, Path] | None:
+        """(ref, lock file) of the first ref of a failed transaction that Git's lock file
+        still blocks: the ref's own ``.lock``, or ``packed-refs.lock`` (taken to delete).
 
-        Called under the publish lock, so no Consignment writer can own them; the age
-        check leaves a concurrently running ``git gc`` / ``pack-refs`` alone.
+        Never removed here, whatever its age: only Git knows whether its owner still runs
+        (a ``git gc`` packing refs, an orphaned ``update-ref`` finishing), and a lock left
+        by a Git killed outright is for an operator to judge (see :class:`RefLocked`).
         """
         for update in updates:
             lock = self.gitdir / (update.ref + ".lock")
-            try:
-                if time.time() - lock.stat().st_mtime > STALE_LOCK_SECONDS:
-                    lock.unlink()
-            except FileNotFoundError:
-                pass
+            if os.path.exists(lock):  # (False for any error: the original one is raised)
+                return update.ref, lock
+        packed = self.gitdir / "packed-refs.lock"
+        return (updates[0].ref, packed) if os.path.exists(packed) else None
 
     def transaction(self, updates: list[RefUpdate]) -> None:
-        """Apply every update or none (one ``git update-ref --stdin`` transaction)."""
+        """Apply every update or none (one ``git update-ref --stdin`` transaction).
+
+        Raises :class:`RefLocked` when Git could not lock a ref because its lock file
+        exists (Git itself waits ``core.filesRefLockTimeout`` for it first)."""
         if not updates:
             return
         if self._before_commit is not None:
             self._before_commit()
-        self._clear_stale_locks(updates)
         lines = []
         for u in updates:
             if u.old is None:
@@ -130,7 +131,13 @@ class RefDB:
                 lines.append(f"delete {u.ref} {u.old}")
             else:
                 lines.append(f"update {u.ref} {u.new} {u.old}")
-        self._updater.transaction(lines)
+        try:
+            self._updater.transaction(lines)
+        except StoreError as e:
+            lock = self._held_lock(updates)
+            if lock is None:
+                raise
+            raise RefLocked(lock[0], str(lock[1])) from e
         if self._durable:
             self._sync_ref_dirs(updates)
 

@@ -157,3 +157,29 @@ def test_retries_until_the_registry_comes_up(serve: ServedRegistry, tmp_path: Pa
     assert proc.returncode == 0, stderr
     assert "retrying in" in stderr and "ConnectionError" in stderr
     assert [x["state"] for x in _lines(stdout)] == ["created"]
+
+
+def test_a_leftover_git_lock_is_named_and_the_retry_after_removal_publishes(
+    serve: ServedRegistry, tmp_path: Path
+) -> None:
+    """`consign publish` retries the 503 ref_locked, then gives up naming the lock file;
+    run again once an operator has removed it, it publishes."""
+    serve.start()
+    env = {"CONSIGN_REGISTRY": serve.url, "CONSIGN_RELEASES": "Milestone"}
+    env |= {"CONSIGN_PUBLISH_ATTEMPTS": "2", "CONSIGN_PUBLISH_BACKOFF": "0"}
+    path = _write(tmp_path, "t.yml", TRANSMISSION)
+    assert consign_publish(path, "-a", "TLO GE", env=env).returncode == 0
+    lock = serve.repo / "refs/heads/TLO%20GE/Milestone.lock"
+    lock.write_text("")  # as a SIGKILLed git leaves it
+
+    plex = _write(tmp_path, "p.yml", PLEX)
+    refused = consign_publish(plex, "-a", "TLO GE", env=env)
+    assert refused.returncode == ExitCode.PUBLISH_FAILED, refused.stdout + refused.stderr
+    assert "attempt 1/2 failed (503 ref_locked" in refused.stderr
+    assert "gave up after 2 attempts: 503 ref_locked" in refused.stderr
+    assert str(lock) in refused.stderr and lock.exists()
+
+    lock.unlink()
+    retried = consign_publish(plex, "-a", "TLO GE", env=env)
+    assert retried.returncode == 0, retried.stderr
+    assert [(x["n"], x["state"]) for x in _lines(retried.stdout)] == [("2", "created")]

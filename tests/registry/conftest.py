@@ -18,6 +18,7 @@ from flask.testing import FlaskClient
 from consign.process import run
 from registry.app import create_app
 from registry.storage import STORE_EXTENSION
+from registry.store.locking import LOCK_NAME
 from tests.serving import ServedRegistry
 
 OPEN = {"PUBLISH_TOKENS": "", "READ_TOKENS": "", "PUBLISH_TOKENS_FILE": "", "READ_TOKENS_FILE": ""}
@@ -34,6 +35,15 @@ def refs(repo: Path) -> dict[str, str]:
         return {}
     out = run(["git", "--git-dir", str(repo), "for-each-ref", "--format=%(refname) %(objectname)"])
     return dict(line.split(" ", 1) for line in out.stdout.splitlines())
+
+
+def git_locks(repo: Path) -> list[str]:
+    """Git's lock files in the repo (``*.lock``, not the store's own flock file): a Git
+    process that ended normally, or by SIGTERM/SIGINT, leaves none behind."""
+    if not repo.exists():
+        return []
+    found = (str(p.relative_to(repo)) for p in repo.rglob("*.lock") if p.name != LOCK_NAME)
+    return sorted(found)
 
 
 def objects(repo: Path) -> set[str]:

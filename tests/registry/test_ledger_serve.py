@@ -17,7 +17,7 @@ from typing import Any
 import requests
 
 from consign.process import run
-from tests.registry.conftest import b64
+from tests.registry.conftest import b64, git_locks
 from tests.registry.test_app_ledger import report
 from tests.registry.test_serve import all_versions, put
 from tests.serving import ServedRegistry
@@ -122,6 +122,7 @@ def test_sigkilled_workers_leave_every_answered_record(served: ServedRegistry) -
         assert len(stored) == len(set(stored))  # every retry recorded once
         assert set(ids) <= set(stored)  # every answered record is there
         assert [d["seq"] for d in page] == list(range(len(page), 0, -1))
+    assert not git_locks(served.repo)  # (asserted 200/201 above: never a 503 ref_locked)
     # the repo fixture runs `git fsck --strict` once the server has stopped
 
 

@@ -13,8 +13,9 @@ import pytest
 
 from consign.process import run
 from registry.assembly import parse_fragment
-from registry.errors import BadRequest, Conflict, InvalidName, NotFound, StoreError
+from registry.errors import BadRequest, Conflict, InvalidName, NotFound, RefLocked, StoreError
 from registry.store import DescriptorStore, PublishOutcome, Target
+from registry.store.refs import ZERO, RefDB, RefUpdate
 from tests.registry.conftest import objects, refs
 
 GE = Target("TLO GE", "Milestone")
@@ -202,14 +203,42 @@ def test_a_failed_ref_transaction_moves_nothing(repo: Path, store: DescriptorSto
     assert [o.version.number for o in publish(store, frag("web", image="x"), [GE, EE])] == [2, 2]
 
 
-def test_a_stale_ref_lock_left_by_a_dead_git_is_cleared(repo: Path, store: DescriptorStore) -> None:
+def test_a_ref_lock_left_by_a_dead_git_is_never_removed(repo: Path, store: DescriptorStore) -> None:
     publish(store, frag("web"))
     lock = repo / "refs/heads/TLO%20GE/Milestone.lock"
     lock.write_text("")
-    old = time.time() - 3600
+    old = time.time() - 30 * 86400  # however old: only Git knows whether its owner runs
     os.utime(lock, (old, old))
+    before = refs(repo)
+    with pytest.raises(RefLocked) as caught:
+        publish(store, frag("web", image="busybox:2"))
+    assert caught.value.status == 503
+    assert caught.value.details == {"ref": "refs/heads/TLO%20GE/Milestone", "lock": str(lock)}
+    assert str(lock) in caught.value.message and "operator" in caught.value.message
+    assert lock.exists() and lock.stat().st_mtime == old
+    assert refs(repo) == before
+    lock.unlink()  # what the operator does
     assert publish(store, frag("web", image="busybox:2"))[0].version.number == 2
-    assert not lock.exists()
+
+
+def test_a_locked_packed_refs_names_its_lock(repo: Path, store: DescriptorStore) -> None:
+    """A leftover ``packed-refs.lock`` blocks deleting a ref: named the same way."""
+    [one] = publish(store, frag("web"))
+    lock = repo / "packed-refs.lock"
+    lock.write_text("")
+    before = refs(repo)
+    tag = "refs/tags/TLO%20GE/Milestone/1"
+    ref_db = RefDB(repo)
+    try:
+        with pytest.raises(RefLocked) as caught:
+            ref_db.transaction([RefUpdate(tag, ZERO, one.version.commit)])
+        assert caught.value.details == {"ref": tag, "lock": str(lock)}
+        assert refs(repo) == before and lock.exists()
+        lock.unlink()
+        ref_db.transaction([RefUpdate(tag, ZERO, one.version.commit)])
+    finally:
+        ref_db.close()
+    assert tag not in refs(repo)
 
 
 def test_clone_and_checkout_a_tag_gives_the_descriptor(

@@ -19,7 +19,7 @@ import pytest
 from consign.process import run
 from registry.store import DescriptorStore, Target
 from tests.procs import wait_for_no_git
-from tests.registry.conftest import fsck
+from tests.registry.conftest import fsck, git_locks
 from tests.registry.test_store import frag, publish
 
 GE = Target("TLO GE", "Milestone")
@@ -107,6 +107,7 @@ def test_sigkill_at_random_moments_loses_no_answered_version(repo: Path, tmp_pat
         # nothing else of the child's (cat-file, gc and its repack) may outlive it.
         left = wait_for_no_git(repo, timeout=30)
         assert not left, f"git processes outlived the killed publisher: {left}"
+        assert not git_locks(repo), "the killed publisher left a Git lock file"
         fsck(repo)
         answered = [line.split() for line in log.read_text().splitlines()]
         assert answered, "the child never published"
