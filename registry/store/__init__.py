@@ -489,19 +489,9 @@ class DescriptorStore:
     def promoted_to(self, application: str, release: str, number: int) -> list[VersionInfo]:
         """The versions of other releases promoted from this one, by application, release
         and number (the reverse of their ``promoted_from``)."""
-        source = (application, release, number)
-        found: list[tuple[str, str, int]] = []
         with self._guard():
-            for app in self.applications():
-                for rel in self.releases(app):
-                    branch = publisher.branch_ref(app, rel)
-                    tip = self._refs.resolve(branch)
-                    if tip is None:
-                        continue
-                    found += [
-                        (app, rel, n) for s, n in self._promotions.of(branch, tip) if s == source
-                    ]
-        return [self.version(*where) for where in sorted(found)]
+            found = self._promotions.to((application, release, number))
+        return [self.version(*where) for where in found]
 
     # -- the deployment ledger (store/ledger.py, store/envlocks.py) -------------------------
 

@@ -4,32 +4,35 @@ branches' commits.
 
 A version records where it came from, not where it went, so the answer is a scan of every
 release's history. Version commits never change and branches only grow, so each process
-keeps, per branch, the promotions found up to the tip it last saw, and reads only the
-commits added since (one ``git log --grep`` per branch that moved; a repository's first
-scan reads each branch once).
+keeps, per branch, the promotions found up to the tip it last saw and reads only the
+commits added since (one ``git log --grep`` per branch that moved; the first scan reads each
+branch once). The branches and their tips come from one ``git for-each-ref``, asked again
+only when ``packed-refs`` or a folder under ``refs/heads`` changed (a branch moving replaces
+its file, which changes its folder): listing refs in Python would walk every version tag.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from consign.process import CommandFailed, run
 from registry.errors import StoreError
 
-_FORMAT = (
-    "--format=%(trailers:key=Consign-Version,valueonly)%x1f"
-    "%(trailers:key=Consign-Promoted-From,valueonly)%x1e"
-)
+_FORMAT = "--format=" + "%x1f".join(
+    f"%(trailers:key=Consign-{k},valueonly)"
+    for k in ("Application", "Release", "Version", "Promoted-From")
+) + "%x1e"  # fmt: skip
 
-Source = tuple[str, str, int]  # (application, release, version) a version was promoted from
+Where = tuple[str, str, int]  # (application, release, version)
 
 
 @dataclass
 class _Branch:
     tip: str = ""
-    found: list[tuple[Source, int]] = field(default_factory=list)  # (source, version here)
+    found: list[tuple[Where, Where]] = field(default_factory=list)  # (source, promoted one)
 
 
 class Promotions:
@@ -38,28 +41,59 @@ class Promotions:
     def __init__(self, gitdir: Path) -> None:
         self.gitdir = gitdir
         self._branches: dict[str, _Branch] = {}
+        self._tips: tuple[tuple[tuple[str, int, int, int], ...], dict[str, str]] | None = None
 
-    def of(self, branch: str, tip: str) -> list[tuple[Source, int]]:
-        """The promotions into this branch up to ``tip``: (source, number here)."""
+    def _git(self, *args: str) -> str:
+        try:
+            return run(["git", "--git-dir", str(self.gitdir), *args]).stdout
+        except CommandFailed as e:
+            raise StoreError(f"cannot read the promotions: {e}") from e
+
+    def _signature(self) -> tuple[tuple[str, int, int, int], ...]:
+        paths = [str(self.gitdir / "packed-refs")]
+        paths += [d for d, _, _ in os.walk(self.gitdir / "refs" / "heads")]
+        found = []
+        for p in paths:
+            try:
+                st = os.stat(p)
+            except FileNotFoundError:
+                continue
+            found.append((p, st.st_ino, st.st_size, st.st_mtime_ns))
+        return tuple(found)
+
+    def tips(self) -> dict[str, str]:
+        """Every branch under ``refs/heads/`` with its tip."""
+        signature = self._signature()
+        if self._tips is None or self._tips[0] != signature:
+            out = self._git("for-each-ref", "--format=%(objectname) %(refname)", "refs/heads/")
+            tips = dict(line.split(" ", 1)[::-1] for line in out.splitlines() if " " in line)
+            self._tips = (signature, tips)
+        return self._tips[1]
+
+    def _of(self, branch: str, tip: str) -> list[tuple[Where, Where]]:
         known = self._branches.setdefault(branch, _Branch())
         if known.tip == tip:
             return known.found
-        argv = ["git", "--git-dir", str(self.gitdir), "log", "--first-parent", "--reverse"]
-        argv += ["--grep=^Consign-Promoted-From: ", _FORMAT, tip]
-        argv += [f"^{known.tip}"] if known.tip else []
-        try:
-            out = run(argv).stdout
-        except CommandFailed as e:
-            raise StoreError(f"cannot read the promotions of {branch}: {e}") from e
+        argv = ["log", "--first-parent", "--reverse", "--grep=^Consign-Promoted-From: ", _FORMAT]
+        out = self._git(*argv, tip, *([f"^{known.tip}"] if known.tip else []))
         for item in out.split("\x1e"):
-            fields = item.strip().split("\x1f")
-            if len(fields) != 2 or not fields[0].strip().isdigit():
+            fields = [f.strip() for f in item.split("\x1f")]
+            if len(fields) != 4 or not fields[2].isdigit():
                 continue
             try:
-                source = json.loads(fields[1].strip().splitlines()[0])
+                source = json.loads(fields[3].splitlines()[0])
                 key = (str(source["application"]), str(source["release"]), int(source["version"]))
             except (ValueError, KeyError, TypeError, IndexError):
                 continue  # not a trailer this registry wrote
-            known.found.append((key, int(fields[0].strip())))
+            known.found.append((key, (fields[0], fields[1], int(fields[2]))))
         known.tip = tip
         return known.found
+
+    def to(self, source: Where) -> list[Where]:
+        """The versions promoted from ``source``, by application, release and number."""
+        return sorted(
+            promoted
+            for branch, tip in self.tips().items()
+            for came_from, promoted in self._of(branch, tip)
+            if came_from == source
+        )
