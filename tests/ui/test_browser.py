@@ -205,8 +205,8 @@ def test_walk_every_page_by_clicking(served_ui: ServedRegistry, page: Any, tmp_p
     assert page.title() == "Build 7 of db · Consignment"
     found = cells(page, "table.found")
     assert found == [
-        ["TLO EE", "Milestone", "#2", "1", "TLO-DB #7"],
-        ["TLO GE", "Milestone", "#2\u2013#5", "4", "TLO-DB #7"],
+        ["TLO EE", "Milestone", "#2", "1", "TLO-DB #7", "nowhere"],
+        ["TLO GE", "Milestone", "#2\u2013#5", "4", "TLO-DB #7", "nowhere"],
     ]
     shots.take("find")
     page.click("table.found tbody tr:nth-child(2) >> text=#5")

@@ -12,9 +12,9 @@ from flask.typing import ResponseReturnValue
 from registry import diffing
 from registry.errors import BadRequest
 from registry.storage import get_store
-from registry.store import VersionInfo
+from registry.store import DeploymentRecord, VersionInfo
 from registry.validation import parse_int_arg, parse_version
-from registry.views.ui import builds, links, sbs
+from registry.views.ui import builds, links, sbs, whereabouts
 from registry.views.ui.blueprint import bp
 from registry.views.ui.definitions import definitions
 
@@ -106,6 +106,7 @@ class Found:
     label: str = ""
     searched: int = 0
     total: int = 0
+    running: list[DeploymentRecord] = field(default_factory=list)  # where these versions run
 
     @property
     def count(self) -> int:
@@ -169,10 +170,17 @@ def find() -> ResponseReturnValue:
     partial: list[Found] = []
     if component and build:
         store = get_store()
+        running = whereabouts.running(store.environments())
         for application in store.applications():
             for release in store.releases(application):
                 found = _search(application, release, component, build, scan)
                 if found.runs:
+                    numbers = {info.number for run in found.runs for info in run}
+                    found.running = [
+                        r
+                        for r in running.get((application, release), [])
+                        if r.deployed_version in numbers
+                    ]
                     results.append(found)
                 if found.searched < found.total:
                     partial.append(found)
