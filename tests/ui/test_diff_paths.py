@@ -46,7 +46,21 @@ def test_definitions_equal_exactly_when_the_services_are() -> None:
     assert before["web"] != after["web"] and before["db"] == after["db"]
     before, after = definitions.definitions(("c1", DESCRIPTOR), ("c4", tagged), names)
     assert before["web"] != after["web"]
-    assert after["web"]["environment"]["A"][0] == "!reset"
+    tagged_moved = moved.replace("      A: '1'\n", "      A: !reset null\n")
+    before, after = definitions.definitions(("c4", tagged), ("c9", tagged_moved), names)
+    assert before == after  # parsed: the same lines in another order, tags and all
+    assert after["web"]["environment"] == {"A": ("!reset", "null")}
+    listed = "services:\n  web:\n    ports:\n    - target: 80\n      published: 8080\n"
+    swapped = "services:\n  web:\n    ports:\n    - published: 8080\n      target: 80\n"
+    before, after = definitions.definitions(("c6", listed), ("c7", swapped), ["web"])
+    assert before == after  # the list item's keys moved, and with them the `-`
+    reordered = listed.replace(
+        "target: 80\n      published: 8080", "published: 8080\n      target: 80"
+    )
+    flipped = "services:\n  web:\n    ports:\n    - published: 8080\n    - target: 80\n"
+    before, after = definitions.definitions(("c6", listed), ("c8", flipped), ["web"])
+    assert before != after  # the same lines, but two list items now: parsed, and differ
+    assert reordered == swapped
     whole = "services:\n  ? web\n  : image: busybox:1\n"  # cannot be cut: parsed whole
     before, after = definitions.definitions(("c5", whole), ("c1", DESCRIPTOR), ["web"])
     assert before["web"] == {"image": "busybox:1"} and before["web"] != after["web"]
