@@ -55,18 +55,24 @@ def owners(entries: Entries) -> dict[str, Owner]:
     }
 
 
-def to_read(old: Entries, new: Entries) -> set[str]:
-    """The components whose fragments a comparison must parse: those that provide a service
-    on both sides under the same name but with another fragment. Every other answer is in
-    the manifests (an adjacent pair of versions needs one component, not fifty)."""
+def to_compare(old: Entries, new: Entries) -> list[str]:
+    """The services whose definitions a comparison must look at: provided on both sides by
+    the same component but with another fragment. Every other answer is in the manifests."""
     before, after = owners(old), owners(new)
-    return {
-        owner.name
+    return [
+        service
         for service, owner in after.items()
         if service in before
         and before[service].name == owner.name
         and before[service].sha256 != owner.sha256
-    }
+    ]
+
+
+def to_read(old: Entries, new: Entries) -> set[str]:
+    """The components whose fragments a comparison must parse: those providing a service
+    :func:`to_compare` names (an adjacent pair of versions needs one component, not fifty)."""
+    after = owners(new)
+    return {after[service].name for service in to_compare(old, new)}
 
 
 def _service_specs(components: Iterable[Component]) -> dict[str, Any]:

@@ -56,16 +56,10 @@ def diff() -> ResponseReturnValue:
         )
     from_app, from_rel, from_number = _parse_ref("from", from_arg)
     old, old_text = store.descriptor(from_app, from_rel, from_number)
-    before, after = diffing.owners(old.components), diffing.owners(new.components)
-    reread = [  # services whose definitions may differ (their fragment did)
-        name
-        for name, owner in after.items()
-        if name in before
-        and before[name].name == owner.name
-        and before[name].sha256 != owner.sha256
-    ]
     old_specs, new_specs = definitions(
-        (old.commit, old_text.decode("utf-8")), (new.commit, new_text.decode("utf-8")), reread
+        (old.commit, old_text.decode("utf-8")),
+        (new.commit, new_text.decode("utf-8")),
+        diffing.to_compare(old.components, new.components),
     )
     changes = diffing.compare_services(old.components, new.components, old_specs, new_specs)
     hunks = diffing.side_by_side(old_text.decode("utf-8"), new_text.decode("utf-8"))
