@@ -323,7 +323,8 @@ def test_environments_and_the_gate_by_clicking(repo: Path, tmp_path: Path, page:
         shots.take("environments")
 
         # qa-1: the drift reported since its deploy, at the top and per service
-        page.click("table.matrix >> text=qa-1")
+        with page.expect_navigation():
+            page.click("table.matrix >> text=qa-1")
         assert page.inner_text("h1") == "Environment qa-1"
         assert page.inner_text("#drift-summary") == "drift reported for TLO GE / Milestone"
         page.click("#drift-summary >> text=TLO GE / Milestone")
@@ -336,10 +337,12 @@ def test_environments_and_the_gate_by_clicking(repo: Path, tmp_path: Path, page:
         shots.take("drift")
 
         # the version running there was promoted to QA: its page says where, with a link
-        page.click("#running-1 >> text=#4")
+        with page.expect_navigation():
+            page.click("#running-1 >> text=#4")
         assert page.title() == "TLO GE / Milestone #4 · Consignment"
         assert page.inner_text("#promoted-to").startswith("TLO GE / QA #3 by rm-bob")
-        page.click("#promoted-to >> text=TLO GE / QA #3")
+        with page.expect_navigation():
+            page.click("#promoted-to >> text=TLO GE / QA #3")
         assert page.title() == "TLO GE / QA #3 · Consignment"
         assert "TLO GE / Milestone #4 by rm-bob" in page.inner_text("#gate")
         assert page.inner_text("#promoted-to") == "not promoted"
