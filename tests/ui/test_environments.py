@@ -172,6 +172,7 @@ def test_environment_page_shows_the_drift_reported_since_each_deployment(
     text = " ".join(page.text(box).split())
     assert "What runs differs from this deployment: reported 2026-12-01 10:06:00 UTC" in text
     assert "by drift-check (#6, engine host-a)" in text  # the newest of the two reports
+    assert "/ui/environments/qa-d?before=7#deployment-6" in page.links()  # its timeline entry
     assert page.rows("drift") == [
         ["web", f"image 0123456789ab: runs sha256:{'9' * 64}, recorded sha256:{'2' * 64}",
          "sha256:999999999999"],
