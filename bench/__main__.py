@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 
 def main() -> None:
@@ -17,6 +18,9 @@ def main() -> None:
     parser.add_argument("--scale-to", type=int, default=100_000, help="scale: versions to grow to")
     parser.add_argument("--slow", type=int, default=50, help="slowclients: slow connections")
     parser.add_argument("--seconds", type=float, default=20, help="slowclients: probe time")
+    parser.add_argument(
+        "--ui-repo", type=Path, default=None, help="ui: a folder to fill once and reuse"
+    )
     parser.add_argument("--oci-versions", type=int, default=300, help="oci: versions to fill")
     parser.add_argument(
         "--bound", type=float, default=120.0, help="swarm: seconds before a deploy counts as hung"
@@ -50,7 +54,7 @@ def main() -> None:
     if "ui" in args.which:
         from bench import ui
 
-        print(json.dumps(ui.run(args.history)["targets"], indent=2))
+        print(json.dumps(ui.run(args.history, repo=args.ui_repo)["targets"], indent=2))
     if "deployer" in args.which:
         from bench import deployer
 

@@ -44,10 +44,13 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(repo: Path, workers: int = 4, extra: Sequence[str] = ()) -> Iterator[str]:
-    """Run a real `consign serve` (gunicorn) on a free loopback port; yield its base URL."""
+def serve(
+    repo: Path, workers: int = 4, extra: Sequence[str] = (), settings: dict[str, str] | None = None
+) -> Iterator[str]:
+    """Run a real `consign serve` (gunicorn) on a free loopback port; yield its base URL.
+    ``settings``: more ``CONSIGN_*`` environment variables for it."""
     port = free_port()
-    env = {**os.environ, "CONSIGN_LOG_LEVEL": "WARNING"}
+    env = {**os.environ, "CONSIGN_LOG_LEVEL": "WARNING", **(settings or {})}
     proc = subprocess.Popen(
         [
             sys.executable,

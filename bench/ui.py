@@ -9,15 +9,24 @@ random version each time, so the store's and the highlighter's caches do not fla
 (a long-running registry has read a few versions, not all 10,000); the same page asked
 again, and versions walked back one by one (what clicking "<- #N-1" does), are measured
 too. The history is filled in-process through the same store code as bench/registry.py
-(the fill is not measured).
+(the fill is not measured); ``repo`` keeps it in a folder of your choice and reuses it on
+the next run (``python -m bench ui --ui-repo DIR``). A few drift reports for what runs in
+the environment go through the store's own ``report``, so the environment page shows
+drift. The version page is also measured for a signed-in holder of the approve and
+release roles (the gate's forms, with their CSRF tokens, are on it: the UI has no separate
+page for them), and the sign-in page itself.
 """
 
 from __future__ import annotations
 
+import contextlib
 import random
+import re
 import tempfile
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -26,12 +35,16 @@ import requests
 
 from bench import ledger
 from bench.common import serve, summary_ms, write_results
-from bench.registry import APP, COMPONENTS, REL, SHORT, fill, latest
-from registry.store import DescriptorStore
+from bench.registry import APP, COMPONENTS, REL, SHORT, fill, fragment, latest
+from registry.fragments import parse_fragment
+from registry.store import DescriptorStore, Target
 
 TARGET_MS = 50.0
 ENVIRONMENT = "qa-bench"
 DEPLOYMENTS = 1_000
+DRIFTS = 3  # application/releases of the environment with a drift report since their deploy
+TOKEN = "bench-" + "0" * 32  # the signed-in viewer's: approve and release roles
+SIGNED_IN = {"version_signed_in_with_forms"}  # page kinds asked with a signed-in session
 
 
 def page_kinds(history: int, short: int, rng: random.Random) -> dict[str, Callable[[], str]]:
@@ -71,11 +84,13 @@ def page_kinds(history: int, short: int, rng: random.Random) -> dict[str, Callab
         "version_latest_again": lambda: version(history),
         "version_random": lambda: version(some()),
         "version_walking_back": lambda: version(next(back)),
+        "version_signed_in_with_forms": lambda: version(some()),
         "diff_adjacent_random": adjacent,
         "diff_walking_back": walk_diff,
         "diff_first_to_last": lambda: diff(f"{APP}/{REL}/1", f"{APP}/{REL}/{history}"),
         "diff_across_releases": lambda: diff(f"{APP}/{SHORT}/{short}", f"{APP}/{REL}/{some()}"),
         "find_a_build": find,
+        "sign_in": lambda: "/ui/sign-in",
         "environments_matrix": lambda: "/ui/environments",
         "environment_newest_page": lambda: f"/ui/environments/{ENVIRONMENT}",
         "environment_random_page": lambda: (
@@ -84,8 +99,28 @@ def page_kinds(history: int, short: int, rng: random.Random) -> dict[str, Callab
     }
 
 
-def measure(base: str, next_url: Callable[[], str], samples: int) -> dict[str, Any]:
+def sign_in(base: str) -> requests.Session:
+    """A session signed in through the sign-in form (its CSRF token included)."""
     session = requests.Session()
+    form = session.get(f"{base}/ui/sign-in", timeout=60).text
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form)
+    if match is None:
+        raise RuntimeError("the sign-in page has no CSRF token")
+    answer = session.post(
+        f"{base}/ui/sign-in",
+        data={"csrf_token": match.group(1), "token": TOKEN, "next": ""},
+        timeout=60,
+        allow_redirects=False,
+    )
+    if answer.status_code != 303:
+        raise RuntimeError(f"sign-in answered {answer.status_code}: {answer.text[:300]}")
+    return session
+
+
+def measure(
+    base: str, next_url: Callable[[], str], samples: int, signed_in: bool = False
+) -> dict[str, Any]:
+    session = sign_in(base) if signed_in else requests.Session()
     server: list[float] = []
     client: list[float] = []
     for _ in range(samples):
@@ -95,6 +130,8 @@ def measure(base: str, next_url: Callable[[], str], samples: int) -> dict[str, A
         client.append(time.perf_counter() - t0)
         if answer.status_code != 200:
             raise RuntimeError(f"{url} answered {answer.status_code}: {answer.text[:300]}")
+        if signed_in and "/approve" not in answer.text:
+            raise RuntimeError(f"{url} shows no gate forms to the signed-in viewer")
         timing = answer.headers["Server-Timing"]
         server.append(float(timing.split("dur=")[1]) / 1000)
     session.close()
@@ -105,25 +142,73 @@ def measure(base: str, next_url: Callable[[], str], samples: int) -> dict[str, A
     }
 
 
-def run(history: int = 10_000, samples: int = 100, log: Callable[[str], None] = print) -> dict:
-    results: dict[str, Any] = {"history": history, "components": COMPONENTS, "samples": samples}
+@contextlib.contextmanager
+def _folder(repo: Path | None) -> Iterator[Path]:
+    if repo is not None:
+        repo.mkdir(parents=True, exist_ok=True)
+        yield repo
+        return
     with tempfile.TemporaryDirectory(prefix="consign-bench-ui-") as d:
-        repo = Path(d) / "registry.git"
-        store = DescriptorStore(repo)
-        log(f"filling {APP}/{REL} to {history} versions in-process ...")
-        t0 = time.perf_counter()
-        build = fill(store, history)
+        yield Path(d)
+
+
+def _fill(repo: Path, history: int, log: Callable[[str], None]) -> int:
+    """Fill (or top up) the repository; return the short release's latest version."""
+    store = DescriptorStore(repo)
+    log(f"filling {APP}/{REL} to {history} versions in-process ...")
+    build = fill(store, history)
+    if latest(store, SHORT) < COMPONENTS:
         fill(store, COMPONENTS, build + 7_000_000, SHORT)
-        ledger.fill(repo, ENVIRONMENT, DEPLOYMENTS)  # 20 application/releases, 5 services
+    have = next((e.deployments for e in store.environments() if e.name == ENVIRONMENT), 0)
+    if have < DEPLOYMENTS:  # 20 application/releases, 5 services
+        ledger.fill(repo, ENVIRONMENT, DEPLOYMENTS - have, start=have)
+    if not store.drift(ENVIRONMENT):
+        for record in store.environment(ENVIRONMENT).deployed[:DRIFTS]:
+            # the ledger's fill names application/releases the registry must know to
+            # accept a report about them
+            target = Target(record.application, record.release)
+            text = fragment(0, 0)
+            store.publish([target], "svc-00", text, parse_fragment(text)[0], {"buildNumber": 0})
+            drift = replace(
+                record,
+                id=str(uuid.uuid4()),
+                kind="drift",
+                outcome="drift",
+                seq=0,
+                received="",
+                services=[
+                    replace(s, verdict="drift", detail="image: runs sha256:9..., recorded ...")
+                    for s in record.services[:2]
+                ],
+            )
+            store.report(drift)
+    short = latest(store, SHORT)
+    store.close()
+    return short
+
+
+def run(
+    history: int = 10_000,
+    samples: int = 100,
+    log: Callable[[str], None] = print,
+    repo: Path | None = None,
+) -> dict:
+    """``repo``: a folder to fill once and reuse (default: a temporary one)."""
+    results: dict[str, Any] = {"history": history, "components": COMPONENTS, "samples": samples}
+    with _folder(repo) as d:
+        path = d / "registry.git"
+        t0 = time.perf_counter()
+        short = _fill(path, history, log)
         results["deployments"] = DEPLOYMENTS
         results["fill_seconds"] = round(time.perf_counter() - t0, 1)
-        short = latest(store, SHORT)
         kinds = page_kinds(history, short, random.Random(11))
-        with serve(repo) as base:
-            for next_url in kinds.values():  # unmeasured: templates compiled, tips read
-                measure(base, next_url, 8)
+        roles = {"CONSIGN_APPROVE_TOKENS": f"qa-bench:{TOKEN}"}
+        roles["CONSIGN_RELEASE_TOKENS"] = f"qa-bench:{TOKEN}"
+        with serve(path, settings=roles) as base:
+            for name, next_url in kinds.items():  # unmeasured: templates compiled, tips read
+                measure(base, next_url, 8, name in SIGNED_IN)
             for name, next_url in kinds.items():
-                results[name] = measure(base, next_url, samples)
+                results[name] = measure(base, next_url, samples, name in SIGNED_IN)
                 log(f"{name}: server p50 {results[name]['server']['p50_ms']} ms")
     results["targets"] = {
         f"{name} server p50 <= {TARGET_MS} ms": {

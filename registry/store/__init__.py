@@ -52,6 +52,7 @@ from registry.store.cache import LRU
 from registry.store.envlocks import EnvLocks
 from registry.store.gitobjects import ObjectStore, init_bare
 from registry.store.ledger import Ledger, Snapshot, check_environment
+from registry.store.promotions import Promotions
 from registry.store.reader import Reader, tag_name
 from registry.store.refs import RefDB
 from registry.store.types import (
@@ -117,6 +118,7 @@ class DescriptorStore:
         self._numbered: LRU[tuple[str, str, int], tuple[VersionInfo, bytes]] = LRU(NUMBERED)
         self._ledger = Ledger(self._path, self._objects, self._refs)
         self._envlocks = EnvLocks(self._path)
+        self._promotions = Promotions(self._path)
 
     def repo_path(self) -> Path:
         return self._path
@@ -484,6 +486,13 @@ class DescriptorStore:
             self.housekeeper.after_publish()
             return outcome
 
+    def promoted_to(self, application: str, release: str, number: int) -> list[VersionInfo]:
+        """The versions of other releases promoted from this one, by application, release
+        and number (the reverse of their ``promoted_from``)."""
+        with self._guard():
+            found = self._promotions.to((application, release, number))
+        return [self.version(*where) for where in found]
+
     # -- the deployment ledger (store/ledger.py, store/envlocks.py) -------------------------
 
     def report(self, record: DeploymentRecord) -> tuple[DeploymentRecord, bool]:
@@ -555,6 +564,13 @@ class DescriptorStore:
         self.environment(environment)  # NotFound for an unknown one
         with self._guard():
             return self._ledger.page(environment, limit or DEFAULT_LIMIT, before)
+
+    def drift(self, environment: str) -> dict[tuple[str, str], DeploymentRecord]:
+        """(application, release) -> the newest ``drift`` record reported for what runs
+        there since the record that left it running (absent: none reported since)."""
+        state = self.environment(environment)  # NotFound for an unknown one
+        with self._guard():
+            return self._ledger.drift_since(environment, state.deployed)
 
     def deployed_at(self, environment: str, when: str) -> list[DeploymentRecord]:
         """What ran in the environment at ``when`` (ISO-8601 UTC, ``...Z``, milliseconds)."""

@@ -375,6 +375,28 @@ class Ledger:
             found += self.records_of(lines)
         return found
 
+    def drift_since(
+        self, name: str, current: Iterable[DeploymentRecord]
+    ) -> dict[Key, DeploymentRecord]:
+        """Per application/release of ``current`` (what runs), the newest drift record that
+        arrived after the record that left it running. Only the chain's trailers are
+        scanned; the few records of the same application/release after it are read."""
+        chain = self.chain(name)
+        since = {(r.application, r.release): chain.ids.get(r.id, 0) for r in current}
+        if not since:
+            return {}
+        first = min(since.values())
+        later = [
+            ln
+            for seq, ln in enumerate(chain.lines[first:], start=first + 1)
+            if seq > since.get((ln.application, ln.release), seq)
+        ]
+        found: dict[Key, DeploymentRecord] = {}
+        for record in reversed(self.records_of(later)):
+            if record.kind == "drift":
+                found.setdefault((record.application, record.release), record)
+        return found
+
     # -- writing -----------------------------------------------------------------------
 
     def append(

@@ -45,6 +45,9 @@ class RefDB:
         self._durable = durable
         self._packed_key: tuple[int, int, int] | None = None
         self._packed: dict[str, str] = {}
+        # prefix -> (the packed dict it was computed from, its children there): listing
+        # applications walked every packed ref (10,000 version tags) for each prefix
+        self._packed_children: dict[str, tuple[dict[str, str], frozenset[str]]] = {}
         self._updater = RefUpdater(gitdir)
 
     def close(self) -> None:
@@ -94,10 +97,16 @@ class RefDB:
         except OSError as e:
             if e.errno != errno.ENAMETOOLONG:
                 raise StoreError(f"cannot list refs under {prefix}: {e}") from e
-        for ref in self._packed_refs():
-            if ref.startswith(prefix):
-                names.add(ref[len(prefix) :].split("/", 1)[0])
-        return names
+        packed = self._packed_refs()
+        known = self._packed_children.get(prefix)
+        if known is None or known[0] is not packed:
+            found = frozenset(
+                ref[len(prefix) :].split("/", 1)[0] for ref in packed if ref.startswith(prefix)
+            )
+            if len(self._packed_children) >= 1024:  # prefixes asked for unknown names too
+                self._packed_children.clear()
+            known = self._packed_children[prefix] = (packed, found)
+        return names | known[1]
 
     def _held_lock(self, updates: list[RefUpdate]) -> tuple[str, Path] | None:
         """(ref, lock file) of the first ref of a failed transaction that Git's lock file

@@ -22,6 +22,7 @@ import requests
 from tests.conftest import CHROMIUM
 from tests.serving import ServedRegistry
 from tests.ui.conftest import READER, publish_http
+from tests.ui.test_environments import drift_report
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -204,8 +205,8 @@ def test_walk_every_page_by_clicking(served_ui: ServedRegistry, page: Any, tmp_p
     assert page.title() == "Build 7 of db · Consignment"
     found = cells(page, "table.found")
     assert found == [
-        ["TLO EE", "Milestone", "#2", "1", "TLO-DB #7"],
-        ["TLO GE", "Milestone", "#2\u2013#5", "4", "TLO-DB #7"],
+        ["TLO EE", "Milestone", "#2", "1", "TLO-DB #7", "nowhere"],
+        ["TLO GE", "Milestone", "#2\u2013#5", "4", "TLO-DB #7", "nowhere"],
     ]
     shots.take("find")
     page.click("table.found tbody tr:nth-child(2) >> text=#5")
@@ -299,6 +300,16 @@ def test_environments_and_the_gate_by_clicking(repo: Path, tmp_path: Path, page:
         report_http(
             base, "qa-2", 5, outcome="failed", finished="2026-12-01T10:07:00Z", services=[crash]
         )
+        # `consign drift --record` found qa-1's web running another image, db gone
+        drift = drift_report(4, finished="2026-12-01T10:08:00Z")
+        answer = requests.post(f"{base}/api/environments/qa-1/deployments", json=drift, timeout=30)
+        assert answer.status_code == 201, answer.text
+        promoted = requests.post(
+            f"{base}/api/applications/TLO%20GE/releases/QA/promotions",
+            json={"from_release": "Milestone", "version": 4, "by": "rm-bob"},
+            timeout=30,
+        )
+        assert promoted.status_code == 201 and promoted.json()["version"] == 3, promoted.text
         watch = Watch(page)
         shots = Shots(page, tmp_path)
 
@@ -310,6 +321,32 @@ def test_environments_and_the_gate_by_clicking(repo: Path, tmp_path: Path, page:
         assert cells(page, "table.matrix")[0][0] == "qa-1"
         assert cells(page, "table.matrix")[1][1].startswith("#5 failed since")
         shots.take("environments")
+
+        # qa-1: the drift reported since its deploy, at the top and per service
+        with page.expect_navigation():
+            page.click("table.matrix >> text=qa-1")
+        assert page.inner_text("h1") == "Environment qa-1"
+        assert page.inner_text("#drift-summary") == "drift reported for TLO GE / Milestone"
+        page.click("#drift-summary >> text=TLO GE / Milestone")
+        assert "What runs differs from this deployment" in page.inner_text("#drift-1")
+        assert cells(page, "table.drift") == [
+            ["web", f"image 0123456789ab: runs sha256:{'9' * 64}, recorded sha256:{'2' * 64}",
+             "sha256:999999999999"],
+            ["db", "missing 456789abcdef: recorded container is gone", "—"],
+        ]  # fmt: skip
+        shots.take("drift")
+
+        # the version running there was promoted to QA: its page says where, with a link
+        with page.expect_navigation():
+            page.click("#running-1 >> text=#4")
+        assert page.title() == "TLO GE / Milestone #4 · Consignment"
+        assert page.inner_text("#promoted-to").startswith("TLO GE / QA #3 by rm-bob")
+        with page.expect_navigation():
+            page.click("#promoted-to >> text=TLO GE / QA #3")
+        assert page.title() == "TLO GE / QA #3 · Consignment"
+        assert "TLO GE / Milestone #4 by rm-bob" in page.inner_text("#gate")
+        assert page.inner_text("#promoted-to") == "not promoted"
+        page.click("nav.menu >> text=Environments")
         page.click("table.matrix >> text=qa-2")
         assert page.inner_text("h1") == "Environment qa-2"
         assert cells(page, "table.services")[0][:2] == ["db", "crash_loop"]

@@ -121,3 +121,62 @@ def test_hostile_values_in_records_are_escaped(client: FlaskClient) -> None:
     assert f"/ui/applications/{segment(APP)}/releases/R" in check_page(matrix.data).links()
     page = client.get("/ui/environments/qa-x")
     assert_safe(page.data, APP, COMPONENT, "<script>x</script> #1", CRASH, "mallory")
+
+
+def drift_report(version: int, **changes: Any) -> dict[str, Any]:
+    """A drift record as ``consign drift --record`` sends it (deployer/ledger/command.py)."""
+    body = report(version, kind="drift", outcome="drift", by="drift-check", **changes)
+    body["services"] = [
+        {
+            "service": "web",
+            "verdict": "drift",
+            "detail": f"image 0123456789ab: runs sha256:{'9' * 64}, recorded sha256:{'2' * 64}",
+            "containers": ["0123456789ab"],
+            "image": "sha256:" + "9" * 64,
+            "component": None,
+            "build": {},
+        },
+        {
+            "service": "db",
+            "verdict": "drift",
+            "detail": "missing 456789abcdef: recorded container is gone",
+            "containers": [],
+            "image": None,
+            "component": None,
+            "build": {},
+        },
+    ]
+    return body
+
+
+def test_environment_page_shows_the_drift_reported_since_each_deployment(
+    history: FlaskClient,
+) -> None:
+    post(history, "qa-d", report(4, finished="2026-12-01T10:01:00Z"))
+    post(history, "qa-d", drift_report(4, finished="2026-12-01T10:02:00Z"))  # then redeployed
+    post(history, "qa-d", report(5, finished="2026-12-01T10:03:00Z"))
+    post(history, "qa-d", report(1, release="QA", finished="2026-12-01T10:04:00Z"))
+    page = get_page(history, "/ui/environments/qa-d")
+    assert "No drift reported since this deployment" in page.words()
+    assert page.by_class("div", "drift") == []  # the old report is of a replaced deployment
+    assert "none reported since the deployments running now" in page.words()
+
+    post(history, "qa-d", drift_report(5, finished="2026-12-01T10:05:00Z"))
+    post(history, "qa-d", drift_report(5, finished="2026-12-01T10:06:00Z"))  # the newest
+    page = get_page(history, "/ui/environments/qa-d")
+    words = page.words()
+    assert "drift reported for TLO GE / Milestone" in words  # at the top
+    assert "#drift-1" in page.links()
+    [box] = page.by_class("div", "drift")
+    assert box.get("id") == "drift-1"
+    text = " ".join(page.text(box).split())
+    assert "What runs differs from this deployment: reported 2026-12-01 10:06:00 UTC" in text
+    assert "by drift-check (#6, engine host-a)" in text  # the newest of the two reports
+    assert "/ui/environments/qa-d?before=7#deployment-6" in page.links()  # its timeline entry
+    assert page.rows("drift") == [
+        ["web", f"image 0123456789ab: runs sha256:{'9' * 64}, recorded sha256:{'2' * 64}",
+         "sha256:999999999999"],
+        ["db", "missing 456789abcdef: recorded container is gone", "—"],
+    ]  # fmt: skip
+    assert words.count("No drift reported since this deployment") == 1  # QA has none
+    assert history.get("/ui/environments/qa-d?limit=1").status_code == 200

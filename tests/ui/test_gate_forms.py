@@ -103,6 +103,14 @@ def test_promote_through_the_form_and_frozen_marks(gated: Flask) -> None:
     assert answer.headers["Location"] == "/ui/applications/TLO%20GE/releases/QA/versions/3"
     page = check_page(rm.get(answer.headers["Location"]).data)
     assert "Promoted fromTLO GE / Milestone #4 by rm-bob" in page.words()
+    assert "Promoted tonot promoted" in page.words()
+    source = check_page(rm.get(V4).data)  # the source names where it went, with a link
+    assert "Promoted toTLO GE / QA #3 by rm-bob" in source.words()
+    assert "/ui/applications/TLO%20GE/releases/QA/versions/3" in source.links()
+    again = rm.post(f"{V4}/promote", data={"csrf_token": csrf(rm, V4), "to_release": "Later"})
+    assert again.status_code == 303
+    words = check_page(rm.get(V4).data).words()
+    assert "Promoted toTLO GE / Later #1 by rm-bob" in words and "; TLO GE / QA #3 by" in words
     api = gated.test_client()
     api.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {RELEASE}"
     frozen = api.put(f"{API}/freeze", json={"reason": "<b>go-live</b>", "by": "bob"})

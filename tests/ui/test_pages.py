@@ -11,6 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.registry.conftest import publish
+from tests.registry.test_app_ledger import report
 from tests.ui.conftest import WEB, WEB2, bamboo, fill_client
 from tests.ui.html import check_page
 
@@ -195,11 +196,18 @@ def test_find_a_build(history: FlaskClient) -> None:
     page = get_page(history, "/ui/find?component=web&build=TLO-WEB-41")
     assert page.title == "Build TLO-WEB-41 of web · Consignment"
     assert page.rows("found") == [
-        ["TLO EE", "Milestone", "#1\u2013#2", "2", "TLO-WEB #41"],
-        ["TLO EE", "QA", "#1", "1", "TLO-WEB #41"],
-        ["TLO GE", "Milestone", "#1\u2013#3", "3", "TLO-WEB #41"],
-        ["TLO GE", "QA", "#1\u2013#2", "2", "TLO-WEB #41"],
+        ["TLO EE", "Milestone", "#1\u2013#2", "2", "TLO-WEB #41", "nowhere"],
+        ["TLO EE", "QA", "#1", "1", "TLO-WEB #41", "nowhere"],
+        ["TLO GE", "Milestone", "#1\u2013#3", "3", "TLO-WEB #41", "nowhere"],
+        ["TLO GE", "QA", "#1\u2013#2", "2", "TLO-WEB #41", "nowhere"],
     ]
+    # where they run: the environments whose current version holds the build
+    for env, version in (("qa-1", 2), ("qa-2", 4)):  # Milestone #4 has build 42, not 41
+        body = report(version, finished="2026-12-01T10:01:00Z")
+        assert history.post(f"/api/environments/{env}/deployments", json=body).status_code == 201
+    page = get_page(history, "/ui/find?component=web&build=TLO-WEB-41")
+    assert page.rows("found")[2][5] == "qa-1 #2 ok"
+    assert "/ui/environments/qa-1" in page.links() and "/ui/environments/qa-2" not in page.links()
     by_revision = get_page(history, "/ui/find?component=web&build=feedc0f")
     assert [r[2] for r in by_revision.rows("found")] == ["#4\u2013#5"]
     none = get_page(history, "/ui/find?component=web&build=999")

@@ -12,10 +12,11 @@ from flask.typing import ResponseReturnValue
 from registry import diffing
 from registry.errors import BadRequest
 from registry.storage import get_store
-from registry.store import VersionInfo
+from registry.store import DeploymentRecord, VersionInfo
 from registry.validation import parse_int_arg, parse_version
-from registry.views.ui import builds, links
+from registry.views.ui import builds, links, sbs, whereabouts
 from registry.views.ui.blueprint import bp
+from registry.views.ui.definitions import definitions
 
 
 def version_ref(info: VersionInfo) -> str:
@@ -55,13 +56,13 @@ def diff() -> ResponseReturnValue:
         )
     from_app, from_rel, from_number = _parse_ref("from", from_arg)
     old, old_text = store.descriptor(from_app, from_rel, from_number)
-    read = diffing.to_read(old.components, new.components)
-    changes = diffing.compare(
-        old.components,
-        new.components,
-        store.components(from_app, from_rel, old.number, only=read) if read else [],
-        store.components(to_app, to_rel, new.number, only=read) if read else [],
+    old_specs, new_specs = definitions(
+        (old.commit, old_text.decode("utf-8")),
+        (new.commit, new_text.decode("utf-8")),
+        diffing.to_compare(old.components, new.components),
     )
+    changes = diffing.compare_services(old.components, new.components, old_specs, new_specs)
+    hunks = diffing.side_by_side(old_text.decode("utf-8"), new_text.decode("utf-8"))
     query = urlencode(
         {
             "from_application": from_app,
@@ -79,7 +80,8 @@ def diff() -> ResponseReturnValue:
             k: sum(1 for c in changes if c.kind == k)
             for k in ("added", "removed", "changed", "rebuilt")
         },
-        hunks=diffing.side_by_side(old_text.decode("utf-8"), new_text.decode("utf-8")),
+        hunks=hunks,
+        sbs_html=sbs.tbodies(hunks),
         describe=builds.describe,
         swap_url=links.ui_diff(version_ref(new), version_ref(old)),
         json_url=links.release_api(to_app, to_rel) + "/diff?" + query,
@@ -98,6 +100,7 @@ class Found:
     label: str = ""
     searched: int = 0
     total: int = 0
+    running: list[DeploymentRecord] = field(default_factory=list)  # where these versions run
 
     @property
     def count(self) -> int:
@@ -122,6 +125,9 @@ def _search(application: str, release: str, component: str, build: str, scan: in
     # component and fragment), so each entry is matched once, not once per version.
     # (The entry is kept with its verdict so that its id cannot be reused meanwhile.)
     verdicts: dict[int, tuple[dict[str, Any], bool]] = {}
+    # A component keeps its place in the manifest from version to version: look there
+    # first (one lookup per version instead of fifty).
+    where = 0
     while found.searched < scan:
         page = store.versions(
             application, release, limit=min(PAGE, scan - found.searched), before=before
@@ -129,14 +135,18 @@ def _search(application: str, release: str, component: str, build: str, scan: in
         if not page:
             break
         for info in page:
-            for entry in info.components:
-                if entry.get("name") != component:
+            entries = info.components
+            if where >= len(entries) or entries[where].get("name") != component:
+                where = next((i for i, e in enumerate(entries) if e.get("name") == component), -1)
+                if where < 0:
+                    where = 0
                     continue
-                if id(entry) not in verdicts:
-                    verdicts[id(entry)] = (entry, builds.matches(entry.get("build"), build))
-                if verdicts[id(entry)][1]:
-                    found.add(info)
-                    found.label = found.label or builds.describe(entry.get("build")).label
+            entry = entries[where]
+            if id(entry) not in verdicts:
+                verdicts[id(entry)] = (entry, builds.matches(entry.get("build"), build))
+            if verdicts[id(entry)][1]:
+                found.add(info)
+                found.label = found.label or builds.describe(entry.get("build")).label
         found.searched += len(page)
         before = page[-1].number
     return found
@@ -154,10 +164,17 @@ def find() -> ResponseReturnValue:
     partial: list[Found] = []
     if component and build:
         store = get_store()
+        running = whereabouts.running(store.environments())
         for application in store.applications():
             for release in store.releases(application):
                 found = _search(application, release, component, build, scan)
                 if found.runs:
+                    numbers = {info.number for run in found.runs for info in run}
+                    found.running = [
+                        r
+                        for r in running.get((application, release), [])
+                        if r.deployed_version in numbers
+                    ]
                     results.append(found)
                 if found.searched < found.total:
                     partial.append(found)

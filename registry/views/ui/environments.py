@@ -52,9 +52,14 @@ def environment(environment: str) -> ResponseReturnValue:
     state = store.environment(environment)
     history = store.deployments(environment, limit=limit, before=before)
     newer, older, query = pager([r.seq for r in history], state.deployments, limit, before)
+    drift = store.drift(environment)
     return render_template(
         "ui/environment.html",
         state=state,
+        drift=drift,
+        drifted=[  # (its place among what runs, for the link to its section; the record)
+            (i, r) for i, r in enumerate(state.deployed, 1) if (r.application, r.release) in drift
+        ],
         history=history,
         newer=newer,
         older=older,

@@ -142,6 +142,7 @@ def version(application: str, release: str, version: str) -> ResponseReturnValue
         "ui/version.html",
         standing=gate.standing(number),
         frozen=gate.frozen(),
+        promoted_to=store.promoted_to(application, release, number),
         running_now=now,
         history=store.deployments_of_version(application, release, number),
         info=info,
