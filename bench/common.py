@@ -10,7 +10,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import requests
@@ -44,10 +44,29 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(repo: Path, workers: int = 4, extra: Sequence[str] = ()) -> Iterator[str]:
-    """Run a real `consign serve` (gunicorn) on a free loopback port; yield its base URL."""
+def serve(
+    repo: Path,
+    workers: int = 4,
+    extra: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+) -> Iterator[str]:
+    """Run a real `consign serve` (gunicorn) on a free loopback port; yield its base URL.
+
+    ``env``: extra environment variables for the server (e.g. ``CONSIGN_DURABLE``)."""
+    with serving(repo, workers, extra, env) as (base, _):
+        yield base
+
+
+@contextlib.contextmanager
+def serving(
+    repo: Path,
+    workers: int = 4,
+    extra: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+) -> Iterator[tuple[str, int]]:
+    """:func:`serve`, yielding the gunicorn master's pid as well (the soak kills workers)."""
     port = free_port()
-    env = {**os.environ, "CONSIGN_LOG_LEVEL": "WARNING"}
+    environ = {**os.environ, "CONSIGN_LOG_LEVEL": "WARNING", **(env or {})}
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -63,7 +82,7 @@ def serve(repo: Path, workers: int = 4, extra: Sequence[str] = ()) -> Iterator[s
             *extra,
         ],
         cwd=ROOT,
-        env=env,
+        env=environ,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -79,7 +98,7 @@ def serve(repo: Path, workers: int = 4, extra: Sequence[str] = ()) -> Iterator[s
             if time.monotonic() > deadline or proc.poll() is not None:
                 raise RuntimeError("consign serve did not come up")
             time.sleep(0.1)
-        yield base
+        yield base, proc.pid
     finally:
         proc.terminate()
         try:

@@ -47,7 +47,7 @@ class RefDB:
         self._durable = durable
         self._packed_key: tuple[int, int, int] | None = None
         self._packed: dict[str, str] = {}
-        self._updater = RefUpdater(gitdir)
+        self._updater = RefUpdater(gitdir, durable=durable)
 
     def close(self) -> None:
         self._updater.close()
