@@ -63,9 +63,12 @@ def serving(
     workers: int = 4,
     extra: Sequence[str] = (),
     env: Mapping[str, str] | None = None,
+    log: Path | None = None,
 ) -> Iterator[tuple[str, int]]:
-    """:func:`serve`, yielding the gunicorn master's pid as well (the soak kills workers)."""
+    """:func:`serve`, yielding the gunicorn master's pid as well (the soak kills workers);
+    ``log``: a file for the server's output (discarded without)."""
     port = free_port()
+    out = log.open("ab") if log is not None else subprocess.DEVNULL
     environ = {**os.environ, "CONSIGN_LOG_LEVEL": "WARNING", **(env or {})}
     proc = subprocess.Popen(
         [
@@ -83,8 +86,8 @@ def serving(
         ],
         cwd=ROOT,
         env=environ,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=out,
+        stderr=out,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -105,6 +108,8 @@ def serving(
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
+        if log is not None:
+            out.close()
 
 
 def write_results(name: str, data: dict[str, object]) -> Path:

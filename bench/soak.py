@@ -177,6 +177,7 @@ class Soak:
         self.answered_lock = threading.Lock()
         self.releases: set[tuple[str, str] | None] = set()  # (application, release) answered
         self.counts: Counter[str] = Counter()
+        self.server_errors: Counter[str] = Counter()  # 5xx answers' bodies
         self.kills: list[dict[str, Any]] = []
         self.rss: dict[str, list[tuple[float, float]]] = defaultdict(list)
         self.per_worker: dict[int, list[tuple[float, float]]] = defaultdict(list)
@@ -213,6 +214,7 @@ class Soak:
                 continue
             if r.status_code >= 500:
                 self.tally.error("publish", f"HTTP {r.status_code}")
+                self.server_errors[f"publish: {r.text[:200]}"] += 1
                 continue
             if r.status_code not in (200, 201):
                 self.tally.error("publish", f"HTTP {r.status_code} (not retried)")
@@ -271,6 +273,8 @@ class Soak:
             return 0
         if r.status_code != 200:
             self.tally.error(kind, f"HTTP {r.status_code}")
+            if r.status_code >= 500:
+                self.server_errors[f"{kind}: {r.text[:200]}"] += 1
             return 0
         self.tally.ok(kind, time.monotonic() - t0)
         if kind == "list versions":
@@ -371,6 +375,10 @@ def verify(base: str, repo: Path, answered: dict[tuple[str, str, int], str]) -> 
             str(p.relative_to(repo)) for p in repo.rglob("*.lock") if p.name != LOCK_NAME
         ),
         "tags_in_repo": len(refs),
+        # versions no answer named: a publish that landed unanswered and whose retry made
+        # a version of its own (a retry answers 200 only while its content is the latest)
+        "unanswered_versions": len(refs)
+        - len({f"refs/tags/{tag_name(*key)}" for key in answered} & refs.keys()),
     }
 
 
@@ -396,6 +404,27 @@ def _tags(repo: Path) -> dict[str, str]:
     return tags
 
 
+def log_errors(text: str, keep: int = 5) -> list[str]:
+    """The first ``keep`` distinct errors the server logged, each with its traceback's last
+    lines (the exception): what a 5xx in the soak was."""
+    found: list[str] = []
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if " ERROR " not in line and "[ERROR]" not in line:
+            continue
+        tail = []
+        for follow in lines[i + 1 : i + 60]:
+            if " ERROR " in follow or " WARNING " in follow or " INFO " in follow:
+                break
+            tail.append(follow)
+        entry = "\n".join([line, *tail[-6:]])
+        if entry not in found:
+            found.append(entry)
+        if len(found) >= keep:
+            break
+    return found
+
+
 def loadavg() -> list[float]:
     return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
 
@@ -417,7 +446,8 @@ def run(
     }
     with tempfile.TemporaryDirectory(prefix="consign-bench-soak-") as d:
         repo = Path(d) / "registry.git"
-        with serving(repo, workers=WORKERS) as (base, master):
+        server_log = Path(d) / "serve.log"
+        with serving(repo, workers=WORKERS, log=server_log) as (base, master):
             soak = Soak(base, master, publishers, readers)
             log(
                 f"soak: {minutes} min, {publishers} publishers, {readers} readers, "
@@ -430,6 +460,8 @@ def run(
         results["kills"] = len([k for k in soak.kills if k["pid"]])
         results["counts"] = dict(soak.counts)
         results["errors"] = dict(sorted(soak.tally.errors.items()))
+        results["server_errors"] = dict(soak.server_errors.most_common(20))
+        results["server_log_errors"] = log_errors(server_log.read_text(errors="replace"))
         results["latency"] = {
             k: latency_summary(v) for k, v in sorted(soak.tally.latencies.items())
         }
