@@ -410,11 +410,13 @@ def log_errors(text: str, keep: int = 5) -> list[str]:
     found: list[str] = []
     lines = text.splitlines()
     for i, line in enumerate(lines):
-        if " ERROR " not in line and "[ERROR]" not in line:
+        # the app's errors ("<time> ERROR registry: ..."), not gunicorn's "[ERROR] Worker
+        # ... was sent SIGKILL" for the soak's own kills
+        if " ERROR " not in line:
             continue
         tail = []
         for follow in lines[i + 1 : i + 60]:
-            if " ERROR " in follow or " WARNING " in follow or " INFO " in follow:
+            if follow.startswith(("[", "20")):  # the next log record (gunicorn's or ours)
                 break
             tail.append(follow)
         entry = "\n".join([line, *tail[-6:]])

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from bench.soak import children, growth_is_small, lifetimes, rss_mb, rss_trend
+from bench.soak import children, growth_is_small, lifetimes, log_errors, rss_mb, rss_trend
 
 
 def test_a_steady_leak_shows_as_slope_and_growth() -> None:
@@ -74,3 +74,21 @@ def test_worker_lifetimes_report_growth_within_each_life() -> None:
         "rss_mb_at_end_of_life_max": 55.0,
     }
     assert lifetimes({}) == {"workers": 0}
+
+
+def test_log_errors_keep_the_apps_errors_with_their_exception() -> None:
+    text = "\n".join(
+        [
+            "[2026-12-02 01:26:45 +0000] [685] [ERROR] Worker (pid:1077) was sent SIGKILL!",
+            "2026-12-02 01:16:20,691 ERROR registry: GET /x failed: tag T/1 does not name a commit",
+            "Traceback (most recent call last):",
+            '  File "registry/store/reader.py", line 56, in _make',
+            "registry.errors.StoreError: tag T/1 does not name a commit",
+            "[2026-12-02 01:26:46 +0000] [685] [INFO] Booting worker with pid: 9",
+            "2026-12-02 01:16:21,000 WARNING registry: something else",
+        ]
+    )
+    [entry] = log_errors(text)
+    assert entry.startswith("2026-12-02 01:16:20,691 ERROR registry: GET /x failed")
+    assert entry.endswith("StoreError: tag T/1 does not name a commit")
+    assert "Booting" not in entry and "SIGKILL" not in entry
