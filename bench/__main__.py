@@ -1,6 +1,8 @@
-"""`python -m bench [registry|ledger|oci|ui|deployer|deployer-rollback|swarm ...]`: run the
-benchmarks and print their figures (`deployer-rollback` is the deployer's failure certainty
--> rollback start measurement alone; `swarm` compares stacks with `docker stack deploy`)."""
+"""`python -m bench [registry|scale|soak|ledger|oci|ui|deployer|deployer-rollback|swarm ...]`:
+run the benchmarks and print their figures (`deployer-rollback` is the deployer's failure
+certainty -> rollback start measurement alone; `swarm` compares stacks with `docker stack
+deploy`; `soak` runs the registry under publishers and readers for --minutes with a worker
+killed every --kill-every seconds)."""
 
 from __future__ import annotations
 
@@ -25,6 +27,12 @@ def main() -> None:
     parser.add_argument(
         "--bound", type=float, default=120.0, help="swarm: seconds before a deploy counts as hung"
     )
+    parser.add_argument("--minutes", type=float, default=10, help="soak: duration")
+    parser.add_argument("--publishers", type=int, default=4, help="soak: publisher threads")
+    parser.add_argument("--readers", type=int, default=8, help="soak: reader threads")
+    parser.add_argument(
+        "--kill-every", type=float, default=30, help="soak: seconds between worker SIGKILLs"
+    )
     args = parser.parse_args()
     if "registry" in args.which:
         from bench import registry
@@ -38,6 +46,11 @@ def main() -> None:
         from bench import slowclients
 
         print(json.dumps(slowclients.run(args.slow, args.seconds)["targets"], indent=2))
+    if "soak" in args.which:
+        from bench import soak
+
+        figures = soak.run(args.minutes, args.publishers, args.readers, args.kill_every)
+        print(json.dumps(figures["targets"], indent=2))
     if "ledger" in args.which:
         from bench import ledger
 

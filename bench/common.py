@@ -10,7 +10,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import requests
@@ -45,12 +45,31 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def serve(
-    repo: Path, workers: int = 4, extra: Sequence[str] = (), settings: dict[str, str] | None = None
+    repo: Path,
+    workers: int = 4,
+    extra: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
 ) -> Iterator[str]:
     """Run a real `consign serve` (gunicorn) on a free loopback port; yield its base URL.
-    ``settings``: more ``CONSIGN_*`` environment variables for it."""
+
+    ``env``: extra environment variables for the server (e.g. ``CONSIGN_DURABLE``)."""
+    with serving(repo, workers, extra, env) as (base, _):
+        yield base
+
+
+@contextlib.contextmanager
+def serving(
+    repo: Path,
+    workers: int = 4,
+    extra: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+    log: Path | None = None,
+) -> Iterator[tuple[str, int]]:
+    """:func:`serve`, yielding the gunicorn master's pid as well (the soak kills workers);
+    ``log``: a file for the server's output (discarded without)."""
     port = free_port()
-    env = {**os.environ, "CONSIGN_LOG_LEVEL": "WARNING", **(settings or {})}
+    out = log.open("ab") if log is not None else subprocess.DEVNULL
+    environ = {**os.environ, "CONSIGN_LOG_LEVEL": "WARNING", **(env or {})}
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -66,9 +85,9 @@ def serve(
             *extra,
         ],
         cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        env=environ,
+        stdout=out,
+        stderr=out,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -82,13 +101,15 @@ def serve(
             if time.monotonic() > deadline or proc.poll() is not None:
                 raise RuntimeError("consign serve did not come up")
             time.sleep(0.1)
-        yield base
+        yield base, proc.pid
     finally:
         proc.terminate()
         try:
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
+        if log is not None:
+            out.close()
 
 
 def write_results(name: str, data: dict[str, object]) -> Path:

@@ -4,7 +4,11 @@ Measures, for a descriptor of 50 components:
 - publish latency (client side, HTTP included), sequential and with 8 concurrent clients,
   at a short history and at ``long_history`` (10,000) versions;
 - a shell baseline doing the same Git writes with plumbing commands per publish
-  (bench/baseline_publish.sh), on a copy of the benchmark's latest version;
+  (bench/baseline_publish.sh), on a copy of the benchmark's latest version, run with Git's
+  ``core.fsync`` as the registry is (the same durability);
+- the cost of durability: sequential publishes to a second server on the same repository
+  with ``CONSIGN_DURABLE=false`` (no fsync at all), and the baseline with
+  ``core.fsync=none``, alternating round by round with the durable ones;
 - listing the versions of a release with 10,000 versions (one page, newest first);
 - GET descriptor throughput against /healthz on the same server, measured in alternating
   rounds (descriptor, healthz, descriptor, ...) so machine noise hits both alike; the
@@ -189,9 +193,10 @@ def publish_samples(
 class Baseline:
     """The plumbing-command baseline, run in rounds on a copy of the latest version's files."""
 
-    def __init__(self, tmp: Path, store_repo: Path) -> None:
-        self.work = tmp / "baseline-work"
-        self.repo = tmp / "baseline.git"
+    def __init__(self, tmp: Path, store_repo: Path, durable: bool = True) -> None:
+        suffix = "" if durable else "-nofsync"
+        self.work = tmp / f"baseline-work{suffix}"
+        self.repo = tmp / f"baseline{suffix}.git"
         self.done = 0
         branch = "refs/heads/" + tag_name(APP, REL, 0).rsplit("/", 1)[0]
         git = ["git", "--git-dir", str(store_repo)]
@@ -202,8 +207,10 @@ class Baseline:
         )
         subprocess.run(archive, shell=True, check=True)
         subprocess.run(["git", "init", "-q", "--bare", str(self.repo)], check=True)
-        # the same durability as the registry: Git fsyncs what the plumbing writes
-        for key, value in FSYNC_CONFIG.items():
+        # the same durability as the registry: Git fsyncs what the plumbing writes (or, for
+        # the comparison without durability, nothing, as CONSIGN_DURABLE=false)
+        config = FSYNC_CONFIG if durable else {"core.fsync": "none"}
+        for key, value in config.items():
             subprocess.run(["git", "--git-dir", str(self.repo), "config", key, value], check=True)
 
     def run(self, count: int) -> list[float]:
@@ -218,12 +225,17 @@ def rounds_of(
     first: Callable[[int], list[float]], second: Callable[[int], list[float]], total: int
 ) -> tuple[list[float], list[float]]:
     """Run `first` and `second` alternately, ROUNDS times, `total` samples each in all."""
-    a: list[float] = []
-    b: list[float] = []
-    for _ in range(ROUNDS):
-        a += first(total // ROUNDS)
-        b += second(total // ROUNDS)
+    a, b = alternate([first, second], total)
     return a, b
+
+
+def alternate(sides: list[Callable[[int], list[float]]], total: int) -> list[list[float]]:
+    """Run every side in turn, ROUNDS times, `total` samples each in all."""
+    found: list[list[float]] = [[] for _ in sides]
+    for _ in range(ROUNDS):
+        for side, samples in zip(sides, found, strict=True):
+            samples += side(total // ROUNDS)
+    return found
 
 
 def run(long_history: int = 10_000, samples: int = 200, log: Callable[[str], None] = print) -> dict:
@@ -236,17 +248,29 @@ def run(long_history: int = 10_000, samples: int = 200, log: Callable[[str], Non
         store = DescriptorStore(repo, durable=False)  # the fill is not measured: no fsync
         build = fill(store, COMPONENTS)
         log(f"short history: {COMPONENTS} versions (one per component)")
-        with serve(repo) as base:
+        with serve(repo) as base, serve(repo, env={"CONSIGN_DURABLE": "false"}) as loose:
             warm_up(base, [f"{release}/versions?limit={PAGE}"])
             publishes(base, 8, 1, build + 5_000_000)  # unmeasured: each worker reads once
-            shell = Baseline(tmp, repo)
-            shell.run(8)  # unmeasured warm-up of the baseline too
+            publishes(loose, 8, 1, build + 5_100_000)
+            shell, shell_loose = Baseline(tmp, repo), Baseline(tmp, repo, durable=False)
+            shell.run(8)  # unmeasured warm-up of the baselines too
+            shell_loose.run(8)
             history = latest(store)
-            ours, theirs = rounds_of(
-                lambda n: publish_samples(base, n, 1, build + shell.done)[0], shell.run, samples
+            # the four alternate (one round of each in turn) so noise hits all alike; the
+            # durable server and the CONSIGN_DURABLE=false one publish to the same release
+            ours, theirs, ours_loose, theirs_loose = alternate(
+                [
+                    lambda n: publish_samples(base, n, 1, build + shell.done)[0],
+                    shell.run,
+                    lambda n: publish_samples(loose, n, 1, build + 10_000_000 + shell.done)[0],
+                    shell_loose.run,
+                ],
+                samples,
             )
             results["publish_short_seq"] = {"history_at_start": history, **summary_ms(ours)}
             results["baseline_shell"] = summary_ms(theirs)
+            results["publish_short_seq_not_durable"] = summary_ms(ours_loose)
+            results["baseline_shell_not_durable"] = summary_ms(theirs_loose)
             results["publish_short_8"] = {
                 "history_at_start": latest(store),
                 **publishes(base, samples, 8, build + 1_000_000),
@@ -338,6 +362,15 @@ def targets(results: dict[str, Any]) -> dict[str, Any]:
                 long_seq, results["publish_short_in_long_repo_seq"]["p50_ms"]
             ),
             "target": "<= 1.2",
+        },
+        "durability_cost_publish_p50": {
+            "durable_ms": seq,
+            "not_durable_ms": results["publish_short_seq_not_durable"]["p50_ms"],
+            "ratio": ratio(seq, results["publish_short_seq_not_durable"]["p50_ms"]),
+            "baseline_durable_ms": base_p50,
+            "baseline_not_durable_ms": results["baseline_shell_not_durable"]["p50_ms"],
+            "baseline_ratio": ratio(base_p50, results["baseline_shell_not_durable"]["p50_ms"]),
+            "target": "none (reported: the cost of fsync, measured alternately)",
         },
         "list_versions_long_p50_ms": {
             "value": results["list_long"]["p50_ms"],

@@ -204,7 +204,7 @@ def run(
         kinds = page_kinds(history, short, random.Random(11))
         roles = {"CONSIGN_APPROVE_TOKENS": f"qa-bench:{TOKEN}"}
         roles["CONSIGN_RELEASE_TOKENS"] = f"qa-bench:{TOKEN}"
-        with serve(path, settings=roles) as base:
+        with serve(path, env=roles) as base:
             for name, next_url in kinds.items():  # unmeasured: templates compiled, tips read
                 measure(base, next_url, 8, name in SIGNED_IN)
             for name, next_url in kinds.items():

@@ -221,14 +221,18 @@ class DescriptorStore:
             raise BadRequest(f"limit must be at least 1, not {limit}")
         with self._guard():
             tip = self._tip(application, release)
-            start = self._reader.info(tip).number
+            newest = self._reader.info(tip).number
+            start = newest
             if before is not None:
                 if before <= 1:
                     return []
                 start = min(start, before - 1)
             stop = max(0, start - limit)
             tags = [tag_name(application, release, n) for n in range(start, stop, -1)]
-            return self._reader.page(tags)
+            # the newest version is read from the branch, not its tag: git's ref transaction
+            # renames the branch into place before the tag, so a reader can see the new tip
+            # a moment before its tag exists
+            return self._reader.page(tags, {tag_name(application, release, newest): tip})
 
     def components(
         self,

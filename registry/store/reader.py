@@ -11,7 +11,7 @@ for each). Component entries that are equal in consecutive manifests share one d
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -82,15 +82,20 @@ class Reader:
     def info(self, commit: str) -> VersionInfo:
         return self.entry(commit).info
 
-    def page(self, tags: Sequence[str]) -> list[VersionInfo]:
-        """The versions named by these tag short names (all must exist), in order."""
+    def page(
+        self, tags: Sequence[str], known: Mapping[str, str] | None = None
+    ) -> list[VersionInfo]:
+        """The versions named by these tag short names (all must exist), in order; ``known``:
+        tags whose commit the caller already has (read through it, not the tag's ref)."""
         found: dict[str, Entry] = {}
         missing: list[str] = []
         for tag in tags:
-            commit = self._tags.get(tag)
-            entry = self._entries.get(commit) if commit else None
+            commit = self._tags.get(tag) or (known or {}).get(tag)
+            entry = self.entry(commit) if commit else None
             if entry is None:
                 missing.append(tag)
+            elif entry.info.tag != tag:
+                raise StoreError(f"tag {tag} names version {entry.info.tag}")
             else:
                 found[tag] = entry
         if missing:

@@ -48,7 +48,7 @@ class RefDB:
         # prefix -> (the packed dict it was computed from, its children there): listing
         # applications walked every packed ref (10,000 version tags) for each prefix
         self._packed_children: dict[str, tuple[dict[str, str], frozenset[str]]] = {}
-        self._updater = RefUpdater(gitdir)
+        self._updater = RefUpdater(gitdir, durable=durable)
 
     def close(self) -> None:
         self._updater.close()

@@ -25,9 +25,15 @@ ZERO = "0" * 40
 
 
 class RefUpdater:
-    def __init__(self, gitdir: Path) -> None:
+    def __init__(self, gitdir: Path, *, durable: bool = True) -> None:
+        """Without ``durable``, git is told not to fsync the refs it writes either
+        (``-c core.fsync=none`` overrides the repository's ``gitobjects.FSYNC_CONFIG``), so that
+        ``CONSIGN_DURABLE=false`` skips every fsync of a publish, as documented."""
         self.gitdir = gitdir
-        argv = ["git", "--git-dir", str(gitdir), "update-ref", "--stdin"]
+        argv = ["git", "--git-dir", str(gitdir)]
+        if not durable:
+            argv += ["-c", "core.fsync=none"]
+        argv += ["update-ref", "--stdin"]
         self._child = PerProcess(argv, keep_stderr=True)
 
     def close(self) -> None:

@@ -115,3 +115,35 @@ def test_serve_refuses_a_reftable_repository_at_start(tmp_path: Path) -> None:
     assert "reftable" in err and "--ref-format=files" in err, err
     assert "Traceback" not in err
     assert time.monotonic() - started < 60
+
+
+_PUBLISH_SCRIPT = """
+import sys
+from pathlib import Path
+from registry.fragments import parse_fragment
+from registry.store import DescriptorStore, Target
+store = DescriptorStore(Path(sys.argv[1]), durable=sys.argv[2] == "on")
+text = "services:\\n  web:\\n    image: busybox:latest\\n"
+spec, _ = parse_fragment(text)
+store.publish([Target("Dur", "R1")], None, text, spec, {"buildNumber": 1})
+store.close()
+"""
+
+
+@pytest.mark.parametrize("durable", ["on", "off"])
+def test_durability_off_skips_every_fsync_of_a_publish(tmp_path: Path, durable: str) -> None:
+    """``CONSIGN_DURABLE=false`` (the store's ``durable=False``): neither the store nor the
+    git it runs fsyncs anything of a publish (the repository's ``core.fsync`` is overridden);
+    on, both do (the control)."""
+    repo = tmp_path / "repo.git"
+    DescriptorStore(repo).close()  # created (and configured with core.fsync) beforehand
+    trace = tmp_path / "strace.txt"
+    argv = ["strace", "-f", "-yy", "-o", str(trace), "-e", "trace=fsync,fdatasync"]
+    argv += [*CONSIGN[:1], "-c", _PUBLISH_SCRIPT, str(repo), durable]
+    subprocess.run(argv, cwd=ROOT, check=True, capture_output=True, timeout=120)
+    synced = [line for line in trace.read_text().splitlines() if str(repo) in line]
+    if durable == "on":
+        assert any("refs/heads/Dur/R1.lock" in line for line in synced), synced
+        assert any("/objects/" in line for line in synced), synced
+    else:
+        assert synced == [], synced

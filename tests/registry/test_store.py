@@ -297,6 +297,25 @@ def test_cold_pages_equal_warm_pages(repo: Path, store: DescriptorStore) -> None
         fresh.close()
 
 
+def test_a_new_tip_whose_tag_is_not_there_yet_is_listed(repo: Path, store: DescriptorStore) -> None:
+    """Git's ref transaction renames the branch into place before the tag, so a reader can
+    see the new tip a moment before its tag exists (the soak benchmark met it as a 500):
+    the listing reads the newest version through the branch. Here that moment is made to
+    last: the newest tag is removed while the branch already names its commit."""
+    for n in range(1, 4):
+        publish(store, frag("web", image=f"busybox:{n}"))
+    newest = git(repo, "rev-parse", "refs/tags/TLO%20GE/Milestone/3").strip()
+    git(repo, "update-ref", "-d", "refs/tags/TLO%20GE/Milestone/3")
+    fresh = DescriptorStore(repo)  # nothing cached
+    try:
+        listed = fresh.versions("TLO GE", "Milestone")
+        assert (listed[0].number, listed[0].commit) == (3, newest)
+        assert [v.number for v in listed] == [3, 2, 1]
+        assert [v.number for v in fresh.versions("TLO GE", "Milestone", before=3)] == [2, 1]
+    finally:
+        fresh.close()
+
+
 def test_duplicate_targets_count_once_and_bad_limits_are_refused(store: DescriptorStore) -> None:
     outcomes = publish(store, frag("web"), [GE, GE, EE])
     assert [(o.target, o.version.number) for o in outcomes] == [(GE, 1), (EE, 1)]
