@@ -25,6 +25,7 @@ from deployer.deploy.rollback import placeholder, return_hint, returns_to
 from deployer.deploy.sources import Descriptor
 from deployer.engine.fields import engine_offset
 from deployer.report import Outcome, Progress, describe
+from deployer.swarm import autorollback
 from deployer.swarm import labels as lb
 from deployer.swarm.check import check
 from deployer.swarm.stack import StackInvalid, StackRunner
@@ -180,6 +181,7 @@ def deploy_stack(
     """
     previous = deployed(client, settings.stack)
     started = time.monotonic()
+    since = time.time() + engine_offset(client)
     try:
         outcome = attempt(descriptor, runner, client, settings, out)
     except KeyboardInterrupt as e:
@@ -189,8 +191,13 @@ def deploy_stack(
     code = exit_code(outcome.verdicts) if outcome.verdicts else ExitCode.FAILED
     if outcome.error is not None and code == ExitCode.OK:
         code = ExitCode.FAILED  # `docker stack deploy` failed: not all of it was applied
-    if code == ExitCode.OK or not settings.rollback or not returns_to(previous, descriptor):
+    if code == ExitCode.OK:
         return outcome, None, code
+    by_swarm = _swarm_rollback(client, settings, outcome, since, previous, out)
+    if by_swarm is not None and observe is not None:
+        observe(by_swarm, _as_descriptor(by_swarm))
+    if not settings.rollback or not returns_to(previous, descriptor):
+        return outcome, by_swarm, code
     assert previous is not None
     outcome.rollback_started = time.time()
     print(
@@ -213,6 +220,48 @@ def deploy_stack(
     except Exception as e:  # the rollback's failure is reported, not raised
         back.error = f"rollback failed: {e}"
     return outcome, back, code
+
+
+def _swarm_rollback(
+    client: Any,
+    settings: StackSettings,
+    failed: Outcome,
+    since: float,
+    previous: Deployed | None,
+    out: TextIO,
+) -> Outcome | None:
+    """Swarm's own rollback of ``failed``'s update, watched (None: Swarm made none)."""
+    if previous is not None:
+        into = placeholder(previous, settings.stack)
+    else:  # labels gone (an older deployer): the version is not known
+        into = Outcome(None, None, None, "file", "", None, settings.stack)
+    title = f"stack {settings.stack}: Swarm's rollback to {into.what}"
+    try:
+        with Progress(title, out) as progress:
+            found = autorollback.watch_rollback(
+                client, settings.stack, failed, since=since, timeout=settings.timeout,
+                stable=settings.stable, into=into, on_update=progress,
+            )  # fmt: skip
+    except KeyboardInterrupt as e:
+        raise Interrupted(
+            f"the watch of Swarm's own rollback of stack {settings.stack} was stopped; Swarm "
+            "carries on; `consign status --orchestrator swarm` says where it stands"
+        ) from e
+    if found is not None:
+        for name, sv in found.verdicts.items():
+            if sv.verdict.failed and sv.verdict != Verdict.NOT_CREATED:
+                found.logs[name] = service_logs(client, settings.stack, name, tail=LOG_LINES)
+        state = "OK" if found.ok else "FAILED"
+        print(f"Swarm rolled back {', '.join(found.verdicts)} by itself: {state}", file=out)
+    return found
+
+
+def _as_descriptor(outcome: Outcome) -> Descriptor:
+    """What a record of ``outcome`` names (no text: nothing is deployed from it)."""
+    return Descriptor(
+        "", outcome.source, outcome.location, outcome.application, outcome.release,
+        outcome.version, outcome.commit,
+    )  # fmt: skip
 
 
 def _interrupted(stack: str, descriptor: Descriptor, previous: Deployed | None) -> str:
