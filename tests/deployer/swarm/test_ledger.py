@@ -14,6 +14,8 @@ import pytest
 import requests
 
 from consign.exit_codes import ExitCode
+from consign.process import run
+from deployer.label_keys import BUILD
 from deployer.swarm.autorollback import BY_SWARM
 from tests.deployer.conftest import scenario
 from tests.deployer.helpers import consign
@@ -107,9 +109,23 @@ def test_stack_deploy_failed_update_rollback_and_teardown_are_recorded(
     assert services(stack)["api"]["Spec"]["Labels"]["io.consignment.version"] == "1"
     code, text = consign("status", "--environment", env, "--registry", registry.url)
     assert code == ExitCode.OK and "Sled/R v1" in text, text
-    # drift compares Compose projects: a stack is named, not reported as drifted
-    code, text = consign("drift", "--environment", env, "--registry", registry.url)
-    assert code == ExitCode.OK and "Sled/R is a Swarm stack" in text, text
+    # drift compares the stack's services with the last record (the rollback to v1)
+    drift = ("drift", "--environment", env, "--registry", registry.url, "--spool", str(spool))
+    code, text = consign(*drift)
+    assert code == ExitCode.OK and f"(stack {stack}," in text and ": no drift" in text, text
+    run(["docker", "service", "scale", "--detach", f"{stack}_api=2"], timeout=60)
+    code, text = consign(*drift, "--no-record")
+    assert code == ExitCode.FAILED and ": drift" in text, text
+    assert "api: replicas" in text and "scaled to 2, the recorded version deploys 1" in text
+    build = '{"buildNumber": "99"}'
+    run(["docker", "service", "update", "--detach", "--label-add", f"{BUILD}={build}",
+         "--replicas", "1", f"{stack}_api"], timeout=60)  # fmt: skip
+    code, text = consign(*drift)
+    assert code == ExitCode.FAILED and "api: labels" in text and "'99'" in text, text
+    assert "api: replicas" not in text, text
+    last = _get(registry, f"/api/environments/{env}/deployments?limit=1")["deployments"][0]
+    assert (last["kind"], last["outcome"], last["version"]) == ("drift", "drift", 1), last
+    assert "labels" in last["services"][0]["detail"], last
 
     code, out = consign("down", "--orchestrator", "swarm", "--project", stack, *ledger)
     assert code == ExitCode.OK, out
