@@ -209,7 +209,9 @@ def deploy_stack(
 
     def swarms(failed: Outcome) -> tuple[Outcome, Descriptor] | None:
         found = _swarm_rollback(client, settings, failed, since, previous, out)
-        return None if found is None else (found, _as_descriptor(found))
+        if found is None or not found.application:  # printed; no version to record it as
+            return None
+        return found, _as_descriptor(found)
 
     flow = Flow(stack, f"stack {stack}", one, code, interrupted, rollback_interrupted, swarms)
     return deploy_then_rollback(
