@@ -3,7 +3,9 @@
 Each of deploy, status and down works on a Compose project on one engine (the default) or,
 with ``--orchestrator swarm`` (``CONSIGN_ORCHESTRATOR``), on a Swarm stack through a
 swarm manager (:mod:`deployer.swarm`); the option names the same thing for all three so
-one environment variable sets it for a whole job.
+one environment variable sets it for a whole job, and picks the
+:class:`deployer.orchestrators.Orchestrator` once: the commands never branch on it again
+(beyond refusing the options the other one has).
 
 Failures become exit codes in one place, :func:`consign.errors.exits`; commands only
 return the code of a deploy or status that ran. Every Docker SDK call runs inside
@@ -24,21 +26,17 @@ from click.core import ParameterSource
 
 from consign.errors import RegistryUnreachable, VersionRejected, exits
 from consign.exit_codes import ExitCode
-from deployer.deploy import record, sources
-from deployer.deploy.attempt import Settings, project_name
+from deployer.deploy import sources
+from deployer.deploy.attempt import project_name
 from deployer.deploy.record import Deployed
-from deployer.deploy.rollback import deploy
-from deployer.engine.compose import ComposeRunner
-from deployer.engine.sdk import engine, engine_errors
+from deployer.engine.sdk import engine_errors
 from deployer.ledger import lock, outcomes, show
 from deployer.ledger import record as ledger_record
 from deployer.ledger.client import LedgerClient, LedgerError
 from deployer.ledger.session import Ledger, ledger_for
+from deployer.orchestrators import DeployOptions, orchestrator_for
 from deployer.report import Outcome, render, write_json
-from deployer.status import as_text, collect
-from deployer.swarm import status as stack_status
-from deployer.swarm.deploy import StackSettings, deploy_stack, deployed
-from deployer.swarm.stack import StackRunner, manager
+from deployer.status import as_text
 from deployer.versions import diff_cmd, show_cmd, versions_cmd
 from publisher.command import publish
 
@@ -293,8 +291,7 @@ def deploy_cmd(
         if not (application and release):
             raise click.UsageError("--project is required with --file and no APPLICATION RELEASE")
         project = project_name(application, release)
-    swarm = orchestrator == "swarm"
-    if swarm:
+    if orchestrator == "swarm":
         _only_with("swarm", "compose_cmd", "pull", "require_pinned_images")
     else:
         _only_with("compose", "resolve_image")
@@ -323,28 +320,21 @@ def deploy_cmd(
         descriptor = fetch(application, release, version)
     _gate(descriptor, force)
     why_not = "a --file deploy is not recorded" if file_path is not None else ""
-    client = manager(host) if swarm else engine(host)
-    what = "deploy stack" if swarm else "deploy"
+    runs = orchestrator_for(orchestrator, host, compose_cmd)
+    options = DeployOptions(
+        project, timeout, stable, rollback, pull, require_pinned_images, resolve_image
+    )
+    client = runs.connect()
+    what = runs.verb
     try:
         params = click.get_current_context().params
         ledger, engine_info = _ledger(params, client, host, project, why_not)
         holder = {"application": application, "release": release, "version": descriptor.version}
         with ledger.locked(holder), engine_errors(host):
             started = ledger_record.utc_now()
-            if swarm:
-                observer: outcomes.Observer = outcomes.SwarmObserver(client, stack=project)
-                stack_settings = StackSettings(project, timeout, stable, rollback, resolve_image)
-                outcome, back, code = deploy_stack(
-                    descriptor, StackRunner(host), client, stack_settings, previous, sys.stdout,
-                    observer,
-                )  # fmt: skip
-            else:
-                compose = ComposeRunner(host, compose_cmd)
-                settings = Settings(project, timeout, stable, pull, rollback, require_pinned_images)
-                observer = outcomes.Observer(client)
-                outcome, back, code = deploy(
-                    descriptor, compose, client, settings, previous, sys.stdout, observer
-                )
+            outcome, back, code, observer = runs.deploy(
+                descriptor, client, options, previous, sys.stdout
+            )
             records = outcomes.deploy_records(
                 observer, started=started, environment=ledger.environment, by=ledger.by,
                 engine=engine_info,
@@ -401,11 +391,10 @@ def status_cmd(
         if not registry:
             raise click.UsageError("--environment needs --registry (the ledger is read there)")
         return _ledger_status(environment, registry, token, as_json)
-    swarm = orchestrator == "swarm"
-    client = manager(host) if swarm else engine(host)
+    runs = orchestrator_for(orchestrator, host)
+    client = runs.connect()
     try:
-        with engine_errors(host):
-            found = stack_status.collect(client, project) if swarm else collect(client, project)
+        found = runs.status(client, project)
     finally:
         client.close()
     if as_json:
@@ -414,8 +403,8 @@ def status_cmd(
         click.echo(as_text(found), nl=False)
     if not found:
         if not as_json:
-            kind, where = ("stack", "swarm") if swarm else ("project", "target")
-            click.echo(f"no Consignment {kind}{' ' + project if project else 's'} on the {where}")
+            name = f" {project}" if project else "s"
+            click.echo(f"no Consignment {runs.kind}{name} on the {runs.where}")
         return ExitCode.FAILED if project else ExitCode.OK
     return ExitCode.OK if all(p.ok for p in found) else ExitCode.FAILED
 
@@ -472,43 +461,21 @@ def down_cmd(
     the environment is locked for the teardown and it is recorded."""
     if orchestrator == "swarm":
         _only_with("swarm", "volumes", "compose_cmd")
-        return _stack_down(project, host)
-    client = engine(host)  # an engine that does not answer is exit 6, before Compose runs
+    runs = orchestrator_for(orchestrator, host, compose_cmd, volumes)
+    client = runs.connect()  # an engine that does not answer is exit 6, before anything runs
     try:
-        with engine_errors(host):
-            was = record.read(client, project)
+        # what was deployed: the project record, or the stack's services' labels (read
+        # before they go)
+        was = runs.deployed(client, project)
 
         def remove() -> bool:
-            ComposeRunner(host, compose_cmd).down(project, volumes=volumes)
-            with engine_errors(host):
-                record.forget(client, project)
-            click.echo(f"removed project {project}")
-            return True
-
-        _teardown(client, host, project, was, project, remove)
-    finally:
-        client.close()
-    return ExitCode.OK
-
-
-def _stack_down(stack: str, host: str | None) -> ExitCode:
-    """``down`` of a stack: the deploy's record is its services' labels (read before they
-    go)."""
-    client = manager(host)
-    try:
-        with engine_errors(host):
-            was = deployed(client, stack)
-
-        def remove() -> bool:
-            with engine_errors(host):
-                removed = stack_status.down(StackRunner(host), client, stack)
-            if not removed:  # nothing to do: a retried teardown is not an error
-                click.echo(f"no stack {stack} on the swarm; nothing to remove")
+            if not runs.teardown(client, project):  # a retried teardown is not an error
+                click.echo(f"no {runs.kind} {project} on the {runs.where}; nothing to remove")
                 return False
-            click.echo(f"removed stack {stack}")
+            click.echo(f"removed {runs.kind} {project}")
             return True
 
-        _teardown(client, host, stack, was, f"stack {stack}", remove)
+        _teardown(client, host, project, was, runs.label(project), remove)
     finally:
         client.close()
     return ExitCode.OK

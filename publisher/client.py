@@ -108,34 +108,6 @@ def _answer(response: requests.Response, expect: AnswerCheck, what: str) -> dict
     return dict(body)
 
 
-def put_fragment(
-    url: str,
-    payload: dict[str, Any],
-    *,
-    token: str | None = None,
-    policy: RetryPolicy | None = None,
-    session: requests.Session | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-    warn: Callable[[str], None] = log.warning,
-    verify: str | bool = True,
-) -> PublishResult:
-    """PUT ``payload`` as JSON to ``url``; retry what is safe to retry; raise PublishFailed.
-
-    ``verify``: a CA bundle path for an HTTPS registry, or True for the default trust
-    (requests then also honours ``REQUESTS_CA_BUNDLE``)."""
-    return send_json(
-        "PUT",
-        url,
-        payload,
-        token=token,
-        policy=policy,
-        session=session,
-        sleep=sleep,
-        warn=warn,
-        verify=verify,
-    )  # expects a publish answer (send_json's default)
-
-
 def send_json(
     method: str,
     url: str,

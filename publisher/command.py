@@ -36,7 +36,7 @@ from consign.interpolation import InterpolationError
 from consign.interpolation import interpolate as resolve
 from publisher.attach import AttachError, env_files
 from publisher.buildinfo import BuildInfoError, collect, parse_pairs
-from publisher.client import PublishFailed, PublishResult, RetryPolicy, put_fragment
+from publisher.client import PublishFailed, PublishResult, RetryPolicy, send_json
 from publisher.options import retry_options
 from publisher.pinning import PinError, engine_inspect
 from publisher.pinning import pin_images as pin_fragment
@@ -274,16 +274,18 @@ def publish(
 
     with _one_line_failures():
         _publish(
-            compose_file,
-            list(applications),
-            list(releases),
-            component,
-            registry,
-            token,
-            _collect_build(build_info, image_digests),
-            RetryPolicy(attempts=attempts, backoff=backoff, timeout=timeout),
-            Preparation(assignments, interpolate, pin_images, with_env_files),
-            ca_file,
+            Publication(
+                compose_file=compose_file,
+                applications=list(applications),
+                releases=list(releases),
+                component=component,
+                build=_collect_build(build_info, image_digests),
+                how=Preparation(assignments, interpolate, pin_images, with_env_files),
+                registry=registry,
+                token=token or None,
+                policy=RetryPolicy(attempts=attempts, backoff=backoff, timeout=timeout),
+                ca_file=ca_file,
+            )
         )
 
 
@@ -295,6 +297,23 @@ class Preparation:
     interpolate: bool  # --interpolate
     pin_images: bool  # --pin-images
     with_env_files: bool  # --with-env-files
+
+
+@dataclass(frozen=True)
+class Publication:
+    """One `consign publish`: the fragment, its targets and provenance, how it is prepared,
+    and where and how it is sent."""
+
+    compose_file: str
+    applications: list[str]
+    releases: list[str]
+    component: str | None
+    build: dict[str, Any]
+    how: Preparation
+    registry: str
+    token: str | None
+    policy: RetryPolicy
+    ca_file: str | None
 
 
 @contextmanager
@@ -316,23 +335,14 @@ def _collect_build(build_info: tuple[str, ...], image_digests: tuple[str, ...]) 
         raise PublishError(str(e)) from e
 
 
-def _publish(
-    compose_file: str,
-    applications: list[str],
-    releases: list[str],
-    component: str | None,
-    registry: str,
-    token: str | None,
-    build: dict[str, Any],
-    policy: RetryPolicy,
-    how: Preparation,
-    ca_file: str | None,
-) -> None:
+def _publish(job: Publication) -> None:
+    compose_file, build, how = job.compose_file, dict(job.build), job.how
+
     def fail(message: str) -> NoReturn:
         raise PublishError(message)
 
     try:
-        url = fragment_url(registry)
+        url = fragment_url(job.registry)
     except ValueError as e:
         fail(str(e))
     try:
@@ -359,20 +369,21 @@ def _publish(
             files = env_files(Path(compose_file), text.decode("utf-8", "replace"))
         except AttachError as e:
             fail(f"cannot attach the env files of {compose_file}: {e}")
-    payload = build_payload(text, applications, releases, component, build, files)
+    payload = build_payload(text, job.applications, job.releases, job.component, build, files)
     try:
-        result = put_fragment(
+        result = send_json(
+            "PUT",
             url,
             payload,
-            token=token or None,
-            policy=policy,
+            token=job.token,
+            policy=job.policy,
             warn=lambda m: click.echo(f"warning: {m}", err=True),
-            verify=ca_file or True,
+            verify=job.ca_file or True,
         )
     except PublishFailed as e:
-        fail(f"publishing {compose_file} to {registry} failed: {e.message}")
+        fail(f"publishing {compose_file} to {job.registry} failed: {e.message}")
     lines, warnings = report_lines(result)
-    derived = component_line(result, component)
+    derived = component_line(result, job.component)
     if derived:
         click.echo(derived)
     for line in lines:

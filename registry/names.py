@@ -16,12 +16,17 @@ every ref decodes, whenever it was written). A name that is not stored yet must 
 
 Names already stored keep working: :func:`admit` leaves a name that is stored exactly as
 given alone, whatever these rules say.
+
+Lookups follow the same rule (:func:`stored_spelling`): two spellings are one name when
+their NFC forms are equal, so ``GET .../Cafe\u0301/...`` finds the application published
+as ``Café`` and the reverse, and a name stored decomposed by an older registry is found by
+its composed spelling too. The exact stored spelling wins when it exists.
 """
 
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from registry import refnames
 from registry.errors import InvalidName
@@ -95,3 +100,17 @@ def admit(name: str, what: str, stored: Callable[[str], bool]) -> str:
     except InvalidName as e:
         raise InvalidName(e.message, details={"field": what}) from e
     return nfc if stored(nfc) else check_new(nfc, what)
+
+
+def stored_spelling(name: str, stored: Iterable[str]) -> str:
+    """``name`` as it is stored among ``stored``: itself if stored so; else the stored name
+    with the same NFC form (the first in order, should an old registry have kept two);
+    else the NFC form of ``name`` (what a publish of it would store, so a 404 names that)."""
+    nfc = unicodedata.normalize("NFC", name)
+    twin = None
+    for candidate in stored:
+        if candidate == name:
+            return name
+        if twin is None and unicodedata.normalize("NFC", candidate) == nfc:
+            twin = candidate
+    return nfc if twin is None else twin

@@ -8,12 +8,18 @@ requested one; the exit code stays the requested deploy's.
 
 Ctrl-C during a deploy stops Compose (waiting until it has stopped) and does not roll
 back: the person who interrupted decides; the message says so and how to return.
+
+:func:`deploy_then_rollback` is that flow for both orchestrators: a :class:`Flow` says
+what differs (how an attempt runs, how its exit code is decided, the Ctrl-C messages, and
+for Swarm the rollback Swarm may make by itself); the printing, the rollback decision, the
+observer calls and the Ctrl-C handling are written once.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TextIO
 
 from consign.errors import Interrupted
@@ -26,6 +32,86 @@ from deployer.engine.compose import ComposeRunner
 from deployer.report import Outcome
 from deployer.verdicts.summary import exit_code
 
+Observe = Callable[[Outcome, Descriptor], None]
+
+
+@dataclass(frozen=True)
+class Flow:
+    """What differs between orchestrators in "deploy, then roll back on failure"."""
+
+    #: The Compose project or the stack, as the records name it.
+    project: str
+    #: How messages name it: ``shop`` or ``stack shop``.
+    label: str
+    #: One attempt at a descriptor; the callable, when given, runs before it changes anything.
+    attempt: Callable[[Descriptor, Callable[[], None] | None], Outcome]
+    #: The exit code of the requested attempt.
+    code: Callable[[Outcome], ExitCode]
+    #: The Ctrl-C message of the requested deploy (how to return is added to it).
+    interrupted: Callable[[Descriptor], str]
+    #: The Ctrl-C message of the rollback to ``previous``.
+    rollback_interrupted: Callable[[Deployed], str]
+    #: After a failure, before our rollback: a rollback the orchestrator made by itself
+    #: (its outcome, with the descriptor to record it by), or None.
+    own_rollback: Callable[[Outcome], tuple[Outcome, Descriptor] | None] | None = None
+
+
+def deploy_then_rollback(
+    descriptor: Descriptor,
+    previous: Deployed | None,
+    flow: Flow,
+    *,
+    rollback: bool,
+    fetch_previous: Callable[[Deployed], Descriptor],
+    out: TextIO,
+    observe: Observe | None = None,
+) -> tuple[Outcome, Outcome | None, ExitCode]:
+    """The requested deploy, then (when it failed) the rollback; the code is the deploy's.
+
+    ``observe`` sees each attempt's outcome and descriptor the moment it ends, before the
+    rollback changes anything (the ledger records the failed deploy's containers there).
+    The second outcome is our rollback, or else the orchestrator's own, or None.
+    """
+    started = time.monotonic()
+    try:
+        outcome = flow.attempt(descriptor, None)
+    except KeyboardInterrupt as e:
+        raise Interrupted(flow.interrupted(descriptor) + return_hint(previous)) from e
+    if observe is not None:
+        observe(outcome, descriptor)
+    code = flow.code(outcome)
+    if code == ExitCode.OK:
+        outcome.wait_logs()
+        return outcome, None, code
+    own = flow.own_rollback(outcome) if flow.own_rollback is not None else None
+    if own is not None and observe is not None:
+        observe(*own)
+    if not rollback or not returns_to(previous, descriptor):
+        outcome.wait_logs()
+        return outcome, own[0] if own is not None else None, code
+    assert previous is not None
+    outcome.rollback_started = time.time()
+    print(
+        f"deploy failed after {time.monotonic() - started:.1f}s; rolling back {flow.label} "
+        f"to {previous.application}/{previous.release} v{previous.version}",
+        file=out,
+        flush=True,
+    )
+    back = placeholder(previous, flow.project)
+    try:
+        older = fetch_previous(previous)
+        # the failed deploy's logs are read while the rollback prepares, before it changes anything
+        back = flow.attempt(older, outcome.wait_logs)
+        if observe is not None:
+            observe(back, older)
+    except KeyboardInterrupt as e:
+        raise Interrupted(flow.rollback_interrupted(previous)) from e
+    except Exception as e:  # the rollback's failure is reported, not raised
+        back.error = f"rollback failed: {e}"
+    outcome.wait_logs()
+    back.wait_logs()
+    return outcome, back, code
+
 
 def deploy(
     descriptor: Descriptor,
@@ -34,53 +120,41 @@ def deploy(
     settings: Settings,
     fetch_previous: Callable[[Deployed], Descriptor],
     out: TextIO,
-    observe: Callable[[Outcome, Descriptor], None] | None = None,
+    observe: Observe | None = None,
 ) -> tuple[Outcome, Outcome | None, ExitCode]:
-    """The requested deploy, then (when it failed) the rollback; the code is the deploy's.
+    """The Compose path's :func:`deploy_then_rollback`."""
+    project = settings.project
 
-    ``observe`` sees each attempt's outcome and descriptor the moment it ends, before the
-    rollback changes anything (the ledger records the failed deploy's containers there).
-    """
-    previous = record.read(client, settings.project)
-    started = time.monotonic()
-    try:
-        outcome = attempt(descriptor, compose, client, settings, out)
-    except KeyboardInterrupt as e:
-        raise Interrupted(_interrupted(settings.project, descriptor, previous)) from e
-    if observe is not None:
-        observe(outcome, descriptor)
-    code = exit_code(outcome.verdicts) if outcome.verdicts else ExitCode.FAILED
-    if outcome.image_mismatches and settings.require_pinned:
-        code = ExitCode.FAILED  # every service runs, but not the build CI recorded
-    if code == ExitCode.OK or not settings.rollback or not returns_to(previous, descriptor):
-        outcome.wait_logs()
-        return outcome, None, code
-    assert previous is not None
-    outcome.rollback_started = time.time()
-    print(
-        f"deploy failed after {time.monotonic() - started:.1f}s; rolling back {settings.project} "
-        f"to {previous.application}/{previous.release} v{previous.version}",
-        file=out,
-        flush=True,
-    )
-    back = placeholder(previous, settings.project)
-    try:
-        older = fetch_previous(previous)
-        # the failed deploy's logs are read while the rollback prepares, before it changes anything
-        back = attempt(older, compose, client, settings, out, before_changes=outcome.wait_logs)
-        if observe is not None:
-            observe(back, older)
-    except KeyboardInterrupt as e:
-        raise Interrupted(
-            f"during the rollback of {settings.project} to v{previous.version}: Compose was "
-            f"stopped; the project is partly at v{previous.version}; run the deploy of "
-            f"v{previous.version} again to finish the rollback"
-        ) from e
-    except Exception as e:  # the rollback's failure is reported, not raised
-        back.error = f"rollback failed: {e}"
-    outcome.wait_logs()
-    back.wait_logs()
-    return outcome, back, code
+    def one(d: Descriptor, before_changes: Callable[[], None] | None) -> Outcome:
+        return attempt(d, compose, client, settings, out, before_changes=before_changes)
+
+    def code(outcome: Outcome) -> ExitCode:
+        found = exit_code(outcome.verdicts) if outcome.verdicts else ExitCode.FAILED
+        if outcome.image_mismatches and settings.require_pinned:
+            return ExitCode.FAILED  # every service runs, but not the build CI recorded
+        return found
+
+    def interrupted(d: Descriptor) -> str:
+        what = version_or_location(d)
+        return f"Compose was stopped; {project} is left partly at {what}; no rollback was done"
+
+    def rollback_interrupted(p: Deployed) -> str:
+        return (
+            f"during the rollback of {project} to v{p.version}: Compose was stopped; the "
+            f"project is partly at v{p.version}; run the deploy of v{p.version} again to "
+            "finish the rollback"
+        )
+
+    flow = Flow(project, project, one, code, interrupted, rollback_interrupted)
+    previous = record.read(client, project)
+    return deploy_then_rollback(
+        descriptor, previous, flow, rollback=settings.rollback,
+        fetch_previous=fetch_previous, out=out, observe=observe,
+    )  # fmt: skip
+
+
+def version_or_location(descriptor: Descriptor) -> str:
+    return f"v{descriptor.version}" if descriptor.version else descriptor.location
 
 
 def returns_to(previous: Deployed | None, descriptor: Descriptor) -> bool:
@@ -107,9 +181,3 @@ def return_hint(previous: Deployed | None) -> str:
         f" (deploy {previous.application}/{previous.release} v{previous.version} "
         "to return to the version it was at)"
     )
-
-
-def _interrupted(project: str, descriptor: Descriptor, previous: Deployed | None) -> str:
-    what = f"v{descriptor.version}" if descriptor.version else descriptor.location
-    text = f"Compose was stopped; {project} is left partly at {what}; no rollback was done"
-    return text + return_hint(previous)

@@ -1,7 +1,11 @@
 """``consign drift --environment NAME``: does the engine still run what the ledger says
-was deployed there? Exit 0 when nothing differs, 1 when something does (the drift is then
-recorded in the ledger as an event of its own, unless ``--no-record``), 5 when the
-registry cannot say, 6 when the engine does not answer: failures go through
+was deployed there? A Compose project is compared container by container
+(:mod:`deployer.ledger.drift`), a Swarm stack service by service
+(:mod:`deployer.ledger.stackdrift`: image, replicas, component/build labels). Exit 0 when
+nothing differs, 1 when something does (the drift is then recorded in the ledger as an
+event of its own, unless ``--no-record``), 5 when the registry cannot say, 6 when the
+engine does not answer or, for a recorded stack, is not a swarm manager (NotAManager, as
+for ``--orchestrator swarm``): failures go through
 :mod:`consign.errors` like every other command's."""
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import click
 from consign.errors import RegistryUnreachable, exits
 from consign.exit_codes import ExitCode
 from deployer.engine.sdk import engine, engine_errors
-from deployer.ledger import drift, record
+from deployer.ledger import drift, record, stackdrift
 from deployer.ledger.client import LedgerClient, LedgerError
 from deployer.ledger.session import user
 from deployer.ledger.spool import Spool, default_directory, deliver
@@ -72,7 +76,7 @@ def drift_cmd(
     try:
         with engine_errors(host):
             return _check(environment, state, docker, host, project, as_json, record, by,
-                          registry, report_token or token, spool)  # fmt: skip
+                          registry, (token, report_token or token), spool)  # fmt: skip
     finally:
         docker.close()
 
@@ -80,18 +84,18 @@ def drift_cmd(
 def _check(
     environment: str, state: dict[str, Any], docker: Any, host: str | None,
     project: str | None, as_json: bool, record: bool, by: str, registry: str,
-    token: str | None, spool: Path | None,
+    tokens: tuple[str | None, str | None], spool: Path | None,
 ) -> ExitCode:  # fmt: skip
     results: list[dict[str, Any]] = []
     for deployed in state.get("deployed") or []:
-        if (deployed.get("engine") or {}).get("orchestrator") == "swarm":
-            what = f"{deployed.get('application')}/{deployed.get('release')}"
-            click.echo(f"{environment}: {what} is a Swarm stack; consign drift compares "
-                       "Compose projects only: not compared", err=as_json)  # fmt: skip
-            continue
         name = project or (deployed.get("engine") or {}).get("project")
         if not name:
             raise click.UsageError(f"{environment}: the record names no project; pass --project")
+        if (deployed.get("engine") or {}).get("orchestrator") == "swarm":
+            found = _stack(deployed, docker, name, registry, tokens[0], as_json)
+            results.append({"record": deployed, "project": name, "differences": found,
+                            "containers": [], "stack": True})  # fmt: skip
+            continue
         containers = drift.project_containers(docker, name)
         found = drift.compute(deployed, containers)
         results.append({"record": deployed, "project": name, "differences": found,
@@ -100,7 +104,7 @@ def _check(
     _print(environment, results, as_json)
     lines: list[str] = []
     if drifted and record:
-        reporter = LedgerClient(registry, token)
+        reporter = LedgerClient(registry, tokens[1])
         box = Spool(spool or default_directory())
         for r in drifted:
             body = _drift_record(environment, r, by, docker, host)
@@ -108,6 +112,43 @@ def _check(
     for line in lines:
         click.echo(line, err=as_json)
     return ExitCode.FAILED if drifted else ExitCode.OK
+
+
+def _recorded_version(rec: dict[str, Any]) -> Any:
+    return rec["version"] if rec.get("outcome") != "rolled_back" else rec.get("rolled_back_to")
+
+
+def _stack(
+    rec: dict[str, Any], docker: Any, stack: str, registry: str, token: str | None, quiet: bool
+) -> list[drift.Difference]:
+    """The stack's differences; the replicas the recorded version asks for are read from
+    its descriptor in the registry (one line, and only running vs wanted, when it cannot)."""
+    from docker.errors import APIError
+
+    from deployer.deploy import sources
+    from deployer.swarm.deploy import load, replicas_of
+    from deployer.swarm.stack import NotAManager
+    from deployer.swarm.watch import stack_services
+
+    try:
+        docs = stack_services(docker, stack)
+    except APIError as e:
+        raise NotAManager(
+            f"stack {stack}: this engine cannot list Swarm services ({e.explanation or e}); "
+            "point --host at a manager of the swarm"
+        ) from e
+    replicas: dict[str, int | None] | None = None
+    version = _recorded_version(rec)
+    try:
+        got = sources.from_registry(
+            registry, rec["application"], rec["release"], str(version), token
+        )
+        spec = load(got.text)["services"]
+        replicas = {n: replicas_of(s) for n, s in spec.items() if isinstance(s, dict)}
+    except Exception as e:  # the other comparisons stand without it
+        click.echo(f"stack {stack}: replicas compared with what the services want only: "
+                   f"v{version}'s descriptor cannot be read: {e}", err=quiet)  # fmt: skip
+    return stackdrift.compute(rec, docs, stackdrift.running_images(docker, docs), replicas)
 
 
 def _print(environment: str, results: list[dict[str, Any]], as_json: bool) -> None:
@@ -132,7 +173,8 @@ def _print(environment: str, results: list[dict[str, Any]], as_json: bool) -> No
     for r in results:
         rec = r["record"]
         head = f"{environment}: {rec['application']}/{rec['release']} v{rec['version']} "
-        head += f"(project {r['project']}, recorded {rec['finished']} by {rec['by']})"
+        where = "stack" if r.get("stack") else "project"
+        head += f"({where} {r['project']}, recorded {rec['finished']} by {rec['by']})"
         click.echo(head + (": drift" if r["differences"] else ": no drift"))
         for d in r["differences"]:
             click.echo(f"  {d.line}")
@@ -148,7 +190,7 @@ def _drift_record(
         environment=environment,
         application=rec["application"],
         release=rec["release"],
-        version=rec["version"] if rec["outcome"] != "rolled_back" else rec["rolled_back_to"],
+        version=_recorded_version(rec),
         commit=None,
         outcome="drift",
         started=now,

@@ -5,8 +5,11 @@
 attempt's end time and inspects its containers *before* the rollback replaces them, so the
 failed deploy's record carries the image IDs that actually ran. A failed deploy that was
 rolled back is recorded with outcome ``rolled_back`` and ``rolled_back_to`` (only when the
-rollback came up healthy; otherwise the deploy is ``failed``/``timed_out``), followed by a
-``rollback`` record of the older version with its own verdicts.
+last rollback came up healthy; otherwise the deploy is ``failed``/``timed_out``), followed by
+a ``rollback`` record of the older version with its own verdicts for each rollback, in the
+order they happened: on a stack, the rollback Swarm made by itself
+(``update_config.failure_action: rollback``, its services' details say so) and then the
+deployer's own.
 """
 
 from __future__ import annotations
@@ -105,18 +108,24 @@ def deploy_records(
     by: str,
     engine: dict[str, Any],
 ) -> list[dict[str, Any]]:
-    """The deploy's record and, when it was rolled back, the rollback's (in that order)."""
+    """The deploy's record and, when it was rolled back, each rollback's (in that order)."""
     if not observer.seen:
         return []
-    first = observer.seen[0]
-    back = observer.seen[1] if len(observer.seen) > 1 else None
-    back_ok = back is not None and back.outcome.ok and bool(back.outcome.verdicts)
-    to = _number(back.outcome.version) if back is not None and back_ok else None
+    first, backs = observer.seen[0], observer.seen[1:]
+    last = backs[-1] if backs else None
+    back_ok = last is not None and last.outcome.ok and bool(last.outcome.verdicts)
+    to = _number(last.outcome.version) if last is not None and back_ok else None
     common = {"environment": environment, "by": by, "engine": engine}
     out = [_one(first, "deploy", started, _outcome(first.outcome, to), to, common)]
-    if back is not None:
-        begun = _iso(first.outcome.rollback_started, first.finished)
+    before = first
+    for back in backs:
+        # Swarm's own rollback notes when it was seen to begin; the deployer's, on the deploy
+        when = back.outcome.rollback_started
+        if when is None and back is last:
+            when = first.outcome.rollback_started
+        begun = _iso(when, before.finished)
         out.append(_one(back, "rollback", begun, _outcome(back.outcome, None), None, common))
+        before = back
     return out
 
 

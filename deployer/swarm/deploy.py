@@ -21,10 +21,11 @@ from consign.errors import Interrupted
 from consign.exit_codes import ExitCode
 from deployer.deploy import envfiles
 from deployer.deploy.record import Deployed
-from deployer.deploy.rollback import placeholder, return_hint, returns_to
+from deployer.deploy.rollback import Flow, deploy_then_rollback, placeholder, version_or_location
 from deployer.deploy.sources import Descriptor
 from deployer.engine.fields import engine_offset
 from deployer.report import Outcome, Progress, describe
+from deployer.swarm import autorollback
 from deployer.swarm import labels as lb
 from deployer.swarm.check import check
 from deployer.swarm.stack import StackInvalid, StackRunner
@@ -173,52 +174,89 @@ def deploy_stack(
     out: TextIO,
     observe: Callable[[Outcome, Descriptor], None] | None = None,
 ) -> tuple[Outcome, Outcome | None, ExitCode]:
-    """The requested deploy, then (when it failed) the rollback; the code is the deploy's.
+    """The Swarm path's :func:`deployer.deploy.rollback.deploy_then_rollback`: the
+    requested deploy, then (when it failed) the rollback Swarm made by itself, if any, and
+    ours; the code is the deploy's.
 
     ``observe`` sees each attempt the moment its watch ends, before the rollback changes
     anything (the ledger records the failed deploy's tasks there), as on the Compose path.
     """
-    previous = deployed(client, settings.stack)
-    started = time.monotonic()
+    stack = settings.stack
+    previous = deployed(client, stack)
+    since = time.time() + engine_offset(client)
+
+    def one(d: Descriptor, _before_changes: Callable[[], None] | None) -> Outcome:
+        return attempt(d, runner, client, settings, out)
+
+    def code(outcome: Outcome) -> ExitCode:
+        found = exit_code(outcome.verdicts) if outcome.verdicts else ExitCode.FAILED
+        if outcome.error is not None and found == ExitCode.OK:
+            return ExitCode.FAILED  # `docker stack deploy` failed: not all of it was applied
+        return found
+
+    def interrupted(d: Descriptor) -> str:
+        return (
+            f"the watch of stack {stack} at {version_or_location(d)} was stopped; what was "
+            "handed to Swarm carries on; no rollback was done"
+        )
+
+    def rollback_interrupted(p: Deployed) -> str:
+        return (
+            f"during the rollback of stack {stack} to v{p.version}: the rollback was handed "
+            "to Swarm and is not watched; `consign status --orchestrator swarm` says where "
+            "it stands"
+        )
+
+    def swarms(failed: Outcome) -> tuple[Outcome, Descriptor] | None:
+        found = _swarm_rollback(client, settings, failed, since, previous, out)
+        if found is None or not found.application:  # printed; no version to record it as
+            return None
+        return found, _as_descriptor(found)
+
+    flow = Flow(stack, f"stack {stack}", one, code, interrupted, rollback_interrupted, swarms)
+    return deploy_then_rollback(
+        descriptor, previous, flow, rollback=settings.rollback,
+        fetch_previous=fetch_previous, out=out, observe=observe,
+    )  # fmt: skip
+
+
+def _swarm_rollback(
+    client: Any,
+    settings: StackSettings,
+    failed: Outcome,
+    since: float,
+    previous: Deployed | None,
+    out: TextIO,
+) -> Outcome | None:
+    """Swarm's own rollback of ``failed``'s update, watched (None: Swarm made none)."""
+    if previous is not None:
+        into = placeholder(previous, settings.stack)
+    else:  # labels gone (an older deployer): the version is not known
+        into = Outcome(None, None, None, "file", "", None, settings.stack)
+    title = f"stack {settings.stack}: Swarm's rollback to {into.what}"
     try:
-        outcome = attempt(descriptor, runner, client, settings, out)
-    except KeyboardInterrupt as e:
-        raise Interrupted(_interrupted(settings.stack, descriptor, previous)) from e
-    if observe is not None:
-        observe(outcome, descriptor)
-    code = exit_code(outcome.verdicts) if outcome.verdicts else ExitCode.FAILED
-    if outcome.error is not None and code == ExitCode.OK:
-        code = ExitCode.FAILED  # `docker stack deploy` failed: not all of it was applied
-    if code == ExitCode.OK or not settings.rollback or not returns_to(previous, descriptor):
-        return outcome, None, code
-    assert previous is not None
-    outcome.rollback_started = time.time()
-    print(
-        f"deploy failed after {time.monotonic() - started:.1f}s; rolling back stack "
-        f"{settings.stack} to {previous.application}/{previous.release} v{previous.version}",
-        file=out,
-    )
-    back = placeholder(previous, settings.stack)
-    try:
-        older = fetch_previous(previous)
-        back = attempt(older, runner, client, settings, out)
-        if observe is not None:
-            observe(back, older)
+        with Progress(title, out) as progress:
+            found = autorollback.watch_rollback(
+                client, settings.stack, failed, since=since, timeout=settings.timeout,
+                stable=settings.stable, into=into, on_update=progress,
+            )  # fmt: skip
     except KeyboardInterrupt as e:
         raise Interrupted(
-            f"during the rollback of stack {settings.stack} to v{previous.version}: the "
-            "rollback was handed to Swarm and is not watched; `consign status "
-            "--orchestrator swarm` says where it stands"
+            f"the watch of Swarm's own rollback of stack {settings.stack} was stopped; Swarm "
+            "carries on; `consign status --orchestrator swarm` says where it stands"
         ) from e
-    except Exception as e:  # the rollback's failure is reported, not raised
-        back.error = f"rollback failed: {e}"
-    return outcome, back, code
+    if found is not None:
+        for name, sv in found.verdicts.items():
+            if sv.verdict.failed and sv.verdict != Verdict.NOT_CREATED:
+                found.logs[name] = service_logs(client, settings.stack, name, tail=LOG_LINES)
+        state = "OK" if found.ok else "FAILED"
+        print(f"Swarm rolled back {', '.join(found.verdicts)} by itself: {state}", file=out)
+    return found
 
 
-def _interrupted(stack: str, descriptor: Descriptor, previous: Deployed | None) -> str:
-    what = f"v{descriptor.version}" if descriptor.version else descriptor.location
-    text = (
-        f"the watch of stack {stack} at {what} was stopped; what was handed to Swarm "
-        "carries on; no rollback was done"
-    )
-    return text + return_hint(previous)
+def _as_descriptor(outcome: Outcome) -> Descriptor:
+    """What a record of ``outcome`` names (no text: nothing is deployed from it)."""
+    return Descriptor(
+        "", outcome.source, outcome.location, outcome.application, outcome.release,
+        outcome.version, outcome.commit,
+    )  # fmt: skip

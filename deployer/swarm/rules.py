@@ -24,6 +24,9 @@ from deployer.verdicts import SEVERITY, ServiceVerdict, Verdict
 FAILED = frozenset({"failed", "rejected"})
 #: Update states after which the requested spec is not what runs.
 GAVE_UP = frozenset({"paused", "rollback_started", "rollback_paused", "rollback_completed"})
+#: The same for a rollback Swarm did by itself (``update_config.failure_action: rollback``),
+#: judged as a deploy of the spec it went back to.
+ROLLBACK_GAVE_UP = frozenset({"rollback_paused"})
 UNSCHEDULABLE = re.compile(r"no suitable node|insufficient resources", re.IGNORECASE)
 #: Seconds a task may wait for a node before "no suitable node" counts as certain.
 UNSCHEDULABLE_GRACE = 2.0
@@ -100,6 +103,11 @@ class ServiceJudge:
 
     ``since`` is the manager's clock when the deploy began, ``started`` our monotonic
     clock then; ``stable`` is how long a task without a healthcheck must run to count.
+
+    ``rollback``: judge the rollback Swarm made of this deploy's update instead (the
+    service's spec is the previous one again): its tasks are those of that spec created
+    since the deploy began, it is in progress while ``rollback_started`` and over at
+    ``rollback_completed``; ``rollback_paused`` means Swarm gave up on it too.
     """
 
     def __init__(
@@ -111,8 +119,10 @@ class ServiceJudge:
         stable: float,
         timeout: float | None = None,
         grace: float = UNSCHEDULABLE_GRACE,
+        rollback: bool = False,
     ) -> None:
         self.name = name
+        self.rollback = rollback
         self.since = since
         #: Updates that began before this are not this deploy's (status looks at any).
         self.since_update = since
@@ -135,6 +145,7 @@ class ServiceJudge:
         if self.target is None:
             previous = (service.get("PreviousSpec") or {}).get("TaskTemplate")
             rolled = this_update and str(update.get("State", "")).startswith("rollback")
+            rolled = rolled and not self.rollback
             self.target = previous if rolled and previous else spec.get("TaskTemplate") or {}
         target = self.target
         mine = [t for t in snap.tasks if same_spec(t.get("Spec") or {}, target)]
@@ -145,11 +156,13 @@ class ServiceJudge:
         # restart_policy none/on-failure: for a one-shot that ran to completion that is
         # its nature, not a failure (a rollback, though, re-ran the old spec: a failure).
         done = up is not None and up.verdict == Verdict.COMPLETED
-        if state in GAVE_UP and not (done and state == "paused"):
+        gave_up = ROLLBACK_GAVE_UP if self.rollback else GAVE_UP
+        if state in gave_up and not (done and state == "paused"):
             failed = self._gave_up(update, failed)
         if failed is not None:
             return self._settle(failed, now)
-        if up is not None and state == "updating" and not done:
+        running = "rollback_started" if self.rollback else "updating"
+        if up is not None and state == running and not done:
             up = None  # Swarm may still roll it back: not yet a success
             detail = "tasks up; Swarm's update is still monitoring them"
         else:
@@ -208,6 +221,8 @@ class ServiceJudge:
     def _gave_up(self, update: dict[str, Any], failed: ServiceVerdict | None) -> ServiceVerdict:
         state = str(update.get("State"))
         what = "paused the update" if "paused" in state else "rolled the update back"
+        if self.rollback:
+            what = "paused its rollback"
         note = f"Swarm {what} ({state}: {update.get('Message', '')})"
         if failed is None:
             return ServiceVerdict(self.name, Verdict.EXITED, None, note, 0.0, [])

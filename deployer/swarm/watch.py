@@ -48,13 +48,17 @@ def watch_stack(
     stable: float,
     missing: dict[str, str] | None = None,
     on_update: Callable[[dict[str, ServiceVerdict]], None] | None = None,
+    rollback: bool = False,
 ) -> dict[str, ServiceVerdict]:
     """One verdict per service in ``services``; ``missing`` names services known not to
-    exist (with why), which are judged not created at once."""
+    exist (with why), which are judged not created at once. ``rollback``: judge the
+    rollback Swarm made of the update (:class:`deployer.swarm.rules.ServiceJudge`)."""
     started = time.monotonic()
     offset = engine_offset(client)
     judges = {
-        name: ServiceJudge(name, since=since, started=started, stable=stable, timeout=timeout)
+        name: ServiceJudge(
+            name, since=since, started=started, stable=stable, timeout=timeout, rollback=rollback
+        )
         for name in services
     }
     for name, why in (missing or {}).items():

@@ -19,11 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from consign.process import CommandFailed, run
-from registry import ocinames, refnames
+from registry import names, ocinames, refnames
 from registry.assembly import AttachedFile, Component
 from registry.errors import (
     BadRequest,
     GateRefused,
+    InvalidName,
     InvalidRecord,
     Locked,
     NotFound,
@@ -164,6 +165,26 @@ class DescriptorStore:
             if not found:
                 raise NotFound(f"unknown application {application!r}")
             return sorted(refnames.decode(r) for r in found)
+
+    def spelling(self, application: str, release: str | None = None) -> tuple[str, str | None]:
+        """The stored spelling of a looked-up application (and release): names are one when
+        their NFC forms are equal (:func:`registry.names.stored_spelling`). ASCII names cost
+        nothing (every normal form of them is themselves); a name that cannot be stored comes
+        back as given, so the lookup's own error names it."""
+        if application.isascii() and (release is None or release.isascii()):
+            return application, release
+        with self._guard():
+            found = self._refs.children("refs/heads/")
+            stored = sorted(refnames.decode(a) for a in found if refnames.is_encoded(a))
+            application = names.stored_spelling(application, stored)
+            if release is None:
+                return application, None
+            try:
+                encoded = refnames.encode(application, "application")
+            except InvalidName:
+                return application, release
+            releases = sorted(refnames.decode(r) for r in self._release_refs(encoded))
+            return application, names.stored_spelling(release, releases)
 
     def _tip(self, application: str, release: str) -> str:
         branch = publisher.branch_ref(application, release)

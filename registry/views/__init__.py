@@ -11,6 +11,7 @@ from registry.views.environments import bp as environments
 from registry.views.gate import bp as gate
 from registry.views.git_http import bp as git_http
 from registry.views.locks import bp as locks
+from registry.views.lookup import bp as lookup
 from registry.views.meta import bp as meta
 from registry.views.monitoring import bp as monitoring
 from registry.views.oci import bp as oci
@@ -20,6 +21,7 @@ from registry.views.ui import bp as ui
 
 BLUEPRINTS: list[Blueprint] = [
     meta,
+    lookup,
     publish,
     descriptors,
     discovery,

@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from flask import Blueprint, Response, request
 
-from registry import ocinames
+from registry import names, ocinames
 from registry.auth import require_read
 from registry.errors import NotFound
 from registry.storage import get_store
@@ -79,6 +79,7 @@ def fragment(application: str, release: str, version: str, component: str) -> Re
     number = parse_version(version)
     info = get_store().version(application, release, number)
     components = get_store().components(application, release, info.number)
+    component = names.stored_spelling(component, [c.name for c in components])
     for found in components:
         if found.name == component:
             data = found.fragment.encode("utf-8")

@@ -15,6 +15,7 @@ from registry.storage import get_store
 from registry.store import VersionInfo
 from registry.validation import parse_int_arg, parse_version
 from registry.views.descriptors import descriptor_url, file_url, oci_reference
+from registry.views.lookup import stored_names
 
 bp = Blueprint("discovery", __name__, url_prefix="/api")
 bp.before_request(require_read)
@@ -122,8 +123,10 @@ def diff(application: str, release: str) -> Response:
     to_info, to_text = store.descriptor(
         application, release, parse_version(request.args.get("to", "latest"))
     )
-    from_app = request.args.get("from_application", application)
-    from_rel = request.args.get("from_release", release)
+    from_app, from_rel = stored_names(
+        request.args.get("from_application", application),
+        request.args.get("from_release", release),
+    )
     same = (from_app, from_rel) == (application, release)
     default_from = str(to_info.number - 1) if to_info.number > 1 and same else None
     from_arg = request.args.get("from", default_from)

@@ -3,6 +3,7 @@ deployments (see README, "The deployment ledger")."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
@@ -16,6 +17,7 @@ from registry.store.cache import LRU
 from registry.store.envlocks import lock_json
 from registry.store.records import to_json
 from registry.validation import parse_int_arg, parse_json_body, parse_version
+from registry.views.lookup import stored_names
 
 bp = Blueprint("environments", __name__, url_prefix="/api")
 bp.before_request(require_read)
@@ -122,6 +124,8 @@ def report(environment: str) -> Response:
         max_bytes=int(config["MAX_RECORD_BYTES"]),
         max_build=int(config["MAX_BUILD_BYTES"]),
     )
+    application, release = stored_names(record.application, record.release)
+    record = replace(record, application=application, release=release)
     stored, created = get_store().report(record)
     if created:
         g.consign_created = [f"{environment}#{stored.seq}"]  # the access log's created=

@@ -48,25 +48,37 @@ def _version_json(outcome: PublishOutcome) -> dict[str, Any]:
 
 
 def _admit(req: validation.PublishRequest) -> validation.PublishRequest:
-    """NFC and the rules for new names (:mod:`registry.names`); stored names pass as they are."""
+    """NFC and the rules for new names (:mod:`registry.names`); stored names pass as they are,
+    and a name stored in another normal form is that name (published to, not doubled)."""
     store = get_store()
 
     def app_stored(name: str) -> bool:
         return name in store.applications()
 
-    applications = [names.admit(a, "applications", app_stored) for a in req.applications]
+    applications = [
+        names.admit(store.spelling(a)[0], "applications", app_stored) for a in req.applications
+    ]
 
     def release_stored(name: str) -> bool:
         return any(name in store.releases(a) for a in applications if app_stored(a))
 
-    releases = [names.admit(r, "releases", release_stored) for r in req.releases]
+    def release_spelling(name: str) -> str:
+        spelled = (store.spelling(a, name)[1] for a in applications)
+        return next((s for s in spelled if s is not None and release_stored(s)), name)
+
+    releases = [names.admit(release_spelling(r), "releases", release_stored) for r in req.releases]
+
+    def components() -> list[str]:
+        stored = (store.components(a, r) for a in applications for r in releases)
+        return [c.name for found in stored for c in found]
 
     def component_stored(name: str) -> bool:
-        stored = (store.components(a, r) for a in applications for r in releases)
-        return any(c.name == name for found in stored for c in found)
+        return name in components()
 
     component = req.component
     if component is not None:
+        if not component.isascii():
+            component = names.stored_spelling(component, components())
         component = names.admit(component, "component", component_stored)
     return replace(req, applications=applications, releases=releases, component=component)
 

@@ -24,6 +24,7 @@ from registry.state import DEPLOYABLE, OK
 from registry.storage import get_store
 from registry.store import VersionInfo
 from registry.views.descriptors import oci_reference
+from registry.views.lookup import stored_names
 
 bp = Blueprint("rundeck", __name__, url_prefix="/rundeck/options")
 bp.before_request(require_read)
@@ -95,6 +96,7 @@ def releases() -> Response:
     if not application:
         return _options([])
     store = get_store()
+    application = store.spelling(application)[0]
     return _options(
         [
             {"name": release_label(r, store.gate(application, r).frozen()), "value": r}
@@ -108,6 +110,7 @@ def versions() -> Response:
     application, release = _arg("application"), _arg("release")
     if not application or not release:
         return _options([])
+    application, release = stored_names(application, release)
     limit = int(current_app.config["RUNDECK_LIST_LIMIT"])
     found = get_store().versions(application, release, limit=limit)
     gate = get_store().gate(application, release)

@@ -1,4 +1,5 @@
-"""put_fragment against requests-mock: what is retried, how long it waits, what is not."""
+"""send_json (a publish: PUT /fragment) against requests-mock: what is retried, how long
+it waits, what is not."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 import requests
 import requests_mock as rm
 
-from publisher.client import PublishFailed, RetryPolicy, put_fragment
+from publisher.client import PublishFailed, RetryPolicy, send_json
 
 URL = "http://registry.test:9090/fragment"
 PAYLOAD = {"fragment": "eDogMQo=", "applications": ["TLO GE"], "releases": ["Milestone"]}
@@ -34,7 +35,7 @@ class Sleeps(list[float]):
 def test_first_try_success_sends_json_and_token(requests_mock: rm.Mocker) -> None:
     requests_mock.put(URL, status_code=201, json=OK)
     sleeps = Sleeps()
-    result = put_fragment(URL, PAYLOAD, token="s3cret", sleep=sleeps)
+    result = send_json("PUT", URL, PAYLOAD, token="s3cret", sleep=sleeps)
     assert (result.status, result.attempts, result.body) == (201, 1, OK)
     assert sleeps == []
     sent = requests_mock.request_history[0]
@@ -46,7 +47,7 @@ def test_first_try_success_sends_json_and_token(requests_mock: rm.Mocker) -> Non
 
 def test_no_token_no_authorization_header(requests_mock: rm.Mocker) -> None:
     requests_mock.put(URL, status_code=201, json=OK)
-    put_fragment(URL, PAYLOAD, token=None)
+    send_json("PUT", URL, PAYLOAD, token=None)
     assert "Authorization" not in requests_mock.request_history[0].headers
 
 
@@ -63,7 +64,7 @@ def test_5xx_retried_with_exponential_backoff(requests_mock: rm.Mocker) -> None:
     sleeps = Sleeps()
     warned: list[str] = []
     policy = RetryPolicy(attempts=5, backoff=0.5, max_backoff=30)
-    result = put_fragment(URL, PAYLOAD, policy=policy, sleep=sleeps, warn=warned.append)
+    result = send_json("PUT", URL, PAYLOAD, policy=policy, sleep=sleeps, warn=warned.append)
     assert result.status == 200
     assert result.attempts == 4
     assert sleeps == [0.5, 1.0, 2.0]
@@ -88,7 +89,7 @@ def test_connection_errors_and_timeouts_retried(requests_mock: rm.Mocker) -> Non
         ],
     )
     sleeps = Sleeps()
-    result = put_fragment(URL, PAYLOAD, policy=RetryPolicy(backoff=2), sleep=sleeps)
+    result = send_json("PUT", URL, PAYLOAD, policy=RetryPolicy(backoff=2), sleep=sleeps)
     assert result.attempts == 3
     assert sleeps == [2, 4]
 
@@ -97,7 +98,7 @@ def test_gives_up_after_bounded_attempts(requests_mock: rm.Mocker) -> None:
     requests_mock.put(URL, status_code=503, json={"error": "store_error", "message": "disk full"})
     sleeps = Sleeps()
     with pytest.raises(PublishFailed, match=r"gave up after 3 attempts.*disk full"):
-        put_fragment(URL, PAYLOAD, policy=RetryPolicy(attempts=3, backoff=1), sleep=sleeps)
+        send_json("PUT", URL, PAYLOAD, policy=RetryPolicy(attempts=3, backoff=1), sleep=sleeps)
     assert requests_mock.call_count == 3
     assert sleeps == [1, 2]
 
@@ -106,7 +107,7 @@ def test_one_attempt_means_no_retry(requests_mock: rm.Mocker) -> None:
     requests_mock.put(URL, status_code=502, text="bad gateway")
     sleeps = Sleeps()
     with pytest.raises(PublishFailed) as caught:
-        put_fragment(URL, PAYLOAD, policy=RetryPolicy(attempts=1), sleep=sleeps)
+        send_json("PUT", URL, PAYLOAD, policy=RetryPolicy(attempts=1), sleep=sleeps)
     assert (requests_mock.call_count, sleeps, caught.value.status) == (1, [], 502)
 
 
@@ -116,7 +117,7 @@ def test_4xx_never_retried(requests_mock: rm.Mocker, status: int) -> None:
     requests_mock.put(URL, status_code=status, json=body)
     sleeps = Sleeps()
     with pytest.raises(PublishFailed) as caught:
-        put_fragment(URL, PAYLOAD, sleep=sleeps)
+        send_json("PUT", URL, PAYLOAD, sleep=sleeps)
     assert requests_mock.call_count == 1
     assert sleeps == []
     assert caught.value.status == status
@@ -129,10 +130,10 @@ def test_4xx_without_json_shows_the_text(requests_mock: rm.Mocker) -> None:
         URL, status_code=404, text="<html>nginx: not found</html>", reason="Not Found"
     )
     with pytest.raises(PublishFailed, match="404 Not Found: <html>nginx"):
-        put_fragment(URL, PAYLOAD)
+        send_json("PUT", URL, PAYLOAD)
 
 
 def test_2xx_that_is_not_json_fails(requests_mock: rm.Mocker) -> None:
     requests_mock.put(URL, status_code=200, text="<html>captive portal</html>")
     with pytest.raises(PublishFailed, match="not JSON"):
-        put_fragment(URL, PAYLOAD)
+        send_json("PUT", URL, PAYLOAD)

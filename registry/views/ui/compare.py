@@ -14,6 +14,7 @@ from registry.errors import BadRequest
 from registry.storage import get_store
 from registry.store import DeploymentRecord, VersionInfo
 from registry.validation import parse_int_arg, parse_version
+from registry.views.lookup import stored_names
 from registry.views.ui import builds, links, sbs, whereabouts
 from registry.views.ui.blueprint import bp
 from registry.views.ui.definitions import definitions
@@ -32,7 +33,8 @@ def _parse_ref(field_name: str, text: str) -> tuple[str, str, int | None]:
             f"not {text!r}",
             details={"field": field_name},
         )
-    return parts[0], parts[1], parse_version(parts[2].strip())
+    application, release = stored_names(parts[0], parts[1])
+    return application, release, parse_version(parts[2].strip())
 
 
 @bp.get("/ui/diff")

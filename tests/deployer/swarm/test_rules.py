@@ -186,3 +186,56 @@ def test_unschedulable_after_grace_and_timeout() -> None:
     assert sv.verdict == Verdict.NOT_CREATED and "no suitable node" in sv.detail
     sv = judge((service(), [task("preparing")], 101), timeout=100.0)
     assert sv.verdict == Verdict.TIMED_OUT and "1 preparing of 1" in sv.detail
+
+
+def judge_rollback(doc: dict, tasks: list[dict], now: float) -> Any:
+    j = ServiceJudge("web", since=SINCE, started=0.0, stable=1.0, timeout=100.0, rollback=True)
+    return j.observe(Snapshot(doc, tasks, SINCE + now), now)
+
+
+def test_swarms_own_rollback_is_judged_as_a_deploy_of_the_spec_it_went_back_to() -> None:
+    old, new = template(), template(ContainerSpec={"Image": "busybox", "Args": ["exit", "3"]})
+    broken = task("failed", slot=1, created=42, tmpl=new, Err="task: non-zero exit (3)")
+    back = task("running", slot=1, created=44, tmpl=old)
+    # Spec is the old one again; the rollback still runs: success is held back
+    started = {"State": "rollback_started", "StartedAt": at(41), "Message": "rolling back"}
+    sv = judge_rollback(service(1, old, UpdateStatus=started), [broken, back], 9)
+    assert sv.verdict == Verdict.PENDING, sv
+    completed = {**started, "State": "rollback_completed"}
+    sv = judge_rollback(service(1, old, UpdateStatus=completed), [broken, back], 9)
+    assert sv.verdict == Verdict.RUNNING, sv  # the new spec's failure is the deploy's, not its
+    # a task of the old spec failing after the deploy began is the rollback's failure
+    again = task("failed", slot=1, created=45, tmpl=old, Err="task: non-zero exit (1)")
+    sv = judge_rollback(service(1, old, UpdateStatus=completed), [broken, again], 9)
+    assert sv.verdict.failed, sv
+    paused = {**started, "State": "rollback_paused", "Message": "rollback paused"}
+    sv = judge_rollback(service(1, old, UpdateStatus=paused), [broken], 9)
+    assert sv.verdict.failed and "paused its rollback" in sv.detail, sv
+
+
+def test_which_failed_services_swarm_rolls_back() -> None:
+    from deployer.swarm.autorollback import rolling_back
+    from deployer.verdicts import ServiceVerdict
+
+    def sv(verdict: Verdict) -> ServiceVerdict:
+        return ServiceVerdict("x", verdict, None, "", 0.0, [])
+
+    rollback = {"UpdateConfig": {"FailureAction": "rollback"}}
+    docs = {
+        "a": {"Spec": rollback, "UpdateStatus": {"State": "updating", "StartedAt": at(41)}},
+        "b": {"Spec": {}, "UpdateStatus": {"State": "rollback_started", "StartedAt": at(41)}},
+        "c": {"Spec": {}, "UpdateStatus": {"State": "updating", "StartedAt": at(41)}},  # pause
+        "d": {
+            "Spec": rollback,
+            "UpdateStatus": {"State": "rollback_completed", "StartedAt": at(9)},
+        },
+        "e": {"Spec": rollback, "UpdateStatus": {"State": "updating", "StartedAt": at(41)}},
+    }
+    verdicts = {
+        "a": sv(Verdict.CRASH_LOOPING),
+        "b": sv(Verdict.EXITED),
+        "c": sv(Verdict.CRASH_LOOPING),
+        "d": sv(Verdict.UNHEALTHY),  # an earlier deploy's rollback
+        "e": sv(Verdict.RUNNING),  # not failed
+    }
+    assert rolling_back(verdicts, docs, SINCE) == ["a", "b"]
