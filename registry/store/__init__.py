@@ -19,8 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from consign.process import CommandFailed, run
-from registry import ocinames, refnames
+from registry import diffing, ocinames, refnames
 from registry.assembly import AttachedFile, Component
+from registry.cache import LRU
+from registry.diffing import ServiceChanges
 from registry.errors import (
     BadRequest,
     GateRefused,
@@ -48,17 +50,19 @@ from registry.store import (
     promoter,
     publisher,
 )
-from registry.store.cache import LRU
 from registry.store.envlocks import EnvLocks
 from registry.store.gitobjects import ObjectStore, init_bare
 from registry.store.ledger import Ledger, Snapshot, check_environment
 from registry.store.reader import Reader, tag_name
 from registry.store.refs import RefDB
 from registry.store.types import (
+    ComponentInfo,
     DeploymentRecord,
     EnvironmentLock,
     EnvironmentState,
+    FileInfo,
     PromoteOutcome,
+    Promotion,
     PublishOutcome,
     ServiceRecord,
     Target,
@@ -67,11 +71,14 @@ from registry.store.types import (
 
 __all__ = [
     "DEFAULT_LIMIT",
+    "ComponentInfo",
     "DeploymentRecord",
     "DescriptorStore",
     "EnvironmentLock",
     "EnvironmentState",
+    "FileInfo",
     "PromoteOutcome",
+    "Promotion",
     "PublishOutcome",
     "ServiceRecord",
     "Target",
@@ -245,6 +252,21 @@ class DescriptorStore:
             commit = self._commit(application, release, number)
             return list(self._reader.components(commit, only))
 
+    def service_changes(self, old: VersionInfo | None, new: VersionInfo) -> ServiceChanges:
+        """Which services differ from ``old`` (None: nothing, as before a first version) to
+        ``new``, which may belong to another release or application. Only the fragments
+        whose services' definitions must be compared are read (see :func:`diffing.to_read`)."""
+        before = old.components if old is not None else []
+        read = diffing.to_read(before, new.components)
+        return diffing.compare(
+            before,
+            new.components,
+            self.components(old.application, old.release, old.number, only=read)
+            if old is not None and read
+            else [],
+            self.components(new.application, new.release, new.number, only=read) if read else [],
+        )
+
     def file(self, application: str, release: str, number: int, stored: str) -> bytes:
         """An attached file of a version, by its path in the tree (``fragments/<c>/<path>``);
         NotFound unless a component of that version has it."""
@@ -261,7 +283,7 @@ class DescriptorStore:
         (the descriptor with them renamed to their flat names)."""
 
         def path(info: VersionInfo) -> str:
-            files = any(c.get("files") for c in info.components)
+            files = any(c.files for c in info.components)
             return manifest.OCI_LAYER if files else manifest.DESCRIPTOR
 
         with self._guard():

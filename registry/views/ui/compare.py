@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import urlencode
 
 from flask import current_app, render_template, request
 from flask.typing import ResponseReturnValue
 
-from registry import diffing
+from registry import builds, diffing
 from registry.errors import BadRequest
 from registry.storage import get_store
-from registry.store import VersionInfo
+from registry.store import ComponentInfo, VersionInfo
 from registry.validation import parse_int_arg, parse_version
-from registry.views.ui import builds, links
+from registry.views.ui import links
 from registry.views.ui.blueprint import bp
 
 
@@ -55,13 +54,7 @@ def diff() -> ResponseReturnValue:
         )
     from_app, from_rel, from_number = _parse_ref("from", from_arg)
     old, old_text = store.descriptor(from_app, from_rel, from_number)
-    read = diffing.to_read(old.components, new.components)
-    changes = diffing.compare(
-        old.components,
-        new.components,
-        store.components(from_app, from_rel, old.number, only=read) if read else [],
-        store.components(to_app, to_rel, new.number, only=read) if read else [],
-    )
+    changes = store.service_changes(old, new)
     query = urlencode(
         {
             "from_application": from_app,
@@ -75,10 +68,7 @@ def diff() -> ResponseReturnValue:
         old=old,
         new=new,
         changes=changes,
-        counts={
-            k: sum(1 for c in changes if c.kind == k)
-            for k in ("added", "removed", "changed", "rebuilt")
-        },
+        counts={k: len(changes.of(k)) for k in diffing.KINDS},
         hunks=diffing.side_by_side(old_text.decode("utf-8"), new_text.decode("utf-8")),
         describe=builds.describe,
         swap_url=links.ui_diff(version_ref(new), version_ref(old)),
@@ -121,7 +111,7 @@ def _search(application: str, release: str, component: str, build: str, scan: in
     # Consecutive versions share their manifest entries (the store hands out one dict per
     # component and fragment), so each entry is matched once, not once per version.
     # (The entry is kept with its verdict so that its id cannot be reused meanwhile.)
-    verdicts: dict[int, tuple[dict[str, Any], bool]] = {}
+    verdicts: dict[int, tuple[ComponentInfo, bool]] = {}
     while found.searched < scan:
         page = store.versions(
             application, release, limit=min(PAGE, scan - found.searched), before=before
@@ -130,13 +120,13 @@ def _search(application: str, release: str, component: str, build: str, scan: in
             break
         for info in page:
             for entry in info.components:
-                if entry.get("name") != component:
+                if entry.name != component:
                     continue
                 if id(entry) not in verdicts:
-                    verdicts[id(entry)] = (entry, builds.matches(entry.get("build"), build))
+                    verdicts[id(entry)] = (entry, builds.matches(entry.build, build))
                 if verdicts[id(entry)][1]:
                     found.add(info)
-                    found.label = found.label or builds.describe(entry.get("build")).label
+                    found.label = found.label or builds.label(entry.build)
         found.searched += len(page)
         before = page[-1].number
     return found
