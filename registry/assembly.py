@@ -20,6 +20,7 @@ from typing import Any
 
 from registry import envfiles, yamlio
 from registry.advisories import Advisory, mutable_image_warnings, summary, variable_warnings
+from registry.cache import LRU
 from registry.envfiles import AttachedFile
 from registry.errors import Conflict
 from registry.fragments import find_cycle, parse_fragment, references
@@ -210,7 +211,7 @@ def assemble(
     return Assembly(yamlio.dump(ordered), warnings, state, reason)
 
 
-_ADVICE: dict[tuple[str, str], list[Advisory]] = {}
+_ADVICE: LRU[tuple[str, str], list[Advisory]] = LRU(4096)
 
 
 def _advisories(comp: Component) -> list[Advisory]:
@@ -220,10 +221,8 @@ def _advisories(comp: Component) -> list[Advisory]:
     key = (comp.sha256, compact_json(comp.build.get("images")))
     found = _ADVICE.get(key)
     if found is None:
-        if len(_ADVICE) >= 4096:
-            _ADVICE.clear()
-        found = _ADVICE[key] = variable_warnings(comp.spec) + mutable_image_warnings(
-            comp.spec, comp.build
+        found = _ADVICE.put(
+            key, variable_warnings(comp.spec) + mutable_image_warnings(comp.spec, comp.build)
         )
     return found
 

@@ -9,28 +9,27 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from registry.assembly import Component
+
+if TYPE_CHECKING:  # the store's value types; the store imports this module (commit messages)
+    from registry.store.types import ComponentInfo
 
 #: Lines of unchanged context kept around each change in the side-by-side diff.
 CONTEXT = 3
 
 
-@dataclass(frozen=True)
-class Owner:
-    """The component that provides a service in a version, as its manifest records it."""
-
-    name: str
-    build: dict[str, Any]
-    sha256: str  # of the component's fragment: equal hashes, equal service definitions
+#: The kinds of service change, in the order answers list them.
+KINDS = ("added", "removed", "changed", "rebuilt")
 
 
 @dataclass(frozen=True)
 class ServiceChange:
-    """One service in either version. ``before``/``after`` are None where it is absent.
+    """One service in either version. ``before``/``after`` (the component that provides it,
+    as the manifest records it) are None where it is absent.
 
     ``kind``: ``added``, ``removed``, ``changed`` (its definition or its owning component
     differs) or ``rebuilt`` (same definition and component, another build: the YAML did not
@@ -39,20 +38,37 @@ class ServiceChange:
 
     service: str
     kind: Literal["added", "removed", "changed", "rebuilt"]
-    before: Owner | None
-    after: Owner | None
+    before: ComponentInfo | None
+    after: ComponentInfo | None
 
 
-Entries = Sequence[Mapping[str, Any]]  # a version's manifest components (VersionInfo.components)
+@dataclass(frozen=True)
+class ServiceChanges:
+    """Every service that differs between two versions: in the new version's order, then
+    the removed ones. The one answer to "which services changed" (API diff, UI diff and the
+    commit message of a new version)."""
+
+    changes: tuple[ServiceChange, ...]
+
+    def of(self, kind: str) -> list[ServiceChange]:
+        return [c for c in self.changes if c.kind == kind]
+
+    def services(self, kind: str) -> list[str]:
+        return [c.service for c in self.changes if c.kind == kind]
+
+    def __iter__(self) -> Iterator[ServiceChange]:
+        return iter(self.changes)
+
+    def __len__(self) -> int:
+        return len(self.changes)
 
 
-def owners(entries: Entries) -> dict[str, Owner]:
-    """Service -> its owner, in the version's order."""
-    return {
-        str(service): Owner(str(e["name"]), dict(e.get("build") or {}), str(e["sha256"]))
-        for e in entries
-        for service in e.get("services") or []
-    }
+Entries = Sequence["ComponentInfo"]  # a version's components as its manifest records them
+
+
+def owners(entries: Entries) -> dict[str, ComponentInfo]:
+    """Service -> the component that provides it, in the version's order."""
+    return {service: e for e in entries for service in e.services}
 
 
 def to_compare(old: Entries, new: Entries) -> list[str]:
@@ -85,7 +101,7 @@ def _service_specs(components: Iterable[Component]) -> dict[str, Any]:
 
 def compare(
     old: Entries, new: Entries, old_read: Iterable[Component], new_read: Iterable[Component]
-) -> list[ServiceChange]:
+) -> ServiceChanges:
     """Every service that differs, in the new version's order, then the removed ones.
     ``old_read``/``new_read``: at least the components :func:`to_read` names, parsed."""
     return compare_services(old, new, _service_specs(old_read), _service_specs(new_read))
@@ -93,7 +109,7 @@ def compare(
 
 def compare_services(
     old: Entries, new: Entries, old_specs: Mapping[str, Any], new_specs: Mapping[str, Any]
-) -> list[ServiceChange]:
+) -> ServiceChanges:
     """:func:`compare` given the service definitions themselves (name -> definition, at
     least those of the services :func:`to_read`'s components provide), however they were
     read: equal definitions, however their keys are ordered, are no change."""
@@ -110,7 +126,7 @@ def compare_services(
         elif was.build != owner.build:
             changes.append(ServiceChange(name, "rebuilt", was, owner))
     changes += [ServiceChange(n, "removed", o, None) for n, o in before.items() if n not in after]
-    return changes
+    return ServiceChanges(tuple(changes))
 
 
 @dataclass(frozen=True)

@@ -80,15 +80,15 @@ def build(info: VersionInfo, layer: bytes) -> Artifact:
     layers = [_descriptor(COMPOSE_FILE_TYPE, digest_of(layer), len(layer), annotations)]
     blobs[digest_of(layer)] = Blob(COMPOSE_FILE_TYPE, layer)
     for component in info.components:
-        for file in component.get("files") or ():
-            stored, digest = file["stored"], "sha256:" + file["sha256"]
+        for file in component.files:
+            stored, digest = file.stored, "sha256:" + file.sha256
             envfile = {
                 "com.docker.compose.envfile": envfiles.oci_name(stored),
                 "com.docker.compose.version": COMPOSE_VERSION,
             }
-            layers.append(_descriptor(ENV_FILE_TYPE, digest, int(file["size"]), envfile))
+            layers.append(_descriptor(ENV_FILE_TYPE, digest, file.size, envfile))
             blobs.setdefault(digest, Blob(ENV_FILE_TYPE, None, stored))
-    builds = {c["name"]: c.get("build") or {} for c in info.components}
+    builds = {c.name: c.build for c in info.components}
     manifest = {
         "schemaVersion": 2,
         "mediaType": MANIFEST_TYPE,

@@ -27,6 +27,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from registry.cache import LRU
 from registry.errors import InvalidFragment
 
 MAX_BYTES = 1024 * 1024
@@ -349,8 +350,8 @@ def dump(data: Any, *, dumper: type[Any] | None = None) -> str:
 
 
 _ONE_LINE_KEY = re.compile(r"^[A-Za-z][\w.-]{0,63}\Z")  # always emitted as a one-line `key:`
-_ENTRIES: dict[tuple[str, Any, int], tuple[Any, str]] = {}
 ENTRY_CACHE_SIZE = 4096
+_ENTRIES: LRU[tuple[str, Any, int], tuple[Any, str]] = LRU(ENTRY_CACHE_SIZE)
 
 
 def _entry_text(key: str, name: Any, value: Any) -> str:
@@ -365,9 +366,7 @@ def _entry_text(key: str, name: Any, value: Any) -> str:
     if found is not None and found[0] is value:
         return found[1]
     text = _dump({key: {name: value}}, _Dumper)
-    if len(_ENTRIES) >= ENTRY_CACHE_SIZE:
-        _ENTRIES.clear()
-    _ENTRIES[cache_key] = (value, text)
+    _ENTRIES.put(cache_key, (value, text))
     return text
 
 

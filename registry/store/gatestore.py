@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from registry import refnames
+from registry.cache import LRU
 from registry.errors import StoreError
 from registry.gate import Decision, Freeze, GateState, Policy
 from registry.store import manifest
-from registry.store.cache import LRU
 from registry.store.gitobjects import FILE_MODE, ObjectStore
 from registry.store.refs import ZERO, RefDB, RefUpdate
 

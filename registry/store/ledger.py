@@ -34,9 +34,9 @@ from pathlib import Path
 
 from consign.process import CommandFailed, run
 from registry import refnames
+from registry.cache import LRU
 from registry.errors import Conflict, InvalidName, StoreError
 from registry.store import records
-from registry.store.cache import LRU
 from registry.store.gitobjects import FILE_MODE, TREE_MODE, ObjectStore, parse_commit, parse_tree
 from registry.store.refs import ZERO, RefDB, RefUpdate
 from registry.store.types import DeploymentRecord

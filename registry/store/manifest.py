@@ -7,11 +7,14 @@ indent 2, UTF-8, trailing newline) so that equal versions have equal bytes.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
+from registry import builds, diffing
+from registry.cache import LRU
+from registry.diffing import ServiceChanges
 from registry.state import state_from_warnings
-from registry.store.types import VersionInfo
+from registry.store.types import ComponentInfo, FileInfo, Promotion, VersionInfo
 
 MANIFEST = "consign.json"
 DESCRIPTOR = "docker-compose.yml"
@@ -50,56 +53,30 @@ def _indented(value: Any) -> str:
     return json.dumps(value, sort_keys=True, indent=2, ensure_ascii=False)
 
 
-_ENTRIES: dict[str, str] = {}
+_ENTRIES: LRU[str, str] = LRU(4096)  # compact JSON of a component entry -> indented
 
 
 def _entry(item: dict[str, Any]) -> str:
     key = compact(item)
     text = _ENTRIES.get(key)
-    if text is None:
-        if len(_ENTRIES) >= 4096:
-            _ENTRIES.clear()
-        text = _ENTRIES[key] = _indented(item)
-    return text
+    return text if text is not None else _ENTRIES.put(key, _indented(item))
 
 
 def compact(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def services_of(spec: Mapping[str, Any]) -> list[str]:
-    services = spec.get("services") or {}
-    return [str(name) for name in services]
-
-
-def build_label(build: Mapping[str, Any]) -> str:
-    """A short human label for CI provenance, e.g. ``bamboo PLAN-JOB #42``; '' if none."""
-    lower = {str(k).lower().replace("_", "").replace("-", ""): v for k, v in build.items()}
-    parts = [str(lower[k]) for k in ("ci", "system", "server") if k in lower][:1]
-    parts += [str(lower[k]) for k in ("plankey", "plan", "job", "project") if k in lower][:1]
-    number = next((lower[k] for k in ("buildnumber", "number", "build", "id") if k in lower), None)
-    if number is not None and not isinstance(number, dict | list):
-        parts.append(f"#{number}")
-    return " ".join(parts) or ("build " + compact(build) if build else "")
-
-
-def commit_message(info: VersionInfo, old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> str:
-    """Summary, a body saying which services changed, and ``Consign-*`` trailers.
-
-    ``old``/``new`` are the component's service mappings before and after.
-    """
-    label = build_label(info.build)
+def commit_message(info: VersionInfo, changes: ServiceChanges) -> str:
+    """Summary, a body saying which services changed (``changes``: the version before
+    against this one, as the API's and the UI's diff say it), and ``Consign-*`` trailers."""
+    label = builds.label(info.build)
     summary = f"{info.application}/{info.release} v{info.number}: {info.component}"
     summary += f" ({label})" if label else ""
-    old = old or {}
-    added = [s for s in new if s not in old]
-    changed = [s for s in new if s in old and old[s] != new[s]]
-    removed = [s for s in old if s not in new]
     body = [
-        f"{title}: {', '.join(names)}"
-        for title, names in (("Added", added), ("Changed", changed), ("Removed", removed))
-        if names
-    ] or ["No service changed (same services, new build or fragment text)."]
+        f"{kind.capitalize()}: {', '.join(names)}"
+        for kind in diffing.KINDS
+        if (names := changes.services(kind))
+    ] or ["No service changed (same definitions and builds: new fragment text or files)."]
     body += [f"Warning: {w}" for w in info.warnings]
     return "\n".join([summary, "", *body, "", *trailers(info)]) + "\n"
 
@@ -126,15 +103,69 @@ def manifest_of(info: VersionInfo) -> dict[str, Any]:
         "created": info.created,
         "component": info.component,
         "build": info.build,
-        "components": info.components,
+        "components": [component_record(c) for c in info.components],
         "warnings": info.warnings,
         "state": info.state,
         "state_reason": info.state_reason,
     }
     if info.promoted_from is not None:
-        found["promoted_from"] = info.promoted_from
+        found["promoted_from"] = _promotion_record(info.promoted_from)
         found["promoted_by"] = info.promoted_by
     return found
+
+
+def _promotion_record(p: Promotion) -> dict[str, Any]:
+    return {
+        "application": p.application,
+        "release": p.release,
+        "version": p.version,
+        "commit": p.commit,
+    }
+
+
+def component_record(c: ComponentInfo) -> dict[str, Any]:
+    """A component in the manifest; ``files`` only when there are any, so manifests without
+    them keep their bytes."""
+    record: dict[str, Any] = {
+        "name": c.name,
+        "sha256": c.sha256,
+        "build": dict(c.build),
+        "services": list(c.services),
+        "fragment": c.fragment,
+    }
+    if c.files:
+        record["files"] = [
+            {"path": f.path, "stored": f.stored, "sha256": f.sha256, "size": f.size, "blob": f.blob}
+            for f in c.files
+        ]
+    return record
+
+
+def _component_of(record: Mapping[str, Any]) -> ComponentInfo:
+    return ComponentInfo(
+        name=str(record["name"]),
+        sha256=str(record["sha256"]),
+        build=dict(record.get("build") or {}),
+        services=tuple(str(s) for s in record.get("services") or ()),
+        fragment=str(record["fragment"]),
+        files=tuple(
+            FileInfo(
+                str(f["path"]), str(f["stored"]), str(f["sha256"]), int(f["size"]), str(f["blob"])
+            )
+            for f in record.get("files") or ()
+        ),
+    )
+
+
+def _promotion_of(record: Mapping[str, Any] | None) -> Promotion | None:
+    if not record:
+        return None
+    return Promotion(
+        str(record["application"]),
+        str(record["release"]),
+        int(record["version"]),
+        str(record["commit"]),
+    )
 
 
 def _legacy_constant(name: str) -> str:
@@ -159,54 +190,32 @@ def version_info(data: bytes, commit: str, tag: str) -> VersionInfo:
         created=m["created"],
         component=m["component"],
         build=m.get("build") or {},
-        components=list(m.get("components") or []),
+        components=[_component_of(c) for c in m.get("components") or ()],
         warnings=warnings,
-        promoted_from=m.get("promoted_from"),
+        promoted_from=_promotion_of(m.get("promoted_from")),
         promoted_by=m.get("promoted_by"),
         state=state,
         state_reason=reason,
     )
 
 
-def component_entry(
-    name: str,
-    sha256: str,
-    build: Mapping[str, Any],
-    services: Sequence[str],
-    path: str,
-    files: Sequence[Mapping[str, Any]] = (),
-) -> dict[str, Any]:
-    """A component in the manifest; ``files`` (env files published with the fragment:
-    ``path`` as referenced, ``stored`` in the tree, ``sha256``, ``size``, Git ``blob``) only
-    when there are any, so manifests without them keep their bytes."""
-    entry: dict[str, Any] = {
-        "name": name,
-        "sha256": sha256,
-        "build": dict(build),
-        "services": list(services),
-        "fragment": path,
-    }
-    if files:
-        entry["files"] = [dict(f) for f in files]
-    return entry
-
-
 def promotion_message(info: VersionInfo, who: str) -> str:
     """The commit message of a promoted version: where it came from, who moved it, and the
     ``Consign-Promoted-From`` trailer (application, release, version, commit as JSON)."""
-    source = info.promoted_from or {}
+    source = info.promoted_from
+    assert source is not None, "a promoted version records its source"
     summary = (
         f"{info.application}/{info.release} v{info.number}: promoted from "
-        f"{source.get('application')}/{source.get('release')} v{source.get('version')}"
+        f"{source.application}/{source.release} v{source.version}"
     )
     body = [
         f"Promoted by {who}.",
-        f"Descriptor and fragments are those of commit {source.get('commit')}.",
+        f"Descriptor and fragments are those of commit {source.commit}.",
     ]
     body += [f"Warning: {w}" for w in info.warnings]
     lines = [
         *trailers(info),
-        f"Consign-Promoted-From: {compact(source)}",
+        f"Consign-Promoted-From: {compact(_promotion_record(source))}",
         f"Consign-Promoted-By: {who}",
     ]
     return "\n".join([summary, "", *body, "", *lines]) + "\n"

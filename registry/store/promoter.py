@@ -19,17 +19,12 @@ from registry.store.gitobjects import FILE_MODE, ObjectStore, parse_tree
 from registry.store.publisher import branch_ref
 from registry.store.reader import Entry, Reader, tag_name
 from registry.store.refs import ZERO, RefDB, RefUpdate
-from registry.store.types import PromoteOutcome, Target, VersionInfo
+from registry.store.types import PromoteOutcome, Promotion, Target, VersionInfo
 
 
-def source_of(info: VersionInfo) -> dict[str, Any]:
+def source_of(info: VersionInfo) -> Promotion:
     """What ``promoted_from`` records about a source version."""
-    return {
-        "application": info.application,
-        "release": info.release,
-        "version": info.number,
-        "commit": info.commit,
-    }
+    return Promotion(info.application, info.release, info.number, info.commit)
 
 
 def already(tip: VersionInfo | None, source: VersionInfo) -> bool:

@@ -10,18 +10,19 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
-from registry import names, refnames
+from registry import diffing, names, refnames
 from registry.assembly import Component, assemble, component_name_for, replace_component
+from registry.diffing import ServiceChanges
 from registry.errors import DescriptorTooLarge, StoreError
 from registry.store import manifest
 from registry.store.gitobjects import FILE_MODE, TREE_MODE, ObjectStore
 from registry.store.reader import Entry, Reader, blob_id, tag_name
 from registry.store.refs import ZERO, RefDB, RefUpdate
-from registry.store.types import PublishOutcome, Target, VersionInfo
+from registry.store.types import ComponentInfo, FileInfo, PublishOutcome, Target, VersionInfo
 
 RETRY_DELAY = 0.2
+NO_CHANGES = ServiceChanges(())
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class Plan:
     descriptor: bytes
     oci_layer: bytes | None  # the artifact's compose file, when it differs from the descriptor
     info: VersionInfo  # commit and tag are filled in after writing
-    old_services: dict[str, Any] | None
+    changes: ServiceChanges  # from the version before (none: from nothing)
     component: str  # the name this publish's component has here (explicit or derived)
 
 
@@ -68,7 +69,7 @@ def plan(
     )
     if tip and same:
         existing = reader.info(tip)
-        return Plan(target, tip, existing, current, b"", None, existing, None, name)
+        return Plan(target, tip, existing, current, b"", None, existing, NO_CHANGES, name)
     component = replace(new, name=name)
     components = replace_component(current, component)
     assembly = assemble(components)
@@ -89,43 +90,32 @@ def plan(
         created=created,
         component=name,
         build=dict(new.build),
-        components=[
-            manifest.component_entry(
-                c.name,
-                c.sha256,
-                c.build,
-                manifest.services_of(c.spec),
-                f"{manifest.FRAGMENTS}/{fragment_file(c.name)}",
-                file_entries(c),
-            )
-            for c in components
-        ],
+        components=[component_info(c) for c in components],
         warnings=list(assembly.warnings),
         state=assembly.state,
         state_reason=assembly.state_reason,
     )
     info = replace(info, tag=tag_name(target.application, target.release, info.number))
-    old = dict(before.spec.get("services") or {}) if before else None
+    old = reader.info(tip).components if tip else []
+    changes = diffing.compare(old, info.components, current, components)
     layer = None
     if any(c.files for c in components):
         layer = assemble(components, names=Component.oci_files).descriptor.encode()
-    return Plan(target, tip, None, components, descriptor, layer, info, old, name)
+    return Plan(target, tip, None, components, descriptor, layer, info, changes, name)
 
 
-def file_entries(c: Component) -> list[dict[str, Any]]:
-    """The manifest's record of a component's attached files (the Git blob id included, so
-    later versions can put them in their trees without reading them)."""
+def component_info(c: Component) -> ComponentInfo:
+    """How the new version's manifest records a component (its attached files with their
+    Git blob ids, so later versions can put them in their trees without reading them)."""
     stored = c.stored_files()
-    return [
-        {
-            "path": f.path,
-            "stored": stored[f.path],
-            "sha256": f.sha256,
-            "size": f.size,
-            "blob": f.blob,
-        }
-        for f in c.files
-    ]
+    return ComponentInfo(
+        name=c.name,
+        sha256=c.sha256,
+        build=dict(c.build),
+        services=tuple(str(s) for s in c.spec.get("services") or {}),
+        fragment=f"{manifest.FRAGMENTS}/{fragment_file(c.name)}",
+        files=tuple(FileInfo(f.path, stored[f.path], f.sha256, f.size, f.blob) for f in c.files),
+    )
 
 
 def _subtree(objects: ObjectStore, files: dict[str, str]) -> str:
@@ -176,10 +166,7 @@ def write(objects: ObjectStore, p: Plan, when: int, attached: Mapping[str, bytes
         layer = {name: (FILE_MODE, objects.write("blob", p.oci_layer))}
         tree[folder] = (TREE_MODE, objects.write_tree(layer))
     root = objects.write_tree(tree)
-    new_services = dict(
-        next(c for c in p.components if c.name == p.info.component).spec.get("services") or {}
-    )
-    message = manifest.commit_message(p.info, p.old_services, new_services)
+    message = manifest.commit_message(p.info, p.changes)
     commit = objects.write_commit(root, p.tip, message, when)
     return Entry(replace(p.info, commit=commit), p.tip, root)
 

@@ -4,7 +4,7 @@ A version commit never changes, and neither does the commit a version tag names,
 is derived from them (VersionInfo, parent, components, descriptor) is cached and never
 invalidated; the LRU bounds only cap memory. Cold reads are pipelined: a page of 100
 versions is one ``cat-file`` round trip (``refs/tags/<t>`` and ``refs/tags/<t>:consign.json``
-for each). Component entries that are equal in consecutive manifests share one dict, so
+for each). Component entries that are equal in consecutive manifests share one ComponentInfo, so
 10,000 cached versions of a 50-component release cost megabytes, not gigabytes.
 """
 
@@ -17,12 +17,12 @@ from typing import Any
 
 from registry import refnames, yamlio
 from registry.assembly import AttachedFile, Component, parse_fragment
+from registry.cache import LRU
 from registry.errors import StoreError
 from registry.store import manifest
-from registry.store.cache import LRU
 from registry.store.catfile import GitObject
 from registry.store.gitobjects import ObjectStore, parse_commit
-from registry.store.types import VersionInfo
+from registry.store.types import ComponentInfo, VersionInfo
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class Reader:
         self.objects = objects
         self._entries: LRU[str, Entry] = LRU(20_000)
         self._tags: LRU[str, str] = LRU(20_000)
-        self._shared: LRU[tuple[str, str], dict[str, Any]] = LRU(20_000)
+        self._shared: LRU[tuple[str, str], ComponentInfo] = LRU(20_000)
         self._components: LRU[str, list[Component]] = LRU(64)
         self._specs: LRU[str, dict[str, Any]] = LRU(4096)
         self._descriptors: LRU[str, bytes] = LRU(256)
@@ -67,8 +67,8 @@ class Reader:
         entry = Entry(info, parsed.parents[0] if parsed.parents else None, parsed.tree)
         return self._entries.put(commit.sha, entry)
 
-    def _share(self, item: dict[str, Any]) -> dict[str, Any]:
-        key = (str(item.get("name")), str(item.get("sha256")))
+    def _share(self, item: ComponentInfo) -> ComponentInfo:
+        key = (item.name, item.sha256)
         cached = self._shared.get(key)
         return cached if cached == item and cached is not None else self._shared.put(key, item)
 
@@ -144,29 +144,26 @@ class Reader:
             return cached if only is None else [c for c in cached if c.name in only]
         items = self.entry(commit).info.components
         if only is not None:
-            items = [item for item in items if item["name"] in only]
-        texts = {item["sha256"]: self._fragments.get(item["sha256"]) for item in items}
-        missing = [item for item in items if texts[item["sha256"]] is None]
-        blobs = self.objects.read_many([f"{commit}:{item['fragment']}" for item in missing])
+            items = [item for item in items if item.name in only]
+        texts = {item.sha256: self._fragments.get(item.sha256) for item in items}
+        missing = [item for item in items if texts[item.sha256] is None]
+        blobs = self.objects.read_many([f"{commit}:{item.fragment}" for item in missing])
         for item, blob in zip(missing, blobs, strict=True):
             if blob is None:
-                raise StoreError(f"commit {commit} lacks {item['fragment']}")
-            texts[item["sha256"]] = self._fragment(blob.data.decode("utf-8"), item["sha256"])
+                raise StoreError(f"commit {commit} lacks {item.fragment}")
+            texts[item.sha256] = self._fragment(blob.data.decode("utf-8"), item.sha256)
         result = []
         for item in items:
-            text = texts[item["sha256"]]
+            text = texts[item.sha256]
             assert text is not None  # read above
             result.append(
                 Component(
-                    name=item["name"],
+                    name=item.name,
                     fragment=text,
-                    spec=self.spec(item["sha256"], text),
-                    build=item.get("build") or {},
-                    sha256=item["sha256"],
-                    files=tuple(
-                        AttachedFile(f["path"], f["sha256"], int(f["size"]), f["blob"])
-                        for f in item.get("files") or ()
-                    ),
+                    spec=self.spec(item.sha256, text),
+                    build=item.build,
+                    sha256=item.sha256,
+                    files=tuple(AttachedFile(f.path, f.sha256, f.size, f.blob) for f in item.files),
                 )
             )
         return self._components.put(commit, result) if only is None else result

@@ -6,6 +6,45 @@ from dataclasses import dataclass
 from typing import Any
 
 
+@dataclass(frozen=True, slots=True)
+class FileInfo:
+    """An env file published with a component: ``path`` as the fragment references it
+    (normalised), ``stored`` its path in the version's tree, its ``sha256``, ``size`` and
+    Git ``blob`` id (so later versions put it in their trees without reading it)."""
+
+    path: str
+    stored: str
+    sha256: str
+    size: int
+    blob: str
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentInfo:
+    """A component of a version as its manifest records it (not parsed: no fragment text).
+
+    ``sha256`` is the fragment's: equal hashes, equal service definitions. ``fragment`` is
+    the fragment's path in the version's tree.
+    """
+
+    name: str
+    sha256: str
+    build: dict[str, Any]
+    services: tuple[str, ...]
+    fragment: str
+    files: tuple[FileInfo, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Promotion:
+    """Where a promoted version came from: that version and its commit."""
+
+    application: str
+    release: str
+    version: int
+    commit: str
+
+
 @dataclass(frozen=True)
 class VersionInfo:
     """One immutable version of an application/release, as recorded in its manifest.
@@ -22,10 +61,10 @@ class VersionInfo:
     created: str
     component: str
     build: dict[str, Any]
-    components: list[dict[str, Any]]
+    components: list[ComponentInfo]
     warnings: list[str]
-    #: Set on a promoted version: {"application", "release", "version", "commit"} of its source.
-    promoted_from: dict[str, Any] | None = None
+    #: Set on a promoted version: the version it was made from.
+    promoted_from: Promotion | None = None
     #: Who promoted it: {"by": what the client said, "identity": the token's identity}.
     promoted_by: dict[str, Any] | None = None
     state: str = "ok"  # registry.state: ok | incomplete | warnings

@@ -2,60 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from registry import diffing
 from registry.auth import require_read
-from registry.diffing import ServiceChange
 from registry.errors import BadRequest
-from registry.gate import Standing
 from registry.storage import get_store
 from registry.store import VersionInfo
 from registry.validation import parse_int_arg, parse_version
-from registry.views.descriptors import descriptor_url, file_url, oci_reference
 from registry.views.lookup import stored_names
+from registry.views.serialize import change_json, version_json
 
 bp = Blueprint("discovery", __name__, url_prefix="/api")
 bp.before_request(require_read)
 
 RELEASE = "/applications/<application>/releases/<release>"
-
-
-def version_json(info: VersionInfo, standing: Standing | None = None) -> dict[str, Any]:
-    """A version as the API shows it; with its ``standing`` at the gate when given
-    (``rejected``: the rejection in force or null, ``approvals``: those that count)."""
-    body = {
-        "application": info.application,
-        "release": info.release,
-        "version": info.number,
-        "created": info.created,
-        "commit": info.commit,
-        "tag": info.tag,
-        "component": info.component,
-        "build": info.build,
-        "components": info.components,
-        "warnings": info.warnings,
-        "state": info.state,
-        "state_reason": info.state_reason,
-        "url": descriptor_url(info.application, info.release, info.number),
-        "promoted_from": info.promoted_from,
-        "promoted_by": info.promoted_by,
-        "oci": oci_reference(info.application, info.release, info.number),
-        "files": [
-            {
-                **{k: f[k] for k in ("path", "stored", "sha256", "size")},
-                "component": c["name"],
-                "url": file_url(info.application, info.release, info.number, f["stored"]),
-            }
-            for c in info.components
-            for f in c.get("files") or ()
-        ],
-    }
-    if standing is not None:
-        body.update(standing.to_json())
-    return body
 
 
 @bp.get("/applications")
@@ -101,18 +62,6 @@ def version(application: str, release: str, version: str) -> Response:
     return jsonify({**body, "verified": store.verified(application, release, info.number)})
 
 
-def _entry(change: ServiceChange) -> dict[str, Any]:
-    """A service change as JSON: the version's component and build where it is (for a removed
-    service, the old one's), and what it had before when it changed."""
-    now = change.after or change.before
-    assert now is not None
-    entry: dict[str, Any] = {"service": change.service, "component": now.name, "build": now.build}
-    if change.after is not None and change.before is not None:
-        entry["previous_component"] = change.before.name
-        entry["previous_build"] = change.before.build
-    return entry
-
-
 @bp.get(f"{RELEASE}/diff")
 def diff(application: str, release: str) -> Response:
     """What changed from ``from`` (default: the one before ``to``) to ``to`` (default: latest).
@@ -132,22 +81,13 @@ def diff(application: str, release: str) -> Response:
     from_arg = request.args.get("from", default_from)
     if from_arg is None and not same:
         raise BadRequest("'from' is needed with another release", details={"field": "from"})
-    old: list[dict[str, Any]] = []
+    from_info: VersionInfo | None = None
     from_text, from_number = b"", 0
     if from_arg is not None:
         from_info, from_text = store.descriptor(from_app, from_rel, parse_version(from_arg))
-        from_number, old = from_info.number, from_info.components
-    read = diffing.to_read(old, to_info.components)
-    changes = diffing.compare(
-        old,
-        to_info.components,
-        store.components(from_app, from_rel, from_number, only=read) if read else [],
-        store.components(application, release, to_info.number, only=read) if read else [],
-    )
-    by_kind = {
-        kind: [_entry(c) for c in changes if c.kind == kind]
-        for kind in ("added", "removed", "changed", "rebuilt")
-    }
+        from_number = from_info.number
+    changes = store.service_changes(from_info, to_info)
+    by_kind = {kind: [change_json(c) for c in changes.of(kind)] for kind in diffing.KINDS}
     return jsonify(
         {
             "application": application,

@@ -10,10 +10,10 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from registry import metrics
 from registry.auth import require_read, require_report
+from registry.cache import LRU
 from registry.report_validation import parse_record, parse_time
 from registry.storage import get_store
 from registry.store import DeploymentRecord, EnvironmentState
-from registry.store.cache import LRU
 from registry.store.envlocks import lock_json
 from registry.store.records import to_json
 from registry.validation import parse_int_arg, parse_json_body, parse_version

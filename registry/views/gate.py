@@ -17,7 +17,7 @@ from registry.gate import APPROVAL, REJECTION, Decision, Freeze, Policy, iso, ut
 from registry.storage import get_store
 from registry.store import Target
 from registry.validation import check_name, parse_json_body, parse_version
-from registry.views.discovery import version_json
+from registry.views.serialize import version_json
 
 bp = Blueprint("gate", __name__, url_prefix="/api")
 bp.before_request(require_read)

@@ -17,17 +17,16 @@ the newest version searched, so asking again only searches versions published si
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Callable
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from registry import oci, ocinames
 from registry.auth import require_read
+from registry.cache import LRU
 from registry.errors import Forbidden, NotFound, OCIError, Unauthorized
 from registry.storage import get_store
 from registry.store import VersionInfo
-from registry.store.cache import LRU
 
 bp = Blueprint("oci", __name__, url_prefix="/v2")
 
@@ -41,10 +40,11 @@ EXTENSION = "consign.oci"
 
 
 class _Caches:
-    """Per app (so per repository): artifacts built, where digests are, misses."""
+    """Per app (so per repository): artifacts built, where digests are, misses. Each is
+    thread-safe on its own (:class:`registry.cache.LRU`); ``where`` and ``searched`` are
+    hints, checked against the artifact found."""
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()
         self.artifacts: LRU[str, oci.Artifact] = LRU(256)  # commit -> artifact
         self.where: LRU[tuple[str, str, str], int] = LRU(20_000)  # (app, rel, digest) -> N
         self.searched: LRU[tuple[str, str, str], int] = LRU(20_000)  # -> newest N searched
@@ -100,15 +100,13 @@ def _artifact(info: VersionInfo) -> oci.Artifact:
 def _artifacts(versions: list[VersionInfo]) -> list[oci.Artifact]:
     """The artifacts of these versions: cached, or built (their layers read in one go)."""
     caches = _caches()
-    with caches.lock:
-        found = {v.commit: caches.artifacts.get(v.commit) for v in versions}
+    found = {v.commit: caches.artifacts.get(v.commit) for v in versions}
     todo = [v for v in versions if found[v.commit] is None]
     for info, layer in zip(todo, get_store().oci_layers(todo) if todo else [], strict=True):
         built = found[info.commit] = oci.build(info, layer)
-        with caches.lock:
-            caches.artifacts.put(info.commit, built)
-            for digest in (built.digest, *built.blobs):
-                caches.where.put((info.application, info.release, digest), info.number)
+        caches.artifacts.put(info.commit, built)
+        for digest in (built.digest, *built.blobs):
+            caches.where.put((info.application, info.release, digest), info.number)
     return [a for a in found.values() if a is not None]
 
 
@@ -125,8 +123,7 @@ def _find(
     """The artifact of this release that ``has`` the digest, newest first (see the module)."""
     key = (application, release, digest)
     caches = _caches()
-    with caches.lock:
-        known, searched = caches.where.get(key), caches.searched.get(key) or 0
+    known, searched = caches.where.get(key), caches.searched.get(key) or 0
     if known is not None:
         found = _artifact(_version(application, release, known))
         if has(found):
@@ -142,8 +139,7 @@ def _find(
         if len(page) < PAGE:
             break
         before = page[-1].number
-    with caches.lock:
-        caches.searched.put(key, newest)
+    caches.searched.put(key, newest)
     return None
 
 

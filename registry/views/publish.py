@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
@@ -13,9 +12,9 @@ from registry.auth import require_publish
 from registry.envfiles import check_attached
 from registry.fragments import decode_fragment, parse_fragment
 from registry.storage import get_store
-from registry.store import PublishOutcome, Target
+from registry.store import Target
 from registry.validation import parse_json_body, parse_publish
-from registry.views.descriptors import descriptor_url
+from registry.views.serialize import published_json
 from registry.yamlio import Limits
 
 bp = Blueprint("publish", __name__)
@@ -29,22 +28,6 @@ def _limits() -> validation.Limits:
         max_files=int(config["MAX_FILES"]),
         max_file_bytes=int(config["MAX_FILE_BYTES"]),
     )
-
-
-def _version_json(outcome: PublishOutcome) -> dict[str, Any]:
-    version = outcome.version
-    return {
-        "application": outcome.target.application,
-        "release": outcome.target.release,
-        "version": version.number,
-        "url": descriptor_url(version.application, version.release, version.number),
-        "commit": version.commit,
-        "created": outcome.created,
-        "component": outcome.component,
-        "warnings": list(outcome.warnings),
-        "state": version.state,
-        "state_reason": version.state_reason,
-    }
 
 
 def _admit(req: validation.PublishRequest) -> validation.PublishRequest:
@@ -101,7 +84,7 @@ def publish_fragment() -> Response:
     g.consign_created = [
         f"{o.target.application}/{o.target.release}/{o.version.number}" for o in created
     ]
-    versions = [_version_json(o) for o in outcomes]
+    versions = [published_json(o) for o in outcomes]
     response = jsonify({"versions": versions, "warnings": warnings})
     response.status_code = 201 if created else 200
     if created:

@@ -18,6 +18,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from registry import builds
 from registry.auth import require_read
 from registry.gate import Decision, Freeze
 from registry.state import DEPLOYABLE, OK
@@ -34,19 +35,6 @@ def _arg(name: str) -> str:
     return request.args.get(name, "")
 
 
-def _build_label(build: dict[str, Any]) -> str:
-    """A short CI build reference: Bamboo's result key, else plan + number, else number."""
-    if build.get("buildResultKey"):
-        return str(build["buildResultKey"])
-    number = build.get("buildNumber")
-    if build.get("planKey") and number:
-        return f"{build['planKey']}-{number}"
-    if number:
-        return f"build {number}"
-    revision = str(build.get("planRepository.revision") or build.get("revision") or "")
-    return revision[:12]
-
-
 def _date(created: str) -> str:
     """``2026-11-26T04:05:06Z`` -> ``2026-11-26 04:05 UTC`` (unparseable: as recorded)."""
     date, sep, time = created.partition("T")
@@ -55,14 +43,14 @@ def _date(created: str) -> str:
 
 def version_label(info: VersionInfo, latest: bool, rejected: Decision | None = None) -> str:
     """``#7 (latest) · incomplete: plex → bittorrent-sync-data · 2026-11-26 04:05 UTC ·
-    plex (TLO-PLEX-12)``: the state reason only when the version is not ``ok``; a promoted
+    plex (TLO-PLEX #12)``: the state reason only when the version is not ``ok``; a promoted
     version says where from; a rejected one starts with ``REJECTED (reason)`` so nobody picks
     it by mistake."""
-    build = _build_label(info.build)
+    build = builds.label(info.build)
     changed = f"{info.component} ({build})" if build else info.component
     source = info.promoted_from
     if source:
-        changed = f"promoted from {source.get('release')} #{source.get('version')}: {changed}"
+        changed = f"promoted from {source.release} #{source.version}: {changed}"
     marker = " (latest)" if latest else ""
     state = f" · {info.state_reason}" if info.state != OK and info.state_reason else ""
     label = f"#{info.number}{marker}{state} · {_date(info.created)} · {changed}"

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from registry.store import VersionInfo
+from registry.store import Promotion, VersionInfo
 from registry.views.rundeck import version_label
 
 
@@ -21,7 +21,18 @@ def info(build: dict[str, Any], created: str = "2026-11-26T04:05:06Z") -> Versio
     ("build", "shown"),
     [
         ({"ci": "bamboo", "buildResultKey": "TLO-WEB-45", "buildNumber": "45"}, "web (TLO-WEB-45)"),
-        ({"planKey": "TLO-WEB", "buildNumber": "45"}, "web (TLO-WEB-45)"),
+        ({"planKey": "TLO-WEB", "buildNumber": "45"}, "web (TLO-WEB #45)"),
+        (
+            {
+                "ci": "bamboo",
+                "planKey": "TLO-WEB",
+                "buildResultKey": "TLO-WEB-JOB1-45",
+                "buildNumber": "45",
+            },
+            "web (TLO-WEB #45)",
+        ),
+        ({"plan": "P-J", "number": 7}, "web (P-J #7)"),
+        ({"planKey": "TLO-WEB"}, "web (TLO-WEB)"),
         ({"buildNumber": "45"}, "web (build 45)"),
         ({"planRepository.revision": "0123456789abcdef0123"}, "web (0123456789ab)"),
         ({}, "web"),
@@ -45,7 +56,8 @@ def test_rejected_promoted_and_frozen_are_marked() -> None:
     rejection = Decision(REJECTION, 7, "qa", "qa-ann", "BUG-12:  login\nloops", "t")
     label = version_label(info({}), latest=True, rejected=rejection)
     assert label == "REJECTED (BUG-12: login loops) #7 (latest) · 2026-11-26 04:05 UTC · web"
-    promoted = replace(info({"buildNumber": "45"}), promoted_from={"release": "QA", "version": 3})
+    source = Promotion("TLO GE", "QA", 3, "d" * 40)
+    promoted = replace(info({"buildNumber": "45"}), promoted_from=source)
     assert version_label(promoted, latest=False).endswith(" · promoted from QA #3: web (build 45)")
     long_reason = Decision(REJECTION, 7, "qa", None, "x" * 100, "t")
     assert len(version_label(info({}), latest=False, rejected=long_reason)) < 120

@@ -135,8 +135,8 @@ def test_versions_newest_first_labelled_latest_selected(filled: ServedRegistry) 
         assert entry["name"].endswith(f" · {version['oci']}")  # docker compose -f runs it
     assert "(latest)" in body[0]["name"] and "(latest)" not in body[1]["name"]
     assert "worker" in body[0]["name"] and "TLO-WRK-3" in body[0]["name"]
-    assert "db" in body[1]["name"] and "TLO-DB-7" in body[1]["name"]
-    assert "web" in body[2]["name"] and "TLO-WEB-41" in body[2]["name"]
+    assert "db" in body[1]["name"] and "TLO-DB #7" in body[1]["name"]
+    assert "web" in body[2]["name"] and "TLO-WEB #41" in body[2]["name"]
 
 
 @pytest.mark.parametrize("query", ["application=TLO+GE", "application=TLO%20GE"])

@@ -74,7 +74,7 @@ def test_seed_sequence(
     globals_ = {"registry_host": module_registry.host, "registry_port": str(module_registry.port)}
     listed = requests.get(expand_values_url(version_url, "version", chosen, globals_), timeout=10)
     (selected,) = [e for e in listed.json() if e.get("selected")]
-    assert selected["value"] == "3" and "worker (TLO-WRK-3)" in selected["name"]
+    assert selected["value"] == "3" and "worker (TLO-WRK #3)" in selected["name"]
 
     # 3 + 4. the rendered deploy step over SSH starts the deployer image: all healthy
     options = {"application": APP, "release": release, "version": selected["value"]}

@@ -10,7 +10,7 @@ import pytest
 from registry import yamlio
 from registry.assembly import Component, assemble, parse_fragment
 from registry.errors import InvalidFragment
-from registry.store import manifest
+from registry.store import ComponentInfo, manifest
 from tests.conftest import CORPUS
 
 
@@ -74,8 +74,14 @@ def test_assembled_descriptor_of_many_components_matches_a_whole_dump() -> None:
     assert assemble(components).descriptor == descriptor  # second time from the cache
 
 
+def entry(
+    name: str, sha256: str, build: dict[str, Any], services: list[str], path: str
+) -> dict[str, Any]:
+    info = ComponentInfo(name, sha256, build, tuple(services), path)
+    return manifest.component_record(info)
+
+
 def test_manifest_dump_is_exactly_indented_sorted_json() -> None:
-    entry = manifest.component_entry
     manifests: list[dict[str, Any]] = [
         {},
         {"components": [], "warnings": [], "build": {}},

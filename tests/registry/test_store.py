@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -14,7 +15,7 @@ import pytest
 from consign.process import run
 from registry.assembly import parse_fragment
 from registry.errors import BadRequest, Conflict, InvalidName, NotFound, RefLocked, StoreError
-from registry.store import DescriptorStore, PublishOutcome, Target
+from registry.store import ComponentInfo, DescriptorStore, PublishOutcome, Target
 from registry.store.refs import ZERO, RefDB, RefUpdate
 from tests.registry.conftest import objects, refs
 
@@ -68,13 +69,13 @@ def test_round_trip(repo: Path, store: DescriptorStore) -> None:
     assert info.tag == "TLO%20GE/Milestone/1" and info.component == "web"
     assert info.build == {"plan": "TLO-WEB", "number": 42}
     assert info.components == [
-        {
-            "name": "web",
-            "sha256": info.components[0]["sha256"],
-            "build": {"plan": "TLO-WEB", "number": 42},
-            "services": ["web"],
-            "fragment": "fragments/web.yml",
-        }
+        ComponentInfo(
+            name="web",
+            sha256=hashlib.sha256(text.encode()).hexdigest(),
+            build={"plan": "TLO-WEB", "number": 42},
+            services=("web",),
+            fragment="fragments/web.yml",
+        )
     ]
     assert b"container_name: web" in descriptor
     [component] = store.components("TLO GE", "Milestone", 1)

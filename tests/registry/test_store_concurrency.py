@@ -55,7 +55,7 @@ def test_eight_processes_publishing_lose_nothing(repo: Path) -> None:
             assert (info.component, info.commit) == (name, outcomes[index][2])
         latest = store.version(target.application, target.release, None)
         assert latest.number == 80
-        assert sorted(c["name"] for c in latest.components) == sorted(r[0] for r in results)
+        assert sorted(c.name for c in latest.components) == sorted(r[0] for r in results)
         assert [v.number for v in store.versions(*vars(target).values(), limit=100)] == list(
             range(80, 0, -1)
         )
@@ -115,7 +115,7 @@ def test_sigkill_at_random_moments_loses_no_answered_version(repo: Path, tmp_pat
         for number, name, sha in answered:
             info = fresh.version("TLO GE", "Milestone", int(number))
             assert info.component == name
-            assert next(c for c in info.components if c["name"] == name)["sha256"] == sha
+            assert next(c for c in info.components if c.name == name).sha256 == sha
         latest = fresh.version("TLO GE", "Milestone", None).number
         assert latest >= int(answered[-1][0])
         tags = run(["git", "--git-dir", str(repo), "tag", "--list"]).stdout.split()

@@ -133,7 +133,7 @@ def test_walk_every_page_by_clicking(served_ui: ServedRegistry, page: Any, tmp_p
     assert page.locator("section.app h2").all_inner_texts() == ["TLO EE", "TLO GE"]
     ge = cells(page, "section.app:nth-of-type(2) table")
     assert [r[:2] for r in ge] == [["Milestone", "#5"], ["QA", "#2"]]
-    assert ge[0][3:] == ["plex", "#9", "nowhere"]
+    assert ge[0][3:] == ["plex", "build 9", "nowhere"]
     shots.take("home")
 
     # Release: versions newest first, the component and build each one changed.
@@ -142,7 +142,7 @@ def test_walk_every_page_by_clicking(served_ui: ServedRegistry, page: Any, tmp_p
     rows = cells(page, "table.versions")
     assert [r[0] for r in rows] == ["#5", "#4", "#3", "#2", "#1"]
     assert [(r[2], r[3]) for r in rows] == [
-        ("plex", "#9"),
+        ("plex", "build 9"),
         ("web", "TLO-WEB #42"),
         ("data", "TLO-DATA #3"),
         ("db", "TLO-DB #7"),

@@ -65,7 +65,7 @@ def test_environment_page_services_and_failing_timeline(history: FlaskClient) ->
     assert "This page: #2 to #1 of 2." in words and "Lockfree" in words
     # a failed deploy leaves what it deployed recorded as running, with each verdict
     assert page.rows("services") == [
-        ["web", "healthy", "sha256:222222222222", "web", "#7", ""],
+        ["web", "healthy", "sha256:222222222222", "web", "build 7", ""],
         ["db", "crash_loop", "sha256:222222222222", "db", "TLO-DB #7", " ".join(CRASH.split())],
     ]
     items = page.by_class("ol", "timeline")[0]

@@ -53,7 +53,7 @@ def test_home_lists_every_release_with_its_latest_version(history: FlaskClient) 
     assert [(r[0], r[1], r[3], r[4]) for r in rows] == [
         ("Milestone", "#2", "db", "TLO-DB #7"),
         ("QA", "#1", "web", "TLO-WEB #41"),
-        ("Milestone", "#5", "plex", "#9"),
+        ("Milestone", "#5", "plex", "build 9"),
         ("QA", "#2", "data", "TLO-DATA #3"),
     ]
     json_links_answer(history, page)
@@ -157,7 +157,7 @@ def test_diff_of_two_versions_of_a_release(history: FlaskClient) -> None:
         ["web", "changed", "web", "TLO-WEB #41", "web", "TLO-WEB #42"],
         ["db", "added", "—", "—", "db", "TLO-DB #7"],
         ["data", "added", "—", "—", "data", "TLO-DATA #3"],
-        ["plex", "added", "—", "—", "plex", "#9"],
+        ["plex", "added", "—", "—", "plex", "build 9"],
     ]
     rows = [r for r in page.rows("sbs") if len(r) == 4]  # left number, left, right number, right
     assert rows[0] == ["1", "services:", "1", "services:"]

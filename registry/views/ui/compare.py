@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import urlencode
 
 from flask import current_app, render_template, request
 from flask.typing import ResponseReturnValue
 
-from registry import diffing
+from registry import builds, diffing
 from registry.errors import BadRequest
 from registry.storage import get_store
-from registry.store import DeploymentRecord, VersionInfo
+from registry.store import ComponentInfo, DeploymentRecord, VersionInfo
 from registry.validation import parse_int_arg, parse_version
 from registry.views.lookup import stored_names
-from registry.views.ui import builds, links, sbs, whereabouts
+from registry.views.ui import links, sbs, whereabouts
 from registry.views.ui.blueprint import bp
 from registry.views.ui.definitions import definitions
 
@@ -78,10 +77,7 @@ def diff() -> ResponseReturnValue:
         old=old,
         new=new,
         changes=changes,
-        counts={
-            k: sum(1 for c in changes if c.kind == k)
-            for k in ("added", "removed", "changed", "rebuilt")
-        },
+        counts={k: len(changes.of(k)) for k in diffing.KINDS},
         hunks=hunks,
         sbs_html=sbs.tbodies(hunks),
         describe=builds.describe,
@@ -126,7 +122,7 @@ def _search(application: str, release: str, component: str, build: str, scan: in
     # Consecutive versions share their manifest entries (the store hands out one dict per
     # component and fragment), so each entry is matched once, not once per version.
     # (The entry is kept with its verdict so that its id cannot be reused meanwhile.)
-    verdicts: dict[int, tuple[dict[str, Any], bool]] = {}
+    verdicts: dict[int, tuple[ComponentInfo, bool]] = {}
     # A component keeps its place in the manifest from version to version: look there
     # first (one lookup per version instead of fifty).
     where = 0
@@ -138,17 +134,17 @@ def _search(application: str, release: str, component: str, build: str, scan: in
             break
         for info in page:
             entries = info.components
-            if where >= len(entries) or entries[where].get("name") != component:
-                where = next((i for i, e in enumerate(entries) if e.get("name") == component), -1)
+            if where >= len(entries) or entries[where].name != component:
+                where = next((i for i, e in enumerate(entries) if e.name == component), -1)
                 if where < 0:
                     where = 0
                     continue
             entry = entries[where]
             if id(entry) not in verdicts:
-                verdicts[id(entry)] = (entry, builds.matches(entry.get("build"), build))
+                verdicts[id(entry)] = (entry, builds.matches(entry.build, build))
             if verdicts[id(entry)][1]:
                 found.add(info)
-                found.label = found.label or builds.describe(entry.get("build")).label
+                found.label = found.label or builds.label(entry.build)
         found.searched += len(page)
         before = page[-1].number
     return found

@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from registry.store.cache import LRU
+from registry.cache import LRU
 
 _BASE: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 

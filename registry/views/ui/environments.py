@@ -8,9 +8,10 @@ from typing import Any
 from flask import render_template
 from flask.typing import ResponseReturnValue
 
+from registry import builds
 from registry.storage import get_store
 from registry.store import DeploymentRecord
-from registry.views.ui import builds, links
+from registry.views.ui import links
 from registry.views.ui.blueprint import bp
 from registry.views.ui.pages import page_args, pager
 

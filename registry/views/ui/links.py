@@ -1,15 +1,17 @@
 """URLs the pages link to: the UI's own (a name converter that survives browsers), the JSON
-behind each page, the CI result of a build, and the configurable Rundeck deploy link."""
+behind each page, and the configurable Rundeck deploy link (a build's CI result link:
+:func:`registry.builds.web_url`)."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 
 from flask import request
 from werkzeug.routing import BaseConverter
 
+from registry.builds import web_url
 from registry.views.descriptors import _segment as segment
 
 RUNDECK_FIELDS = ("application", "release", "version")
@@ -81,15 +83,6 @@ def release_api(application: str, release: str) -> str:
 
 def descriptor(application: str, release: str, number: int) -> str:
     return api("/descriptor/application/{}/{}/", application, release) + str(number)
-
-
-def web_url(value: Any) -> str | None:
-    """``value`` when it is an absolute http(s) URL, else None: build info comes from CI
-    and a ``javascript:`` URL must never become a link."""
-    if not isinstance(value, str) or len(value) > 2000:
-        return None
-    parts = urlsplit(value.strip())
-    return value.strip() if parts.scheme in ("http", "https") and parts.netloc else None
 
 
 def check_rundeck_template(template: str) -> None:

@@ -8,10 +8,11 @@ from typing import Any
 from flask import current_app, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from registry import builds
 from registry.storage import get_store
 from registry.store import VersionInfo
 from registry.validation import parse_int_arg, parse_version
-from registry.views.ui import builds, links, whereabouts
+from registry.views.ui import links, whereabouts
 from registry.views.ui.blueprint import bp
 from registry.views.ui.highlight import yaml_html
 
@@ -147,7 +148,7 @@ def version(application: str, release: str, version: str) -> ResponseReturnValue
         history=store.deployments_of_version(application, release, number),
         info=info,
         latest=latest,
-        components=[(c, builds.describe(c.get("build"))) for c in info.components],
+        components=[(c, builds.describe(c.build)) for c in info.components],
         made_by=builds.describe(info.build),
         descriptor_html=yaml_html(text.decode("utf-8")),
         git=git_commands(info),

@@ -1,7 +1,15 @@
-"""A small bounded LRU mapping for immutable Git-derived values (keyed by object id).
+"""The one bounded in-process cache of the registry: a thread-safe LRU mapping.
 
-Commits and blobs never change, so an entry is never stale; the bound only caps memory.
+Every value cached in memory here is derived from something that never changes under its
+key: Git objects and commits (keyed by object id), a fragment's text (by its sha256), a
+version's manifest entry (by its JSON), a ledger tip. So an entry is never stale and
+nothing is ever invalidated; the bound only caps memory, and the least recently used entry
+goes first (a "clear everything when full" dict would make every 4097th publish cold).
 A lock makes it safe under threaded servers (reads skip the store's per-process guard).
+
+Pure functions of small strings (:func:`registry.refnames.encode`, the UI's syntax
+highlighting) are memoized with :func:`functools.lru_cache` instead: same policy, no key
+to build by hand. See docs/ARCHITECTURE.md, "Caches".
 """
 
 from __future__ import annotations

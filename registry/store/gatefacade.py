@@ -1,0 +1,197 @@
+"""The gate's part of the store: a release's policy, freeze and decisions, and promotion
+(registry/gate.py: the rules; store/gatestore.py: the records; store/promoter.py: the write)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from registry.errors import BadRequest, GateRefused, Locked
+from registry.gate import (
+    APPROVAL,
+    Decision,
+    DeploymentLike,
+    Freeze,
+    GateState,
+    Policy,
+    Source,
+    unmet,
+)
+from registry.store import gatestore, locking, promoter, publisher
+from registry.store.core import StoreCore
+from registry.store.types import PromoteOutcome, Target, VersionInfo
+
+
+class GateFacade(StoreCore):
+    """DescriptorStore's gate methods (see :mod:`.core`)."""
+
+    def gate(self, application: str, release: str) -> GateState:
+        """The policy, freeze and decisions kept for a release (empty when none were set;
+        a release need not exist yet: its first promotion may create it)."""
+        with self._guard():
+            publisher.branch_ref(application, release)  # InvalidName
+            return self._gate.state(application, release)
+
+    def _locked(self, application: str, release: str, doing: str) -> None:
+        frozen = self._gate.state(application, release).frozen()
+        if frozen is not None:
+            raise Locked(
+                f"{application}/{release} is {frozen.describe()}; {doing} into it is refused "
+                "while it is frozen",
+                details=frozen.to_json(),
+            )
+
+    def _admit_publish(self, target: Target) -> None:
+        self._locked(target.application, target.release, "publishing")
+        policy = self._gate.state(target.application, target.release).policy
+        if policy is not None and policy.promotion_only:
+            raise GateRefused(
+                f"{target.application}/{target.release} accepts versions only by promotion "
+                f"(policy set by {policy.set_by or 'unknown'} at {policy.set_at}): CI publishes "
+                "are refused; promote a version into it with POST "
+                ".../releases/{release}/promotions",
+                details={"application": target.application, "release": target.release},
+            )
+
+    def _change_gate(
+        self,
+        application: str,
+        release: str,
+        files: dict[str, bytes | None],
+        summary: str,
+        trailers: dict[str, str],
+    ) -> GateState:
+        with self._guard(), locking.exclusive(self._path, self._lock_waited):
+            return self._gate.change(application, release, files, summary, trailers)
+
+    def set_policy(self, application: str, release: str, policy: Policy) -> GateState:
+        """Replace the release's policy (an empty one removes it)."""
+        publisher.branch_ref(application, release)
+        data = None if policy.empty else gatestore.policy_bytes(policy)
+        conditions = _describe_policy(policy)
+        return self._change_gate(
+            application,
+            release,
+            {gatestore.POLICY: data},
+            f"{application}/{release}: policy set by {policy.set_by}: {conditions}",
+            {"Consign-Gate": "policy", "Consign-Identity": policy.set_by},
+        )
+
+    def freeze(self, application: str, release: str, freeze: Freeze) -> GateState:
+        publisher.branch_ref(application, release)
+        who = freeze.identity or freeze.by
+        return self._change_gate(
+            application,
+            release,
+            {gatestore.FREEZE: gatestore.freeze_bytes(freeze)},
+            f"{application}/{release}: frozen by {who}: {freeze.reason}",
+            {"Consign-Gate": "freeze", "Consign-Identity": who},
+        )
+
+    def thaw(self, application: str, release: str, who: str) -> Freeze | None:
+        """Lift the freeze; the freeze that was recorded (None: there was none, nothing written)."""
+        publisher.branch_ref(application, release)
+        with self._guard(), locking.exclusive(self._path, self._lock_waited):
+            recorded = self._gate.state(application, release).freeze
+            if recorded is None:
+                return None
+            self._gate.change(
+                application,
+                release,
+                {gatestore.FREEZE: None},
+                f"{application}/{release}: thawed by {who}",
+                {"Consign-Gate": "thaw", "Consign-Identity": who},
+            )
+            return recorded
+
+    def decide(self, application: str, release: str, decision: Decision) -> Decision:
+        """Record an approval or rejection of an existing version (appended, never rewritten)."""
+        with self._guard(), locking.exclusive(self._path, self._lock_waited):
+            self.version(application, release, decision.version)  # NotFound
+            files = self._gate.snapshot(application, release).files
+            verb = "approved" if decision.kind == APPROVAL else "rejected"
+            text = f": {decision.text}" if decision.text else ""
+            self._gate.change(
+                application,
+                release,
+                {gatestore.DECISIONS: gatestore.appended(files, decision)},
+                f"{application}/{release} v{decision.version}: {verb} by {decision.who}{text}",
+                {
+                    "Consign-Gate": decision.kind,
+                    "Consign-Version": str(decision.version),
+                    "Consign-Identity": decision.who,
+                },
+            )
+            return decision
+
+    def _deployments(self, application: str, release: str, number: int) -> Sequence[DeploymentLike]:
+        """The ledger's records of a version, for the gate's ``healthy_in``."""
+        return self.deployments_of_version(application, release, number)
+
+    def promote(
+        self,
+        target: Target,
+        source: Target,
+        number: int,
+        promoted_by: dict[str, Any],
+        who: str,
+    ) -> PromoteOutcome:
+        """Make the next version of ``target`` from version ``number`` of ``source``.
+
+        Refused with 423 while the target is frozen, 409 naming every unmet condition
+        (rejected source, policy); a retry (the target's latest already came from this
+        source) answers the existing version with ``created=False``.
+        """
+        publisher.branch_ref(target.application, target.release)
+        if source == target:
+            raise BadRequest(
+                f"cannot promote {source.application}/{source.release} into itself",
+                details={"field": "from_release"},
+            )
+        source_info = self.version(source.application, source.release, number)  # NotFound
+        # Read before the writer lock: the ledger may have its own locking, and an "ok"
+        # deploy, once recorded, stays recorded.
+        deployments = self._deployments(source.application, source.release, number)
+        with self._guard(), locking.exclusive(self._path, self._lock_waited):
+            self._locked(target.application, target.release, "promoting")
+            tip = self._refs.resolve(publisher.branch_ref(target.application, target.release))
+            tip_info = self._reader.info(tip) if tip else None
+            if tip_info is not None and promoter.already(tip_info, source_info):
+                return PromoteOutcome(tip_info, False)
+            standing = self._gate.state(source.application, source.release).standing(number)
+            policy = self._gate.state(target.application, target.release).policy
+            reasons = unmet(
+                policy,
+                Source(source.application, source.release, number),
+                standing,
+                deployments,
+            )
+            if reasons:
+                raise GateRefused(
+                    f"cannot promote {source.application}/{source.release} v{number} into "
+                    f"{target.application}/{target.release}: " + "; ".join(reasons),
+                    details={"unmet": reasons},
+                )
+            outcome = promoter.promote(
+                self._objects, self._refs, self._reader, target, source_info, promoted_by, who
+            )
+            self.housekeeper.after_publish()
+            return outcome
+
+
+def _describe_policy(policy: Policy) -> str:
+    parts = ["promotion only"] if policy.promotion_only else []
+    if policy.from_releases:
+        parts.append("from " + ", ".join(policy.from_releases))
+    if policy.approvals:
+        parts.append(f"{policy.approvals} approval(s)")
+    if policy.healthy_in:
+        parts.append("healthy in " + ", ".join(policy.healthy_in))
+    return "; ".join(parts) or "no conditions"
+
+    def promoted_to(self, application: str, release: str, number: int) -> list[VersionInfo]:
+        """The versions of other releases promoted from this one, by application, release
+        and number (the reverse of their ``promoted_from``)."""
+        with self._guard():
+            found = self._promotions.to((application, release, number))
+        return [self.version(*where) for where in found]

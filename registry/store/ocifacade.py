@@ -1,0 +1,43 @@
+"""The OCI side of the store: the compose layers of versions' artifacts, and the check that
+a new application or release does not share its OCI repository name (registry/ocinames.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from registry import ocinames
+from registry.errors import StoreError
+from registry.store import manifest, publisher
+from registry.store.core import StoreCore
+from registry.store.types import Target, VersionInfo
+
+
+class OCIFacade(StoreCore):
+    """DescriptorStore's OCI methods (see :mod:`.core`)."""
+
+    def oci_layers(self, versions: Sequence[VersionInfo]) -> list[bytes]:
+        """The compose file of each version's OCI artifact (one Git round trip for all): the
+        descriptor, or when the version has attached env files, ``oci/docker-compose.yml``
+        (the descriptor with them renamed to their flat names)."""
+
+        def path(info: VersionInfo) -> str:
+            files = any(c.files for c in info.components)
+            return manifest.OCI_LAYER if files else manifest.DESCRIPTOR
+
+        with self._guard():
+            found = self._objects.read_many([f"{v.commit}:{path(v)}" for v in versions])
+        missing = [f"{v.commit}:{path(v)}" for v, o in zip(versions, found, strict=True) if not o]
+        if missing:
+            raise StoreError(f"Git object {missing[0]} is missing")
+        return [o.data for o in found if o is not None]
+
+    def _check_oci_names(self, targets: Sequence[Target]) -> None:
+        """Conflict (409) when a new application or release would share its OCI repository
+        name with an existing one (or another new one): see :mod:`registry.ocinames`."""
+        branches = (publisher.branch_ref(t.application, t.release) for t in targets)
+        if all(self._refs.resolve(b) is not None for b in branches):
+            return  # nothing new: the common case costs one cached ref read per target
+        existing: dict[str, list[str]] = {}
+        for app in self.applications():
+            existing[app] = self.releases(app)
+        ocinames.check_new(existing, [(t.application, t.release) for t in targets])
