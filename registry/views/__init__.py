@@ -8,6 +8,7 @@ from flask import Blueprint
 from registry.views.descriptors import bp as descriptors
 from registry.views.discovery import bp as discovery
 from registry.views.environments import bp as environments
+from registry.views.find import bp as find
 from registry.views.gate import bp as gate
 from registry.views.git_http import bp as git_http
 from registry.views.locks import bp as locks
@@ -30,6 +31,7 @@ BLUEPRINTS: list[Blueprint] = [
     monitoring,
     gate,
     environments,
+    find,
     locks,
     oci,
     ui,

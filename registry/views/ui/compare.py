@@ -1,20 +1,21 @@
-"""The diff page (any two versions, also across releases) and "find a build"."""
+"""The diff page (any two versions, also across releases) and "find a build" (its search is
+:mod:`registry.finding`, shared with ``GET /api/find``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from flask import current_app, render_template, request
+from flask import render_template, request
 from flask.typing import ResponseReturnValue
 
-from registry import builds, diffing
+from registry import builds, diffing, finding
 from registry.errors import BadRequest
 from registry.storage import get_store
-from registry.store import ComponentInfo, DeploymentRecord, VersionInfo
-from registry.validation import parse_int_arg, parse_version
+from registry.store import VersionInfo
+from registry.validation import parse_version
+from registry.views.find import scan_arg
 from registry.views.lookup import stored_names
-from registry.views.ui import links, sbs, whereabouts
+from registry.views.ui import links, sbs
 from registry.views.ui.blueprint import bp
 from registry.views.ui.definitions import definitions
 
@@ -88,102 +89,27 @@ def diff() -> ResponseReturnValue:
     )
 
 
-@dataclass
-class Found:
-    """The versions of one release holding the build, as runs of consecutive numbers."""
-
-    application: str
-    release: str
-    runs: list[list[VersionInfo]] = field(default_factory=list)
-    label: str = ""
-    searched: int = 0
-    total: int = 0
-    running: list[DeploymentRecord] = field(default_factory=list)  # where these versions run
-
-    @property
-    def count(self) -> int:
-        return sum(len(r) for r in self.runs)
-
-    def add(self, info: VersionInfo) -> None:
-        if self.runs and self.runs[-1][-1].number == info.number + 1:
-            self.runs[-1].append(info)
-        else:
-            self.runs.append([info])
-
-
-PAGE = 200
-
-
-def _search(application: str, release: str, component: str, build: str, scan: int) -> Found:
-    store = get_store()
-    found = Found(application, release)
-    found.total = store.version(application, release, None).number
-    before: int | None = None
-    # Consecutive versions share their manifest entries (the store hands out one dict per
-    # component and fragment), so each entry is matched once, not once per version.
-    # (The entry is kept with its verdict so that its id cannot be reused meanwhile.)
-    verdicts: dict[int, tuple[ComponentInfo, bool]] = {}
-    # A component keeps its place in the manifest from version to version: look there
-    # first (one lookup per version instead of fifty).
-    where = 0
-    while found.searched < scan:
-        page = store.versions(
-            application, release, limit=min(PAGE, scan - found.searched), before=before
-        )
-        if not page:
-            break
-        for info in page:
-            entries = info.components
-            if where >= len(entries) or entries[where].name != component:
-                where = next((i for i, e in enumerate(entries) if e.name == component), -1)
-                if where < 0:
-                    where = 0
-                    continue
-            entry = entries[where]
-            if id(entry) not in verdicts:
-                verdicts[id(entry)] = (entry, builds.matches(entry.build, build))
-            if verdicts[id(entry)][1]:
-                found.add(info)
-                found.label = found.label or builds.label(entry.build)
-        found.searched += len(page)
-        before = page[-1].number
-    return found
-
-
 @bp.get("/ui/find")
 def find() -> ResponseReturnValue:
     """Which versions contain build ``build`` of component ``component``: the newest
-    ``scan`` versions of every release are searched (``UI_FIND_SCAN`` by default)."""
+    ``scan`` versions of every release are searched (``UI_FIND_SCAN`` by default).
+    Without both, the page is the empty form."""
     component = request.args.get("component", "").strip()
     build = request.args.get("build", "").strip()
-    default_scan = int(current_app.config["UI_FIND_SCAN"])
-    scan = parse_int_arg("scan", request.args.get("scan"), maximum=10**6) or default_scan
-    results: list[Found] = []
-    partial: list[Found] = []
-    if component and build:
-        store = get_store()
-        running = whereabouts.running(store.environments())
-        for application in store.applications():
-            for release in store.releases(application):
-                found = _search(application, release, component, build, scan)
-                if found.runs:
-                    numbers = {info.number for run in found.runs for info in run}
-                    found.running = [
-                        r
-                        for r in running.get((application, release), [])
-                        if r.deployed_version in numbers
-                    ]
-                    results.append(found)
-                if found.searched < found.total:
-                    partial.append(found)
-    deeper = links.ui_find(component, build, scan=scan * 10)
+    scan = scan_arg(request.args.get("scan"))
+    found = finding.find(get_store(), component, build, scan) if component and build else None
     return render_template(
         "ui/find.html",
         component=component,
         build=build,
-        asked=bool(component and build),
-        results=results,
-        partial=partial,
+        asked=found is not None,
+        results=found.results if found else [],
+        partial=found.partial if found else [],
         scan=scan,
-        deeper=deeper,
+        deeper=links.ui_find(component, build, scan=scan * 10),
+        json_url=links.api(
+            "/api/find", query=urlencode({"component": component, "build": build, "scan": scan})
+        )
+        if found
+        else None,
     )
