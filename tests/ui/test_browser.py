@@ -209,6 +209,15 @@ def test_walk_every_page_by_clicking(served_ui: ServedRegistry, page: Any, tmp_p
         ["TLO GE", "Milestone", "#2\u2013#5", "4", "TLO-DB #7", "nowhere"],
     ]
     shots.take("find")
+    find_json = page.locator("footer a.json").get_attribute("href")
+    assert find_json == "/api/find?component=db&build=7&scan=1000"
+    answer = requests.get(
+        base + find_json, headers={"Authorization": f"Bearer {READER}"}, timeout=10
+    )
+    assert [(f["application"], f["release"], f["versions"]) for f in answer.json()["found"]] == [
+        ("TLO EE", "Milestone", [2]),
+        ("TLO GE", "Milestone", [5, 4, 3, 2]),
+    ]
     page.click("table.found tbody tr:nth-child(2) >> text=#5")
     assert page.title() == "TLO GE / Milestone #5 · Consignment"
     assert "bittorrent-sync-data" in page.inner_text("ul.warnings")

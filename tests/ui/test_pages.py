@@ -207,6 +207,18 @@ def test_find_a_build(history: FlaskClient) -> None:
         assert history.post(f"/api/environments/{env}/deployments", json=body).status_code == 201
     page = get_page(history, "/ui/find?component=web&build=TLO-WEB-41")
     assert page.rows("found")[2][5] == "qa-1 #2 ok"
+    # the JSON behind it: the same search (GET /api/find), the same answer
+    json = [h for h in page.links() if h.startswith("/api/")]
+    assert json == ["/api/find?component=web&build=TLO-WEB-41&scan=1000"]
+    found = history.get(json[0]).get_json()["found"]
+    assert [(f["application"], f["release"], f["runs"]) for f in found][2] == (
+        "TLO GE",
+        "Milestone",
+        [{"from": 1, "to": 3}],
+    )
+    assert [(r["environment"], r["version"], r["outcome"]) for r in found[2]["running"]] == [
+        ("qa-1", 2, "ok")
+    ]
     assert "/ui/environments/qa-1" in page.links() and "/ui/environments/qa-2" not in page.links()
     by_revision = get_page(history, "/ui/find?component=web&build=feedc0f")
     assert [r[2] for r in by_revision.rows("found")] == ["#4\u2013#5"]
@@ -215,7 +227,9 @@ def test_find_a_build(history: FlaskClient) -> None:
     shallow = get_page(history, "/ui/find?component=web&build=41&scan=1")
     assert "not searched to the start" in shallow.words()
     assert "/ui/find?component=web&build=41&scan=10" in shallow.links()
-    assert get_page(history, "/ui/find").h1 == "Find a build"
+    form = get_page(history, "/ui/find")
+    assert form.h1 == "Find a build"
+    assert not [h for h in form.links() if h.startswith("/api/")]  # nothing asked: no JSON
 
 
 def test_static_files_are_served_from_the_package(client: FlaskClient) -> None:

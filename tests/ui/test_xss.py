@@ -106,6 +106,13 @@ def test_hostile_values_are_shown_and_escaped_on_every_page(client: FlaskClient)
         [APP, RELEASE, "#1"],
         [APP, OTHER, "#1"],
     ]
+    (json_url,) = [h for h in check_page(found.data).links() if h.startswith("/api/find?")]
+    behind = client.get(json_url).get_json()  # the hostile names survive the link's encoding
+    assert (behind["component"], behind["build"]) == (COMPONENT, BUILD["buildNumber"])
+    assert [(f["application"], f["release"], f["versions"]) for f in behind["found"]] == [
+        (APP, RELEASE, [1]),
+        (APP, OTHER, [1]),
+    ]
 
     error = client.get(f"/ui/applications/{segment(APP)}/releases/{segment('<nope>')}")
     assert error.status_code == 404
