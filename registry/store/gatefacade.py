@@ -178,6 +178,13 @@ class GateFacade(StoreCore):
             self.housekeeper.after_publish()
             return outcome
 
+    def promoted_to(self, application: str, release: str, number: int) -> list[VersionInfo]:
+        """The versions of other releases promoted from this one, by application, release
+        and number (the reverse of their ``promoted_from``)."""
+        with self._guard():
+            found = self._promotions.to((application, release, number))
+        return [self.version(*where) for where in found]
+
 
 def _describe_policy(policy: Policy) -> str:
     parts = ["promotion only"] if policy.promotion_only else []
@@ -188,10 +195,3 @@ def _describe_policy(policy: Policy) -> str:
     if policy.healthy_in:
         parts.append("healthy in " + ", ".join(policy.healthy_in))
     return "; ".join(parts) or "no conditions"
-
-    def promoted_to(self, application: str, release: str, number: int) -> list[VersionInfo]:
-        """The versions of other releases promoted from this one, by application, release
-        and number (the reverse of their ``promoted_from``)."""
-        with self._guard():
-            found = self._promotions.to((application, release, number))
-        return [self.version(*where) for where in found]
