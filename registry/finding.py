@@ -3,6 +3,7 @@ of them run where. One computation for the "Find a build" page and ``GET /api/fi
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 
 from registry.builds import label, matches
@@ -96,12 +97,14 @@ def search(
 
 def find(store: DescriptorStore, component: str, build: str, scan: int) -> Finding:
     """Search every release of every application; each release holding the build also gets
-    the ledger's current records (one per environment) that run one of its versions."""
+    the ledger's current records (one per environment) that run one of its versions.
+    ``component`` is compared in NFC (``Café`` spelled decomposed finds it too)."""
     running: dict[tuple[str, str], list[DeploymentRecord]] = {}
     for state in store.environments():
         for record in state.deployed:
             running.setdefault((record.application, record.release), []).append(record)
     finding = Finding(component, build, scan, [], [])
+    component = unicodedata.normalize("NFC", component)  # as a publish stores names
     for application in store.applications():
         for release in store.releases(application):
             found = search(store, application, release, component, build, scan)

@@ -4,13 +4,15 @@ bad parameter."""
 
 from __future__ import annotations
 
+import unicodedata
+from pathlib import Path
 from typing import Any
 
 import requests
 
 from tests.registry.test_app_ledger import report
 from tests.serving import ServedRegistry
-from tests.ui.conftest import READER
+from tests.ui.conftest import READER, WEB, bamboo, publish_http
 
 AUTH = {"Authorization": f"Bearer {READER}"}
 
@@ -122,3 +124,19 @@ def test_find_follows_the_read_token_rule_and_refuses_bad_input(
         body = answer.json()
         assert body["error"] == "bad_request" and body["field"] == field, bad
         assert repr(field) in body["message"]
+
+
+def test_find_compares_the_component_name_in_nfc(tmp_path: Path) -> None:
+    """A publish stores names in NFC: asking with the decomposed spelling finds them."""
+    nfc = "Café"
+    nfd = unicodedata.normalize("NFD", nfc)
+    assert nfd != nfc
+    with ServedRegistry(tmp_path / "registry.git", tmp_path / "serve.log").start() as server:
+        publish_http(server.url, WEB, ["A"], ["R"], component=nfd, build=bamboo("P", 3))
+        for spelling in (nfc, nfd):
+            answer = requests.get(
+                f"{server.url}/api/find", params={"component": spelling, "build": "3"}, timeout=30
+            )
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["component"] == spelling  # as asked
+            assert [release(f) for f in answer.json()["found"]] == [("A", "R", [1], [(1, 1)])]
