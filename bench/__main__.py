@@ -18,6 +18,12 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=5, help="deployer: alternating rounds")
     parser.add_argument("--scale-to", type=int, default=100_000, help="scale: versions to grow to")
+    parser.add_argument(
+        "--scale-repo",
+        type=Path,
+        default=None,
+        help="scale: keep the grown repository here and reuse it (stages below its size skipped)",
+    )
     parser.add_argument("--slow", type=int, default=50, help="slowclients: slow connections")
     parser.add_argument("--seconds", type=float, default=20, help="slowclients: probe time")
     parser.add_argument(
@@ -41,7 +47,11 @@ def main() -> None:
     if "scale" in args.which:
         from bench import scale
 
-        print(json.dumps(scale.run(args.scale_to, args.samples)["targets"], indent=2))
+        print(
+            json.dumps(
+                scale.run(args.scale_to, args.samples, repo=args.scale_repo)["targets"], indent=2
+            )
+        )
     if "slowclients" in args.which:
         from bench import slowclients
 

@@ -10,7 +10,9 @@ so that machine noise hits both alike and nothing is compared across time. The f
 the p50 of the grown repository over the p50 of the fresh one (goal: <= 1.2).
 
 The fill is in-process through the same store code, without fsync (it is not measured);
-the servers run with durability on, as in production.
+the servers run with durability on, as in production. ``--scale-repo DIR`` keeps the grown
+repository in DIR and grows an existing one from where it is (the fill to 100,000 takes
+long); stages below the size it already has are skipped, since they cannot be measured.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from urllib.parse import quote
 import requests
 
 from bench.common import serve, summary_ms, write_results
+from consign.process import run as run_command
 from registry.errors import NotFound
 from registry.fragments import parse_fragment
 from registry.store import DescriptorStore, Target
@@ -136,15 +139,29 @@ def compare(grown: str, fresh: str, samples: int, clients: int, build0: int) -> 
     return out
 
 
-def run(scale_to: int = STAGES[-1], samples: int = 100, log: Callable[[str], None] = print) -> dict:
+def _size(repo: Path) -> int:
+    """Versions already in ``repo`` (one tag each); 0 when there is no repository yet."""
+    if not (repo / "HEAD").exists():
+        return 0
+    listed = run_command(["git", "--git-dir", str(repo), "for-each-ref", "refs/tags/"])
+    return len(listed.stdout.splitlines())
+
+
+def run(
+    scale_to: int = STAGES[-1],
+    samples: int = 100,
+    log: Callable[[str], None] = print,
+    repo: Path | None = None,
+) -> dict:
     results: dict[str, Any] = {"per_release": PER_RELEASE, "components": COMPONENTS, "stages": {}}
     with tempfile.TemporaryDirectory(prefix="consign-scale-") as d:
         tmp = Path(d)
-        grown_repo, fresh_repo = tmp / "grown.git", tmp / "fresh.git"
+        grown_repo, fresh_repo = repo or tmp / "grown.git", tmp / "fresh.git"
+        already = _size(grown_repo)
         grown, fresh = DescriptorStore(grown_repo, durable=False), DescriptorStore(fresh_repo)
         fill_release(fresh, FRESH_APP, FRESH_REL, PER_RELEASE)
-        build0 = 100_000_000
-        for stage in (s for s in STAGES if s <= scale_to):
+        build0 = 100_000_000 + already * 10  # builds never seen in a reused repository
+        for stage in (s for s in STAGES if already <= s <= scale_to):
             log(f"growing to {stage} versions ...")
             t0 = time.perf_counter()
             grow(grown, stage, log)
