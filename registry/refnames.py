@@ -57,8 +57,13 @@ def encode(name: str, what: str = "name") -> str:
     return "".join(out)
 
 
+@functools.lru_cache(maxsize=8192)
 def decode(component: str) -> str:
-    """Invert :func:`encode`. Raises ValueError for text ``encode`` cannot produce."""
+    """Invert :func:`encode`. Raises ValueError for text ``encode`` cannot produce.
+
+    Cached like :func:`encode`: listing applications decodes every release name of every
+    application (1,000 names a call at 1,000 releases, several calls a publish), which made
+    publishing into a repository of 1,000 releases ~15 ms slower than into a fresh one."""
     raw = bytearray()
     i = 0
     while i < len(component):

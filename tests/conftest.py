@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,14 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("CONSIGN_SHARED", ROOT.parent / "shared"))
 SEED = SHARED / "seed"
 CORPUS = SHARED / "corpus"
+
+# A shell without job control starts background commands with SIGINT ignored, and an
+# ignored signal stays ignored across exec: run that way (`make test &`), every deployer and
+# git the tests start would ignore the Ctrl-C the tests send them. A handler is reset to
+# the default on exec, so with Python's own handler here the children get SIGINT as from a
+# terminal.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _docker_problem() -> str | None:

@@ -2,11 +2,13 @@
 
 Reading a ref is a file read (loose ref, then ``packed-refs``, the order Git itself uses),
 so neither a publish nor a version lookup ever lists all tags. ``packed-refs`` is parsed
-once and re-parsed only when its (inode, size, mtime) changes.
+once and re-parsed only when its (inode, size, mtime) changes; its names are kept sorted,
+so the children of a prefix are a bisected range, not a walk over every tag.
 """
 
 from __future__ import annotations
 
+import bisect
 import errno
 import os
 from collections.abc import Callable
@@ -45,6 +47,7 @@ class RefDB:
         self._durable = durable
         self._packed_key: tuple[int, int, int] | None = None
         self._packed: dict[str, str] = {}
+        self._packed_names: list[str] = []  # the keys of _packed, sorted
         # prefix -> (the packed dict it was computed from, its children there): listing
         # applications walked every packed ref (10,000 version tags) for each prefix
         self._packed_children: dict[str, tuple[dict[str, str], frozenset[str]]] = {}
@@ -58,7 +61,7 @@ class RefDB:
         try:
             st = os.stat(path)
         except FileNotFoundError:
-            self._packed_key, self._packed = None, {}
+            self._packed_key, self._packed, self._packed_names = None, {}, []
             return self._packed
         key = (st.st_ino, st.st_size, st.st_mtime_ns)
         if key != self._packed_key:
@@ -68,6 +71,7 @@ class RefDB:
                     sha, _, ref = line.partition(" ")
                     packed[ref] = sha
             self._packed_key, self._packed = key, packed
+            self._packed_names = sorted(packed)  # Git writes it sorted: a linear pass
         return self._packed
 
     def resolve(self, ref: str) -> str | None:
@@ -101,12 +105,23 @@ class RefDB:
         known = self._packed_children.get(prefix)
         if known is None or known[0] is not packed:
             found = frozenset(
-                ref[len(prefix) :].split("/", 1)[0] for ref in packed if ref.startswith(prefix)
+                ref[len(prefix) :].split("/", 1)[0] for ref in self._packed_under(prefix)
             )
             if len(self._packed_children) >= 1024:  # prefixes asked for unknown names too
                 self._packed_children.clear()
             known = self._packed_children[prefix] = (packed, found)
         return names | known[1]
+
+    def _packed_under(self, prefix: str) -> list[str]:
+        """The packed ref names starting with ``prefix`` (call after :meth:`_packed_refs`):
+        a bisected range of the sorted names. Walking all of them for each prefix cost
+        ~15 ms at 100,000 version tags, several times a publish."""
+        names = self._packed_names
+        start = bisect.bisect_left(names, prefix)
+        end = start
+        while end < len(names) and names[end].startswith(prefix):
+            end += 1
+        return names[start:end]
 
     def _held_lock(self, updates: list[RefUpdate]) -> tuple[str, Path] | None:
         """(ref, lock file) of the first ref of a failed transaction that Git's lock file

@@ -118,12 +118,14 @@ def test_only_a_git_killed_outright_leaves_its_ref_lock(tmp_path: Path, ending: 
         lock = repo / (ref + ".lock")
         assert lock.exists()
         assert proc.stdin is not None
-        if ending == "end of input":
-            proc.stdin.close()
-        else:
-            proc.send_signal(getattr(signal, ending))
-        proc.wait(timeout=30)
-        stop(proc)
+        try:
+            if ending == "end of input":
+                proc.stdin.close()
+            else:
+                proc.send_signal(getattr(signal, ending))
+            proc.wait(timeout=30)
+        finally:
+            stop(proc)  # its pipes closed even when it did not end
         assert ref not in refs(repo)  # the transaction was never committed
         if ending != "SIGKILL":
             assert not git_locks(repo)
