@@ -386,7 +386,10 @@ def targets(results: dict[str, Any]) -> dict[str, Any]:
         },
     }
     checks["publish_p50_vs_baseline"]["met"] = checks["publish_p50_vs_baseline"]["ratio"] <= 0.5
-    checks["publish_p50_long_vs_short"]["met"] = checks["publish_p50_long_vs_short"]["ratio"] <= 1.2
+    # Growth is judged alternating in one repository; "ratio" compares two servers on two
+    # repositories measured minutes apart (kept for the record, it misleads: issue 15).
+    growth = checks["publish_p50_long_vs_short"]
+    growth["met"] = growth["ratio_same_repo_alternating"] <= 1.2
     checks["list_versions_long_p50_ms"]["met"] = results["list_long"]["p50_ms"] <= 10
     checks["get_descriptor_vs_healthz_throughput"]["met"] = min(thru.values()) >= 0.8
     checks["get_descriptor_vs_healthz_throughput"]["met_paired"] = min(paired.values()) >= 0.8
