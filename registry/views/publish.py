@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
@@ -34,16 +35,24 @@ def _admit(req: validation.PublishRequest) -> validation.PublishRequest:
     """NFC and the rules for new names (:mod:`registry.names`); stored names pass as they are,
     and a name stored in another normal form is that name (published to, not doubled)."""
     store = get_store()
+    # What is stored is read once a request: each admission rule asks again and again.
+    stored_apps = set(store.applications())
+    stored_releases: dict[str, set[str]] = {}
 
     def app_stored(name: str) -> bool:
-        return name in store.applications()
+        return name in stored_apps
 
     applications = [
         names.admit(store.spelling(a)[0], "applications", app_stored) for a in req.applications
     ]
 
+    def releases_of(application: str) -> set[str]:
+        if application not in stored_releases:
+            stored_releases[application] = set(store.releases(application))
+        return stored_releases[application]
+
     def release_stored(name: str) -> bool:
-        return any(name in store.releases(a) for a in applications if app_stored(a))
+        return any(name in releases_of(a) for a in applications if app_stored(a))
 
     def release_spelling(name: str) -> str:
         spelled = (store.spelling(a, name)[1] for a in applications)
@@ -51,6 +60,7 @@ def _admit(req: validation.PublishRequest) -> validation.PublishRequest:
 
     releases = [names.admit(release_spelling(r), "releases", release_stored) for r in req.releases]
 
+    @functools.cache
     def components() -> list[str]:
         stored = (store.components(a, r) for a in applications for r in releases)
         return [c.name for found in stored for c in found]
