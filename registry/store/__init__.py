@@ -108,7 +108,7 @@ class DescriptorStore(GateFacade, LedgerFacade, OCIFacade):
         self._numbered: LRU[tuple[str, str, int], tuple[VersionInfo, bytes]] = LRU(NUMBERED)
         self._ledger = Ledger(self._path, self._objects, self._refs)
         self._envlocks = EnvLocks(self._path)
-        self._promotions = Promotions(self._path)
+        self._promotions = Promotions(self._path, self._refs)
 
     def repo_path(self) -> Path:
         return self._path

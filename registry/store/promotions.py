@@ -6,20 +6,19 @@ A version records where it came from, not where it went, so the answer is a scan
 release's history. Version commits never change and branches only grow, so each process
 keeps, per branch, the promotions found up to the tip it last saw and reads only the
 commits added since (one ``git log --grep`` per branch that moved; the first scan reads each
-branch once). The branches and their tips come from one ``git for-each-ref``, asked again
-only when ``packed-refs`` or a folder under ``refs/heads`` changed (a branch moving replaces
-its file, which changes its folder): listing refs in Python would walk every version tag.
+branch once). The branches and their tips are read through the store's :class:`RefDB`
+(a bisected range of the packed names, and the loose refs' folders).
 """
 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from consign.process import CommandFailed, run
 from registry.errors import StoreError
+from registry.store.refs import RefDB
 
 _FORMAT = "--format=" + "%x1f".join(
     f"%(trailers:key=Consign-{k},valueonly)"
@@ -38,10 +37,10 @@ class _Branch:
 class Promotions:
     """The caller holds the store's per-process guard."""
 
-    def __init__(self, gitdir: Path) -> None:
+    def __init__(self, gitdir: Path, refs: RefDB) -> None:
         self.gitdir = gitdir
+        self._refs = refs
         self._branches: dict[str, _Branch] = {}
-        self._tips: tuple[tuple[tuple[str, int, int, int], ...], dict[str, str]] | None = None
 
     def _git(self, *args: str) -> str:
         try:
@@ -49,26 +48,16 @@ class Promotions:
         except CommandFailed as e:
             raise StoreError(f"cannot read the promotions: {e}") from e
 
-    def _signature(self) -> tuple[tuple[str, int, int, int], ...]:
-        paths = [str(self.gitdir / "packed-refs")]
-        paths += [d for d, _, _ in os.walk(self.gitdir / "refs" / "heads")]
-        found = []
-        for p in paths:
-            try:
-                st = os.stat(p)
-            except FileNotFoundError:
-                continue
-            found.append((p, st.st_ino, st.st_size, st.st_mtime_ns))
-        return tuple(found)
-
     def tips(self) -> dict[str, str]:
-        """Every branch under ``refs/heads/`` with its tip."""
-        signature = self._signature()
-        if self._tips is None or self._tips[0] != signature:
-            out = self._git("for-each-ref", "--format=%(objectname) %(refname)", "refs/heads/")
-            tips = dict(line.split(" ", 1)[::-1] for line in out.splitlines() if " " in line)
-            self._tips = (signature, tips)
-        return self._tips[1]
+        """Every application/release branch with its tip."""
+        tips: dict[str, str] = {}
+        for app in self._refs.children("refs/heads/"):
+            for release in self._refs.children(f"refs/heads/{app}/"):
+                ref = f"refs/heads/{app}/{release}"
+                tip = self._refs.resolve(ref)
+                if tip is not None:
+                    tips[ref] = tip
+        return tips
 
     def _of(self, branch: str, tip: str) -> list[tuple[Where, Where]]:
         known = self._branches.setdefault(branch, _Branch())
