@@ -20,6 +20,7 @@ after the deploy.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import tempfile
@@ -135,9 +136,16 @@ class Workdir:
         folder = self.root / project
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            shutil.rmtree(folder / PUBLISHED_FILES, ignore_errors=True)
+            shutil.rmtree(folder / PUBLISHED_FILES)
+        except FileNotFoundError:
+            pass
         except OSError as e:
             raise WorkdirUnusable(f"--workdir {self.root}: cannot write {folder}: {e}") from e
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise WorkdirUnusable(
+                f"--workdir {self.root}: cannot write {folder} as uid {os.getuid()}: "
+                "make it writable by the deployer's user"
+            )
         yield folder
 
     def check(self, text: str, folder: Path, client: Any, out: TextIO, *, kept: bool) -> None:

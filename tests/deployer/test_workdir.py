@@ -152,6 +152,9 @@ def test_the_project_folder_is_kept_without_the_previous_versions_files(tmp_path
         assert given == folder
         assert not (folder / "fragments").exists() and (folder / "app.env").exists()
     assert folder.is_dir()
+    (folder / "fragments").write_text("not the deployer's folder")
+    with pytest.raises(WorkdirUnusable, match=r"cannot write .*/work/shop"):
+        Workdir(tmp_path / "work").folder("shop").__enter__()
     (tmp_path / "file").write_text("")
     with (
         pytest.raises(WorkdirUnusable, match="cannot write"),
