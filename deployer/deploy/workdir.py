@@ -41,6 +41,7 @@ from deployer.deploy import envfiles
 #: hostname telling nothing).
 _CONTAINER_ID = re.compile(r"/containers/([0-9a-f]{64})/")
 MOUNTINFO = Path("/proc/self/mountinfo")
+_PROJECT = re.compile(r"[a-z0-9][a-z0-9_-]*")
 #: The tree of env files published with a version: the deployer's own, rewritten every deploy.
 PUBLISHED_FILES = "fragments"
 
@@ -133,6 +134,8 @@ class Workdir:
             with tempfile.TemporaryDirectory(prefix="consign-deploy-") as scratch:
                 yield Path(scratch)
             return
+        if not _PROJECT.fullmatch(project):  # Compose's rule, checked before it is a path
+            raise WorkdirUnusable(f"--project {project!r} is not a Compose project name")
         folder = self.root / project
         try:
             folder.mkdir(parents=True, exist_ok=True)

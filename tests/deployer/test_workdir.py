@@ -155,6 +155,9 @@ def test_the_project_folder_is_kept_without_the_previous_versions_files(tmp_path
     (folder / "fragments").write_text("not the deployer's folder")
     with pytest.raises(WorkdirUnusable, match=r"cannot write .*/work/shop"):
         Workdir(tmp_path / "work").folder("shop").__enter__()
+    with pytest.raises(WorkdirUnusable, match="not a Compose project name"):
+        Workdir(tmp_path / "work").folder("../escape").__enter__()
+    assert not (tmp_path / "escape").exists()
     (tmp_path / "file").write_text("")
     with (
         pytest.raises(WorkdirUnusable, match="cannot write"),
