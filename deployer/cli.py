@@ -331,8 +331,9 @@ def deploy_cmd(
     why_not = "a --file deploy is not recorded" if file_path is not None else ""
     runs = orchestrator_for(orchestrator, host, compose_cmd)
     options = DeployOptions(
-        project, timeout, stable, rollback, pull, require_pinned_images, resolve_image, workdir
-    )
+        project, timeout, stable, rollback, pull, require_pinned_images, resolve_image,
+        workdir=workdir,
+    )  # fmt: skip
     client = runs.connect()
     what = runs.verb
     try:

@@ -110,7 +110,7 @@ class Compose:
         o = options
         settings = Settings(
             o.project, o.timeout, o.stable, o.pull, o.rollback, o.require_pinned_images,
-            Workdir(o.workdir),
+            workdir=Workdir(o.workdir),
         )  # fmt: skip
         observer = outcomes.Observer(client)
         runner = ComposeRunner(self.host, self.compose_cmd)
