@@ -14,7 +14,8 @@ compose-go v2.9.1 (the version Compose v2.40.3 builds with), in the order it app
    ``RAMInBytes``), ``Duration`` (str2duration: Go's syntax plus ``d`` and ``w``),
    ``NanoCPUs``, ``FileMode`` (octal), ``DeviceCount``; unsigned fields refuse negative numbers
    and strings);
-3. ``transform/ports.go``: short port syntax through go-connections' ``nat.ParsePortSpec``.
+3. ``transform/ports.go``: short port syntax through go-connections' ``nat.ParsePortSpec``
+   (v0.6.0, the version Compose v2.40.3's go.mod selects).
 
 A value that still depends on the deploy host (``${VAR}``, ``${VAR:?err}``, ``${VAR:+x}``)
 is not converted here: it is the deploy host's to resolve (:mod:`registry.advisories` warns).
@@ -28,6 +29,7 @@ Version 2.0 (http://www.apache.org/licenses/LICENSE-2.0).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -81,10 +83,19 @@ def _go_int(bits: int, *, interpolated: bool) -> Conversion:
     )
 
 
+def _finite(value: int | float) -> int | float:
+    """A YAML number our reader made infinite (``1e400``) is text to Compose's reader,
+    which its ParseFloat refuses as out of range."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise CastError("out of range")
+    return value
+
+
 def _go_float(bits: int, *, interpolated: bool) -> Conversion:
     return Conversion(
         "a number (such as 0.5 or 2)",
         lambda text: gocasts.parse_float(text, bits),
+        _finite,
         interpolated=interpolated,
     )
 
@@ -279,7 +290,7 @@ class Deferred(Exception):
     """The value depends on the deploy host's environment."""
 
 
-def _resolved(text: str) -> str:
+def resolved(text: str) -> str:
     """The text as Compose reads it where every variable is unset, when that is all its
     variables' defaults decide; Deferred when a variable without a default (``${VAR}``,
     ``${VAR:?err}``, ``${VAR:+x}``) leaves it to the deploy host."""
@@ -350,7 +361,7 @@ def _convert(
     if not isinstance(value, str):
         return value
     try:
-        text = _resolved(value)
+        text = resolved(value)
     except Deferred:
         return value
     try:
@@ -380,7 +391,7 @@ def _check_ports(ports: list[Any], path: list[str | int], found: list[Violation]
         if isinstance(entry, bool) or not isinstance(entry, int | str):
             continue
         try:
-            text = _resolved(entry) if isinstance(entry, str) else str(entry)
+            text = resolved(entry) if isinstance(entry, str) else str(entry)
             gocasts.parse_port_spec(text)
         except Deferred:
             continue

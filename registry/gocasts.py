@@ -10,7 +10,7 @@ Ported code, Apache License 2.0:
   - github.com/docker/go-units v0.5.0 ``RAMInBytes`` (Copyright 2015 Docker, Inc.);
   - github.com/xhit/go-str2duration/v2 v2.1.0 ``ParseDuration`` (BSD-3-Clause, Copyright
     Xhit and The Go Authors);
-  - github.com/docker/go-connections v0.4.0 ``nat.ParsePortSpec`` (Copyright 2015 Docker, Inc.);
+  - github.com/docker/go-connections v0.6.0 ``nat.ParsePortSpec`` (Copyright 2015 Docker, Inc.);
   - compose-go v2.9.1 ``loader.toBoolean`` (Copyright 2020 The Compose Specification
     Authors). Licensed under the Apache License, Version 2.0
     (http://www.apache.org/licenses/LICENSE-2.0).
@@ -241,26 +241,29 @@ def _port_range(text: str) -> tuple[int, int]:
 
 
 def parse_port_spec(raw: str) -> None:
-    """nat.ParsePortSpec (go-connections v0.4.0): ``[ip:][host[-range]:]container[-range][/proto]``."""
+    """nat.ParsePortSpec (go-connections v0.6.0, the version Compose v2.40.3 builds with):
+    ``[ip:][host[-end]:]container[-end][/proto]``; an IPv6 address bare or in brackets."""
     parts = raw.split(":")
     container = parts[-1]
     if len(parts) == 1:
-        raw_ip, host = "", ""
+        ip, host = "", ""
     elif len(parts) == 2:
-        raw_ip, host = "", parts[0]
+        ip, host = "", parts[0]
     else:
-        raw_ip, host = ":".join(parts[:-2]), parts[-2]
-    proto_parts = container.split("/")
-    if not container or not proto_parts[0]:
-        proto, container = "", ""
-    elif len(proto_parts) == 1 or not proto_parts[1]:
-        proto, container = "tcp", proto_parts[0]
-    else:
-        proto, container = proto_parts[1], proto_parts[0]
-    try:
-        ip, _ = split_host_port(raw_ip + ":")
-    except CastError as e:
-        raise CastError(f"invalid IP address {raw_ip!r} ({e})") from None
+        ip, host = ":".join(parts[:-2]), parts[-2]
+    container, _, proto = container.partition("/")
+    if not container:
+        proto = ""
+    elif not proto:
+        proto = "tcp"
+    proto = proto.lower()
+    if proto not in ("tcp", "udp", "sctp"):
+        raise CastError(f"invalid protocol {proto!r}")
+    if ip.startswith("["):
+        try:
+            ip, _ = split_host_port(ip + ":")
+        except CastError as e:
+            raise CastError(f"invalid IP address {ip!r} ({e})") from None
     if ip and not is_ip(ip):
         raise CastError(f"invalid IP address {ip!r}")
     if not container:
@@ -269,13 +272,10 @@ def parse_port_spec(raw: str) -> None:
         start, end = _port_range(container)
     except CastError:
         raise CastError(f"invalid container port {container!r}") from None
-    host_start = host_end = 0
     if host:
         try:
             host_start, host_end = _port_range(host)
         except CastError:
             raise CastError(f"invalid host port {host!r}") from None
-    if host and end - start != host_end - host_start and end != start:
-        raise CastError(f"container ports {container} and host ports {host} differ in size")
-    if proto.lower() not in ("tcp", "udp", "sctp"):
-        raise CastError(f"invalid protocol {proto!r}")
+        if end - start != host_end - host_start and end != start:
+            raise CastError(f"container ports {container} and host ports {host} differ in size")

@@ -15,7 +15,7 @@ From compose-go v2.9.1 ``loader/validate.go`` (``checkConsistency``), ``validati
   that has no build; build ``secrets`` not defined at the top level;
 - ``healthcheck.test`` as a list not starting with ``CMD``, ``CMD-SHELL`` or ``NONE``;
 - ``develop.watch`` entries without ``target`` whose action needs one, or with an empty ``path``;
-- two mounts (``tmpfs``, ``volumes``) on the same target; short volume syntax with an empty
+- a ``tmpfs`` and a ``volumes`` entry on the same target; short volume syntax with an empty
   section or too many colons; a short device mapping with more than three parts;
 - long-syntax ports with a ``host_ip`` that is not an IP address; a device request
   (``deploy.resources.reservations.devices``, ``gpus``) with both ``count`` and ``device_ids``;
@@ -39,7 +39,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from registry import gocasts
+from registry import casts, gocasts
 from registry.compose_schema import Violation
 
 _HEALTHCHECK_TEST = ("CMD", "CMD-SHELL", "NONE")
@@ -66,12 +66,15 @@ def _number(value: Any, parse: Any) -> float | None:
         return 0
     if isinstance(value, bool):
         return None
-    if isinstance(value, int | float):
+    if isinstance(value, int):
         return float(value)
-    if isinstance(value, str) and "$" not in value:
+    if isinstance(value, float):
+        # compose-go's UnitBytes ignores a YAML float (the limit is dropped): like 0
+        return 0 if parse is gocasts.ram_in_bytes else value
+    if isinstance(value, str):
         try:
-            return float(parse(value))
-        except gocasts.CastError:
+            return float(parse(casts.resolved(value)))
+        except (gocasts.CastError, casts.Deferred):
             return None
     return None
 
@@ -141,11 +144,11 @@ def _service(
         names.setdefault(container_name, name)
     resources = _mapping(deploy.get("resources"))
     for key, (section, field), parse in _PAIRED_LIMITS:
-        if body.get(key) in (None, 0) or not isinstance(resources.get(section), Mapping):
+        if not isinstance(resources.get(section), Mapping):
             continue
         mine = _number(body.get(key), parse)
         theirs = _number(resources[section].get(field), parse)
-        if mine is not None and theirs is not None and mine != theirs:
+        if mine and theirs is not None and mine != theirs:  # Go: s.MemLimit != 0 && ...
             found.append(
                 Violation(
                     f"{where}.{key}",
@@ -274,12 +277,17 @@ def volume_target(spec: str) -> str:
 
 
 def _mounts(where: str, body: Mapping[str, Any], found: list[Violation]) -> None:
+    """A target mounted twice. Compose first merges entries of one list that share a
+    target (override/uncity.go: tmpfs by value, volumes by target, the last one wins),
+    so only a tmpfs and a volume on one target remain to refuse."""
     mounts: dict[str, str] = {}
+    tmpfs_targets: dict[str, str] = {}
     tmpfs = body.get("tmpfs")
     for index, entry in enumerate([tmpfs] if isinstance(tmpfs, str) else _list(tmpfs)):
         if isinstance(entry, str):
-            at = f"{where}.tmpfs[{index}]"
-            _mount(entry.split(":", 1)[0], at, mounts, found)
+            tmpfs_targets.setdefault(entry.split(":", 1)[0], f"{where}.tmpfs[{index}]")
+    mounts.update(tmpfs_targets)
+    volumes: dict[str, str] = {}
     for index, entry in enumerate(_list(body.get("volumes"))):
         at = f"{where}.volumes[{index}]"
         if isinstance(entry, str):
@@ -292,15 +300,10 @@ def _mounts(where: str, body: Mapping[str, Any], found: list[Violation]) -> None
             target = entry["target"]
         else:
             continue
-        _mount(target, at, mounts, found)
-
-
-def _mount(target: str, at: str, mounts: dict[str, str], found: list[Violation]) -> None:
-    if "$" in target:
-        return
-    if target in mounts:
-        found.append(Violation(at, f"target {target} is already mounted by {mounts[target]}"))
-    mounts.setdefault(target, at)
+        volumes[target] = at
+    for target, at in volumes.items():
+        if "$" not in target and target in mounts:
+            found.append(Violation(at, f"target {target} is already mounted by {mounts[target]}"))
 
 
 def _file_objects(spec: Mapping[str, Any], found: list[Violation]) -> None:
