@@ -113,9 +113,7 @@ INT = _go_int(64, interpolated=True)
 INT64 = INT
 FLOAT = _go_float(64, interpolated=True)
 FLOAT32 = _go_float(32, interpolated=True)
-BOOL = Conversion(
-    "true or false (also yes/no, on/off, y/n)", gocasts.parse_bool, interpolated=True
-)
+BOOL = Conversion("true or false (also yes/no, on/off, y/n)", gocasts.parse_bool, interpolated=True)
 # Decoded fields (step 2): the text stays; Compose converts it when it builds its model.
 DECODED_INT = _go_int(64, interpolated=False)
 DECODED_FLOAT = _go_float(64, interpolated=False)

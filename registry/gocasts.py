@@ -73,10 +73,7 @@ def parse_float(text: str, bits: int = 64) -> float:
     if not _FLOAT.fullmatch(text):
         raise CastError("")
     body = text.lstrip("+-").lower()
-    if body.startswith("0x"):
-        value = float.fromhex(text)
-    else:
-        value = float(text)
+    value = float.fromhex(text) if body.startswith("0x") else float(text)
     if math.isinf(value) and not body.startswith("inf"):
         raise CastError("out of range")
     if bits == 32 and math.isfinite(value):

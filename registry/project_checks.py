@@ -186,9 +186,7 @@ def _service(
         for index, request in enumerate(entries):
             if "count" in _mapping(request) and "device_ids" in _mapping(request):
                 found.append(
-                    Violation(
-                        f"{where}.{key}[{index}]", "'count' and 'device_ids' are exclusive"
-                    )
+                    Violation(f"{where}.{key}[{index}]", "'count' and 'device_ids' are exclusive")
                 )
     for index, device in enumerate(_list(body.get("devices"))):
         if isinstance(device, str) and len(device.split(":")) > 3:
@@ -234,7 +232,9 @@ def _build(
     platform = body.get("platform")
     if platforms and isinstance(platform, str) and platform and platform not in platforms:
         found.append(
-            Violation(f"{where}.build.platforms", f"must include the service's platform {platform!r}")
+            Violation(
+                f"{where}.build.platforms", f"must include the service's platform {platform!r}"
+            )
         )
     defined = _mapping(spec.get("secrets"))
     for index, secret in enumerate(_list(build.get("secrets"))):
@@ -320,9 +320,7 @@ def _file_objects(spec: Mapping[str, Any], found: list[Violation]) -> None:
                     Violation(f"{key}.{name}", f"{' and '.join(given)} are exclusive: set one")
                 )
             elif not given and _needs_source(key, entry):
-                found.append(
-                    Violation(f"{key}.{name}", f"must set one of {', '.join(sources)}")
-                )
+                found.append(Violation(f"{key}.{name}", f"must set one of {', '.join(sources)}"))
 
 
 def _needs_source(key: str, entry: Mapping[str, Any]) -> bool:
@@ -339,6 +337,4 @@ def _external(where: str, volume: Any, found: list[Violation]) -> None:
         return
     for key in volume:
         if key not in ("name", "external") and not str(key).startswith("x-"):
-            found.append(
-                Violation(f"{where}.{key}", "cannot be set on a volume marked 'external'")
-            )
+            found.append(Violation(f"{where}.{key}", "cannot be set on a volume marked 'external'"))

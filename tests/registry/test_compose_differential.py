@@ -19,10 +19,10 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import compose
 import pytest
 import requests
 
-import compose
 from consign.process import CommandFailed, run
 from registry.errors import InvalidFragment
 from registry.fragments import parse_fragment
@@ -34,7 +34,9 @@ COMPOSE = Path(compose.__file__).parent / "docker-compose"
 
 # Cases where the registry is meant to differ from Compose: name suffix -> reason.
 KNOWN: dict[str, str] = {
-    "restart-sometimes": "the engine refuses it when it creates the container; Compose does not look",
+    "restart-sometimes": (
+        "the engine refuses it when it creates the container; Compose does not look"
+    ),
 }
 
 
