@@ -21,7 +21,6 @@ from __future__ import annotations
 import ipaddress
 import math
 import re
-import struct
 
 INT64 = (-(1 << 63), (1 << 63) - 1)
 _DECIMAL = re.compile(r"[+-]?[0-9]+")
@@ -33,6 +32,7 @@ _FLOAT = re.compile(
     r"|0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)[pP][+-]?[0-9]+"
     r"|(?i:inf|infinity|nan))"
 )
+_FLOAT32_OVERFLOW = 2.0**128 - 2.0**103  # rounds to infinity as a float32
 _TRUE = frozenset({"true", "y", "yes", "on"})
 _FALSE = frozenset({"false", "n", "no", "off"})
 
@@ -76,11 +76,8 @@ def parse_float(text: str, bits: int = 64) -> float:
     value = float.fromhex(text) if body.startswith("0x") else float(text)
     if math.isinf(value) and not body.startswith("inf"):
         raise CastError("out of range")
-    if bits == 32 and math.isfinite(value):
-        try:
-            struct.pack("f", value)
-        except OverflowError:
-            raise CastError("out of range for a 32-bit float") from None
+    if bits == 32 and math.isfinite(value) and abs(value) >= _FLOAT32_OVERFLOW:
+        raise CastError("out of range for a 32-bit float")
     return value
 
 
