@@ -217,7 +217,7 @@ def _build(
     if isinstance(contexts, Mapping):
         pairs = [(str(k), v) for k, v in contexts.items()]
     elif isinstance(contexts, list):
-        pairs = [tuple(str(e).split("=", 1)) for e in contexts if "=" in str(e)]  # type: ignore[misc]
+        pairs = [(k, v) for k, _, v in (str(e).partition("=") for e in contexts) if v]
     for context, value in pairs:
         if isinstance(value, str) and value.startswith("service:"):
             target = value.removeprefix("service:")
