@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from consign.interpolation import InterpolationError, defaults_decide, interpolate
+from consign.interpolation import InterpolationError, defaults_decide, interpolate, variables
 from registry import gocasts
 from registry.compose_schema import Violation, dotted
 from registry.gocasts import CastError
@@ -313,10 +313,26 @@ class Outcome:
 
 def check(tree: Any) -> Outcome:
     """Convert ``tree`` (a plain fragment, :func:`registry.compose_schema.plain_tree`) as
-    Compose would; never raises."""
-    found: list[Violation] = []
+    Compose would; never raises. Compose interpolates every string first, so a string it
+    cannot read as a template (``${}``, an unclosed ``${``) is refused wherever it is."""
+    found = list(_templates(tree, []))
     converted = _walk(tree, [], [_TABLE], found)
     return Outcome(converted, found)
+
+
+def _templates(value: Any, path: list[str | int]) -> Iterator[Violation]:
+    if isinstance(value, str):
+        if "${" in value:
+            try:
+                variables(value)
+            except InterpolationError as e:
+                yield Violation(dotted(path), f"{e} (write $$ for a literal $)")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _templates(item, [*path, key])
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _templates(item, [*path, index])
 
 
 def _walk(value: Any, path: list[str | int], nodes: list[_Node], found: list[Violation]) -> Any:

@@ -242,7 +242,7 @@ PROJECT: list[tuple[str, dict[str, Any]]] = [
 ]
 
 # ${VAR} forms: (name, field, value, environment of the deploy host).
-VARIABLES: list[tuple[str, str, str, dict[str, str]]] = [
+VARIABLES: list[tuple[str, str, Any, dict[str, str]]] = [
     ("replicas-bare", "deploy.replicas", "${R}", {"R": "2"}),
     ("replicas-default", "deploy.replicas", "${R:-2}", {}),
     ("replicas-bad-default", "deploy.replicas", "${R:-many}", {}),
@@ -262,6 +262,15 @@ VARIABLES: list[tuple[str, str, str, dict[str, str]]] = [
     ("shares-required", "cpu_shares", "${C:?cpu shares}", {"C": "512"}),
     ("shares-alternative", "cpu_shares", "${C:+1024}", {"C": "yes"}),
     ("tty-bare", "tty", "${T}", {"T": "true"}),
+    ("template-empty", "environment", {"A": "${}"}, {}),
+    ("template-space", "environment", {"A": "${A B}"}, {}),
+    ("template-unclosed", "command", "echo ${A", {}),
+    ("template-dollar-digit", "command", "echo cost $5", {}),
+    ("template-escaped", "command", "echo $${A}", {}),
+    ("template-brace-after", "labels", {"a": "${A:-x}y}"}, {}),
+    ("template-nested-bad", "labels", {"a": "${A:-${}}"}, {}),
+    ("template-dot", "labels", {"a": "${A.B}"}, {}),
+    ("template-required-default", "labels", {"a": "${A:?}"}, {"A": "1"}),
 ]
 
 TYPOS: list[tuple[str, str, Any]] = [
