@@ -224,6 +224,10 @@ VALUES: dict[str, list[Any]] = {
 PROJECT: list[tuple[str, dict[str, Any]]] = [
     ("container_name+replicas3", {"container_name": "one", "deploy.replicas": 3}),
     ("container_name+replicas1", {"container_name": "one", "deploy.replicas": 1}),
+    (
+        "profiled-container_name+replicas3",
+        {"profiles": ["debug"], "container_name": "one", "deploy.replicas": 3},
+    ),
     ("container_name+scale2", {"container_name": "one", "scale": 2}),
     ("container_name+replicas'3'", {"container_name": "one", "deploy.replicas": "3"}),
     ("cpus-vs-limits", {"cpus": 0.5, "deploy.resources.limits.cpus": "1"}),

