@@ -53,12 +53,16 @@ def decode_fragment(b64: str) -> str:
 
 
 def parse_fragment(
-    text: str, limits: yamlio.Limits | None = None
+    text: str, limits: yamlio.Limits | None = None, *, compose_checks: bool = True
 ) -> tuple[dict[str, Any], list[str]]:
-    """yamlio.load + normalize + self-containedness + no cycles -> (spec, warnings).
+    """yamlio.load + normalize + Compose's checks + self-containedness + no cycles ->
+    (spec, warnings).
 
     ``limits`` bound the YAML (default: :class:`yamlio.Limits`, those of a new publish;
-    fragments already stored are re-read with :data:`yamlio.STORED`)."""
+    fragments already stored are re-read with :data:`yamlio.STORED`). ``compose_checks``
+    False: a fragment already stored is not judged again by :func:`check_compose`, whose
+    rules grow with Compose's: a version accepted once stays readable (and its release
+    open to new publishes) after the registry learns a rule it breaks."""
     doc = yamlio.load(text, limits=limits or yamlio.Limits())
     if isinstance(doc, dict) and "include" in doc:
         raise InvalidFragment(
@@ -66,7 +70,8 @@ def parse_fragment(
             "services as fragments of their own"
         )
     spec, warnings = normalize(doc)
-    check_compose(spec)
+    if compose_checks:
+        check_compose(spec)
     services: dict[str, Any] = spec["services"]
     for name, service in services.items():
         _check_self_contained(name, service, services)
