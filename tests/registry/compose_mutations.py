@@ -18,6 +18,8 @@ from typing import Any
 
 import yaml
 
+from registry.casts import DECODED, INTERPOLATED
+
 SEED = 20
 
 # The parts of a service that refer to other things: dropped so the service stands alone.
@@ -288,6 +290,48 @@ TYPOS: list[tuple[str, str, Any]] = [
 ]
 
 
+def _cast_paths() -> list[str]:
+    """Every service field of Compose's cast tables without wildcards (registry/casts.py)."""
+    return sorted(
+        {
+            ".".join(path[2:])
+            for path in (*INTERPOLATED, *DECODED)
+            if path[:2] == ("services", "*") and "*" not in path[2:] and "[]" not in path[2:]
+        }
+    )
+
+
+WRONG_TYPES: list[Any] = [["1"], {"a": 1}, True, 1.5, None, "", -7]
+
+
+def _key_paths(value: Any, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    if isinstance(value, dict) and len(prefix) < 3:
+        for key, item in value.items():
+            if isinstance(key, str) and not key.startswith("x-"):
+                yield (*prefix, key)
+                yield from _key_paths(item, (*prefix, key))
+
+
+def _typo(service: dict[str, Any], path: tuple[str, ...], rng: random.Random) -> str:
+    """Rename the key at ``path`` with one letter dropped, doubled or swapped."""
+    node = service
+    for part in path[:-1]:
+        node = node[part]
+    key = path[-1]
+    i = rng.randrange(len(key))
+    kind = rng.choice(("drop", "double", "swap"))
+    if kind == "drop" and len(key) > 1:
+        new = key[:i] + key[i + 1 :]
+    elif kind == "swap" and i + 1 < len(key):
+        new = key[:i] + key[i + 1] + key[i] + key[i + 2 :]
+    else:
+        new = key[: i + 1] + key[i:]
+    if new in node or new == key:
+        new = key + "x"
+    node[new] = node.pop(key)
+    return ".".join((*path[:-1], new))
+
+
 def _corpus_bases(corpus: Path) -> list[tuple[str, dict[str, Any]]]:
     manifest = corpus / "MANIFEST.tsv"
     if not manifest.exists():
@@ -336,6 +380,14 @@ def cases(corpus: Path, bases_wanted: int = 6) -> Iterator[Case]:
         mutations.append((name, {path: [value] if path == "ports" else value}, env))
     for name, path, value in TYPOS:
         mutations.append((f"typo {name}", {path: value}, {}))
+    for path in _cast_paths():
+        value = rng.choice(WRONG_TYPES)
+        mutations.append((f"wrong type {path}={value!r}", {path: value}, {}))
+    for base_name, base in bases:
+        for path in rng.sample(sorted(_key_paths(base)), min(3, len(list(_key_paths(base))))):
+            service = copy.deepcopy(base)
+            where = _typo(service, path, rng)
+            yield Case(f"{base_name} typo depth {len(path)} {where}", _fragment(service))
     for index, (name, changes, env) in enumerate(mutations):
         # every mutation on one fixture, and on two bases drawn for it
         targets = [bases[index % 2], *rng.sample(bases, 2)]
