@@ -7,6 +7,7 @@ From compose-go v2.9.1 ``loader/validate.go`` (``checkConsistency``), ``validati
 
 - ``container_name`` with more than one container (``scale`` or ``deploy.replicas`` > 1),
   and the same ``container_name`` on two services;
+  each service judged with what it ``extends`` merged in (as Compose does first);
 - ``scale`` / ``deploy.replicas`` below 0;
 - ``cpus``, ``mem_limit``, ``mem_reservation``, ``pids_limit`` set to a value other than
   their ``deploy.resources`` counterpart (when that section is present);
@@ -87,7 +88,7 @@ def problems(spec: Mapping[str, Any]) -> list[Violation]:
     """Every project-level problem of a plain fragment whose casts are applied
     (:func:`registry.casts.check`'s tree); tolerant of values the schema refuses."""
     found: list[Violation] = []
-    services = _mapping(spec.get("services"))
+    services = effective_services(_mapping(spec.get("services")))
     names: dict[str, str] = {}
     for name, body in services.items():
         if isinstance(body, Mapping):
@@ -105,6 +106,59 @@ def problems(spec: Mapping[str, Any]) -> list[Violation]:
                     )
                 )
     return found
+
+
+_OVERRIDDEN = {("command",), ("entrypoint",), ("healthcheck", "test")}
+
+
+def _merge(base: Any, child: Any, path: tuple[str, ...] = ()) -> Any:
+    """compose-go's override.Merge, as far as these checks need it: mappings merged key by
+    key, sequences appended (``tmpfs`` given as a string is a sequence of one), ``command``,
+    ``entrypoint`` and ``healthcheck.test`` replaced, any other value replaced."""
+    if path in _OVERRIDDEN:
+        return child
+    if isinstance(base, Mapping) and isinstance(child, Mapping):
+        merged = dict(base)
+        for key, value in child.items():
+            merged[key] = _merge(base[key], value, (*path, key)) if key in base else value
+        return merged
+    if path == ("tmpfs",):
+        base, child = ([v] if isinstance(v, str) else v for v in (base, child))
+    if isinstance(base, list) and isinstance(child, list):
+        return [*base, *child]
+    return child
+
+
+def effective_services(services: Mapping[str, Any]) -> dict[str, Any]:
+    """Each service as Compose checks it: with what it ``extends`` (a service of the same
+    fragment) merged in, as compose-go's ApplyExtends does before its consistency check."""
+    done: dict[str, Any] = {}
+
+    def resolve(name: str, seen: frozenset[str]) -> Any:
+        if name in done:
+            return done[name]
+        body = services[name]
+        extends = _mapping(body).get("extends")
+        base = extends.get("service") if isinstance(extends, Mapping) else extends
+        if (
+            not isinstance(body, Mapping)
+            or not isinstance(base, str)
+            or base not in services
+            or base in seen
+            or base == name
+            or (isinstance(extends, Mapping) and extends.get("file"))
+        ):
+            done[name] = body
+            return body
+        merged = _merge(resolve(base, seen | {name}), body)
+        if isinstance(merged, dict):
+            merged.pop("extends", None)
+        done[name] = merged
+        return merged
+
+    for name in services:
+        resolve(name, frozenset())
+    return done
 
 
 def _service(

@@ -332,6 +332,48 @@ def _typo(service: dict[str, Any], path: tuple[str, ...], rng: random.Random) ->
     return ".".join((*path[:-1], new))
 
 
+# Whole fragments of several services: extends within the fragment, names across services.
+SEVERAL: dict[str, str] = {
+    "extends container_name+scale": (
+        "services:\n  base: {image: x, container_name: one}\n"
+        "  child: {extends: base, scale: 2, container_name: two}\n"
+    ),
+    "extends inherits container_name": (
+        "services:\n  base: {image: x, container_name: one}\n"
+        "  child: {extends: {service: base}, deploy: {replicas: 3}}\n"
+    ),
+    "extends tmpfs+volume": (
+        "services:\n  base: {image: x, tmpfs: /t}\n  child: {extends: base, volumes: ['/srv:/t']}\n"
+    ),
+    "extends overrides healthcheck.test": (
+        "services:\n  base: {image: x, healthcheck: {test: [BOGUS]}}\n"
+        "  child: {extends: base, healthcheck: {test: [CMD, 'true']}}\n"
+    ),
+    "extends limits": (
+        "services:\n  base: {image: x, deploy: {resources: {limits: {memory: 1g}}}}\n"
+        "  child: {extends: base, mem_limit: 512m}\n"
+    ),
+    "extends fine": (
+        "services:\n  base: {image: x, mem_limit: 1g, tmpfs: [/a]}\n"
+        "  child: {extends: base, tmpfs: [/b], volumes: ['/srv:/c'], scale: 2}\n"
+    ),
+    "same container_name": (
+        "services:\n  a: {image: x, container_name: one}\n  b: {image: x, container_name: one}\n"
+    ),
+    "distinct container_names": (
+        "services:\n  a: {image: x, container_name: one}\n  b: {image: x, container_name: two}\n"
+    ),
+    "build context of a service without build": (
+        "services:\n  a: {image: x}\n"
+        "  b: {build: {context: ., additional_contexts: {base: 'service:a'}}}\n"
+    ),
+    "build context of a built service": (
+        "services:\n  a: {build: .}\n"
+        "  b: {build: {context: ., additional_contexts: {base: 'service:a'}}}\n"
+    ),
+}
+
+
 def _corpus_bases(corpus: Path) -> list[tuple[str, dict[str, Any]]]:
     manifest = corpus / "MANIFEST.tsv"
     if not manifest.exists():
@@ -370,6 +412,8 @@ def cases(corpus: Path, bases_wanted: int = 6) -> Iterator[Case]:
     bases = [*FIXTURES.items(), *chosen]
     for base_name, base in bases:
         yield Case(f"{base_name} control", _fragment(base))
+    for name, text in SEVERAL.items():
+        yield Case(name, text)
     mutations: list[tuple[str, dict[str, Any], dict[str, str]]] = []
     for path, values in VALUES.items():
         for value in values:

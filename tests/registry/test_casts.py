@@ -341,3 +341,30 @@ def test_values_the_schema_refuses_do_not_break_the_other_stages() -> None:
         }
     )
     assert found and all(isinstance(v, Violation) for v in found)
+
+
+def test_a_service_is_judged_with_what_it_extends() -> None:
+    spec = {
+        "services": {
+            "base": {"image": "x", "container_name": "one", "tmpfs": "/t", "command": ["a"]},
+            "child": {"extends": {"service": "base"}, "deploy": {"replicas": 3}},
+            "grandchild": {"extends": "child", "volumes": ["/srv:/t"], "command": ["b"]},
+            "loop": {"extends": "loop", "image": "x"},
+        }
+    }
+    effective = project_checks.effective_services(spec["services"])
+    assert effective["grandchild"]["container_name"] == "one"
+    assert effective["grandchild"]["command"] == ["b"]  # replaced, not appended
+    assert effective["grandchild"]["tmpfs"] == "/t"
+    assert "extends" not in effective["grandchild"]
+    assert effective["loop"] == spec["services"]["loop"]  # cycles are refused elsewhere
+    assert [str(v) for v in _problems(spec)] == [
+        "services.child.container_name: cannot be set with deploy.replicas 3: a container "
+        "name must be unique",
+        "services.child.container_name: 'one' is already the container name of service 'base'",
+        "services.grandchild.container_name: cannot be set with deploy.replicas 3: a "
+        "container name must be unique",
+        "services.grandchild.container_name: 'one' is already the container name of service 'base'",
+        "services.grandchild.volumes[0]: target /t is already mounted by "
+        "services.grandchild.tmpfs[0]",
+    ]
