@@ -26,6 +26,8 @@ from click.core import ParameterSource
 
 from consign.errors import RegistryUnreachable, VersionRejected, exits
 from consign.exit_codes import ExitCode
+from consign.registry_url import REGISTRY_URL
+from consign.version_arg import VERSION
 from deployer.deploy import sources
 from deployer.deploy.attempt import project_name
 from deployer.deploy.record import Deployed
@@ -179,8 +181,10 @@ def _gate(descriptor: sources.Descriptor, force: bool) -> None:
 @click.command("deploy")
 @click.argument("application", required=False, envvar="CONSIGN_APPLICATION")
 @click.argument("release", required=False, envvar="CONSIGN_RELEASE")
-@click.argument("version", required=False, envvar="CONSIGN_VERSION")
-@click.option("--registry", envvar="CONSIGN_REGISTRY", help="Registry base URL (HTTP API).")
+@click.argument("version", required=False, envvar="CONSIGN_VERSION", type=VERSION)
+@click.option(
+    "--registry", envvar="CONSIGN_REGISTRY", type=REGISTRY_URL, help="Registry base URL (HTTP API)."
+)
 @click.option("--token", envvar="CONSIGN_TOKEN", help="Bearer token for the registry.")
 @click.option(
     "--ca-file",
@@ -371,7 +375,12 @@ def _final(outcome: Outcome, what: str) -> None:
     envvar="CONSIGN_ENVIRONMENT",
     help="With --registry: the ledger's view of this environment (no engine needed).",
 )
-@click.option("--registry", envvar="CONSIGN_REGISTRY", help="Registry URL (with --environment).")
+@click.option(
+    "--registry",
+    envvar="CONSIGN_REGISTRY",
+    type=REGISTRY_URL,
+    help="Registry URL (with --environment).",
+)
 @click.option("--token", envvar="CONSIGN_TOKEN", help="Bearer token for reading the registry.")
 @exits()
 def status_cmd(
@@ -438,7 +447,12 @@ def _ledger_status(environment: str, registry: str, token: str | None, as_json: 
 @_orchestrator_option
 @_host_option
 @_compose_option
-@click.option("--registry", envvar="CONSIGN_REGISTRY", help="Registry base URL (lock, record).")
+@click.option(
+    "--registry",
+    envvar="CONSIGN_REGISTRY",
+    type=REGISTRY_URL,
+    help="Registry base URL (lock, record).",
+)
 @click.option("--token", envvar="CONSIGN_TOKEN", help="Bearer token for the registry.")
 @_ledger_options
 @exits()
