@@ -38,7 +38,7 @@ from deployer.ledger.client import LedgerClient, LedgerError
 from deployer.ledger.session import Ledger, ledger_for
 from deployer.orchestrators import DeployOptions, orchestrator_for
 from deployer.report import Outcome, render, write_json
-from deployer.status import as_text
+from deployer.status_text import as_text
 from deployer.versions import diff_cmd, show_cmd, versions_cmd
 from publisher.command import publish
 
@@ -346,17 +346,17 @@ def deploy_cmd(
             ledger.report(records)  # before the lock goes: the next deploy sees this one
     finally:
         client.close()
-    _final(outcome, what)
+    shown = _final(outcome, what)
     if back is not None:
-        _final(back, what.replace("deploy", "rollback"))
+        _final(back, what.replace("deploy", "rollback"), shown)
     if report:
         write_json(report, outcome, back, int(code))
     return code
 
 
-def _final(outcome: Outcome, what: str) -> None:
-    title = f"{what} {outcome.project}: {outcome.what}"
-    render(outcome, title + (" OK" if outcome.ok else " FAILED"))
+def _final(outcome: Outcome, what: str, shown: dict[str, str] | None = None) -> dict[str, str]:
+    """The phase's report (its logs printed once: those ``shown`` before are not repeated)."""
+    return render(outcome, f"{what} {outcome.project}: {outcome.what}", shown=shown)
 
 
 @click.command("status")
