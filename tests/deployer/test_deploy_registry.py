@@ -57,7 +57,7 @@ def test_http_deploy_failure_rolls_back_via_the_registry(
     assert json.loads(found["web"]["io.consignment.build"])["buildNumber"] == "41"
     code, text = consign("status", "--project", project)
     assert code == ExitCode.OK, text
-    assert "TLO GE/Milestone v1" in text and "buildNumber=41" in text
+    assert "TLO GE/Milestone v1 running" in text and "builds: web DE-WEB #41" in text
 
 
 def test_git_deploy_from_the_registry_repo(
@@ -116,7 +116,7 @@ def test_a_new_version_recreates_only_what_it_changed_and_so_does_the_rollback(
     code, text = consign("status", "--project", project)
     assert code == ExitCode.OK and f"{app}/{rel} v11" in text, text
     (s3,) = [line for line in text.splitlines() if line.strip().startswith("s3 ")]
-    assert "[s3 " in s3 and "buildNumber=2" in s3, text  # the build this container came from
+    assert "[s3 P-S3 #2]" in s3, text  # the build this container came from
 
     release("s5", 2)  # v12
     release("s6", 2, "echo s6 cannot start; exit 1")  # v13: s5 and s6 differ from v11
