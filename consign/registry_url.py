@@ -57,6 +57,9 @@ class RegistryURL(click.ParamType):
 
 REGISTRY_URL = RegistryURL()
 
+#: What to check when the registry does not answer.
+CHECK = "check the URL (--registry, CONSIGN_REGISTRY) and that the registry runs there"
+
 
 def _cause(error: BaseException) -> BaseException:
     """The innermost cause: what the socket or TLS layer said under requests and urllib3."""
@@ -75,7 +78,7 @@ def _cause(error: BaseException) -> BaseException:
     return error
 
 
-def _words(error: requests.RequestException, timeout: float | None) -> str:
+def reason(error: requests.RequestException, timeout: float | None = None) -> str:
     """What went wrong, in a few words."""
     if isinstance(error, requests.exceptions.SSLError):
         return (
@@ -108,10 +111,7 @@ def _words(error: requests.RequestException, timeout: float | None) -> str:
 
 def unreachable(url: str, error: requests.RequestException, timeout: float | None = None) -> str:
     """One line: ``cannot reach the registry at URL: connection refused; check ...``."""
-    words = _words(error, timeout)
+    words = reason(error, timeout)
     if isinstance(error, requests.exceptions.SSLError):
         return f"cannot reach the registry at {base(url)}: {words}"
-    return (
-        f"cannot reach the registry at {base(url)}: {words}; check the URL "
-        "(--registry, CONSIGN_REGISTRY) and that the registry runs there"
-    )
+    return f"cannot reach the registry at {base(url)}: {words}; {CHECK}"

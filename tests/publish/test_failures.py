@@ -93,3 +93,13 @@ def impostor() -> Iterator[str]:
 def test_an_unexpected_answer_is_one_line(tmp_path: Path, impostor: str, path: str) -> None:
     line = _one_line_failure(_publish(tmp_path, impostor + path))
     assert impostor in line
+
+
+def test_an_unreachable_registry_is_one_line_in_words(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    line = _one_line_failure(_publish(tmp_path, url))
+    assert line == (
+        f"error: consign publish: publishing {tmp_path / 'docker-compose.yml'} to {url} failed: "
+        "gave up after 1 attempts: connection refused (nothing listens there); check the URL "
+        "(--registry, CONSIGN_REGISTRY) and that the registry runs there"
+    )
