@@ -263,6 +263,7 @@ def _fail_on_kinds(
 @click.option(
     "--fail-on",
     "fail_on",
+    metavar="KIND[,KIND...]",
     multiple=True,
     type=LISTED,
     envvar=["CONSIGN_FAIL_ON", "bamboo_consign_fail_on"],
