@@ -103,7 +103,10 @@ def from_registry(
     if resp.status_code == 404:
         raise SourceError(_missing(base, application, release, version, token, verify, resp))
     if resp.status_code in (401, 403):
-        raise SourceError(f"the registry at {base} refused access (HTTP {resp.status_code})")
+        raise SourceError(
+            f"the registry at {base} refused access (HTTP {resp.status_code}); check the token "
+            "(--token, CONSIGN_TOKEN)"
+        )
     if resp.status_code != 200:
         raise SourceError(f"the registry at {base} answered HTTP {resp.status_code}: {why(resp)}")
     number = resp.headers.get("X-Consign-Version") or (version if version != "latest" else None)
