@@ -235,3 +235,23 @@ def test_version_state_is_shown_when_the_registry_gives_it() -> None:
         code, out = consign("show", "A", "R", "4", "--registry", base)
         assert "state: incomplete: plex → bittorrent-sync-data" in out
         assert "warning: plex refers to bittorrent-sync-data" in out
+
+
+def test_a_refused_token_and_an_impostor_are_one_line_saying_what_to_check() -> None:
+    base = "http://registry.test"
+    with requests_mock.Mocker() as m:
+        m.get(
+            f"{base}/api/applications/A/releases/R/versions",
+            status_code=401,
+            json={"error": "unauthorized", "message": "a read token is needed"},
+        )
+        code, out = consign("versions", "A", "R", "--registry", base)
+        assert code == ExitCode.REGISTRY_UNREACHABLE
+        assert out.strip() == (
+            f"error: registry: the registry at {base} refused access (HTTP 401: a read token "
+            "is needed); check the token (--token, CONSIGN_TOKEN)"
+        )
+        m.get(f"{base}/api/applications/A/releases/R/versions/1", text="<html>hello</html>")
+        code, out = consign("show", "A", "R", "1", "--registry", base)
+        assert code == ExitCode.REGISTRY_UNREACHABLE
+        assert "did not answer JSON: is http://registry.test a Consignment registry?" in out
