@@ -206,7 +206,7 @@ def _missing(
     """Why the registry has no such descriptor: an unknown application or release (with
     the names close to it), else no such version."""
     reader = RegistryReader(base, token, verify, TIMEOUT)
-    said = f"no such version: {application} / {release} / {version} ({why(resp)})"
+    said = f"no such version: {application} / {release} / {version}: {why(resp)}"
     return reader.not_found(application, release, said)
 
 
