@@ -71,7 +71,8 @@ def test_a_deploy_of_an_unknown_application_says_which_names_are_close(tmp_path:
         code, out = consign("deploy", "Shop", "QA", "1", "--registry", registry.url)
         assert f"Shop has no release 'QA' at {registry.url}" in out and "did you" not in out
         code, out = consign("deploy", "Shop", "Dev", "7", "--registry", registry.url)
-        assert "no such version: Shop / Dev / 7: Shop/Dev has no version 7 (latest is 1) (at " in out
+        said = "no such version: Shop / Dev / 7: Shop/Dev has no version 7 (latest is 1) (at "
+        assert said in out
 
 
 def test_registry_unreachable_exit_code_and_report(tmp_path: Path) -> None:
