@@ -26,6 +26,8 @@ from click.core import ParameterSource
 
 from consign.errors import RegistryUnreachable, VersionRejected, exits
 from consign.exit_codes import ExitCode
+from consign.registry_url import REGISTRY_URL
+from consign.version_arg import VERSION
 from deployer.deploy import sources
 from deployer.deploy.attempt import project_name
 from deployer.deploy.record import Deployed
@@ -36,7 +38,7 @@ from deployer.ledger.client import LedgerClient, LedgerError
 from deployer.ledger.session import Ledger, ledger_for
 from deployer.orchestrators import DeployOptions, orchestrator_for
 from deployer.report import Outcome, render, write_json
-from deployer.status import as_text
+from deployer.status_text import as_text
 from deployer.versions import diff_cmd, show_cmd, versions_cmd
 from publisher.command import publish
 
@@ -179,8 +181,10 @@ def _gate(descriptor: sources.Descriptor, force: bool) -> None:
 @click.command("deploy")
 @click.argument("application", required=False, envvar="CONSIGN_APPLICATION")
 @click.argument("release", required=False, envvar="CONSIGN_RELEASE")
-@click.argument("version", required=False, envvar="CONSIGN_VERSION")
-@click.option("--registry", envvar="CONSIGN_REGISTRY", help="Registry base URL (HTTP API).")
+@click.argument("version", required=False, envvar="CONSIGN_VERSION", type=VERSION)
+@click.option(
+    "--registry", envvar="CONSIGN_REGISTRY", type=REGISTRY_URL, help="Registry base URL (HTTP API)."
+)
 @click.option("--token", envvar="CONSIGN_TOKEN", help="Bearer token for the registry.")
 @click.option(
     "--ca-file",
@@ -352,17 +356,17 @@ def deploy_cmd(
             ledger.report(records)  # before the lock goes: the next deploy sees this one
     finally:
         client.close()
-    _final(outcome, what)
+    shown = _final(outcome, what)
     if back is not None:
-        _final(back, what.replace("deploy", "rollback"))
+        _final(back, what.replace("deploy", "rollback"), shown)
     if report:
         write_json(report, outcome, back, int(code))
     return code
 
 
-def _final(outcome: Outcome, what: str) -> None:
-    title = f"{what} {outcome.project}: {outcome.what}"
-    render(outcome, title + (" OK" if outcome.ok else " FAILED"))
+def _final(outcome: Outcome, what: str, shown: dict[str, str] | None = None) -> dict[str, str]:
+    """The phase's report (its logs printed once: those ``shown`` before are not repeated)."""
+    return render(outcome, f"{what} {outcome.project}: {outcome.what}", shown=shown)
 
 
 @click.command("status")
@@ -381,7 +385,12 @@ def _final(outcome: Outcome, what: str) -> None:
     envvar="CONSIGN_ENVIRONMENT",
     help="With --registry: the ledger's view of this environment (no engine needed).",
 )
-@click.option("--registry", envvar="CONSIGN_REGISTRY", help="Registry URL (with --environment).")
+@click.option(
+    "--registry",
+    envvar="CONSIGN_REGISTRY",
+    type=REGISTRY_URL,
+    help="Registry URL (with --environment).",
+)
 @click.option("--token", envvar="CONSIGN_TOKEN", help="Bearer token for reading the registry.")
 @exits()
 def status_cmd(
@@ -448,7 +457,12 @@ def _ledger_status(environment: str, registry: str, token: str | None, as_json: 
 @_orchestrator_option
 @_host_option
 @_compose_option
-@click.option("--registry", envvar="CONSIGN_REGISTRY", help="Registry base URL (lock, record).")
+@click.option(
+    "--registry",
+    envvar="CONSIGN_REGISTRY",
+    type=REGISTRY_URL,
+    help="Registry base URL (lock, record).",
+)
 @click.option("--token", envvar="CONSIGN_TOKEN", help="Bearer token for the registry.")
 @_ledger_options
 @exits()
