@@ -12,11 +12,14 @@ from registry import builds
 from registry.storage import get_store
 from registry.store import VersionInfo
 from registry.validation import parse_int_arg, parse_version
-from registry.views.ui import links, whereabouts
+from registry.views.ui import identity, links, whereabouts
 from registry.views.ui.blueprint import bp
 from registry.views.ui.highlight import yaml_html
 
 RELEASE = "/ui/applications/<name:application>/releases/<name:release>"
+#: The version page's gate forms: the role each needs and what it lets one do there (a
+#: role nobody holds here, and that has tokens, is offered a sign-in; an open one is not).
+GATE_ROLES = (("approve", "approve or reject"), ("release", "promote"))
 
 
 @bp.get("/")
@@ -139,8 +142,12 @@ def version(application: str, release: str, version: str) -> ResponseReturnValue
         for r in whereabouts.running(store.environments()).get((application, release), [])
         if r.deployed_version == number
     ]
+    viewer = identity.current()
     return render_template(
         "ui/version.html",
+        releases=store.releases(application),
+        applications=store.applications(),
+        sign_in_for=[(role, doing) for role, doing in GATE_ROLES if not viewer.can(role)],
         standing=gate.standing(number),
         frozen=gate.frozen(),
         promoted_to=store.promoted_to(application, release, number),
