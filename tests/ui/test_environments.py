@@ -83,6 +83,31 @@ def test_environment_page_services_and_failing_timeline(history: FlaskClient) ->
     json_links_answer(history, page)
 
 
+def test_ok_verdicts_are_green_and_never_listed_as_failing(history: FlaskClient) -> None:
+    """A failed deploy of web + a `migrate` one-shot that completed + a worker still
+    pending: only web is blamed; the badges say ok (completed), bad, and neutral."""
+    body = report(5, outcome="failed", finished="2026-12-01T10:05:00Z")
+    web = dict(body["services"][0], verdict="crash-looping", detail="exit 3")
+    migrate = dict(web, service="migrate", verdict="completed", detail="exited 0")
+    worker = dict(web, service="worker", verdict="pending", detail="")
+    body["services"] = [web, migrate, worker]
+    post(history, "qa-1", body)
+    page = get_page(history, "/ui/environments/qa-1")
+    (failing,) = page.by_class("dl", "failing")
+    assert [page.text(dt).split()[0] for dt in failing.iter(page.all("dt")[0].tag)] == ["web"]
+    badges = {
+        page.text(span): (span.get("class") or "").split()
+        for table in page.by_class("table", "services")
+        for span in table.iter(page.all("span")[0].tag)
+        if "badge" in (span.get("class") or "")
+    }
+    assert badges == {
+        "crash-looping": ["badge", "bad"],
+        "completed": ["badge", "ok"],
+        "pending": ["badge"],
+    }
+
+
 def test_environment_history_is_paged(history: FlaskClient) -> None:
     for n in range(1, 6):
         post(history, "qa-3", report(n))

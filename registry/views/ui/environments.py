@@ -11,14 +11,15 @@ from flask.typing import ResponseReturnValue
 from registry import builds
 from registry.storage import get_store
 from registry.store import DeploymentRecord
-from registry.views.ui import links
+from registry.views.ui import badges, links
 from registry.views.ui.blueprint import bp
 from registry.views.ui.pages import page_args, pager
 
 
 def failing(record: DeploymentRecord) -> list[Any]:
-    """The services a failed record blames (those not healthy)."""
-    return [s for s in record.services if s.verdict != "healthy"]
+    """The services a failed record blames: those with a failed verdict (never an ok one,
+    such as a one-shot that completed, nor one still pending)."""
+    return [s for s in record.services if badges.is_failure(s.verdict)]
 
 
 HELPERS = {
