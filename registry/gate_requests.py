@@ -38,6 +38,10 @@ def _fields(body: dict[str, Any], required: Sequence[str], optional: Sequence[st
             raise BadRequest(f"the field {key!r} is missing", details={"field": key})
 
 
+#: The fields check, for other small bodies parsed with these rules (retirements).
+fields = _fields
+
+
 def text(body: dict[str, Any], key: str, *, limit: int, required: bool) -> str:
     """A free-text field: a string, not blank when required, at most ``limit`` bytes."""
     value = body.get(key)

@@ -30,8 +30,10 @@ HELPERS = {
 
 @bp.get("/ui/environments")
 def environments() -> ResponseReturnValue:
-    """Rows: environments; columns: every application/release deployed somewhere."""
-    states = get_store().environments()
+    """Rows: environments in service; columns: every application/release deployed in one;
+    the retired environments listed below, by name."""
+    store = get_store()
+    states = store.in_service()
     columns = sorted({(r.application, r.release) for s in states for r in s.deployed})
     cells = [
         (
@@ -43,7 +45,13 @@ def environments() -> ResponseReturnValue:
         )
         for state in states
     ]
-    return render_template("ui/environments.html", columns=columns, cells=cells, **HELPERS)
+    return render_template(
+        "ui/environments.html",
+        columns=columns,
+        cells=cells,
+        retired=store.retirements(),
+        **HELPERS,
+    )
 
 
 @bp.get("/ui/environments/<environment>")
@@ -58,6 +66,8 @@ def environment(environment: str) -> ResponseReturnValue:
     return render_template(
         "ui/environment.html",
         state=state,
+        retired=store.retirement(environment),
+        retirements=store.retirement_history(environment),
         drift=drift,
         drifted=[  # (its place among what runs, for the link to its section; the record)
             (i, r) for i, r in enumerate(state.deployed, 1) if (r.application, r.release) in drift

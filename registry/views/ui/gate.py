@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import current_app, flash, redirect, render_template, request
+from flask import current_app, redirect, render_template, request, session
 from flask.typing import ResponseReturnValue
 
 from registry import gate_requests as parse
@@ -23,7 +23,7 @@ from registry.store import Target
 from registry.validation import check_name
 from registry.views.ui import identity, links
 from registry.views.ui.blueprint import bp
-from registry.views.ui.pages import RELEASE
+from registry.views.ui.pages import PROMOTED, RELEASE
 
 VERSION = f"{RELEASE}/versions/<int:number>"
 
@@ -101,14 +101,11 @@ def promote(application: str, release: str, number: int) -> ResponseReturnValue:
             by=actor.by if actor.identity is None else "",
         )
     made = outcome.version
-    flash(
-        {
-            "application": made.application,
-            "release": made.release,
-            "version": made.number,
-            "created": outcome.created,
-            "from": f"{application} / {release} #{number}",
-        },
-        "promoted",
-    )
+    session[PROMOTED] = {
+        "application": made.application,
+        "release": made.release,
+        "version": made.number,
+        "created": outcome.created,
+        "from": f"{application} / {release} #{number}",
+    }
     return redirect(links.ui_version(made.application, made.release, made.number), 303)
