@@ -71,8 +71,8 @@ def reject(application: str, release: str, number: int) -> ResponseReturnValue:
 def promote(application: str, release: str, number: int) -> ResponseReturnValue:
     """Make the next version of the target release (``to_application``, default this one;
     ``to_release``) from this version. A target that does not exist is made only with
-    ``create`` (the confirmation page's button, or the form's checkbox); without it the
-    answer is that page (200: nothing was refused yet, a choice is asked for)."""
+    ``create=yes`` (the confirmation page's button); without it the answer is that page
+    (200: nothing was refused yet, a choice is asked for)."""
     actor = acting("release")
     target_app = request.form.get("to_application", "").strip() or application
     body = {"from_application": application, "from_release": release, "version": number}
