@@ -131,6 +131,17 @@ def test_promote_through_the_form_and_frozen_marks(gated: Flask) -> None:
     )
     assert "Promote into TLO GE / QA" in misspelt.words()  # the closest existing release
     assert api_versions(gated, "QA") == [3, 2, 1] and api_versions(gated, "qa") is None
+    # another application, misspelt: the applications closest in spelling
+    other = {"csrf_token": token, "to_release": "QA", "to_application": "TLO ge"}
+    asked = check_page(rm.post(f"{V4}/promote", data=other).data)
+    assert "There is no application TLO ge." in asked.words()
+    assert (
+        "Promote into TLO GE / QA" in asked.words() and "Promote into TLO EE / QA" in asked.words()
+    )
+    # another application that exists, with a release it does not have
+    other |= {"to_application": "TLO EE", "to_release": "Staging"}
+    asked = check_page(rm.post(f"{V4}/promote", data=other).data)
+    assert "TLO EE has no release Staging." in asked.words()
     again = rm.post(
         f"{V4}/promote", data={"csrf_token": token, "to_release": "Later", "create": "yes"}
     )

@@ -98,6 +98,7 @@ def promote(application: str, release: str, number: int) -> ResponseReturnValue:
             target=target,
             closest=missing.details.get("closest") or [],
             closest_applications=missing.details.get("closest_applications") or [],
+            no_application="closest_applications" in missing.details,
             by=actor.by if actor.identity is None else "",
         )
     made = outcome.version
