@@ -181,3 +181,26 @@ def test_a_deploy_reported_to_a_retired_environment_restores_it(registry: Served
     assert trail[1]["reason"] == "restored by a deploy of TLO GE/Milestone v1 reported to it"
     never = requests.get(f"{url}/api/environments/never-used/retirement", timeout=30)
     assert never.status_code == 404
+
+
+def test_concurrent_retirements_write_one(registry: ServedRegistry) -> None:
+    """Sixteen clients retire the same environment at once (two workers): one 201, the
+    others 200 with that same retirement, and one commit."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    url = f"{registry.url}/api/environments/qa-1/retirement"
+    headers = {"Authorization": f"Bearer {REPORTER}"}
+
+    def retire(n: int) -> requests.Response:
+        body = {"by": f"client-{n}", "reason": f"try {n}"}
+        return requests.post(url, json=body, headers=headers, timeout=30)
+
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(retire, range(16)))
+    assert sorted(a.status_code for a in answers) == [200] * 15 + [201]
+    kept = {(a.json()["retired"]["by"], a.json()["retired"]["at"]) for a in answers}
+    assert len(kept) == 1
+    log = run(
+        ["git", "--git-dir", str(registry.repo), "log", "--format=%H", "refs/consign/retired/qa-1"]
+    ).stdout.split()
+    assert len(log) == 1
