@@ -123,7 +123,8 @@ def deployments(environment: str) -> Response:
 @bp.post(f"{ENVIRONMENT}/deployments")
 def report(environment: str) -> Response:
     """A deployer's report: validated whole (400/413), then one atomic append (422, 409).
-    A retired environment is restored by it (``restored`` says so)."""
+    A retired environment is restored by a new deploy finished after its retirement
+    (``restored`` says so)."""
     identity = require_report()
     data = request.get_data(cache=False)
     body = parse_json_body(data, request.mimetype)
@@ -142,7 +143,7 @@ def report(environment: str) -> Response:
     if created:
         g.consign_created = [f"{environment}#{stored.seq}"]  # the access log's created=
         metrics.DEPLOYMENTS_REPORTED.labels(stored.outcome).inc()
-    restored = restore_on_report(stored, identity)
+    restored = restore_on_report(stored, created, identity)
     response = jsonify(
         {"created": created, "deployment": to_json(stored), "restored": event_json(restored)}
     )

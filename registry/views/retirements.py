@@ -5,8 +5,9 @@ role, the one that writes to the ledger).
 ``GET /api/environments`` (unless ``?retired=true``), the Rundeck environments option, the
 UI's environments matrix and the "where it runs" badges; its history stays readable.
 ``DELETE`` (``?by=&reason=``) restores it; ``GET`` says whether it is retired and lists
-every retirement and restoration. A deploy reported to a retired environment restores it
-(views/environments.py): the ledger records what runs, and it runs there again.
+every retirement and restoration. A deploy reported to a retired environment, finished
+after its retirement, restores it (views/environments.py): the ledger records what runs,
+and it runs there again.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from registry import gate_requests as parse
 from registry.auth import require_read, require_report
-from registry.gate import iso, utc_now
+from registry.gate import iso, parse_iso, utc_now
 from registry.storage import get_store
 from registry.store import DeploymentRecord
 from registry.store.ledger import check_environment
@@ -84,12 +85,22 @@ def restore(environment: str) -> Response:
     return jsonify({"environment": environment, "retired": None, "restored": event_json(lifted)})
 
 
-def restore_on_report(record: DeploymentRecord, identity: str | None) -> RetirementEvent | None:
-    """A deploy (or rollback) reported to a retired environment puts it back in service,
-    recorded as restored by whoever reported it; the retirement lifted (None: it was not
-    retired). A teardown or a drift report leaves it retired: nothing runs there anew."""
+def restore_on_report(
+    record: DeploymentRecord, created: bool, identity: str | None
+) -> RetirementEvent | None:
+    """A new deploy (or rollback) reported to a retired environment, finished after it was
+    retired, puts it back in service, recorded as restored by whoever reported it; the
+    retirement lifted (None: nothing restored). Left retired: a retry of a report, a record
+    that finished before the retirement (a spool delivering old news), a teardown or a
+    drift report (nothing runs there anew)."""
     store = get_store()
-    if record.kind not in ("deploy", "rollback") or store.retirement(record.environment) is None:
+    if not created or record.kind not in ("deploy", "rollback"):
+        return None
+    current = store.retirement(record.environment)
+    if current is None:
+        return None
+    finished, retired = parse_iso(record.finished), parse_iso(current.at)
+    if finished is None or retired is None or finished < retired:
         return None
     what = f"{record.application}/{record.release}"
     if record.version is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -170,7 +171,16 @@ def test_a_deploy_reported_to_a_retired_environment_restores_it(registry: Served
     # a teardown (nothing runs anew) leaves it retired
     teardown = deploy(url, "locktest", kind="teardown", outcome="torn_down", services=[])
     assert teardown.json()["restored"] is None and "locktest" not in listed(url)
-    answer = deploy(url, "locktest", by="alice", finished="2026-12-01T11:00:00Z")
+    # a deploy that finished before the retirement (a spool delivering old news): recorded,
+    # and the environment stays retired
+    old = deploy(url, "locktest", by="alice", finished="2026-12-01T11:00:00Z")
+    assert old.json()["restored"] is None and "locktest" not in listed(url)
+    now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    body = report(1, by="alice", finished=now)
+    answer = requests.post(
+        f"{url}/api/environments/locktest/deployments", json=body, headers=headers, timeout=30
+    )
+    assert answer.status_code == 201, answer.text
     assert answer.json()["restored"]["reason"] == "tried things"  # the retirement it lifted
     assert "locktest" in listed(url) and "locktest" in options(url)
     trail = requests.get(retirement, timeout=30).json()["history"]
@@ -179,6 +189,14 @@ def test_a_deploy_reported_to_a_retired_environment_restores_it(registry: Served
         ("restored", "alice", "rundeck"),
     ]
     assert trail[1]["reason"] == "restored by a deploy of TLO GE/Milestone v1 reported to it"
+    # retired again: a retry of that same report is not a new deploy, and restores nothing
+    again = {"by": "bob", "reason": "gone again"}
+    assert requests.post(retirement, json=again, headers=headers, timeout=30).status_code == 201
+    retry = requests.post(
+        f"{url}/api/environments/locktest/deployments", json=body, headers=headers, timeout=30
+    )
+    assert retry.status_code == 200 and retry.json()["restored"] is None
+    assert "locktest" not in listed(url)
     never = requests.get(f"{url}/api/environments/never-used/retirement", timeout=30)
     assert never.status_code == 404
 
