@@ -410,7 +410,10 @@ def test_open_registry_colours_promotion_and_phone_by_clicking(
     """A registry with no tokens: no sign-in prompt anywhere; verdict badges in the
     vocabulary's colours; the promote form offers the releases, asks before it makes a new
     one and says what it made; a retired environment is out of the matrix; at 390 px the
-    matrix says it scrolls."""
+    matrix says it scrolls.
+
+    Every click here leads to another page, so each waits for that navigation (under
+    load, reading right after a click could read the page being left)."""
     from tests.ui.conftest import HISTORY
 
     with ServedRegistry(repo, tmp_path / "serve.log", workers=2).start() as server:
@@ -441,7 +444,8 @@ def test_open_registry_colours_promotion_and_phone_by_clicking(
 
         page.goto(base + "/")
         assert page.locator("header .who").inner_text().strip() == ""  # nothing to sign in to
-        page.click("nav.menu >> text=Environments")
+        with page.expect_navigation():
+            page.click("nav.menu >> text=Environments")
         assert [r[0] for r in cells(page, "table.matrix")] == ["qa-1", "qa-2", "qa-3"]
         assert page.inner_text("ul.retired").startswith("vm-old retired by carol")
         # at 390 px the matrix is wider than the screen: it scrolls in its box and says so
@@ -457,7 +461,8 @@ def test_open_registry_colours_promotion_and_phone_by_clicking(
         shots.take("environments-open")
 
         # qa-2's failed deploy: web is to blame, migrate completed (green), worker pending
-        page.click("table.matrix >> text=qa-2")
+        with page.expect_navigation():
+            page.click("table.matrix >> text=qa-2")
         badge = "table.services span.badge:text-is('{}')"
         assert colour(page, badge.format("crash-looping")) == BAD_RED
         assert colour(page, badge.format("completed")) == OK_GREEN
@@ -466,11 +471,14 @@ def test_open_registry_colours_promotion_and_phone_by_clicking(
         shots.take("environment-verdicts")
 
         # the version page: no sign-in prompt; the forms ask for a name instead
-        page.click('ol.timeline >> text="#5"')
+        with page.expect_navigation():
+            page.click('ol.timeline >> text="#5"')
         assert page.title() == "TLO GE / Milestone #5 · Consignment"
         assert "Sign in" not in page.inner_text("body")
-        page.click("nav.crumbs >> text=Milestone")
-        page.click('table.versions tbody th a >> text="#4"')
+        with page.expect_navigation():
+            page.click("nav.crumbs >> text=Milestone")
+        with page.expect_navigation():
+            page.click('table.versions tbody th a >> text="#4"')
         options = page.locator("#release-choices option")
         assert [options.nth(i).get_attribute("value") for i in range(options.count())] == ["QA"]
         assert page.inner_text("form.promote p.muted").startswith("Existing releases: QA.")
@@ -479,11 +487,13 @@ def test_open_registry_colours_promotion_and_phone_by_clicking(
         # a misspelt release: asked first, offered the one meant
         page.fill("#promote-by", "dave")
         page.fill("#promote-release", "qa")
-        page.click("form.promote button")
+        with page.expect_navigation():
+            page.click("form.promote button")
         assert page.title() == "Promote into a new release? · Consignment"
         assert "TLO GE has no release qa." in page.inner_text("#confirm-new")
         shots.take("promote-confirm")
-        page.click("text=Promote into TLO GE / QA")
+        with page.expect_navigation():
+            page.click("text=Promote into TLO GE / QA")
         assert page.title() == "TLO GE / QA #3 · Consignment"
         notice = page.inner_text("#promoted")
         assert (
@@ -494,12 +504,15 @@ def test_open_registry_colours_promotion_and_phone_by_clicking(
         assert page.locator("#promoted").count() == 0  # said once
 
         # a new release, on purpose
-        page.click("#gate >> text=TLO GE / Milestone #4")
+        with page.expect_navigation():
+            page.click("#gate >> text=TLO GE / Milestone #4")
         page.fill("#promote-by", "dave")
         page.fill("#promote-release", "Staging")
-        page.click("form.promote button")
+        with page.expect_navigation():
+            page.click("form.promote button")
         assert "Did you mean" not in page.inner_text("main")
-        page.click("text=Create TLO GE / Staging and promote #4 into it")
+        with page.expect_navigation():
+            page.click("text=Create TLO GE / Staging and promote #4 into it")
         assert page.title() == "TLO GE / Staging #1 · Consignment"
         assert "(the first of the new release Staging)" in page.inner_text("#promoted")
         shots.take("promoted")
