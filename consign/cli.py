@@ -2,8 +2,9 @@
 
 `serve` runs the registry; `deploy`, `status`, `down`, `versions`, `show`, `diff` are the
 deployer's, `publish` the CI client's, `promote` moves a version through the gate
-(publisher/promote.py). Subcommands live beside the code they drive and are added here;
-every one maps its failures to exit codes through :mod:`consign.errors`.
+(publisher/promote.py), `environment retire|restore` takes a gone environment out of
+the lists and back (deployer/ledger/retire.py). Subcommands live beside the code they
+drive and are added here; every one maps its failures to exit codes through :mod:`consign.errors`.
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ def _register() -> None:
 
     main.add_command(serve)
     main.add_command(promote)
+    from deployer.ledger.retire import environment
+
+    main.add_command(environment)
     try:
         from deployer.cli import commands
     except ImportError:  # pragma: no cover - the deployer is installed with the package

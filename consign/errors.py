@@ -69,6 +69,13 @@ class PromoteRefused(ConsignError):
     label = "consign promote"
 
 
+class EnvironmentChangeRefused(ConsignError):
+    """The registry refused to retire or restore an environment (unknown, the token)."""
+
+    exit_code = ExitCode.PUBLISH_FAILED
+    label = "consign environment"
+
+
 class EnvironmentLocked(ConsignError):
     """Another deploy or teardown holds the environment after the bounded wait."""
 

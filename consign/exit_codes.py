@@ -23,7 +23,8 @@ class ExitCode(IntEnum):
     #: The Docker Engine does not answer, or Compose v2 is missing.
     ENGINE_UNREACHABLE = 6
     #: Publishing a fragment failed (consign publish), or the registry refused a promotion
-    #: (consign promote: the gate, a frozen release, the token).
+    #: (consign promote: the gate, a frozen release, the token), or a retirement or
+    #: restoration (consign environment: an unknown environment, the token).
     PUBLISH_FAILED = 7
     #: Another deploy or teardown holds the environment's lock (still, after --lock-wait);
     #: the message names who, which version and since when.

@@ -6,6 +6,11 @@ registry (``POST .../releases/QA/promotions``) to make the next QA version from 
 created (from TLO GE / Milestone v41)``, or ``unchanged`` when QA's latest already came from
 it (retries are safe, so connection errors and 5xx are retried like a publish).
 
+A target release that does not exist yet is refused (exit 7, naming the existing releases
+closest in spelling: ``Qa`` -> ``did you mean 'QA'?``) unless ``--create-release``
+(``CONSIGN_CREATE_RELEASE``) says to create it: a misspelt name must not make a release
+with no policy.
+
 Exit codes (consign/exit_codes.py): 0 promoted or already there; 7 (PUBLISH_FAILED) the
 registry refused: the gate's reasons are printed one a line (a rejected version, an unmet
 policy, 423 a frozen release, 401/403 the token); 5 (REGISTRY_UNREACHABLE) the registry
@@ -66,7 +71,16 @@ def _default_by() -> str:
     "--to-release",
     envvar="CONSIGN_TO_RELEASE",
     required=True,
-    help="The release it moves into (created by its first promotion).",
+    help="The release it moves into (an existing one, unless --create-release).",
+)
+@click.option(
+    "--create-release",
+    "create_release",
+    envvar="CONSIGN_CREATE_RELEASE",
+    is_flag=True,
+    default=False,
+    help="Create TO_RELEASE when it does not exist yet (without it, a missing release is "
+    "refused, naming the existing ones closest in spelling).",
 )
 @click.option(
     "--from-application",
@@ -101,6 +115,7 @@ def promote(
     from_release: str,
     version: int,
     to_release: str,
+    create_release: bool,
     from_application: str | None,
     registry: str,
     token: str | None,
@@ -113,6 +128,8 @@ def promote(
     payload: dict[str, Any] = {"from_release": from_release, "version": version}
     if from_application:
         payload["from_application"] = from_application
+    if create_release:
+        payload["create"] = True
     if by:
         payload["by"] = by[:200]
     source = f"{from_application or application} / {from_release} v{version}"
@@ -131,6 +148,11 @@ def promote(
     except PublishFailed as e:
         for reason in e.body.get("unmet") or []:
             click.echo(f"  - {reason}", err=True)
+        if e.body.get("error") == "release_missing":
+            click.echo(
+                f"  to create the release {to_release!r}, promote again with --create-release",
+                err=True,
+            )
         raise failure_kind(e)(f"{source} -> {to_release} failed: {e.message}") from None
     body = result.body
     state = "created" if result.status == 201 else "unchanged"

@@ -147,6 +147,14 @@ class GateRefused(Conflict):
     error = "refused"
 
 
+class ReleaseMissing(Conflict):
+    """A promotion names a target release (or application) that does not exist, and the
+    request did not ask to create it (``"create": true``); ``details["closest"]`` names the
+    existing ones closest in spelling."""
+
+    error = "release_missing"
+
+
 class Locked(RegistryError):
     """The release is frozen: nothing enters it until it is thawed (or the freeze ends)."""
 

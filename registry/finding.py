@@ -100,7 +100,7 @@ def find(store: DescriptorStore, component: str, build: str, scan: int) -> Findi
     the ledger's current records (one per environment) that run one of its versions.
     ``component`` is compared in NFC (``Café`` spelled decomposed finds it too)."""
     running: dict[tuple[str, str], list[DeploymentRecord]] = {}
-    for state in store.environments():
+    for state in store.in_service():
         for record in state.deployed:
             running.setdefault((record.application, record.release), []).append(record)
     finding = Finding(component, build, scan, [], [])

@@ -38,6 +38,10 @@ def _fields(body: dict[str, Any], required: Sequence[str], optional: Sequence[st
             raise BadRequest(f"the field {key!r} is missing", details={"field": key})
 
 
+#: The fields check, for other small bodies parsed with these rules (retirements).
+fields = _fields
+
+
 def text(body: dict[str, Any], key: str, *, limit: int, required: bool) -> str:
     """A free-text field: a string, not blank when required, at most ``limit`` bytes."""
     value = body.get(key)
@@ -86,10 +90,16 @@ class PromotionRequest:
     from_release: str
     version: int
     by: str
+    create: bool = False  # the target release may be created by this promotion
 
 
 def parse_promotion(body: dict[str, Any], application: str) -> PromotionRequest:
-    _fields(body, ("from_release", "version"), ("from_application", "by"))
+    _fields(body, ("from_release", "version"), ("from_application", "by", "create"))
+    create = body.get("create", False)
+    if not isinstance(create, bool):
+        raise BadRequest(
+            f"create must be true or false, not {_kind(create)}", details={"field": "create"}
+        )
     from_release = check_name(body["from_release"], "from_release")
     from_application = application
     if body.get("from_application") is not None:
@@ -100,7 +110,9 @@ def parse_promotion(body: dict[str, Any], application: str) -> PromotionRequest:
             f"version must be a positive whole number, not {version!r}",
             details={"field": "version"},
         )
-    return PromotionRequest(from_application, from_release, version, by(body, required=False))
+    return PromotionRequest(
+        from_application, from_release, version, by(body, required=False), create
+    )
 
 
 @dataclass(frozen=True)

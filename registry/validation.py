@@ -281,3 +281,16 @@ def parse_int_arg(name: str, text: str | None, *, maximum: int) -> int | None:
             details={"field": name},
         )
     return int(text)
+
+
+def parse_bool_arg(name: str, text: str | None) -> bool:
+    """An optional true/false query parameter (absent: false)."""
+    if text is None:
+        return False
+    value = text.strip().lower()
+    if value not in ("true", "false", "1", "0", "yes", "no"):
+        raise BadRequest(
+            f"the query parameter {name!r} must be true or false, not {text!r}",
+            details={"field": name},
+        )
+    return value in ("true", "1", "yes")

@@ -40,6 +40,8 @@ from registry.store.ocifacade import OCIFacade
 from registry.store.promotions import Promotions
 from registry.store.reader import Reader, tag_name
 from registry.store.refs import RefDB
+from registry.store.retirefacade import RetireFacade
+from registry.store.retirements import Retirements
 from registry.store.types import (
     ComponentInfo,
     DeploymentRecord,
@@ -73,7 +75,7 @@ __all__ = [
 NUMBERED = 1024  # numbered versions whose (VersionInfo, descriptor bytes) stay in memory
 
 
-class DescriptorStore(GateFacade, LedgerFacade, OCIFacade):
+class DescriptorStore(GateFacade, LedgerFacade, OCIFacade, RetireFacade):
     """Versions and publishing here; the gate, the ledger and the OCI side in their mixins
     (:mod:`.core` says how they fit)."""
 
@@ -109,6 +111,7 @@ class DescriptorStore(GateFacade, LedgerFacade, OCIFacade):
         self._ledger = Ledger(self._path, self._objects, self._refs)
         self._envlocks = EnvLocks(self._path)
         self._promotions = Promotions(self._path, self._refs)
+        self._retirements = Retirements(self._objects, self._refs)
 
     def repo_path(self) -> Path:
         return self._path

@@ -3,7 +3,8 @@
 ``DescriptorStore`` (``registry/store/__init__.py``: versions and publishing) is put
 together from mixins, one module per area: :mod:`.gatefacade` (policy, freeze, decisions,
 promotion), :mod:`.ledgerfacade` (deployment records, environment locks) and
-:mod:`.ocifacade` (OCI artifacts' layers, OCI names). Views see one object with one
+:mod:`.ocifacade` (OCI artifacts' layers, OCI names), :mod:`.retirefacade` (retired
+environments). Views see one object with one
 interface; each mixin uses only what this class declares.
 """
 
@@ -22,9 +23,10 @@ from registry.store.ledger import Ledger
 from registry.store.promotions import Promotions
 from registry.store.reader import Reader
 from registry.store.refs import RefDB
+from registry.store.retirements import Retirements
 
 if TYPE_CHECKING:
-    from registry.store.types import DeploymentRecord, VersionInfo
+    from registry.store.types import DeploymentRecord, EnvironmentState, VersionInfo
 
 
 # A page of the versions listing. Each version carries every component with its build
@@ -43,6 +45,7 @@ class StoreCore:
     _ledger: Ledger
     _envlocks: EnvLocks
     _promotions: Promotions
+    _retirements: Retirements
     _locks: dict[int, threading.RLock]
     housekeeper: housekeeping.Housekeeper
 
@@ -53,6 +56,8 @@ class StoreCore:
     if TYPE_CHECKING:  # defined by DescriptorStore and the ledger's mixin
 
         def applications(self) -> list[str]: ...
+
+        def environments(self) -> list[EnvironmentState]: ...
 
         def releases(self, application: str) -> list[str]: ...
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from registry.errors import BadRequest, GateRefused, Locked
+from registry.closest import closest, suggestion
+from registry.errors import BadRequest, GateRefused, Locked, NotFound, ReleaseMissing
 from registry.gate import (
     APPROVAL,
     Decision,
@@ -135,11 +136,15 @@ class GateFacade(StoreCore):
         number: int,
         promoted_by: dict[str, Any],
         who: str,
+        *,
+        create: bool = False,
     ) -> PromoteOutcome:
         """Make the next version of ``target`` from version ``number`` of ``source``.
 
         Refused with 423 while the target is frozen, 409 naming every unmet condition
-        (rejected source, policy); a retry (the target's latest already came from this
+        (rejected source, policy), 409 ``release_missing`` when the target release does
+        not exist and ``create`` is false (a misspelt name must not make a release with no
+        policy: the gate's side door); a retry (the target's latest already came from this
         source) answers the existing version with ``created=False``.
         """
         publisher.branch_ref(target.application, target.release)
@@ -155,6 +160,8 @@ class GateFacade(StoreCore):
         with self._guard(), locking.exclusive(self._path, self._lock_waited):
             self._locked(target.application, target.release, "promoting")
             tip = self._refs.resolve(publisher.branch_ref(target.application, target.release))
+            if tip is None and not create and not self._prepared(target):
+                raise self._missing(target)
             tip_info = self._reader.info(tip) if tip else None
             if tip_info is not None and promoter.already(tip_info, source_info):
                 return PromoteOutcome(tip_info, False)
@@ -177,6 +184,40 @@ class GateFacade(StoreCore):
             )
             self.housekeeper.after_publish()
             return outcome
+
+    def _prepared(self, target: Target) -> bool:
+        """A release with no version yet whose gate was set on purpose (a policy or a
+        freeze) exists for promotion: its first promotion goes through that gate."""
+        state = self._gate.state(target.application, target.release)
+        return state.policy is not None or state.freeze is not None
+
+    def _missing(self, target: Target) -> ReleaseMissing:
+        """The refusal of a promotion into a release that does not exist, naming the
+        existing releases (or, for an unknown application, applications) closest in
+        spelling."""
+        app, release = target.application, target.release
+        try:
+            releases = self.releases(app)
+        except NotFound:
+            apps = closest(app, self.applications())
+            return ReleaseMissing(
+                f"there is no application {app!r}{suggestion(apps)}: promoting into "
+                f"{app}/{release} would create it; ask for that explicitly "
+                '(consign promote --create-release, "create": true)',
+                details={
+                    "application": app,
+                    "release": release,
+                    "closest": [],
+                    "closest_applications": apps,
+                },
+            )
+        near = closest(release, releases)
+        return ReleaseMissing(
+            f"{app} has no release {release!r}{suggestion(near)}: promoting into it would "
+            "create it, with no policy; ask for that explicitly "
+            '(consign promote --create-release, "create": true)',
+            details={"application": app, "release": release, "closest": near},
+        )
 
     def promoted_to(self, application: str, release: str, number: int) -> list[VersionInfo]:
         """The versions of other releases promoted from this one, by application, release

@@ -17,6 +17,7 @@ from registry.views.meta import bp as meta
 from registry.views.monitoring import bp as monitoring
 from registry.views.oci import bp as oci
 from registry.views.publish import bp as publish
+from registry.views.retirements import bp as retirements
 from registry.views.rundeck import bp as rundeck
 from registry.views.ui import bp as ui
 
@@ -33,6 +34,7 @@ BLUEPRINTS: list[Blueprint] = [
     environments,
     find,
     locks,
+    retirements,
     oci,
     ui,
 ]

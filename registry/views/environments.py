@@ -16,8 +16,9 @@ from registry.storage import get_store
 from registry.store import DeploymentRecord, EnvironmentState
 from registry.store.envlocks import lock_json
 from registry.store.records import to_json
-from registry.validation import parse_int_arg, parse_json_body, parse_version
+from registry.validation import parse_bool_arg, parse_int_arg, parse_json_body, parse_version
 from registry.views.lookup import stored_names
+from registry.views.retirements import event_json, restore_on_report
 
 bp = Blueprint("environments", __name__, url_prefix="/api")
 bp.before_request(require_read)
@@ -69,9 +70,16 @@ def _summaries(state: EnvironmentState) -> str:
 
 @bp.get("/environments")
 def environments() -> Response:
+    """Environments in service; ``?retired=true`` adds the retired ones (marked)."""
+    store = get_store()
+    include = parse_bool_arg("retired", request.args.get("retired"))
+    retired = store.retirements()
     parts = []
-    for state in get_store().environments():
+    for state in store.environments():
+        if state.name in retired and not include:
+            continue
         head = _state_json(state, False)
+        head["retired"] = event_json(retired.get(state.name))
         del head["deployed"]  # spliced in, already encoded, as the last member
         parts.append(current_app.json.dumps(head)[:-1] + ', "deployed": ' + _summaries(state) + "}")
     body = '{"environments": [' + ", ".join(parts) + "]}\n"
@@ -80,7 +88,9 @@ def environments() -> Response:
 
 @bp.get(ENVIRONMENT)
 def environment(environment: str) -> Response:
-    return jsonify(_state_json(get_store().environment(environment), True))
+    store = get_store()
+    body = _state_json(store.environment(environment), True)
+    return jsonify(body | {"retired": event_json(store.retirement(environment))})
 
 
 @bp.get(f"{ENVIRONMENT}/deployments")
@@ -112,8 +122,10 @@ def deployments(environment: str) -> Response:
 
 @bp.post(f"{ENVIRONMENT}/deployments")
 def report(environment: str) -> Response:
-    """A deployer's report: validated whole (400/413), then one atomic append (422, 409)."""
-    require_report()
+    """A deployer's report: validated whole (400/413), then one atomic append (422, 409).
+    A retired environment is restored by a new deploy finished after its retirement
+    (``restored`` says so)."""
+    identity = require_report()
     data = request.get_data(cache=False)
     body = parse_json_body(data, request.mimetype)
     config = current_app.config
@@ -126,11 +138,15 @@ def report(environment: str) -> Response:
     )
     application, release = stored_names(record.application, record.release)
     record = replace(record, application=application, release=release)
-    stored, created = get_store().report(record)
+    store = get_store()
+    stored, created = store.report(record)
     if created:
         g.consign_created = [f"{environment}#{stored.seq}"]  # the access log's created=
         metrics.DEPLOYMENTS_REPORTED.labels(stored.outcome).inc()
-    response = jsonify({"created": created, "deployment": to_json(stored)})
+    restored = restore_on_report(stored, created, identity)
+    response = jsonify(
+        {"created": created, "deployment": to_json(stored), "restored": event_json(restored)}
+    )
     response.status_code = 201 if created else 200
     return response
 

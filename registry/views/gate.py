@@ -44,7 +44,8 @@ def _who(identity: str | None, by: str) -> str:
 
 @bp.post(f"{RELEASE}/promotions")
 def promote(application: str, release: str) -> Response:
-    """201 with the new version; 200 with the existing one when it is a retry."""
+    """201 with the new version; 200 with the existing one when it is a retry; 409
+    ``release_missing`` when the release does not exist and ``create`` is not true."""
     identity = require_release()
     _names(application, release)
     req = parse.parse_promotion(_body(), application)
@@ -54,6 +55,7 @@ def promote(application: str, release: str) -> Response:
         req.version,
         {"by": req.by or None, "identity": identity},
         _who(identity, req.by),
+        create=req.create,
     )
     info = outcome.version
     if outcome.created:

@@ -119,10 +119,10 @@ def versions() -> Response:
 
 @bp.get("/environments")
 def environments() -> Response:
-    """Every environment the ledger knows, labelled with what runs there (the job option
-    allows free text, for a new environment)."""
+    """Every environment the ledger knows and that is not retired, labelled with what runs
+    there (the job option allows free text, for a new environment)."""
     entries = []
-    for state in get_store().environments():
+    for state in get_store().in_service():
         running = ", ".join(
             f"{r.application}/{r.release} #{r.deployed_version}" for r in state.deployed
         )

@@ -79,13 +79,25 @@ def test_promote_job(start_registry: StartRegistry, tmp_path: Path) -> None:
     assert listed[1]["name"].startswith("REJECTED (BUG-5) #1")
 
     node = {"CONSIGN_TOKEN": "not-this-one"}  # the node's environment no longer counts
+    assert opts["create_release"]["value"] == "false"  # creating a release is a choice
     options = {**chosen, "version": "2", "to_release": "QA 1", "registry_token": "rd-token"}
+    options["create_release"] = "false"
+    missing = run_step(options, server.url, node)
+    assert missing.returncode == ExitCode.PUBLISH_FAILED, missing.stderr
+    assert "has no release 'QA 1'" in missing.stderr and "--create-release" in missing.stderr
+    options["create_release"] = "true"
     done = run_step(options, server.url, node)
     assert done.returncode == ExitCode.OK, done.stderr
     assert "TLO GE / QA 1 v1" in done.stdout and "created" in done.stdout
     details = requests.get(f"{server.url}{API}/QA%201/versions/1", timeout=30).json()
     assert details["promoted_by"] == {"by": "rd-alice", "identity": "rundeck"}
 
+    # now it exists: a misspelling is refused naming it, even with create_release false
+    misspelt = run_step(
+        {**options, "to_release": "qa 1", "create_release": "false"}, server.url, node
+    )
+    assert misspelt.returncode == ExitCode.PUBLISH_FAILED
+    assert "did you mean 'QA 1'?" in misspelt.stderr
     refused = run_step({**options, "version": "1"}, server.url, node)
     assert refused.returncode == ExitCode.PUBLISH_FAILED
     assert "rejected by qa" in refused.stderr and "BUG-5" in refused.stderr

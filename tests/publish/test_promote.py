@@ -52,7 +52,7 @@ def registry(tmp_path: Path) -> Iterator[ServedRegistry]:
 def test_promote_then_retry(registry: ServedRegistry) -> None:
     env = {"CONSIGN_REGISTRY": registry.url, "CONSIGN_TOKEN": "rel", "CONSIGN_BY": "carol"}
     args = ["TLO GE", "--from-release", "Milestone", "--version", "2", "--to-release", "QA"]
-    first = consign_promote(*args, env=env)
+    first = consign_promote(*args, "--create-release", env=env)
     assert first.returncode == ExitCode.OK, first.stderr
     match = LINE.match(first.stdout.strip())
     assert match and match["state"] == "created" and match["n"] == "1" and match["src"] == "2"
@@ -73,6 +73,30 @@ def test_promote_then_retry(registry: ServedRegistry) -> None:
     by_env = consign_promote(env=env_only)
     assert by_env.returncode == ExitCode.OK, by_env.stderr
     assert LINE.match(by_env.stdout.strip())["n"] == "2"  # type: ignore[index]
+
+
+def test_missing_release_refused_unless_created_on_purpose(registry: ServedRegistry) -> None:
+    """A misspelt target names the release meant; only --create-release (or its variable)
+    makes a new one."""
+    env = {"CONSIGN_REGISTRY": registry.url, "CONSIGN_TOKEN": "rel"}
+    args = ["TLO GE", "--from-release", "Milestone", "--version", "1", "--to-release"]
+    new = consign_promote(*args, "QA", env=env)
+    assert new.returncode == ExitCode.PUBLISH_FAILED
+    assert "409 release_missing" in new.stderr and "has no release 'QA'" in new.stderr
+    assert "promote again with --create-release" in new.stderr
+    assert requests.get(f"{registry.url}{API}/QA/versions", timeout=30).status_code == 404
+    made = consign_promote(*args, "QA", env={**env, "CONSIGN_CREATE_RELEASE": "true"})
+    assert made.returncode == ExitCode.OK, made.stderr
+    assert LINE.match(made.stdout.strip())["rel"] == "QA"  # type: ignore[index]
+    misspelt = consign_promote(*args, "Qa", "--version", "2", env=env)
+    assert misspelt.returncode == ExitCode.PUBLISH_FAILED
+    assert "did you mean 'QA'?" in misspelt.stderr
+    listed = requests.get(f"{registry.url}/api/applications/TLO%20GE/releases", timeout=30)
+    assert "Qa" not in str(listed.json())
+    # asked for: a new release, even one spelt like another
+    on_purpose = consign_promote(*args, "Qa", "--create-release", env=env)
+    assert on_purpose.returncode == ExitCode.OK, on_purpose.stderr
+    assert "TLO GE / Qa v1" in on_purpose.stdout
 
 
 def test_refusals_exit_7_with_every_reason(registry: ServedRegistry) -> None:

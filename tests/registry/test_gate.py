@@ -57,7 +57,7 @@ def promote(url: str, to: str, source: str, version: int, **extra: Any) -> reque
 def test_promote_milestone_3_to_qa(served: ServedRegistry, repo: Path) -> None:
     url = served.url
     milestone(url)
-    answer = promote(url, "QA", "Milestone", 3, by="alice")
+    answer = promote(url, "QA", "Milestone", 3, by="alice", create=True)
     assert answer.status_code == 201, answer.text
     body = answer.json()
     assert (body["release"], body["version"]) == ("QA", 1)
@@ -114,9 +114,50 @@ def test_promote_milestone_3_to_qa(served: ServedRegistry, repo: Path) -> None:
     assert promote(url, "QA", "Milestone", 3).json()["version"] == 4
 
 
+def test_promotion_into_a_missing_release_is_refused_unless_asked(
+    served: ServedRegistry, repo: Path
+) -> None:
+    """No side door: a misspelt target names the releases closest in spelling and writes
+    nothing; `"create": true` makes a new release on purpose."""
+    url = served.url
+    milestone(url)
+    before = refs(repo)
+    missing = promote(url, "QA", "Milestone", 1)
+    assert missing.status_code == 409
+    body = missing.json()
+    assert body["error"] == "release_missing" and body["closest"] == []
+    assert "has no release 'QA'" in body["message"] and '"create": true' in body["message"]
+    assert refs(repo) == before  # nothing written
+    assert promote(url, "QA", "Milestone", 1, create=True).status_code == 201
+    policy = {"approvals": 1, "by": "rm"}
+    assert requests.put(f"{url}{API}/QA/policy", json=policy, timeout=30).ok
+    for spelt in ("Qa", "qa", "qA"):
+        refused = promote(url, spelt, "Milestone", 2)
+        assert refused.status_code == 409, refused.text
+        assert refused.json()["closest"][0] == "QA"
+        assert "did you mean 'QA'" in refused.json()["message"]
+    near = promote(url, "Milestones", "Milestone", 2)
+    assert near.json()["closest"] == ["Milestone"]
+    # an unknown application: the applications closest in spelling
+    other = post(url, "/api/applications/TLO%20ge/releases/QA/promotions",
+                 {"from_application": APP, "from_release": "Milestone", "version": 1})  # fmt: skip
+    assert other.status_code == 409
+    assert other.json()["closest_applications"] == [APP]
+    assert "/Qa" not in str(refs(repo)) and "ge/" not in str(refs(repo))
+    # a release prepared with a policy before its first version is not missing: its gate judges
+    prepared = {"approvals": 0, "from_releases": ["Milestone"], "by": "rm"}
+    assert requests.put(f"{url}{API}/Production/policy", json=prepared, timeout=30).ok
+    assert promote(url, "Production", "Milestone", 2).status_code == 201
+    # create is a permission, not a demand: an existing release takes it
+    assert promote(url, "Production", "Milestone", 3, create=True).status_code == 201
+    bad = promote(url, "Next", "Milestone", 3, create="yes")
+    assert bad.status_code == 400 and bad.json()["field"] == "create"
+    assert "Qa" not in requests.get(f"{url}/api/applications/{A}/releases", timeout=30).text
+
+
 def test_promote_across_applications(served: ServedRegistry) -> None:
     milestone(served.url, versions=2)
-    body = {"from_application": APP, "from_release": "Milestone", "version": 2}
+    body = {"from_application": APP, "from_release": "Milestone", "version": 2, "create": True}
     answer = post(served.url, "/api/applications/TLO%20EE/releases/Milestone/promotions", body)
     assert answer.status_code == 201, answer.text
     assert answer.json()["promoted_from"]["application"] == APP
@@ -233,14 +274,14 @@ def test_rejected_version(served: ServedRegistry, repo: Path) -> None:
     assert options[1]["value"] == "2"
     assert not options[0]["name"].startswith("REJECTED")
     before = refs(repo), objects(repo)
-    refused = promote(url, "QA", "Milestone", 2)
+    refused = promote(url, "QA", "Milestone", 2, create=True)
     assert refused.status_code == 409
     assert "was rejected by qa-ann" in refused.json()["message"]
     assert "BUG-1234" in refused.json()["message"]
     assert (refs(repo), objects(repo)) == before
     # a later approval is a new record; the rejection stays in the history
     assert post(url, f"{API}/Milestone/versions/2/approvals", {"by": "lead"}).status_code == 201
-    assert promote(url, "QA", "Milestone", 2).status_code == 201
+    assert promote(url, "QA", "Milestone", 2, create=True).status_code == 201
     gate_ref = f"refs/consign/gate/{quote(APP, safe='')}/Milestone"
     log = git(repo, "log", "--format=%s", gate_ref).splitlines()
     assert log == [
@@ -391,7 +432,11 @@ def test_role_matrix(guarded: ServedRegistry, repo: Path) -> None:
         "publish": ("put", "/fragment", body),
         "approve": ("post", f"{API}/Milestone/versions/1/approvals", {"by": "someone"}),
         "policy": ("put", f"{API}/QA/policy", {"approvals": 0}),
-        "promote": ("post", f"{API}/QA/promotions", {"from_release": "Milestone", "version": 1}),
+        "promote": (
+            "post",
+            f"{API}/QA/promotions",
+            {"from_release": "Milestone", "version": 1, "create": True},
+        ),
         "reject": ("post", f"{API}/Milestone/versions/1/rejections", {"by": "x", "reason": "B-1"}),
         "freeze": ("put", f"{API}/QA/freeze", {"by": "x", "reason": "go-live"}),
         "thaw": ("delete", f"{API}/QA/freeze", None),

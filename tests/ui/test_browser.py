@@ -364,7 +364,12 @@ def test_environments_and_the_gate_by_clicking(repo: Path, tmp_path: Path, page:
         page.click('ol.timeline >> text="#5"')
         assert page.title() == "TLO GE / Milestone #5 · Consignment"
         assert "qa-2" in page.inner_text("#deployments")
-        assert page.locator("form.decide").count() == 0  # not signed in: no forms
+        # not signed in: no approve/reject forms (the role has a token), and a way to sign
+        # in for them; the release role has none here, so its promote form is open (as the API)
+        assert (
+            page.locator("form.decide").count() == 1 and page.locator("form.promote").count() == 1
+        )
+        assert "Sign in with an approve token to approve or reject." in page.inner_text("#gate")
 
         page.click("header .who >> text=Sign in")
         page.fill("#token", APPROVER)
@@ -389,3 +394,128 @@ def test_environments_and_the_gate_by_clicking(repo: Path, tmp_path: Path, page:
         assert body["rejected"] is None and [a["identity"] for a in body["approvals"]] == [
             "qa-alice"
         ]
+
+
+OK_GREEN, BAD_RED = "rgb(26, 127, 55)", "rgb(207, 34, 46)"  # site.css --ok, --bad
+
+
+def colour(page: Any, selector: str) -> str:
+    found: str = page.eval_on_selector(selector, "e => getComputedStyle(e).color")
+    return found
+
+
+def test_open_registry_colours_promotion_and_phone_by_clicking(
+    repo: Path, tmp_path: Path, page: Any
+) -> None:
+    """A registry with no tokens: no sign-in prompt anywhere; verdict badges in the
+    vocabulary's colours; the promote form offers the releases, asks before it makes a new
+    one and says what it made; a retired environment is out of the matrix; at 390 px the
+    matrix says it scrolls.
+
+    Every click here leads to another page, so each waits for that navigation (under
+    load, reading right after a click could read the page being left)."""
+    from tests.ui.conftest import HISTORY
+
+    with ServedRegistry(repo, tmp_path / "serve.log", workers=2).start() as server:
+        base = server.url
+        for fragment, apps, rels, component, build in HISTORY:
+            publish_http(base, fragment, apps, rels, component=component, build=build)
+        web = {"service": "web", "verdict": "crash-looping", "detail": "exit 3",
+               "containers": ["0123456789ab"], "image": "sha256:" + "3" * 64,
+               "component": "web", "build": {"buildNumber": "42"}}  # fmt: skip
+        migrate = web | {"service": "migrate", "verdict": "completed", "detail": "exited 0"}
+        worker = web | {"service": "worker", "verdict": "pending", "detail": ""}
+        services = [web, migrate, worker]
+        report_http(base, "qa-2", 5, outcome="failed", services=services)
+        for environment, application, release, version in [
+            ("qa-1", "TLO GE", "Milestone", 4),
+            ("qa-1", "TLO EE", "Milestone", 2),
+            ("qa-3", "TLO GE", "QA", 2),
+            ("vm-old", "TLO EE", "Milestone", 1),
+        ]:
+            report_http(base, environment, version, application=application, release=release)
+        retire = {"by": "carol", "reason": "VM deleted"}
+        answer = requests.post(
+            f"{base}/api/environments/vm-old/retirement", json=retire, timeout=30
+        )
+        assert answer.status_code == 201, answer.text
+        watch = Watch(page)
+        shots = Shots(page, tmp_path)
+
+        page.goto(base + "/")
+        assert page.locator("header .who").inner_text().strip() == ""  # nothing to sign in to
+        with page.expect_navigation():
+            page.click("nav.menu >> text=Environments")
+        assert [r[0] for r in cells(page, "table.matrix")] == ["qa-1", "qa-2", "qa-3"]
+        assert page.inner_text("ul.retired").startswith("vm-old retired by carol")
+        # at 390 px the matrix is wider than the screen: it scrolls in its box and says so
+        page.set_viewport_size({"width": 390, "height": 900})
+        box = "div.table-wrap.scrolls"
+        assert page.eval_on_selector(box, "e => getComputedStyle(e).overflowX") == "auto"
+        assert page.eval_on_selector(box, "e => e.scrollWidth > e.clientWidth + 100")
+        assert page.is_visible("#matrix-scrolls") and "sideways" in page.inner_text(
+            "#matrix-scrolls"
+        )
+        page.set_viewport_size({"width": 1280, "height": 900})
+        assert not page.is_visible("#matrix-scrolls")
+        shots.take("environments-open")
+
+        # qa-2's failed deploy: web is to blame, migrate completed (green), worker pending
+        with page.expect_navigation():
+            page.click("table.matrix >> text=qa-2")
+        badge = "table.services span.badge:text-is('{}')"
+        assert colour(page, badge.format("crash-looping")) == BAD_RED
+        assert colour(page, badge.format("completed")) == OK_GREEN
+        assert colour(page, badge.format("pending")) not in (OK_GREEN, BAD_RED)
+        assert page.locator("dl.failing dt").all_inner_texts() == ["web crash-looping"]
+        shots.take("environment-verdicts")
+
+        # the version page: no sign-in prompt; the forms ask for a name instead
+        with page.expect_navigation():
+            page.click('ol.timeline >> text="#5"')
+        assert page.title() == "TLO GE / Milestone #5 · Consignment"
+        assert "Sign in" not in page.inner_text("body")
+        with page.expect_navigation():
+            page.click("nav.crumbs >> text=Milestone")
+        with page.expect_navigation():
+            page.click('table.versions tbody th a >> text="#4"')
+        options = page.locator("#release-choices option")
+        assert [options.nth(i).get_attribute("value") for i in range(options.count())] == ["QA"]
+        assert page.inner_text("form.promote p.muted").startswith("Existing releases: QA.")
+        shots.take("promote-form")
+
+        # a misspelt release: asked first, offered the one meant
+        page.fill("#promote-by", "dave")
+        page.fill("#promote-release", "qa")
+        with page.expect_navigation():
+            page.click("form.promote button")
+        assert page.title() == "Promote into a new release? · Consignment"
+        assert "TLO GE has no release qa." in page.inner_text("#confirm-new")
+        shots.take("promote-confirm")
+        with page.expect_navigation():
+            page.click("text=Promote into TLO GE / QA")
+        assert page.title() == "TLO GE / QA #3 · Consignment"
+        notice = page.inner_text("#promoted")
+        assert (
+            "TLO GE / Milestone #4 was promoted: this is the new version TLO GE / QA #3" in notice
+        )
+        assert "Milestone #4 by dave" in page.inner_text("#gate")
+        page.reload(wait_until="networkidle")  # the icon too: leaving mid-request aborts it
+        assert page.locator("#promoted").count() == 0  # said once
+
+        # a new release, on purpose
+        with page.expect_navigation():
+            page.click("#gate >> text=TLO GE / Milestone #4")
+        page.fill("#promote-by", "dave")
+        page.fill("#promote-release", "Staging")
+        with page.expect_navigation():
+            page.click("form.promote button")
+        assert "Did you mean" not in page.inner_text("main")
+        with page.expect_navigation():
+            page.click("text=Create TLO GE / Staging and promote #4 into it")
+        assert page.title() == "TLO GE / Staging #1 · Consignment"
+        assert "(the first of the new release Staging)" in page.inner_text("#promoted")
+        shots.take("promoted")
+        listed = requests.get(f"{base}/api/applications/TLO%20GE/releases", timeout=30).text
+        assert "Staging" in listed and '"qa"' not in listed  # no release "qa" was made
+        assert watch.problems == []

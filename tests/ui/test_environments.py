@@ -83,6 +83,69 @@ def test_environment_page_services_and_failing_timeline(history: FlaskClient) ->
     json_links_answer(history, page)
 
 
+def test_ok_verdicts_are_green_and_never_listed_as_failing(history: FlaskClient) -> None:
+    """A failed deploy of web + a `migrate` one-shot that completed + a worker still
+    pending: only web is blamed; the badges say ok (completed), bad, and neutral."""
+    body = report(5, outcome="failed", finished="2026-12-01T10:05:00Z")
+    web = dict(body["services"][0], verdict="crash-looping", detail="exit 3")
+    migrate = dict(web, service="migrate", verdict="completed", detail="exited 0")
+    worker = dict(web, service="worker", verdict="pending", detail="")
+    body["services"] = [web, migrate, worker]
+    post(history, "qa-1", body)
+    page = get_page(history, "/ui/environments/qa-1")
+    (failing,) = page.by_class("dl", "failing")
+    assert [page.text(dt).split()[0] for dt in failing.iter(page.all("dt")[0].tag)] == ["web"]
+    badges = {
+        page.text(span): (span.get("class") or "").split()
+        for table in page.by_class("table", "services")
+        for span in table.iter(page.all("span")[0].tag)
+        if "badge" in (span.get("class") or "")
+    }
+    assert badges == {
+        "crash-looping": ["badge", "bad"],
+        "completed": ["badge", "ok"],
+        "pending": ["badge"],
+    }
+
+
+def test_a_retired_environment_leaves_the_matrix_and_keeps_its_page(
+    history: FlaskClient,
+) -> None:
+    post(history, "qa-1", report(4))
+    post(history, "vm-shop-dev", report(5, finished="2026-12-01T10:02:00Z"))
+    retired = history.post(
+        "/api/environments/vm-shop-dev/retirement",
+        json={"by": "carol", "reason": "VM deleted <b>for good</b>"},
+    )
+    assert retired.status_code == 201, retired.get_json()
+    page = get_page(history, "/ui/environments")
+    assert [r[0] for r in page.rows("matrix")] == ["qa-1"]
+    (listing,) = page.by_class("ul", "retired")
+    assert page.cell(listing).startswith("vm-shop-dev retired by carol")
+    assert "VM deleted <b>for good</b>" in page.cell(listing)  # text, escaped
+    assert "/ui/environments/vm-shop-dev" in page.links()
+    # where versions run: not there any more
+    home = get_page(history, "/ui/")
+    assert "vm-shop-dev" not in home.words() and "qa-1" in home.words()
+    own = get_page(history, "/ui/environments/vm-shop-dev")
+    words = own.words()
+    assert "retired by carol" in words and "consign environment restore vm-shop-dev" in words
+    assert "Retirementsretired by carol" in words  # the facts: term, then its value
+    assert own.rows("services")[0][0] == "web"  # its history stays readable
+    # every environment retired: the matrix says so, not "no deployment yet"
+    assert (
+        history.post(
+            "/api/environments/qa-1/retirement", json={"by": "carol", "reason": "gone"}
+        ).status_code
+        == 201
+    )
+    assert "Every environment is retired" in get_page(history, "/ui/environments").words()
+    restored = history.delete("/api/environments/vm-shop-dev/retirement?by=dave")
+    assert restored.get_json()["restored"]["by"] == "carol"
+    assert [r[0] for r in get_page(history, "/ui/environments").rows("matrix")] == ["vm-shop-dev"]
+    assert "restored by dave" in get_page(history, "/ui/environments/vm-shop-dev").words()
+
+
 def test_environment_history_is_paged(history: FlaskClient) -> None:
     for n in range(1, 6):
         post(history, "qa-3", report(n))

@@ -102,12 +102,49 @@ def test_promote_through_the_form_and_frozen_marks(gated: Flask) -> None:
     assert answer.status_code == 303
     assert answer.headers["Location"] == "/ui/applications/TLO%20GE/releases/QA/versions/3"
     page = check_page(rm.get(answer.headers["Location"]).data)
+    # the page it lands on says what was made (once: a notice read from the session)
+    assert page.by_class("p", "promoted")[0].get("role") == "status"
+    assert (
+        "promoted TLO GE / Milestone #4 was promoted: this is the new version TLO GE / QA #3."
+        in page.words()
+    )
+    assert not check_page(rm.get(answer.headers["Location"]).data).by_class("p", "promoted")
     assert "Promoted fromTLO GE / Milestone #4 by rm-bob" in page.words()
     assert "Promoted tonot promoted" in page.words()
     source = check_page(rm.get(V4).data)  # the source names where it went, with a link
     assert "Promoted toTLO GE / QA #3 by rm-bob" in source.words()
     assert "/ui/applications/TLO%20GE/releases/QA/versions/3" in source.links()
-    again = rm.post(f"{V4}/promote", data={"csrf_token": csrf(rm, V4), "to_release": "Later"})
+    # the form offers the existing releases; a new name asks first, and makes nothing
+    form = [f for f in check_page(rm.get(V4).data).all("form") if "promote" in f.get("action")]
+    options = [o.get("value") for o in form[0].iter("{http://www.w3.org/1999/xhtml}option")]
+    assert options == ["QA", "TLO EE", "TLO GE"]  # releases but this one, then applications
+    token = csrf(rm, V4)
+    asked = rm.post(f"{V4}/promote", data={"csrf_token": token, "to_release": "Later"})
+    assert asked.status_code == 200
+    confirm = check_page(asked.data)
+    assert confirm.h1 == "Promote into a new release?"
+    assert "TLO GE has no release Later." in confirm.words()
+    assert "Create TLO GE / Later and promote #4 into it" in confirm.words()
+    assert "Did you mean" not in confirm.words()
+    misspelt = check_page(
+        rm.post(f"{V4}/promote", data={"csrf_token": token, "to_release": "qa"}).data
+    )
+    assert "Promote into TLO GE / QA" in misspelt.words()  # the closest existing release
+    assert api_versions(gated, "QA") == [3, 2, 1] and api_versions(gated, "qa") is None
+    # another application, misspelt: the applications closest in spelling
+    other = {"csrf_token": token, "to_release": "QA", "to_application": "TLO ge"}
+    asked = check_page(rm.post(f"{V4}/promote", data=other).data)
+    assert "There is no application TLO ge." in asked.words()
+    assert (
+        "Promote into TLO GE / QA" in asked.words() and "Promote into TLO EE / QA" in asked.words()
+    )
+    # another application that exists, with a release it does not have
+    other |= {"to_application": "TLO EE", "to_release": "Staging"}
+    asked = check_page(rm.post(f"{V4}/promote", data=other).data)
+    assert "TLO EE has no release Staging." in asked.words()
+    again = rm.post(
+        f"{V4}/promote", data={"csrf_token": token, "to_release": "Later", "create": "yes"}
+    )
     assert again.status_code == 303
     words = check_page(rm.get(V4).data).words()
     assert "Promoted toTLO GE / Later #1 by rm-bob" in words and "; TLO GE / QA #3 by" in words
@@ -126,6 +163,44 @@ def test_promote_through_the_form_and_frozen_marks(gated: Flask) -> None:
     )
     assert refused.status_code == 423 and "go-live" in check_page(refused.data).words()
     assert api.get(f"{API}/versions/latest").get_json()["version"] == 5
+
+
+def api_versions(app: Flask, release: str) -> list[int] | None:
+    answer = app.test_client().get(f"/api/applications/TLO%20GE/releases/{release}/versions")
+    if answer.status_code == 404:
+        return None
+    return [v["version"] for v in answer.get_json()["versions"]]
+
+
+def test_no_tokens_no_sign_in_prompt_and_open_forms(make_app: Any) -> None:
+    """A registry with no tokens: nothing says "sign in" (there is nothing to sign in to);
+    the gate's roles are open as in the API, so the forms ask who acts instead."""
+    app: Flask = make_app()
+    fill_client(app.test_client())
+    client = app.test_client()
+    page = check_page(client.get(V4).data)
+    assert "Sign in" not in page.words() and "/ui/sign-in" not in " ".join(page.links())
+    posts = [f.get("action") or "" for f in page.all("form") if f.get("method") == "post"]
+    assert [action.rsplit("/", 1)[1] for action in posts] == ["approve", "reject", "promote"]
+    token = csrf(client, V4)
+    nameless = client.post(f"{V4}/approve", data={"csrf_token": token})
+    assert (
+        nameless.status_code == 400 and "by must not be blank" in check_page(nameless.data).words()
+    )
+    done = client.post(f"{V4}/approve", data={"csrf_token": token, "by": "carol", "comment": "ok"})
+    assert done.status_code == 303
+    approvals = app.test_client().get(f"{API}/versions/4").get_json()["approvals"]
+    assert [(a["by"], a["identity"]) for a in approvals] == [("carol", None)]
+    made = client.post(
+        f"{V4}/promote", data={"csrf_token": token, "by": "dave", "to_release": "QA"}
+    )
+    assert made.status_code == 303
+    promoted = app.test_client().get("/api/applications/TLO%20GE/releases/QA/versions/3")
+    assert promoted.get_json()["promoted_by"] == {"by": "dave", "identity": None}
+    # reached anyway (a bookmark): it says so, offers no form, and leads back
+    signin = check_page(client.get("/ui/sign-in", query_string={"next": V4}).data)
+    assert "nothing to sign in to" in signin.words() and not signin.all("form")
+    assert V4 in signin.links()
 
 
 def test_where_a_version_runs_and_ran(gated: Flask) -> None:

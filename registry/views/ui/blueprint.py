@@ -93,6 +93,7 @@ def shared() -> dict[str, Any]:
     return {
         "viewer": identity.current(),
         "read_open": identity.read_is_open(),
+        "tokens_configured": identity.any_token_configured(),
         "links": links,
         "outcome_badge": badges.outcome_badge,
         "verdict_badge": badges.verdict_badge,

@@ -11,14 +11,15 @@ from flask.typing import ResponseReturnValue
 from registry import builds
 from registry.storage import get_store
 from registry.store import DeploymentRecord
-from registry.views.ui import links
+from registry.views.ui import badges, links
 from registry.views.ui.blueprint import bp
 from registry.views.ui.pages import page_args, pager
 
 
 def failing(record: DeploymentRecord) -> list[Any]:
-    """The services a failed record blames (those not healthy)."""
-    return [s for s in record.services if s.verdict != "healthy"]
+    """The services a failed record blames: those with a failed verdict (never an ok one,
+    such as a one-shot that completed, nor one still pending)."""
+    return [s for s in record.services if badges.is_failure(s.verdict)]
 
 
 HELPERS = {
@@ -29,8 +30,10 @@ HELPERS = {
 
 @bp.get("/ui/environments")
 def environments() -> ResponseReturnValue:
-    """Rows: environments; columns: every application/release deployed somewhere."""
-    states = get_store().environments()
+    """Rows: environments in service; columns: every application/release deployed in one;
+    the retired environments listed below, by name."""
+    store = get_store()
+    states = store.in_service()
     columns = sorted({(r.application, r.release) for s in states for r in s.deployed})
     cells = [
         (
@@ -42,7 +45,13 @@ def environments() -> ResponseReturnValue:
         )
         for state in states
     ]
-    return render_template("ui/environments.html", columns=columns, cells=cells, **HELPERS)
+    return render_template(
+        "ui/environments.html",
+        columns=columns,
+        cells=cells,
+        retired=store.retirements(),
+        **HELPERS,
+    )
 
 
 @bp.get("/ui/environments/<environment>")
@@ -57,6 +66,8 @@ def environment(environment: str) -> ResponseReturnValue:
     return render_template(
         "ui/environment.html",
         state=state,
+        retired=store.retirement(environment),
+        retirements=store.retirement_history(environment),
         drift=drift,
         drifted=[  # (its place among what runs, for the link to its section; the record)
             (i, r) for i, r in enumerate(state.deployed, 1) if (r.application, r.release) in drift

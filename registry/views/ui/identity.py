@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from flask import current_app, request, session
 
 from registry.auth import EXTENSION as AUTH_EXTENSION
+from registry.auth import WRITE_ROLES
 from registry.views.ui.setup import PROXIES_EXTENSION
 
 #: The session key: the digest of the token signed in with (the identity and roles are
@@ -75,6 +76,13 @@ def any_token_configured() -> bool:
     return any(role_table().values())
 
 
+def open_roles() -> frozenset[str]:
+    """The write roles with no token configured: open to anyone, as the API is (a form of
+    such a role asks who acts instead of a sign-in)."""
+    table = role_table()
+    return frozenset(role for role in WRITE_ROLES if not table.get(role))
+
+
 def match(token_digest: str) -> tuple[str | None, frozenset[str]]:
     """The identity and roles of the configured token with this SHA-256 (compared in
     constant time, every token compared); any configured token also reads."""
@@ -116,18 +124,20 @@ def _proxy_identity() -> str | None:
 
 
 def current() -> Viewer:
-    """The viewer of this request (proxy identity first, then the session)."""
+    """The viewer of this request (proxy identity first, then the session); everyone holds
+    the open roles (:func:`open_roles`)."""
+    free = open_roles()
     proxied = _proxy_identity()
     if proxied is not None:
-        return Viewer(proxied, proxy_roles(proxied), "proxy")
+        return Viewer(proxied, proxy_roles(proxied) | free, "proxy")
     stored = session.get(DIGEST)
     if not isinstance(stored, str):
-        return ANONYMOUS
+        return Viewer(None, free, "")
     identity, roles = match(stored)
     if not roles:
         session.clear()  # the token is no longer configured: signed out
-        return ANONYMOUS
-    return Viewer(identity or token_identity(stored), roles, "session")
+        return Viewer(None, free, "")
+    return Viewer(identity or token_identity(stored), roles | free, "session")
 
 
 def sign_in(token: str) -> Viewer | None:

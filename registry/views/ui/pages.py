@@ -5,18 +5,23 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
-from flask import current_app, jsonify, redirect, render_template, request, url_for
+from flask import current_app, jsonify, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
 from registry import builds
 from registry.storage import get_store
 from registry.store import VersionInfo
 from registry.validation import parse_int_arg, parse_version
-from registry.views.ui import links, whereabouts
+from registry.views.ui import identity, links, whereabouts
 from registry.views.ui.blueprint import bp
 from registry.views.ui.highlight import yaml_html
 
 RELEASE = "/ui/applications/<name:application>/releases/<name:release>"
+#: The version page's gate forms: the role each needs and what it lets one do there (a
+#: role nobody holds here, and that has tokens, is offered a sign-in; an open one is not).
+GATE_ROLES = (("approve", "approve or reject"), ("release", "promote"))
+#: The session key of what the last promotion made, shown once by the page it lands on.
+PROMOTED = "promoted"
 
 
 @bp.get("/")
@@ -45,7 +50,7 @@ def home() -> ResponseReturnValue:
         applications=applications,
         describe=builds.describe,
         frozen=frozen,
-        running=whereabouts.running(store.environments()),
+        running=whereabouts.running(store.in_service()),
     )
 
 
@@ -108,6 +113,23 @@ def release(application: str, release: str) -> ResponseReturnValue:
     )
 
 
+def promoted_notice(info: VersionInfo) -> dict[str, Any] | None:
+    """What the promotion that led here made (read once: a reload shows the page alone)."""
+    made = session.get(PROMOTED)
+    if not isinstance(made, dict) or (
+        made.get("application"),
+        made.get("release"),
+        made.get("version"),
+    ) != (
+        info.application,
+        info.release,
+        info.number,
+    ):
+        return None
+    session.pop(PROMOTED, None)
+    return made
+
+
 def git_commands(info: VersionInfo) -> list[str]:
     tag = shlex.quote(info.tag)
     return [
@@ -136,11 +158,16 @@ def version(application: str, release: str, version: str) -> ResponseReturnValue
     gate = store.gate(application, release)
     now = [
         r
-        for r in whereabouts.running(store.environments()).get((application, release), [])
+        for r in whereabouts.running(store.in_service()).get((application, release), [])
         if r.deployed_version == number
     ]
+    viewer = identity.current()
     return render_template(
         "ui/version.html",
+        promoted=promoted_notice(info),
+        releases=store.releases(application),
+        applications=store.applications(),
+        sign_in_for=[(role, doing) for role, doing in GATE_ROLES if not viewer.can(role)],
         standing=gate.standing(number),
         frozen=gate.frozen(),
         promoted_to=store.promoted_to(application, release, number),

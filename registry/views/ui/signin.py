@@ -54,6 +54,7 @@ def sign_in() -> ResponseReturnValue:
             form=form,
             error=error,
             configured=identity.any_token_configured(),
+            back=safe_next(form.next.data or request.args.get("next")),
         ),
         status,
     )
