@@ -99,7 +99,7 @@ def apply(current: dict[Key, DeploymentRecord], record: DeploymentRecord) -> boo
     Drift records are events, not deployments. A teardown stays in the map (so a late
     record of an earlier deploy cannot resurrect the application); readers skip it.
     """
-    if record.kind == "drift":
+    if record.kind in records.EVENTS:
         return False
     key = (record.application, record.release)
     if not newer(record, current.get(key)):
@@ -452,7 +452,7 @@ class Ledger:
         previous = snap.state.get((record.application, record.release)) if snap else None
         blob = self.objects.write("blob", records.dump(record))
         entries = dict(snap.entries) if snap else {}
-        becomes_current = record.kind != "drift" and newer(record, previous)
+        becomes_current = record.kind not in records.EVENTS and newer(record, previous)
         if becomes_current:
             entries[current_name(record.application, record.release)] = (FILE_MODE, blob)
         root = {RECORD: (FILE_MODE, blob)}

@@ -115,13 +115,13 @@ class DeploymentRecord:
     """
 
     id: str
-    kind: str  # "deploy" | "rollback" | "teardown" | "drift"
+    kind: str  # "deploy" | "rollback" | "teardown" | "drift" | "unlock" (the registry's own)
     environment: str
     application: str
     release: str
     version: int | None
     commit: str | None
-    outcome: str  # "ok" | "failed" | "timed_out" | "rolled_back" | "torn_down" | "drift"
+    outcome: str  # "ok" | "failed" | "timed_out" | "rolled_back" | "torn_down" | "drift" | "broken"
     rolled_back_to: int | None
     started: str  # ISO-8601 UTC
     finished: str  # ISO-8601 UTC
@@ -131,6 +131,9 @@ class DeploymentRecord:
     services: list[ServiceRecord]
     seq: int = 0
     received: str = ""
+    #: an ``unlock`` record's: why the lock was broken, and the lock as it was
+    reason: str | None = None
+    lock: dict[str, Any] | None = None
 
     @property
     def deployed_version(self) -> int | None:
