@@ -5,7 +5,11 @@ lock) carries :func:`identity`. A waiter may take a lock over only when :func:`g
 sure its holder's process no longer exists: the holder said it ran on this very host and
 in this very container (or in none), and that pid is not running, or is running a later
 process (a different start time: the pid was reused). From another host, or another
-container, nothing can be known: such a lock waits for its ttl or for ``consign unlock``.
+container, nothing can be known, with one exception, :class:`Liveness`: a deployer that
+runs in a container (Rundeck's ``docker run --rm`` jobs: every run a new container) on the
+very engine it deploys to records that engine's ID; a waiter talking to the same engine
+asks it whether the holder's container still runs. Otherwise such a lock waits for its
+ttl or for ``consign unlock``.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ import socket
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+import docker.errors
 
 _CONTAINER_ID = re.compile(r"/(?:docker/containers|docker|libpod-|containers)/?([0-9a-f]{64})")
 
@@ -94,3 +100,48 @@ def describe(holder: Mapping[str, Any]) -> str:
     if holder.get("container"):
         parts.append(f"in container {str(holder['container'])[:12]}")
     return " ".join(parts) or "an unknown process"
+
+
+def engine_of(client: Any, container: str | None) -> str | None:
+    """The ID of the engine ``client`` talks to if this process's ``container`` runs
+    there (then that engine can tell later whether it still runs), else None."""
+    if not container:
+        return None
+    try:
+        client.api.inspect_container(container)
+        return str(client.api.info().get("ID") or "") or None
+    except docker.errors.DockerException:
+        return None
+
+
+def here(client: Any) -> dict[str, Any]:
+    """:func:`identity` plus ``engine`` (:func:`engine_of`) for the engine ``client``."""
+    me = identity()
+    me["engine"] = engine_of(client, me["container"])
+    return me
+
+
+class Liveness:
+    """Is a lock's holder certainly gone? :func:`gone`, or, for a holder that ran in a
+    container on the engine this process talks to (and itself runs on), that engine no
+    longer runs its container."""
+
+    def __init__(self, me: Mapping[str, Any], client: Any = None) -> None:
+        self.me = me
+        self.client = client
+
+    def __call__(self, holder: Mapping[str, Any]) -> bool:
+        if gone(holder, self.me):
+            return True
+        container, engine = holder.get("container"), holder.get("engine")
+        if self.client is None or not isinstance(container, str) or not container:
+            return False
+        if not engine or engine != self.me.get("engine") or container == self.me.get("container"):
+            return False
+        try:
+            state = self.client.api.inspect_container(container).get("State") or {}
+        except docker.errors.NotFound:
+            return True  # removed (``docker run --rm``): its process is gone with it
+        except docker.errors.DockerException:
+            return False
+        return not state.get("Running")

@@ -77,11 +77,13 @@ class Ledger:
         environment's lock for the block (see the module's decisions)."""
         clock = time.monotonic
         deadline = clock() + self.lock_wait
-        body = {"by": self.by, **holder}
+        me = holders.here(engine)
+        body = {**me, "by": self.by, **holder}
+        alive = holders.Liveness(me, engine)
         try:
             on_engine = projectlock.ProjectAcquisition(
                 engine, project, {**body, "environment": self.environment},
-                wait=self.lock_wait, poll=self.lock_poll, waiting=self._waiting,
+                wait=self.lock_wait, poll=self.lock_poll, waiting=self._waiting, gone=alive,
             ).run()  # fmt: skip
         except projectlock.ProjectLocked as e:
             raise EnvironmentLocked(f"{e.message}; nothing was changed") from e
@@ -92,7 +94,7 @@ class Ledger:
                     f"ledger: took over the lock of project {project}: its holder ({gone}) is gone"
                 )
             self._settle_environment(engine, project)
-            with self._environment_lock(body, max(0.0, deadline - clock())):
+            with self._environment_lock(body, max(0.0, deadline - clock()), alive):
                 if self.client is not None:
                     projectenv.write(engine, project, self.environment)
                 yield
@@ -122,7 +124,9 @@ class Ledger:
         click.echo(f"ledger: moving {project} from environment {recorded} to {self.environment}")
 
     @contextlib.contextmanager
-    def _environment_lock(self, body: dict[str, Any], wait: float) -> Iterator[None]:
+    def _environment_lock(
+        self, body: dict[str, Any], wait: float, alive: holders.Liveness
+    ) -> Iterator[None]:
         if self.client is None:
             click.echo(f"ledger: {self.environment} not locked and not recorded: {self.why_not}")
             yield
@@ -130,7 +134,7 @@ class Ledger:
         held: lock.HeldLock | None = None
         try:
             held = lock.acquire(
-                self.client, self.environment, {**body, **holders.identity()},
+                self.client, self.environment, body, gone=alive,
                 wait=wait, poll=self.lock_poll, waiting=self._waiting,
             )  # fmt: skip
         except lock.LockRefused as e:

@@ -6,6 +6,7 @@ test_lock_rules.py."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 from pathlib import Path
@@ -287,3 +288,31 @@ def test_lock_answers_show_the_holder_and_its_id(registry: ServedRegistry) -> No
     assert broke.status_code == 200 and broke.json()["record"] is None
     assert "names no application" in broke.json()["not_recorded"]
     assert json.loads(broke.text)["broken"]["holder"]["by"] == "x"
+
+
+def test_a_holder_container_on_this_engine_is_asked_of_the_engine(prefix: str) -> None:
+    """Rundeck's deployer runs in a new container each time: a waiter in another container
+    on the same engine asks the engine whether the holder's container still runs."""
+    client = docker.from_env()
+    engine_id = client.api.info()["ID"]
+    me = {"host": "waiter", "pid": 1, "container": "a" * 64, "engine": engine_id}
+    alive = holder.Liveness(me, client)
+    made = client.containers.create(
+        "busybox:latest", ["sleep", "3600"], name=f"{prefix}-holder", stop_signal="SIGKILL"
+    )
+    try:
+        held_by = {"host": made.id[:12], "pid": 1, "container": made.id, "engine": engine_id}
+        assert alive(held_by)  # created, never started: runs nothing
+        made.start()
+        assert not alive(held_by)
+        assert not alive({**held_by, "engine": "another-engine"})  # cannot know
+        assert not holder.Liveness(me)(held_by)  # no engine to ask
+        made.kill()
+        assert alive(held_by)
+        made.remove(force=True)
+        assert alive(held_by)  # `docker run --rm`: gone with its container
+    finally:
+        with contextlib.suppress(docker.errors.NotFound):
+            made.remove(force=True)
+        client.close()
+    assert holder.engine_of(docker.from_env(), None) is None
