@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import docker.errors
+import requests
 
 from deployer import label_keys as keys
 from deployer.ledger import holder as holders
@@ -80,7 +81,9 @@ class HeldProjectLock:
         self.took_over = took_over
 
     def release(self) -> None:
-        with contextlib.suppress(docker.errors.NotFound):
+        """Remove the lock container. An engine gone meanwhile leaves it: the command has
+        failed on that already, and the next command on this host takes the lock over."""
+        with contextlib.suppress(docker.errors.DockerException, requests.RequestException):
             self.client.api.remove_container(self.container, force=True)
 
     def __enter__(self) -> HeldProjectLock:
@@ -112,9 +115,11 @@ class ProjectAcquisition:
         clock: Callable[[], float] = time.monotonic,
         waiting: Callable[[str], None] | None = None,
         gone: Callable[[dict[str, Any]], bool] = holders.gone,
+        image: tuple[str, str] = (IMAGE_REPOSITORY, IMAGE_TAG),
     ) -> None:
         self.client = client
         self.project = project
+        self.image = image
         since = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
         self.holder = {**holders.identity(), "since": since, **holder}
         self.wait, self.poll = wait, poll
@@ -159,7 +164,7 @@ class ProjectAcquisition:
         for attempt in (1, 2):
             try:
                 made = self.client.api.create_container(
-                    IMAGE,
+                    ":".join(self.image),
                     command=COMMAND,
                     name=container_name(self.project),
                     labels=labels,
@@ -170,7 +175,7 @@ class ProjectAcquisition:
                 if attempt == 2:
                     raise
                 self.client.api.import_image_from_data(
-                    _empty_image(), repository=IMAGE_REPOSITORY, tag=IMAGE_TAG
+                    _empty_image(), repository=self.image[0], tag=self.image[1]
                 )
             except docker.errors.APIError as e:
                 if e.status_code == 409:

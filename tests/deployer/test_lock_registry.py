@@ -316,3 +316,30 @@ def test_a_holder_container_on_this_engine_is_asked_of_the_engine(prefix: str) -
             made.remove(force=True)
         client.close()
     assert holder.engine_of(docker.from_env(), None) is None
+
+
+def test_the_project_lock_imports_its_empty_image_and_excludes_a_second(prefix: str) -> None:
+    """On an engine without the lock image (a unique name here, not the shared one)."""
+    client = docker.from_env()
+    image = (f"consign-lock-test-{prefix}", "1")
+    try:
+        first = projectlock.ProjectAcquisition(client, prefix, {"by": "a"}, wait=0, image=image)
+        held = first.run()
+        made = client.images.get(":".join(image))
+        assert made.attrs["Size"] == 0  # one empty layer: nothing to pull, nothing stored
+        labels = client.api.inspect_container(held.container)["Config"]["Labels"]
+        assert labels["io.consignment.lock-of"] == prefix
+        assert json.loads(labels["io.consignment.lock-holder"])["by"] == "a"
+        second = projectlock.ProjectAcquisition(client, prefix, {"by": "b"}, wait=0, image=image)
+        with pytest.raises(projectlock.ProjectLocked, match="held by a"):
+            second.run()
+        held.release()
+        second.run().release()
+        held.release()  # twice: nothing left to remove
+        assert projectlock.holder_of(client, prefix) is None
+    finally:
+        with contextlib.suppress(docker.errors.NotFound):
+            client.api.remove_container(projectlock.container_name(prefix), force=True)
+        with contextlib.suppress(docker.errors.NotFound):
+            client.images.remove(":".join(image))
+        client.close()
