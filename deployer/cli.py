@@ -186,6 +186,7 @@ def _ledger(
         move_environment=bool(params.get("move_environment")),
         lock_poll=float(params.get("lock_poll") or lock.POLL),
     )
+    ledger.engine_info = engine_info
     return ledger, engine_info
 
 
@@ -360,7 +361,7 @@ def deploy_cmd(
         params = click.get_current_context().params
         ledger, engine_info = _ledger(params, client, host, project, why_not)
         holder = {"application": application, "release": release, "version": descriptor.version}
-        with engine_errors(host), ledger.locked(holder, client, project):
+        with engine_errors(host), ledger.locked(holder, client, project, runs.deployed):
             started = ledger_record.utc_now()
             outcome, back, code, observer = runs.deploy(
                 descriptor, client, options, previous, sys.stdout

@@ -21,7 +21,7 @@ from registry.validation import check_name
 KINDS = {
     "deploy": ("ok", "failed", "timed_out", "rolled_back"),
     "rollback": ("ok", "failed", "timed_out"),
-    "teardown": ("torn_down", "failed"),
+    "teardown": ("torn_down", "failed", "moved"),
     "drift": ("drift", "ok"),
 }
 FIELDS = (

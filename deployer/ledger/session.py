@@ -32,16 +32,17 @@ from __future__ import annotations
 import contextlib
 import getpass
 import time
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import click
 
 from consign.errors import EnvironmentLocked, EnvironmentMismatch
+from deployer.deploy.record import Deployed
 from deployer.ledger import holder as holders
-from deployer.ledger import lock, projectenv, projectlock, record
+from deployer.ledger import lock, outcomes, projectenv, projectlock, record
 from deployer.ledger.client import LedgerClient
 from deployer.ledger.spool import Delivery, Spool, default_directory, deliver
 
@@ -70,11 +71,23 @@ class Ledger:
     require_lock: bool = False
     move_environment: bool = False
     lock_poll: float = lock.POLL
+    #: what the records say of the engine (``engine`` of a record)
+    engine_info: dict[str, Any] = field(default_factory=dict)
+    #: the environment the project was moved away from by this command (--move-environment)
+    moved_from: str | None = None
 
     @contextlib.contextmanager
-    def locked(self, holder: Mapping[str, Any], engine: Any, project: str) -> Iterator[None]:
+    def locked(
+        self,
+        holder: Mapping[str, Any],
+        engine: Any,
+        project: str,
+        deployed: Callable[[Any, str], Deployed | None] | None = None,
+    ) -> Iterator[None]:
         """Hold the project's lock on ``engine`` (the Docker SDK client) and the
-        environment's lock for the block (see the module's decisions)."""
+        environment's lock for the block (see the module's decisions). ``deployed`` (the
+        orchestrator's) says what the project runs, for the record a move leaves in the
+        environment it leaves."""
         clock = time.monotonic
         deadline = clock() + self.lock_wait
         me = holders.here(engine)
@@ -96,6 +109,8 @@ class Ledger:
             self._settle_environment(engine, project)
             with self._environment_lock(body, max(0.0, deadline - clock()), alive):
                 if self.client is not None:
+                    if self.moved_from is not None and deployed is not None:
+                        self._left(self.moved_from, deployed(engine, project))
                     projectenv.write(engine, project, self.environment)
                 yield
         finally:
@@ -122,6 +137,20 @@ class Ledger:
                 f"to record it as {self.environment} from now on; nothing was changed"
             )
         click.echo(f"ledger: moving {project} from environment {recorded} to {self.environment}")
+        self.moved_from = recorded
+
+    def _left(self, environment: str, was: Deployed | None) -> None:
+        """Record in ``environment``'s ledger that what the project ran there left it
+        (a ``teardown`` with outcome ``moved``): one project, one environment."""
+        if was is None or not (was.application and was.release):
+            return
+        moved = outcomes.teardown_record(
+            application=was.application, release=was.release, version=was.version,
+            commit=was.commit, source=was.registry, started=record.utc_now(),
+            environment=environment, by=self.by,
+            engine={**self.engine_info, "moved_to": self.environment}, outcome="moved",
+        )  # fmt: skip
+        self.report([moved])
 
     @contextlib.contextmanager
     def _environment_lock(

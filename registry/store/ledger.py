@@ -111,7 +111,8 @@ def apply(current: dict[Key, DeploymentRecord], record: DeploymentRecord) -> boo
 def running(state: Iterable[DeploymentRecord]) -> list[DeploymentRecord]:
     """The records of what runs (torn down ones left out), by application/release."""
     return sorted(
-        (r for r in state if r.outcome != "torn_down"), key=lambda r: (r.application, r.release)
+        (r for r in state if r.outcome not in records.GONE),
+        key=lambda r: (r.application, r.release),
     )
 
 

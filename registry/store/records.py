@@ -22,6 +22,9 @@ _RECORD_FIELDS = tuple(DeploymentRecord.__dataclass_fields__)
 _OPTIONAL = ("reason", "lock")
 #: Kinds that are events: they never change what runs (``ledger.apply``).
 EVENTS = frozenset({"drift", "unlock"})
+#: Outcomes after which nothing of the application/release runs in the environment: torn
+#: down, or moved to another environment (``consign deploy --move-environment``).
+GONE = frozenset({"torn_down", "moved"})
 
 
 def to_json(record: DeploymentRecord) -> dict[str, Any]:

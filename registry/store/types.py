@@ -138,7 +138,7 @@ class DeploymentRecord:
     @property
     def deployed_version(self) -> int | None:
         """The version this record leaves running (None: nothing, after a teardown)."""
-        if self.outcome == "torn_down":
+        if self.outcome in ("torn_down", "moved"):  # records.GONE
             return None
         if self.outcome == "rolled_back":
             return self.rolled_back_to

@@ -175,6 +175,13 @@ def test_two_names_for_one_project_started_together_one_runs_the_other_is_refuse
                    "--move-environment")  # fmt: skip
     assert moved.code == ExitCode.OK, moved.output
     assert f"moving {project} from environment {ran} to {refused}" in moved.output
+    left = _get(registry, f"/api/environments/{ran}")
+    assert left["deployed"] == []  # one project, one environment: it left `ran`
+    last = _get(registry, f"/api/environments/{ran}/deployments")["deployments"][0]
+    assert (last["kind"], last["outcome"], last["engine"]["moved_to"]) == (
+        "teardown", "moved", refused
+    )  # fmt: skip
+    assert [d["version"] for d in _get(registry, f"/api/environments/{refused}")["deployed"]] == [1]
     client = docker.from_env()
     try:
         assert projectenv.read(client, project) == refused
