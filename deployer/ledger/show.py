@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from deployer.ledger import holder as holders
+
 
 def environment_text(state: dict[str, Any]) -> str:
     """``GET /api/environments/{env}`` as one block per application/release: the version,
@@ -12,8 +14,10 @@ def environment_text(state: dict[str, Any]) -> str:
     lines = [f"{state['name']}: {state['deployments']} deployment(s) recorded"]
     lock = state.get("lock")
     if lock:
-        who = (lock.get("holder") or {}).get("by", "someone")
-        lines.append(f"  locked by {who} since {lock['since']} (expires {lock['expires']})")
+        holder = lock.get("holder") or {}
+        who = holder.get("by", "someone")
+        where = f" ({holders.describe(holder)})" if holder.get("pid") or holder.get("host") else ""
+        lines.append(f"  locked by {who}{where} since {lock['since']} (expires {lock['expires']})")
     if not state.get("deployed"):
         lines.append("  nothing deployed")
     for r in state.get("deployed") or []:

@@ -13,7 +13,7 @@ import pytest
 import requests
 import requests_mock as rm
 
-from deployer.ledger import holder
+from deployer.ledger import holder, show
 from deployer.ledger.client import LedgerClient
 from deployer.ledger.lock import Acquisition, LockRefused, LockUnavailable
 
@@ -165,6 +165,14 @@ def test_gone_when_the_pid_was_reused() -> None:
     other = {**me, "pid": os.getppid(), "pid_start": -1}  # running, but started otherwise
     assert holder.gone(other)
     assert not holder.gone({**other, "pid_start": holder.start_time(os.getppid())})
+
+
+def test_status_of_an_environment_names_the_lock_holders_process() -> None:
+    lock = {"holder": {"by": "bob", "pid": 12, "host": "rd-1"}, "since": "S", "expires": "E"}
+    state = {"name": "qa-1", "deployments": 0, "deployed": [], "lock": lock}
+    assert "  locked by bob (pid 12 on host rd-1) since S (expires E)" in (
+        show.environment_text(state).splitlines()
+    )
 
 
 def test_container_id_from_cgroup_or_mountinfo(tmp_path: Any) -> None:
