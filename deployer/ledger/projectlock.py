@@ -134,16 +134,16 @@ class ProjectAcquisition:
             if created is not None:
                 return HeldProjectLock(self.client, self.project, created, self.took_over)
             found = self._holder()
-            if found is None:
-                continue  # removed between our create and our look: try again at once
-            container, held_by = found
-            if self.gone(held_by):
-                with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
-                    self.client.api.remove_container(container, force=True)
+            left = deadline - self.clock()
+            if found is None and left > 0:  # removed between our create and our look
+                self.sleep(min(0.05, left))
+                continue
+            container, held_by = found or ("", {})
+            if container and self.gone(held_by) and self._remove(container):
                 self.took_over = held_by
                 continue
+            self.took_over = None  # a live holder came first: nothing of ours to tell
             message = describe(self.project, held_by)
-            left = deadline - self.clock()
             if left <= 0:
                 raise ProjectLocked(
                     f"{message}; if that process is gone, `consign unlock --project "
@@ -154,6 +154,16 @@ class ProjectAcquisition:
                 self.waiting(message)
                 told = True
             self.sleep(min(self.poll, left))
+
+    def _remove(self, container: str) -> bool:
+        """Remove a gone holder's lock container (by its ID: never a newer holder's)."""
+        try:
+            self.client.api.remove_container(container, force=True)
+        except docker.errors.NotFound:
+            return True  # another waiter removed it first
+        except docker.errors.APIError:
+            return False  # e.g. its removal is already in progress: wait and look again
+        return True
 
     def _create(self) -> str | None:
         """The new lock container's ID, or None when the name is taken (409)."""

@@ -1,14 +1,17 @@
-"""deployer/ledger/lock.py's Acquisition on recorded registry answers (requests-mock), and
+"""deployer/ledger/lock.py's Acquisition on recorded registry answers (requests-mock),
+projectlock.py's ProjectAcquisition on recorded engine answers, and
 deployer/ledger/holder.py's "is the holder's process gone" on real processes. The same
 rules against a real gunicorn: test_lock_registry.py."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from typing import Any
 
+import docker.errors
 import pytest
 import requests
 import requests_mock as rm
@@ -16,6 +19,7 @@ import requests_mock as rm
 from deployer.ledger import holder, show
 from deployer.ledger.client import LedgerClient
 from deployer.ledger.lock import Acquisition, LockRefused, LockUnavailable
+from deployer.ledger.projectlock import ProjectAcquisition, ProjectLocked
 
 URL = "http://registry.test:9090"
 LOCK = f"{URL}/api/environments/qa-1/lock"
@@ -184,3 +188,83 @@ def test_container_id_from_cgroup_or_mountinfo(tmp_path: Any) -> None:
     assert holder.container_id(tmp_path) == cid
     (tmp_path / "mountinfo").write_text("1 0 8:1 / / rw\n")
     assert holder.container_id(tmp_path) is None
+
+
+class RecordedEngine:
+    """The Docker SDK's low-level calls ProjectAcquisition makes, answered from a recorded
+    sequence (each entry an answer or an exception to raise)."""
+
+    def __init__(self, creates: list[Any], inspects: list[Any], removes: list[Any]) -> None:
+        self.api = self
+        self.creates, self.inspects, self.removes = creates, inspects, removes
+        self.removed: list[str] = []
+
+    @staticmethod
+    def _next(answers: list[Any]) -> Any:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def create_container(self, *args: Any, **kwargs: Any) -> Any:
+        return self._next(self.creates)
+
+    def inspect_container(self, name: str) -> Any:
+        return self._next(self.inspects)
+
+    def remove_container(self, container: str, force: bool = False) -> None:
+        self.removed.append(container)
+        self._next(self.removes)
+
+
+def conflict() -> Exception:
+    response = requests.Response()
+    response.status_code = 409
+    return docker.errors.APIError("Conflict", response=response)
+
+
+def lock_container(cid: str, **holder_fields: Any) -> dict[str, Any]:
+    labels = {"io.consignment.lock-holder": json.dumps({"by": "bob", **holder_fields})}
+    return {"Id": cid, "Config": {"Labels": labels}}
+
+
+def project_acquisition(engine: RecordedEngine, clock: Clock, dead: int) -> ProjectAcquisition:
+    return ProjectAcquisition(
+        engine, "shop", {"by": "alice"}, wait=10, poll=2.0, sleep=clock.sleep, clock=clock,
+        gone=lambda h: h.get("pid") == dead,
+    )  # fmt: skip
+
+
+def test_project_lock_of_a_gone_holder_is_removed_by_its_id_and_taken() -> None:
+    engine = RecordedEngine([conflict(), {"Id": "MINE"}], [lock_container("OLD", pid=7)], [None])
+    clock = Clock()
+    held = project_acquisition(engine, clock, dead=7).run()
+    assert held.container == "MINE" and held.took_over == {"by": "bob", "pid": 7}
+    assert engine.removed == ["OLD"] and clock.slept == []
+
+
+def test_project_lock_whose_removal_fails_is_waited_for_not_spun_on() -> None:
+    engine = RecordedEngine(
+        [conflict(), conflict(), {"Id": "MINE"}],
+        [lock_container("OLD", pid=7)] * 2,
+        [docker.errors.APIError("removal of container OLD is already in progress"), None],
+    )
+    clock = Clock()
+    held = project_acquisition(engine, clock, dead=7).run()
+    assert held.container == "MINE" and clock.slept == [2.0]
+
+
+def test_project_lock_held_by_a_live_holder_is_refused_after_the_wait() -> None:
+    engine = RecordedEngine([conflict()] * 7, [lock_container("LIVE", pid=8)] * 7, [])
+    clock = Clock()
+    with pytest.raises(ProjectLocked, match="project shop on this engine is held by bob") as e:
+        project_acquisition(engine, clock, dead=7).run()
+    assert "consign unlock --project shop" in e.value.message and clock.now == 10
+    assert engine.removed == []
+
+
+def test_project_lock_that_vanished_between_create_and_look_is_tried_again() -> None:
+    engine = RecordedEngine([conflict(), {"Id": "MINE"}], [docker.errors.NotFound("gone")], [])
+    clock = Clock()
+    held = project_acquisition(engine, clock, dead=7).run()
+    assert held.container == "MINE" and held.took_over is None and clock.slept == [0.05]
