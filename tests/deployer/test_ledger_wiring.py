@@ -377,3 +377,9 @@ def test_ctrl_c_releases_the_environment_lock(
     finally:
         stop_process(proc, 10)
     assert requests.get(lock, timeout=10).status_code == 404, log.read_text()
+    engine = docker.from_env()
+    try:  # the project's lock on the engine went with it
+        with pytest.raises(docker.errors.NotFound):
+            engine.api.inspect_container(f"consign-lock.{project}")
+    finally:
+        engine.close()

@@ -187,8 +187,12 @@ def test_two_names_for_one_project_started_together_one_runs_the_other_is_refuse
         assert projectenv.read(client, project) == refused
     finally:
         client.close()
-    code, output = consign("down", "--project", project, "--registry", registry.url,
-                           "--spool", str(spool), "--by", "tester")  # fmt: skip
+    down = ["down", "--project", project, "--registry", registry.url, "--spool", str(spool),
+            "--by", "tester"]  # fmt: skip
+    code, output = consign(*down, "--environment", ran)  # not where it is now
+    assert code == ExitCode.USAGE and f"recorded as environment {refused}, not {ran}" in output
+    assert containers(project)
+    code, output = consign(*down)
     assert code == ExitCode.OK and f"removed project {project}" in output, output
     history = _get(registry, f"/api/environments/{refused}/deployments")["deployments"]
     assert history[0]["kind"] == "teardown"  # recorded under the environment it is in
