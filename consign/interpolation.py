@@ -96,6 +96,17 @@ def variables(text: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+def defaults_decide(text: str) -> bool:
+    """True if every expression in ``text`` has a default (``${VAR:-x}``, ``${VAR-x}``,
+    defaults included): where its variables are unset, the value is known in advance."""
+    for expr in _expressions(text):
+        if isinstance(expr, _Expr) and (
+            expr.operator not in (":-", "-") or not defaults_decide(expr.argument)
+        ):
+            return False
+    return True
+
+
 def interpolate(
     text: str,
     lookup: Callable[[str], str | None],

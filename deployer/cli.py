@@ -26,6 +26,8 @@ from click.core import ParameterSource
 
 from consign.errors import RegistryUnreachable, VersionRejected, exits
 from consign.exit_codes import ExitCode
+from consign.registry_url import REGISTRY_URL
+from consign.version_arg import VERSION
 from deployer.deploy import sources
 from deployer.deploy.attempt import project_name
 from deployer.deploy.record import Deployed
@@ -36,7 +38,7 @@ from deployer.ledger.client import LedgerClient, LedgerError
 from deployer.ledger.session import Ledger, ledger_for
 from deployer.orchestrators import DeployOptions, orchestrator_for
 from deployer.report import Outcome, render, write_json
-from deployer.status import as_text
+from deployer.status_text import as_text
 from deployer.versions import diff_cmd, show_cmd, versions_cmd
 from publisher.command import publish
 
@@ -207,8 +209,10 @@ def _gate(descriptor: sources.Descriptor, force: bool) -> None:
 @click.command("deploy")
 @click.argument("application", required=False, envvar="CONSIGN_APPLICATION")
 @click.argument("release", required=False, envvar="CONSIGN_RELEASE")
-@click.argument("version", required=False, envvar="CONSIGN_VERSION")
-@click.option("--registry", envvar="CONSIGN_REGISTRY", help="Registry base URL (HTTP API).")
+@click.argument("version", required=False, envvar="CONSIGN_VERSION", type=VERSION)
+@click.option(
+    "--registry", envvar="CONSIGN_REGISTRY", type=REGISTRY_URL, help="Registry base URL (HTTP API)."
+)
 @click.option("--token", envvar="CONSIGN_TOKEN", help="Bearer token for the registry.")
 @click.option(
     "--ca-file",
@@ -259,6 +263,14 @@ def _gate(descriptor: sources.Descriptor, force: bool) -> None:
     help="Swarm: `docker stack deploy --resolve-image` (pin image digests from the registry).",
 )
 @click.option(
+    "--workdir",
+    envvar="CONSIGN_WORKDIR",
+    type=click.Path(file_okay=False, path_type=Path, resolve_path=True),
+    help="Host folder the descriptor and its files are written under (<workdir>/<project>/, "
+    "kept), so relative paths resolve there; in a container, mount it at the same path "
+    "(docs/image.md).",
+)
+@click.option(
     "--require-pinned-images",
     envvar="CONSIGN_REQUIRE_PINNED_IMAGES",
     is_flag=True,
@@ -297,6 +309,7 @@ def deploy_cmd(
     rollback: bool,
     pull: str,
     resolve_image: str,
+    workdir: Path | None,
     require_pinned_images: bool,
     report: str | None,
     environment: str | None,
@@ -323,7 +336,7 @@ def deploy_cmd(
             raise click.UsageError("--project is required with --file and no APPLICATION RELEASE")
         project = project_name(application, release)
     if orchestrator == "swarm":
-        _only_with("swarm", "compose_cmd", "pull", "require_pinned_images")
+        _only_with("swarm", "compose_cmd", "pull", "require_pinned_images", "workdir")
     else:
         _only_with("compose", "resolve_image")
 
@@ -353,8 +366,9 @@ def deploy_cmd(
     why_not = "a --file deploy is not recorded" if file_path is not None else ""
     runs = orchestrator_for(orchestrator, host, compose_cmd)
     options = DeployOptions(
-        project, timeout, stable, rollback, pull, require_pinned_images, resolve_image
-    )
+        project, timeout, stable, rollback, pull, require_pinned_images, resolve_image,
+        workdir=workdir,
+    )  # fmt: skip
     client = runs.connect()
     what = runs.verb
     try:
@@ -373,17 +387,17 @@ def deploy_cmd(
             ledger.report(records)  # before the lock goes: the next deploy sees this one
     finally:
         client.close()
-    _final(outcome, what)
+    shown = _final(outcome, what)
     if back is not None:
-        _final(back, what.replace("deploy", "rollback"))
+        _final(back, what.replace("deploy", "rollback"), shown)
     if report:
         write_json(report, outcome, back, int(code))
     return code
 
 
-def _final(outcome: Outcome, what: str) -> None:
-    title = f"{what} {outcome.project}: {outcome.what}"
-    render(outcome, title + (" OK" if outcome.ok else " FAILED"))
+def _final(outcome: Outcome, what: str, shown: dict[str, str] | None = None) -> dict[str, str]:
+    """The phase's report (its logs printed once: those ``shown`` before are not repeated)."""
+    return render(outcome, f"{what} {outcome.project}: {outcome.what}", shown=shown)
 
 
 @click.command("status")
@@ -402,7 +416,12 @@ def _final(outcome: Outcome, what: str) -> None:
     envvar="CONSIGN_ENVIRONMENT",
     help="With --registry: the ledger's view of this environment (no engine needed).",
 )
-@click.option("--registry", envvar="CONSIGN_REGISTRY", help="Registry URL (with --environment).")
+@click.option(
+    "--registry",
+    envvar="CONSIGN_REGISTRY",
+    type=REGISTRY_URL,
+    help="Registry URL (with --environment).",
+)
 @click.option("--token", envvar="CONSIGN_TOKEN", help="Bearer token for reading the registry.")
 @exits()
 def status_cmd(
@@ -469,7 +488,12 @@ def _ledger_status(environment: str, registry: str, token: str | None, as_json: 
 @_orchestrator_option
 @_host_option
 @_compose_option
-@click.option("--registry", envvar="CONSIGN_REGISTRY", help="Registry base URL (lock, record).")
+@click.option(
+    "--registry",
+    envvar="CONSIGN_REGISTRY",
+    type=REGISTRY_URL,
+    help="Registry base URL (lock, record).",
+)
 @click.option("--token", envvar="CONSIGN_TOKEN", help="Bearer token for the registry.")
 @_ledger_options
 @exits()

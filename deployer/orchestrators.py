@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol, TextIO
 
 import click
@@ -18,6 +19,7 @@ from deployer.deploy.attempt import Settings
 from deployer.deploy.record import Deployed
 from deployer.deploy.rollback import deploy
 from deployer.deploy.sources import Descriptor
+from deployer.deploy.workdir import Workdir
 from deployer.engine.compose import ComposeRunner
 from deployer.engine.sdk import engine, engine_errors
 from deployer.ledger import outcomes
@@ -40,6 +42,7 @@ class DeployOptions:
     pull: str = "missing"  # Compose only
     require_pinned_images: bool = False  # Compose only
     resolve_image: str = "always"  # Swarm only
+    workdir: Path | None = None  # Compose only: deployer/deploy/workdir.py
 
 
 Deployment = tuple[Outcome, Outcome | None, ExitCode, outcomes.Observer]
@@ -106,8 +109,9 @@ class Compose:
     ) -> Deployment:
         o = options
         settings = Settings(
-            o.project, o.timeout, o.stable, o.pull, o.rollback, o.require_pinned_images
-        )
+            o.project, o.timeout, o.stable, o.pull, o.rollback, o.require_pinned_images,
+            workdir=Workdir(o.workdir),
+        )  # fmt: skip
         observer = outcomes.Observer(client)
         runner = ComposeRunner(self.host, self.compose_cmd)
         found = deploy(descriptor, runner, client, settings, fetch_previous, out, observer)

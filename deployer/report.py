@@ -43,7 +43,7 @@ def _stamp() -> str:
 
 
 def _table(title: str, verdicts: Mapping[str, ServiceVerdict]) -> Table:
-    table = Table(title=title)
+    table = Table(title=title or None)
     for col in ("service", "verdict", "seconds", "detail"):
         table.add_column(col)
     for sv in cause_first(verdicts):
@@ -176,27 +176,59 @@ def _iso(epoch: float | None) -> str | None:
     return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds")
 
 
-def render(outcome: Outcome, title: str, out: TextIO | None = None) -> None:
-    """The final table, then the last log lines of every failed service."""
+def render(
+    outcome: Outcome,
+    title: str,
+    out: TextIO | None = None,
+    *,
+    shown: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The phase's one headline (``TITLE OK`` or ``TITLE FAILED: cause; error``), the
+    image warnings, the final table, then the last log lines of every failed service.
+
+    ``shown``: the logs an earlier phase printed (the deploy's, for the rollback): lines
+    printed there are not printed again (a rollback that left a failing container alone
+    reads the same tail). Returns the logs this phase printed, for the next one."""
     outcome.wait_logs()
     out = out or sys.stdout
     console = Console(file=out, width=max(100, Console(file=out).width), soft_wrap=True)
-    cause = summary(outcome.verdicts)
-    if cause:
-        console.print(f"{title}: {cause}", markup=False, highlight=False)
-    if outcome.error:
-        console.print(f"{title}: {outcome.error}", markup=False, highlight=False)
-    for service, why in outcome.image_mismatches.items():
-        line = f"WARNING: {outcome.project}: service {service} {why}"
+
+    def say(line: str) -> None:
         console.print(line, markup=False, highlight=False)
+
+    why = "; ".join(w for w in (summary(outcome.verdicts), outcome.error or "") if w)
+    say(f"{title} {'OK' if outcome.ok else 'FAILED'}" + (f": {why}" if why else ""))
+    for service, mismatch in outcome.image_mismatches.items():
+        say(f"WARNING: {outcome.project}: service {service} {mismatch}")
     if outcome.verdicts:
-        console.print(_table(title, outcome.verdicts))
+        console.print(_table("", outcome.verdicts))
+    printed: dict[str, str] = {}
     for name in [sv.service for sv in cause_first(outcome.verdicts)]:
         if name not in outcome.logs:
             continue
-        text = outcome.logs[name]
-        console.print(f"--- last log lines of {name} ---", markup=False, highlight=False)
-        console.print(text.rstrip() or "(no output)", markup=False, highlight=False)
+        text = outcome.logs[name].rstrip() or "(no output)"
+        printed[name] = text
+        before = (shown or {}).get(name)
+        fresh = new_lines(before, text) if before is not None else text.splitlines()
+        if not fresh:
+            say(f"--- last log lines of {name}: the same as above ---")
+            continue
+        seen = len(text.splitlines()) - len(fresh)
+        tail = f" (after the {seen} shown above)" if seen else ""
+        say(f"--- last log lines of {name}{tail} ---")
+        say("\n".join(fresh))
+    return printed
+
+
+def new_lines(before: str, text: str) -> list[str]:
+    """The lines of ``text`` after its longest leading run that ``before`` holds as a run
+    (the log tail an earlier phase printed): [] when all of it was printed."""
+    old, lines = before.splitlines(), text.splitlines()
+    for k in range(len(lines), 0, -1):
+        head = lines[:k]
+        if any(old[i : i + k] == head for i in range(len(old) - k + 1)):
+            return lines[k:]
+    return lines
 
 
 def write_json(path: str | Path, deploy: Outcome, rollback: Outcome | None, code: int) -> None:

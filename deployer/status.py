@@ -18,7 +18,6 @@ from deployer import label_keys as keys
 from deployer.deploy import record
 from deployer.deploy.labels import service_origin
 from deployer.engine.fields import engine_offset, parse_stamp, restart_count, state
-from deployer.report import label
 from deployer.verdicts import Observation, ServiceVerdict, Verdict, VerdictTracker
 
 #: A container that restarted less than this many seconds ago is not "stable".
@@ -109,24 +108,3 @@ def _restarting(inspect: dict[str, Any], wall: float) -> bool:
     started = parse_stamp(st.get("StartedAt"))
     recent = started is not None and wall - started < RECENT
     return restart_count(inspect) > 0 and recent
-
-
-def as_text(found: list[ProjectStatus]) -> str:
-    """The human form: one block per project, its builds, then one line per service."""
-    lines: list[str] = []
-    for p in found:
-        d = p.deployed
-        lines.append(
-            f"{d.project}: {d.application}/{d.release} v{d.version} commit {d.commit or '-'}"
-        )
-        for component, build in sorted(d.builds.items()):
-            info = build.items() if isinstance(build, dict) else []
-            lines.append(f"  build {component}: " + " ".join(f"{k}={v}" for k, v in info))
-        for name, sv in p.verdicts.items():
-            origin = p.origins.get(name)
-            came = ""
-            if origin is not None:
-                build = " ".join(f"{k}={v}" for k, v in origin["build"].items())
-                came = f" [{origin['component']}{' ' + build if build else ''}]"
-            lines.append(f"  {name:30} {label(sv):15} {sv.detail}{came}")
-    return "".join(line + "\n" for line in lines)

@@ -2,62 +2,41 @@
 
 They read the registry's JSON API (``/api/applications/{app}/releases/{release}/...``)
 with the same ``--registry``/``--token`` options as ``consign deploy``; ``--json`` prints
-the API's answer as it is. A version's ``state``/``state_reason`` (ok, incomplete,
-warnings) are shown when the registry gives them.
+the API's answer as it is. The text tells the gate's truth in words
+(:mod:`deployer.gate_words`: rejected, approved n of m, promoted from) and names builds
+by the registry's one label (``TLO-WEB #42``); values are printed by
+:mod:`consign.values`, never as Python reprs.
 """
 
 from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import quote
 
 import click
-import requests
 
 from consign.errors import exits
 from consign.exit_codes import ExitCode
-from deployer.deploy.sources import TIMEOUT, SourceError, why
-
-
-def _get(registry: str, token: str | None, path: list[str], **params: str) -> dict[str, Any]:
-    base = registry.rstrip("/")
-    url = f"{base}/api/" + "/".join(quote(p, safe="") for p in path)
-    headers = {"Accept": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    try:
-        resp = requests.get(url, headers=headers, params=params or None, timeout=TIMEOUT)
-    except requests.RequestException as e:
-        raise SourceError(f"cannot reach the registry at {base}: {e}") from e
-    if resp.status_code in (401, 403):
-        raise SourceError(f"the registry at {base} refused access (HTTP {resp.status_code})")
-    if resp.status_code != 200:
-        raise SourceError(f"{base} answered HTTP {resp.status_code}: {why(resp)}")
-    try:
-        body = resp.json()
-    except ValueError as e:
-        raise SourceError(f"{base} did not answer JSON at {url}") from e
-    if not isinstance(body, dict):
-        raise SourceError(f"{base} answered unexpected JSON at {url}")
-    return body
+from consign.registry_url import REGISTRY_URL
+from consign.version_arg import VERSION
+from deployer import gate_words as words
+from deployer.registry_reader import RegistryReader
 
 
 def _release(application: str, release: str) -> list[str]:
     return ["applications", application, "releases", release]
 
 
-def _build(build: Any) -> str:
-    if not isinstance(build, dict) or not build:
-        return "-"
-    return " ".join(f"{k}={v}" for k, v in build.items())
-
-
-def _state(version: dict[str, Any]) -> str:
-    if "state" not in version:
-        return ""
-    reason = version.get("state_reason") or ""
-    return f"{version['state']}" + (f" ({reason})" if reason else "")
+def _needs(reader: RegistryReader, application: str, release: str) -> words.Needs:
+    """The approvals promotions out of ``release`` need, from every other release's policy
+    (none when the registry cannot say)."""
+    names = reader.names(["applications", application, "releases"], "releases") or []
+    policies = {}
+    for other in names:
+        if other != release:
+            found = reader.optional([*_release(application, other), "policy"])
+            policies[other] = found.get("policy") if found is not None else None
+    return words.Needs.from_policies(release, policies)
 
 
 def _registry_options(func: Any) -> Any:
@@ -68,7 +47,11 @@ def _registry_options(func: Any) -> Any:
         func
     )
     return click.option(
-        "--registry", envvar="CONSIGN_REGISTRY", required=True, help="Registry base URL."
+        "--registry",
+        envvar="CONSIGN_REGISTRY",
+        required=True,
+        type=REGISTRY_URL,
+        help="Registry base URL (http:// or https://).",
     )(func)
 
 
@@ -88,17 +71,23 @@ def versions_cmd(
     token: str | None,
     as_json: bool,
 ) -> ExitCode:
-    """The versions of APPLICATION RELEASE, newest first: time, component, build, state."""
+    """The versions of APPLICATION RELEASE, newest first: time, the component that changed,
+    its build, then in brackets its standing: rejected, approved (n of what the releases
+    it is promoted to need), promoted from, and its state when not ok."""
+    reader = RegistryReader(registry, token)
     params = {"limit": str(limit)} if limit else {}
-    body = _get(registry, token, [*_release(application, release), "versions"], **params)
+    body = reader.get([*_release(application, release), "versions"], **params)
     if as_json:
         click.echo(json.dumps(body, indent=2))
         return ExitCode.OK
-    for v in body.get("versions") or []:
-        state = _state(v)
+    listed = [v for v in body.get("versions") or [] if isinstance(v, dict)]
+    approved = any(v.get("approvals") for v in listed)
+    needs = _needs(reader, application, release) if approved else words.Needs()
+    for v in listed:
+        marks = "".join(f"  [{w}]" for w in words.standing(v, needs))
         click.echo(
             f"v{v.get('version')}  {v.get('created', '')}  {v.get('component', '')}  "
-            f"{_build(v.get('build'))}" + (f"  [{state}]" if state else "")
+            f"{words.build_label(v.get('build'))}{marks}"
         )
     return ExitCode.OK
 
@@ -106,14 +95,17 @@ def versions_cmd(
 @click.command("show")
 @click.argument("application")
 @click.argument("release")
-@click.argument("version")
+@click.argument("version", type=VERSION)
 @_registry_options
 @exits()
 def show_cmd(
     application: str, release: str, version: str, registry: str, token: str | None, as_json: bool
 ) -> ExitCode:
-    """One version (a number or `latest`): its components, builds, services and warnings."""
-    v = _get(registry, token, [*_release(application, release), "versions", version])
+    """One version (a number or `latest`): where it came from (published by CI, or promoted
+    from), its state, its standing at the gate (rejection, approvals), its components with
+    their builds and services, and its warnings."""
+    reader = RegistryReader(registry, token)
+    v = reader.get([*_release(application, release), "versions", version])
     if as_json:
         click.echo(json.dumps(v, indent=2))
         return ExitCode.OK
@@ -121,12 +113,26 @@ def show_cmd(
         f"{v.get('application')}/{v.get('release')} v{v.get('version')}  "
         f"{v.get('created', '')}  commit {v.get('commit', '')}"
     )
-    click.echo(f"published by {v.get('component', '')}: {_build(v.get('build'))}")
-    if _state(v):
-        click.echo(f"state: {_state(v)}")
+    came = words.promoted_from(v)
+    if not came:
+        came = f"published by CI: component {v.get('component', '')}, "
+        came += words.build_label(v.get("build"))
+    click.echo(came)
+    if words.state(v):
+        click.echo(f"state: {words.state(v)}")
+    click.echo(f"gate: {words.rejection(v) or 'not rejected'}")
+    said = words.approvals(v, _needs(reader, str(v.get("application")), str(v.get("release"))))
+    click.echo(f"approvals: {said.removeprefix('approvals ') or 'none'}")
+    for a in v.get("approvals") or []:
+        if isinstance(a, dict):
+            comment = " ".join(str(a.get("comment") or "").split())
+            click.echo(
+                f"  approved by {words.who(a)} at {a.get('at', '?')}"
+                + (f": {comment}" if comment else "")
+            )
     for c in v.get("components") or []:
         services = ", ".join(c.get("services") or [])
-        click.echo(f"  component {c.get('name')}: {_build(c.get('build'))}")
+        click.echo(f"  component {c.get('name')}: {words.build_details(c.get('build'))}")
         click.echo(f"    services: {services or '-'}  sha256 {str(c.get('sha256', ''))[:12]}")
     for warning in v.get("warnings") or []:
         click.echo(f"warning: {warning}")
@@ -136,8 +142,8 @@ def show_cmd(
 @click.command("diff")
 @click.argument("application")
 @click.argument("release")
-@click.argument("old")
-@click.argument("new")
+@click.argument("old", type=VERSION)
+@click.argument("new", type=VERSION)
 @_registry_options
 @exits()
 def diff_cmd(
@@ -150,19 +156,25 @@ def diff_cmd(
     as_json: bool,
 ) -> ExitCode:
     """What changed from version OLD to NEW: services added, removed, changed (with the
-    component and build), then the unified diff of the descriptors (coloured on a terminal)."""
-    d = _get(registry, token, [*_release(application, release), "diff"], **{"from": old, "to": new})
+    component and its build before → after), then the unified diff of the descriptors
+    (coloured on a terminal)."""
+    reader = RegistryReader(registry, token)
+    path = [*_release(application, release), "diff"]
+    d = reader.get(path, **{"from": old, "to": new})
     if as_json:
         click.echo(json.dumps(d, indent=2))
         return ExitCode.OK
     click.echo(f"{application}/{release} v{d.get('from')} -> v{d.get('to')}")
-    for kind, mark in (("added", "+"), ("removed", "-"), ("changed", "~")):
+    for kind, mark in (("added", "+"), ("removed", "-"), ("changed", "~"), ("rebuilt", "~")):
         for e in d.get(kind) or []:
             moved = e.get("previous_component")
             was = f" (was {moved})" if moved and moved != e.get("component") else ""
+            if "previous_build" in e:
+                build = words.build_change(e.get("previous_build"), e.get("build"))
+            else:
+                build = words.build_label(e.get("build"))
             click.echo(
-                f"{mark} {kind:8} {e.get('service')}: component {e.get('component')}{was} "
-                f"{_build(e.get('build'))}"
+                f"{mark} {kind:8} {e.get('service')}: component {e.get('component')}{was} {build}"
             )
     text = str(d.get("diff") or "")
     if not text:

@@ -17,6 +17,8 @@ from typing import Any
 
 import requests
 
+from consign.registry_url import CHECK, reason
+
 log = logging.getLogger(__name__)
 
 
@@ -139,11 +141,11 @@ def send_json(
                 method, url, data=data, headers=headers, timeout=policy.timeout, verify=verify
             )
         except requests.exceptions.SSLError as e:  # a certificate problem: retrying won't help
-            raise PublishFailed(f"TLS verification failed: {e}") from e
-        except RETRIED as e:
-            last, last_status = f"{type(e).__name__}: {e}", None
+            raise PublishFailed(reason(e)) from e
+        except RETRIED as e:  # in words, not urllib3's reprs
+            last, last_status = reason(e, policy.timeout), None
         except requests.RequestException as e:  # InvalidURL, InvalidSchema, TooManyRedirects
-            raise PublishFailed(f"{type(e).__name__}: {e}") from e
+            raise PublishFailed(reason(e)) from e
         else:
             if response.status_code < 400:
                 return PublishResult(
@@ -158,4 +160,7 @@ def send_json(
             wait = policy.delay(attempt)
             warn(f"attempt {attempt}/{policy.attempts} failed ({last}); retrying in {wait:g}s")
             sleep(wait)
-    raise PublishFailed(f"gave up after {policy.attempts} attempts: {last}", status=last_status)
+    check = f"; {CHECK}" if last_status is None else ""
+    raise PublishFailed(
+        f"gave up after {policy.attempts} attempts: {last}{check}", status=last_status
+    )

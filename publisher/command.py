@@ -34,6 +34,8 @@ import click
 from consign.errors import PublishError, exits
 from consign.interpolation import InterpolationError
 from consign.interpolation import interpolate as resolve
+from consign.registry_url import REGISTRY_URL
+from publisher import failon
 from publisher.attach import AttachError, env_files
 from publisher.buildinfo import BuildInfoError, collect, parse_pairs
 from publisher.client import PublishFailed, PublishResult, RetryPolicy, send_json
@@ -149,6 +151,16 @@ def report_lines(result: PublishResult) -> tuple[list[str], list[str]]:
     return lines, warnings
 
 
+def _fail_on_kinds(
+    ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
+) -> tuple[failon.Kind, ...]:
+    """--fail-on's names as kinds; an unknown one is a usage error (exit 2) before sending."""
+    try:
+        return failon.parse(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e), ctx, param) from e
+
+
 @click.command("publish")
 @click.argument("compose_file", envvar="CONSIGN_COMPOSE_FILE", type=click.Path(dir_okay=False))
 @click.option(
@@ -182,7 +194,8 @@ def report_lines(result: PublishResult) -> tuple[list[str], list[str]]:
     "--registry",
     envvar=["CONSIGN_REGISTRY", "bamboo_consign_registry"],
     required=True,
-    help="Registry base URL.",
+    type=REGISTRY_URL,
+    help="Registry base URL (http:// or https://).",
 )
 @click.option(
     "--token",
@@ -247,6 +260,16 @@ def report_lines(result: PublishResult) -> tuple[list[str], list[str]]:
     help="PEM CA bundle to verify an HTTPS registry (default: the system's, or "
     "REQUESTS_CA_BUNDLE).",
 )
+@click.option(
+    "--fail-on",
+    "fail_on",
+    metavar="KIND[,KIND...]",
+    multiple=True,
+    type=LISTED,
+    envvar=["CONSIGN_FAIL_ON", "bamboo_consign_fail_on"],
+    callback=_fail_on_kinds,
+    help=failon.help_text(),
+)
 @exits()
 def publish(
     compose_file: str,
@@ -265,6 +288,7 @@ def publish(
     timeout: float,
     with_env_files: bool,
     ca_file: str | None,
+    fail_on: tuple[failon.Kind, ...],
 ) -> None:
     """Publish COMPOSE_FILE as a fragment of every APPLICATION x RELEASE.
 
@@ -285,6 +309,7 @@ def publish(
                 token=token or None,
                 policy=RetryPolicy(attempts=attempts, backoff=backoff, timeout=timeout),
                 ca_file=ca_file,
+                fail_on=fail_on,
             )
         )
 
@@ -314,6 +339,7 @@ class Publication:
     token: str | None
     policy: RetryPolicy
     ca_file: str | None
+    fail_on: tuple[failon.Kind, ...] = ()
 
 
 @contextmanager
@@ -396,3 +422,9 @@ def _publish(job: Publication) -> None:
             "files often hold secrets)",
             err=True,
         )
+    failing = failon.reasons(result.body, job.fail_on)
+    for line in failing:
+        click.echo(line, err=True)
+    if failing:
+        chosen = ",".join(k.name for k in job.fail_on)
+        fail(f"published, but the version carries what --fail-on {chosen} fails the build on")

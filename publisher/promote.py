@@ -22,6 +22,7 @@ from urllib.parse import quote
 import click
 
 from consign.errors import ConsignError, PromoteRefused, RegistryUnreachable, exits
+from consign.registry_url import REGISTRY_URL
 from publisher.client import PublishFailed, RetryPolicy, is_version, send_json
 from publisher.options import retry_options
 
@@ -73,7 +74,13 @@ def _default_by() -> str:
     default=None,
     help="The source application, when it is not APPLICATION.",
 )
-@click.option("--registry", envvar="CONSIGN_REGISTRY", required=True, help="Registry base URL.")
+@click.option(
+    "--registry",
+    envvar="CONSIGN_REGISTRY",
+    required=True,
+    type=REGISTRY_URL,
+    help="Registry base URL (http:// or https://).",
+)
 @click.option(
     "--token",
     envvar="CONSIGN_TOKEN",

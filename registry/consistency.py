@@ -43,12 +43,19 @@ def _names(value: Any) -> Iterator[tuple[str, str]]:
                 yield str(name), f"[{index}]"
 
 
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
 def problems(spec: Mapping[str, Any]) -> list[Violation]:
-    """Every consistency problem of a schema-valid, plain (``plain_tree``) fragment."""
+    """Every consistency problem of a plain (``plain_tree``) fragment; parts the schema
+    refuses (a service that is not a mapping, ...) are skipped, the schema names them."""
     found: list[Violation] = []
-    defined = {key: set(spec.get(key) or {}) for key in ("volumes", *(k for k, _ in _KINDS))}
+    defined = {key: set(_mapping(spec.get(key))) for key in ("volumes", *(k for k, _ in _KINDS))}
     defined["networks"].add("default")
-    for service, body in (spec.get("services") or {}).items():
+    for service, body in _mapping(spec.get("services")).items():
+        if not isinstance(body, Mapping):
+            continue
         where = f"services.{service}"
         if "image" not in body and "build" not in body and "extends" not in body:
             found.append(Violation(where, "has neither an image nor a build context"))
@@ -56,9 +63,15 @@ def problems(spec: Mapping[str, Any]) -> list[Violation]:
             found.append(
                 Violation(f"{where}.networks", "cannot be used together with network_mode")
             )
-        replicas = (body.get("deploy") or {}).get("replicas")
+        replicas = _mapping(body.get("deploy")).get("replicas")
         scale = body.get("scale")
-        if isinstance(scale, int) and isinstance(replicas, int) and scale != replicas:
+        if (
+            isinstance(scale, int)
+            and isinstance(replicas, int)
+            and not isinstance(scale, bool)
+            and not isinstance(replicas, bool)
+            and scale != replicas
+        ):
             found.append(
                 Violation(where, f"scale ({scale}) and deploy.replicas ({replicas}) differ")
             )
@@ -71,7 +84,8 @@ def problems(spec: Mapping[str, Any]) -> list[Violation]:
                     "on-failure[:max-retries]",
                 )
             )
-        for volume in named_volumes(body):
+        mounts = body.get("volumes")
+        for volume in named_volumes(dict(body)) if isinstance(mounts, list) else []:
             if "$" not in volume and volume not in defined["volumes"]:
                 found.append(
                     Violation(

@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from registry import yamlio
+from registry import casts, project_checks, yamlio
 from registry.compose_schema import Violation, plain_tree, violations
 from registry.consistency import problems
 from registry.errors import InvalidFragment
@@ -53,12 +53,16 @@ def decode_fragment(b64: str) -> str:
 
 
 def parse_fragment(
-    text: str, limits: yamlio.Limits | None = None
+    text: str, limits: yamlio.Limits | None = None, *, compose_checks: bool = True
 ) -> tuple[dict[str, Any], list[str]]:
-    """yamlio.load + normalize + self-containedness + no cycles -> (spec, warnings).
+    """yamlio.load + normalize + Compose's checks + self-containedness + no cycles ->
+    (spec, warnings).
 
     ``limits`` bound the YAML (default: :class:`yamlio.Limits`, those of a new publish;
-    fragments already stored are re-read with :data:`yamlio.STORED`)."""
+    fragments already stored are re-read with :data:`yamlio.STORED`). ``compose_checks``
+    False: a fragment already stored is not judged again by :func:`check_compose`, whose
+    rules grow with Compose's: a version accepted once stays readable (and its release
+    open to new publishes) after the registry learns a rule it breaks."""
     doc = yamlio.load(text, limits=limits or yamlio.Limits())
     if isinstance(doc, dict) and "include" in doc:
         raise InvalidFragment(
@@ -66,7 +70,8 @@ def parse_fragment(
             "services as fragments of their own"
         )
     spec, warnings = normalize(doc)
-    check_compose(spec)
+    if compose_checks:
+        check_compose(spec)
     services: dict[str, Any] = spec["services"]
     for name, service in services.items():
         _check_self_contained(name, service, services)
@@ -76,12 +81,27 @@ def parse_fragment(
     return spec, warnings
 
 
+def compose_violations(spec: Mapping[str, Any]) -> list[Violation]:
+    """Every way ``spec`` is not valid Compose, all stages run whatever the others find:
+    Compose's casts (:mod:`registry.casts`), the Compose Specification's schema (on the
+    values as cast, as Compose validates them), what ``docker compose config`` checks
+    beyond it (:mod:`registry.consistency`, :mod:`registry.project_checks`). A cast problem
+    at a path the schema already refuses is not repeated."""
+    outcome = casts.check(plain_tree(spec))
+    schema = violations(outcome.tree)
+    refused = {v.path for v in schema}
+    found = [
+        *schema,
+        *(v for v in outcome.violations if v.path not in refused),
+        *problems(outcome.tree),
+        *project_checks.problems(outcome.tree),
+    ]
+    return list(dict.fromkeys(found))
+
+
 def check_compose(spec: Mapping[str, Any]) -> None:
-    """Raise InvalidFragment (422) listing every way ``spec`` is not valid Compose: the
-    Compose Specification's schema, then (when the schema is met) what ``docker compose
-    config`` checks beyond it (:mod:`registry.consistency`)."""
-    tree = plain_tree(spec)
-    found: list[Violation] = violations(tree) or problems(tree)
+    """Raise InvalidFragment (422) listing every problem :func:`compose_violations` finds."""
+    found = compose_violations(spec)
     if not found:
         return
     count = f"{len(found)} problem{'s' if len(found) > 1 else ''}"

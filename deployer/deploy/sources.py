@@ -21,6 +21,8 @@ import requests
 
 from consign.errors import RegistryUnreachable
 from consign.process import CommandFailed, run
+from consign.registry_url import unreachable
+from deployer.registry_reader import RegistryReader
 
 #: Seconds to wait for the registry to answer.
 TIMEOUT = 30.0
@@ -96,19 +98,15 @@ def from_registry(
         headers["Authorization"] = f"Bearer {token}"
     try:
         resp = requests.get(target, headers=headers, timeout=TIMEOUT, verify=verify)
-    except requests.exceptions.SSLError as e:
-        raise SourceError(
-            f"TLS verification failed for the registry at {base} (give its CA with --ca-file "
-            f"or REQUESTS_CA_BUNDLE): {e}"
-        ) from e
-    except requests.RequestException as e:
-        raise SourceError(f"cannot reach the registry at {base}: {e}") from e
+    except requests.RequestException as e:  # TLS included: the message says what to give
+        raise SourceError(unreachable(base, e, TIMEOUT)) from e
     if resp.status_code == 404:
-        raise SourceError(
-            f"no such version: {application} / {release} / {version} at {base} ({why(resp)})"
-        )
+        raise SourceError(_missing(base, application, release, version, token, verify, resp))
     if resp.status_code in (401, 403):
-        raise SourceError(f"the registry at {base} refused access (HTTP {resp.status_code})")
+        raise SourceError(
+            f"the registry at {base} refused access (HTTP {resp.status_code}); check the token "
+            "(--token, CONSIGN_TOKEN)"
+        )
     if resp.status_code != 200:
         raise SourceError(f"the registry at {base} answered HTTP {resp.status_code}: {why(resp)}")
     number = resp.headers.get("X-Consign-Version") or (version if version != "latest" else None)
@@ -194,6 +192,22 @@ def _registry_files(
             )
         found[stored] = resp.content
     return found
+
+
+def _missing(
+    base: str,
+    application: str,
+    release: str,
+    version: str,
+    token: str | None,
+    verify: str | bool,
+    resp: requests.Response,
+) -> str:
+    """Why the registry has no such descriptor: an unknown application or release (with
+    the names close to it), else no such version."""
+    reader = RegistryReader(base, token, verify, TIMEOUT)
+    said = f"no such version: {application} / {release} / {version}: {why(resp)}"
+    return reader.not_found(application, release, said)
 
 
 def why(resp: requests.Response) -> str:

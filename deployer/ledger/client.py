@@ -20,6 +20,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from consign.registry_url import unreachable
 from publisher.client import _error_message
 
 #: (connect, read) seconds for every request: a registry that does not answer within
@@ -91,10 +92,10 @@ class LedgerClient:
             response = self._http.request(
                 method, url, json=body, headers=headers, timeout=self.timeout
             )
-        except (requests.ConnectionError, requests.Timeout) as e:
-            raise LedgerError(f"{type(e).__name__}: {e}", transient=True) from e
+        except (requests.ConnectionError, requests.Timeout) as e:  # in words, not urllib3's
+            raise LedgerError(unreachable(self.registry, e), transient=True) from e
         except requests.RequestException as e:
-            raise LedgerError(f"{type(e).__name__}: {e}", transient=False) from e
+            raise LedgerError(unreachable(self.registry, e), transient=False) from e
         if response.status_code >= 400:
             status = response.status_code
             error = LedgerError(

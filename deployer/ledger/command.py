@@ -18,6 +18,7 @@ import click
 
 from consign.errors import RegistryUnreachable, exits
 from consign.exit_codes import ExitCode
+from consign.registry_url import REGISTRY_URL
 from deployer.engine.sdk import engine, engine_errors
 from deployer.ledger import drift, record, stackdrift
 from deployer.ledger.client import LedgerClient, LedgerError
@@ -32,7 +33,13 @@ from deployer.ledger.spool import Spool, default_directory, deliver
     required=True,
     help="The environment whose recorded deployment is compared.",
 )
-@click.option("--registry", envvar="CONSIGN_REGISTRY", required=True, help="Registry base URL.")
+@click.option(
+    "--registry",
+    envvar="CONSIGN_REGISTRY",
+    required=True,
+    type=REGISTRY_URL,
+    help="Registry base URL (http:// or https://).",
+)
 @click.option("--token", envvar="CONSIGN_TOKEN", help="Bearer token for reading the registry.")
 @click.option(
     "--report-token",

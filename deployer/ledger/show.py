@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from deployer.gate_words import build_label
 from deployer.ledger import holder as holders
 
 
@@ -31,9 +32,9 @@ def environment_text(state: dict[str, Any]) -> str:
         )
         for s in r.get("services") or []:
             origin = s.get("component") or "-"
-            build = " ".join(f"{k}={v}" for k, v in (s.get("build") or {}).items())
+            build = build_label(s.get("build"))  # the registry's one label, as status says
             lines.append(
                 f"  {s['service']:30} {s['verdict']:15} {s.get('image') or '-'} "
-                f"{origin}{' ' + build if build else ''}"
+                f"{origin}{' ' + build if build != '-' else ''}"
             )
     return "".join(line + "\n" for line in lines)

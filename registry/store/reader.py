@@ -178,5 +178,6 @@ class Reader:
         """The normalized spec of a stored fragment (parsed once per process)."""
         cached = self._specs.get(sha256)
         if cached is None:
-            cached = self._specs.put(sha256, parse_fragment(text, yamlio.STORED)[0])
+            spec, _ = parse_fragment(text, yamlio.STORED, compose_checks=False)
+            cached = self._specs.put(sha256, spec)
         return cached

@@ -12,7 +12,8 @@ from consign.exit_codes import ExitCode
 from deployer.cli import commands
 from tests.deployer.conftest import GitRegistry, scenario
 from tests.deployer.helpers import consign, containers
-from tests.serving import free_port
+from tests.e2e.serve import publish
+from tests.serving import ServedRegistry, free_port
 
 
 def test_commands_list() -> None:
@@ -41,12 +42,46 @@ def test_usage_errors(args: list[str], message: str) -> None:
     assert code == ExitCode.USAGE and message in out
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["deploy", "Shop", "Dev", "abc", "--registry", "http://r"], "'abc' is not a version"),
+        (["deploy", "Shop", "Dev", "1", "--registry", "r:9090"], "is not an http:// or https://"),
+        (["status", "--environment", "e", "--registry", "r:9090"], "e.g. http://r:9090"),
+        (["down", "--project", "p", "--registry", "file:///x"], "is not an http:// or https://"),
+    ],
+)
+def test_bad_versions_and_registry_urls_are_usage_errors(args: list[str], message: str) -> None:
+    code, out = consign(*args, env={"CONSIGN_VERSION": None})
+    assert code == ExitCode.USAGE and message in out, out
+
+
+def test_a_deploy_of_an_unknown_application_says_which_names_are_close(tmp_path: Path) -> None:
+    fragment = tmp_path / "shop.yml"
+    fragment.write_text("services:\n  web:\n    image: busybox:1\n")
+    with ServedRegistry(tmp_path / "r.git", tmp_path / "serve.log", workers=1) as registry:
+        registry.start()
+        publish(registry.url, fragment, "Shop", "Dev")
+        code, out = consign("deploy", "Shopp", "Dev", "1", "--registry", registry.url)
+        assert code == ExitCode.REGISTRY_UNREACHABLE, out
+        assert out.strip() == (
+            f"error: cannot get the descriptor: no such application 'Shopp' at {registry.url} "
+            "(did you mean Shop?)"
+        )
+        code, out = consign("deploy", "Shop", "QA", "1", "--registry", registry.url)
+        assert f"Shop has no release 'QA' at {registry.url}" in out and "did you" not in out
+        code, out = consign("deploy", "Shop", "Dev", "7", "--registry", registry.url)
+        said = "no such version: Shop / Dev / 7: Shop/Dev has no version 7 (latest is 1) (at "
+        assert said in out
+
+
 def test_registry_unreachable_exit_code_and_report(tmp_path: Path) -> None:
     report = tmp_path / "r.json"
     url = f"http://127.0.0.1:{free_port()}"
     code, out = consign("deploy", "A", "R", "1", "--registry", url, "--report", str(report))
     assert code == ExitCode.REGISTRY_UNREACHABLE
-    assert "cannot reach the registry" in out
+    assert f"cannot reach the registry at {url}: connection refused" in out
+    assert "HTTPConnectionPool" not in out and len(out.strip().splitlines()) == 1
     doc = json.loads(report.read_text())
     assert doc["exit_code"] == ExitCode.REGISTRY_UNREACHABLE and doc["application"] == "A"
 

@@ -65,10 +65,45 @@ def test_never_healthy_fails_fast_shows_logs_and_rolls_back(
     assert "de-unhealthy-marker" in r.report["logs"]["web"]
     assert "de-unhealthy-marker" in r.output  # the last log lines are printed too
     assert r.report["exit_code"] == ExitCode.FAILED
+    # one headline per phase: the deploy's FAILED with its cause, the rollback's OK
+    assert r.output.count("FAILED") == 1, r.output
+    assert f"deploy {project}: TLO GE/Milestone v2 FAILED: web unhealthy\n" in r.output
+    assert f"rollback {project}: TLO GE/Milestone v1 OK\n" in r.output
+    assert r.output.count("--- last log lines of web") == 1
     back = r.report["rollback"]
     assert back is not None and back["version"] == "1" and back["ok"] is True
     assert r.verdicts("rollback") == {"data": "completed", "web": "healthy", "worker": "running"}
     assert (recorded(project).version, recorded(project).commit) == ("1", good)
+
+
+def test_a_failure_the_rollback_keeps_is_printed_once_per_phase_and_its_logs_once(
+    tmp_path: Path, project: str, git_registry: GitRegistry
+) -> None:
+    """v2 changes only the worker: the unhealthy web is left alone by the deploy and by the
+    rollback to v1, whose report then reads the same log tail: only new lines are printed."""
+    port = free_port()
+    v1 = scenario("unhealthy.yml", port=port)
+    git_registry.publish("TLO GE", "Milestone", 1, v1)
+    git_registry.publish("TLO GE", "Milestone", 2, v1.replace("worker up", "worker v2 up"))
+    src = ("--git", str(git_registry.repo), "--project", project, *FAST)
+    first = deploy(tmp_path, "TLO GE", "Milestone", "1", *src)
+    assert first.code == ExitCode.FAILED and first.report["rollback"] is None, first.output
+    assert first.output.count("FAILED") == 1, first.output
+
+    r = deploy(tmp_path, "TLO GE", "Milestone", "2", *src)
+    assert r.code == ExitCode.FAILED, r.output
+    assert r.verdicts("rollback")["web"] == "unhealthy"  # the rollback did not mend it
+    report = r.output[r.output.index(f"deploy {project}: TLO GE/Milestone v2 FAILED") :]
+    assert report.count("FAILED") == 2, report  # once per phase
+    assert report.count("FAILED: web unhealthy\n") == 2, report
+    assert report.count("de-unhealthy-marker") == 1, report  # the tail's lines once
+    assert report.count("--- last log lines of web ---") == 1, report
+    rollback = report[report.index(f"rollback {project}: TLO GE/Milestone v1 FAILED") :]
+    again = [line for line in rollback.splitlines() if line.startswith("--- last log lines")]
+    assert len(again) == 1, rollback
+    assert again[0] == "--- last log lines of web: the same as above ---" or again[0].startswith(
+        "--- last log lines of web (after the "
+    ), rollback
 
 
 def test_restart_always_exit_1_is_crash_looping(tmp_path: Path, project: str) -> None:

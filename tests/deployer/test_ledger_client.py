@@ -253,6 +253,6 @@ def test_environment_text() -> None:
         "  locked by bob since S (expires E)",
         "TLO GE/Milestone v2 (deploy rolled back from v3) since 2026-12-01T10:01:00.000Z by "
         "alice, commit -",
-        f"  {'web':30} {'healthy':15} sha256:1 front buildNumber=7",
+        f"  {'web':30} {'healthy':15} sha256:1 front build 7",
     ]
     assert "nothing deployed" in environment_text({"name": "x", "deployments": 0})

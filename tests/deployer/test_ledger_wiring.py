@@ -351,6 +351,8 @@ def test_an_unreachable_registry_neither_locks_nor_stops_the_deploy(
                "--project", project, "--spool", str(spool), "--stable", "1")  # fmt: skip
     assert r.code == ExitCode.OK, r.output
     assert "going on WITHOUT the environment lock" in r.output
+    assert f"cannot reach the registry at {dead}: connection refused" in r.output  # words
+    assert "HTTPConnectionPool" not in r.output
     assert "1 record(s) kept in the spool for the next report" in r.output
     (kept,) = spool.glob("*.json")
     assert json.loads(kept.read_text())["record"]["outcome"] == "ok"

@@ -92,7 +92,7 @@ def test_a_dropped_poll_then_the_lock_is_free(requests_mock: rm.Mocker) -> None:
 
 def test_unreachable_from_the_start_is_unavailable(requests_mock: rm.Mocker) -> None:
     requests_mock.post(LOCK, [DROPPED])
-    with pytest.raises(LockUnavailable, match="cannot lock qa-1: ConnectionError"):
+    with pytest.raises(LockUnavailable, match="cannot lock qa-1: cannot reach the registry"):
         acquisition(Clock()).run()
 
 

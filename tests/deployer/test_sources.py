@@ -69,6 +69,8 @@ def test_registry_errors_are_clear(status: int, body: object, message: str) -> N
     with requests_mock.Mocker() as m:
         kwargs = {"json": body} if isinstance(body, dict) else {"text": body}
         m.get(f"{REG}/descriptor/application/a/r/9", status_code=status, **kwargs)
+        m.get(f"{REG}/api/applications", json={"applications": ["a"]})  # a 404 asks these
+        m.get(f"{REG}/api/applications/a/releases", json={"releases": ["r"]})
         with pytest.raises(SourceError, match=message.replace("(", r"\(").replace(")", r"\)")):
             from_registry(REG, "a", "r", "9")
 

@@ -78,3 +78,31 @@ def test_status_reports_crash_looping(tmp_path: Path, project: str) -> None:
     services = found[0]["services"]
     assert services["loop"]["verdict"] == "crash-looping"  # type: ignore[index]
     assert services["steady"]["verdict"] == "running"  # type: ignore[index]
+
+
+def test_status_says_failed_then_not_running_in_words(tmp_path: Path, project: str) -> None:
+    """After a failed first deploy (issue 21: it printed the version and exited 1 without
+    the word), and after every container stopped."""
+    path = tmp_path / "crashloop.yml"
+    path.write_text(scenario("crashloop.yml"))
+    code, out = consign("deploy", "Shop", "Dev", "1", "--file", str(path), "--project", project)
+    assert code == ExitCode.FAILED, out
+    code, text = consign("status", "--project", project)
+    assert code == ExitCode.FAILED
+    # (the exit code is named when the one inspect still shows it)
+    assert text.startswith(f"{project}: Shop/Dev v1 failed: loop crash-looping"), text
+    path.write_text(
+        "services:\n  steady:\n    image: busybox:latest\n    stop_grace_period: 1s\n"
+        "    command: [sleep, '100000']\n"
+    )
+    code, out = consign("deploy", "Shop", "Dev", "2", "--file", str(path), "--project", project)
+    assert code == ExitCode.OK, out
+    code, text = consign("status", "--project", project)
+    assert (code, text.splitlines()[0]) == (ExitCode.OK, f"{project}: Shop/Dev v2 running")
+    for c in containers(project):
+        c.stop(timeout=1)
+    code, text = consign("status", "--project", project)
+    assert code == ExitCode.FAILED
+    assert text.splitlines()[0] == (
+        f"{project}: Shop/Dev v2 not running: steady exited (exit 137)"
+    ), text

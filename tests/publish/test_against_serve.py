@@ -155,7 +155,8 @@ def test_retries_until_the_registry_comes_up(serve: ServedRegistry, tmp_path: Pa
             proc.kill()
             proc.wait()
     assert proc.returncode == 0, stderr
-    assert "retrying in" in stderr and "ConnectionError" in stderr
+    assert "retrying in" in stderr and "connection refused (nothing listens there)" in stderr
+    assert "HTTPConnectionPool" not in stderr
     assert [x["state"] for x in _lines(stdout)] == ["created"]
 
 

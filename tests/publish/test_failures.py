@@ -1,5 +1,6 @@
-"""`consign publish` fails in one line with exit code 7 (PUBLISH_FAILED), whatever the URL or
-the answer: no traceback ever reaches the build log."""
+"""`consign publish` fails in one line with exit code 7 (PUBLISH_FAILED), whatever the
+answer: no traceback ever reaches the build log. A --registry that is not an http(s) URL is
+a usage error (exit 2) before anything is sent."""
 
 from __future__ import annotations
 
@@ -40,9 +41,11 @@ def _publish(tmp_path: Path, registry: str) -> subprocess.CompletedProcess[str]:
     "registry",
     ["localhost:9090", "127.0.0.1:9090", "ftp://127.0.0.1/x", "http://", "http://[::1", ""],
 )
-def test_a_registry_that_is_not_an_http_url_is_one_line(tmp_path: Path, registry: str) -> None:
-    line = _one_line_failure(_publish(tmp_path, registry))
-    assert "--registry must be an http:// or https:// URL" in line
+def test_a_registry_that_is_not_an_http_url_is_a_usage_error(tmp_path: Path, registry: str) -> None:
+    done = _publish(tmp_path, registry)
+    assert done.returncode == ExitCode.USAGE, done
+    assert "Invalid value for '--registry'" in done.stderr and "Traceback" not in done.stderr
+    assert "check --registry or CONSIGN_REGISTRY" in done.stderr
 
 
 ANSWERS = {
@@ -90,3 +93,13 @@ def impostor() -> Iterator[str]:
 def test_an_unexpected_answer_is_one_line(tmp_path: Path, impostor: str, path: str) -> None:
     line = _one_line_failure(_publish(tmp_path, impostor + path))
     assert impostor in line
+
+
+def test_an_unreachable_registry_is_one_line_in_words(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    line = _one_line_failure(_publish(tmp_path, url))
+    assert line == (
+        f"error: consign publish: publishing {tmp_path / 'docker-compose.yml'} to {url} failed: "
+        "gave up after 1 attempts: connection refused (nothing listens there); check the URL "
+        "(--registry, CONSIGN_REGISTRY) and that the registry runs there"
+    )

@@ -195,8 +195,9 @@ def test_duplicate_container_name_is_refused_naming_both() -> None:
 
 @pytest.mark.parametrize("kind", ["volumes", "networks", "secrets", "configs"])
 def test_conflicting_top_level_resources_are_refused(kind: str) -> None:
-    a = f"services:\n  a: {{image: x}}\n{kind}:\n  shared: {{name: one}}\n"
-    b = f"services:\n  b: {{image: x}}\n{kind}:\n  shared: {{name: two}}\n"
+    source = ", environment: S" if kind in ("secrets", "configs") else ""  # Compose wants one
+    a = f"services:\n  a: {{image: x}}\n{kind}:\n  shared: {{name: one{source}}}\n"
+    b = f"services:\n  b: {{image: x}}\n{kind}:\n  shared: {{name: two{source}}}\n"
     with pytest.raises(Conflict) as info:
         publish(publish([], a), b)
     singular = kind.rstrip("s")

@@ -53,6 +53,7 @@ bogus: 1
 EXPECTED = {
     "bogus": "unknown key",
     "services.api.helthcheck": "unknown key",
+    "services.api.restart": "'sometimes' is not a restart policy",  # all stages run
     "services.api.healthcheck.tst": "unknown key",
     "services.api.healthcheck.interval": "must be a string, not 5",
     "services.api.deploy.resources.limits.memry": "unknown key",

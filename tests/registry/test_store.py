@@ -13,8 +13,18 @@ from typing import Any
 import pytest
 
 from consign.process import run
+from registry import yamlio
 from registry.assembly import parse_fragment
-from registry.errors import BadRequest, Conflict, InvalidName, NotFound, RefLocked, StoreError
+from registry.errors import (
+    BadRequest,
+    Conflict,
+    InvalidFragment,
+    InvalidName,
+    NotFound,
+    RefLocked,
+    StoreError,
+)
+from registry.normalize import normalize
 from registry.store import ComponentInfo, DescriptorStore, PublishOutcome, Target
 from registry.store.refs import ZERO, RefDB, RefUpdate
 from tests.registry.conftest import objects, refs
@@ -361,3 +371,20 @@ def test_everything_works_after_git_gc_packs_refs_and_objects(
     finally:
         early.close()
         fresh.close()
+
+
+def test_a_stored_fragment_stays_readable_after_the_registry_learns_a_rule_it_breaks(
+    repo: Path, store: DescriptorStore
+) -> None:
+    old = "services:\n  api:\n    image: a:1\n    tty: maybe\n"  # accepted before casts
+    with pytest.raises(InvalidFragment):
+        parse_fragment(old)
+    spec, _ = normalize(yamlio.load(old, limits=yamlio.Limits()))
+    store.publish([GE], None, old, spec, {})
+    reopened = DescriptorStore(repo)  # a new process reads it from the repository
+    try:
+        assert [c.name for c in reopened.components("TLO GE", "Milestone")] == ["api"]
+        publish(reopened, frag("web"))  # the release stays open to new publishes
+        assert [c.name for c in reopened.components("TLO GE", "Milestone")] == ["api", "web"]
+    finally:
+        reopened.close()

@@ -1,0 +1,136 @@
+"""Reading the registry's JSON API for people (`consign versions`, `show`, `diff`).
+
+Every failure is one line through :class:`consign.errors.RegistryUnreachable` (exit 5):
+an unreachable registry in words (:mod:`consign.registry_url`), a refused token, and a
+name the registry does not know with the names close to it
+(``no such application 'Shopp' at URL (did you mean Shop?)``).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from consign.errors import RegistryUnreachable
+from consign.registry_url import base, unreachable
+from consign.suggest import did_you_mean
+
+#: Seconds to wait for the registry to answer.
+TIMEOUT = 30.0
+
+
+def answer_message(resp: requests.Response) -> str:
+    """The registry's ``message`` (or the start of what came back), on one line."""
+    try:
+        body = resp.json()
+    except ValueError:
+        text = resp.text.strip()[:200] or resp.reason or ""
+    else:
+        text = str(body.get("message") or body.get("error") or "") if isinstance(body, dict) else ""
+        text = text[:200] or str(body)[:200]
+    return " ".join(text.split())
+
+
+def _known(name: str, names: list[str]) -> bool:
+    """Whether the registry has ``name``: it compares names in NFC."""
+    nfc = unicodedata.normalize("NFC", name)
+    return any(unicodedata.normalize("NFC", n) == nfc for n in names)
+
+
+@dataclass(frozen=True)
+class RegistryReader:
+    """GETs on one registry's ``/api`` with its token; answers are JSON objects."""
+
+    url: str
+    token: str | None = None
+    verify: str | bool = True
+    timeout: float = TIMEOUT
+
+    @property
+    def base(self) -> str:
+        return base(self.url)
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"Accept": "application/json"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        return headers
+
+    def _request(self, path: list[str], params: dict[str, str]) -> requests.Response:
+        url = f"{self.base}/api/" + "/".join(quote(p, safe="") for p in path)
+        try:
+            return requests.get(
+                url,
+                headers=self._headers(),
+                params=params or None,
+                timeout=self.timeout,
+                verify=self.verify,
+            )
+        except requests.RequestException as e:
+            raise RegistryUnreachable(unreachable(self.base, e, self.timeout)) from e
+
+    def get(self, path: list[str], **params: str) -> dict[str, Any]:
+        """The JSON object at ``/api/<path>``; a 404 explained by :meth:`not_found` when the
+        path names an application (and release)."""
+        resp = self._request(path, params)
+        if resp.status_code == 404 and len(path) >= 2 and path[0] == "applications":
+            release = path[3] if len(path) >= 4 and path[2] == "releases" else None
+            raise RegistryUnreachable(self.not_found(path[1], release, answer_message(resp)))
+        return self._json(resp)
+
+    def optional(self, path: list[str], **params: str) -> dict[str, Any] | None:
+        """Like :meth:`get`, None when the registry has no such thing (or cannot say): for
+        what a listing adds when it can (the release policies)."""
+        try:
+            resp = self._request(path, params)
+            return self._json(resp) if resp.status_code == 200 else None
+        except RegistryUnreachable:
+            return None
+
+    def _json(self, resp: requests.Response) -> dict[str, Any]:
+        if resp.status_code in (401, 403):
+            raise RegistryUnreachable(
+                f"the registry at {self.base} refused access (HTTP {resp.status_code}: "
+                f"{answer_message(resp)}); check the token (--token, CONSIGN_TOKEN)"
+            )
+        if resp.status_code != 200:
+            raise RegistryUnreachable(
+                f"the registry at {self.base} answered HTTP {resp.status_code}: "
+                f"{answer_message(resp)}"
+            )
+        try:
+            body = resp.json()
+        except ValueError as e:
+            raise RegistryUnreachable(
+                f"{resp.url} did not answer JSON: is {self.base} a Consignment registry?"
+            ) from e
+        if not isinstance(body, dict):
+            raise RegistryUnreachable(f"{resp.url} answered unexpected JSON")
+        return body
+
+    def names(self, path: list[str], key: str) -> list[str] | None:
+        found = self.optional(path)
+        values = found.get(key) if found is not None else None
+        return [str(v) for v in values] if isinstance(values, list) else None
+
+    def not_found(self, application: str, release: str | None, answered: str) -> str:
+        """Why the registry answered 404 for ``application`` (``release``): the name it does
+        not know, with the close ones; else (a version, a file) what it said."""
+        apps = self.names(["applications"], "applications")
+        if apps is not None and not _known(application, apps):
+            return (
+                f"no such application {application!r} at {self.base}"
+                f"{did_you_mean(application, apps)}"
+            )
+        if release is not None:
+            rels = self.names(["applications", application, "releases"], "releases")
+            if rels is not None and not _known(release, rels):
+                return (
+                    f"{application} has no release {release!r} at {self.base}"
+                    f"{did_you_mean(release, rels)}"
+                )
+        return f"{answered} (at {self.base})"
