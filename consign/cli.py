@@ -1,7 +1,7 @@
 """The `consign` command: one group, one subcommand per job.
 
-`serve` runs the registry; `deploy`, `status`, `down`, `versions`, `show`, `diff` are the
-deployer's, `publish` the CI client's, `promote` moves a version through the gate
+`serve` runs the registry; `deploy`, `status`, `down`, `versions`, `show`, `diff`, `drift`,
+`unlock` are the deployer's, `publish` the CI client's, `promote` moves a version through the gate
 (publisher/promote.py), `environment retire|restore` takes a gone environment out of
 the lists and back (deployer/ledger/retire.py). Subcommands live beside the code they
 drive and are added here; every one maps its failures to exit codes through :mod:`consign.errors`.
@@ -51,8 +51,10 @@ def _register() -> None:
     for command in commands:
         main.add_command(command)
     from deployer.ledger.command import drift_cmd
+    from deployer.ledger.unlock import unlock_cmd
 
     main.add_command(drift_cmd)
+    main.add_command(unlock_cmd)
 
 
 _register()

@@ -83,6 +83,14 @@ class EnvironmentLocked(ConsignError):
     label = "environment locked"
 
 
+class EnvironmentMismatch(ConsignError):
+    """The project is recorded under another environment than the one the command names
+    (and --move-environment was not given): a wrong command line, not a busy one."""
+
+    exit_code = ExitCode.USAGE
+    label = "another environment"
+
+
 class VersionRejected(ConsignError):
     """The version was rejected at the gate; deploying it needs --force."""
 

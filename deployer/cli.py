@@ -32,7 +32,7 @@ from deployer.deploy import sources
 from deployer.deploy.attempt import project_name
 from deployer.deploy.record import Deployed
 from deployer.engine.sdk import engine_errors
-from deployer.ledger import lock, outcomes, show
+from deployer.ledger import lock, outcomes, projectenv, show
 from deployer.ledger import record as ledger_record
 from deployer.ledger.client import LedgerClient, LedgerError
 from deployer.ledger.session import Ledger, ledger_for
@@ -105,7 +105,8 @@ def _compose_option(func: F) -> F:
 
 
 def _ledger_options(func: F) -> F:
-    """--environment, --by, --report-token, --spool, --lock-wait (deploy and down)."""
+    """--environment, --by, --report-token, --spool, --lock-wait, --lock-poll,
+    --require-lock, --move-environment (deploy and down)."""
     options = [
         click.option(
             "--environment",
@@ -134,7 +135,30 @@ def _ledger_options(func: F) -> F:
             type=click.FloatRange(0),
             default=lock.DEFAULT_WAIT,
             show_default=True,
-            help="Seconds to wait for another deploy to the environment before exit 8.",
+            help="Seconds to wait for another deploy of the project or to the environment "
+            "before exit 8.",
+        ),
+        click.option(
+            "--lock-poll",
+            envvar="CONSIGN_LOCK_POLL",
+            type=click.FloatRange(0.05, 60),
+            default=lock.POLL,
+            show_default=True,
+            help="Seconds between two looks at a held lock while waiting.",
+        ),
+        click.option(
+            "--require-lock",
+            envvar="CONSIGN_REQUIRE_LOCK",
+            is_flag=True,
+            help="Exit 8 instead of going on without the environment lock when the registry "
+            "cannot be asked for it.",
+        ),
+        click.option(
+            "--move-environment",
+            envvar="CONSIGN_MOVE_ENVIRONMENT",
+            is_flag=True,
+            help="Record the project under --environment although it is recorded under "
+            "another one (else that is refused, exit 2).",
         ),
     ]
     for option in reversed(options):
@@ -160,7 +184,11 @@ def _ledger(
         engine_name=str(engine_info.get("name") or "engine"),
         project=project,
         why_not=why_not,
+        require_lock=bool(params.get("require_lock")),
+        move_environment=bool(params.get("move_environment")),
+        lock_poll=float(params.get("lock_poll") or lock.POLL),
     )
+    ledger.engine_info = engine_info
     return ledger, engine_info
 
 
@@ -289,6 +317,9 @@ def deploy_cmd(
     report_token: str | None,
     spool: Path | None,
     lock_wait: float,
+    lock_poll: float,
+    require_lock: bool,
+    move_environment: bool,
     force: bool,
 ) -> ExitCode:
     """Deploy APPLICATION RELEASE VERSION (a number or `latest`) and watch every service.
@@ -344,7 +375,7 @@ def deploy_cmd(
         params = click.get_current_context().params
         ledger, engine_info = _ledger(params, client, host, project, why_not)
         holder = {"application": application, "release": release, "version": descriptor.version}
-        with ledger.locked(holder), engine_errors(host):
+        with engine_errors(host), ledger.locked(holder, client, project, runs.deployed):
             started = ledger_record.utc_now()
             outcome, back, code, observer = runs.deploy(
                 descriptor, client, options, previous, sys.stdout
@@ -479,6 +510,9 @@ def down_cmd(
     report_token: str | None,
     spool: Path | None,
     lock_wait: float,
+    lock_poll: float,
+    require_lock: bool,
+    move_environment: bool,
 ) -> ExitCode:
     """Remove a project's containers, networks and record (volumes kept unless --volumes),
     or with --orchestrator swarm a stack's services, tasks and networks. With --registry,
@@ -522,8 +556,11 @@ def _teardown(
     ledger, engine_info = _ledger(params, client, host, project, why_not)
     started = ledger_record.utc_now()
     holder = {"application": was.application, "release": was.release} if was else {}
-    with ledger.locked({**holder, "teardown": project}):
-        if not remove() or was is None or not (was.application and was.release):
+    with engine_errors(host), ledger.locked({**holder, "teardown": project}, client, project):
+        removed = remove()
+        if removed:
+            projectenv.forget(client, project)  # a torn-down project may come back as any
+        if not removed or was is None or not (was.application and was.release):
             return
         gone = outcomes.teardown_record(
             application=was.application, release=was.release, version=was.version,

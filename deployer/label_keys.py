@@ -29,3 +29,11 @@ SOURCE = PREFIX + "source"
 BUILDS = PREFIX + "builds"
 #: On the record volume: the Compose project it describes.
 RECORD_OF = PREFIX + "record-of"
+#: On a project's lock container (deployer.ledger.projectlock): the project (or stack) it
+#: locks, and its holder (JSON: by, host, pid, pid_start, container, environment, what).
+LOCK_OF = PREFIX + "lock-of"
+LOCK_HOLDER = PREFIX + "lock-holder"
+#: On a project's environment volume (deployer.ledger.projectenv): the project, and the
+#: environment it is recorded under.
+ENVIRONMENT_OF = PREFIX + "environment-of"
+ENVIRONMENT = PREFIX + "environment"

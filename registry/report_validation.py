@@ -21,7 +21,7 @@ from registry.validation import check_name
 KINDS = {
     "deploy": ("ok", "failed", "timed_out", "rolled_back"),
     "rollback": ("ok", "failed", "timed_out"),
-    "teardown": ("torn_down", "failed"),
+    "teardown": ("torn_down", "failed", "moved"),
     "drift": ("drift", "ok"),
 }
 FIELDS = (
@@ -48,6 +48,14 @@ MIN_TTL, MAX_TTL = 10, 24 * 3600
 class LockRequest:
     holder: dict[str, Any]
     ttl: int
+    replace: str | None = None  # the id of a held lock whose holder is known gone
+
+
+@dataclass(frozen=True)
+class BreakRequest:
+    by: str
+    reason: str
+    id: str | None  # break only this lock (None: whichever is held)
 
 
 def _fail(message: str, where: str) -> BadRequest:
@@ -217,8 +225,8 @@ def parse_record(
 
 
 def parse_lock(body: dict[str, Any], default_ttl: int) -> LockRequest:
-    """``{"holder": {...}, "ttl": seconds}``; the holder must say ``by``."""
-    _unknown(body, ("holder", "ttl"), "")
+    """``{"holder": {...}, "ttl": seconds, "replace"?: lock id}``; the holder must say ``by``."""
+    _unknown(body, ("holder", "ttl", "replace"), "")
     holder = _object(body.get("holder"), "holder")
     if "by" not in holder:
         raise _fail("holder.by (who deploys) is missing", "holder.by")
@@ -226,7 +234,20 @@ def parse_lock(body: dict[str, Any], default_ttl: int) -> LockRequest:
     ttl = body.get("ttl", default_ttl)
     if isinstance(ttl, bool) or not isinstance(ttl, int) or not MIN_TTL <= ttl <= MAX_TTL:
         raise _fail(f"ttl must be a number of seconds from {MIN_TTL} to {MAX_TTL}", "ttl")
-    return LockRequest(holder, ttl)
+    return LockRequest(holder, ttl, _optional_text(body.get("replace"), "replace"))
+
+
+def parse_break(body: dict[str, Any]) -> BreakRequest:
+    """``{"by": who, "reason": why, "id"?: the lock's id}`` (both recorded in the ledger)."""
+    _unknown(body, ("by", "reason", "id"), "")
+    for key in ("by", "reason"):
+        if key not in body:
+            raise _fail(f"the field {key!r} is missing", key)
+    return BreakRequest(
+        by=_text(body["by"], "by"),
+        reason=_text(body["reason"], "reason", limit=MAX_TEXT),
+        id=_optional_text(body.get("id"), "id"),
+    )
 
 
 def parse_ttl(body: dict[str, Any]) -> int | None:

@@ -1,8 +1,13 @@
 """HTTP to the registry's ledger and lock endpoints, with bounded timeouts.
 
-Nothing here retries by itself: a report that cannot be delivered goes to the spool
-(:mod:`.spool`) and a lock is polled by :mod:`.lock`, each within its own deadline, so a
-deploy is never held up longer than it allows.
+A request whose connection fails (refused, reset, a kept-alive connection the server
+closed between two polls) or that meets a 502/503/504 is retried a few times by urllib3's
+own :class:`~urllib3.util.retry.Retry`, mounted on the session (every method: a lock
+request carries the deployer's ``attempt`` token, so a retried POST that had in fact taken
+the lock is recognised by :mod:`.lock`; a record carries its id). What still fails is the
+caller's to decide: a report goes to the spool (:mod:`.spool`), a lock request is judged by
+:mod:`.lock`, each within its own deadline, so a deploy is never held up longer than it
+allows.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ from typing import Any
 from urllib.parse import quote
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 from consign.registry_url import unreachable
 from publisher.client import _error_message
@@ -21,6 +28,34 @@ from publisher.client import _error_message
 TIMEOUT = (3.05, 10.0)
 #: Answers after which the same request may succeed later (keep a record for a retry).
 TRANSIENT = {401, 403, 408, 425, 429}
+#: Retries of one request (connection errors, 502/503/504): with the backoff below at most
+#: about 6 s of sleeping, plus each attempt's own timeouts.
+RETRIES = 4
+BACKOFF = 0.4
+
+
+def retrying_session(retries: int = RETRIES, backoff: float = BACKOFF) -> requests.Session:
+    """A session whose every request is retried by urllib3 on connection errors and
+    502/503/504 (then the last answer is returned, not raised)."""
+    retry = Retry(
+        total=retries,
+        connect=retries,
+        read=retries,
+        status=retries,
+        other=0,
+        redirect=0,
+        allowed_methods=None,  # every method (see the module's docstring)
+        status_forcelist=(502, 503, 504),
+        backoff_factor=backoff,
+        backoff_max=2.0,
+        raise_on_status=False,
+        respect_retry_after_header=False,  # never sleep longer than the budget above
+    )
+    session = requests.Session()
+    adapter = HTTPAdapter(max_retries=retry)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
 
 
 class LedgerError(Exception):
@@ -43,7 +78,7 @@ class LedgerClient:
 
     def __post_init__(self) -> None:
         self.registry = self.registry.rstrip("/")
-        self._http = self.session or requests.Session()
+        self._http = self.session or retrying_session()
 
     def url(self, environment: str, *rest: str) -> str:
         parts = [quote(p, safe="") for p in (environment, *rest)]
@@ -96,9 +131,30 @@ class LedgerClient:
     def environment(self, environment: str) -> dict[str, Any]:
         return self._json(self._request("GET", self.url(environment)))
 
-    def acquire_lock(self, environment: str, holder: dict[str, Any], ttl: int) -> dict[str, Any]:
-        body = {"holder": holder, "ttl": ttl}
+    def acquire_lock(
+        self, environment: str, holder: dict[str, Any], ttl: int, replace: str | None = None
+    ) -> dict[str, Any]:
+        """Take the lock (``replace``: the id of a held lock whose holder is known gone)."""
+        body: dict[str, Any] = {"holder": holder, "ttl": ttl}
+        if replace is not None:
+            body["replace"] = replace
         return self._json(self._request("POST", self.url(environment, "lock"), body))
+
+    def lock(self, environment: str) -> dict[str, Any] | None:
+        """The lock held now (None when free)."""
+        try:
+            return self._json(self._request("GET", self.url(environment, "lock")))
+        except LedgerError as e:
+            if e.status == 404:
+                return None
+            raise
+
+    def break_lock(
+        self, environment: str, by: str, reason: str, lock_id: str | None = None
+    ) -> dict[str, Any]:
+        """Break the lock whoever holds it; the registry records it (``unlock``)."""
+        body = {"by": by, "reason": reason} | ({"id": lock_id} if lock_id else {})
+        return self._json(self._request("POST", self.url(environment, "lock", "break"), body))
 
     def renew_lock(self, environment: str, lock_id: str, ttl: int) -> dict[str, Any]:
         url = self.url(environment, "lock", lock_id)

@@ -160,8 +160,10 @@ def teardown_record(
     environment: str,
     by: str,
     engine: dict[str, Any],
+    outcome: str = "torn_down",
 ) -> dict[str, Any]:
-    """The record of ``consign down`` of a project deployed from ``application/release``."""
+    """The record of ``consign down`` of a project deployed from ``application/release``
+    (outcome ``moved``: it left ``environment`` for another, ``engine["moved_to"]``)."""
     return record.build(
         kind="teardown",
         environment=environment,
@@ -169,7 +171,7 @@ def teardown_record(
         release=release,
         version=_number(version),
         commit=commit,
-        outcome="torn_down",
+        outcome=outcome,
         started=started,
         finished=record.utc_now(),
         by=by,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from deployer.gate_words import build_label
+from deployer.ledger import holder as holders
 
 
 def environment_text(state: dict[str, Any]) -> str:
@@ -14,8 +15,10 @@ def environment_text(state: dict[str, Any]) -> str:
     lines = [f"{state['name']}: {state['deployments']} deployment(s) recorded"]
     lock = state.get("lock")
     if lock:
-        who = (lock.get("holder") or {}).get("by", "someone")
-        lines.append(f"  locked by {who} since {lock['since']} (expires {lock['expires']})")
+        holder = lock.get("holder") or {}
+        who = holder.get("by", "someone")
+        where = f" ({holders.describe(holder)})" if holder.get("pid") or holder.get("host") else ""
+        lines.append(f"  locked by {who}{where} since {lock['since']} (expires {lock['expires']})")
     if not state.get("deployed"):
         lines.append("  nothing deployed")
     for r in state.get("deployed") or []:

@@ -5,6 +5,12 @@ directory (not a Git object: it is ephemeral and needs no backup), replaced atom
 (write + rename) and only under the store's writer lock, so two workers can never both
 take it. Readers just read the file. A lock carries an expiry: a deployer renews it while
 it works, and a lock whose holder was killed expires and can be taken over.
+
+A lock's ``id`` is shown to every reader (``GET .../lock``): renewing, releasing,
+replacing and breaking all need the role ``report``, which may break any lock anyway, so
+the id grants nothing more. Knowing it lets a waiter on the holder's own host replace a
+lock whose holder process is gone (``replace``: atomic, only that very lock), and lets
+an operator see which lock ``consign unlock`` broke.
 """
 
 from __future__ import annotations
@@ -42,20 +48,29 @@ def lock_json(lock: EnvironmentLock) -> dict[str, Any]:
     }
 
 
-def _public(lock: EnvironmentLock) -> dict[str, Any]:
-    """What a refused deployer is told: everything but the handle."""
-    return {k: v for k, v in lock_json(lock).items() if k != "id"}
-
-
 def describe(lock: EnvironmentLock) -> str:
     h = lock.holder
     what = "/".join(str(h[k]) for k in ("application", "release", "version") if h.get(k))
     who = h.get("by") or "someone"
+    where = holder_process(h)
     return (
         f"{lock.environment} is locked by {who}"
         + (f" deploying {what}" if what else "")
+        + (f" ({where})" if where else "")
         + f" since {lock.since} (expires {lock.expires} unless renewed)"
     )
+
+
+def holder_process(holder: dict[str, Any]) -> str:
+    """``pid 4711 on host rundeck-1 in container 0f3a…`` (what the holder said of itself)."""
+    parts = []
+    if holder.get("pid") is not None:
+        parts.append(f"pid {holder['pid']}")
+    if holder.get("host"):
+        parts.append(f"on host {holder['host']}")
+    if holder.get("container"):
+        parts.append(f"in container {str(holder['container'])[:12]}")
+    return " ".join(parts)
 
 
 class EnvLocks:
@@ -105,16 +120,23 @@ class EnvLocks:
             raise StoreError(f"cannot write the lock of {lock.environment}: {e}") from e
 
     def acquire(
-        self, environment: str, holder: dict[str, Any], ttl: int
+        self, environment: str, holder: dict[str, Any], ttl: int, replace: str | None = None
     ) -> tuple[EnvironmentLock, EnvironmentLock | None]:
-        """Take the lock (hold the writer lock); (lock, the expired lock taken over or None).
+        """Take the lock (hold the writer lock); (lock, the lock taken over or None): an
+        expired one, or the held one whose id is ``replace`` (its holder is known gone).
 
-        Raises Locked (409) naming the current holder when it is held and not expired.
+        Raises Locked (409) naming the current holder when it is held and not expired
+        (and is not the lock ``replace`` names).
         """
         now = datetime.now(UTC)
         previous = self._read(environment)
-        if previous is not None and _parse(previous.expires) > now:
-            raise EnvironmentLocked(describe(previous), details={"lock": _public(previous)})
+        replacing = (
+            previous is not None
+            and replace is not None
+            and secrets.compare_digest(previous.id.encode(), replace.encode())
+        )
+        if previous is not None and _parse(previous.expires) > now and not replacing:
+            raise EnvironmentLocked(describe(previous), details={"lock": lock_json(previous)})
         lock = EnvironmentLock(
             environment=environment,
             id=secrets.token_urlsafe(18),
@@ -133,7 +155,7 @@ class EnvLocks:
             message = (
                 f"this lock on {environment} is not held (expired and taken over, or released)"
             )
-            details = {"lock": _public(current)} if current else {}
+            details = {"lock": lock_json(current)} if current else {}
             raise NotFound(message, details=details)
         return lock
 
@@ -145,6 +167,19 @@ class EnvLocks:
         renewed = EnvironmentLock(lock.environment, lock.id, lock.holder, lock.since, expires, ttl)
         self._write(renewed)
         return renewed
+
+    def break_(self, environment: str, lock_id: str | None) -> EnvironmentLock:
+        """Remove the lock held now whoever holds it (``lock_id``: only if it is that one);
+        NotFound when there is none (or another one)."""
+        lock = self.get(environment)
+        if lock is None:
+            raise NotFound(f"{environment} is not locked")
+        if lock_id is not None and not secrets.compare_digest(lock.id.encode(), lock_id.encode()):
+            raise NotFound(
+                f"the lock {lock_id} on {environment} is not held any more",
+                details={"lock": lock_json(lock)},
+            )
+        return self.release(environment, lock.id)
 
     def release(self, environment: str, lock_id: str) -> EnvironmentLock:
         lock = self._held(environment, lock_id)

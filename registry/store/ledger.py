@@ -99,7 +99,7 @@ def apply(current: dict[Key, DeploymentRecord], record: DeploymentRecord) -> boo
     Drift records are events, not deployments. A teardown stays in the map (so a late
     record of an earlier deploy cannot resurrect the application); readers skip it.
     """
-    if record.kind == "drift":
+    if record.kind in records.EVENTS:
         return False
     key = (record.application, record.release)
     if not newer(record, current.get(key)):
@@ -111,7 +111,8 @@ def apply(current: dict[Key, DeploymentRecord], record: DeploymentRecord) -> boo
 def running(state: Iterable[DeploymentRecord]) -> list[DeploymentRecord]:
     """The records of what runs (torn down ones left out), by application/release."""
     return sorted(
-        (r for r in state if r.outcome != "torn_down"), key=lambda r: (r.application, r.release)
+        (r for r in state if r.outcome not in records.GONE),
+        key=lambda r: (r.application, r.release),
     )
 
 
@@ -452,7 +453,7 @@ class Ledger:
         previous = snap.state.get((record.application, record.release)) if snap else None
         blob = self.objects.write("blob", records.dump(record))
         entries = dict(snap.entries) if snap else {}
-        becomes_current = record.kind != "drift" and newer(record, previous)
+        becomes_current = record.kind not in records.EVENTS and newer(record, previous)
         if becomes_current:
             entries[current_name(record.application, record.release)] = (FILE_MODE, blob)
         root = {RECORD: (FILE_MODE, blob)}

@@ -3,12 +3,16 @@ and the one-deploy-at-a-time environment locks (store/envlocks.py)."""
 
 from __future__ import annotations
 
+import dataclasses
+import uuid
 from collections.abc import Collection
+from datetime import UTC, datetime
 from typing import Any
 
 from registry.errors import InvalidRecord, NotFound
 from registry.store import locking
 from registry.store.core import DEFAULT_LIMIT, StoreCore
+from registry.store.envlocks import lock_json
 from registry.store.ledger import Snapshot, check_environment
 from registry.store.types import (
     DeploymentRecord,
@@ -137,13 +141,40 @@ class LedgerFacade(StoreCore):
         return self._envlocks.get(check_environment(environment))
 
     def acquire_lock(
-        self, environment: str, holder: dict[str, Any], ttl: int
+        self, environment: str, holder: dict[str, Any], ttl: int, replace: str | None = None
     ) -> tuple[EnvironmentLock, EnvironmentLock | None]:
-        """Take the environment's lock: (lock, an expired lock taken over or None); Locked
-        (409, naming the holder) while another holds it."""
+        """Take the environment's lock: (lock, the lock taken over or None: an expired one,
+        or the one ``replace`` names); Locked (409, naming the holder) while another holds it."""
         check_environment(environment)
         with self._guard(), locking.exclusive(self._path, self._lock_waited):
-            return self._envlocks.acquire(environment, holder, ttl)
+            return self._envlocks.acquire(environment, holder, ttl, replace)
+
+    def break_lock(
+        self, environment: str, lock_id: str | None, by: str, reason: str
+    ) -> tuple[EnvironmentLock, DeploymentRecord | None, str]:
+        """Break the environment's lock whoever holds it (``lock_id``: only that one) and
+        record it in the ledger as an ``unlock`` event: (the broken lock, the record or None,
+        why it could not be recorded). NotFound when it is not locked."""
+        check_environment(environment)
+        with self._guard(), locking.exclusive(self._path, self._lock_waited):
+            broken = self._envlocks.break_(environment, lock_id)
+        holder = broken.holder
+        application, release = holder.get("application"), holder.get("release")
+        if not (isinstance(application, str) and isinstance(release, str)):
+            return broken, None, "the lock's holder names no application and release"
+        version = holder.get("version")
+        number = (
+            int(version) if isinstance(version, (int, str)) and str(version).isdigit() else None
+        )
+        record = unlock_record(broken, application, release, number, by, reason)
+        try:
+            stored, _ = self.report(record)
+        except InvalidRecord:
+            try:  # the holder's version may be gone (or was never published)
+                stored, _ = self.report(dataclasses.replace(record, version=None))
+            except InvalidRecord as e:
+                return broken, None, e.message
+        return broken, stored, ""
 
     def renew_lock(self, environment: str, lock_id: str, ttl: int | None) -> EnvironmentLock:
         check_environment(environment)
@@ -154,3 +185,34 @@ class LedgerFacade(StoreCore):
         check_environment(environment)
         with self._guard(), locking.exclusive(self._path, self._lock_waited):
             return self._envlocks.release(environment, lock_id)
+
+
+def unlock_record(
+    lock: EnvironmentLock,
+    application: str,
+    release: str,
+    version: int | None,
+    by: str,
+    reason: str,
+) -> DeploymentRecord:
+    """The ledger's ``unlock`` event: who broke which lock and why (never changes what runs)."""
+    now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return DeploymentRecord(
+        id=f"unlock-{uuid.uuid4()}",
+        kind="unlock",
+        environment=lock.environment,
+        application=application,
+        release=release,
+        version=version,
+        commit=None,
+        outcome="broken",
+        rolled_back_to=None,
+        started=lock.since,
+        finished=now,
+        by=by,
+        engine={},
+        source=None,
+        services=[],
+        reason=reason,
+        lock=lock_json(lock),
+    )

@@ -17,6 +17,14 @@ FORMAT = 1
 
 _SERVICE_FIELDS = tuple(ServiceRecord.__dataclass_fields__)
 _RECORD_FIELDS = tuple(DeploymentRecord.__dataclass_fields__)
+#: Fields only some kinds have (an ``unlock``'s): left out when None, so the records of
+#: every other kind keep their stored bytes.
+_OPTIONAL = ("reason", "lock")
+#: Kinds that are events: they never change what runs (``ledger.apply``).
+EVENTS = frozenset({"drift", "unlock"})
+#: Outcomes after which nothing of the application/release runs in the environment: torn
+#: down, or moved to another environment (``consign deploy --move-environment``).
+GONE = frozenset({"torn_down", "moved"})
 
 
 def to_json(record: DeploymentRecord) -> dict[str, Any]:
@@ -26,7 +34,11 @@ def to_json(record: DeploymentRecord) -> dict[str, Any]:
     ~1 ms a record): records are frozen and their dicts are never mutated, so the JSON
     encoder may read them as they are.
     """
-    body = {name: getattr(record, name) for name in _RECORD_FIELDS}
+    body = {
+        name: getattr(record, name)
+        for name in _RECORD_FIELDS
+        if name not in _OPTIONAL or getattr(record, name) is not None
+    }
     body["services"] = [{n: getattr(s, n) for n in _SERVICE_FIELDS} for s in record.services]
     return body
 
@@ -67,7 +79,7 @@ def commit_message(record: DeploymentRecord) -> str:
     body = [
         f"{s.service}: {s.verdict}" + (f" ({s.detail})" if s.detail else "")
         for s in record.services
-    ] or ["No services."]
+    ] or ([f"Reason: {record.reason}"] if record.reason is not None else ["No services."])
     trailers = [
         f"Consign-Record: {record.id}",
         f"Consign-Environment: {record.environment}",

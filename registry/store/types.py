@@ -115,13 +115,13 @@ class DeploymentRecord:
     """
 
     id: str
-    kind: str  # "deploy" | "rollback" | "teardown" | "drift"
+    kind: str  # "deploy" | "rollback" | "teardown" | "drift" | "unlock" (the registry's own)
     environment: str
     application: str
     release: str
     version: int | None
     commit: str | None
-    outcome: str  # "ok" | "failed" | "timed_out" | "rolled_back" | "torn_down" | "drift"
+    outcome: str  # "ok" | "failed" | "timed_out" | "rolled_back" | "torn_down" | "drift" | "broken"
     rolled_back_to: int | None
     started: str  # ISO-8601 UTC
     finished: str  # ISO-8601 UTC
@@ -131,11 +131,14 @@ class DeploymentRecord:
     services: list[ServiceRecord]
     seq: int = 0
     received: str = ""
+    #: an ``unlock`` record's: why the lock was broken, and the lock as it was
+    reason: str | None = None
+    lock: dict[str, Any] | None = None
 
     @property
     def deployed_version(self) -> int | None:
         """The version this record leaves running (None: nothing, after a teardown)."""
-        if self.outcome == "torn_down":
+        if self.outcome in ("torn_down", "moved"):  # records.GONE
             return None
         if self.outcome == "rolled_back":
             return self.rolled_back_to

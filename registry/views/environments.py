@@ -46,7 +46,7 @@ def _state_json(state: EnvironmentState, full: bool) -> dict[str, Any]:
         "name": state.name,
         "deployments": state.deployments,
         "last": state.last,
-        "lock": lock_json(state.lock) | {"id": None} if state.lock else None,
+        "lock": lock_json(state.lock) if state.lock else None,
         "deployed": [to_json(r) for r in state.deployed] if full else None,
     }
 

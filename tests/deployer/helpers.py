@@ -67,8 +67,14 @@ def recorded(project: str) -> Any:
 
 
 def remove_records(project: str) -> None:
-    """Remove the project's record volumes (deployer.deploy.record), which Compose leaves."""
-    label = f"label=io.consignment.record-of={project}"
-    names = run(["docker", "volume", "ls", "-q", "--filter", label], check=False).stdout.split()
+    """Remove the project's record volumes (deployer.deploy.record), which Compose leaves,
+    its environment volume (deployer.ledger.projectenv) and a lock container left by a
+    killed deployer (deployer.ledger.projectlock)."""
+    names = []
+    for key in ("record-of", "environment-of"):
+        label = f"label=io.consignment.{key}={project}"
+        found = run(["docker", "volume", "ls", "-q", "--filter", label], check=False).stdout
+        names += found.split()
     if names:
         run(["docker", "volume", "rm", "-f", *names], check=False, timeout=60)
+    run(["docker", "rm", "-f", f"consign-lock.{project}"], check=False, timeout=60)

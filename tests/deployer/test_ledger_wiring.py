@@ -202,7 +202,8 @@ def test_one_deploy_per_environment_and_different_environments_in_parallel(
         refused = deploy(tmp_path, "Lock", "R", "1", *_args(registry, p2, env, spool),
                          "--lock-wait", "0")  # fmt: skip
         assert refused.code == ExitCode.LOCKED, refused.output
-        assert f"{env} is locked by alice deploying Lock/R/1 since" in refused.output
+        assert f"{env} is locked by alice deploying Lock/R/1 (pid " in refused.output
+        assert f"pid {first.pid} on host " in refused.output  # the holder's own process
         assert not containers(p2)
 
         waiting_log = tmp_path / "waiter.log"
@@ -378,3 +379,9 @@ def test_ctrl_c_releases_the_environment_lock(
     finally:
         stop_process(proc, 10)
     assert requests.get(lock, timeout=10).status_code == 404, log.read_text()
+    engine = docker.from_env()
+    try:  # the project's lock on the engine went with it
+        with pytest.raises(docker.errors.NotFound):
+            engine.api.inspect_container(f"consign-lock.{project}")
+    finally:
+        engine.close()

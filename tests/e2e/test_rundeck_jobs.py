@@ -202,6 +202,7 @@ def test_jobs_name_the_environment_and_who_deploys(name: str) -> None:
     assert "${job.username}" in by and "${job.execid}" in by and "${job.url}" in by
     assert "consign-spool:/var/lib/consign/spool" in argv
     assert "CONSIGN_SPOOL=/var/lib/consign/spool" in argv and "CONSIGN_REPORT_TOKEN" in argv
+    assert "CONSIGN_REQUIRE_LOCK=1" in argv  # never change an environment unlocked (issue 19)
     assert ("CONSIGN_FORCE=${option.force}" in argv) == (name == "deploy.yaml")
     if name == "deploy.yaml":
         assert opts["force"]["value"] == "no" and opts["force"]["values"] == ["no", "yes"]

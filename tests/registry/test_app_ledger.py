@@ -99,7 +99,7 @@ def test_report_then_read_everything(versions: FlaskClient) -> None:
     [one, two] = listing.get_json()["environments"]
     assert one["deployed"][0]["version"] == 1 and one["lock"] is None
     assert two["deployed"][0]["version"] == 2 and two["lock"]["holder"] == {"by": "bob"}
-    assert two["lock"]["id"] is None  # the handle is only for whoever took it
+    assert two["lock"]["id"]  # shown: every use of it needs the role report (issue 19)
 
     options = client.get("/rundeck/options/environments").get_json()
     assert options == [
@@ -198,9 +198,10 @@ def test_locks_over_http(versions: FlaskClient) -> None:
     assert body["error"] == "locked" and body["lock"]["holder"] == holder
     assert "alice" in body["message"] and "TLO GE/Milestone/2" in body["message"]
     shown = versions.get(url).get_json()
-    assert shown["id"] is None and shown["holder"] == holder
+    assert shown["id"] == lock["id"] and shown["holder"] == holder
+    assert body["lock"]["id"] == lock["id"]  # a retried POST can tell its own lock
     env = versions.get("/api/environments/qa-1").get_json()
-    assert env["lock"]["holder"] == holder and env["lock"]["id"] is None
+    assert env["lock"]["holder"] == holder and env["lock"]["id"] == lock["id"]
     assert versions.put(f"{url}/{lock['id']}", json={"ttl": 120}).get_json()["ttl"] == 120
     assert versions.put(f"{url}/{lock['id']}").status_code == 200  # no body: its own ttl
     assert versions.delete(f"{url}/wrong").status_code == 404

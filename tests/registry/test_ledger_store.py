@@ -183,7 +183,7 @@ def test_locks_refuse_expire_and_are_taken_over(store: DescriptorStore) -> None:
     with pytest.raises(EnvironmentLocked, match="locked by alice") as refused:
         store.acquire_lock("qa-1", {"by": "bob"}, ttl=60)
     assert refused.value.details["lock"]["holder"]["by"] == "alice"
-    assert "id" not in refused.value.details["lock"]
+    assert refused.value.details["lock"]["id"] == lock.id  # a retried POST knows its own
     store.acquire_lock("qa-2", {"by": "bob"}, ttl=60)  # another environment: independent
     renewed = store.renew_lock("qa-1", lock.id, ttl=1)
     assert renewed.since == lock.since and renewed.expires < lock.expires

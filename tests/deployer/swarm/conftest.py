@@ -56,6 +56,7 @@ def stacks(swarm: None) -> Iterator[list[str]]:
     yield made
     if not made:
         return
+    from deployer.ledger import projectenv
     from deployer.swarm.stack import StackRunner, manager
     from deployer.swarm.status import down
 
@@ -63,6 +64,7 @@ def stacks(swarm: None) -> Iterator[list[str]]:
     try:
         for name in made:
             down(StackRunner(), client, name)
+            projectenv.forget(client, name)  # the stack's recorded environment (the ledger's)
     finally:
         client.close()
 
