@@ -19,6 +19,9 @@ tested on saved event/inspect sequences, no engine needed):
 - **Act on certainty.** A failure observed on a container of this deploy is certain: the
   watch stops at once. If ``up`` still runs it is interrupted (as Ctrl-C would) and waited
   for, and the other services keep what they were doing at that moment.
+- **A crash loop is certain only once what it needs is back** (the tracker's rule, see
+  :mod:`deployer.verdicts.tracker`): an unchanged service that restarts while a service it
+  needs is being replaced is judged on what it does once that service is ok.
 - **No inspect on create while up runs**: Compose asks the engine to start every container
   at once and the engine holds each container's lock until its turn, so an inspect would
   block; the ``start`` event comes once the lock is free.
@@ -152,7 +155,12 @@ class ProjectWatch:
         self.dependencies = dependencies or {}
         self.started = clock.monotonic()
         self.tracker = VerdictTracker(
-            services, stable=stable, started=self.started, since_wall=since, replicas=replicas
+            services,
+            stable=stable,
+            started=self.started,
+            since_wall=since,
+            replicas=replicas,
+            dependencies=self.dependencies,
         )
         self.wanted = set(services)
         self.known: dict[str, str] = {}  # container id -> service, judged
