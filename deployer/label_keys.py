@@ -29,3 +29,8 @@ SOURCE = PREFIX + "source"
 BUILDS = PREFIX + "builds"
 #: On the record volume: the Compose project it describes.
 RECORD_OF = PREFIX + "record-of"
+#: On the record volume while a deploy changes the project: who (JSON: pid, host, by,
+#: started, environment); gone once it ended. Left there: the deployer was killed.
+IN_PROGRESS = PREFIX + "in-progress"
+#: On the record volume after Ctrl-C stopped a deploy: when and what (one line).
+INTERRUPTED = PREFIX + "interrupted"

@@ -16,6 +16,7 @@ right after a deploy gives the deploy's answer, not a guess.
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from typing import Any
 from deployer import label_keys as keys
 from deployer.deploy import record
 from deployer.deploy.labels import service_origin
+from deployer.deploy.record import killed
 from deployer.engine.fields import engine_offset, parse_stamp, restart_count, state
 from deployer.report import label
 from deployer.verdicts import Observation, ServiceVerdict, Verdict, VerdictTracker
@@ -41,7 +43,28 @@ class ProjectStatus:
 
     @property
     def ok(self) -> bool:
+        if self.ending:  # partly at the version: not what anyone asked for
+            return False
         return bool(self.verdicts) and all(sv.verdict.ok for sv in self.verdicts.values())
+
+    @property
+    def ending(self) -> str:
+        """How the last deploy did not end by itself ("" when it did): interrupted by
+        Ctrl-C, in progress, or its deployer gone (the project record says so)."""
+        d = self.deployed
+        if d.interrupted:
+            return f"deploy interrupted ({d.interrupted})"
+        p = d.in_progress
+        if not p:
+            return ""
+        who = f"pid {p.get('pid')} on {p.get('host')}, by {p.get('by') or '?'}"
+        if p.get("host") != socket.gethostname():  # its process cannot be seen from here
+            return (
+                f"deploy in progress, or its deployer was killed ({who}, since {p.get('started')})"
+            )
+        if killed(d):
+            return f"deploy interrupted: its deployer ({who}) is gone since {p.get('started')}"
+        return f"deploy in progress ({who}, since {p.get('started')})"
 
     def as_json(self) -> dict[str, Any]:
         d = self.deployed
@@ -55,6 +78,7 @@ class ProjectStatus:
             "registry": d.registry,
             "builds": d.builds,
             "ok": self.ok,
+            "ending": self.ending or None,
             "services": {
                 name: {
                     "verdict": sv.verdict.value,
@@ -169,6 +193,8 @@ def as_text(found: list[ProjectStatus]) -> str:
         for component, build in sorted(d.builds.items()):
             info = build.items() if isinstance(build, dict) else []
             lines.append(f"  build {component}: " + " ".join(f"{k}={v}" for k, v in info))
+        if p.ending:  # services "pending" are those it left so
+            lines.append(f"  {p.ending}")
         for name, sv in p.verdicts.items():
             origin = p.origins.get(name)
             came = ""

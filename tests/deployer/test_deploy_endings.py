@@ -5,18 +5,24 @@ a rollback; one that keeps crashing once it is back does; `status --project`, `s
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
+import signal
 import subprocess
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+import requests
 
 from consign.exit_codes import ExitCode
-from tests.deployer.helpers import consign, deploy, ids
+from tests.deployer.helpers import consign, containers, deploy, ids
 from tests.e2e.serve import publish
-from tests.serving import CONSIGN, ROOT, ServedRegistry
+from tests.serving import CONSIGN, ROOT, ServedRegistry, stop_process
 
 pytestmark = pytest.mark.docker
 
@@ -114,3 +120,144 @@ def test_a_dependent_that_keeps_crashing_once_web_is_back_is_crash_looping(
     assert r.code == ExitCode.FAILED, r.output
     assert r.verdicts() == {"web": "healthy", "worker": "crash-looping"}, r.output
     assert r.report["verdicts"]["worker"]["exit_code"] == 3
+
+
+def gated(folder: Path, gate: Path) -> Path:
+    """``slow`` becomes healthy once ``gate/ok`` exists (the test decides when); ``after``
+    waits for it, so Compose has created ``after`` and not started it while it waits."""
+    gate.mkdir(exist_ok=True)
+    os.chmod(gate, 0o777)
+    path = folder / f"gated-{secrets.token_hex(3)}.yml"
+    path.write_text(f"""services:
+  slow:
+    image: busybox:latest
+    stop_grace_period: 1s
+    command: ["sleep", "100000"]
+    volumes: ["{gate}:/gate"]
+    healthcheck:
+      test: ["CMD", "test", "-f", "/gate/ok"]
+      interval: 1s
+      retries: 600
+  after:
+    image: busybox:latest
+    stop_grace_period: 1s
+    command: ["sleep", "100000"]
+    depends_on:
+      slow:
+        condition: service_healthy
+""")  # fmt: skip
+    return path
+
+
+def states(project: str) -> dict[str, str]:
+    """service -> the state of its container(s), as the engine says now."""
+    found: dict[str, str] = {}
+    for c in containers(project):
+        service = c.labels.get("com.docker.compose.service", "")
+        found[service] = ",".join(sorted({*found.get(service, "").split(","), c.status} - {""}))
+    return found
+
+
+def until(what: str, check: Callable[[], bool], timeout: float = 120) -> None:
+    """Poll ``check`` (a condition, not a delay) until it holds."""
+    end = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < end, f"timed out waiting for {what}"
+        time.sleep(0.2)
+
+
+def history(registry: ServedRegistry, env: str) -> list[dict[str, Any]]:
+    r = requests.get(f"{registry.url}/api/environments/{env}/deployments", timeout=10)
+    assert r.status_code == 200, r.text
+    found: list[dict[str, Any]] = r.json()["deployments"]
+    return found
+
+
+def start(args: list[str], log: Path) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONSIGN_")}
+    with log.open("wb") as out:
+        return subprocess.Popen([*CONSIGN, *args], stdout=out, stderr=subprocess.STDOUT, env=env)
+
+
+def ledger_args(registry: ServedRegistry, project: str, env: str, spool: Path) -> list[str]:
+    return [
+        "--registry", registry.url, "--project", project, "--environment", env,
+        "--by", "tester", "--spool", str(spool), "--stable", "1", "--timeout", "120",
+    ]  # fmt: skip
+
+
+def waiting_for_slow(project: str) -> bool:
+    now = states(project)
+    return now.get("slow") == "running" and now.get("after") == "created"
+
+
+def test_ctrl_c_during_up_is_recorded_as_interrupted_and_leaves_no_created_container(
+    tmp_path: Path, project: str, registry: ServedRegistry
+) -> None:
+    env, spool, gate = f"qa-{secrets.token_hex(4)}", tmp_path / "spool", tmp_path / "gate"
+    publish(registry.url, gated(tmp_path, gate), "Int", "R", component="app")
+    log = tmp_path / "deploy.log"
+    proc = start(["deploy", "Int", "R", "1", *ledger_args(registry, project, env, spool)], log)
+    try:
+        until("after created, waiting for slow", lambda: waiting_for_slow(project))
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=120) == ExitCode.INTERRUPTED, log.read_text()
+    finally:
+        stop_process(proc, 10)
+    output = log.read_text()
+    assert "container(s) this deploy created but never started: " in output, output
+    assert f"{project}-after-1" in output
+    assert states(project) == {"slow": "running"}  # no `created` leftover
+    [rec] = history(registry, env)
+    assert (rec["kind"], rec["version"], rec["outcome"]) == ("deploy", 1, "interrupted")
+    left = {s["service"]: s for s in rec["services"]}
+    assert set(left) == {"slow"} and left["slow"]["verdict"] == "running"
+    assert left["slow"]["containers"] and left["slow"]["image"].startswith("sha256:")
+
+    code, text = consign("status", "--project", project)
+    assert code == ExitCode.FAILED and "deploy interrupted" in text, text
+    code, text = consign("status", "--environment", env, "--registry", registry.url)
+    assert code == ExitCode.FAILED and "deploy interrupted" in text, text
+
+
+def expire_lock(registry: ServedRegistry, env: str) -> None:
+    """As the killed deployer's lock would after its ttl (taking over a stale lock at once
+    is the lock's business, not this test's)."""
+    path = registry.repo / "consign-locks" / f"{env}.json"
+    lock = json.loads(path.read_text())
+    past = datetime.now(UTC) - timedelta(minutes=1)
+    lock["expires"] = past.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    path.write_text(json.dumps(lock))
+
+
+def test_a_killed_deployer_is_recorded_as_interrupted_by_the_next_deploy(
+    tmp_path: Path, project: str, registry: ServedRegistry
+) -> None:
+    env, spool, gate = f"qa-{secrets.token_hex(4)}", tmp_path / "spool", tmp_path / "gate"
+    publish(registry.url, gated(tmp_path, gate), "Int", "R", component="app")
+    args = ledger_args(registry, project, env, spool)
+    proc = start(["deploy", "Int", "R", "1", *args], tmp_path / "killed.log")
+    try:
+        until("after created, waiting for slow", lambda: waiting_for_slow(project))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
+    finally:
+        stop_process(proc, 10)
+    pid = proc.pid
+    assert history(registry, env) == []  # a killed deployer says nothing itself
+    expire_lock(registry, env)
+    (gate / "ok").touch()  # the next deploy can succeed
+
+    again = deploy(tmp_path, "Int", "R", "1", *args)
+    assert again.code == ExitCode.OK, again.output
+    assert f"(pid {pid} on " in again.output and "its deployer was killed" in again.output
+    assert "an earlier deploy (interrupted or killed) created but never started: " in again.output
+    assert f"{project}-after-1" in again.output
+    [ok, killed] = history(registry, env)
+    assert (killed["kind"], killed["version"], killed["outcome"]) == ("deploy", 1, "interrupted")
+    assert killed["by"] == "tester"
+    left = {s["service"]: s["verdict"] for s in killed["services"]}
+    assert left == {"slow": "running", "after": "created"}
+    assert (ok["outcome"], ok["version"]) == ("ok", 1)
+    code, text = consign("status", "--project", project)
+    assert code == ExitCode.OK and "interrupted" not in text, text
