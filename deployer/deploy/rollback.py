@@ -17,6 +17,7 @@ observer calls and the Ctrl-C handling are written once.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -165,6 +166,10 @@ def deploy(
         )  # fmt: skip
     except Interrupted as e:  # the record says so, for `consign status`
         record.ended(client, project, interrupted=f"{_now()} Ctrl-C: {e}")
+        raise
+    except BaseException:  # it ended with an error (reported): not a killed deployer's
+        with contextlib.suppress(Exception):
+            record.ended(client, project)
         raise
     record.ended(client, project)
     return found
