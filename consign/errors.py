@@ -90,6 +90,15 @@ class Interrupted(ConsignError):
     label = "interrupted"
 
 
+class WorkdirUnusable(ConsignError):
+    """``--workdir`` cannot serve: not writable, or (the deployer in a container) not the
+    host's folder of the same path, so paths in descriptors would not mean the same to the
+    engine (deployer/deploy/workdir.py)."""
+
+    exit_code = ExitCode.USAGE
+    label = "workdir"
+
+
 OnError = Callable[[BaseException, ExitCode], None]
 
 

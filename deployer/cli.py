@@ -232,6 +232,14 @@ def _gate(descriptor: sources.Descriptor, force: bool) -> None:
     help="Swarm: `docker stack deploy --resolve-image` (pin image digests from the registry).",
 )
 @click.option(
+    "--workdir",
+    envvar="CONSIGN_WORKDIR",
+    type=click.Path(file_okay=False, path_type=Path, resolve_path=True),
+    help="Host folder the descriptor and its files are written under (<workdir>/<project>/, "
+    "kept), so relative paths resolve there; in a container, mount it at the same path "
+    "(docs/image.md).",
+)
+@click.option(
     "--require-pinned-images",
     envvar="CONSIGN_REQUIRE_PINNED_IMAGES",
     is_flag=True,
@@ -270,6 +278,7 @@ def deploy_cmd(
     rollback: bool,
     pull: str,
     resolve_image: str,
+    workdir: Path | None,
     require_pinned_images: bool,
     report: str | None,
     environment: str | None,
@@ -293,7 +302,7 @@ def deploy_cmd(
             raise click.UsageError("--project is required with --file and no APPLICATION RELEASE")
         project = project_name(application, release)
     if orchestrator == "swarm":
-        _only_with("swarm", "compose_cmd", "pull", "require_pinned_images")
+        _only_with("swarm", "compose_cmd", "pull", "require_pinned_images", "workdir")
     else:
         _only_with("compose", "resolve_image")
 
@@ -323,8 +332,9 @@ def deploy_cmd(
     why_not = "a --file deploy is not recorded" if file_path is not None else ""
     runs = orchestrator_for(orchestrator, host, compose_cmd)
     options = DeployOptions(
-        project, timeout, stable, rollback, pull, require_pinned_images, resolve_image
-    )
+        project, timeout, stable, rollback, pull, require_pinned_images, resolve_image,
+        workdir=workdir,
+    )  # fmt: skip
     client = runs.connect()
     what = runs.verb
     try:

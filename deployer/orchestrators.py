@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol, TextIO
 
 import click
@@ -18,6 +19,7 @@ from deployer.deploy.attempt import Settings
 from deployer.deploy.record import Deployed
 from deployer.deploy.rollback import deploy
 from deployer.deploy.sources import Descriptor
+from deployer.deploy.workdir import Workdir
 from deployer.engine.compose import ComposeRunner
 from deployer.engine.sdk import engine, engine_errors
 from deployer.ledger import outcomes
@@ -40,6 +42,7 @@ class DeployOptions:
     pull: str = "missing"  # Compose only
     require_pinned_images: bool = False  # Compose only
     resolve_image: str = "always"  # Swarm only
+    workdir: Path | None = None  # Compose only: deployer/deploy/workdir.py
     by: str = ""  # who deploys (the ledger's --by), for the project record
     environment: str = ""  # the ledger's environment, for the project record
 
@@ -115,7 +118,7 @@ class Compose:
         o = options
         settings = Settings(
             o.project, o.timeout, o.stable, o.pull, o.rollback, o.require_pinned_images,
-            o.by, o.environment,
+            workdir=Workdir(o.workdir), by=o.by, environment=o.environment,
         )  # fmt: skip
         seen = observer or self.observer(client, o.project)
         runner = ComposeRunner(self.host, self.compose_cmd)

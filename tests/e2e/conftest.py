@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ from tests.e2e.sshd import SshServer
 from tests.serving import ServedRegistry, loopback_alias
 
 StartRegistry = Callable[..., ServedRegistry]
+IMAGE_UID = 10001  # the image's user `consign` (Dockerfile)
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +70,16 @@ def project() -> Iterator[str]:
     yield name
     run(["docker", "compose", "-p", name, "down", "-v", "--remove-orphans"], check=False)
     remove_records(name)
+
+
+@pytest.fixture(scope="module")
+def deployer_workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The Docker host's work folder (the jobs' ``globals.deployer_workdir``), writable by
+    the image's user (uid 10001) as docs/rundeck.md has it created."""
+    folder = tmp_path_factory.mktemp("rd-workdir")
+    os.chown(folder, IMAGE_UID, IMAGE_UID)
+    folder.chmod(0o755)
+    return folder
 
 
 @pytest.fixture(scope="session")

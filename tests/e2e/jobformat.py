@@ -33,7 +33,9 @@ OPTION_KEYS = {
     "regex", "multivalued", "delimiter", "multivalueAllSelected", "secure", "valueExposed",
     "storagePath", "isDate", "dateFormat", "sortIndex", "hidden", "type", "valuesListDelimiter",
 }  # fmt: skip
-OPTION_BOOLS = {"required", "enforced", "multivalued", "multivalueAllSelected", "secure"}
+OPTION_BOOLS = {
+    "required", "enforced", "multivalued", "multivalueAllSelected", "secure", "valueExposed",
+}  # fmt: skip
 OPTION_NAME = re.compile(r"^[a-zA-Z_0-9.-]+$")
 DISPATCH_KEYS = {"keepgoing", "excludePrecedence", "threadcount", "rankAttribute", "rankOrder"}
 
@@ -72,6 +74,10 @@ def _check_option(where: str, opt: Any, errors: list[str]) -> None:
         isinstance(opt["values"], list) and all(isinstance(v, str) for v in opt["values"])
     ):
         errors.append(f"{where}: values must be a sequence of strings")
+    if "storagePath" in opt and not str(opt["storagePath"]).startswith("keys/"):
+        errors.append(f"{where}: storagePath must be a Key Storage path under keys/")
+    if "storagePath" in opt and not opt.get("secure"):
+        errors.append(f"{where}: a Key Storage default needs secure: true")
     if opt.get("regex") is not None:
         re.compile(str(opt["regex"]))
 

@@ -50,6 +50,8 @@ def test_job_file_follows_the_documented_format(path: Path) -> None:
 
 
 BROKEN = [
+    ("secret no keys/", lambda j: j["options"][-1].update(storagePath="k/t"), "under keys/"),
+    ("stored, not secure", lambda j: j["options"][-1].pop("secure"), "needs secure: true"),
     ("no sequence", lambda j: j.pop("sequence"), "sequence is required"),
     ("bad loglevel", lambda j: j.update(loglevel="LOUD"), "loglevel must be"),
     ("two step kinds", lambda j: j["sequence"]["commands"][0].update(script="x"), "exactly one"),
@@ -112,7 +114,8 @@ def test_deploy_options_cascade_application_release_version(name: str) -> None:
     (job,) = load(ROOT / "rundeck-jobs" / name)
     opts = {o["name"]: o for o in job["options"]}
     extra = ["force"] if name == "deploy.yaml" else []
-    assert list(opts) == ["application", "release", "version", "project", "environment", *extra]
+    expected = ["application", "release", "version", "project", "environment", *extra]
+    assert list(opts) == [*expected, "registry_token"]
     for key in ("application", "release", "version"):
         assert opts[key]["required"] is True and opts[key]["enforced"] is True
     selected = {"application": "TLO GE", "release": "Milestone 2"}
@@ -136,7 +139,11 @@ def test_rendered_command_keeps_names_with_spaces_whole(label: str, job: dict[st
     options = {o["name"]: SAMPLE.get(o["name"], "no") for o in job.get("options", [])}
     context = {
         "option": options,
-        "globals": {"registry_url": "http://r:9090", "deployer_image": "img:1"},
+        "globals": {
+            "registry_url": "http://r:9090",
+            "deployer_image": "img:1",
+            "deployer_workdir": "/srv/consign",
+        },
         "job": {"username": "qa lead", "execid": "42", "url": "http://rd/execution/show/42"},
     }
     rendered = render_exec(job["sequence"]["commands"][0]["exec"], context)
@@ -198,3 +205,37 @@ def test_jobs_name_the_environment_and_who_deploys(name: str) -> None:
     assert ("CONSIGN_FORCE=${option.force}" in argv) == (name == "deploy.yaml")
     if name == "deploy.yaml":
         assert opts["force"]["value"] == "no" and opts["force"]["values"] == ["no", "yes"]
+
+
+@pytest.mark.parametrize(("label", "job"), jobs(), ids=[j[0] for j in jobs()])
+def test_the_token_comes_from_key_storage_never_from_the_node(
+    label: str, job: dict[str, Any]
+) -> None:
+    """A secure option defaulted from Rundeck's Key Storage, exposed to the command (a
+    `valueExposed: false` option, "secure remote authentication", never reaches one), given
+    to the deployer container as CONSIGN_TOKEN; no job reads the token from the node."""
+    opts = {o["name"]: o for o in job["options"]}
+    token = opts["registry_token"]
+    assert token["secure"] is True and token["valueExposed"] is True
+    assert token["required"] is False  # no tokens on the registry: no Key Storage entry
+    assert token["storagePath"] == (
+        "keys/consign/release-token" if job["name"] == "promote" else "keys/consign/registry-token"
+    )
+    assert "default" not in token and "value" not in token  # never written in the job file
+    argv = tokenize(job["sequence"]["commands"][0]["exec"])
+    assert "CONSIGN_TOKEN=${option.registry_token}" in argv
+    assert "CONSIGN_TOKEN" not in argv  # the node's exported variable is not passed through
+    for opt in job["options"]:
+        if opt.get("secure") and not opt.get("valueExposed"):
+            assert f"${{option.{opt['name']}}}" not in job["sequence"]["commands"][0]["exec"]
+
+
+@pytest.mark.parametrize("name", ["deploy.yaml", "rollback.yaml"])
+def test_deploys_mount_the_work_folder_at_its_own_path(name: str) -> None:
+    """docs/rundeck.md "Host paths": the host folder at the same path, and the deployer told."""
+    (job,) = load(ROOT / "rundeck-jobs" / name)
+    argv = tokenize(job["sequence"]["commands"][0]["exec"])
+    same = "${globals.deployer_workdir}:${globals.deployer_workdir}"
+    assert argv[argv.index(same) - 1] == "-v"
+    assert "CONSIGN_WORKDIR=${globals.deployer_workdir}" in argv
+    assert "project.globals.deployer_workdir=" in DOC.read_text()

@@ -78,8 +78,8 @@ def test_promote_job(start_registry: StartRegistry, tmp_path: Path) -> None:
     assert [e["value"] for e in listed] == ["2", "1"]
     assert listed[1]["name"].startswith("REJECTED (BUG-5) #1")
 
-    node = {"CONSIGN_TOKEN": "rd-token"}
-    options = {**chosen, "version": "2", "to_release": "QA 1"}
+    node = {"CONSIGN_TOKEN": "not-this-one"}  # the node's environment no longer counts
+    options = {**chosen, "version": "2", "to_release": "QA 1", "registry_token": "rd-token"}
     done = run_step(options, server.url, node)
     assert done.returncode == ExitCode.OK, done.stderr
     assert "TLO GE / QA 1 v1" in done.stdout and "created" in done.stdout
@@ -89,5 +89,5 @@ def test_promote_job(start_registry: StartRegistry, tmp_path: Path) -> None:
     refused = run_step({**options, "version": "1"}, server.url, node)
     assert refused.returncode == ExitCode.PUBLISH_FAILED
     assert "rejected by qa" in refused.stderr and "BUG-5" in refused.stderr
-    no_token = run_step(options, server.url, {})
+    no_token = run_step({**options, "registry_token": ""}, server.url, node)
     assert no_token.returncode == ExitCode.PUBLISH_FAILED and "401" in no_token.stderr

@@ -57,6 +57,7 @@ def test_seed_sequence(
     module_registry: ServedRegistry,
     sshd: SshServer,
     deployer_image: str,
+    deployer_workdir: Path,
     project: str,
     tmp_path: Path,
 ) -> None:
@@ -80,7 +81,11 @@ def test_seed_sequence(
     options = {"application": APP, "release": release, "version": selected["value"]}
     context = {
         "option": {**options, "project": project},
-        "globals": {"registry_url": url, "deployer_image": deployer_image},
+        "globals": {
+            "registry_url": url,
+            "deployer_image": deployer_image,
+            "deployer_workdir": str(deployer_workdir),
+        },
         "job": JOB_CONTEXT,
     }
     done = sshd.run(render_exec(job["sequence"]["commands"][0]["exec"], context), timeout=240)

@@ -70,9 +70,13 @@ def registry(module_registry: ServedRegistry, tmp_path_factory: pytest.TempPathF
 
 
 @pytest.fixture
-def job(sshd: SshServer, registry: str, deployer_image: str) -> Any:
+def job(sshd: SshServer, registry: str, deployer_image: str, deployer_workdir: Path) -> Any:
     """Run one job's step over SSH with the given options, as Rundeck's executor does."""
-    globals_ = {"registry_url": registry, "deployer_image": deployer_image}
+    globals_ = {
+        "registry_url": registry,
+        "deployer_image": deployer_image,
+        "deployer_workdir": str(deployer_workdir),
+    }
 
     def run_job(name: str, **options: str) -> Completed:
         context = {"option": options, "globals": globals_, "job": JOB_CONTEXT}

@@ -12,14 +12,17 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+import requests
 import yaml
 
 from consign.exit_codes import ExitCode
 from consign.process import run
-from tests.serving import ROOT, ServedRegistry
+from tests.serving import ROOT, ServedRegistry, free_port, stop_process
 
 SPECS = ROOT / "bamboo" / "bamboo-specs.yaml"
 INTERPRETERS = {"SHELL", "BINSH_OR_CMDEXE", "CMD_EXE", "POWERSHELL", "RUN_AS_EXECUTABLE"}
@@ -119,3 +122,97 @@ def test_the_publish_task_publishes(serve: ServedRegistry, tmp_path: Path) -> No
     refused = _agent_run("\n".join(publish["scripts"]), variables, workspace)
     assert refused.returncode == ExitCode.PUBLISH_FAILED, "a failed publish must fail the build"
     assert "403" in refused.stderr
+
+
+class ImageRegistry:
+    """Debian's `docker-registry` (the CNCF distribution registry) on a loopback port with
+    its storage in a temporary folder: the site's image registry the Docker hosts pull from.
+    The engine treats 127.0.0.0/8 registries as insecure ones, so plain HTTP is enough."""
+
+    BINARY = "/usr/bin/docker-registry"
+
+    def __init__(self, folder: Path) -> None:
+        self.address = f"127.0.0.1:{free_port()}"
+        config = folder / "registry.yml"
+        config.write_text(
+            "version: 0.1\nlog: {level: warn}\n"
+            f"storage: {{filesystem: {{rootdirectory: {folder / 'storage'}}}}}\n"
+            f"http: {{addr: {self.address}}}\n"
+        )
+        self.log = (folder / "registry.log").open("wb")
+        self.proc = subprocess.Popen(
+            [self.BINARY, "serve", str(config)], stdout=self.log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if requests.get(f"http://{self.address}/v2/", timeout=2).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise AssertionError((folder / "registry.log").read_text())
+            time.sleep(0.1)
+
+    def tags(self, name: str) -> list[str]:
+        answer = requests.get(f"http://{self.address}/v2/{name}/tags/list", timeout=10)
+        found: list[str] = answer.json().get("tags") or []
+        return found
+
+    def stop(self) -> None:
+        stop_process(self.proc, timeout=10)
+        self.log.close()
+
+
+@pytest.mark.docker
+@pytest.mark.skipif(
+    not Path(ImageRegistry.BINARY).exists(),
+    reason="no docker-registry (Debian package; .ci/provision.sh installs it)",
+)
+def test_the_build_pushes_its_image_before_publishing_a_fragment_naming_it(
+    serve: ServedRegistry, tmp_path: Path
+) -> None:
+    """Every script task of the job in order, as the agent runs them: the image built from
+    the repository goes to the site's registry, a Docker host can pull it, and the published
+    fragment names it there."""
+    serve.start()
+    images = ImageRegistry(tmp_path)
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    (workspace / "selftest").write_text("#!/bin/sh\necho selftest passed\n")
+    (workspace / "selftest").chmod(0o755)
+    (workspace / "Dockerfile").write_text(
+        "FROM busybox:latest\nCOPY selftest /usr/local/bin/selftest\n"
+    )
+    image = "${bamboo_docker_registry}/tlo/transmission:${bamboo_buildNumber}"
+    fragment = f"transmission:\n  image: {image}\n"
+    (workspace / "docker-compose.yml").write_text(fragment)
+    variables = {
+        "consign.registry": serve.url,
+        "consign.token.password": "",
+        "consign.applications": "TLO GE",
+        "consign.releases": "Milestone",
+        "docker.registry": images.address,
+        "planKey": "TLO-TRANS",
+        "buildNumber": "31",
+    }
+    ref = f"{images.address}/tlo/transmission:31"
+    try:
+        for script in _script_tasks(_specs()):
+            done = _agent_run("\n".join(script["scripts"]), variables, workspace)
+            assert done.returncode == 0, f"{script['description']}: {done.stderr}"
+            if "selftest" in "\n".join(script["scripts"]):
+                assert "selftest passed" in done.stdout
+        assert images.tags("tlo/transmission") == ["31"]
+        run(["docker", "image", "rm", ref], timeout=60)
+        run(["docker", "pull", "-q", ref], timeout=120)  # what a Docker host does
+        commit = done.stdout.splitlines()[0].split()[-2]
+        stored = run(
+            ["git", "--git-dir", str(serve.repo), "show", f"{commit}:fragments/transmission.yml"]
+        )
+        assert stored.stdout == f"transmission:\n  image: {ref}\n"
+    finally:
+        subprocess.run(["docker", "image", "rm", ref], capture_output=True, timeout=60)
+        images.stop()

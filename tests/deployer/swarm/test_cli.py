@@ -24,6 +24,7 @@ SWARM = ("--orchestrator", "swarm")
         (["deploy", "--orchestrator", "kubernetes"], "'kubernetes' is not one of"),
         (["deploy", *SWARM, "--file", "x.yml", "--stack", "s", "--pull", "never"], "--pull"),
         (["deploy", *SWARM, "--file", "x.yml", "--stack", "s", "--compose", "c"], "--compose"),
+        (["deploy", *SWARM, "--file", "x.yml", "--stack", "s", "--workdir", "/w"], "--workdir"),
         (["deploy", "--file", "x.yml", "--project", "p", "--resolve-image", "never"], "--resolve"),
         (["down", *SWARM, "--stack", "s", "--volumes"], "--volumes does not apply"),
     ],
