@@ -245,6 +245,9 @@ def test_a_killed_deployer_is_recorded_as_interrupted_by_the_next_deploy(
         stop_process(proc, 10)
     pid = proc.pid
     assert history(registry, env) == []  # a killed deployer says nothing itself
+    code, text = consign("status", "--project", project)  # `after` shows pending, and why
+    assert code == ExitCode.FAILED, text
+    assert f"deploy interrupted: its deployer (pid {proc.pid} on " in text and "is gone" in text
     expire_lock(registry, env)
     (gate / "ok").touch()  # the next deploy can succeed
 
