@@ -67,6 +67,8 @@ class VerdictTracker:
         self._ok_since: dict[str, float] = {}
         #: services whose restarts wait for what they need to be back
         self._held: set[str] = set()
+        #: services this deploy is creating a container for (not inspected yet)
+        self._coming: set[str] = set()
 
     def observe(self, obs: Observation) -> None:
         if obs.service not in self._containers:
@@ -78,6 +80,12 @@ class VerdictTracker:
         state.update(obs, self.stable)
         self._settle(obs.service, obs.t)
         self._settle_held(obs.t)
+
+    def coming(self, service: str) -> None:
+        """This deploy creates a container of ``service`` (Compose's ``create`` event, before
+        any inspect): it counts as recreated, so what needs it waits for it."""
+        if service in self._containers:
+            self._coming.add(service)
 
     def forget(self, container_id: str, t: float) -> None:
         """The container is gone (destroyed); a failure it caused stays."""
@@ -170,6 +178,7 @@ class VerdictTracker:
         """What ``service``'s restarts wait for: its ``depends_on``, and every service this
         deploy recreates that does not itself (transitively) depend on it."""
         recreated = {s for s, cs in self._containers.items() if any(c.new for c in cs.values())}
+        recreated |= self._coming
         return (self.dependencies[service] | recreated) - self._needed_by[service] - {service}
 
     def _judge(

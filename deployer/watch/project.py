@@ -181,6 +181,8 @@ class ProjectWatch:
                 continue
             if not cid:
                 continue
+            if event_action(event) == "create":  # a container of this deploy: its service is
+                self.tracker.coming(attrs[keys.SERVICE])  # recreated (the crash-loop rule)
             if self.up_done is None and event_action(event) == "create" and cid not in touched:
                 continue  # its start is queued in the engine, which locks it (module doc)
             code = event_exit_code(event)
