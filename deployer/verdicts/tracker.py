@@ -10,7 +10,10 @@ timeouts and records when each service reached its verdict.
 **A crash loop is certain only once what the service needs is back.** A service restarts
 on its own when a service it needs is away: its ``depends_on`` (``dependencies``), or any
 service this same deploy is recreating (a container created after ``since_wall``) that
-does not itself depend on it. While one of those is not yet ok, its restarts make it
+does not itself depend on it and that it may have needed before (``existed``: the
+services that had containers when the deploy began; a service the deploy *adds* cannot
+be what an older one needs, so a crash loop beside a new, slow service stays certain at
+once). While one of those is not yet ok, its restarts make it
 *pending* ("restarted while web was not back"), not crash-looping; once all are ok, the
 restarts whose exit came before that moment are excused and it is judged on what happens
 next (:meth:`~deployer.verdicts.container.ContainerState.excuse`). When a ``depends_on``
@@ -46,6 +49,7 @@ class VerdictTracker:
         replicas: Mapping[str, int] | None = None,
         since_wall: float | None = None,
         dependencies: Mapping[str, Iterable[str]] | None = None,
+        existed: Iterable[str] | None = None,
     ) -> None:
         self.services = list(dict.fromkeys(services))
         self.stable = stable
@@ -60,6 +64,8 @@ class VerdictTracker:
             for s in self.services
         }
         self._needed_by = _dependents(self.dependencies)
+        #: services that had containers before the deploy (None: not known, all count)
+        self.existed = None if existed is None else set(existed)
         self._containers: dict[str, dict[str, ContainerState]] = {s: {} for s in self.services}
         self._sticky: dict[str, ServiceVerdict] = {}
         self._current: dict[str, ServiceVerdict] = {}
@@ -176,9 +182,12 @@ class VerdictTracker:
 
     def _needs(self, service: str) -> set[str]:
         """What ``service``'s restarts wait for: its ``depends_on``, and every service this
-        deploy recreates that does not itself (transitively) depend on it."""
+        deploy recreates (that existed before it) that does not itself (transitively)
+        depend on it."""
         recreated = {s for s, cs in self._containers.items() if any(c.new for c in cs.values())}
         recreated |= self._coming
+        if self.existed is not None:
+            recreated &= self.existed
         return (self.dependencies[service] | recreated) - self._needed_by[service] - {service}
 
     def _judge(

@@ -145,6 +145,7 @@ class ProjectWatch:
         since: float,
         replicas: Mapping[str, int] | None = None,
         dependencies: Dependencies | None = None,
+        existed: Iterable[str] | None = None,
     ) -> None:
         self.services = list(services)
         self.feed = feed
@@ -161,6 +162,7 @@ class ProjectWatch:
             since_wall=since,
             replicas=replicas,
             dependencies=self.dependencies,
+            existed=existed,
         )
         self.wanted = set(services)
         self.known: dict[str, str] = {}  # container id -> service, judged

@@ -16,20 +16,23 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import docker
 import pytest
 import requests
 
 from consign.exit_codes import ExitCode
-from tests.deployer.helpers import consign, containers, deploy, ids
+from tests.deployer.helpers import consign, deploy, ids
 from tests.e2e.serve import publish
 from tests.serving import CONSIGN, ROOT, ServedRegistry, stop_process
 
 pytestmark = pytest.mark.docker
 
+#: Listens 5 s after it starts (an application warming up): whatever needs it restarts
+#: meanwhile, after `up` has returned.
 WEB_OK = """    command:
       - sh
       - -c
-      - mkdir -p /www; echo ok > /www/index.html; exec httpd -f -p 8080 -h /www
+      - mkdir -p /www; echo ok > /www/index.html; sleep 5; exec httpd -f -p 8080 -h /www
     healthcheck:
       test: ["CMD", "sh", "-c", "nc -w 1 127.0.0.1 8080 </dev/null"]
       interval: 1s
@@ -38,16 +41,18 @@ WEB_OK = """    command:
 WEB_BROKEN = """    restart: always
     command: ["sh", "-c", "echo 'FATAL: broken build'; exit 1"]
 """
-#: Needs web (no depends_on: it is needed because the deploy replaces it): exits 3 when it
-#: cannot reach web, restarted by the engine. (The static busybox resolves names with its
-#: own nslookup only.)
+#: Needs web (no depends_on: it is needed because the deploy replaces it): waits for web
+#: the first time it starts, then exits 3 whenever it cannot reach web, restarted by the
+#: engine. (The static busybox resolves names with its own nslookup only.)
 WORKER_NEEDS_WEB = """    restart: always
     command:
       - sh
       - -c
       - |
         at() { nslookup web 127.0.0.11 2>/dev/null | sed -n 's/^Address: //p' | tail -1; }
-        while ip=$$(at) && [ -n "$$ip" ] && nc -w 2 "$$ip" 8080 </dev/null; do sleep 0.5; done
+        reach() { ip=$$(at) && [ -n "$$ip" ] && nc -w 2 "$$ip" 8080 </dev/null; }
+        if [ ! -f /started ]; then until reach; do sleep 0.5; done; touch /started; fi
+        while reach; do sleep 0.5; done
         echo web away; exit 3
 """
 WORKER_CRASHES = """    restart: always
@@ -112,14 +117,21 @@ def test_a_rollback_whose_unchanged_dependent_restarts_while_web_is_replaced_is_
 def test_a_dependent_that_keeps_crashing_once_web_is_back_is_crash_looping(
     tmp_path: Path, project: str
 ) -> None:
+    first = fragment(tmp_path, "web", WEB_OK)
+    args = ("--project", project, "--stable", "3", "--timeout", "120")
+    assert deploy(tmp_path, "--file", str(first), *args).code == ExitCode.OK
+    # web changed (so replaced) and a worker that crashes whether web is there or not
     path = tmp_path / "d.yml"
-    web, worker = fragment(tmp_path, "web", WEB_OK), fragment(tmp_path, "worker", WORKER_CRASHES)
+    web = fragment(tmp_path, "web", WEB_OK + "    environment: {BUILD: '2'}\n")
+    worker = fragment(tmp_path, "worker", WORKER_CRASHES)
     path.write_text(web.read_text() + worker.read_text().removeprefix("services:\n"))
-    r = deploy(tmp_path, "--file", str(path), "--project", project, "--stable", "3",
-               "--timeout", "120")  # fmt: skip
+    r = deploy(tmp_path, "--file", str(path), *args)
     assert r.code == ExitCode.FAILED, r.output
     assert r.verdicts() == {"web": "healthy", "worker": "crash-looping"}, r.output
-    assert r.report["verdicts"]["worker"]["exit_code"] == 3
+    verdicts = r.report["verdicts"]
+    assert verdicts["worker"]["exit_code"] == 3
+    # judged on what it did once web was back, not before
+    assert verdicts["worker"]["seconds"] >= verdicts["web"]["seconds"], verdicts
 
 
 def gated(folder: Path, gate: Path) -> Path:
@@ -150,12 +162,20 @@ def gated(folder: Path, gate: Path) -> Path:
 
 
 def states(project: str) -> dict[str, str]:
-    """service -> the state of its container(s), as the engine says now."""
-    found: dict[str, str] = {}
-    for c in containers(project):
-        service = c.labels.get("com.docker.compose.service", "")
-        found[service] = ",".join(sorted({*found.get(service, "").split(","), c.status} - {""}))
-    return found
+    """service -> the state of its container(s), as the engine lists them now (one list,
+    no inspect: a container may go between the two while Compose works)."""
+    client = docker.from_env()
+    try:
+        rows = client.api.containers(
+            all=True, filters={"label": f"com.docker.compose.project={project}"}
+        )
+    finally:
+        client.close()
+    found: dict[str, set[str]] = {}
+    for row in rows:
+        service = (row.get("Labels") or {}).get("com.docker.compose.service", "")
+        found.setdefault(service, set()).add(str(row.get("State")))
+    return {service: ",".join(sorted(s)) for service, s in found.items()}
 
 
 def until(what: str, check: Callable[[], bool], timeout: float = 120) -> None:

@@ -225,3 +225,16 @@ def test_status_watches_a_recent_restart_instead_of_guessing() -> None:
     assert [c.id for c in watch.recent] == ["ok", "bad"]  # the steady one is not waited for
     assert slept == [pytest.approx(RECENT - 1)]  # until the latest start has run RECENT s
     assert watch.again == {"bad"}
+
+
+@pytest.mark.parametrize(("existed", "verdict"), [({"loop"}, Verdict.CRASH_LOOPING),
+                                                  ({"loop", "slow"}, Verdict.PENDING)])  # fmt: skip
+def test_a_service_the_deploy_adds_is_not_waited_for(existed: set[str], verdict: Verdict) -> None:
+    """`slow` is new in this version: `loop` cannot have needed it, so its crash loop is
+    certain while `slow` still starts; had `slow` been there before (replaced), it waits."""
+    tr = VerdictTracker(["loop", "slow"], stable=2.0, started=T0, since_wall=W0, existed=existed)
+    tr.observe(seen("s2", "slow", T0 + 2, container(created=T0 + 1, started=T0 + 1.5,
+                                                     health="starting")))  # fmt: skip
+    crash = container(created=T0 + 1, started=T0 + 1.5, finished=T0 + 1.6, count=1, restarting=True)
+    tr.observe(seen("l2", "loop", T0 + 2, crash))
+    assert tr.verdicts(T0 + 2)["loop"].verdict is verdict
