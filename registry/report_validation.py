@@ -19,8 +19,8 @@ from registry.store.ledger import check_environment
 from registry.validation import check_name
 
 KINDS = {
-    "deploy": ("ok", "failed", "timed_out", "rolled_back"),
-    "rollback": ("ok", "failed", "timed_out"),
+    "deploy": ("ok", "failed", "timed_out", "rolled_back", "interrupted"),
+    "rollback": ("ok", "failed", "timed_out", "interrupted"),
     "teardown": ("torn_down", "failed", "moved"),
     "drift": ("drift", "ok"),
 }
