@@ -13,7 +13,19 @@ from __future__ import annotations
 
 import re
 
-OUTCOME_BADGES = {"ok": "ok", "drift": "warn", "rolled_back": "warn", "torn_down": ""}
+#: A ledger outcome's colour; an outcome not listed is a failure (failed, timed_out). The
+#: endings that are neither good nor bad news stay neutral: the project left for another
+#: environment (``moved``), a lock broken by hand (``broken``); ``interrupted`` is amber:
+#: nobody knows yet how what it left is doing.
+OUTCOME_BADGES = {
+    "ok": "ok",
+    "drift": "warn",
+    "rolled_back": "warn",
+    "interrupted": "warn",
+    "torn_down": "",
+    "moved": "",
+    "broken": "",
+}
 
 #: Verdicts that mean the service is as it should be.
 OK_VERDICTS = frozenset({"healthy", "running", "completed", "passed"})
