@@ -1,4 +1,4 @@
-"""Badge colours follow the deployer's verdict vocabulary (registry/views/ui/badges.py
+"""Badge colours follow the deployer's verdict vocabulary (registry/http/views/ui/badges.py
 lists its words, since the registry does not import the deployer: this keeps them one)."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from deployer.verdicts import Verdict
-from registry.views.ui.badges import is_failure, verdict_badge
+from registry.http.views.ui.badges import is_failure, verdict_badge
 
 
 @pytest.mark.parametrize("verdict", list(Verdict))
