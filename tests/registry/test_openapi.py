@@ -8,7 +8,7 @@ from pathlib import Path
 
 from flask import Flask
 
-DOC = Path(__file__).resolve().parents[2] / "registry" / "openapi.json"
+DOC = Path(__file__).resolve().parents[2] / "registry" / "http" / "openapi.json"
 IGNORED = {"HEAD", "OPTIONS"}
 
 

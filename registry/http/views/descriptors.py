@@ -14,9 +14,9 @@ from flask import Blueprint, Response, request
 from registry import names, ocinames
 from registry.errors import NotFound
 from registry.http.auth import require_read
+from registry.http.parsing.fields import parse_version
 from registry.http.storage import get_store
 from registry.store import VersionInfo
-from registry.validation import parse_version
 
 bp = Blueprint("descriptors", __name__)
 bp.before_request(require_read)

@@ -7,11 +7,11 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from registry import diffing
 from registry.errors import BadRequest
 from registry.http.auth import require_read
+from registry.http.parsing.fields import parse_int_arg, parse_version
 from registry.http.storage import get_store
 from registry.http.views.lookup import stored_names
 from registry.http.views.serialize import change_json, version_json
 from registry.store import VersionInfo
-from registry.validation import parse_int_arg, parse_version
 
 bp = Blueprint("discovery", __name__, url_prefix="/api")
 bp.before_request(require_read)

@@ -11,14 +11,20 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from registry.cache import LRU
 from registry.http import metrics
 from registry.http.auth import require_read, require_report
+from registry.http.parsing.fields import (
+    parse_bool_arg,
+    parse_int_arg,
+    parse_json_body,
+    parse_version,
+    timestamp,
+)
+from registry.http.parsing.ledger import parse_record
 from registry.http.storage import get_store
 from registry.http.views.lookup import stored_names
 from registry.http.views.retirements import event_json, restore_on_report
-from registry.report_validation import parse_record, parse_time
 from registry.store import DeploymentRecord, EnvironmentState
 from registry.store.envlocks import lock_json
 from registry.store.records import to_json
-from registry.validation import parse_bool_arg, parse_int_arg, parse_json_body, parse_version
 
 bp = Blueprint("environments", __name__, url_prefix="/api")
 bp.before_request(require_read)
@@ -99,7 +105,7 @@ def deployments(environment: str) -> Response:
     store = get_store()
     at = request.args.get("at")
     if at is not None:
-        when = parse_time(at, "at")
+        when = timestamp(at, "at")
         deployed = store.deployed_at(environment, when)
         return jsonify(
             {"environment": environment, "at": when, "deployed": [to_json(r) for r in deployed]}

@@ -10,9 +10,9 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from registry import finding
 from registry.errors import BadRequest
 from registry.http.auth import require_read
+from registry.http.parsing.fields import parse_int_arg
 from registry.http.storage import get_store
 from registry.http.views.environments import summary
-from registry.validation import parse_int_arg
 
 bp = Blueprint("find", __name__, url_prefix="/api")
 bp.before_request(require_read)

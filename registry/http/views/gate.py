@@ -11,13 +11,13 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
-from registry import gate_requests as parse
 from registry.gate import APPROVAL, REJECTION, Decision, Freeze, Policy, iso, utc_now
 from registry.http.auth import require_approve, require_read, require_release
+from registry.http.parsing import gate as parse
+from registry.http.parsing.fields import check_name, parse_json_body, parse_version
 from registry.http.storage import get_store
 from registry.http.views.serialize import version_json
 from registry.store import Target
-from registry.validation import check_name, parse_json_body, parse_version
 
 bp = Blueprint("gate", __name__, url_prefix="/api")
 bp.before_request(require_read)

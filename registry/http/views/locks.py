@@ -10,11 +10,11 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from registry.errors import NotFound
 from registry.http.auth import require_read, require_report
+from registry.http.parsing.fields import parse_json_body
+from registry.http.parsing.ledger import parse_break, parse_lock, parse_ttl
 from registry.http.storage import get_store
-from registry.report_validation import parse_break, parse_lock, parse_ttl
 from registry.store.envlocks import describe, lock_json
 from registry.store.records import to_json
-from registry.validation import parse_json_body
 
 bp = Blueprint("locks", __name__, url_prefix="/api/environments/<environment>/lock")
 bp.before_request(require_read)

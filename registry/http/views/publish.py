@@ -7,23 +7,24 @@ from dataclasses import replace
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
-from registry import names, validation
+from registry import names
 from registry.advisories import mutable_image_warnings, variable_warnings
 from registry.envfiles import check_attached
 from registry.fragments import decode_fragment, parse_fragment
 from registry.http.auth import require_publish
+from registry.http.parsing.fields import parse_json_body
+from registry.http.parsing.publish import PublishLimits, PublishRequest, parse_publish
 from registry.http.storage import get_store
 from registry.http.views.serialize import published_json
 from registry.store import Target
-from registry.validation import parse_json_body, parse_publish
 from registry.yamlio import Limits
 
 bp = Blueprint("publish", __name__)
 
 
-def _limits() -> validation.Limits:
+def _limits() -> PublishLimits:
     config = current_app.config
-    return validation.Limits(
+    return PublishLimits(
         max_targets=int(config["MAX_TARGETS"]),
         max_build_bytes=int(config["MAX_BUILD_BYTES"]),
         max_files=int(config["MAX_FILES"]),
@@ -31,7 +32,7 @@ def _limits() -> validation.Limits:
     )
 
 
-def _admit(req: validation.PublishRequest) -> validation.PublishRequest:
+def _admit(req: PublishRequest) -> PublishRequest:
     """NFC and the rules for new names (:mod:`registry.names`); stored names pass as they are,
     and a name stored in another normal form is that name (published to, not doubled)."""
     store = get_store()

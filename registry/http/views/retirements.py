@@ -16,14 +16,14 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from registry import gate_requests as parse
 from registry.gate import iso, parse_iso, utc_now
 from registry.http.auth import require_read, require_report
+from registry.http.parsing import gate as parse
+from registry.http.parsing.fields import check_fields, parse_json_body
 from registry.http.storage import get_store
 from registry.store import DeploymentRecord
 from registry.store.ledger import check_environment
 from registry.store.retirements import RESTORED, RETIRED, RetirementEvent
-from registry.validation import parse_json_body
 
 bp = Blueprint("retirements", __name__, url_prefix="/api")
 bp.before_request(require_read)
@@ -39,7 +39,7 @@ def _request(
     values: dict[str, Any], kind: str, environment: str, identity: str | None
 ) -> RetirementEvent:
     limit = int(current_app.config["MAX_COMMENT_BYTES"])
-    reason = parse.text(values, "reason", limit=limit, required=kind == RETIRED)
+    reason = parse.free_text(values, "reason", limit=limit, required=kind == RETIRED)
     who = parse.by(values, required=True)
     return RetirementEvent(kind, environment, who, identity, reason, iso(utc_now()))
 
@@ -64,7 +64,7 @@ def retire(environment: str) -> Response:
     identity = require_report()
     check_environment(environment)
     body = parse_json_body(request.get_data(cache=False), request.mimetype)
-    parse.fields(body, ("by", "reason"), ())
+    check_fields(body, ("by", "reason"), ())
     event, created = get_store().retire(_request(body, RETIRED, environment, identity))
     response = jsonify({"environment": environment, "retired": event.to_json(), "created": created})
     response.status_code = 201 if created else 200
@@ -80,7 +80,7 @@ def restore(environment: str) -> Response:
     store = get_store()
     store.environment(environment)
     args = dict(request.args)
-    parse.fields(args, ("by",), ("reason",))
+    check_fields(args, ("by",), ("reason",))
     lifted = store.restore(_request(args, RESTORED, environment, identity))
     return jsonify({"environment": environment, "retired": None, "restored": event_json(lifted)})
 

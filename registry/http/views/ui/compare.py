@@ -10,6 +10,7 @@ from flask.typing import ResponseReturnValue
 
 from registry import builds, diffing, finding
 from registry.errors import BadRequest
+from registry.http.parsing.fields import parse_version
 from registry.http.storage import get_store
 from registry.http.views.find import scan_arg
 from registry.http.views.lookup import stored_names
@@ -17,7 +18,6 @@ from registry.http.views.ui import links, sbs
 from registry.http.views.ui.blueprint import bp
 from registry.http.views.ui.definitions import definitions
 from registry.store import VersionInfo
-from registry.validation import parse_version
 
 
 def version_ref(info: VersionInfo) -> str:

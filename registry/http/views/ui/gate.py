@@ -1,6 +1,6 @@
 """The gate's forms on the version page: approve and reject (role ``approve``), promote
 (role ``release``). Form posts (CSRF-checked by the blueprint) parsed by the API's own
-parsers (registry/gate_requests.py) and written through the same store methods, so the
+parsers (registry/http/parsing/gate.py) and written through the same store methods, so the
 rules are the API's; the signed-in identity is recorded as who acted. A role with no token
 configured is open here as in the API: the form then asks who acts (``by``).
 
@@ -15,15 +15,15 @@ from dataclasses import dataclass
 from flask import current_app, redirect, render_template, request, session
 from flask.typing import ResponseReturnValue
 
-from registry import gate_requests as parse
 from registry.errors import Forbidden, ReleaseMissing, Unauthorized
 from registry.gate import APPROVAL, REJECTION, Decision, iso, utc_now
+from registry.http.parsing import gate as parse
+from registry.http.parsing.fields import check_name
 from registry.http.storage import get_store
 from registry.http.views.ui import identity, links
 from registry.http.views.ui.blueprint import bp
 from registry.http.views.ui.pages import PROMOTED, RELEASE
 from registry.store import Target
-from registry.validation import check_name
 
 VERSION = f"{RELEASE}/versions/<int:number>"
 

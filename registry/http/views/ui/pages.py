@@ -9,12 +9,12 @@ from flask import current_app, jsonify, redirect, render_template, request, sess
 from flask.typing import ResponseReturnValue
 
 from registry import builds
+from registry.http.parsing.fields import parse_int_arg, parse_version
 from registry.http.storage import get_store
 from registry.http.views.ui import identity, links, whereabouts
 from registry.http.views.ui.blueprint import bp
 from registry.http.views.ui.highlight import yaml_html
 from registry.store import VersionInfo
-from registry.validation import parse_int_arg, parse_version
 
 RELEASE = "/ui/applications/<name:application>/releases/<name:release>"
 #: The version page's gate forms: the role each needs and what it lets one do there (a
