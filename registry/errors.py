@@ -174,7 +174,7 @@ class RecordTooLarge(RegistryError):
     error = "payload_too_large"
 
 
-class EnvironmentLocked(Conflict):
+class EnvironmentLockHeld(Conflict):
     """The environment is locked by another deploy; ``details`` name the holder."""
 
     error = "locked"

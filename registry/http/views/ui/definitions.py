@@ -28,7 +28,7 @@ from registry.cache import LRU
 _BASE: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _Loader(_BASE):
+class _DefinitionsLoader(_BASE):
     """libyaml's safe loader; ``!reset``/``!override`` (the only tags the dumper writes)
     and any other tag become ``(tag, value)`` so that they compare by what they hold."""
 
@@ -43,7 +43,7 @@ def _tagged(loader: Any, suffix: str, node: yaml.Node) -> tuple[str, Any]:
     return ("!" + suffix, value)
 
 
-_Loader.add_multi_constructor("!", _tagged)
+_DefinitionsLoader.add_multi_constructor("!", _tagged)
 
 # A service's key line as yamlio.dump writes it (Compose service names are [a-zA-Z0-9._-]+;
 # one that reads as another type, `'true'`, is single-quoted).
@@ -80,7 +80,7 @@ def blocks(text: str) -> dict[str, str] | None:
 
 
 def _whole(text: str) -> dict[str, Any]:
-    doc = yaml.load(text, Loader=_Loader)
+    doc = yaml.load(text, Loader=_DefinitionsLoader)
     services = doc.get("services") if isinstance(doc, dict) else None
     return dict(services) if isinstance(services, dict) else {}
 
@@ -88,7 +88,7 @@ def _whole(text: str) -> dict[str, Any]:
 def _parsed(block: str) -> Any:
     found = _PARSED.get(block)
     if found is None:
-        doc = yaml.load(block, Loader=_Loader)
+        doc = yaml.load(block, Loader=_DefinitionsLoader)
         found = _PARSED.put(block, next(iter(doc.values())) if isinstance(doc, dict) else doc)
     return found
 
