@@ -39,7 +39,7 @@ def documented() -> dict[str, set[str]]:
 def test_every_route_is_documented(app: Flask) -> None:
     docs = documented()
     for path, methods in app_routes(app).items():
-        assert path in docs, f"{path} is served but not in registry/openapi.json"
+        assert path in docs, f"{path} is served but not in registry/http/openapi.json"
         assert methods <= docs[path], f"{path}: {methods - docs[path]} not documented"
 
 
