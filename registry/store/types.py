@@ -121,7 +121,7 @@ class DeploymentRecord:
     release: str
     version: int | None
     commit: str | None
-    outcome: str  # see registry/report_validation.py KINDS (deploy, rollback, teardown, drift)
+    outcome: str  # see registry/http/parsing/ledger.py KINDS (deploy, rollback, teardown, drift)
     rolled_back_to: int | None
     started: str  # ISO-8601 UTC
     finished: str  # ISO-8601 UTC
