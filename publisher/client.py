@@ -17,7 +17,14 @@ from typing import Any
 
 import requests
 
+from consign.errors import RegistryNotReached
 from consign.registry_url import CHECK, reason
+from consign.registryclient import (
+    TRANSIENT,
+    RegistryClient,
+    answer_body,
+    error_message,
+)
 
 log = logging.getLogger(__name__)
 
@@ -53,30 +60,9 @@ class PublishResult:
     attempts: int
 
 
-def _json(response: requests.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
-def _error_message(response: requests.Response) -> str:
-    """The registry's JSON ``{"error", "message"}``, or the start of whatever came back."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if isinstance(body, dict) and body.get("message"):
-        code = body.get("error")
-        return f"{response.status_code} {code}: {body['message']}" if code else str(body["message"])
-    text = response.text.strip()[:500]
-    return f"{response.status_code} {response.reason}" + (f": {text}" if text else "")
-
-
 #: Failures of the transport that may pass if tried again (safe: the registry makes a retried
 #: publish idempotent). Every other requests error (a bad URL, too many redirects) is final.
-RETRIED = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
+RETRIED = TRANSIENT
 
 
 AnswerCheck = Callable[[Any], bool]
@@ -117,49 +103,53 @@ def send_json(
     *,
     token: str | None = None,
     policy: RetryPolicy | None = None,
-    session: requests.Session | None = None,
     sleep: Callable[[float], None] = time.sleep,
     warn: Callable[[str], None] = log.warning,
     agent: str = "consign-publish/0.1",
     expect: AnswerCheck = is_publish_answer,
     expected: str = "a registry's publish answer (an object with a list of versions)",
-    verify: bool | str = True,
+    ca_file: str | None = None,
 ) -> PublishResult:
-    """Send ``payload`` as JSON; retry connection errors, timeouts and 5xx (only for requests
-    the registry makes idempotent: a publish, a promotion); raise PublishFailed."""
+    """Send ``payload`` as JSON through the registry client; retry connection errors,
+    timeouts and 5xx (only for requests the registry makes idempotent: a publish, a
+    promotion), logging each failed attempt; raise PublishFailed.
+
+    The tries are counted here rather than by urllib3's ``Retry`` because each failed one
+    is said in the build log (what failed, how long until the next) and the sleep is
+    injected for the tests; the client under it makes one try per call."""
     policy = policy or RetryPolicy()
-    http = session or requests.Session()
-    headers = {"Accept": "application/json", "Content-Type": "application/json"}
-    headers["User-Agent"] = agent
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
+    http = RegistryClient.without_retry(url, token, ca_file, timeout=policy.timeout, agent=agent)
     data = json.dumps(payload).encode()
     last, last_status = "", None
-    for attempt in range(1, max(1, policy.attempts) + 1):
-        try:
-            response = http.request(
-                method, url, data=data, headers=headers, timeout=policy.timeout, verify=verify
-            )
-        except requests.exceptions.SSLError as e:  # a certificate problem: retrying won't help
-            raise PublishFailed(reason(e)) from e
-        except RETRIED as e:  # in words, not urllib3's reprs
-            last, last_status = reason(e, policy.timeout), None
-        except requests.RequestException as e:  # InvalidURL, InvalidSchema, TooManyRedirects
-            raise PublishFailed(reason(e)) from e
-        else:
-            if response.status_code < 400:
-                return PublishResult(
-                    response.status_code, _answer(response, expect, expected), attempt
-                )
-            if response.status_code < 500:
-                raise PublishFailed(
-                    _error_message(response), status=response.status_code, body=_json(response)
-                )
-            last, last_status = _error_message(response), response.status_code
-        if attempt < policy.attempts:
-            wait = policy.delay(attempt)
-            warn(f"attempt {attempt}/{policy.attempts} failed ({last}); retrying in {wait:g}s")
-            sleep(wait)
+    try:
+        for attempt in range(1, max(1, policy.attempts) + 1):
+            try:
+                response = http.request(method, url, data=data, content_type="application/json")
+            except RegistryNotReached as e:
+                cause = e.cause
+                if not isinstance(cause, requests.RequestException):  # the CA file
+                    raise PublishFailed(e.message) from e
+                if not e.transient:  # a certificate problem, a bad URL: retrying won't help
+                    raise PublishFailed(reason(cause)) from e
+                last, last_status = reason(cause, policy.timeout), None  # in words
+            else:
+                if response.status_code < 400:
+                    return PublishResult(
+                        response.status_code, _answer(response, expect, expected), attempt
+                    )
+                if response.status_code < 500:
+                    raise PublishFailed(
+                        error_message(response),
+                        status=response.status_code,
+                        body=answer_body(response),
+                    )
+                last, last_status = error_message(response), response.status_code
+            if attempt < policy.attempts:
+                wait = policy.delay(attempt)
+                warn(f"attempt {attempt}/{policy.attempts} failed ({last}); retrying in {wait:g}s")
+                sleep(wait)
+    finally:
+        http.close()
     check = f"; {CHECK}" if last_status is None else ""
     raise PublishFailed(
         f"gave up after {policy.attempts} attempts: {last}{check}", status=last_status

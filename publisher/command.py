@@ -35,6 +35,7 @@ from consign.errors import PublishError, exits
 from consign.interpolation import InterpolationError
 from consign.interpolation import interpolate as resolve
 from consign.registry_url import REGISTRY_URL
+from consign.registryclient import ca_file_option
 from publisher import failon
 from publisher.attach import AttachError, env_files
 from publisher.buildinfo import BuildInfoError, collect, parse_pairs
@@ -252,14 +253,7 @@ def _fail_on_kinds(
     help="Ask the Docker Engine for each service image: pin its registry digest "
     "(name:tag@sha256:...), else record its local image ID in the provenance.",
 )
-@click.option(
-    "--ca-file",
-    envvar="CONSIGN_CA_FILE",
-    default=None,
-    type=click.Path(exists=True, dir_okay=False),
-    help="PEM CA bundle to verify an HTTPS registry (default: the system's, or "
-    "REQUESTS_CA_BUNDLE).",
-)
+@ca_file_option
 @click.option(
     "--fail-on",
     "fail_on",
@@ -404,7 +398,7 @@ def _publish(job: Publication) -> None:
             token=job.token,
             policy=job.policy,
             warn=lambda m: click.echo(f"warning: {m}", err=True),
-            verify=job.ca_file or True,
+            ca_file=job.ca_file,
         )
     except PublishFailed as e:
         fail(f"publishing {compose_file} to {job.registry} failed: {e.message}")

@@ -28,6 +28,7 @@ import click
 
 from consign.errors import ConsignError, PromoteRefused, RegistryUnreachable, exits
 from consign.registry_url import REGISTRY_URL
+from consign.registryclient import ca_file_option
 from publisher.client import PublishFailed, RetryPolicy, is_version, send_json
 from publisher.options import retry_options
 
@@ -108,6 +109,7 @@ def _default_by() -> str:
     show_default="the login name",
     help="Who promotes (recorded beside the token's identity).",
 )
+@ca_file_option
 @retry_options("promote")
 @exits()
 def promote(
@@ -120,6 +122,7 @@ def promote(
     registry: str,
     token: str | None,
     by: str,
+    ca_file: str | None,
     attempts: int,
     backoff: float,
     timeout: float,
@@ -144,6 +147,7 @@ def promote(
             agent="consign-promote/0.1",
             expect=is_version,
             expected="a version (the registry's promotion answer)",
+            ca_file=ca_file,
         )
     except PublishFailed as e:
         for reason in e.body.get("unmet") or []:

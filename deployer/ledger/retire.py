@@ -22,6 +22,8 @@ from urllib.parse import quote, urlencode
 import click
 
 from consign.errors import ConsignError, EnvironmentChangeRefused, RegistryUnreachable, exits
+from consign.registry_url import REGISTRY_URL
+from consign.registryclient import ca_file_option
 from publisher.client import PublishFailed, RetryPolicy, send_json
 from publisher.options import retry_options
 
@@ -53,7 +55,11 @@ def _common(function: Any) -> Any:
         [
             click.argument("name", envvar="CONSIGN_ENVIRONMENT"),
             click.option(
-                "--registry", envvar="CONSIGN_REGISTRY", required=True, help="Registry base URL."
+                "--registry",
+                envvar="CONSIGN_REGISTRY",
+                required=True,
+                type=REGISTRY_URL,
+                help="Registry base URL (http:// or https://).",
             ),
             click.option(
                 "--token",
@@ -68,6 +74,7 @@ def _common(function: Any) -> Any:
                 show_default="the login name",
                 help="Who does it (recorded beside the token's identity).",
             ),
+            ca_file_option,
         ]
     ):
         function = option(function)
@@ -75,7 +82,12 @@ def _common(function: Any) -> Any:
 
 
 def _send(
-    method: str, url: str, payload: dict[str, Any], token: str | None, policy: RetryPolicy
+    method: str,
+    url: str,
+    payload: dict[str, Any],
+    token: str | None,
+    policy: RetryPolicy,
+    ca_file: str | None,
 ) -> dict[str, Any]:
     return send_json(
         method,
@@ -87,6 +99,7 @@ def _send(
         agent="consign-environment/0.1",
         expect=_is_answer,
         expected="an environment's retirement answer",
+        ca_file=ca_file,
     ).body
 
 
@@ -110,6 +123,7 @@ def retire(
     registry: str,
     token: str | None,
     by: str,
+    ca_file: str | None,
     reason: str,
     attempts: int,
     backoff: float,
@@ -124,6 +138,7 @@ def retire(
             {"by": by[:200], "reason": reason},
             token,
             policy,
+            ca_file,
         )
     except PublishFailed as e:
         raise _failure(e)(f"cannot retire {name}: {e.message}") from None
@@ -148,6 +163,7 @@ def restore(
     registry: str,
     token: str | None,
     by: str,
+    ca_file: str | None,
     reason: str,
     attempts: int,
     backoff: float,
@@ -157,7 +173,7 @@ def restore(
     policy = RetryPolicy(attempts=attempts, backoff=backoff, timeout=timeout)
     query = {"by": by[:200]} | ({"reason": reason} if reason else {})
     try:
-        body = _send("DELETE", retirement_url(registry, name, query), {}, token, policy)
+        body = _send("DELETE", retirement_url(registry, name, query), {}, token, policy, ca_file)
     except PublishFailed as e:
         raise _failure(e)(f"cannot restore {name}: {e.message}") from None
     lifted = body.get("restored")
