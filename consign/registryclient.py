@@ -36,7 +36,7 @@ from urllib3.util.retry import Retry
 
 from consign.errors import RegistryNotReached
 from consign.registry_url import base as base_url
-from consign.registry_url import unreachable
+from consign.registry_url import problem, unreachable
 
 #: Seconds to wait for a connection and for an answer, unless the caller says otherwise.
 TIMEOUT: float | tuple[float, float] = 30.0
@@ -108,6 +108,9 @@ class RegistryClient:
         agent: str = "consign/0.1",
         session: requests.Session | None = None,
     ) -> None:
+        why = problem(url)
+        if why is not None:  # requests would only say "No connection adapters were found"
+            raise click.UsageError(f"{why}; check --registry or CONSIGN_REGISTRY")
         self.base = base_url(url)
         self.token = token or None
         self.ca_file = ca_file or None

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -118,7 +119,10 @@ def send_json(
     is said in the build log (what failed, how long until the next) and the sleep is
     injected for the tests; the client under it makes one try per call."""
     policy = policy or RetryPolicy()
-    http = RegistryClient.without_retry(url, token, ca_file, timeout=policy.timeout, agent=agent)
+    where = urlsplit(url)  # the request's full URL; the client's base is its origin
+    http = RegistryClient.without_retry(
+        f"{where.scheme}://{where.netloc}", token, ca_file, timeout=policy.timeout, agent=agent
+    )
     data = json.dumps(payload).encode()
     last, last_status = "", None
     try:
