@@ -36,10 +36,10 @@ from consign.interpolation import InterpolationError
 from consign.interpolation import interpolate as resolve
 from consign.registry_url import REGISTRY_URL
 from consign.registryclient import ca_file_option
+from consign.registryclient.sending import PublishResult, RetryPolicy, SendFailed, send_json
 from publisher import failon
 from publisher.attach import AttachError, env_files
 from publisher.buildinfo import BuildInfoError, collect, parse_pairs
-from publisher.client import PublishFailed, PublishResult, RetryPolicy, send_json
 from publisher.options import retry_options
 from publisher.pinning import PinError, engine_inspect
 from publisher.pinning import pin_images as pin_fragment
@@ -400,7 +400,7 @@ def _publish(job: Publication) -> None:
             warn=lambda m: click.echo(f"warning: {m}", err=True),
             ca_file=job.ca_file,
         )
-    except PublishFailed as e:
+    except SendFailed as e:
         fail(f"publishing {compose_file} to {job.registry} failed: {e.message}")
     lines, warnings = report_lines(result)
     derived = component_line(result, job.component)

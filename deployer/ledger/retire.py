@@ -24,7 +24,7 @@ import click
 from consign.errors import ConsignError, EnvironmentChangeRefused, RegistryUnreachable, exits
 from consign.registry_url import REGISTRY_URL
 from consign.registryclient import ca_file_option
-from publisher.client import PublishFailed, RetryPolicy, send_json
+from consign.registryclient.sending import RetryPolicy, SendFailed, send_json
 from publisher.options import retry_options
 
 
@@ -44,7 +44,7 @@ def _is_answer(body: Any) -> bool:
     return isinstance(body, dict) and isinstance(body.get("environment"), str)
 
 
-def _failure(e: PublishFailed) -> type[ConsignError]:
+def _failure(e: SendFailed) -> type[ConsignError]:
     if e.status is None or e.status >= 500:
         return RegistryUnreachable
     return EnvironmentChangeRefused
@@ -140,7 +140,7 @@ def retire(
             policy,
             ca_file,
         )
-    except PublishFailed as e:
+    except SendFailed as e:
         raise _failure(e)(f"cannot retire {name}: {e.message}") from None
     retired = body.get("retired") or {}
     who = retired.get("identity") or retired.get("by") or "?"
@@ -174,7 +174,7 @@ def restore(
     query = {"by": by[:200]} | ({"reason": reason} if reason else {})
     try:
         body = _send("DELETE", retirement_url(registry, name, query), {}, token, policy, ca_file)
-    except PublishFailed as e:
+    except SendFailed as e:
         raise _failure(e)(f"cannot restore {name}: {e.message}") from None
     lifted = body.get("restored")
     if lifted:

@@ -9,7 +9,7 @@ import pytest
 import requests
 import requests_mock as rm
 
-from publisher.client import PublishFailed, RetryPolicy, send_json
+from consign.registryclient.sending import RetryPolicy, SendFailed, send_json
 
 URL = "http://registry.test:9090/fragment"
 PAYLOAD = {"fragment": "eDogMQo=", "applications": ["TLO GE"], "releases": ["Milestone"]}
@@ -97,7 +97,7 @@ def test_connection_errors_and_timeouts_retried(requests_mock: rm.Mocker) -> Non
 def test_gives_up_after_bounded_attempts(requests_mock: rm.Mocker) -> None:
     requests_mock.put(URL, status_code=503, json={"error": "store_error", "message": "disk full"})
     sleeps = Sleeps()
-    with pytest.raises(PublishFailed, match=r"gave up after 3 attempts.*disk full"):
+    with pytest.raises(SendFailed, match=r"gave up after 3 attempts.*disk full"):
         send_json("PUT", URL, PAYLOAD, policy=RetryPolicy(attempts=3, backoff=1), sleep=sleeps)
     assert requests_mock.call_count == 3
     assert sleeps == [1, 2]
@@ -106,7 +106,7 @@ def test_gives_up_after_bounded_attempts(requests_mock: rm.Mocker) -> None:
 def test_one_attempt_means_no_retry(requests_mock: rm.Mocker) -> None:
     requests_mock.put(URL, status_code=502, text="bad gateway")
     sleeps = Sleeps()
-    with pytest.raises(PublishFailed) as caught:
+    with pytest.raises(SendFailed) as caught:
         send_json("PUT", URL, PAYLOAD, policy=RetryPolicy(attempts=1), sleep=sleeps)
     assert (requests_mock.call_count, sleeps, caught.value.status) == (1, [], 502)
 
@@ -116,7 +116,7 @@ def test_4xx_never_retried(requests_mock: rm.Mocker, status: int) -> None:
     body = {"error": "conflict", "message": "service 'plex' is owned by component 'media'"}
     requests_mock.put(URL, status_code=status, json=body)
     sleeps = Sleeps()
-    with pytest.raises(PublishFailed) as caught:
+    with pytest.raises(SendFailed) as caught:
         send_json("PUT", URL, PAYLOAD, sleep=sleeps)
     assert requests_mock.call_count == 1
     assert sleeps == []
@@ -129,11 +129,11 @@ def test_4xx_without_json_shows_the_text(requests_mock: rm.Mocker) -> None:
     requests_mock.put(
         URL, status_code=404, text="<html>nginx: not found</html>", reason="Not Found"
     )
-    with pytest.raises(PublishFailed, match="404 Not Found: <html>nginx"):
+    with pytest.raises(SendFailed, match="404 Not Found: <html>nginx"):
         send_json("PUT", URL, PAYLOAD)
 
 
 def test_2xx_that_is_not_json_fails(requests_mock: rm.Mocker) -> None:
     requests_mock.put(URL, status_code=200, text="<html>captive portal</html>")
-    with pytest.raises(PublishFailed, match="not JSON"):
+    with pytest.raises(SendFailed, match="not JSON"):
         send_json("PUT", URL, PAYLOAD)

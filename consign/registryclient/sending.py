@@ -1,9 +1,11 @@
-"""The HTTP side of `consign publish`: one PUT /fragment, retried while retrying is safe.
+"""A JSON request the registry makes safe to repeat (a publish's PUT /fragment, a
+promotion, an environment's retirement), sent through the one client and retried while
+retrying is safe.
 
 Retrying is safe because the registry answers a retry of identical content with 200 and
-the existing version instead of creating another one. So connection errors, timeouts and
-5xx answers are retried with exponential backoff, a bounded number of times; a 4xx answer
-means the request itself is wrong and is never retried.
+the existing version (or the same state) instead of creating another one. So connection
+errors, timeouts and 5xx answers are retried with exponential backoff, a bounded number of
+times; a 4xx answer means the request itself is wrong and is never retried.
 """
 
 from __future__ import annotations
@@ -30,8 +32,8 @@ from consign.registryclient import (
 log = logging.getLogger(__name__)
 
 
-class PublishFailed(Exception):
-    """Publishing did not succeed; ``message`` is what the build log should show."""
+class SendFailed(Exception):
+    """The request did not succeed; ``message`` is what the build log should show."""
 
     def __init__(
         self, message: str, *, status: int | None = None, body: dict[str, Any] | None = None
@@ -85,12 +87,12 @@ def _answer(response: requests.Response, expect: AnswerCheck, what: str) -> dict
     try:
         body = response.json()
     except ValueError as e:
-        raise PublishFailed(
+        raise SendFailed(
             f"{response.status_code} answer is not JSON: {response.text[:200]!r}",
             status=response.status_code,
         ) from e
     if not expect(body):
-        raise PublishFailed(
+        raise SendFailed(
             f"{response.status_code} answer is not {what}: {response.text[:200]!r}",
             status=response.status_code,
         )
@@ -113,7 +115,7 @@ def send_json(
 ) -> PublishResult:
     """Send ``payload`` as JSON through the registry client; retry connection errors,
     timeouts and 5xx (only for requests the registry makes idempotent: a publish, a
-    promotion), logging each failed attempt; raise PublishFailed.
+    promotion), logging each failed attempt; raise SendFailed.
 
     The tries are counted here rather than by urllib3's ``Retry`` because each failed one
     is said in the build log (what failed, how long until the next) and the sleep is
@@ -132,9 +134,9 @@ def send_json(
             except RegistryNotReached as e:
                 cause = e.cause
                 if not isinstance(cause, requests.RequestException):  # the CA file
-                    raise PublishFailed(e.message) from e
+                    raise SendFailed(e.message) from e
                 if not e.transient:  # a certificate problem, a bad URL: retrying won't help
-                    raise PublishFailed(reason(cause)) from e
+                    raise SendFailed(reason(cause)) from e
                 last, last_status = reason(cause, policy.timeout), None  # in words
             else:
                 if response.status_code < 400:
@@ -142,7 +144,7 @@ def send_json(
                         response.status_code, _answer(response, expect, expected), attempt
                     )
                 if response.status_code < 500:
-                    raise PublishFailed(
+                    raise SendFailed(
                         error_message(response),
                         status=response.status_code,
                         body=answer_body(response),
@@ -155,6 +157,4 @@ def send_json(
     finally:
         http.close()
     check = f"; {CHECK}" if last_status is None else ""
-    raise PublishFailed(
-        f"gave up after {policy.attempts} attempts: {last}{check}", status=last_status
-    )
+    raise SendFailed(f"gave up after {policy.attempts} attempts: {last}{check}", status=last_status)
