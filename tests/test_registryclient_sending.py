@@ -1,15 +1,17 @@
-"""send_json (a publish: PUT /fragment) against requests-mock: what is retried, how long
-it waits, what is not."""
+"""send_json (a publish: PUT /fragment): what is retried (by urllib3's Retry, so against a
+real server on loopback: tests/scripted_http.py), how long it waits, what is not; what
+needs no retry against requests-mock."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
-import requests
 import requests_mock as rm
 
 from consign.registryclient.sending import RetryPolicy, SendFailed, send_json
+from tests.scripted_http import Answer, Drop, ScriptedServer, Stall, Step
+from tests.serving import free_port
 
 URL = "http://registry.test:9090/fragment"
 PAYLOAD = {"fragment": "eDogMQo=", "applications": ["TLO GE"], "releases": ["Milestone"]}
@@ -51,27 +53,34 @@ def test_no_token_no_authorization_header(requests_mock: rm.Mocker) -> None:
     assert "Authorization" not in requests_mock.request_history[0].headers
 
 
-def test_5xx_retried_with_exponential_backoff(requests_mock: rm.Mocker) -> None:
-    requests_mock.put(
-        URL,
-        [
-            {"status_code": 503, "json": {"error": "store_error", "message": "busy"}},
-            {"status_code": 502, "text": "bad gateway"},
-            {"status_code": 500, "json": {"error": "internal_error", "message": "x"}},
-            {"status_code": 200, "json": OK},
-        ],
-    )
+def js(body: object) -> bytes:
+    return json.dumps(body).encode()
+
+
+def test_5xx_retried_with_exponential_backoff() -> None:
+    script: list[Step] = [
+        Answer(503, js({"error": "store_error", "message": "busy"})),
+        Answer(502, b"bad gateway", "text/plain"),
+        Answer(500, js({"error": "internal_error", "message": "x"})),
+        Answer(200, js(OK)),
+    ]
     sleeps = Sleeps()
     warned: list[str] = []
     policy = RetryPolicy(attempts=5, backoff=0.5, max_backoff=30)
-    result = send_json("PUT", URL, PAYLOAD, policy=policy, sleep=sleeps, warn=warned.append)
+    with ScriptedServer(script) as server:
+        result = send_json(
+            "PUT", server.url + "/fragment", PAYLOAD, policy=policy, sleep=sleeps,
+            warn=warned.append,
+        )  # fmt: skip
     assert result.status == 200
     assert result.attempts == 4
     assert sleeps == [0.5, 1.0, 2.0]
-    assert requests_mock.call_count == 4
+    assert len(server.received) == 4
     assert "busy" in warned[0] and "502" in warned[1]
-    bodies = {h.body for h in requests_mock.request_history}
+    assert warned[0] == "attempt 1/5 failed (503 store_error: busy); retrying in 0.5s"
+    bodies = {r.body for r in server.received}
     assert len(bodies) == 1, "a retry must send exactly the same content"
+    assert {r.method for r in server.received} == {"PUT"}
 
 
 def test_backoff_is_capped() -> None:
@@ -79,46 +88,70 @@ def test_backoff_is_capped() -> None:
     assert [policy.delay(n) for n in range(1, 6)] == [1, 2, 4, 5, 5]
 
 
-def test_connection_errors_and_timeouts_retried(requests_mock: rm.Mocker) -> None:
-    requests_mock.put(
-        URL,
-        [
-            {"exc": requests.exceptions.ConnectionError("refused")},
-            {"exc": requests.exceptions.ReadTimeout("slow")},
-            {"status_code": 201, "json": OK},
-        ],
-    )
+def test_connection_errors_and_timeouts_retried() -> None:
+    script: list[Step] = [Drop(), Stall(1.5, Answer(201, js(OK))), Answer(201, js(OK))]
     sleeps = Sleeps()
-    result = send_json("PUT", URL, PAYLOAD, policy=RetryPolicy(backoff=2), sleep=sleeps)
+    warned: list[str] = []
+    policy = RetryPolicy(backoff=2, timeout=0.5)
+    with ScriptedServer(script) as server:
+        result = send_json(
+            "PUT", server.url + "/x", PAYLOAD, policy=policy, sleep=sleeps, warn=warned.append
+        )
     assert result.attempts == 3
     assert sleeps == [2, 4]
+    assert "closed without an answer" in warned[0], warned
+    assert "no answer within 0.5s" in warned[1], warned
 
 
-def test_gives_up_after_bounded_attempts(requests_mock: rm.Mocker) -> None:
-    requests_mock.put(URL, status_code=503, json={"error": "store_error", "message": "disk full"})
+def test_gives_up_after_bounded_attempts() -> None:
+    script: list[Step] = [Answer(503, js({"error": "store_error", "message": "disk full"}))]
     sleeps = Sleeps()
-    with pytest.raises(SendFailed, match=r"gave up after 3 attempts.*disk full"):
-        send_json("PUT", URL, PAYLOAD, policy=RetryPolicy(attempts=3, backoff=1), sleep=sleeps)
-    assert requests_mock.call_count == 3
+    with (
+        ScriptedServer(script) as server,
+        pytest.raises(SendFailed, match=r"gave up after 3 attempts.*disk full") as caught,
+    ):
+        send_json(
+            "PUT", server.url, PAYLOAD, policy=RetryPolicy(attempts=3, backoff=1), sleep=sleeps
+        )
+    assert len(server.received) == 3
     assert sleeps == [1, 2]
+    assert caught.value.status == 503
 
 
-def test_one_attempt_means_no_retry(requests_mock: rm.Mocker) -> None:
-    requests_mock.put(URL, status_code=502, text="bad gateway")
+def test_an_unreachable_registry_gives_up_in_words() -> None:
+    port = free_port()
     sleeps = Sleeps()
     with pytest.raises(SendFailed) as caught:
-        send_json("PUT", URL, PAYLOAD, policy=RetryPolicy(attempts=1), sleep=sleeps)
-    assert (requests_mock.call_count, sleeps, caught.value.status) == (1, [], 502)
+        send_json(
+            "PUT", f"http://127.0.0.1:{port}/fragment", PAYLOAD,
+            policy=RetryPolicy(attempts=2, backoff=1), sleep=sleeps,
+        )  # fmt: skip
+    assert sleeps == [1]
+    assert caught.value.message.startswith(
+        "gave up after 2 attempts: connection refused (nothing listens there); check the URL"
+    )
+
+
+def test_one_attempt_means_no_retry() -> None:
+    sleeps = Sleeps()
+    with (
+        ScriptedServer([Answer(502, b"bad gateway", "text/plain")]) as server,
+        pytest.raises(SendFailed) as caught,
+    ):
+        send_json("PUT", server.url, PAYLOAD, policy=RetryPolicy(attempts=1), sleep=sleeps)
+    assert (len(server.received), sleeps, caught.value.status) == (1, [], 502)
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 409, 413, 422, 429])
-def test_4xx_never_retried(requests_mock: rm.Mocker, status: int) -> None:
+def test_4xx_never_retried(status: int) -> None:
     body = {"error": "conflict", "message": "service 'plex' is owned by component 'media'"}
-    requests_mock.put(URL, status_code=status, json=body)
     sleeps = Sleeps()
-    with pytest.raises(SendFailed) as caught:
-        send_json("PUT", URL, PAYLOAD, sleep=sleeps)
-    assert requests_mock.call_count == 1
+    with (
+        ScriptedServer([Answer(status, js(body))]) as server,
+        pytest.raises(SendFailed) as caught,
+    ):
+        send_json("PUT", server.url, PAYLOAD, sleep=sleeps)
+    assert len(server.received) == 1
     assert sleeps == []
     assert caught.value.status == status
     assert "service 'plex' is owned by component 'media'" in caught.value.message

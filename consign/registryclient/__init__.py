@@ -12,9 +12,9 @@ lets ``REQUESTS_CA_BUNDLE`` (and ``CURL_CA_BUNDLE``) override a session's ``veri
 default trust applies, which honours ``REQUESTS_CA_BUNDLE``.
 
 Retries are urllib3's :class:`~urllib3.util.retry.Retry` mounted on the session, with the
-rules the caller names (:func:`idempotent_reads`, :func:`every_method`); a caller that
-must say something between tries (the publish logs each failed attempt) passes
-``retry=None`` and decides itself.
+rules the caller names (:func:`idempotent_reads`, :func:`every_method`, and
+:class:`.sending.SafeRetry` for a publish, a promotion or a retirement, which also says
+each failed try in the build log).
 
 A request that gets no answer raises :class:`consign.errors.RegistryNotReached` (one line
 naming the URL and what to check); an answer, whatever its status, is returned: what a

@@ -4,8 +4,9 @@ retrying is safe.
 
 Retrying is safe because the registry answers a retry of identical content with 200 and
 the existing version (or the same state) instead of creating another one. So connection
-errors, timeouts and 5xx answers are retried with exponential backoff, a bounded number of
-times; a 4xx answer means the request itself is wrong and is never retried.
+errors, timeouts and 5xx answers are retried by urllib3's ``Retry`` (:class:`SafeRetry`,
+mounted on the client's session) with exponential backoff, a bounded number of times; a
+4xx answer means the request itself is wrong and is never retried.
 """
 
 from __future__ import annotations
@@ -15,15 +16,17 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from urllib3.response import BaseHTTPResponse
+from urllib3.util.retry import Retry
 
 from consign.errors import RegistryNotReached
 from consign.registry_url import CHECK, reason
 from consign.registryclient import (
-    TRANSIENT,
     RegistryClient,
     answer_body,
     error_message,
@@ -63,11 +66,6 @@ class PublishResult:
     attempts: int
 
 
-#: Failures of the transport that may pass if tried again (safe: the registry makes a retried
-#: publish idempotent). Every other requests error (a bad URL, too many redirects) is final.
-RETRIED = TRANSIENT
-
-
 AnswerCheck = Callable[[Any], bool]
 
 
@@ -99,6 +97,91 @@ def _answer(response: requests.Response, expect: AnswerCheck, what: str) -> dict
     return dict(body)
 
 
+class SafeRetry(Retry):
+    """urllib3's ``Retry`` with the rules of a request the registry makes safe to repeat:
+    every method, connection errors, timeouts and every 5xx retried, ``policy.attempts``
+    tries in all, ``policy.delay`` between them (slept by ``sleeper``, injected for the
+    tests), each failed try said through ``warn`` (the build log)."""
+
+    def __init__(
+        self,
+        *args: Any,
+        policy: RetryPolicy | None = None,
+        sleeper: Callable[[float], None] = time.sleep,
+        warn: Callable[[str], None] = log.warning,
+        **kw: Any,
+    ) -> None:
+        super().__init__(*args, **kw)
+        self.policy = policy or RetryPolicy()
+        self.sleeper = sleeper
+        self.warn = warn
+
+    @classmethod
+    def of(
+        cls, policy: RetryPolicy, sleeper: Callable[[float], None], warn: Callable[[str], None]
+    ) -> SafeRetry:
+        retries = max(1, policy.attempts) - 1
+        return cls(
+            total=retries,
+            connect=retries,
+            read=retries,
+            status=retries,
+            other=0,  # a TLS failure, a bad answer: trying again won't help
+            redirect=0,
+            allowed_methods=None,  # every method: the registry makes these safe to repeat
+            status_forcelist=range(500, 600),
+            raise_on_status=False,  # the last answer is returned and said
+            respect_retry_after_header=False,
+            policy=policy,
+            sleeper=sleeper,
+            warn=warn,
+        )
+
+    def new(self, **kw: Any) -> SafeRetry:
+        made = super().new(**kw)
+        assert isinstance(made, SafeRetry)
+        made.policy, made.sleeper, made.warn = self.policy, self.sleeper, self.warn
+        return made
+
+    def get_backoff_time(self) -> float:
+        return self.policy.delay(max(1, len(self.history)))
+
+    def sleep(self, response: BaseHTTPResponse | None = None) -> None:
+        self.sleeper(self.get_backoff_time())
+
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: BaseHTTPResponse | None = None,
+        error: Exception | None = None,
+        _pool: Any = None,
+        _stacktrace: TracebackType | None = None,
+    ) -> SafeRetry:
+        made = super().increment(method, url, response, error, _pool, _stacktrace)
+        assert isinstance(made, SafeRetry)  # raised MaxRetryError when there is no next try
+        what = _said(response) if response is not None else reason(error, self.policy.timeout)
+        made.warn(
+            f"attempt {len(made.history)}/{self.policy.attempts} failed ({what}); "
+            f"retrying in {made.get_backoff_time():g}s"
+        )
+        return made
+
+
+def _said(response: BaseHTTPResponse) -> str:
+    """What a failed try's answer said (as :func:`error_message` says it)."""
+    text = response.data.decode("utf-8", "replace") if response.data else ""
+    try:
+        body = json.loads(text)
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and body.get("message"):
+        code = body.get("error")
+        return f"{response.status} {code}: {body['message']}" if code else str(body["message"])
+    words = f"{response.status} {response.reason}"
+    return words + (f": {text.strip()[:500]}" if text.strip() else "")
+
+
 def send_json(
     method: str,
     url: str,
@@ -113,48 +196,37 @@ def send_json(
     expected: str = "a registry's publish answer (an object with a list of versions)",
     ca_file: str | None = None,
 ) -> PublishResult:
-    """Send ``payload`` as JSON through the registry client; retry connection errors,
-    timeouts and 5xx (only for requests the registry makes idempotent: a publish, a
-    promotion), logging each failed attempt; raise SendFailed.
-
-    The tries are counted here rather than by urllib3's ``Retry`` because each failed one
-    is said in the build log (what failed, how long until the next) and the sleep is
-    injected for the tests; the client under it makes one try per call."""
+    """Send ``payload`` as JSON through the registry client, retried by :class:`SafeRetry`
+    (only for requests the registry makes idempotent: a publish, a promotion, a
+    retirement); the answer, or SendFailed."""
     policy = policy or RetryPolicy()
     where = urlsplit(url)  # the request's full URL; the client's base is its origin
-    http = RegistryClient.without_retry(
-        f"{where.scheme}://{where.netloc}", token, ca_file, timeout=policy.timeout, agent=agent
+    http = RegistryClient(
+        f"{where.scheme}://{where.netloc}",
+        token,
+        ca_file,
+        timeout=policy.timeout,
+        agent=agent,
+        retry=SafeRetry.of(policy, sleep, warn),
     )
     data = json.dumps(payload).encode()
-    last, last_status = "", None
     try:
-        for attempt in range(1, max(1, policy.attempts) + 1):
-            try:
-                response = http.request(method, url, data=data, content_type="application/json")
-            except RegistryNotReached as e:
-                cause = e.cause
-                if not isinstance(cause, requests.RequestException):  # the CA file
-                    raise SendFailed(e.message) from e
-                if not e.transient:  # a certificate problem, a bad URL: retrying won't help
-                    raise SendFailed(reason(cause)) from e
-                last, last_status = reason(cause, policy.timeout), None  # in words
-            else:
-                if response.status_code < 400:
-                    return PublishResult(
-                        response.status_code, _answer(response, expect, expected), attempt
-                    )
-                if response.status_code < 500:
-                    raise SendFailed(
-                        error_message(response),
-                        status=response.status_code,
-                        body=answer_body(response),
-                    )
-                last, last_status = error_message(response), response.status_code
-            if attempt < policy.attempts:
-                wait = policy.delay(attempt)
-                warn(f"attempt {attempt}/{policy.attempts} failed ({last}); retrying in {wait:g}s")
-                sleep(wait)
+        response = http.request(method, url, data=data, content_type="application/json")
+    except RegistryNotReached as e:
+        cause = e.cause
+        if not isinstance(cause, requests.RequestException):  # the CA file
+            raise SendFailed(e.message) from e
+        if not e.transient:  # a certificate problem, a bad URL: retrying won't help
+            raise SendFailed(reason(cause)) from e
+        words = reason(cause, policy.timeout)
+        raise SendFailed(f"gave up after {policy.attempts} attempts: {words}; {CHECK}") from e
     finally:
         http.close()
-    check = f"; {CHECK}" if last_status is None else ""
-    raise SendFailed(f"gave up after {policy.attempts} attempts: {last}{check}", status=last_status)
+    retries = getattr(response.raw, "retries", None)
+    attempt = len(retries.history) + 1 if isinstance(retries, Retry) else 1
+    if response.status_code < 400:
+        return PublishResult(response.status_code, _answer(response, expect, expected), attempt)
+    status = response.status_code
+    if status < 500:
+        raise SendFailed(error_message(response), status=status, body=answer_body(response))
+    raise SendFailed(f"gave up after {attempt} attempts: {error_message(response)}", status=status)
