@@ -24,6 +24,7 @@ from consign.registryclient import (
     every_method,
     idempotent_reads,
 )
+from tests.serving import free_port
 
 URL = "http://registry.test:9090"
 
@@ -195,3 +196,10 @@ def test_without_retry_one_request_is_one_try(flaky: tuple[str, type[Flaky]]) ->
     url, handler = flaky
     assert RegistryClient.without_retry(url).get("api/x").status_code == 503
     assert handler.seen == ["GET"]
+
+
+def test_urllib3_retries_are_not_logged_in_its_words(caplog: pytest.LogCaptureFixture) -> None:
+    port = free_port()
+    with caplog.at_level("WARNING"), pytest.raises(RegistryNotReached):
+        RegistryClient(f"http://127.0.0.1:{port}", retry=idempotent_reads(2, 0.01)).get("api/x")
+    assert not [r for r in caplog.records if r.name.startswith("urllib3")], caplog.text

@@ -24,6 +24,7 @@ naming the URL and what to check); an answer, whatever its status, is returned: 
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from typing import Any
@@ -53,6 +54,19 @@ def ca_file_option(func: F) -> F:
         help="PEM CA bundle to verify an HTTPS registry (default: the system's, or "
         "REQUESTS_CA_BUNDLE; this file wins over REQUESTS_CA_BUNDLE).",
     )(func)
+
+
+class _QuietRetries(logging.Filter):
+    """Drops urllib3's ``Retrying (Retry(total=2, ...)) after connection broken by
+    'NewConnectionError(...)'`` warnings: a retry that ends well is nobody's business, one
+    that does not is said once, in words, by :func:`~consign.registry_url.unreachable`
+    (and each failed try of a publish by :class:`.sending.SafeRetry`)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Retrying (")
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(_QuietRetries())
 
 
 def idempotent_reads(retries: int = 3, backoff: float = 0.3) -> Retry:
