@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import requests
 import requests_mock as rm
 
 from consign.registryclient.sending import RetryPolicy, SendFailed, send_json
@@ -170,3 +171,9 @@ def test_2xx_that_is_not_json_fails(requests_mock: rm.Mocker) -> None:
     requests_mock.put(URL, status_code=200, text="<html>captive portal</html>")
     with pytest.raises(SendFailed, match="not JSON"):
         send_json("PUT", URL, PAYLOAD)
+
+
+def test_an_answer_cut_off_says_a_repeat_is_safe(requests_mock: rm.Mocker) -> None:
+    requests_mock.put(URL, exc=requests.exceptions.ChunkedEncodingError("broken"))
+    with pytest.raises(SendFailed, match=r"answer was cut off.*sending it again is safe"):
+        send_json("PUT", URL, PAYLOAD, policy=RetryPolicy(attempts=1))

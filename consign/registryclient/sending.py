@@ -219,6 +219,14 @@ def send_json(
         if not e.transient:  # a certificate problem, a bad URL: retrying won't help
             raise SendFailed(reason(cause)) from e
         words = reason(cause, policy.timeout)
+        if isinstance(cause, requests.exceptions.ChunkedEncodingError):
+            # the answer broke off after the request was taken: urllib3 retries before an
+            # answer only; the registry makes a repeat safe, so the caller may send it again
+            raise SendFailed(
+                f"the registry's answer was cut off ({words}); the request may have been "
+                "taken: sending it again is safe (the registry answers a repeat with what "
+                "it stored)"
+            ) from e
         raise SendFailed(f"gave up after {policy.attempts} attempts: {words}; {CHECK}") from e
     finally:
         http.close()

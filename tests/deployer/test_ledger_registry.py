@@ -139,7 +139,11 @@ def report_deploy(
 
 @pytest.mark.docker
 def test_drift_names_a_removed_and_an_extra_container(
-    registry: ServedRegistry, docker_client: Any, project: str, tmp_path: Path
+    registry: ServedRegistry,
+    docker_client: Any,
+    project: str,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
 ) -> None:
     registry.start()
     version = publish(registry.url)
@@ -166,6 +170,7 @@ def test_drift_names_a_removed_and_an_extra_container(
     extra = f"{project}-extra"
     run(["docker", "run", "-d", "--name", extra, "--label", f"{record.PROJECT}={project}",
          "--label", f"{record.SERVICE}=sidecar", "busybox:latest", "sleep", "3600"])  # fmt: skip
+    request.addfinalizer(lambda: run(["docker", "rm", "-f", extra], check=False, timeout=60))
     found = drift_cmd()
     assert found.returncode == 1, found.stdout + found.stderr
     assert f"web: missing {web[:12]}" in found.stdout
