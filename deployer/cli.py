@@ -28,6 +28,7 @@ from click.core import ParameterSource
 from consign.errors import RegistryUnreachable, VersionRejected, exits
 from consign.exit_codes import ExitCode
 from consign.registry_url import REGISTRY_URL
+from consign.registryclient import ca_file_option
 from consign.version_arg import VERSION
 from deployer.deploy import sources
 from deployer.deploy.attempt import project_name
@@ -188,6 +189,7 @@ def _ledger(
         require_lock=bool(params.get("require_lock")),
         move_environment=bool(params.get("move_environment")),
         lock_poll=float(params.get("lock_poll") or lock.POLL),
+        ca_file=params.get("ca_file"),
     )
     ledger.engine_info = engine_info
     return ledger, engine_info
@@ -215,13 +217,7 @@ def _gate(descriptor: sources.Descriptor, force: bool) -> None:
     "--registry", envvar="CONSIGN_REGISTRY", type=REGISTRY_URL, help="Registry base URL (HTTP API)."
 )
 @click.option("--token", envvar="CONSIGN_TOKEN", help="Bearer token for the registry.")
-@click.option(
-    "--ca-file",
-    envvar="CONSIGN_CA_FILE",
-    type=click.Path(exists=True, dir_okay=False),
-    help="PEM CA bundle to verify an HTTPS registry (default: the system's, or "
-    "REQUESTS_CA_BUNDLE).",
-)
+@ca_file_option
 @click.option("--git", "git_url", envvar="CONSIGN_GIT", help="Registry Git repo URL or path.")
 @click.option("--file", "file_path", envvar="CONSIGN_FILE", help="A local descriptor file.")
 @click.option(
@@ -347,8 +343,7 @@ def deploy_cmd(
         if kind == "git" or (kind is None and git_url):
             return sources.from_git(where or git_url or "", app, rel, ver)
         if kind == "registry" or (kind is None and registry):
-            verify = ca_file or True
-            return sources.from_registry(where or registry or "", app, rel, ver, token, verify)
+            return sources.from_registry(where or registry or "", app, rel, ver, token, ca_file)
         raise sources.SourceError(
             "the previous version came from a local file; cannot fetch it again"
         )
@@ -444,6 +439,7 @@ def _final(outcome: Outcome, what: str, shown: dict[str, str] | None = None) -> 
     help="Registry URL (with --environment).",
 )
 @click.option("--token", envvar="CONSIGN_TOKEN", help="Bearer token for reading the registry.")
+@ca_file_option
 @exits()
 def status_cmd(
     project: str | None,
@@ -453,6 +449,7 @@ def status_cmd(
     environment: str | None,
     registry: str | None,
     token: str | None,
+    ca_file: str | None,
 ) -> ExitCode:
     """What Consignment deployed on the target, and each service's verdict now.
 
@@ -461,7 +458,7 @@ def status_cmd(
     if environment:
         if not registry:
             raise click.UsageError("--environment needs --registry (the ledger is read there)")
-        return _ledger_status(environment, registry, token, as_json)
+        return _ledger_status(environment, LedgerClient(registry, token, ca_file=ca_file), as_json)
     runs = orchestrator_for(orchestrator, host)
     client = runs.connect()
     try:
@@ -480,9 +477,9 @@ def status_cmd(
     return ExitCode.OK if all(p.ok for p in found) else ExitCode.FAILED
 
 
-def _ledger_status(environment: str, registry: str, token: str | None, as_json: bool) -> ExitCode:
+def _ledger_status(environment: str, ledger: LedgerClient, as_json: bool) -> ExitCode:
     try:
-        state = LedgerClient(registry, token).environment(environment)
+        state = ledger.environment(environment)
     except LedgerError as e:
         raise RegistryUnreachable(f"cannot read {environment} from the ledger: {e}") from e
     click.echo(json.dumps(state, indent=2) if as_json else show.environment_text(state), nl=as_json)
@@ -516,6 +513,7 @@ def _ledger_status(environment: str, registry: str, token: str | None, as_json: 
     help="Registry base URL (lock, record).",
 )
 @click.option("--token", envvar="CONSIGN_TOKEN", help="Bearer token for the registry.")
+@ca_file_option
 @_ledger_options
 @exits()
 def down_cmd(
@@ -526,6 +524,7 @@ def down_cmd(
     compose_cmd: str | None,
     registry: str | None,
     token: str | None,
+    ca_file: str | None,
     environment: str | None,
     by: str | None,
     report_token: str | None,
