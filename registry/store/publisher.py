@@ -1,7 +1,7 @@
 """Publishing: plan every target (pure, may raise Conflict), then write, then move refs once.
 
 Nothing is written until every target has been planned, so a Conflict on any target leaves
-the repository untouched. Objects are written in-process as loose objects (harmless if
+the repository untouched. Objects are written in-process as one pack (harmless if
 the process dies afterwards); refs move only in one ``update-ref`` transaction.
 """
 
@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from registry import diffing, names, refnames
 from registry.assembly import Component, assemble, component_name_for, replace_component
 from registry.diffing import ServiceChanges
-from registry.errors import DescriptorTooLarge, StoreError
+from registry.errors import DescriptorTooLarge, InsufficientStorage, StoreError
 from registry.store import manifest
 from registry.store.gitobjects import FILE_MODE, TREE_MODE, ObjectStore
 from registry.store.reader import Entry, Reader, blob_id, tag_name
@@ -204,6 +204,8 @@ def publish(
         try:
             refs.transaction(updates)
             break
+        except InsufficientStorage:
+            raise  # nothing moved; a retry cannot help before space is freed
         except StoreError:
             # A `git update-ref` orphaned by a killed worker may still be finishing (it does
             # not hold our flock): plan again from the refs as they are now, once.
