@@ -128,14 +128,15 @@ class ObjectStore:
     def flush(self) -> None:
         """Write every object added since the last flush as one pack, durable when the store
         is (called before a ref points at them). On failure (a full disk: nothing written)
-        the objects stay pending, so the retry writes them."""
+        they are dropped too: the transaction fails, and a retry writes its own objects
+        (which may differ: a new timestamp), so keeping these would only leave them dangling."""
         if not self._pending:
             return
+        batch, self._pending = list(self._pending.values()), {}
         try:
-            write_pack(self.gitdir / "objects", list(self._pending.values()), durable=self.durable)
+            write_pack(self.gitdir / "objects", batch, durable=self.durable)
         except OSError as e:
             raise diskspace.store_error(self.gitdir, "cannot write Git objects", e) from e
-        self._pending.clear()
 
     def write_tree(self, entries: dict[str, tuple[bytes, str]]) -> str:
         """Write a tree from {name: (mode, sha)}, in Git's canonical entry order."""
