@@ -2,8 +2,8 @@
 
 The only package that touches the Git repository (through `git` itself: persistent
 ``cat-file --batch`` and ``update-ref --stdin`` processes, loose objects written
-in-process). Layout: branch ``refs/heads/<app>/<release>``,
-tag ``refs/tags/<app>/<release>/<N>`` (names encoded by :mod:`registry.refnames`); each
+in-process). Layout (:mod:`.layout`): a branch per application/release, a tag per
+version (names encoded by :mod:`registry.refnames`); each
 version's tree holds ``docker-compose.yml``, ``fragments/<component>.yml`` and
 ``consign.json``. Writers serialise on a ``flock`` (see :mod:`.locking`); readers never
 lock: refs only ever move forward, atomically, and objects never change.
@@ -17,7 +17,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from consign.process import CommandFailed, run
+from consign.process import CommandFailed
 from registry import diffing, names, refnames
 from registry.assembly import AttachedFile, Component
 from registry.cache import LRU
@@ -25,20 +25,23 @@ from registry.diffing import ServiceChanges
 from registry.errors import BadRequest, InvalidName, NotFound, StoreError
 from registry.store import (
     gatestore,
+    gitrun,
     head,
     housekeeping,
+    layout,
     locking,
-    publisher,
+    versionwriter,
 )
 from registry.store.core import DEFAULT_LIMIT
 from registry.store.envlocks import EnvLocks
 from registry.store.gatefacade import GateFacade
 from registry.store.gitobjects import ObjectStore, init_bare
+from registry.store.layout import tag_name
 from registry.store.ledger import Ledger
 from registry.store.ledgerfacade import LedgerFacade
 from registry.store.ocifacade import OCIFacade
 from registry.store.promotions import Promotions
-from registry.store.reader import Reader, tag_name
+from registry.store.reader import Reader
 from registry.store.refs import RefDB
 from registry.store.retirefacade import RetireFacade
 from registry.store.retirements import Retirements
@@ -130,13 +133,13 @@ class DescriptorStore(GateFacade, LedgerFacade, OCIFacade, RetireFacade):
         """
         with self._guard(), locking.exclusive(self._path, self._lock_waited):
             try:
-                run(["git", "--git-dir", str(self._path), "gc", "--quiet"], tied_to_caller=True)
+                gitrun.run(self._path, "gc", "--quiet", tied_to_caller=True)
             except CommandFailed as e:
                 raise StoreError(f"git gc failed: {e}") from e
 
     def applications(self) -> list[str]:
         with self._guard():
-            found = self._refs.children("refs/heads/")
+            found = self._refs.children(layout.BRANCHES)
             return sorted(
                 refnames.decode(a)
                 for a in found
@@ -144,7 +147,7 @@ class DescriptorStore(GateFacade, LedgerFacade, OCIFacade, RetireFacade):
             )
 
     def _release_refs(self, encoded_app: str) -> list[str]:
-        found = self._refs.children(f"refs/heads/{encoded_app}/")
+        found = self._refs.children(layout.releases_prefix(encoded_app))
         return [r for r in found if refnames.is_encoded(r)]
 
     def releases(self, application: str) -> list[str]:
@@ -162,7 +165,7 @@ class DescriptorStore(GateFacade, LedgerFacade, OCIFacade, RetireFacade):
         if application.isascii() and (release is None or release.isascii()):
             return application, release
         with self._guard():
-            found = self._refs.children("refs/heads/")
+            found = self._refs.children(layout.BRANCHES)
             stored = sorted(refnames.decode(a) for a in found if refnames.is_encoded(a))
             application = names.stored_spelling(application, stored)
             if release is None:
@@ -175,7 +178,7 @@ class DescriptorStore(GateFacade, LedgerFacade, OCIFacade, RetireFacade):
             return application, names.stored_spelling(release, releases)
 
     def _tip(self, application: str, release: str) -> str:
-        branch = publisher.branch_ref(application, release)
+        branch = layout.branch_ref(application, release)
         tip = self._refs.resolve(branch)
         if tip is None:
             self.releases(application)  # NotFound naming the application if it is unknown
@@ -191,7 +194,7 @@ class DescriptorStore(GateFacade, LedgerFacade, OCIFacade, RetireFacade):
             return tip
         found = None
         if 1 <= number < latest:
-            found = self._refs.resolve("refs/tags/" + tag_name(application, release, number))
+            found = self._refs.resolve(layout.tag_ref(tag_name(application, release, number)))
         if found is None:
             raise NotFound(f"{application}/{release} has no version {number} (latest is {latest})")
         return found
@@ -255,7 +258,7 @@ class DescriptorStore(GateFacade, LedgerFacade, OCIFacade, RetireFacade):
         ``only``: just the components with these names."""
         with self._guard():
             if number is None:
-                tip = self._refs.resolve(publisher.branch_ref(application, release))
+                tip = self._refs.resolve(layout.branch_ref(application, release))
                 return list(self._reader.components(tip, only)) if tip else []
             commit = self._commit(application, release, number)
             return list(self._reader.components(commit, only))
@@ -303,7 +306,7 @@ class DescriptorStore(GateFacade, LedgerFacade, OCIFacade, RetireFacade):
             raise BadRequest("publish needs at least one application/release target")
         unique = list(dict.fromkeys(targets))
         for t in unique:
-            publisher.branch_ref(t.application, t.release)  # InvalidName before any work
+            layout.branch_ref(t.application, t.release)  # InvalidName before any work
         if component is not None:
             refnames.validate(component, "component")
         new = Component(
@@ -318,7 +321,7 @@ class DescriptorStore(GateFacade, LedgerFacade, OCIFacade, RetireFacade):
             for t in unique:  # under the lock: a freeze or policy set now is seen
                 self._admit_publish(t)
             self._check_oci_names(unique)
-            outcomes = publisher.publish(
+            outcomes = versionwriter.publish(
                 self._objects,
                 self._refs,
                 self._reader,

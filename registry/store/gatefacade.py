@@ -18,7 +18,7 @@ from registry.gate import (
     Source,
     unmet,
 )
-from registry.store import gatestore, locking, promoter, publisher
+from registry.store import gatestore, layout, locking, promoter
 from registry.store.core import StoreCore
 from registry.store.types import PromoteOutcome, Target, VersionInfo
 
@@ -30,7 +30,7 @@ class GateFacade(StoreCore):
         """The policy, freeze and decisions kept for a release (empty when none were set;
         a release need not exist yet: its first promotion may create it)."""
         with self._guard():
-            publisher.branch_ref(application, release)  # InvalidName
+            layout.branch_ref(application, release)  # InvalidName
             return self._gate.state(application, release)
 
     def _locked(self, application: str, release: str, doing: str) -> None:
@@ -67,7 +67,7 @@ class GateFacade(StoreCore):
 
     def set_policy(self, application: str, release: str, policy: Policy) -> GateState:
         """Replace the release's policy (an empty one removes it)."""
-        publisher.branch_ref(application, release)
+        layout.branch_ref(application, release)
         data = None if policy.empty else gatestore.policy_bytes(policy)
         conditions = _describe_policy(policy)
         return self._change_gate(
@@ -79,7 +79,7 @@ class GateFacade(StoreCore):
         )
 
     def freeze(self, application: str, release: str, freeze: Freeze) -> GateState:
-        publisher.branch_ref(application, release)
+        layout.branch_ref(application, release)
         who = freeze.identity or freeze.by
         return self._change_gate(
             application,
@@ -91,7 +91,7 @@ class GateFacade(StoreCore):
 
     def thaw(self, application: str, release: str, who: str) -> Freeze | None:
         """Lift the freeze; the freeze that was recorded (None: there was none, nothing written)."""
-        publisher.branch_ref(application, release)
+        layout.branch_ref(application, release)
         with self._guard(), locking.exclusive(self._path, self._lock_waited):
             recorded = self._gate.state(application, release).freeze
             if recorded is None:
@@ -147,7 +147,7 @@ class GateFacade(StoreCore):
         policy: the gate's side door); a retry (the target's latest already came from this
         source) answers the existing version with ``created=False``.
         """
-        publisher.branch_ref(target.application, target.release)
+        layout.branch_ref(target.application, target.release)
         if source == target:
             raise BadRequest(
                 f"cannot promote {source.application}/{source.release} into itself",
@@ -159,7 +159,7 @@ class GateFacade(StoreCore):
         deployments = self._deployments(source.application, source.release, number)
         with self._guard(), locking.exclusive(self._path, self._lock_waited):
             self._locked(target.application, target.release, "promoting")
-            tip = self._refs.resolve(publisher.branch_ref(target.application, target.release))
+            tip = self._refs.resolve(layout.branch_ref(target.application, target.release))
             if tip is None and not create and not self._prepared(target):
                 raise self._missing(target)
             tip_info = self._reader.info(tip) if tip else None

@@ -23,24 +23,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from registry import refnames
 from registry.cache import LRU
 from registry.errors import StoreError
 from registry.gate import Decision, Freeze, GateState, Policy
 from registry.store import manifest
 from registry.store.gitobjects import FILE_MODE, ObjectStore
+from registry.store.layout import gate_ref
 from registry.store.refs import ZERO, RefDB, RefUpdate
 
-PREFIX = "refs/consign/gate/"
 POLICY = "policy.json"
 FREEZE = "freeze.json"
 DECISIONS = "decisions.jsonl"
 FILES = (POLICY, FREEZE, DECISIONS)
-
-
-def gate_ref(application: str, release: str) -> str:
-    app = refnames.encode(application, "application")
-    return f"{PREFIX}{app}/{refnames.encode(release, 'release')}"
 
 
 @dataclass(frozen=True)

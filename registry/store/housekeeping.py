@@ -24,7 +24,8 @@ import logging
 import os
 from pathlib import Path
 
-from consign.process import CommandFailed, run
+from consign.process import CommandFailed
+from registry.store import gitrun
 
 log = logging.getLogger(__name__)
 
@@ -88,11 +89,21 @@ class Housekeeper:
             return False
         self._since[pid] = 0
         self.runs += 1
-        argv = ["git", "--git-dir", str(self.gitdir), "-c", "gc.autoDetach=false"]
-        argv += ["-c", f"gc.auto={self.gc_auto}", "-c", f"gc.autoPackLimit={self.pack_limit}"]
-        argv += ["gc", "--auto", "--quiet"]
+        config = {
+            "gc.autoDetach": "false",
+            "gc.auto": str(self.gc_auto),
+            "gc.autoPackLimit": str(self.pack_limit),
+        }
         try:
-            done = run(argv, timeout=600, tied_to_caller=True)
+            done = gitrun.run(
+                self.gitdir,
+                "gc",
+                "--auto",
+                "--quiet",
+                config=config,
+                timeout=600,
+                tied_to_caller=True,
+            )
         except CommandFailed as e:
             # The version is already published: a failed gc must not turn it into an error.
             log.warning("housekeeping `git gc --auto` failed (the publish stands): %s", e)

@@ -25,56 +25,33 @@ reads only its own records.
 from __future__ import annotations
 
 import os
-import re
 import time
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from consign.process import CommandFailed, run
+from consign.process import CommandFailed
 from registry import refnames
 from registry.cache import LRU
-from registry.errors import Conflict, InvalidName, StoreError
-from registry.store import records
+from registry.errors import Conflict, StoreError
+from registry.store import gitrun, layout, records
 from registry.store.gitobjects import FILE_MODE, TREE_MODE, ObjectStore, parse_commit, parse_tree
+from registry.store.layout import ENVIRONMENT_RE, deployed_ref, ledger_ref
+from registry.store.layout import check_environment as check_environment  # importers of old
 from registry.store.refs import ZERO, RefDB, RefUpdate
 from registry.store.types import DeploymentRecord
 
-LEDGER = "refs/ledger/"
-DEPLOYED = "refs/deployed/"
 RECORD = "record.json"
 CURRENT = "current"
 RETRY_DELAY = 0.2
 WALK = 32  # commits read one by one before one `git log` is cheaper
-# Compose's own project-name rule, so a project name is always a valid environment name;
-# also a valid Git ref component, URL segment and file name as it is.
-ENVIRONMENT_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 _TRAILERS = ("Record", "Application", "Release", "Version", "Rolled-Back-To")
 _LOG_FORMAT = "%H%x1f" + "%x1f".join(
     f"%(trailers:key=Consign-{k},valueonly,separator=%x2C)" for k in _TRAILERS
 ) + "%x1e"  # fmt: skip
 
 Key = tuple[str, str]  # (application, release)
-
-
-def check_environment(name: object, where: str = "environment") -> str:
-    if not isinstance(name, str) or not ENVIRONMENT_RE.fullmatch(name):
-        raise InvalidName(
-            f"{where} must be 1 to 63 lower-case letters, digits, '-' or '_', starting with "
-            f"a letter or digit, not {name!r}",
-            details={"field": where},
-        )
-    return name
-
-
-def ledger_ref(environment: str) -> str:
-    return LEDGER + check_environment(environment)
-
-
-def deployed_ref(environment: str, application: str, release: str) -> str:
-    app, rel = refnames.encode(application, "application"), refnames.encode(release, "release")
-    return f"{DEPLOYED}{environment}/{app}/{rel}"
 
 
 def current_name(application: str, release: str) -> str:
@@ -179,7 +156,7 @@ class Ledger:
         self._tip_files: dict[str, tuple[tuple[int, int, int], str]] = {}
 
     def environments(self) -> list[str]:
-        return sorted(n for n in self.refs.children(LEDGER) if ENVIRONMENT_RE.fullmatch(n))
+        return sorted(n for n in self.refs.children(layout.LEDGER) if ENVIRONMENT_RE.fullmatch(n))
 
     # -- the state now -----------------------------------------------------------------
 
@@ -304,10 +281,10 @@ class Ledger:
 
     def _log(self, name: str, tip: str, known: str | None) -> list[Line]:
         """The commits from ``known`` (or the start) to ``tip``: one ``git log``."""
-        argv = ["git", "--git-dir", str(self.gitdir), "log", "--first-parent", "--reverse"]
-        argv += [f"--format={_LOG_FORMAT}", tip] + ([f"^{known}"] if known else [])
+        args = ["log", "--first-parent", "--reverse", f"--format={_LOG_FORMAT}", tip]
+        args += [f"^{known}"] if known else []
         try:
-            out = run(argv).stdout
+            out = gitrun.run(self.gitdir, *args).stdout
         except CommandFailed as e:
             raise StoreError(f"cannot list the ledger of {name}: {e}") from e
         found = []

@@ -13,7 +13,8 @@ from registry.errors import InvalidRecord, NotFound
 from registry.store import locking
 from registry.store.core import DEFAULT_LIMIT, StoreCore
 from registry.store.envlocks import lock_json
-from registry.store.ledger import Snapshot, check_environment
+from registry.store.layout import check_environment
+from registry.store.ledger import Snapshot
 from registry.store.types import (
     DeploymentRecord,
     EnvironmentLock,

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from registry import ocinames
 from registry.errors import StoreError
-from registry.store import manifest, publisher
+from registry.store import layout, manifest
 from registry.store.core import StoreCore
 from registry.store.types import Target, VersionInfo
 
@@ -34,7 +34,7 @@ class OCIFacade(StoreCore):
     def _check_oci_names(self, targets: Sequence[Target]) -> None:
         """Conflict (409) when a new application or release would share its OCI repository
         name with an existing one (or another new one): see :mod:`registry.ocinames`."""
-        branches = (publisher.branch_ref(t.application, t.release) for t in targets)
+        branches = (layout.branch_ref(t.application, t.release) for t in targets)
         if all(self._refs.resolve(b) is not None for b in branches):
             return  # nothing new: the common case costs one cached ref read per target
         existing: dict[str, list[str]] = {}

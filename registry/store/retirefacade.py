@@ -5,7 +5,7 @@ from __future__ import annotations
 from registry.errors import NotFound
 from registry.store import locking
 from registry.store.core import StoreCore
-from registry.store.ledger import check_environment
+from registry.store.layout import check_environment
 from registry.store.retirements import RESTORED, RETIRED, RetirementEvent
 from registry.store.types import EnvironmentState
 

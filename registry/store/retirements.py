@@ -25,20 +25,15 @@ from typing import Any
 
 from registry.cache import LRU
 from registry.errors import StoreError
-from registry.store import manifest
+from registry.store import layout, manifest
 from registry.store.gitobjects import FILE_MODE, ObjectStore
-from registry.store.ledger import ENVIRONMENT_RE, check_environment
+from registry.store.layout import ENVIRONMENT_RE, retired_ref
 from registry.store.refs import ZERO, RefDB, RefUpdate
 
-PREFIX = "refs/consign/retired/"
 CURRENT = "retirement.json"
 EVENTS = "events.jsonl"
 FILES = (CURRENT, EVENTS)
 RETIRED, RESTORED = "retired", "restored"
-
-
-def retired_ref(environment: str) -> str:
-    return PREFIX + check_environment(environment)
 
 
 @dataclass(frozen=True)
@@ -114,7 +109,7 @@ class Retirements:
 
     def names(self) -> list[str]:
         """Every environment that was ever retired (retired now or restored since)."""
-        return sorted(n for n in self._refs.children(PREFIX) if ENVIRONMENT_RE.fullmatch(n))
+        return sorted(n for n in self._refs.children(layout.RETIRED) if ENVIRONMENT_RE.fullmatch(n))
 
     def snapshot(self, environment: str) -> Snapshot:
         commit = self._refs.resolve(retired_ref(environment))

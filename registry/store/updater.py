@@ -20,7 +20,7 @@ from pathlib import Path
 
 from consign.process import CommandFailed, PerProcess, stop
 from registry.errors import StoreError
-from registry.store import diskspace
+from registry.store import diskspace, gitrun
 
 ZERO = "0" * 40
 
@@ -31,10 +31,8 @@ class RefUpdater:
         (``-c core.fsync=none`` overrides the repository's ``gitobjects.FSYNC_CONFIG``), so that
         ``CONSIGN_DURABLE=false`` skips every fsync of a publish, as documented."""
         self.gitdir = gitdir
-        argv = ["git", "--git-dir", str(gitdir)]
-        if not durable:
-            argv += ["-c", "core.fsync=none"]
-        argv += ["update-ref", "--stdin"]
+        config = {} if durable else {"core.fsync": "none"}
+        argv = gitrun.argv(gitdir, "update-ref", "--stdin", config=config)
         self._child = PerProcess(argv, keep_stderr=True)
 
     def close(self) -> None:
