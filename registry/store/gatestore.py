@@ -38,14 +38,14 @@ FILES = (POLICY, FREEZE, DECISIONS)
 
 
 @dataclass(frozen=True)
-class Snapshot:
+class GateSnapshot:
     """A gate commit: its parsed state and the raw files it was parsed from."""
 
     state: GateState
     files: dict[str, bytes]
 
 
-EMPTY = Snapshot(GateState(), {})
+EMPTY = GateSnapshot(GateState(), {})
 
 
 def _parse(commit: str, files: Mapping[str, bytes]) -> GateState:
@@ -63,9 +63,9 @@ class GateStore:
     def __init__(self, objects: ObjectStore, refs: RefDB) -> None:
         self._objects = objects
         self._refs = refs
-        self._snapshots: LRU[str, Snapshot] = LRU(1024)
+        self._snapshots: LRU[str, GateSnapshot] = LRU(1024)
 
-    def snapshot(self, application: str, release: str) -> Snapshot:
+    def snapshot(self, application: str, release: str) -> GateSnapshot:
         commit = self._refs.resolve(gate_ref(application, release))
         if commit is None:
             return EMPTY
@@ -73,7 +73,7 @@ class GateStore:
         if cached is None:
             found = self._objects.read_many([f"{commit}:{name}" for name in FILES])
             files = {n: o.data for n, o in zip(FILES, found, strict=True) if o is not None}
-            cached = self._snapshots.put(commit, Snapshot(_parse(commit, files), files))
+            cached = self._snapshots.put(commit, GateSnapshot(_parse(commit, files), files))
         return cached
 
     def state(self, application: str, release: str) -> GateState:
@@ -106,7 +106,7 @@ class GateStore:
         commit = self._objects.write_commit(tree, parent, message, int(time.time()))
         ref = gate_ref(application, release)
         self._refs.transaction([RefUpdate(ref, commit, parent or ZERO)])
-        return self._snapshots.put(commit, Snapshot(_parse(commit, after), after)).state
+        return self._snapshots.put(commit, GateSnapshot(_parse(commit, after), after)).state
 
 
 def policy_bytes(policy: Policy) -> bytes:

@@ -94,7 +94,7 @@ def running(state: Iterable[DeploymentRecord]) -> list[DeploymentRecord]:
 
 
 @dataclass(frozen=True)
-class Snapshot:
+class LedgerSnapshot:
     """An environment at one ledger commit: its size and what runs there."""
 
     tip: str
@@ -108,7 +108,7 @@ class Snapshot:
     def of(
         cls, tip: str, tip_record: DeploymentRecord, entries: dict[str, tuple[bytes, str]],
         state: dict[Key, DeploymentRecord],
-    ) -> Snapshot:  # fmt: skip
+    ) -> LedgerSnapshot:  # fmt: skip
         deployed = tuple(running(state.values()))
         return cls(tip, tip_record.seq, tip_record.finished, entries, state, deployed)
 
@@ -140,7 +140,7 @@ def _number(text: str) -> int | None:
     return int(text) if text.isdigit() else None
 
 
-class Ledger:
+class LedgerRecords:
     """Reads and writes the ledger; the caller holds the per-process guard (and, to write,
     the writer lock). Every cache is keyed by immutable object ids or checked against the
     environment's tip, so other processes' writes are always seen."""
@@ -149,7 +149,7 @@ class Ledger:
         self.gitdir = gitdir
         self.objects = objects
         self.refs = refs
-        self._snapshots: dict[str, Snapshot] = {}
+        self._snapshots: dict[str, LedgerSnapshot] = {}
         self._chains: dict[str, Chain] = {}
         self._blobs: LRU[str, DeploymentRecord] = LRU(50_000)  # record blob id -> record
         self._by_commit: LRU[str, str] = LRU(50_000)  # ledger commit -> record blob id
@@ -160,7 +160,7 @@ class Ledger:
 
     # -- the state now -----------------------------------------------------------------
 
-    def snapshots(self, names: Sequence[str]) -> list[Snapshot | None]:
+    def snapshots(self, names: Sequence[str]) -> list[LedgerSnapshot | None]:
         """Each environment's snapshot at its tip (None: no record yet), reading only what
         changed since this process last looked, in two pipelined round trips at most."""
         tips = [self.tip(n) for n in names]
@@ -196,7 +196,7 @@ class Ledger:
                     r = self._blobs.get(sha)
                     assert r is not None  # loaded above
                     state[(r.application, r.release)] = r
-                self._snapshots[name] = Snapshot.of(tip, tip_record, entries[name], state)
+                self._snapshots[name] = LedgerSnapshot.of(tip, tip_record, entries[name], state)
         return [self._snapshots[n] if t else None for n, t in zip(names, tips, strict=True)]
 
     def tip(self, name: str) -> str | None:
@@ -218,7 +218,7 @@ class Ledger:
             self._tip_files[name] = (key, found)
         return found
 
-    def snapshot(self, name: str) -> Snapshot | None:
+    def snapshot(self, name: str) -> LedgerSnapshot | None:
         return self.snapshots([name])[0]
 
     def _parse(self, sha: str, data: bytes) -> DeploymentRecord:
@@ -419,12 +419,12 @@ class Ledger:
             chain.tip = commit
             state = dict(snap.state) if snap else {}
             apply(state, stored)
-            self._snapshots[name] = Snapshot.of(commit, stored, entries, state)
+            self._snapshots[name] = LedgerSnapshot.of(commit, stored, entries, state)
             return stored, True
         raise AssertionError("unreachable")
 
     def _write(
-        self, snap: Snapshot | None, record: DeploymentRecord, version_commits: dict[int, str]
+        self, snap: LedgerSnapshot | None, record: DeploymentRecord, version_commits: dict[int, str]
     ) -> tuple[str, str, dict[str, tuple[bytes, str]], list[RefUpdate]]:
         tip = snap.tip if snap else None
         previous = snap.state.get((record.application, record.release)) if snap else None
