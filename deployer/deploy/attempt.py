@@ -14,7 +14,7 @@ import re
 import socket
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -30,6 +30,7 @@ from deployer.deploy.workdir import Workdir
 from deployer.engine.compose import ComposeRunner, attribute_errors, error_lines
 from deployer.engine.reference import problem
 from deployer.report import Outcome, Progress, describe
+from deployer.verdicts import ServiceVerdict, Verdict
 from deployer.verdicts.dependencies import dependencies
 from deployer.watch import watch_up
 from deployer.watch.logs import service_logs
@@ -157,8 +158,13 @@ def attempt(
     failing = [name for name, sv in verdicts.items() if sv.verdict.failed and sv.containers]
     if failing:  # every failed service that had a container, whatever Compose said
         outcome.read_logs(lambda: _logs(client, project, failing))
+    if result.up.returncode != 0 and not result.interrupted_up:
+        at = _containers_at_version(client, project, labels)
+        words = _not_created(client, project, images, labels, result.up.stderr)
+        verdicts.update(not_at_version(verdicts, at, words))
     if result.up.returncode != 0 and all(sv.verdict.ok for sv in verdicts.values()):
-        outcome.error = None  # compose complained, yet every service came up
+        # compose complained, yet every service runs this version's build: still a deploy
+        outcome.error = None
     check_pins(client, d, outcome, settings)
     return outcome
 
@@ -208,6 +214,37 @@ def check_images(model: dict[str, Any]) -> None:
     ]
     if bad:
         raise InvalidDescriptor("; ".join(bad))
+
+
+def not_at_version(
+    verdicts: dict[str, ServiceVerdict], at: dict[str, list[str]], words: dict[str, str]
+) -> dict[str, ServiceVerdict]:
+    """After a failed ``up``: the services judged ok on containers none of which carries
+    this version's labels (Compose stopped before replacing the old build's container),
+    each made NOT_CREATED with Compose's words. ``at``: service -> its containers that
+    carry this version's labels."""
+    changed: dict[str, ServiceVerdict] = {}
+    for service, sv in verdicts.items():
+        if sv.verdict.ok and not at.get(service):
+            why = words.get(service) or "compose up failed"
+            detail = f"still the previous build's container: {why}"
+            changed[service] = replace(
+                sv, verdict=Verdict.NOT_CREATED, exit_code=None, detail=detail
+            )
+    return changed
+
+
+def _containers_at_version(
+    client: Any, project: str, labels: dict[str, dict[str, str]]
+) -> dict[str, list[str]]:
+    """Service -> the names of its containers that carry this version's labels."""
+    at: dict[str, list[str]] = {}
+    rows = client.containers.list(all=True, filters={"label": f"{keys.PROJECT}={project}"})
+    for c in rows:
+        service = c.labels.get(keys.SERVICE, "")
+        if service in labels and all(c.labels.get(k) == v for k, v in labels[service].items()):
+            at.setdefault(service, []).append(c.name)
+    return at
 
 
 def _not_created(
