@@ -31,6 +31,7 @@ from consign.registry_url import REGISTRY_URL
 from consign.version_arg import VERSION
 from deployer.deploy import sources
 from deployer.deploy.attempt import project_name
+from deployer.deploy.outcome import Outcome
 from deployer.deploy.record import Deployed
 from deployer.engine.sdk import engine_errors
 from deployer.ledger import endings, lock, outcomes, projectenv, show
@@ -38,7 +39,7 @@ from deployer.ledger import record as ledger_record
 from deployer.ledger.client import LedgerClient, LedgerError
 from deployer.ledger.session import Ledger, ledger_for
 from deployer.orchestrators import DeployOptions, orchestrator_for
-from deployer.report import Outcome, render, write_json
+from deployer.report import render, write_json
 from deployer.status_text import as_text
 from deployer.versions import diff_cmd, show_cmd, versions_cmd
 from publisher.command import publish

@@ -16,6 +16,7 @@ import click
 from consign.exit_codes import ExitCode
 from deployer.deploy import record
 from deployer.deploy.attempt import Settings
+from deployer.deploy.outcome import Outcome
 from deployer.deploy.record import Deployed
 from deployer.deploy.rollback import deploy
 from deployer.deploy.sources import Descriptor
@@ -23,7 +24,6 @@ from deployer.deploy.workdir import Workdir
 from deployer.engine.compose import ComposeRunner
 from deployer.engine.sdk import engine, engine_errors
 from deployer.ledger import outcomes
-from deployer.report import Outcome
 from deployer.status import ProjectStatus
 from deployer.status import collect as project_status
 from deployer.swarm import status as stack_status

@@ -25,11 +25,12 @@ from consign.process import Completed, Running
 from deployer import label_keys as keys
 from deployer.deploy import envfiles, leftovers, record
 from deployer.deploy import labels as lb
+from deployer.deploy.outcome import Outcome, describe
 from deployer.deploy.sources import Descriptor
 from deployer.deploy.workdir import Workdir
 from deployer.engine.compose import ComposeRunner, attribute_errors, error_lines
 from deployer.engine.reference import problem
-from deployer.report import Outcome, Progress, describe
+from deployer.report import Progress
 from deployer.verdicts import ServiceVerdict, Verdict
 from deployer.verdicts.dependencies import dependencies
 from deployer.watch import watch_up
@@ -128,9 +129,6 @@ def attempt(
             return compose.up(project, [path, override], pull=settings.pull)
 
         def failed(done: Completed) -> dict[str, str]:
-            outcome.error = "compose up failed: " + (
-                "\n".join(error_lines(done.stderr)) or done.stderr.strip()
-            )
             return _not_created(client, project, images, labels, done.stderr)
 
         title = f"{project} {describe(d.application, d.release, d.version, d.location)}"
@@ -153,8 +151,6 @@ def attempt(
     outcome.verdicts = verdicts
     if result.certain_at is not None:
         outcome.failure_certain = time.time() - (time.monotonic() - result.certain_at)
-    if result.interrupted_up:
-        outcome.error = "a failure was certain: compose up was stopped, the rest not awaited"
     failing = [name for name, sv in verdicts.items() if sv.verdict.failed and sv.containers]
     if failing:  # every failed service that had a container, whatever Compose said
         outcome.read_logs(lambda: _logs(client, project, failing))
@@ -162,9 +158,12 @@ def attempt(
         at = _containers_at_version(client, project, labels)
         words = _not_created(client, project, images, labels, result.up.stderr)
         verdicts.update(not_at_version(verdicts, at, words))
-    if result.up.returncode != 0 and all(sv.verdict.ok for sv in verdicts.values()):
-        # compose complained, yet every service runs this version's build: still a deploy
-        outcome.error = None
+    if result.interrupted_up:
+        outcome.fail("a failure was certain: compose up was stopped, the rest not awaited")
+    elif result.up.returncode != 0 and not all(sv.verdict.ok for sv in verdicts.values()):
+        # (compose complaining while every service runs this version's build is no failure)
+        stderr = result.up.stderr
+        outcome.fail("compose up failed: " + ("\n".join(error_lines(stderr)) or stderr.strip()))
     check_pins(client, d, outcome, settings)
     return outcome
 
@@ -196,7 +195,7 @@ def check_pins(client: Any, d: Descriptor, outcome: Outcome, settings: Settings)
     outcome.image_mismatches = image_mismatches(recorded, running)
     if outcome.image_mismatches and settings.require_pinned:
         names = ", ".join(outcome.image_mismatches)
-        outcome.error = (
+        outcome.fail(
             f"--require-pinned-images: {names} not running the image CI built and recorded"
         )
 

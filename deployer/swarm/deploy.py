@@ -20,11 +20,12 @@ from typing import Any, TextIO
 from consign.errors import Interrupted
 from consign.exit_codes import ExitCode
 from deployer.deploy import envfiles
+from deployer.deploy.outcome import Outcome, describe
 from deployer.deploy.record import Deployed
 from deployer.deploy.rollback import Flow, deploy_then_rollback, placeholder, version_or_location
 from deployer.deploy.sources import Descriptor
 from deployer.engine.fields import engine_offset
-from deployer.report import Outcome, Progress, describe
+from deployer.report import Progress
 from deployer.swarm import autorollback
 from deployer.swarm import labels as lb
 from deployer.swarm.check import check
@@ -140,7 +141,7 @@ def attempt(
         present = stack_services(client, stack)
         if not present:  # it refused the descriptor before creating anything
             raise StackInvalid(f"`docker stack deploy` refuses it: {words}")
-        outcome.error = f"docker stack deploy failed: {words}"
+        outcome.fail(f"docker stack deploy failed: {words}")
         missing = {s: words for s in services if s not in present}
     title = f"{stack} {describe(d.application, d.release, d.version, d.location)}"
     with Progress(title, out) as progress:
