@@ -14,7 +14,7 @@ import re
 import socket
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -26,8 +26,8 @@ from deployer import label_keys as keys
 from deployer.deploy import envfiles, leftovers, record
 from deployer.deploy import labels as lb
 from deployer.deploy.outcome import Outcome, describe
+from deployer.deploy.request import DeploySettings
 from deployer.deploy.sources import Descriptor
-from deployer.deploy.workdir import Workdir
 from deployer.engine.compose import ComposeRunner, attribute_errors, error_lines
 from deployer.engine.reference import problem
 from deployer.report import Progress
@@ -47,25 +47,7 @@ def project_name(application: str, release: str) -> str:
     return name or "consign"
 
 
-@dataclass(frozen=True)
-class Settings:
-    project: str
-    timeout: float = 300.0
-    stable: float = 5.0
-    pull: str = "missing"
-    rollback: bool = True
-    #: A service running another image than ``--pin-images`` recorded fails the deploy
-    #: (otherwise it is a warning, in the output and the report).
-    require_pinned: bool = False
-    #: Where the descriptor and its files are written (--workdir): deployer/deploy/workdir.py.
-    workdir: Workdir = field(default_factory=Workdir)
-    #: Who deploys (the ledger's ``--by``) and for which environment: the project record
-    #: names them while the deploy is in progress (deployer.deploy.record).
-    by: str = ""
-    environment: str = ""
-
-
-def in_progress(settings: Settings) -> dict[str, Any]:
+def in_progress(settings: DeploySettings) -> dict[str, Any]:
     """What the project record says while this deploy changes the project."""
     return {
         "pid": os.getpid(),
@@ -80,7 +62,7 @@ def attempt(
     descriptor: Descriptor,
     compose: ComposeRunner,
     client: Any,
-    settings: Settings,
+    settings: DeploySettings,
     out: TextIO,
     before_changes: Callable[[], None] | None = None,
 ) -> Outcome:
@@ -179,7 +161,7 @@ def _tidied(client: Any, project: str, out: TextIO) -> Iterator[None]:
         raise
 
 
-def check_pins(client: Any, d: Descriptor, outcome: Outcome, settings: Settings) -> None:
+def check_pins(client: Any, d: Descriptor, outcome: Outcome, settings: DeploySettings) -> None:
     """Compare each pinned service's running image IDs with what ``--pin-images`` recorded:
     a warning line per service in the final output and ``image_mismatches`` in the report; with
     ``require_pinned`` a failure (which rolls back like any other)."""

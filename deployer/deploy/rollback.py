@@ -26,9 +26,10 @@ from typing import Any, TextIO
 from consign.errors import Interrupted
 from consign.exit_codes import ExitCode
 from deployer.deploy import record
-from deployer.deploy.attempt import Settings, attempt
+from deployer.deploy.attempt import attempt
 from deployer.deploy.outcome import Outcome
 from deployer.deploy.record import Deployed
+from deployer.deploy.request import DeploySettings
 from deployer.deploy.sources import Descriptor
 from deployer.engine.compose import ComposeRunner
 from deployer.verdicts.summary import exit_code
@@ -127,7 +128,7 @@ def deploy(
     descriptor: Descriptor,
     compose: ComposeRunner,
     client: Any,
-    settings: Settings,
+    settings: DeploySettings,
     fetch_previous: Callable[[Deployed], Descriptor],
     out: TextIO,
     observe: Observe | None = None,
