@@ -106,12 +106,24 @@ def _orchestrator_option(func: F) -> F:
     )(func)
 
 
-def _only_with(orchestrator: str, *names: str) -> None:
-    """A usage error for an option given on the command line that ``orchestrator`` does not
-    use (set from the environment, it is left alone: a job may set it for both)."""
+class OrchestratorOption(click.Option):
+    """An option only one orchestrator uses (``only_with``): given on the command line with
+    the other one it is a usage error; set from the environment it is left alone (a job
+    may set it for both)."""
+
+    def __init__(self, *args: Any, only_with: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.only_with = only_with
+
+
+def _refuse_other_orchestrators_options(orchestrator: str) -> None:
+    """A usage error for an :class:`OrchestratorOption` of the other orchestrator given on
+    the command line."""
     ctx = click.get_current_context()
     for param in ctx.command.params:
-        if param.name in names and ctx.get_parameter_source(param.name) == COMMANDLINE:
+        if not isinstance(param, OrchestratorOption) or param.only_with == orchestrator:
+            continue
+        if param.name and ctx.get_parameter_source(param.name) == COMMANDLINE:
             flag = param.opts[0]
             raise click.UsageError(f"{flag} does not apply with --orchestrator {orchestrator}")
 
@@ -120,6 +132,8 @@ def _compose_option(func: F) -> F:
     return click.option(
         "--compose",
         "compose_cmd",
+        cls=OrchestratorOption,
+        only_with="compose",
         envvar="CONSIGN_COMPOSE",
         help="Compose command line (default: `docker compose`, else a v2 `docker-compose`).",
     )(func)
@@ -243,6 +257,8 @@ def _gate(descriptor: sources.Descriptor, force: bool) -> None:
 )
 @click.option(
     "--pull",
+    cls=OrchestratorOption,
+    only_with="compose",
     envvar="CONSIGN_PULL",
     type=click.Choice(["missing", "never", "always"]),
     default="missing",
@@ -251,6 +267,8 @@ def _gate(descriptor: sources.Descriptor, force: bool) -> None:
 )
 @click.option(
     "--resolve-image",
+    cls=OrchestratorOption,
+    only_with="swarm",
     envvar="CONSIGN_RESOLVE_IMAGE",
     type=click.Choice(["always", "changed", "never"]),
     default="always",
@@ -259,6 +277,8 @@ def _gate(descriptor: sources.Descriptor, force: bool) -> None:
 )
 @click.option(
     "--workdir",
+    cls=OrchestratorOption,
+    only_with="compose",
     envvar="CONSIGN_WORKDIR",
     type=click.Path(file_okay=False, path_type=Path, resolve_path=True),
     help="Host folder the descriptor and its files are written under (<workdir>/<project>/, "
@@ -267,6 +287,8 @@ def _gate(descriptor: sources.Descriptor, force: bool) -> None:
 )
 @click.option(
     "--require-pinned-images",
+    cls=OrchestratorOption,
+    only_with="compose",
     envvar="CONSIGN_REQUIRE_PINNED_IMAGES",
     is_flag=True,
     help="Fail (and roll back) when a service runs another image than `consign publish "
@@ -330,10 +352,7 @@ def deploy_cmd(
         if not (application and release):
             raise click.UsageError("--project is required with --file and no APPLICATION RELEASE")
         project = project_name(application, release)
-    if orchestrator == "swarm":
-        _only_with("swarm", "compose_cmd", "pull", "require_pinned_images", "workdir")
-    else:
-        _only_with("compose", "resolve_image")
+    _refuse_other_orchestrators_options(orchestrator)
     request = DeployRequest(
         application,
         release,
@@ -474,6 +493,8 @@ def _ledger_status(environment: str, registry: str, token: str | None, as_json: 
 )
 @click.option(
     "--volumes",
+    cls=OrchestratorOption,
+    only_with="compose",
     envvar="CONSIGN_VOLUMES",
     is_flag=True,
     help="Remove its volumes too (Compose only: a stack's volumes stay on its nodes).",
@@ -510,8 +531,7 @@ def down_cmd(
     """Remove a project's containers, networks and record (volumes kept unless --volumes),
     or with --orchestrator swarm a stack's services, tasks and networks. With --registry,
     the environment is locked for the teardown and it is recorded."""
-    if orchestrator == "swarm":
-        _only_with("swarm", "volumes", "compose_cmd")
+    _refuse_other_orchestrators_options(orchestrator)
     request = TeardownRequest(
         project,
         Target(orchestrator, host, compose_cmd, volumes),
