@@ -87,6 +87,13 @@ def _write_failure(request: DeployRequest, error: BaseException, code: ExitCode)
         json.dump(doc, fh, indent=2)
 
 
+def _project_option(text: str, required: bool = False) -> Callable[[F], F]:
+    """--project (--stack, CONSIGN_PROJECT), the one declaration deploy, status and down use."""
+    return click.option(
+        "--project", "--stack", "project", envvar="CONSIGN_PROJECT", required=required, help=text
+    )
+
+
 def _host_option(func: F) -> F:
     return click.option(
         "--host",
@@ -232,13 +239,7 @@ def _gate(descriptor: sources.Descriptor, force: bool) -> None:
 )
 @click.option("--git", "git_url", envvar="CONSIGN_GIT", help="Registry Git repo URL or path.")
 @click.option("--file", "file_path", envvar="CONSIGN_FILE", help="A local descriptor file.")
-@click.option(
-    "--project",
-    "--stack",
-    "project",
-    envvar="CONSIGN_PROJECT",
-    help="Compose project (or Swarm stack) name (default: from APPLICATION and RELEASE).",
-)
+@_project_option("Compose project (or Swarm stack) name (default: from APPLICATION and RELEASE).")
 @_orchestrator_option
 @_host_option
 @_compose_option
@@ -413,13 +414,7 @@ def _final(outcome: Outcome, what: str, shown: dict[str, str] | None = None) -> 
 
 
 @click.command("status")
-@click.option(
-    "--project",
-    "--stack",
-    "project",
-    envvar="CONSIGN_PROJECT",
-    help="Only this Compose project (or Swarm stack).",
-)
+@_project_option("Only this Compose project (or Swarm stack).")
 @_orchestrator_option
 @_host_option
 @click.option("--json", "as_json", envvar="CONSIGN_JSON", is_flag=True, help="Print JSON.")
@@ -483,14 +478,7 @@ def _ledger_status(environment: str, registry: str, token: str | None, as_json: 
 
 
 @click.command("down")
-@click.option(
-    "--project",
-    "--stack",
-    "project",
-    envvar="CONSIGN_PROJECT",
-    required=True,
-    help="Compose project (or Swarm stack) to remove.",
-)
+@_project_option("Compose project (or Swarm stack) to remove.", required=True)
 @click.option(
     "--volumes",
     cls=OrchestratorOption,
