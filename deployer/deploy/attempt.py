@@ -38,6 +38,8 @@ from deployer.watch.logs import service_logs
 
 NEVER_STARTED = "0001-01-01T00:00:00Z"
 LOG_LINES = 50
+#: Container states that serve (or will again: restarting, paused).
+LIVE = frozenset({"running", "restarting", "paused"})
 
 
 def project_name(application: str, release: str) -> str:
@@ -137,9 +139,9 @@ def attempt(
     if failing:  # every failed service that had a container, whatever Compose said
         outcome.read_logs(lambda: _logs(client, project, failing))
     if result.up.returncode != 0 and not result.interrupted_up:
-        at = _containers_at_version(client, project, labels)
+        behind = _containers_behind(client, project, labels)
         words = _not_created(client, project, images, labels, result.up.stderr)
-        verdicts.update(not_at_version(verdicts, at, words))
+        verdicts.update(not_at_version(verdicts, behind, words))
     if result.interrupted_up:
         outcome.fail("a failure was certain: compose up was stopped, the rest not awaited")
     elif result.up.returncode != 0 and not all(sv.verdict.ok for sv in verdicts.values()):
@@ -198,34 +200,39 @@ def check_images(model: dict[str, Any]) -> None:
 
 
 def not_at_version(
-    verdicts: dict[str, ServiceVerdict], at: dict[str, list[str]], words: dict[str, str]
+    verdicts: dict[str, ServiceVerdict], behind: dict[str, list[str]], words: dict[str, str]
 ) -> dict[str, ServiceVerdict]:
-    """After a failed ``up``: the services judged ok on containers none of which carries
-    this version's labels (Compose stopped before replacing the old build's container),
-    each made NOT_CREATED with Compose's words. ``at``: service -> its containers that
-    carry this version's labels."""
+    """After a failed ``up``: the services judged ok while a container of theirs still
+    carries another build's labels (Compose stopped before replacing it), each made
+    NOT_CREATED with Compose's words. ``behind``: service -> the names of those containers."""
     changed: dict[str, ServiceVerdict] = {}
     for service, sv in verdicts.items():
-        if sv.verdict.ok and not at.get(service):
+        if sv.verdict.ok and behind.get(service):
             why = words.get(service) or "compose up failed"
-            detail = f"still the previous build's container: {why}"
+            names = ", ".join(sorted(behind[service]))
+            detail = f"still another build's container ({names}): {why}"
             changed[service] = replace(
                 sv, verdict=Verdict.NOT_CREATED, exit_code=None, detail=detail
             )
     return changed
 
 
-def _containers_at_version(
+def _containers_behind(
     client: Any, project: str, labels: dict[str, dict[str, str]]
 ) -> dict[str, list[str]]:
-    """Service -> the names of its containers that carry this version's labels."""
-    at: dict[str, list[str]] = {}
+    """Service -> the names of its live containers (one-offs aside) that do not carry this
+    version's labels (a stopped leftover of a replacement serves nothing)."""
+    behind: dict[str, list[str]] = {}
     rows = client.containers.list(all=True, filters={"label": f"{keys.PROJECT}={project}"})
     for c in rows:
         service = c.labels.get(keys.SERVICE, "")
-        if service in labels and all(c.labels.get(k) == v for k, v in labels[service].items()):
-            at.setdefault(service, []).append(c.name)
-    return at
+        if service not in labels or c.labels.get(keys.ONEOFF) == "True":
+            continue
+        if c.status not in LIVE:
+            continue
+        if any(c.labels.get(k) != v for k, v in labels[service].items()):
+            behind.setdefault(service, []).append(c.name)
+    return behind
 
 
 def _not_created(
