@@ -5,7 +5,11 @@ with ``--orchestrator swarm`` (``CONSIGN_ORCHESTRATOR``), on a Swarm stack throu
 swarm manager (:mod:`deployer.swarm`); the option names the same thing for all three so
 one environment variable sets it for a whole job, and picks the
 :class:`deployer.orchestrators.Orchestrator` once: the commands never branch on it again
-(beyond refusing the options the other one has).
+(beyond refusing the options the other one has, marked :class:`OrchestratorOption`).
+
+deploy and down build one typed request from their options
+(:mod:`deployer.deploy.request`) and hand it to :mod:`deployer.deploy.run`, which owns
+lock → deploy/teardown → record; this module only parses, fetches, and presents.
 
 Failures become exit codes in one place, :func:`consign.errors.exits`; commands only
 return the code of a deploy or status that ran. Every Docker SDK call runs inside
