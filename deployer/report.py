@@ -1,4 +1,5 @@
-"""What the deployer tells people: progress, the final table, failed services' logs, JSON.
+"""What the deployer tells people: progress, the final table, failed services' logs, JSON
+(of an :class:`~deployer.deploy.outcome.Outcome`, which the deploy room owns).
 
 On a terminal progress is a live table (rich); in a CI or Rundeck log it is one plain
 timestamped line per change of a service's verdict, which reads well in a log file.
@@ -8,9 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -19,6 +18,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from deployer.deploy.outcome import Outcome
 from deployer.verdicts import ServiceVerdict, Verdict
 from deployer.verdicts.summary import cause_first, summary
 
@@ -29,13 +29,6 @@ def label(sv: ServiceVerdict) -> str:
         return f"exited({sv.exit_code})"
     text = str(sv.verdict.value).lower().replace("_", " ")
     return text.replace("crash looping", "crash-looping")
-
-
-def describe(application: str | None, release: str | None, version: str | None, where: str) -> str:
-    """``TLO GE/Milestone v3``, or the file's path when no names were given."""
-    if application or release:
-        return f"{application or '?'}/{release or '?'} v{version or '?'}"
-    return where
 
 
 def _stamp() -> str:
@@ -91,83 +84,37 @@ class Progress:
         self.out.flush()
 
 
-@dataclass
-class Outcome:
-    """One deploy attempt (the requested one or the rollback) and what came of it."""
-
-    application: str | None
-    release: str | None
-    version: str | None
-    source: str
-    location: str
-    commit: str | None
-    project: str
-    verdicts: dict[str, ServiceVerdict] = field(default_factory=dict)
-    logs: dict[str, str] = field(default_factory=dict)
-    error: str | None = None
-    #: Epoch seconds the first failure was certain / the rollback started (None: not so).
-    failure_certain: float | None = None
-    rollback_started: float | None = None
-    #: service -> why, for each pinned service running another image than the version
-    #: recorded (``consign publish --pin-images``).
-    image_mismatches: dict[str, str] = field(default_factory=dict)
-    _reading: threading.Thread | None = field(default=None, repr=False, compare=False)
-
-    def read_logs(self, read: Callable[[], dict[str, str]]) -> None:
-        """Read logs on a thread (the rollback need not wait); :meth:`wait_logs` joins it."""
-
-        def run() -> None:
-            try:
-                self.logs.update(read())
-            except Exception as e:  # the verdicts stand without their logs
-                self.logs.setdefault("(logs)", f"could not read the logs: {e}")
-
-        self._reading = threading.Thread(target=run, name="consign-logs", daemon=True)
-        self._reading.start()
-
-    def wait_logs(self) -> None:
-        if self._reading is not None:
-            self._reading.join()
-            self._reading = None
-
-    @property
-    def what(self) -> str:
-        return describe(self.application, self.release, self.version, self.location)
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None and all(sv.verdict.ok for sv in self.verdicts.values())
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "application": self.application,
-            "release": self.release,
-            "version": self.version,
-            "source": self.source,
-            "location": self.location,
-            "commit": self.commit,
-            "project": self.project,
-            "ok": self.ok,
-            "error": self.error,
-            "verdicts": {
-                name: {
-                    "verdict": sv.verdict.value,
-                    "label": label(sv),
-                    "exit_code": sv.exit_code,
-                    "detail": sv.detail,
-                    "seconds": round(sv.seconds, 3),
-                    "containers": sv.containers,
-                }
-                for name, sv in self.verdicts.items()
-            },
-            "summary": summary(self.verdicts),
-            "logs": self.logs,
-            "image_mismatches": self.image_mismatches,
-            "timeline": {
-                "failure_certain": _iso(self.failure_certain),
-                "rollback_started": _iso(self.rollback_started),
-            },
-        }
+def outcome_json(outcome: Outcome) -> dict[str, Any]:
+    """An attempt as the JSON report says it."""
+    return {
+        "application": outcome.application,
+        "release": outcome.release,
+        "version": outcome.version,
+        "source": outcome.source,
+        "location": outcome.location,
+        "commit": outcome.commit,
+        "project": outcome.project,
+        "ok": outcome.ok,
+        "error": outcome.error,
+        "verdicts": {
+            name: {
+                "verdict": sv.verdict.value,
+                "label": label(sv),
+                "exit_code": sv.exit_code,
+                "detail": sv.detail,
+                "seconds": round(sv.seconds, 3),
+                "containers": sv.containers,
+            }
+            for name, sv in outcome.verdicts.items()
+        },
+        "summary": summary(outcome.verdicts),
+        "logs": outcome.logs,
+        "image_mismatches": outcome.image_mismatches,
+        "timeline": {
+            "failure_certain": _iso(outcome.failure_certain),
+            "rollback_started": _iso(outcome.rollback_started),
+        },
+    }
 
 
 def _iso(epoch: float | None) -> str | None:
@@ -236,8 +183,8 @@ def write_json(path: str | Path, deploy: Outcome, rollback: Outcome | None, code
     if rollback is not None:
         rollback.wait_logs()
     doc = {
-        **deploy.as_json(),
-        "rollback": rollback.as_json() if rollback is not None else None,
+        **outcome_json(deploy),
+        "rollback": outcome_json(rollback) if rollback is not None else None,
         "exit_code": code,
     }
     Path(path).write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")

@@ -141,6 +141,24 @@ class RefLocked(StoreError):
         self.headers["Retry-After"] = str(retry_after)
 
 
+class InsufficientStorage(StoreError):
+    """The repository's filesystem is full (ENOSPC, or the quota: EDQUOT). Nothing was
+    moved: objects are written before the ref transaction and a failed write leaves no
+    file behind, so the same request succeeds once space is freed. ``free_bytes`` and
+    ``repository`` in the answer say where and how much is left."""
+
+    status = 507
+    error = "insufficient_storage"
+
+    def __init__(self, message: str, *, repository: str, free_bytes: int | None) -> None:
+        free = "unknown" if free_bytes is None else f"{free_bytes} bytes"
+        super().__init__(
+            f"{message}: the filesystem of the repository {repository} is full "
+            f"({free} free); nothing was written, retry once space is freed",
+            details={"repository": repository, "free_bytes": free_bytes},
+        )
+
+
 class GateRefused(Conflict):
     """The gate refuses: a promotion-only release, a rejected version, an unmet policy."""
 

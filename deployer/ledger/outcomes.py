@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from deployer.deploy.outcome import Outcome
 from deployer.deploy.sources import Descriptor
 from deployer.ledger import endings, record
-from deployer.report import Outcome
 from deployer.swarm import tasks as swarm_tasks
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from registry.errors import EnvironmentLockHeld, NotFound, StoreError
+from registry.store import diskspace
 from registry.store.types import EnvironmentLock
 
 FOLDER = "consign-locks"
@@ -108,16 +109,17 @@ class EnvLocks:
         return EnvironmentLock(**data)
 
     def _write(self, lock: EnvironmentLock) -> None:
-        self.folder.mkdir(exist_ok=True)
         path = self._path(lock.environment)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
+            self.folder.mkdir(exist_ok=True)
             tmp.write_text(json.dumps(lock_json(lock), sort_keys=True), "utf-8")
             os.rename(tmp, path)
         except OSError as e:
             with contextlib.suppress(OSError):
                 tmp.unlink()
-            raise StoreError(f"cannot write the lock of {lock.environment}: {e}") from e
+            what = f"cannot write the lock of {lock.environment}"
+            raise diskspace.store_error(self.folder.parent, what, e) from e
 
     def acquire(
         self, environment: str, holder: dict[str, Any], ttl: int, replace: str | None = None

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from consign.process import CommandFailed, run
+from consign.process import CommandFailed
 from registry.errors import StoreError
-from registry.store import locking
+from registry.store import gitrun, layout, locking
 from registry.store.gitobjects import FILE_MODE, ObjectStore
 from registry.store.refs import RefDB, RefUpdate
 
-BRANCH = "registry.readme"
-REF = f"refs/heads/{BRANCH}"
+BRANCH, REF = layout.README_BRANCH, layout.README_REF
 README = """\
 # A Consignment descriptor registry
 
@@ -49,7 +48,7 @@ def ensure(gitdir: Path, objects: ObjectStore, refs: RefDB) -> None:
             refs.transaction([RefUpdate(REF, commit, None)])
         if _head(gitdir) != REF:
             try:
-                run(["git", "--git-dir", str(gitdir), "symbolic-ref", "HEAD", REF])
+                gitrun.run(gitdir, "symbolic-ref", "HEAD", REF)
             except CommandFailed as e:
                 raise StoreError(f"cannot point HEAD at {REF}: {e}") from e
 

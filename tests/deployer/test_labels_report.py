@@ -8,8 +8,9 @@ from pathlib import Path
 
 from deployer.deploy import labels as lb
 from deployer.deploy import record
+from deployer.deploy.outcome import Outcome
 from deployer.deploy.sources import Descriptor
-from deployer.report import Outcome, Progress, label, render, write_json
+from deployer.report import Progress, label, render, write_json
 from deployer.verdicts import ServiceVerdict, Verdict
 
 
