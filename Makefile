@@ -45,8 +45,8 @@ test: venv compose-plugin
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: venv
-	$(BIN)/ruff check consign registry deployer publisher tests bench
-	$(BIN)/ruff format --check consign registry deployer publisher tests bench
+	$(BIN)/ruff check consign consignment registry deployer publisher tests bench
+	$(BIN)/ruff format --check consign consignment registry deployer publisher tests bench
 	$(BIN)/mypy
 
 bench: venv compose-plugin

@@ -1,4 +1,4 @@
-"""The deployer's click commands: deploy, status, down (and publish, from publisher.command).
+"""The deployer's click commands: deploy, status, down, versions, show, diff.
 
 Each of deploy, status and down works on a Compose project on one engine (the default) or,
 with ``--orchestrator swarm`` (``CONSIGN_ORCHESTRATOR``), on a Swarm stack through a
@@ -40,7 +40,6 @@ from deployer.orchestrators import DeployOptions, orchestrator_for
 from deployer.report import Outcome, render, write_json
 from deployer.status_text import as_text
 from deployer.versions import diff_cmd, show_cmd, versions_cmd
-from publisher.command import publish
 
 F = TypeVar("F", bound=Callable[..., Any])
 COMMANDLINE = ParameterSource.COMMANDLINE
@@ -577,5 +576,4 @@ commands: list[click.Command] = [
     versions_cmd,
     show_cmd,
     diff_cmd,
-    publish,
 ]

@@ -11,12 +11,13 @@ from flask import Flask, Response, g, jsonify, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
+from consign.compose.errors import ComposeError
 from registry import config as cfg
 from registry import metrics, storage
 from registry.auth import ACTIONS, ROLES, Tokens
 from registry.auth import EXTENSION as AUTH_EXTENSION
 from registry.bodies import Request
-from registry.errors import OCIError, RegistryError
+from registry.errors import OCIError, RegistryError, from_compose
 
 log = logging.getLogger("registry")
 access_log = logging.getLogger("registry.access")
@@ -91,6 +92,10 @@ def _install_error_handlers(app: Flask) -> None:
         if e.status >= 500:
             log.error("%s %s failed: %s", request.method, request.path, e.message, exc_info=e)
         return response
+
+    @app.errorhandler(ComposeError)
+    def compose_error(e: ComposeError) -> Response:
+        return registry_error(from_compose(e))
 
     @app.errorhandler(HTTPException)
     def http_error(e: HTTPException) -> Response:

@@ -1,7 +1,7 @@
 """Parse and bound a ``PUT /fragment`` request body before anything touches the store.
 
 Every refusal here is a 400 whose message names the field at fault. The fragment itself is
-only checked to be a string: decoding it (base64, UTF-8, YAML) is registry.fragments' job
+only checked to be a string: decoding it (base64, UTF-8, YAML) is consign.compose.fragments' job
 and fails with 422.
 """
 
@@ -14,8 +14,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from registry import envfiles, refnames
-from registry.errors import BadRequest, InvalidName, TooLarge
+from consign.compose import envfiles, refnames
+from consign.compose.errors import InvalidName
+from registry.errors import BadRequest, TooLarge
 
 REQUIRED = ("fragment", "applications", "releases")
 OPTIONAL = ("component", "build", "files")

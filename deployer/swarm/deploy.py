@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from consign.compose import yamlio
+from consign.compose.errors import ComposeError
 from consign.errors import Interrupted
 from consign.exit_codes import ExitCode
 from deployer.deploy import envfiles
@@ -53,22 +55,18 @@ class StackSettings:
 def load(text: str) -> dict[str, Any]:
     """The descriptor as a mapping with ``services``; StackInvalid otherwise.
 
-    Read with the registry's YAML 1.2 loader, as Compose and the docker CLI read it
-    (PyYAML's default would turn a service named ``off`` into ``False``).
+    Read with the ground floor's YAML 1.2 loader (:mod:`consign.compose.yamlio`), as Compose
+    and the docker CLI read it (PyYAML's default would turn a service named ``off`` into ``False``).
     """
-    from registry.errors import RegistryError
-    from registry.yamlio import load as load_yaml
-    from registry.yamlio import plain
-
     try:
-        model = load_yaml(text, max_bytes=MAX_BYTES)
-    except RegistryError as e:
+        model = yamlio.load(text, max_bytes=MAX_BYTES)
+    except ComposeError as e:
         raise StackInvalid(f"the descriptor cannot be read: {e}") from e
     services = model.get("services") if isinstance(model, dict) else None
     if not isinstance(services, dict):
         raise StackInvalid("the descriptor has no `services:` mapping")
     model["services"] = {
-        str(name): {k: plain(v) for k, v in spec.items()} if isinstance(spec, dict) else spec
+        str(name): {k: yamlio.plain(v) for k, v in spec.items()} if isinstance(spec, dict) else spec
         for name, spec in services.items()
     }
     return model

@@ -3,7 +3,7 @@
 The only package that touches the Git repository (through `git` itself: persistent
 ``cat-file --batch`` and ``update-ref --stdin`` processes, loose objects written
 in-process). Layout: branch ``refs/heads/<app>/<release>``,
-tag ``refs/tags/<app>/<release>/<N>`` (names encoded by :mod:`registry.refnames`); each
+tag ``refs/tags/<app>/<release>/<N>`` (names encoded by :mod:`consign.compose.refnames`); each
 version's tree holds ``docker-compose.yml``, ``fragments/<component>.yml`` and
 ``consign.json``. Writers serialise on a ``flock`` (see :mod:`.locking`); readers never
 lock: refs only ever move forward, atomically, and objects never change.
@@ -17,12 +17,14 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from consign.cache import LRU
+from consign.compose import refnames
+from consign.compose.errors import InvalidName
 from consign.process import CommandFailed, run
-from registry import diffing, names, refnames
+from registry import diffing, names
 from registry.assembly import AttachedFile, Component
-from registry.cache import LRU
 from registry.diffing import ServiceChanges
-from registry.errors import BadRequest, InvalidName, NotFound, StoreError
+from registry.errors import BadRequest, NotFound, StoreError
 from registry.store import (
     gatestore,
     head,
@@ -297,7 +299,7 @@ class DescriptorStore(GateFacade, LedgerFacade, OCIFacade, RetireFacade):
         """Publish one fragment to every target, atomically (see ARCHITECTURE.md).
 
         ``files``: env files published with the fragment, {normalised path as referenced:
-        bytes} (checked by the caller: :func:`registry.envfiles.confine`)."""
+        bytes} (checked by the caller: :func:`consign.compose.envfiles.confine`)."""
         files = dict(sorted((files or {}).items()))
         if not targets:
             raise BadRequest("publish needs at least one application/release target")

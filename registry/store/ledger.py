@@ -32,10 +32,11 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from consign.cache import LRU
+from consign.compose import refnames
+from consign.compose.errors import InvalidName
 from consign.process import CommandFailed, run
-from registry import refnames
-from registry.cache import LRU
-from registry.errors import Conflict, InvalidName, StoreError
+from registry.errors import Conflict, StoreError
 from registry.store import records
 from registry.store.gitobjects import FILE_MODE, TREE_MODE, ObjectStore, parse_commit, parse_tree
 from registry.store.refs import ZERO, RefDB, RefUpdate

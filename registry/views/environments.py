@@ -8,9 +8,9 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
+from consign.cache import LRU
 from registry import metrics
 from registry.auth import require_read, require_report
-from registry.cache import LRU
 from registry.report_validation import parse_record, parse_time
 from registry.storage import get_store
 from registry.store import DeploymentRecord, EnvironmentState

@@ -21,9 +21,9 @@ from collections.abc import Callable
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from consign.cache import LRU
 from registry import oci, ocinames
 from registry.auth import require_read
-from registry.cache import LRU
 from registry.errors import Forbidden, NotFound, OCIError, Unauthorized
 from registry.storage import get_store
 from registry.store import VersionInfo
@@ -41,7 +41,7 @@ EXTENSION = "consign.oci"
 
 class _Caches:
     """Per app (so per repository): artifacts built, where digests are, misses. Each is
-    thread-safe on its own (:class:`registry.cache.LRU`); ``where`` and ``searched`` are
+    thread-safe on its own (:class:`consign.cache.LRU`); ``where`` and ``searched`` are
     hints, checked against the artifact found."""
 
     def __init__(self) -> None:

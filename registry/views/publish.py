@@ -7,16 +7,16 @@ from dataclasses import replace
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
+from consign.compose.envfiles import check_attached
+from consign.compose.fragments import decode_fragment, parse_fragment
+from consign.compose.yamlio import Limits
 from registry import names, validation
 from registry.advisories import mutable_image_warnings, variable_warnings
 from registry.auth import require_publish
-from registry.envfiles import check_attached
-from registry.fragments import decode_fragment, parse_fragment
 from registry.storage import get_store
 from registry.store import Target
 from registry.validation import parse_json_body, parse_publish
 from registry.views.serialize import published_json
-from registry.yamlio import Limits
 
 bp = Blueprint("publish", __name__)
 

@@ -8,7 +8,7 @@ from typing import Any
 from flask import render_template
 from flask.typing import ResponseReturnValue
 
-from registry import builds
+from consign import builds
 from registry.storage import get_store
 from registry.store import DeploymentRecord
 from registry.views.ui import badges, links
