@@ -39,6 +39,20 @@ def test_the_project_keeps_every_contract() -> None:
     assert "0 broken" in result.stdout
 
 
+def test_the_assembled_command_loads_no_server() -> None:
+    """`consign deploy` on a deploy host: assembling the group must not import Flask or
+    gunicorn (``serve`` imports them when it runs)."""
+    probe = (
+        "import sys, consignment.cli; "
+        "print(sorted(m for m in ('flask', 'gunicorn', 'werkzeug') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
 # -- the contracts fail on planted violations ------------------------------------------
 
 CLEAN = {

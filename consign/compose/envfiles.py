@@ -86,7 +86,8 @@ def _bad_char(c: str) -> bool:
 
 
 def confine(path: object, where: str) -> str:
-    """An attached file's key, normalised; BadRequest (400) naming it when it is not confined."""
+    """An attached file's key, normalised; InvalidInput (400 at the registry) naming it when it
+    is not confined."""
     if not isinstance(path, str) or not path:
         raise InvalidInput(
             f"{where}: a file path must be a non-empty string", details={"field": where}
@@ -151,8 +152,9 @@ def references(spec: Mapping[str, Any]) -> Iterator[Reference]:
 
 
 def check_attached(spec: Mapping[str, Any], attached: Mapping[str, bytes]) -> list[str]:
-    """BadRequest when a file is attached that no ``env_file`` names; warnings for env files
-    that are named but not attached (they must then exist on the deploy host)."""
+    """InvalidInput (400 at the registry) when a file is attached that no ``env_file``
+    names; warnings for env files that are named but not attached (they must then exist on
+    the deploy host)."""
     refs = list(references(spec))
     named = {r.path for r in refs if r.path is not None}
     for path in attached:

@@ -131,3 +131,10 @@ def test_file_source(tmp_path: Path) -> None:
     )
     with pytest.raises(SourceError, match="cannot read descriptor file"):
         from_file(str(tmp_path / "missing.yml"))
+
+
+def test_git_refuses_a_name_no_registry_could_store(git_registry: GitRegistry) -> None:
+    with pytest.raises(SourceError, match=r"application 'a/b' must not contain '/'"):
+        from_git(str(git_registry.repo), "a/b", "r", "latest")
+    with pytest.raises(SourceError, match=r"release must not be empty"):
+        from_git(str(git_registry.repo), "a", "", "latest")
