@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -32,7 +33,7 @@ from deployer.deploy import sources
 from deployer.deploy.attempt import project_name
 from deployer.deploy.record import Deployed
 from deployer.engine.sdk import engine_errors
-from deployer.ledger import lock, outcomes, projectenv, show
+from deployer.ledger import endings, lock, outcomes, projectenv, show
 from deployer.ledger import record as ledger_record
 from deployer.ledger.client import LedgerClient, LedgerError
 from deployer.ledger.session import Ledger, ledger_for
@@ -376,14 +377,19 @@ def deploy_cmd(
         holder = {"application": application, "release": release, "version": descriptor.version}
         with engine_errors(host), ledger.locked(holder, client, project, runs.deployed):
             started = ledger_record.utc_now()
-            outcome, back, code, observer = runs.deploy(
-                descriptor, client, options, previous, sys.stdout
-            )
-            records = outcomes.deploy_records(
-                observer, started=started, environment=ledger.environment, by=ledger.by,
-                engine=engine_info,
-            )  # fmt: skip
-            ledger.report(records)  # before the lock goes: the next deploy sees this one
+            found = _killed(runs.deployed(client, project), client, ledger, engine_info)
+            options = replace(options, by=ledger.by, environment=ledger.environment)
+            observer = runs.observer(client, project)
+            try:
+                outcome, back, code, _ = runs.deploy(
+                    descriptor, client, options, previous, sys.stdout, observer
+                )
+            finally:  # after Ctrl-C too: the attempt it stopped is recorded as interrupted
+                records = found + outcomes.deploy_records(
+                    observer, started=started, environment=ledger.environment, by=ledger.by,
+                    engine=engine_info,
+                )  # fmt: skip
+                ledger.report(records)  # before the lock goes: the next deploy sees this one
     finally:
         client.close()
     shown = _final(outcome, what)
@@ -392,6 +398,21 @@ def deploy_cmd(
     if report:
         write_json(report, outcome, back, int(code))
     return code
+
+
+def _killed(
+    previous: Deployed | None, client: Any, ledger: Ledger, engine_info: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """The record of an earlier deploy of the project whose deployer was killed (its
+    project record still says it is in progress), said in one line; [] when none."""
+    if previous is None or not endings.killed(previous):
+        return []
+    click.echo(endings.killed_line(previous))
+    return [
+        endings.killed_record(
+            client, previous, environment=ledger.environment, by=ledger.by, engine=engine_info
+        )
+    ]
 
 
 def _final(outcome: Outcome, what: str, shown: dict[str, str] | None = None) -> dict[str, str]:

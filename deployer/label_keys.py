@@ -37,3 +37,8 @@ LOCK_HOLDER = PREFIX + "lock-holder"
 #: environment it is recorded under.
 ENVIRONMENT_OF = PREFIX + "environment-of"
 ENVIRONMENT = PREFIX + "environment"
+#: On the record volume while a deploy changes the project: who (JSON: pid, host, by,
+#: started, environment); gone once it ended. Left there: the deployer was killed.
+IN_PROGRESS = PREFIX + "in-progress"
+#: On the record volume after Ctrl-C stopped a deploy: when and what (one line).
+INTERRUPTED = PREFIX + "interrupted"

@@ -43,6 +43,8 @@ class DeployOptions:
     require_pinned_images: bool = False  # Compose only
     resolve_image: str = "always"  # Swarm only
     workdir: Path | None = None  # Compose only: deployer/deploy/workdir.py
+    by: str = ""  # who deploys (the ledger's --by), for the project record
+    environment: str = ""  # the ledger's environment, for the project record
 
 
 Deployment = tuple[Outcome, Outcome | None, ExitCode, outcomes.Observer]
@@ -71,8 +73,13 @@ class Orchestrator(Protocol):
         options: DeployOptions,
         fetch_previous: Callable[[Deployed], Descriptor],
         out: TextIO,
+        observer: outcomes.Observer | None = None,
     ) -> Deployment:
-        """The deploy and its rollback; the observer holds what the ledger records."""
+        """The deploy and its rollback; the observer (default: :meth:`observer`'s) holds
+        what the ledger records, also when Ctrl-C stops it."""
+
+    def observer(self, client: Any, project: str) -> outcomes.Observer:
+        """What sees each attempt for the ledger."""
 
     def deployed(self, client: Any, project: str) -> Deployed | None:
         """What is deployed as ``project`` now (None: nothing of ours)."""
@@ -106,16 +113,24 @@ class Compose:
         options: DeployOptions,
         fetch_previous: Callable[[Deployed], Descriptor],
         out: TextIO,
+        observer: outcomes.Observer | None = None,
     ) -> Deployment:
         o = options
         settings = Settings(
             o.project, o.timeout, o.stable, o.pull, o.rollback, o.require_pinned_images,
-            workdir=Workdir(o.workdir),
+            workdir=Workdir(o.workdir), by=o.by, environment=o.environment,
         )  # fmt: skip
-        observer = outcomes.Observer(client)
+        seen = observer or self.observer(client, o.project)
         runner = ComposeRunner(self.host, self.compose_cmd)
-        found = deploy(descriptor, runner, client, settings, fetch_previous, out, observer)
-        return (*found, observer)
+
+        def stopped(d: Descriptor, kind: str) -> None:
+            seen.interrupt(d, o.project, kind)
+
+        found = deploy(descriptor, runner, client, settings, fetch_previous, out, seen, stopped)
+        return (*found, seen)
+
+    def observer(self, client: Any, project: str) -> outcomes.Observer:
+        return outcomes.Observer(client)
 
     def deployed(self, client: Any, project: str) -> Deployed | None:
         with engine_errors(self.host):
@@ -152,13 +167,17 @@ class Swarm:
         options: DeployOptions,
         fetch_previous: Callable[[Deployed], Descriptor],
         out: TextIO,
+        observer: outcomes.Observer | None = None,
     ) -> Deployment:
         o = options
         settings = StackSettings(o.project, o.timeout, o.stable, o.rollback, o.resolve_image)
-        observer = outcomes.SwarmObserver(client, stack=o.project)
+        seen = observer or self.observer(client, o.project)
         runner = StackRunner(self.host)
-        found = deploy_stack(descriptor, runner, client, settings, fetch_previous, out, observer)
-        return (*found, observer)
+        found = deploy_stack(descriptor, runner, client, settings, fetch_previous, out, seen)
+        return (*found, seen)
+
+    def observer(self, client: Any, project: str) -> outcomes.Observer:
+        return outcomes.SwarmObserver(client, stack=project)
 
     def deployed(self, client: Any, project: str) -> Deployed | None:
         with engine_errors(self.host):

@@ -6,17 +6,26 @@ registry, so it works on a host that never saw it). Every container of each is i
 once and judged by the same verdict rules as a deploy (with no stability window: running
 without a recent restart counts as running); its own labels say which component and build
 it came from.
+
+A container that restarted and started again less than ``RECENT`` seconds ago may be
+between two crashes or may have recovered (a dependent whose dependency a deploy
+replaced): it is not guessed at but watched (:class:`RecentRestarts`) until it has run
+``RECENT`` seconds: restarted again, it is crash-looping, else it runs. So ``status``
+right after a deploy gives the deploy's answer, not a guess.
 """
 
 from __future__ import annotations
 
+import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from deployer import label_keys as keys
 from deployer.deploy import record
 from deployer.deploy.labels import service_origin
+from deployer.deploy.record import killed
 from deployer.engine.fields import engine_offset, parse_stamp, restart_count, state
 from deployer.verdicts import Observation, ServiceVerdict, Verdict, VerdictTracker
 
@@ -33,7 +42,28 @@ class ProjectStatus:
 
     @property
     def ok(self) -> bool:
+        if self.ending:  # partly at the version: not what anyone asked for
+            return False
         return bool(self.verdicts) and all(sv.verdict.ok for sv in self.verdicts.values())
+
+    @property
+    def ending(self) -> str:
+        """How the last deploy did not end by itself ("" when it did): interrupted by
+        Ctrl-C, in progress, or its deployer gone (the project record says so)."""
+        d = self.deployed
+        if d.interrupted:
+            return f"deploy interrupted ({d.interrupted})"
+        p = d.in_progress
+        if not p:
+            return ""
+        who = f"pid {p.get('pid')} on {p.get('host')}, by {p.get('by') or '?'}"
+        if p.get("host") != socket.gethostname():  # its process cannot be seen from here
+            return (
+                f"deploy in progress, or its deployer was killed ({who}, since {p.get('started')})"
+            )
+        if killed(d):
+            return f"deploy interrupted: its deployer ({who}) is gone since {p.get('started')}"
+        return f"deploy in progress ({who}, since {p.get('started')})"
 
     def as_json(self) -> dict[str, Any]:
         d = self.deployed
@@ -47,6 +77,7 @@ class ProjectStatus:
             "registry": d.registry,
             "builds": d.builds,
             "ok": self.ok,
+            "ending": self.ending or None,
             "services": {
                 name: {
                     "verdict": sv.verdict.value,
@@ -76,11 +107,49 @@ def collect(client: Any, project: str | None = None) -> list[ProjectStatus]:
         ]
         if offset is None:
             offset = engine_offset(client)
-        found.append(_judge(deployed, containers, offset))
+        restarts = RecentRestarts(containers, offset)
+        restarts.settle()
+        found.append(_judge(deployed, containers, offset, restarts.again))
     return found
 
 
-def _judge(deployed: record.Deployed, containers: list[Any], offset: float) -> ProjectStatus:
+class RecentRestarts:
+    """The containers that restarted and started less than ``RECENT`` seconds ago, watched
+    until they have run that long (one wait for all, then one inspect each); ``again``
+    holds the IDs of those that restarted meanwhile. ``sleep``/``clock`` are injected
+    (the clock is ours; ``offset`` turns it into the engine's)."""
+
+    def __init__(
+        self,
+        containers: list[Any],
+        offset: float,
+        *,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.offset = offset
+        self.clock = clock
+        self.sleep = sleep
+        wall = clock() + offset
+        self.recent = [c for c in containers if _recently_restarted(c.attrs, wall)]
+        self.again: set[str] = set()
+
+    def settle(self) -> None:
+        if not self.recent:
+            return
+        starts = {c.id: state(c.attrs).get("StartedAt") for c in self.recent}
+        latest = max(parse_stamp(s) or 0.0 for s in starts.values())
+        self.sleep(max(0.0, latest + RECENT - (self.clock() + self.offset)))
+        for c in self.recent:
+            c.reload()
+            st = state(c.attrs)
+            if st.get("Restarting") or not st.get("Running") or st.get("StartedAt") != starts[c.id]:
+                self.again.add(c.id)
+
+
+def _judge(
+    deployed: record.Deployed, containers: list[Any], offset: float, again: set[str]
+) -> ProjectStatus:
     services = sorted({c.labels.get(keys.SERVICE, "") for c in containers})
     now, wall = time.monotonic(), time.time() + offset
     tracker = VerdictTracker(services, stable=0.0, started=now)
@@ -94,17 +163,19 @@ def _judge(deployed: record.Deployed, containers: list[Any], offset: float) -> P
     verdicts = tracker.verdicts(now)
     for c in containers:
         service = c.labels.get(keys.SERVICE, "")
-        if _restarting(c.attrs, wall) and service in verdicts:
+        if (c.id in again or state(c.attrs).get("Restarting")) and service in verdicts:
             sv = verdicts[service]
             sv.verdict = Verdict.CRASH_LOOPING
-            sv.detail = f"restarted {restart_count(c.attrs)} times, last start very recent"
+            now_ = "restarted again while watched" if c.id in again else "restarting now"
+            sv.detail = f"restarted {restart_count(c.attrs)} times, {now_}"
     return ProjectStatus(deployed, verdicts, origins)
 
 
-def _restarting(inspect: dict[str, Any], wall: float) -> bool:
+def _recently_restarted(inspect: dict[str, Any], wall: float) -> bool:
+    """Running again after a restart, started less than ``RECENT`` seconds ago."""
     st = state(inspect)
-    if st.get("Restarting"):
-        return True
+    if st.get("Restarting") or not st.get("Running"):
+        return False
     started = parse_stamp(st.get("StartedAt"))
     recent = started is not None and wall - started < RECENT
     return restart_count(inspect) > 0 and recent

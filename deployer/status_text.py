@@ -62,7 +62,9 @@ def headline(p: ProjectStatus) -> str:
     moved = elsewhere(p)
     if moved:
         at = f"{d.application}/{d.release} partly at v{d.version} ({', '.join(moved)} not at it)"
-    if not_running(p):
+    if p.ending:  # interrupted, in progress, or its deployer killed: said before any verdict
+        word = p.ending
+    elif not_running(p):
         word = "not running" + ("" if p.verdicts else " (no containers)")
         cause = summary(p.verdicts)
         word += f": {cause}" if cause else ""

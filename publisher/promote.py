@@ -28,6 +28,7 @@ import click
 
 from consign.errors import ConsignError, PromoteRefused, RegistryUnreachable, exits
 from consign.registry_url import REGISTRY_URL
+from consign.textclip import clip_utf8
 from publisher.client import PublishFailed, RetryPolicy, is_version, send_json
 from publisher.options import retry_options
 
@@ -131,7 +132,7 @@ def promote(
     if create_release:
         payload["create"] = True
     if by:
-        payload["by"] = by[:200]
+        payload["by"] = clip_utf8(by, 200)
     source = f"{from_application or application} / {from_release} v{version}"
     try:
         result = send_json(

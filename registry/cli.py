@@ -1,7 +1,7 @@
 """``consign serve``: the registry under gunicorn.
 
 gunicorn is driven programmatically (a ``BaseApplication``) so the command needs no config
-file. Each worker builds its own app with :func:`registry.app.create_app` (no preload: a Git
+file. Each worker builds its own app with :func:`registry.http.app.create_app` (no preload: a Git
 store must not be shared across ``fork``); the bare repo is created once, in the master,
 before any worker starts. gunicorn's own access log is off: the app logs every request.
 
@@ -130,8 +130,8 @@ def serve(
     from registry.gunicorn_app import RegistryServer, metrics_hooks  # gunicorn only when serving
 
     hooks = metrics_hooks()  # before anything imports the metrics library
-    from registry import storage
-    from registry.app import create_app
+    from registry.http import storage
+    from registry.http.app import create_app
 
     repo = os.path.abspath(repo)
     os.environ["CONSIGN_REPO"] = repo  # the workers' create_app() reads it

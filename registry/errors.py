@@ -1,7 +1,7 @@
 """The registry's one exception tree.
 
 Every domain error carries its HTTP status and a short machine-readable ``error`` code;
-one Flask error handler (``registry.app``) renders them as ``{"error", "message"}`` JSON.
+one Flask error handler (``registry.http.app``) renders them as ``{"error", "message"}`` JSON.
 Low-level errors (GitPython, yaml, base64) are caught where they happen and re-raised
 as one of these ``from`` the original.
 """
@@ -183,7 +183,7 @@ class RecordTooLarge(RegistryError):
     error = "payload_too_large"
 
 
-class EnvironmentLocked(Conflict):
+class EnvironmentLockHeld(Conflict):
     """The environment is locked by another deploy; ``details`` name the holder."""
 
     error = "locked"

@@ -46,7 +46,7 @@ class Found:
 
 
 @dataclass
-class Finding:
+class BuildSearchResult:
     """The answer: the releases holding the build, and every release not searched to its
     first version (``scan`` was smaller than its number of versions)."""
 
@@ -95,7 +95,7 @@ def search(
     return found
 
 
-def find(store: DescriptorStore, component: str, build: str, scan: int) -> Finding:
+def find(store: DescriptorStore, component: str, build: str, scan: int) -> BuildSearchResult:
     """Search every release of every application; each release holding the build also gets
     the ledger's current records (one per environment) that run one of its versions.
     ``component`` is compared in NFC (``Café`` spelled decomposed finds it too)."""
@@ -103,7 +103,7 @@ def find(store: DescriptorStore, component: str, build: str, scan: int) -> Findi
     for state in store.in_service():
         for record in state.deployed:
             running.setdefault((record.application, record.release), []).append(record)
-    finding = Finding(component, build, scan, [], [])
+    finding = BuildSearchResult(component, build, scan, [], [])
     component = unicodedata.normalize("NFC", component)  # as a publish stores names
     for application in store.applications():
         for release in store.releases(application):

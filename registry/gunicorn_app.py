@@ -13,7 +13,7 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
-MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # registry.metrics reads it; not imported here
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # registry.http.metrics reads it; not imported here
 
 
 def metrics_hooks() -> dict[str, Any]:
@@ -34,7 +34,7 @@ def metrics_hooks() -> dict[str, Any]:
         os.environ[MULTIPROC_ENV] = path
 
     def child_exit(_server: Any, worker: Any) -> None:
-        from registry.metrics import mark_worker_dead
+        from registry.http.metrics import mark_worker_dead
 
         mark_worker_dead(worker.pid)
 
@@ -58,6 +58,6 @@ class RegistryServer(BaseApplication):
                 self.cfg.set(key, value)
 
     def load(self) -> Any:
-        from registry.app import create_app
+        from registry.http.app import create_app
 
         return create_app({"ANNOUNCE_OPEN_PUBLISH": False})  # the master already warned

@@ -303,7 +303,7 @@ def resolved(text: str) -> str:
 
 
 @dataclass
-class Outcome:
+class CastResult:
     """What the casts found: the tree with converted values (for the schema) and the
     violations of the values that do not convert."""
 
@@ -311,13 +311,13 @@ class Outcome:
     violations: list[Violation]
 
 
-def check(tree: Any) -> Outcome:
+def check(tree: Any) -> CastResult:
     """Convert ``tree`` (a plain fragment, :func:`consign.compose.schema.plain_tree`) as
     Compose would; never raises. Compose interpolates every string first, so a string it
     cannot read as a template (``${}``, an unclosed ``${``) is refused wherever it is."""
     found = list(_templates(tree, []))
     converted = _walk(tree, [], [_TABLE], found)
-    return Outcome(converted, found)
+    return CastResult(converted, found)
 
 
 def _templates(value: Any, path: list[str | int]) -> Iterator[Violation]:

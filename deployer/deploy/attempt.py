@@ -8,10 +8,14 @@ requested version and, when that fails, for the version the project was at befor
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -19,7 +23,7 @@ from consign.errors import Interrupted, InvalidDescriptor
 from consign.pins import image_mismatches, recorded_images
 from consign.process import Completed, Running
 from deployer import label_keys as keys
-from deployer.deploy import envfiles, record
+from deployer.deploy import envfiles, leftovers, record
 from deployer.deploy import labels as lb
 from deployer.deploy.sources import Descriptor
 from deployer.deploy.workdir import Workdir
@@ -53,6 +57,21 @@ class Settings:
     require_pinned: bool = False
     #: Where the descriptor and its files are written (--workdir): deployer/deploy/workdir.py.
     workdir: Workdir = field(default_factory=Workdir)
+    #: Who deploys (the ledger's ``--by``) and for which environment: the project record
+    #: names them while the deploy is in progress (deployer.deploy.record).
+    by: str = ""
+    environment: str = ""
+
+
+def in_progress(settings: Settings) -> dict[str, Any]:
+    """What the project record says while this deploy changes the project."""
+    return {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "by": settings.by,
+        "environment": settings.environment,
+        "started": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+    }
 
 
 def attempt(
@@ -101,7 +120,8 @@ def attempt(
         labels = {name: lb.service_labels(d, name) for name in services}
         override = lb.write_override(Path(scratch), services, labels)
         images = {name: str(spec.get("image") or "") for name, spec in model.items()}
-        record.write(client, d, project)
+        leftovers.tidy(client, project, out, "an earlier deploy (interrupted or killed)")
+        record.write(client, d, project, in_progress(settings))
 
         def up() -> Running:
             return compose.up(project, [path, override], pull=settings.pull)
@@ -113,7 +133,7 @@ def attempt(
             return _not_created(client, project, images, labels, done.stderr)
 
         title = f"{project} {describe(d.application, d.release, d.version, d.location)}"
-        with Progress(title, out) as progress:
+        with Progress(title, out) as progress, _tidied(client, project, out):
             result = watch_up(
                 client,
                 project,
@@ -126,6 +146,8 @@ def attempt(
                 replicas=replicas,
                 dependencies=dependencies(model),
             )
+    if result.up.returncode != 0 or result.interrupted_up:
+        leftovers.tidy(client, project, out, "this deploy")
     verdicts = result.verdicts
     outcome.verdicts = verdicts
     if result.certain_at is not None:
@@ -139,6 +161,17 @@ def attempt(
         outcome.error = None  # compose complained, yet every service came up
     check_pins(client, d, outcome, settings)
     return outcome
+
+
+@contextlib.contextmanager
+def _tidied(client: Any, project: str, out: TextIO) -> Iterator[None]:
+    """Ctrl-C while Compose ran (it has stopped when this sees it): what it created but
+    never started is removed."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        leftovers.tidy(client, project, out, "this deploy")
+        raise
 
 
 def check_pins(client: Any, d: Descriptor, outcome: Outcome, settings: Settings) -> None:

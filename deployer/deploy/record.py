@@ -12,14 +12,21 @@ creates a new record and then removes the older ones; a reader takes the newest
 (``io.consignment.recorded``, nanoseconds). Compose never touches it (it has no Compose
 label); ``consign down`` removes it. Projects deployed before the record existed carried the
 same keys on every container: :func:`read` falls back to those.
+
+While a deploy changes the project its record says so (``io.consignment.in-progress``: pid,
+host, who, since when); :func:`ended` writes the record again without it when the deploy
+ends, with ``io.consignment.interrupted`` after Ctrl-C. A record still "in progress" when
+the next command reads it was left by a deployer that was killed.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+import socket
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from deployer import label_keys as keys
@@ -41,6 +48,10 @@ class Deployed:
     source: str
     registry: str
     builds: dict[str, Any]
+    #: The deploy changing the project now, or killed while it did: pid, host, by, started.
+    in_progress: dict[str, Any] = field(default_factory=dict)
+    #: Set when Ctrl-C stopped the last deploy: what it said.
+    interrupted: str = ""
 
     @classmethod
     def from_labels(cls, project: str, labels: Mapping[str, str]) -> Deployed:
@@ -53,6 +64,8 @@ class Deployed:
             source=labels.get(keys.SOURCE, ""),
             registry=labels.get(keys.REGISTRY, ""),
             builds=json_object(labels.get(keys.BUILDS, "")),
+            in_progress=json_object(labels.get(keys.IN_PROGRESS, "")),
+            interrupted=labels.get(keys.INTERRUPTED, ""),
         )
 
 
@@ -84,15 +97,41 @@ def _newest(volumes: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
     return max(volumes, key=lambda v: int((v.get("Labels") or {}).get(RECORDED, "0")), default=None)
 
 
-def write(client: Any, descriptor: Descriptor, project: str) -> None:
-    """Record ``descriptor`` as what ``project`` is at; older records are removed."""
+def write(
+    client: Any, descriptor: Descriptor, project: str, in_progress: Mapping[str, Any] | None = None
+) -> None:
+    """Record ``descriptor`` as what ``project`` is at (``in_progress``: the deploy changing
+    it now, see the module doc); older records are removed."""
+    labels = record_labels(descriptor, project)
+    if in_progress:
+        labels[keys.IN_PROGRESS] = compact(dict(in_progress))
+    _replace(client, project, labels)
+
+
+def _replace(client: Any, project: str, labels: Mapping[str, str]) -> None:
     stamp = time.time_ns()
-    labels = {**record_labels(descriptor, project), RECORDED: str(stamp)}
     name = f"consign-record.{project}.{stamp}"
-    client.api.create_volume(name=name, labels=labels)
+    client.api.create_volume(name=name, labels={**labels, RECORDED: str(stamp)})
     for old in _records(client, project):
         if old["Name"] != name:
             remove(client, old["Name"])
+
+
+def ended(client: Any, project: str, interrupted: str = "") -> None:
+    """The deploy that changes ``project`` has ended (``interrupted``: Ctrl-C stopped it,
+    in these words): its record no longer says it is in progress."""
+    newest = _newest(_records(client, project))
+    if newest is None:
+        return
+    labels = dict(newest.get("Labels") or {})
+    if keys.IN_PROGRESS not in labels:  # nothing was changing it (or it was said already)
+        return
+    labels.pop(keys.IN_PROGRESS, None)
+    labels.pop(RECORDED, None)
+    labels.pop(keys.INTERRUPTED, None)
+    if interrupted:
+        labels[keys.INTERRUPTED] = interrupted[:1000]
+    _replace(client, project, labels)
 
 
 def remove(client: Any, name: str) -> None:
@@ -129,3 +168,29 @@ def projects(client: Any) -> list[str]:
     for row in client.api.containers(all=True, filters={"label": keys.VERSION}):
         names.add(str((row.get("Labels") or {}).get(keys.PROJECT, "")))
     return sorted(n for n in names if n)
+
+
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this host."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, someone else's
+        return True
+    return True
+
+
+def killed(previous: Deployed, host: str | None = None) -> bool:
+    """The record says a deploy is in progress and that deployer is gone: its process no
+    longer exists on this host, or it ran on another host (the caller holds the lock)."""
+    progress = previous.in_progress
+    if not progress:
+        return False
+    here = host or socket.gethostname()
+    pid = progress.get("pid")
+    if progress.get("host") == here and isinstance(pid, int) and pid != os.getpid():
+        return not alive(pid)
+    return progress.get("host") != here

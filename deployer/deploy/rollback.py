@@ -17,6 +17,7 @@ observer calls and the Ctrl-C handling are written once.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +34,9 @@ from deployer.report import Outcome
 from deployer.verdicts.summary import exit_code
 
 Observe = Callable[[Outcome, Descriptor], None]
+#: Ctrl-C stopped the attempt at this descriptor: "deploy" or "rollback" (the ledger
+#: records it as interrupted, with what was left running).
+Stopped = Callable[[Descriptor, str], None]
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,7 @@ def deploy_then_rollback(
     fetch_previous: Callable[[Deployed], Descriptor],
     out: TextIO,
     observe: Observe | None = None,
+    stopped: Stopped | None = None,
 ) -> tuple[Outcome, Outcome | None, ExitCode]:
     """The requested deploy, then (when it failed) the rollback; the code is the deploy's.
 
@@ -76,6 +81,8 @@ def deploy_then_rollback(
     try:
         outcome = flow.attempt(descriptor, None)
     except KeyboardInterrupt as e:
+        if stopped is not None:
+            stopped(descriptor, "deploy")
         raise Interrupted(flow.interrupted(descriptor) + return_hint(previous)) from e
     if observe is not None:
         observe(outcome, descriptor)
@@ -98,16 +105,19 @@ def deploy_then_rollback(
         flush=True,
     )
     back = placeholder(previous, flow.project)
+    older = as_descriptor(previous)
     try:
         older = fetch_previous(previous)
         # the failed deploy's logs are read while the rollback prepares, before it changes anything
         back = flow.attempt(older, outcome.wait_logs)
-        if observe is not None:
-            observe(back, older)
     except KeyboardInterrupt as e:
+        if stopped is not None:
+            stopped(older, "rollback")
         raise Interrupted(flow.rollback_interrupted(previous)) from e
-    except Exception as e:  # the rollback's failure is reported, not raised
+    except Exception as e:  # the rollback's failure is reported (and recorded), not raised
         back.error = f"rollback failed: {e}"
+    if observe is not None:
+        observe(back, older)
     outcome.wait_logs()
     back.wait_logs()
     return outcome, back, code
@@ -121,8 +131,10 @@ def deploy(
     fetch_previous: Callable[[Deployed], Descriptor],
     out: TextIO,
     observe: Observe | None = None,
+    stopped: Stopped | None = None,
 ) -> tuple[Outcome, Outcome | None, ExitCode]:
-    """The Compose path's :func:`deploy_then_rollback`."""
+    """The Compose path's :func:`deploy_then_rollback`; the project record says when it
+    ended (and whether Ctrl-C stopped it)."""
     project = settings.project
 
     def one(d: Descriptor, before_changes: Callable[[], None] | None) -> Outcome:
@@ -147,10 +159,24 @@ def deploy(
 
     flow = Flow(project, project, one, code, interrupted, rollback_interrupted)
     previous = record.read(client, project)
-    return deploy_then_rollback(
-        descriptor, previous, flow, rollback=settings.rollback,
-        fetch_previous=fetch_previous, out=out, observe=observe,
-    )  # fmt: skip
+    try:
+        found = deploy_then_rollback(
+            descriptor, previous, flow, rollback=settings.rollback,
+            fetch_previous=fetch_previous, out=out, observe=observe, stopped=stopped,
+        )  # fmt: skip
+    except Interrupted as e:  # the record says so, for `consign status`
+        record.ended(client, project, interrupted=f"{_now()} Ctrl-C: {e}")
+        raise
+    except BaseException:  # it ended with an error (reported): not a killed deployer's
+        with contextlib.suppress(Exception):
+            record.ended(client, project)
+        raise
+    record.ended(client, project)
+    return found
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 def version_or_location(descriptor: Descriptor) -> str:
@@ -163,6 +189,15 @@ def returns_to(previous: Deployed | None, descriptor: Descriptor) -> bool:
         return False
     asked = (descriptor.application, descriptor.release, descriptor.version)
     return (previous.application, previous.release, previous.version) != asked
+
+
+def as_descriptor(previous: Deployed) -> Descriptor:
+    """The version a record names, as a descriptor without its text (a rollback that could
+    not fetch it is still recorded by it)."""
+    return Descriptor(
+        "", previous.source, previous.registry, previous.application, previous.release,
+        previous.version, previous.commit or None, dict(previous.builds),
+    )  # fmt: skip
 
 
 def placeholder(previous: Deployed, project: str) -> Outcome:

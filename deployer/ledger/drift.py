@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from consign.textclip import clip_utf8
 from deployer.ledger.record import CONFIG_HASH, PROJECT, SERVICE
 
 MISSING, STOPPED, EXTRA, IMAGE, CONFIG = "missing", "stopped", "extra", "image", "config"
@@ -105,7 +106,9 @@ def services_of(
             {
                 "service": name,
                 "verdict": "drift",
-                "detail": "; ".join(f"{d.kind} {d.container}: {d.detail}" for d in found)[:4000],
+                "detail": clip_utf8(
+                    "; ".join(f"{d.kind} {d.container}: {d.detail}" for d in found), 4000
+                ),
                 "containers": ids,
                 "image": images[0] if len(images) == 1 else None,
                 "component": None,

@@ -9,7 +9,9 @@ last rollback came up healthy; otherwise the deploy is ``failed``/``timed_out``)
 a ``rollback`` record of the older version with its own verdicts for each rollback, in the
 order they happened: on a stack, the rollback Swarm made by itself
 (``update_config.failure_action: rollback``, its services' details say so) and then the
-deployer's own.
+deployer's own. An attempt stopped by Ctrl-C is recorded with outcome ``interrupted`` and
+what it left running (:mod:`deployer.ledger.endings`); a rollback that could not even
+start (its version unreadable, refused by Compose) is a ``rollback`` record ``failed``.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 
 from deployer.deploy.sources import Descriptor
 from deployer.engine.inspect import inspect_all
-from deployer.ledger import record
+from deployer.ledger import endings, record
 from deployer.report import Outcome
 from deployer.swarm import tasks as swarm_tasks
 
@@ -40,6 +42,8 @@ class Observer:
 
     client: Any
     seen: list[_Seen] = field(default_factory=list)
+    #: The attempt Ctrl-C stopped ("deploy" or "rollback", with what it left running).
+    stopped: tuple[str, _Seen] | None = None
 
     def __call__(self, outcome: Outcome, descriptor: Descriptor) -> None:
         finished = record.utc_now()
@@ -51,6 +55,18 @@ class Observer:
         if not services:
             services = record.services(outcome.verdicts, {}, origin)
         self.seen.append(_Seen(outcome, descriptor, finished, services))
+
+    def interrupt(self, descriptor: Descriptor, project: str, kind: str) -> None:
+        """Ctrl-C stopped the ``kind`` ("deploy"/"rollback") attempt at ``descriptor``
+        (Compose has stopped): what it left running is read now."""
+        d = descriptor
+        outcome = Outcome(
+            d.application, d.release, d.version, d.kind, d.location, d.commit, project
+        )
+        services: list[dict[str, Any]] = []
+        with contextlib.suppress(Exception):  # a record without containers beats no record
+            services = endings.left_running(self.client, project)
+        self.stopped = (kind, _Seen(outcome, d, record.utc_now(), services))
 
     def inspect(self, outcome: Outcome) -> dict[str, dict[str, Any]]:
         """What runs, by the IDs the verdicts name (Compose: ``docker inspect``)."""
@@ -109,14 +125,18 @@ def deploy_records(
     by: str,
     engine: dict[str, Any],
 ) -> list[dict[str, Any]]:
-    """The deploy's record and, when it was rolled back, each rollback's (in that order)."""
+    """The deploy's record and, when it was rolled back, each rollback's (in that order);
+    an attempt Ctrl-C stopped is last, with outcome ``interrupted``."""
+    common = {"environment": environment, "by": by, "engine": engine}
+    stopped = observer.stopped
     if not observer.seen:
-        return []
+        if stopped is None:
+            return []
+        return [_one(stopped[1], stopped[0], started, endings.INTERRUPTED, None, common)]
     first, backs = observer.seen[0], observer.seen[1:]
     last = backs[-1] if backs else None
     back_ok = last is not None and last.outcome.ok and bool(last.outcome.verdicts)
     to = _number(last.outcome.version) if last is not None and back_ok else None
-    common = {"environment": environment, "by": by, "engine": engine}
     out = [_one(first, "deploy", started, _outcome(first.outcome, to), to, common)]
     before = first
     for back in backs:
@@ -127,6 +147,9 @@ def deploy_records(
         begun = _iso(when, before.finished)
         out.append(_one(back, "rollback", begun, _outcome(back.outcome, None), None, common))
         before = back
+    if stopped is not None:  # the rollback was stopped
+        begun = _iso(first.outcome.rollback_started, before.finished)
+        out.append(_one(stopped[1], stopped[0], begun, endings.INTERRUPTED, None, common))
     return out
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from consign.textclip import clip_utf8
 from deployer.verdicts import ServiceVerdict, Verdict
 
 CONFIG_HASH = "com.docker.compose.config-hash"
@@ -91,7 +92,7 @@ def services(
             {
                 "service": name,
                 "verdict": sv.verdict.value,
-                "detail": sv.detail,
+                "detail": clip_utf8(sv.detail, 4000),  # the registry's limit, in bytes
                 "containers": ids,
                 "image": images[0] if len(images) == 1 else (",".join(images) or None),
                 "config_hash": hashes[0] if len(hashes) == 1 else None,

@@ -22,6 +22,7 @@ from urllib.parse import quote, urlencode
 import click
 
 from consign.errors import ConsignError, EnvironmentChangeRefused, RegistryUnreachable, exits
+from consign.textclip import clip_utf8
 from publisher.client import PublishFailed, RetryPolicy, send_json
 from publisher.options import retry_options
 
@@ -121,7 +122,7 @@ def retire(
         body = _send(
             "POST",
             retirement_url(registry, name),
-            {"by": by[:200], "reason": reason},
+            {"by": clip_utf8(by, 200), "reason": reason},
             token,
             policy,
         )
@@ -155,7 +156,7 @@ def restore(
 ) -> None:
     """Put NAME back in service (in the lists again)."""
     policy = RetryPolicy(attempts=attempts, backoff=backoff, timeout=timeout)
-    query = {"by": by[:200]} | ({"reason": reason} if reason else {})
+    query = {"by": clip_utf8(by, 200)} | ({"reason": reason} if reason else {})
     try:
         body = _send("DELETE", retirement_url(registry, name, query), {}, token, policy)
     except PublishFailed as e:

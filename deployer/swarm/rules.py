@@ -33,7 +33,7 @@ UNSCHEDULABLE_GRACE = 2.0
 
 
 @dataclass(frozen=True)
-class Snapshot:
+class ServicePoll:
     """One poll of a service: its document (with ``ServiceStatus``), its tasks, and the
     manager's wall clock at the poll (epoch seconds)."""
 
@@ -134,7 +134,7 @@ class ServiceJudge:
         self.verdict = ServiceVerdict(name, Verdict.PENDING, None, "waiting for tasks", 0.0, [])
         self._waiting: dict[str, float] = {}  # task id -> when first seen unschedulable
 
-    def observe(self, snap: Snapshot, now: float) -> ServiceVerdict:
+    def observe(self, snap: ServicePoll, now: float) -> ServiceVerdict:
         """Judge one poll at monotonic ``now``; returns (and keeps) the verdict."""
         if self.verdict.verdict.final:
             return self.verdict

@@ -19,7 +19,7 @@ from deployer.deploy.labels import service_origin
 from deployer.engine.fields import engine_offset
 from deployer.status import ProjectStatus
 from deployer.swarm.labels import deployed, labels_of
-from deployer.swarm.rules import ServiceJudge, Snapshot, desired_slots
+from deployer.swarm.rules import ServiceJudge, ServicePoll, desired_slots
 from deployer.swarm.stack import StackRunner
 from deployer.swarm.watch import NAMESPACE, service_tasks, stack_services
 
@@ -49,7 +49,7 @@ def _judge(client: Any, stack: str) -> ProjectStatus | None:
             continue  # scaled to 0: nothing should run, as a deploy skips it
         judge = ServiceJudge(name, since=wall - RECENT, started=now, stable=0.0)
         judge.since_update = float("inf")  # judge what runs now, whatever the last update did
-        status.verdicts[name] = judge.observe(Snapshot(doc, tasks.get(doc["ID"], []), wall), now)
+        status.verdicts[name] = judge.observe(ServicePoll(doc, tasks.get(doc["ID"], []), wall), now)
         origin = service_origin(labels_of(doc))
         if origin is not None:
             status.origins[name] = origin

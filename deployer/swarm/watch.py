@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from deployer.engine.fields import engine_offset
-from deployer.swarm.rules import ServiceJudge, Snapshot
+from deployer.swarm.rules import ServiceJudge, ServicePoll
 from deployer.verdicts import ServiceVerdict, Verdict
 
 POLL = 0.25
@@ -72,7 +72,7 @@ def watch_stack(
         wall = time.time() + offset
         for name in open_:
             doc = docs[name]
-            judges[name].observe(Snapshot(doc, tasks.get(doc["ID"], []), wall), now)
+            judges[name].observe(ServicePoll(doc, tasks.get(doc["ID"], []), wall), now)
         for name, judge in judges.items():
             if name not in docs and not judge.verdict.verdict.final:
                 gone = "the service does not exist (removed while deploying?)"

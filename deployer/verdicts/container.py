@@ -16,12 +16,16 @@ Hence:
 
 A restart is certain as soon as one of these is seen: ``State.Restarting``; RestartCount or
 StartedAt changing between two observations; RestartCount > 0 on a container created after
-the deploy began. A failure, once seen, sticks to the container.
+the deploy began. A failure, once seen, sticks to the container, unless the tracker
+*excuses* it (:meth:`ContainerState.excuse`: the container last exited while a service it
+needs was not back): then only exits after that point count (RestartCount above what it
+was when excused).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from deployer.engine.fields import (
     health,
@@ -55,24 +59,49 @@ class ContainerState:
         self.ever_started = parse_stamp(self.started_at) is not None
         self.confirm_at: float | None = None
         self.verdict = ContainerVerdict(Verdict.PENDING, None, "not inspected yet")
+        created = parse_stamp(first.inspect.get("Created"))
+        #: Created after the deploy began: its service is being (re)created by this deploy.
+        self.new = created is not None and since_wall is not None and created >= since_wall
+        #: Monotonic estimate of the last exit (``State.FinishedAt``), None: never exited.
+        self.exit_at: float | None = None
+        #: RestartCount when the restarts so far were excused; None: none were.
+        self.baseline: int | None = None
+        self.last: Observation = first
 
     def update(self, obs: Observation, stable: float) -> None:
-        if self.verdict.verdict.failed:
+        # a crash loop stays one (``restarted`` only turns true) but its history is kept
+        # current, for :meth:`excuse`
+        if self.verdict.verdict.failed and self.verdict.verdict is not Verdict.CRASH_LOOPING:
             return
         self._note_history(obs)
+        self.last = obs
         self.confirm_at = None
         self.verdict = self._classify(obs, stable)
+
+    def excuse(self, before: float, stable: float) -> bool:
+        """Forgive the restarts seen so far when the last exit came before ``before`` (the
+        monotonic time every service it needs was back): from now on only a later exit
+        counts. True when a crash loop was forgiven (the verdict is judged again)."""
+        if self.verdict.verdict is not Verdict.CRASH_LOOPING or not self.restarted:
+            return False
+        if self.exit_at is None or self.exit_at >= before:
+            return False
+        self.restarted = False
+        self.baseline = self.restart_count
+        self.confirm_at = None
+        self.verdict = self._classify(self.last, stable)
+        return True
 
     def _note_history(self, obs: Observation) -> None:
         inspect, st = obs.inspect, state(obs.inspect)
         count, started_at = restart_count(inspect), st.get("StartedAt")
-        if st.get("Restarting") or count > self.restart_count:
-            self.restarted = True
-        if parse_stamp(self.started_at) is not None and started_at != self.started_at:
-            self.restarted = True
-        created, since = parse_stamp(inspect.get("Created")), self.since_wall
-        if count > 0 and created is not None and since is not None and created >= since:
-            self.restarted = True
+        finished = parse_stamp(st.get("FinishedAt"))
+        if finished is not None:
+            self.exit_at = obs.t if obs.wall is None else obs.t - max(0.0, obs.wall - finished)
+        if self.baseline is not None:  # excused: only an exit after that counts
+            self.restarted = self.restarted or count > self.baseline
+        else:
+            self._restarted_by_rules(inspect, st, count, started_at)
         if parse_stamp(started_at) is not None:
             self.ever_started = True
         if started_at != self.started_at or self.run_since is None:
@@ -82,6 +111,17 @@ class ContainerState:
             self.last_exit = obs.last_exit
         if st.get("Restarting") or st.get("Status") in ("exited", "dead"):
             self.last_exit = int(st.get("ExitCode") or 0)
+
+    def _restarted_by_rules(
+        self, inspect: dict[str, Any], st: dict[str, Any], count: int, started_at: Any
+    ) -> None:
+        if st.get("Restarting") or count > self.restart_count:
+            self.restarted = True
+        if parse_stamp(self.started_at) is not None and started_at != self.started_at:
+            self.restarted = True
+        created, since = parse_stamp(inspect.get("Created")), self.since_wall
+        if count > 0 and created is not None and since is not None and created >= since:
+            self.restarted = True
 
     @staticmethod
     def _run_start(obs: Observation) -> float:

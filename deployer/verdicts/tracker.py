@@ -6,11 +6,24 @@ rule is unit tested on saved inspect JSON. Per-container rules live in
 :mod:`deployer.verdicts.container`; this module aggregates them per service (replicas: the worst
 container wins, too few containers is not final), keeps failures sticky, settles
 timeouts and records when each service reached its verdict.
+
+**A crash loop is certain only once what the service needs is back.** A service restarts
+on its own when a service it needs is away: its ``depends_on`` (``dependencies``), or any
+service this same deploy is recreating (a container created after ``since_wall``) that
+does not itself depend on it and that it may have needed before (``existed``: the
+services that had containers when the deploy began; a service the deploy *adds* cannot
+be what an older one needs, so a crash loop beside a new, slow service stays certain at
+once). While one of those is not yet ok, its restarts make it
+*pending* ("restarted while web was not back"), not crash-looping; once all are ok, the
+restarts whose exit came before that moment are excused and it is judged on what happens
+next (:meth:`~deployer.verdicts.container.ContainerState.excuse`). When a ``depends_on``
+dependency fails, the restarting service is BLOCKED by it (the dependency is the cause).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 
 from deployer.verdicts.container import ContainerState, ContainerVerdict
@@ -35,6 +48,8 @@ class VerdictTracker:
         timeout: float | None = None,
         replicas: Mapping[str, int] | None = None,
         since_wall: float | None = None,
+        dependencies: Mapping[str, Iterable[str]] | None = None,
+        existed: Iterable[str] | None = None,
     ) -> None:
         self.services = list(dict.fromkeys(services))
         self.stable = stable
@@ -42,9 +57,24 @@ class VerdictTracker:
         self.timeout = timeout
         self.replicas = dict(replicas or {})
         self.since_wall = since_wall
+        known = set(self.services)
+        #: service -> the services its ``depends_on`` names (those this tracker judges)
+        self.dependencies = {
+            s: {d for d in (dependencies or {}).get(s, ()) if d in known and d != s}
+            for s in self.services
+        }
+        self._needed_by = _dependents(self.dependencies)
+        #: services that had containers before the deploy (None: not known, all count)
+        self.existed = None if existed is None else set(existed)
         self._containers: dict[str, dict[str, ContainerState]] = {s: {} for s in self.services}
         self._sticky: dict[str, ServiceVerdict] = {}
         self._current: dict[str, ServiceVerdict] = {}
+        #: service -> monotonic time it became ok (-inf: ok from its first verdict, unchanged)
+        self._ok_since: dict[str, float] = {}
+        #: services whose restarts wait for what they need to be back
+        self._held: set[str] = set()
+        #: services this deploy is creating a container for (not inspected yet)
+        self._coming: set[str] = set()
 
     def observe(self, obs: Observation) -> None:
         if obs.service not in self._containers:
@@ -55,12 +85,20 @@ class VerdictTracker:
             state = containers[obs.container_id] = ContainerState(obs, self.since_wall)
         state.update(obs, self.stable)
         self._settle(obs.service, obs.t)
+        self._settle_held(obs.t)
+
+    def coming(self, service: str) -> None:
+        """This deploy creates a container of ``service`` (Compose's ``create`` event, before
+        any inspect): it counts as recreated, so what needs it waits for it."""
+        if service in self._containers:
+            self._coming.add(service)
 
     def forget(self, container_id: str, t: float) -> None:
         """The container is gone (destroyed); a failure it caused stays."""
         for service, containers in self._containers.items():
             if containers.pop(container_id, None) is not None:
                 self._settle(service, t)
+        self._settle_held(t)
 
     def mark(self, service: str, verdict: Verdict, detail: str, t: float) -> None:
         """A verdict from outside the containers (NOT_CREATED, BLOCKED: Compose's account).
@@ -95,6 +133,7 @@ class VerdictTracker:
 
     def verdicts(self, now: float) -> dict[str, ServiceVerdict]:
         """One verdict per service (copies: callers may change them freely)."""
+        self._settle_held(now)
         return {s: replace(self._final_or_timeout(s, now)) for s in self.services}
 
     def _final_or_timeout(self, service: str, now: float) -> ServiceVerdict:
@@ -115,14 +154,82 @@ class VerdictTracker:
     def _settle(self, service: str, t: float) -> None:
         if service in self._sticky:
             return
-        new = self._aggregate(service, t)
+        new, held = self._judge(service, t, {}, frozenset())
+        if held:
+            self._held.add(service)
+        else:
+            self._held.discard(service)
         old = self._current.get(service)
+        self._note_ok(service, new, first=old is None, t=t)
         if old is not None and (old.verdict, old.exit_code) == (new.verdict, new.exit_code):
             old.detail, old.containers = new.detail, new.containers
             return
         self._current[service] = new
         if new.verdict.failed:
             self._sticky[service] = new
+
+    def _settle_held(self, t: float) -> None:
+        """Judge again the services held by what they need (which may be back now)."""
+        for service in sorted(self._held):
+            self._settle(service, t)
+
+    def _note_ok(self, service: str, sv: ServiceVerdict, *, first: bool, t: float) -> None:
+        if not sv.verdict.ok:
+            self._ok_since.pop(service, None)
+        elif service not in self._ok_since:
+            unchanged = not any(c.new for c in self._containers[service].values())
+            self._ok_since[service] = -math.inf if first and unchanged else t
+
+    def _needs(self, service: str) -> set[str]:
+        """What ``service``'s restarts wait for: its ``depends_on``, and every service this
+        deploy recreates (that existed before it) that does not itself (transitively)
+        depend on it."""
+        recreated = {s for s, cs in self._containers.items() if any(c.new for c in cs.values())}
+        recreated |= self._coming
+        if self.existed is not None:
+            recreated &= self.existed
+        return (self.dependencies[service] | recreated) - self._needed_by[service] - {service}
+
+    def _judge(
+        self, service: str, t: float, memo: dict[str, ServiceVerdict], visiting: frozenset[str]
+    ) -> tuple[ServiceVerdict, bool]:
+        """The service's verdict with the dependency rule (module doc) applied, and whether
+        it is held by what it needs (``visiting``: the services whose judgement asks)."""
+        raw = self._aggregate(service, t)
+        needs = self._needs(service) - visiting
+        if raw.verdict is not Verdict.CRASH_LOOPING or not needs:
+            return raw, False
+        states: dict[str, ServiceVerdict] = {}
+        for dep in sorted(needs):
+            found = self._sticky.get(dep) or memo.get(dep)
+            if found is None:
+                found = memo[dep] = self._judge(dep, t, memo, visiting | {service})[0]
+            states[dep] = found
+        away = [d for d, sv in states.items() if not sv.verdict.final]
+        if away:
+            detail = (
+                f"restarted while {', '.join(away)} (which it needs) {_is(away)} not back yet; "
+            )
+            held = replace(
+                raw, verdict=Verdict.PENDING, detail=detail + raw.detail, seconds=t - self.started
+            )
+            return held, True
+        failed = [
+            (d, sv)
+            for d, sv in states.items()
+            if sv.verdict.failed and d in self.dependencies[service]
+        ]
+        if failed:
+            dep, sv = failed[0]
+            code = f" (exit {sv.exit_code})" if sv.exit_code not in (None, 0) else ""
+            detail = f"restarts while {dep}, which it depends on, is {sv.verdict.value}{code}"
+            return replace(raw, verdict=Verdict.BLOCKED, detail=detail), False
+        back = max(
+            (self._ok_since.get(d, t) for d, sv in states.items() if sv.verdict.ok),
+            default=-math.inf,
+        )
+        excused = [c.excuse(back, self.stable) for c in self._containers[service].values()]
+        return (self._aggregate(service, t) if any(excused) else raw), False
 
     def _aggregate(self, service: str, t: float) -> ServiceVerdict:
         states = self._containers.get(service, {})
@@ -144,3 +251,22 @@ class VerdictTracker:
         else:
             detail = worst.detail
         return ServiceVerdict(service, worst.verdict, worst.exit_code, detail, seconds, names)
+
+
+def _is(names: Sequence[str]) -> str:
+    return "is" if len(names) == 1 else "are"
+
+
+def _dependents(dependencies: Mapping[str, set[str]]) -> dict[str, set[str]]:
+    """service -> every service that depends on it, directly or through others."""
+    found: dict[str, set[str]] = {s: set() for s in dependencies}
+    for service in dependencies:
+        stack, seen = list(dependencies[service]), set()
+        while stack:
+            dep = stack.pop()
+            if dep in seen:
+                continue
+            seen.add(dep)
+            found.setdefault(dep, set()).add(service)
+            stack.extend(dependencies.get(dep, ()))
+    return found

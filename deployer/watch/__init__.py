@@ -46,16 +46,19 @@ def watch_up(
     # Subscribed before anything starts, a little earlier to cover clock skew.
     feed = EventFeed(client, f"{keys.PROJECT}={project}", since=since - 2.0)
     try:
+        inspector = EngineInspector(client, project)
+        existed = set(inspector.containers().values())  # before `up` changes anything
         watch = ProjectWatch(
             services,
             feed=feed,
-            inspector=EngineInspector(client, project),
+            inspector=inspector,
             clock=clock,
             stable=stable,
             timeout=timeout,
             since=since,
             replicas=replicas,
             dependencies=dependencies,
+            existed=existed,
         )
         return watch.run(up(), failed, on_update)
     finally:

@@ -19,6 +19,9 @@ tested on saved event/inspect sequences, no engine needed):
 - **Act on certainty.** A failure observed on a container of this deploy is certain: the
   watch stops at once. If ``up`` still runs it is interrupted (as Ctrl-C would) and waited
   for, and the other services keep what they were doing at that moment.
+- **A crash loop is certain only once what it needs is back** (the tracker's rule, see
+  :mod:`deployer.verdicts.tracker`): an unchanged service that restarts while a service it
+  needs is being replaced is judged on what it does once that service is ok.
 - **No inspect on create while up runs**: Compose asks the engine to start every container
   at once and the engine holds each container's lock until its turn, so an inspect would
   block; the ``start`` event comes once the lock is free.
@@ -142,6 +145,7 @@ class ProjectWatch:
         since: float,
         replicas: Mapping[str, int] | None = None,
         dependencies: Dependencies | None = None,
+        existed: Iterable[str] | None = None,
     ) -> None:
         self.services = list(services)
         self.feed = feed
@@ -152,7 +156,13 @@ class ProjectWatch:
         self.dependencies = dependencies or {}
         self.started = clock.monotonic()
         self.tracker = VerdictTracker(
-            services, stable=stable, started=self.started, since_wall=since, replicas=replicas
+            services,
+            stable=stable,
+            started=self.started,
+            since_wall=since,
+            replicas=replicas,
+            dependencies=self.dependencies,
+            existed=existed,
         )
         self.wanted = set(services)
         self.known: dict[str, str] = {}  # container id -> service, judged
@@ -173,6 +183,8 @@ class ProjectWatch:
                 continue
             if not cid:
                 continue
+            if event_action(event) == "create":  # a container of this deploy: its service is
+                self.tracker.coming(attrs[keys.SERVICE])  # recreated (the crash-loop rule)
             if self.up_done is None and event_action(event) == "create" and cid not in touched:
                 continue  # its start is queued in the engine, which locks it (module doc)
             code = event_exit_code(event)

@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from registry.errors import EnvironmentLocked, NotFound, StoreError
+from registry.errors import EnvironmentLockHeld, NotFound, StoreError
 from registry.store.types import EnvironmentLock
 
 FOLDER = "consign-locks"
@@ -136,7 +136,7 @@ class EnvLocks:
             and secrets.compare_digest(previous.id.encode(), replace.encode())
         )
         if previous is not None and _parse(previous.expires) > now and not replacing:
-            raise EnvironmentLocked(describe(previous), details={"lock": lock_json(previous)})
+            raise EnvironmentLockHeld(describe(previous), details={"lock": lock_json(previous)})
         lock = EnvironmentLock(
             environment=environment,
             id=secrets.token_urlsafe(18),

@@ -121,7 +121,7 @@ class DeploymentRecord:
     release: str
     version: int | None
     commit: str | None
-    outcome: str  # "ok" | "failed" | "timed_out" | "rolled_back" | "torn_down" | "drift" | "broken"
+    outcome: str  # see registry/http/parsing/ledger.py KINDS (deploy, rollback, teardown, drift)
     rolled_back_to: int | None
     started: str  # ISO-8601 UTC
     finished: str  # ISO-8601 UTC

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from consign.exit_codes import ExitCode
-from tests.deployer.helpers import deploy
+from tests.deployer.helpers import containers, deploy
 
 pytestmark = pytest.mark.docker
 
@@ -78,6 +78,10 @@ def test_a_failing_dependency_keeps_its_verdict_and_logs_and_blocks_its_dependen
     assert verdicts["proxy"]["label"] == "blocked", verdicts
     assert "waits for web (service_started), which is blocked" in verdicts["proxy"]["detail"]
     assert r.report["summary"].startswith("api "), r.report["summary"]
+    # Compose created web and proxy, then never started them: removed, and said so
+    assert "container(s) this deploy created but never started: " in r.output, r.output
+    assert f"{project}-web-1" in r.output and f"{project}-proxy-1" in r.output
+    assert not [c.name for c in containers(project) if c.status == "created"]
     assert (
         "blocked: web, proxy" in r.report["summary"]
         or "blocked: proxy, web" in (r.report["summary"])

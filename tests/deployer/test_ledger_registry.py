@@ -165,6 +165,21 @@ def test_drift_names_a_removed_and_an_extra_container(
     web = next(s for s in recorded["services"] if s["service"] == "web")["containers"][0]
     run(["docker", "rm", "-f", web])
     extra = f"{project}-extra"
+    try:
+        _drift_with_extra(registry.url, environment, project, extra, web, recorded, drift_cmd)
+    finally:  # a `docker run` container is no Compose service: `down` would leave it
+        run(["docker", "rm", "-f", "-v", extra], check=False, timeout=60)
+
+    compose(project, descriptor, "up", "-d", "--remove-orphans")  # the redeploy
+    report_deploy(registry.url, docker_client, project, environment, version)
+    after = drift_cmd()
+    assert after.returncode == 0, after.stdout + after.stderr
+
+
+def _drift_with_extra(
+    url: str, environment: str, project: str, extra: str, web: str, recorded: dict[str, Any],
+    drift_cmd: Any,
+) -> None:  # fmt: skip
     run(["docker", "run", "-d", "--name", extra, "--label", f"{record.PROJECT}={project}",
          "--label", f"{record.SERVICE}=sidecar", "busybox:latest", "sleep", "3600"])  # fmt: skip
     found = drift_cmd()
@@ -172,15 +187,10 @@ def test_drift_names_a_removed_and_an_extra_container(
     assert f"web: missing {web[:12]}" in found.stdout
     assert "sidecar: extra" in found.stdout and extra in found.stdout
     assert "reported to the ledger" in found.stderr + found.stdout
-    [event, deployed] = history(registry.url, environment)[:2]
+    [event, deployed] = history(url, environment)[:2]
     assert (event["kind"], event["outcome"]) == ("drift", "drift")
     assert {s["service"] for s in event["services"]} == {"web", "sidecar"}
     assert deployed["id"] == recorded["id"]
-
-    compose(project, descriptor, "up", "-d", "--remove-orphans")  # the redeploy
-    report_deploy(registry.url, docker_client, project, environment, version)
-    after = drift_cmd()
-    assert after.returncode == 0, after.stdout + after.stderr
 
 
 def test_drift_exits_5_when_the_registry_cannot_say(registry: ServedRegistry) -> None:

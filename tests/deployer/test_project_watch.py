@@ -224,3 +224,19 @@ def test_a_lost_feed_falls_back_to_inspecting_every_known_container() -> None:
     feed.alive = False
     watch.on_events([])
     assert watch.verdicts()["job"].verdict is Verdict.EXITED
+
+
+def test_a_crash_while_a_service_being_created_is_not_inspected_yet_waits_for_it() -> None:
+    """web's `create` event came, its inspect not yet (no inspect on create while up runs):
+    the worker that restarts meanwhile is not crash-looping until web is back."""
+    inspector = Inspector(k2=("worker", saved("restarting_always")), w2=("web", saved("created")))
+    watch = make(["web", "worker"], inspector)
+    watch.on_events([event("w2", "web", "create"), event("k2", "worker", "die", exitCode="3")])
+    verdicts = watch.verdicts()
+    assert verdicts["worker"].verdict is Verdict.PENDING, verdicts["worker"].detail
+    assert "web (which it needs)" in verdicts["worker"].detail
+    assert not watch.failure_certain(verdicts)
+
+    alone = make(["web", "worker"], Inspector(k2=("worker", saved("restarting_always"))))
+    alone.on_events([event("k2", "worker", "die", exitCode="3")])  # nothing else is coming
+    assert alone.verdicts()["worker"].verdict is Verdict.CRASH_LOOPING

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from registry.http.views.rundeck import version_label
 from registry.store import Promotion, VersionInfo
-from registry.views.rundeck import version_label
 
 
 def info(build: dict[str, Any], created: str = "2026-11-26T04:05:06Z") -> VersionInfo:
@@ -51,7 +51,7 @@ def test_rejected_promoted_and_frozen_are_marked() -> None:
     from dataclasses import replace
 
     from registry.gate import REJECTION, Decision, Freeze
-    from registry.views.rundeck import release_label
+    from registry.http.views.rundeck import release_label
 
     rejection = Decision(REJECTION, 7, "qa", "qa-ann", "BUG-12:  login\nloops", "t")
     label = version_label(info({}), latest=True, rejected=rejection)

@@ -16,8 +16,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from consign.process import run
-from registry.app import create_app
-from registry.storage import STORE_EXTENSION
+from registry.http.app import create_app
+from registry.http.storage import STORE_EXTENSION
 from registry.store.locking import LOCK_NAME
 from tests.serving import ServedRegistry
 

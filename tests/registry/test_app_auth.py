@@ -105,7 +105,7 @@ def test_read_tokens_from_environment(
     path = tmp_path / "read-tokens"
     path.write_text("r1\nr2\n")
     monkeypatch.setenv("CONSIGN_READ_TOKENS_FILE", str(path))
-    from registry.app import create_app
+    from registry.http.app import create_app
 
     client = create_app({"REPO": str(tmp_path / "env.git")}).test_client()
     assert client.get("/api/applications").status_code == 401
@@ -115,7 +115,7 @@ def test_read_tokens_from_environment(
 
 
 def test_identity_entries_and_default_identities() -> None:
-    from registry.auth import Tokens, default_identity, grants
+    from registry.http.auth import Tokens, default_identity, grants
 
     parsed = grants(["qa-ann:s3cret", "plain", "x:y:z"], "approve")
     assert [(g.identity, g.token) for g in parsed] == [
@@ -141,7 +141,7 @@ def test_require_report_is_its_own_role(make_app: Any) -> None:
     """The ledger's routes call require_report(); here through a route of its own."""
     from flask import jsonify
 
-    from registry.auth import require_report
+    from registry.http.auth import require_report
 
     app = make_app(REPORT_TOKENS="deployer:rep", PUBLISH_TOKENS="pub")
 

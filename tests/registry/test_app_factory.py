@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from registry.app import create_app
 from registry.errors import StoreError
+from registry.http.app import create_app
 from tests.registry.conftest import fsck, publish
 
 WEB = "services:\n  web:\n    image: busybox\n"

@@ -274,3 +274,19 @@ def test_the_crash_loop_sequence_as_the_deployer_reports_it(versions: FlaskClien
     assert two.get_json()["verified"] == [] and len(two.get_json()["deployments"]) == 1
     at = client.get(f"{REPORTS}?at=2026-12-01T10:01:30Z").get_json()["deployed"]
     assert [(d["version"], d["outcome"]) for d in at] == [(2, "rolled_back")]
+
+
+def test_an_interrupted_deploy_or_rollback_is_recorded_and_is_what_runs(
+    versions: FlaskClient,
+) -> None:
+    client = versions
+    left = {"verdict": "running", "detail": "left so when the deploy was interrupted"}
+    stopped = report(2, outcome="interrupted", services=[{**report()["services"][0], **left}])
+    assert client.post(REPORTS, json=stopped).status_code == 201
+    [now] = client.get("/api/environments/qa-1").get_json()["deployed"]
+    assert (now["version"], now["outcome"]) == (2, "interrupted")
+    back = report(1, kind="rollback", outcome="interrupted", finished="2026-12-01T10:06:00Z")
+    assert client.post(REPORTS, json=back).status_code == 201
+    refused = client.post(REPORTS, json=report(1, kind="teardown", outcome="interrupted"))
+    assert refused.status_code == 400
+    assert "torn_down, failed" in refused.get_json()["message"]

@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from consign.process import run
-from registry.auth import default_identity
+from registry.http.auth import default_identity
 from tests.registry.conftest import b64, objects, refs
 from tests.serving import ServedRegistry
 

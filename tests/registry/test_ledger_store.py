@@ -13,7 +13,7 @@ import pytest
 
 from consign.compose.errors import InvalidName
 from consign.process import run
-from registry.errors import Conflict, EnvironmentLocked, InvalidRecord, NotFound
+from registry.errors import Conflict, EnvironmentLockHeld, InvalidRecord, NotFound
 from registry.store import DeploymentRecord, DescriptorStore, ServiceRecord
 from tests.registry.conftest import objects, refs
 from tests.registry.test_store import frag, publish
@@ -181,7 +181,7 @@ def test_another_process_sees_new_records(repo: Path, store: DescriptorStore) ->
 def test_locks_refuse_expire_and_are_taken_over(store: DescriptorStore) -> None:
     lock, previous = store.acquire_lock("qa-1", {"by": "alice", "version": 2}, ttl=60)
     assert previous is None and store.lock("qa-1") == lock
-    with pytest.raises(EnvironmentLocked, match="locked by alice") as refused:
+    with pytest.raises(EnvironmentLockHeld, match="locked by alice") as refused:
         store.acquire_lock("qa-1", {"by": "bob"}, ttl=60)
     assert refused.value.details["lock"]["holder"]["by"] == "alice"
     assert refused.value.details["lock"]["id"] == lock.id  # a retried POST knows its own

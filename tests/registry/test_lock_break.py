@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from consign.process import run
-from registry.errors import EnvironmentLocked, NotFound
+from registry.errors import EnvironmentLockHeld, NotFound
 from registry.store import DescriptorStore, records
 from tests.registry.test_ledger_store import record, store  # noqa: F401 (the fixture)
 
@@ -54,9 +54,9 @@ def test_other_records_keep_their_stored_bytes() -> None:
 
 def test_replace_takes_only_the_lock_it_names(store: DescriptorStore) -> None:  # noqa: F811
     first, _ = store.acquire_lock("qa-3", {"by": "a"}, ttl=60)
-    with pytest.raises(EnvironmentLocked):
+    with pytest.raises(EnvironmentLockHeld):
         store.acquire_lock("qa-3", {"by": "b"}, ttl=60, replace="not-it")
     second, took = store.acquire_lock("qa-3", {"by": "b"}, ttl=60, replace=first.id)
     assert took == first and store.lock("qa-3") == second
-    with pytest.raises(EnvironmentLocked):  # the same replace again: that lock is gone
+    with pytest.raises(EnvironmentLockHeld):  # the same replace again: that lock is gone
         store.acquire_lock("qa-3", {"by": "c"}, ttl=60, replace=first.id)

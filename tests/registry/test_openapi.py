@@ -8,7 +8,7 @@ from pathlib import Path
 
 from flask import Flask
 
-DOC = Path(__file__).resolve().parents[2] / "registry" / "openapi.json"
+DOC = Path(__file__).resolve().parents[2] / "registry" / "http" / "openapi.json"
 IGNORED = {"HEAD", "OPTIONS"}
 
 
@@ -39,7 +39,7 @@ def documented() -> dict[str, set[str]]:
 def test_every_route_is_documented(app: Flask) -> None:
     docs = documented()
     for path, methods in app_routes(app).items():
-        assert path in docs, f"{path} is served but not in registry/openapi.json"
+        assert path in docs, f"{path} is served but not in registry/http/openapi.json"
         assert methods <= docs[path], f"{path}: {methods - docs[path]} not documented"
 
 

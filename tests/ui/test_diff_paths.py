@@ -1,5 +1,5 @@
 """The diff page's fast paths: service definitions compared through the descriptors'
-blocks (registry/views/ui/definitions.py) and the block-wise line matching
+blocks (registry/http/views/ui/definitions.py) and the block-wise line matching
 (``diffing.opcodes``), checked against what they replace."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import random
 from flask.testing import FlaskClient
 
 from registry import diffing
-from registry.views.ui import definitions
+from registry.http.views.ui import definitions
 from tests.registry.conftest import publish
 from tests.ui.test_pages import get_page
 

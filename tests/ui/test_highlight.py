@@ -15,7 +15,7 @@ from pygments.lexers import YamlLexer
 
 from registry.assembly import Component, assemble, parse_fragment
 from registry.errors import RegistryError
-from registry.views.ui.highlight import blocks, yaml_html
+from registry.http.views.ui.highlight import blocks, yaml_html
 from tests.conftest import CORPUS
 
 LINENOS = re.compile(r'<span class="linenos">\d+</span>')

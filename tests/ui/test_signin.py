@@ -201,12 +201,12 @@ def test_workers_share_the_kept_key(make_app: Any, repo: Any) -> None:
 
 
 def test_the_role_table_with_identities(make_app: Any) -> None:
-    """The shape of the role table of registry/auth.py once the gate's roles are there
+    """The shape of the role table of registry/http/auth.py once the gate's roles are there
     (role -> grants of identity and token): a sign-in takes the entry's identity and every
     role listing the token; a proxy-named user holds the roles that name it."""
     from types import SimpleNamespace
 
-    from registry.auth import EXTENSION
+    from registry.http.auth import EXTENSION
 
     app: Flask = make_app(UI_IDENTITY_HEADER="X-Forwarded-User")
     grant = SimpleNamespace(identity="qa-alice", token="alice-secret-1")
@@ -220,7 +220,7 @@ def test_the_role_table_with_identities(make_app: Any) -> None:
     assert "Signed in as qa-alice" in page.words()
     proxied = {"headers": {"X-Forwarded-User": "qa-alice"}, "environ_base": {"REMOTE_ADDR": "::1"}}
     with app.test_request_context("/ui/", **proxied):
-        from registry.views.ui import identity
+        from registry.http.views.ui import identity
 
         # its roles, and the write roles no token guards (open to anyone, as in the API)
         assert identity.current().roles == {"approve", "read", "publish", "report", "release"}

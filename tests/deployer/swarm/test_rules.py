@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from deployer.swarm.rules import ServiceJudge, Snapshot, desired_slots, same_spec
+from deployer.swarm.rules import ServiceJudge, ServicePoll, desired_slots, same_spec
 from deployer.verdicts import Verdict
 
 SINCE = 1_000_000.0  # the manager's clock when the deploy began (epoch seconds)
@@ -55,7 +55,7 @@ def judge(*snaps: tuple[dict, list[dict], float], stable: float = 1.0, timeout: 
     j = ServiceJudge("web", since=SINCE, started=0.0, stable=stable, timeout=timeout)
     sv = None
     for doc, tasks, now in snaps:
-        sv = j.observe(Snapshot(doc, tasks, SINCE + now), now)
+        sv = j.observe(ServicePoll(doc, tasks, SINCE + now), now)
     assert sv is not None
     return sv
 
@@ -139,8 +139,8 @@ def test_failures_before_the_deploy_and_of_other_specs_do_not_count() -> None:
 def test_failure_is_sticky() -> None:
     failed = task("failed", Err="task: non-zero exit (1)", ContainerStatus={"ExitCode": 1})
     j = ServiceJudge("web", since=SINCE, started=0.0, stable=1.0, timeout=100.0)
-    j.observe(Snapshot(service(), [failed], SINCE + 2), 2)
-    later = j.observe(Snapshot(service(), [task("running", created=43)], SINCE + 9), 9)
+    j.observe(ServicePoll(service(), [failed], SINCE + 2), 2)
+    later = j.observe(ServicePoll(service(), [task("running", created=43)], SINCE + 9), 9)
     assert later.verdict == Verdict.CRASH_LOOPING
 
 
@@ -181,8 +181,8 @@ def test_unschedulable_after_grace_and_timeout() -> None:
         "pending", Err="no suitable node (scheduling constraints not satisfied on 1 node)"
     )
     j = ServiceJudge("web", since=SINCE, started=0.0, stable=1.0, timeout=100.0, grace=2.0)
-    assert j.observe(Snapshot(service(), [pending], SINCE + 1), 1).verdict == Verdict.PENDING
-    sv = j.observe(Snapshot(service(), [pending], SINCE + 3.5), 3.5)
+    assert j.observe(ServicePoll(service(), [pending], SINCE + 1), 1).verdict == Verdict.PENDING
+    sv = j.observe(ServicePoll(service(), [pending], SINCE + 3.5), 3.5)
     assert sv.verdict == Verdict.NOT_CREATED and "no suitable node" in sv.detail
     sv = judge((service(), [task("preparing")], 101), timeout=100.0)
     assert sv.verdict == Verdict.TIMED_OUT and "1 preparing of 1" in sv.detail
@@ -190,7 +190,7 @@ def test_unschedulable_after_grace_and_timeout() -> None:
 
 def judge_rollback(doc: dict, tasks: list[dict], now: float) -> Any:
     j = ServiceJudge("web", since=SINCE, started=0.0, stable=1.0, timeout=100.0, rollback=True)
-    return j.observe(Snapshot(doc, tasks, SINCE + now), now)
+    return j.observe(ServicePoll(doc, tasks, SINCE + now), now)
 
 
 def test_swarms_own_rollback_is_judged_as_a_deploy_of_the_spec_it_went_back_to() -> None:

@@ -1,0 +1,116 @@
+"""Deploys that did not end by themselves, as the ledger records them: outcome
+``interrupted``, naming what was left running.
+
+- **Ctrl-C**: the deployer stops Compose, removes what it created but never started
+  (:mod:`deployer.deploy.leftovers`) and records the attempt it stopped
+  (:meth:`deployer.ledger.outcomes.Observer.interrupt`).
+- **Killed** (SIGKILL, a lost machine): nothing runs after the kill, so the *next* deploy
+  of the project finds it: the project record still says a deploy is in progress
+  (:mod:`deployer.deploy.record`) and that deployer is gone (its process no longer exists
+  on this host, or it ran on another host and we now hold the lock). :func:`killed` says
+  so; :func:`killed_record` is its ledger record.
+
+What was left running is read from the engine (:func:`left_running`): per service its
+containers, their state, image ID and config hash, and where it came from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from deployer import label_keys as keys
+from deployer.deploy.labels import service_origin
+from deployer.deploy.record import Deployed, killed
+
+__all__ = ["INTERRUPTED", "killed", "killed_line", "killed_record", "left_running"]
+from deployer.engine.inspect import inspect_all
+from deployer.ledger import record
+
+INTERRUPTED = "interrupted"
+
+
+def state_word(inspect: Mapping[str, Any]) -> str:
+    """A container's state in one word: ``running``, ``created``, ``exited(1)``, ..."""
+    st = inspect.get("State") or {}
+    status = str(st.get("Status") or "unknown")
+    if status in ("exited", "dead"):
+        return f"{status}({st.get('ExitCode')})"
+    return status
+
+
+def left_running(client: Any, project: str) -> list[dict[str, Any]]:
+    """The ``services`` entries of an interrupted record: what the project's containers
+    are now, per service (``verdict`` is their state: ``running``, ``created``, ...)."""
+    rows = client.api.containers(all=True, filters={"label": f"{keys.PROJECT}={project}"})
+    found = inspect_all(client, [r["Id"] for r in rows])
+    by_service: dict[str, list[Mapping[str, Any]]] = {}
+    for inspect in found.values():
+        labels = (inspect.get("Config") or {}).get("Labels") or {}
+        if labels.get(keys.ONEOFF) != "True" and labels.get(keys.SERVICE):
+            by_service.setdefault(labels[keys.SERVICE], []).append(inspect)
+    out = []
+    for service, inspects in sorted(by_service.items()):
+        states = sorted({state_word(i) for i in inspects})
+        images = sorted({str(i.get("Image")) for i in inspects if i.get("Image")})
+        hashes = sorted(
+            {
+                str(h)
+                for i in inspects
+                if (h := (i["Config"].get("Labels") or {}).get(record.CONFIG_HASH))
+            }
+        )
+        origin = service_origin((inspects[0].get("Config") or {}).get("Labels") or {}) or {}
+        out.append(
+            {
+                "service": service,
+                "verdict": ",".join(states)[:50],
+                "detail": "left so when the deploy was interrupted: "
+                + ", ".join(
+                    f"{str(i.get('Name', '')).lstrip('/')} {state_word(i)}" for i in inspects
+                ),
+                "containers": sorted(str(i["Id"]) for i in inspects),
+                "image": images[0] if len(images) == 1 else (",".join(images) or None),
+                "config_hash": hashes[0] if len(hashes) == 1 else None,
+                "component": origin.get("component"),
+                "build": origin.get("build") or {},
+            }
+        )
+    return out
+
+
+def number(version: str | None) -> int | None:
+    return int(version) if version and version.isdigit() else None
+
+
+def killed_record(
+    client: Any, previous: Deployed, *, environment: str, by: str, engine: dict[str, Any]
+) -> dict[str, Any]:
+    """The ``interrupted`` record of the deploy the project record says was in progress."""
+    progress = previous.in_progress
+    return record.build(
+        kind="deploy",
+        environment=environment,
+        application=previous.application,
+        release=previous.release,
+        version=number(previous.version),
+        commit=previous.commit or None,
+        outcome=INTERRUPTED,
+        started=str(progress.get("started") or record.utc_now()),
+        finished=record.utc_now(),
+        by=str(progress.get("by") or by),
+        engine=engine,
+        source=previous.registry or None,
+        service_entries=left_running(client, previous.project),
+    )
+
+
+def killed_line(previous: Deployed) -> str:
+    """What the deployer says when it finds a killed deploy."""
+    p = previous.in_progress
+    who = f"by {p['by']} " if p.get("by") else ""
+    return (
+        f"ledger: the deploy of {previous.application}/{previous.release} v{previous.version} "
+        f"{who}(pid {p.get('pid')} on {p.get('host')}, started {p.get('started')}) never "
+        "ended: its deployer was killed; recorded as interrupted with what it left running"
+    )

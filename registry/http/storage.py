@@ -1,0 +1,38 @@
+"""The store handle of the current app (flaskr's ``db.py``): ``get_store()`` + ``init_app``.
+
+Blueprints call :func:`get_store` inside a request and never import the app, so there is
+no import cycle between ``registry.http.app`` and the views.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, current_app
+
+from registry.http import metrics
+from registry.store import DescriptorStore
+
+STORE_EXTENSION = "consign.store"
+
+
+def init_app(app: Flask) -> None:
+    """Open the store named by ``app.config["REPO"]`` and attach it to ``app``."""
+    app.extensions[STORE_EXTENSION] = DescriptorStore(
+        app.config["REPO"],
+        durable=bool(app.config["DURABLE"]),
+        lock_waited=metrics.LOCK_WAIT_SECONDS.observe,
+        max_descriptor_bytes=int(app.config["MAX_DESCRIPTOR_BYTES"]),
+    )
+
+
+def get_store() -> DescriptorStore:
+    """The current app's store (call inside a request or an app context)."""
+    found: DescriptorStore = current_app.extensions[STORE_EXTENSION]
+    return found
+
+
+def close(app: Flask) -> None:
+    """Release the store's Git helper processes (``consign serve``'s master, after its check:
+    only the workers keep children)."""
+    store: DescriptorStore | None = app.extensions.get(STORE_EXTENSION)
+    if store is not None:
+        store.close()

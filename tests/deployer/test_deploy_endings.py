@@ -1,0 +1,286 @@
+"""How deploys end, on the real engine and a real registry under gunicorn (issue 19, items
+3 and 4): a dependent that restarts while the service it needs is replaced does not fail
+a rollback; one that keeps crashing once it is back does; `status --project`, `status
+--environment` and `drift` give one answer for one state."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import docker
+import pytest
+import requests
+
+from consign.exit_codes import ExitCode
+from tests.deployer.helpers import consign, deploy, ids
+from tests.e2e.serve import publish
+from tests.serving import CONSIGN, ROOT, ServedRegistry, stop_process
+
+pytestmark = pytest.mark.docker
+
+#: Listens 5 s after it starts (an application warming up): whatever needs it restarts
+#: meanwhile, after `up` has returned.
+WEB_OK = """    command:
+      - sh
+      - -c
+      - mkdir -p /www; echo ok > /www/index.html; sleep 5; exec httpd -f -p 8080 -h /www
+    healthcheck:
+      test: ["CMD", "sh", "-c", "nc -w 1 127.0.0.1 8080 </dev/null"]
+      interval: 1s
+      retries: 30
+"""
+WEB_BROKEN = """    restart: always
+    command: ["sh", "-c", "echo 'FATAL: broken build'; exit 1"]
+"""
+#: Needs web (no depends_on: it is needed because the deploy replaces it): waits for web
+#: the first time it starts, then exits 3 whenever it cannot reach web, restarted by the
+#: engine. (The static busybox resolves names with its own nslookup only.)
+WORKER_NEEDS_WEB = """    restart: always
+    command:
+      - sh
+      - -c
+      - |
+        at() { nslookup web 127.0.0.11 2>/dev/null | sed -n 's/^Address: //p' | tail -1; }
+        reach() { ip=$$(at) && [ -n "$$ip" ] && nc -w 2 "$$ip" 8080 </dev/null; }
+        if [ ! -f /started ]; then until reach; do sleep 0.5; done; touch /started; fi
+        while reach; do sleep 0.5; done
+        echo web away; exit 3
+"""
+WORKER_CRASHES = """    restart: always
+    command: ["sh", "-c", "sleep 1; echo FATAL; exit 3"]
+"""
+
+
+def fragment(folder: Path, service: str, text: str) -> Path:
+    path = folder / f"{service}-{secrets.token_hex(3)}.yml"
+    head = f"services:\n  {service}:\n    image: busybox:latest\n    stop_grace_period: 1s\n"
+    path.write_text(head + text)
+    return path
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Iterator[ServedRegistry]:
+    with ServedRegistry(tmp_path / "registry.git", tmp_path / "serve.log", workers=2) as server:
+        yield server.start()
+
+
+def drift(registry: ServedRegistry, env: str, spool: Path) -> subprocess.CompletedProcess[str]:
+    argv = [*CONSIGN, "drift", "--environment", env, "--registry", registry.url, "--no-record"]
+    environ = {**os.environ, "CONSIGN_SPOOL": str(spool)}
+    return subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=120, env=environ)
+
+
+def test_a_rollback_whose_unchanged_dependent_restarts_while_web_is_replaced_is_ok_and_the_three_views_agree(  # noqa: E501
+    tmp_path: Path, project: str, registry: ServedRegistry
+) -> None:
+    env, spool = f"qa-{secrets.token_hex(4)}", tmp_path / "spool"
+    # two components: v1 = web + worker; v2 changes web only (the worker is left as it is)
+    publish(registry.url, fragment(tmp_path, "web", WEB_OK), "Shop", "Dev", component="web")
+    worker = fragment(tmp_path, "worker", WORKER_NEEDS_WEB)
+    publish(registry.url, worker, "Shop", "Dev", component="worker")
+    publish(registry.url, fragment(tmp_path, "web", WEB_BROKEN), "Shop", "Dev", component="web")
+    args = [
+        "--registry", registry.url, "--project", project, "--environment", env,
+        "--spool", str(spool), "--stable", "3", "--timeout", "120",
+    ]  # fmt: skip
+
+    first = deploy(tmp_path, "Shop", "Dev", "2", *args)
+    assert first.code == ExitCode.OK, first.output
+    worker_id = ids(project)[f"{project}-worker-1"]
+    second = deploy(tmp_path, "Shop", "Dev", "3", *args)
+    assert second.code == ExitCode.FAILED, second.output
+    assert second.verdicts()["web"] == "crash-looping", second.output
+    assert ids(project)[f"{project}-worker-1"] == worker_id  # unchanged: kept by Compose
+    # the worker lost web during the failed deploy and restarted: not the rollback's failure
+    assert second.verdicts("rollback") == {"web": "healthy", "worker": "running"}, second.output
+    assert "rollback" in second.output and "OK" in second.output.split("rollback")[-1]
+
+    local = consign("status", "--project", project)
+    ledger = consign("status", "--environment", env, "--registry", registry.url)
+    compared = drift(registry, env, spool)
+    assert (local[0], ledger[0], compared.returncode) == (0, 0, 0), (
+        local[1] + ledger[1] + compared.stdout + compared.stderr
+    )
+    assert "Shop/Dev v2" in local[1] and "Shop/Dev v2" in ledger[1]
+    assert "no drift" in compared.stdout
+
+
+def test_a_dependent_that_keeps_crashing_once_web_is_back_is_crash_looping(
+    tmp_path: Path, project: str
+) -> None:
+    first = fragment(tmp_path, "web", WEB_OK)
+    args = ("--project", project, "--stable", "3", "--timeout", "120")
+    assert deploy(tmp_path, "--file", str(first), *args).code == ExitCode.OK
+    # web changed (so replaced) and a worker that crashes whether web is there or not
+    path = tmp_path / "d.yml"
+    web = fragment(tmp_path, "web", WEB_OK + "    environment: {BUILD: '2'}\n")
+    worker = fragment(tmp_path, "worker", WORKER_CRASHES)
+    path.write_text(web.read_text() + worker.read_text().removeprefix("services:\n"))
+    r = deploy(tmp_path, "--file", str(path), *args)
+    assert r.code == ExitCode.FAILED, r.output
+    assert r.verdicts() == {"web": "healthy", "worker": "crash-looping"}, r.output
+    verdicts = r.report["verdicts"]
+    assert verdicts["worker"]["exit_code"] == 3
+    # judged on what it did once web was back, not before
+    assert verdicts["worker"]["seconds"] >= verdicts["web"]["seconds"], verdicts
+
+
+def gated(folder: Path, gate: Path) -> Path:
+    """``slow`` becomes healthy once ``gate/ok`` exists (the test decides when); ``after``
+    waits for it, so Compose has created ``after`` and not started it while it waits."""
+    gate.mkdir(exist_ok=True)
+    os.chmod(gate, 0o777)
+    path = folder / f"gated-{secrets.token_hex(3)}.yml"
+    path.write_text(f"""services:
+  slow:
+    image: busybox:latest
+    stop_grace_period: 1s
+    command: ["sleep", "100000"]
+    volumes: ["{gate}:/gate"]
+    healthcheck:
+      test: ["CMD", "test", "-f", "/gate/ok"]
+      interval: 1s
+      retries: 600
+  after:
+    image: busybox:latest
+    stop_grace_period: 1s
+    command: ["sleep", "100000"]
+    depends_on:
+      slow:
+        condition: service_healthy
+""")  # fmt: skip
+    return path
+
+
+def states(project: str) -> dict[str, str]:
+    """service -> the state of its container(s), as the engine lists them now (one list,
+    no inspect: a container may go between the two while Compose works)."""
+    client = docker.from_env()
+    try:
+        rows = client.api.containers(
+            all=True, filters={"label": f"com.docker.compose.project={project}"}
+        )
+    finally:
+        client.close()
+    found: dict[str, set[str]] = {}
+    for row in rows:
+        service = (row.get("Labels") or {}).get("com.docker.compose.service", "")
+        found.setdefault(service, set()).add(str(row.get("State")))
+    return {service: ",".join(sorted(s)) for service, s in found.items()}
+
+
+def until(what: str, check: Callable[[], bool], timeout: float = 120) -> None:
+    """Poll ``check`` (a condition, not a delay) until it holds."""
+    end = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < end, f"timed out waiting for {what}"
+        time.sleep(0.2)
+
+
+def history(registry: ServedRegistry, env: str) -> list[dict[str, Any]]:
+    r = requests.get(f"{registry.url}/api/environments/{env}/deployments", timeout=10)
+    assert r.status_code == 200, r.text
+    found: list[dict[str, Any]] = r.json()["deployments"]
+    return found
+
+
+def start(args: list[str], log: Path) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONSIGN_")}
+    with log.open("wb") as out:
+        return subprocess.Popen([*CONSIGN, *args], stdout=out, stderr=subprocess.STDOUT, env=env)
+
+
+def ledger_args(registry: ServedRegistry, project: str, env: str, spool: Path) -> list[str]:
+    return [
+        "--registry", registry.url, "--project", project, "--environment", env,
+        "--by", "tester", "--spool", str(spool), "--stable", "1", "--timeout", "120",
+    ]  # fmt: skip
+
+
+def waiting_for_slow(project: str) -> bool:
+    now = states(project)
+    return now.get("slow") == "running" and now.get("after") == "created"
+
+
+def test_ctrl_c_during_up_is_recorded_as_interrupted_and_leaves_no_created_container(
+    tmp_path: Path, project: str, registry: ServedRegistry
+) -> None:
+    env, spool, gate = f"qa-{secrets.token_hex(4)}", tmp_path / "spool", tmp_path / "gate"
+    publish(registry.url, gated(tmp_path, gate), "Int", "R", component="app")
+    log = tmp_path / "deploy.log"
+    proc = start(["deploy", "Int", "R", "1", *ledger_args(registry, project, env, spool)], log)
+    try:
+        until("after created, waiting for slow", lambda: waiting_for_slow(project))
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=120) == ExitCode.INTERRUPTED, log.read_text()
+    finally:
+        stop_process(proc, 10)
+    output = log.read_text()
+    assert "container(s) this deploy created but never started: " in output, output
+    assert f"{project}-after-1" in output
+    assert states(project) == {"slow": "running"}  # no `created` leftover
+    [rec] = history(registry, env)
+    assert (rec["kind"], rec["version"], rec["outcome"]) == ("deploy", 1, "interrupted")
+    left = {s["service"]: s for s in rec["services"]}
+    assert set(left) == {"slow"} and left["slow"]["verdict"] == "running"
+    assert left["slow"]["containers"] and left["slow"]["image"].startswith("sha256:")
+
+    code, text = consign("status", "--project", project)
+    assert code == ExitCode.FAILED and "deploy interrupted" in text, text
+    code, text = consign("status", "--environment", env, "--registry", registry.url)
+    assert code == ExitCode.FAILED and "deploy interrupted" in text, text
+
+
+def expire_lock(registry: ServedRegistry, env: str) -> None:
+    """As the killed deployer's lock would after its ttl (taking over a stale lock at once
+    is the lock's business, not this test's)."""
+    path = registry.repo / "consign-locks" / f"{env}.json"
+    lock = json.loads(path.read_text())
+    past = datetime.now(UTC) - timedelta(minutes=1)
+    lock["expires"] = past.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    path.write_text(json.dumps(lock))
+
+
+def test_a_killed_deployer_is_recorded_as_interrupted_by_the_next_deploy(
+    tmp_path: Path, project: str, registry: ServedRegistry
+) -> None:
+    env, spool, gate = f"qa-{secrets.token_hex(4)}", tmp_path / "spool", tmp_path / "gate"
+    publish(registry.url, gated(tmp_path, gate), "Int", "R", component="app")
+    args = ledger_args(registry, project, env, spool)
+    proc = start(["deploy", "Int", "R", "1", *args], tmp_path / "killed.log")
+    try:
+        until("after created, waiting for slow", lambda: waiting_for_slow(project))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
+    finally:
+        stop_process(proc, 10)
+    pid = proc.pid
+    assert history(registry, env) == []  # a killed deployer says nothing itself
+    code, text = consign("status", "--project", project)  # `after` shows pending, and why
+    assert code == ExitCode.FAILED, text
+    assert f"deploy interrupted: its deployer (pid {proc.pid} on " in text and "is gone" in text
+    expire_lock(registry, env)
+    (gate / "ok").touch()  # the next deploy can succeed
+
+    again = deploy(tmp_path, "Int", "R", "1", *args)
+    assert again.code == ExitCode.OK, again.output
+    assert f"(pid {pid} on " in again.output and "its deployer was killed" in again.output
+    assert "an earlier deploy (interrupted or killed) created but never started: " in again.output
+    assert f"{project}-after-1" in again.output
+    [ok, killed] = history(registry, env)
+    assert (killed["kind"], killed["version"], killed["outcome"]) == ("deploy", 1, "interrupted")
+    assert killed["by"] == "tester"
+    left = {s["service"]: s["verdict"] for s in killed["services"]}
+    assert left == {"slow": "running", "after": "created"}
+    assert (ok["outcome"], ok["version"]) == ("ok", 1)
+    code, text = consign("status", "--project", project)
+    assert code == ExitCode.OK and "interrupted" not in text, text
