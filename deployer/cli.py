@@ -1,4 +1,4 @@
-"""The deployer's click commands: deploy, status, down (and publish, from publisher.command).
+"""The deployer's click commands: deploy, status, down, versions, show, diff.
 
 Each of deploy, status and down works on a Compose project on one engine (the default) or,
 with ``--orchestrator swarm`` (``CONSIGN_ORCHESTRATOR``), on a Swarm stack through a
@@ -8,7 +8,7 @@ one environment variable sets it for a whole job, and picks the
 (beyond refusing the options the other one has, marked :class:`OrchestratorOption`).
 
 deploy and down build one typed request from their options
-(:mod:`deployer.deploy.request`) and hand it to :mod:`deployer.deploy.run`, which owns
+(:mod:`deployer.deploy.request`) and hand it to :mod:`deployer.run`, which owns
 lock → deploy/teardown → record; this module only parses, fetches, and presents.
 
 Failures become exit codes in one place, :func:`consign.errors.exits`; commands only
@@ -40,7 +40,8 @@ from consign.exit_codes import ExitCode
 from consign.registry_url import REGISTRY_URL
 from consign.registryclient import ca_file_option
 from consign.version_arg import VERSION
-from deployer.deploy import run, sources
+from deployer import run
+from deployer.deploy import sources
 from deployer.deploy.attempt import project_name
 from deployer.deploy.outcome import Outcome
 from deployer.deploy.request import (
@@ -58,7 +59,6 @@ from deployer.orchestrators import orchestrator_for
 from deployer.report import render, write_json
 from deployer.status_text import as_text
 from deployer.versions import diff_cmd, show_cmd, versions_cmd
-from publisher.command import publish
 
 F = TypeVar("F", bound=Callable[..., Any])
 COMMANDLINE = ParameterSource.COMMANDLINE
@@ -389,7 +389,7 @@ def deploy_cmd(
 
 
 def _deploy(request: DeployRequest) -> ExitCode:
-    """Fetch, pass the gate, deploy (:mod:`deployer.deploy.run`), then say how it went."""
+    """Fetch, pass the gate, deploy (:mod:`deployer.run`), then say how it went."""
     source = request.source
     if source.file_path is not None:
         descriptor = sources.from_file(
@@ -551,5 +551,4 @@ commands: list[click.Command] = [
     versions_cmd,
     show_cmd,
     diff_cmd,
-    publish,
 ]

@@ -54,7 +54,11 @@ def skipped(path: Path) -> bool:
 
 
 def code(root: Path) -> tuple[set[str], set[str]]:
-    """Every package (``pkg/``) and module (``pkg/mod.py``, not ``__init__.py``) under the roots."""
+    """Every package (``pkg/``) and module (``pkg/mod.py``, not ``__init__.py``) under the roots.
+
+    A package is a folder with an ``__init__.py`` or, as Python imports it too (a namespace
+    package), any folder holding a module.
+    """
     packages: set[str] = set()
     modules: set[str] = set()
     for top in ROOTS:
@@ -68,6 +72,7 @@ def code(root: Path) -> tuple[set[str], set[str]]:
             relative = module.relative_to(root)
             if module.name != "__init__.py" and not skipped(relative):
                 modules.add(relative.as_posix())
+                packages.add(relative.parent.as_posix() + "/")
     return packages, modules
 
 
@@ -120,6 +125,7 @@ def test_problems_lists_exactly_what_is_missing_and_what_is_extra(tmp_path: Path
             "registry/store/refs.py",
             "registry/vendor/x.py",
             "deployer/__init__.py",
+            "consign/compose/yamlio.py",
         ],
     )
     named = [
@@ -134,7 +140,9 @@ def test_problems_lists_exactly_what_is_missing_and_what_is_extra(tmp_path: Path
         "named but no such file: registry/gone.py",
         "listed twice: registry/app.py",
         "named but no such folder: registry/nodir/",
+        "package not in the map: consign/compose/",
         "package not in the map: registry/store/",
+        "module not in the map: consign/compose/yamlio.py",
         "module not in the map: registry/store/refs.py",
     ]
 

@@ -1,7 +1,7 @@
 """One deploy attempt: check, record, label, up + watch, logs.
 
 :func:`attempt` deploys one descriptor into one project and returns an
-:class:`~deployer.report.Outcome`; nothing is started when Compose (or the engine's image
+:class:`~deployer.deploy.outcome.Outcome`; nothing is started when Compose (or the engine's image
 reference grammar) refuses the descriptor. :mod:`deployer.deploy.rollback` runs it for the
 requested version and, when that fails, for the version the project was at before.
 """
@@ -30,7 +30,7 @@ from deployer.deploy.request import DeploySettings
 from deployer.deploy.sources import Descriptor
 from deployer.engine.compose import ComposeRunner, attribute_errors, error_lines
 from deployer.engine.reference import problem
-from deployer.report import Progress
+from deployer.progress import Progress
 from deployer.verdicts import ServiceVerdict, Verdict
 from deployer.verdicts.dependencies import dependencies
 from deployer.watch import watch_up

@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
+from consign.compose import yamlio
+from consign.compose.errors import ComposeError
 from consign.errors import Interrupted
 from consign.exit_codes import ExitCode
 from deployer.deploy import envfiles
@@ -25,7 +27,7 @@ from deployer.deploy.request import DeploySettings
 from deployer.deploy.rollback import Flow, deploy_then_rollback, placeholder, version_or_location
 from deployer.deploy.sources import Descriptor
 from deployer.engine.fields import engine_offset
-from deployer.report import Progress
+from deployer.progress import Progress
 from deployer.swarm import autorollback
 from deployer.swarm import labels as lb
 from deployer.swarm.check import check
@@ -44,22 +46,18 @@ LEGACY_VERSION = "3.9"
 def load(text: str) -> dict[str, Any]:
     """The descriptor as a mapping with ``services``; StackInvalid otherwise.
 
-    Read with the registry's YAML 1.2 loader, as Compose and the docker CLI read it
-    (PyYAML's default would turn a service named ``off`` into ``False``).
+    Read with the ground floor's YAML 1.2 loader (:mod:`consign.compose.yamlio`), as Compose
+    and the docker CLI read it (PyYAML's default would turn a service named ``off`` into ``False``).
     """
-    from registry.errors import RegistryError
-    from registry.yamlio import load as load_yaml
-    from registry.yamlio import plain
-
     try:
-        model = load_yaml(text, max_bytes=MAX_BYTES)
-    except RegistryError as e:
+        model = yamlio.load(text, max_bytes=MAX_BYTES)
+    except ComposeError as e:
         raise StackInvalid(f"the descriptor cannot be read: {e}") from e
     services = model.get("services") if isinstance(model, dict) else None
     if not isinstance(services, dict):
         raise StackInvalid("the descriptor has no `services:` mapping")
     model["services"] = {
-        str(name): {k: plain(v) for k, v in spec.items()} if isinstance(spec, dict) else spec
+        str(name): {k: yamlio.plain(v) for k, v in spec.items()} if isinstance(spec, dict) else spec
         for name, spec in services.items()
     }
     return model

@@ -10,7 +10,8 @@ from deployer.deploy import labels as lb
 from deployer.deploy import record
 from deployer.deploy.outcome import Outcome
 from deployer.deploy.sources import Descriptor
-from deployer.report import Progress, label, render, write_json
+from deployer.progress import Progress, label
+from deployer.report import render, write_json
 from deployer.verdicts import ServiceVerdict, Verdict
 
 
