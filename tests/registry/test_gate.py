@@ -505,6 +505,17 @@ def test_a_release_prepared_with_a_policy_or_freeze_exists_everywhere(
     assert listed["releases"] == ["Milestone"]  # the releases with versions to read
     assert listed["prepared"] == ["Production", "QA"]
     assert listed["frozen"]["Production"]["reason"] == "go-live"
+    # Rundeck: the promote job's target offers them, the source and deploy lists do not
+    options = f"{url}/rundeck/options/releases?application={A}"
+    target = requests.get(f"{options}&target=promotion", timeout=30).json()
+    assert target == [
+        {"name": "Milestone", "value": "Milestone"},
+        {"name": "Production (FROZEN: go-live) (no version yet)", "value": "Production"},
+        {"name": "QA (no version yet)", "value": "QA"},
+    ]
+    assert requests.get(options, timeout=30).json() == [target[0]]
+    bad = requests.get(f"{options}&target=deploy", timeout=30)
+    assert bad.status_code == 400 and bad.json()["field"] == "target"
     # an application whose only release is prepared is listed, not unknown
     other = f"/api/applications/{quote('TLO EE')}/releases"
     assert requests.put(f"{url}{other}/QA/policy", json=policy, timeout=30).ok
