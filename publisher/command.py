@@ -146,10 +146,8 @@ def report_lines(result: PublishResult) -> tuple[list[str], list[str]]:
             f"{item.get('application')} / {item.get('release')} v{item.get('version')} "
             f"{item.get('commit', '')} {state}"
         )
-        for warning in item.get("warnings") or []:
-            if str(warning) not in warnings:
-                warnings.append(str(warning))
-    return lines, warnings
+        warnings.extend(str(w) for w in item.get("warnings") or [])
+    return lines, failon.without_repeats(warnings)
 
 
 def _fail_on_kinds(

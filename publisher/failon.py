@@ -27,7 +27,35 @@ def _dangling(text: str) -> bool:
 
 
 def _mutable(text: str) -> bool:
-    return text.startswith("mutable image references") or "uses the mutable image reference" in text
+    return text.startswith(_MUTABLE_SUMMARY) or "uses the mutable image reference" in text
+
+
+#: The registry's texts of mutable images (registry.advisories): the fragment's own warning,
+#: one per service, and the version's summary of every such service, "service (image)".
+_MUTABLE_SUMMARY = "mutable image references, not pinned"
+_MUTABLE_ONE = re.compile(
+    r"^service (['\"])(?P<service>.+?)\1 uses the mutable image reference "
+    r"(['\"])(?P<image>.+?)\3 and is not pinned"
+)
+
+
+def without_repeats(warnings: Iterable[str]) -> list[str]:
+    """``warnings`` once each, and without a fragment's mutable-image warning for a service
+    that a version's summary line also names: the registry answers both (the fragment's
+    warnings, and each version's), and the same image said twice reads as two problems."""
+    texts = list(dict.fromkeys(warnings))
+    summed = {
+        entry
+        for w in texts
+        if w.startswith(_MUTABLE_SUMMARY) and "): " in w
+        for entry in w.split("): ", 1)[1].split(", ")
+    }
+
+    def repeated(text: str) -> bool:
+        one = _MUTABLE_ONE.match(text)
+        return one is not None and f"{one['service']} ({one['image']})" in summed
+
+    return [w for w in texts if not repeated(w)]
 
 
 def _variable(text: str) -> bool:
@@ -116,7 +144,7 @@ def reasons(answer: Mapping[str, Any], kinds: Iterable[Kind]) -> list[str]:
             continue
         state = str(item.get("state") or "")
         reason = str(item.get("state_reason") or state)
-        warnings = list(dict.fromkeys([*own, *(str(w) for w in item.get("warnings") or [])]))
+        warnings = without_repeats([*own, *(str(w) for w in item.get("warnings") or [])])
         for kind in chosen:
             if kind.name == "incomplete":
                 hit = state == "incomplete" or any(_dangling(w) for w in warnings)

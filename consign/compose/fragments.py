@@ -70,15 +70,32 @@ def parse_fragment(
             "services as fragments of their own"
         )
     spec, warnings = normalize(doc)
-    if compose_checks:
-        check_compose(spec)
-    services: dict[str, Any] = spec["services"]
-    for name, service in services.items():
-        _check_self_contained(name, service, services)
+    found = compose_violations(spec) if compose_checks else []
+    own = fragment_violations(spec["services"])
+    if found or own:
+        raise _refusal(list(dict.fromkeys([*found, *own])), lone_sentence=not found)
+    return spec, warnings
+
+
+def fragment_violations(services: Mapping[str, Any]) -> list[Violation]:
+    """What Compose cannot judge from the fragment alone or refuses across services: files
+    it would need (``label_file``, ``extends.file``), an ``extends`` of a service that is
+    not in the fragment, and a dependency cycle (at the first edge of the cycle). Runs on
+    a fragment Compose's checks refuse, too (every problem in one answer): a service that is
+    not a mapping is theirs to report."""
+    services = {n: s for n, s in services.items() if isinstance(s, Mapping)}
+    found = [
+        v for name, service in services.items() for v in _self_contained(name, service, services)
+    ]
     cycle = find_cycle(services)
     if cycle:
-        raise InvalidFragment(f"dependency cycle: {' -> '.join(cycle)}")
-    return spec, warnings
+        how = next(h for target, h in references(services[cycle[0]]) if target == cycle[1])
+        found.append(Violation(f"services.{cycle[0]}.{how}", _cycle_message(cycle)))
+    return found
+
+
+def _cycle_message(cycle: list[str]) -> str:
+    return f"dependency cycle: {' -> '.join(cycle)}"
 
 
 def compose_violations(spec: Mapping[str, Any]) -> list[Violation]:
@@ -102,36 +119,58 @@ def compose_violations(spec: Mapping[str, Any]) -> list[Violation]:
 def check_compose(spec: Mapping[str, Any]) -> None:
     """Raise InvalidFragment (422) listing every problem :func:`compose_violations` finds."""
     found = compose_violations(spec)
-    if not found:
-        return
+    if found:
+        raise _refusal(found)
+
+
+def _refusal(found: list[Violation], *, lone_sentence: bool = False) -> InvalidFragment:
+    """The 422 listing every problem in ``details["violations"]``. ``lone_sentence``: the
+    problems are the fragment's own (:func:`fragment_violations`); one alone (a cycle, a
+    file it needs) keeps its own sentence as the message, as before issue 20."""
+    details = {"violations": [{"path": v.path, "message": v.message} for v in found]}
+    if lone_sentence and len(found) == 1:
+        return InvalidFragment(found[0].message, details=details)
     count = f"{len(found)} problem{'s' if len(found) > 1 else ''}"
-    raise InvalidFragment(
+    return InvalidFragment(
         f"the fragment is not valid Compose ({count}): " + "; ".join(map(str, found)),
-        details={"violations": [{"path": v.path, "message": v.message} for v in found]},
+        details=details,
     )
 
 
-def _check_self_contained(
+def _self_contained(
     name: str, service: Mapping[str, Any], services: Mapping[str, Any]
-) -> None:
+) -> list[Violation]:
+    where = f"services.{name}"
+    found = []
     if yamlio.plain(service.get("label_file")) is not None:
-        raise InvalidFragment(
-            f"service {name!r} uses 'label_file', which needs other files; {_SELF_CONTAINED}: "
-            "put the labels into 'labels'"
+        found.append(
+            Violation(
+                f"{where}.label_file",
+                f"service {name!r} uses 'label_file', which needs other files; "
+                f"{_SELF_CONTAINED}: put the labels into 'labels'",
+            )
         )
     extends = yamlio.plain(service.get("extends"))
     if extends is None:
-        return
+        return found
     if isinstance(extends, dict) and extends.get("file") is not None:
-        raise InvalidFragment(
-            f"service {name!r} uses 'extends.file' ({extends['file']!r}), which needs another "
-            f"file; {_SELF_CONTAINED}"
+        found.append(
+            Violation(
+                f"{where}.extends.file",
+                f"service {name!r} uses 'extends.file' ({extends['file']!r}), which needs "
+                f"another file; {_SELF_CONTAINED}",
+            )
         )
+        return found
     base = extends.get("service") if isinstance(extends, dict) else extends
-    if base not in services:
-        raise InvalidFragment(
-            f"service {name!r} extends {base!r}, which is not a service of this fragment"
+    if isinstance(base, str) and base not in services:  # not a string: the schema's to report
+        found.append(
+            Violation(
+                f"{where}.extends",
+                f"service {name!r} extends {base!r}, which is not a service of this fragment",
+            )
         )
+    return found
 
 
 def references(service: Mapping[str, Any]) -> Iterator[tuple[str, str]]:

@@ -177,6 +177,14 @@ class DescriptorStore:
     def gate(self, application: str, release: str) -> GateState:
         return self.gatekeeper.gate(application, release)
 
+    def prepared_releases(self, application: str) -> list[str]:
+        """Releases with no version yet whose policy or freeze was set."""
+        return self.gatekeeper.prepared(application)
+
+    def existing_releases(self, application: str) -> list[str]:
+        """Releases with versions and prepared ones: what a promotion may go into."""
+        return self.gatekeeper.existing(application)
+
     def set_policy(self, application: str, release: str, policy: Policy) -> GateState:
         return self.gatekeeper.set_policy(application, release, policy)
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from consign.compose import refnames
+from consign.compose.errors import InvalidName
 from registry.closest import closest, suggestion
 from registry.errors import BadRequest, GateRefused, Locked, NotFound, ReleaseMissing
 from registry.gate import (
@@ -210,13 +212,43 @@ class ReleaseGate:
         state = self._gate.state(target.application, target.release)
         return state.policy is not None or state.freeze is not None
 
+    def prepared(self, application: str) -> list[str]:
+        """The application's releases that have no version yet but whose policy or freeze
+        was set (README's recommended setup: a gate before the first promotion). They exist
+        for promotion (:meth:`_prepared`), so every list of existing releases offers them."""
+        with self._repo.guard():
+            try:
+                encoded = refnames.encode(application, "application")
+            except InvalidName:
+                return []
+            gated = self._repo.refs.children(f"{layout.GATE}{encoded}/")
+            names = sorted(refnames.decode(r) for r in gated if refnames.is_encoded(r))
+            return [
+                name
+                for name in names
+                if self._repo.refs.resolve(layout.branch_ref(application, name)) is None
+                and self._prepared(Target(application, name))
+            ]
+
+    def existing(self, application: str) -> list[str]:
+        """Every release of the application that exists for promotion: those with versions
+        and the prepared ones (:meth:`prepared`), sorted; NotFound when there is none."""
+        prepared = self.prepared(application)
+        try:
+            versioned = self._versions.releases(application)
+        except NotFound:
+            if not prepared:
+                raise
+            versioned = []
+        return sorted({*versioned, *prepared})
+
     def _missing(self, target: Target) -> ReleaseMissing:
         """The refusal of a promotion into a release that does not exist, naming the
         existing releases (or, for an unknown application, applications) closest in
         spelling."""
         app, release = target.application, target.release
         try:
-            releases = self._versions.releases(app)
+            releases = self.existing(app)
         except NotFound:
             apps = closest(app, self._versions.applications())
             return ReleaseMissing(

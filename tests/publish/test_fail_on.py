@@ -144,3 +144,30 @@ def test_the_kinds_and_their_help() -> None:
     assert failon.parse([]) == ()
     help_text = failon.help_text()
     assert all(f"{k.name}: " in help_text for k in failon.KINDS)
+
+
+def test_a_mutable_image_is_said_once(registry: ServedRegistry, tmp_path: Path) -> None:
+    """The registry answers the fragment's warning per service and the version's summary;
+    the build log names each mutable image once, in the warnings and in the --fail-on line."""
+    text = "services:\n  web:\n    image: busybox:latest\n  db:\n    image: busybox\n"
+    code, _, err = _publish(registry, tmp_path, text, "Once", "--fail-on", "mutable-images")
+    assert code == ExitCode.PUBLISH_FAILED, err
+    assert err.count("web (busybox:latest)") == 2 and err.count("db (busybox)") == 2, err
+    assert "uses the mutable image reference" not in err
+    (line,) = [line for line in err.splitlines() if line.startswith("--fail-on ")]
+    assert line.count("mutable image references") == 1
+
+
+def test_without_repeats_keeps_what_no_summary_names() -> None:
+    one = (
+        "service 'web' uses the mutable image reference 'busybox' and is not pinned: publish "
+        "a unique tag or use consign publish --pin-images"
+    )
+    other = one.replace("'web'", "'api'")
+    summary = (
+        "mutable image references, not pinned (publish unique tags or use consign publish "
+        "--pin-images): web (busybox), db (redis:latest)"
+    )
+    assert failon.without_repeats([one, other, summary, summary]) == [other, summary]
+    assert failon.without_repeats([one, other]) == [one, other]  # no summary: both kept
+    assert failon.without_repeats([one, summary.replace("web (busybox)", "web (x)")])[0] == one

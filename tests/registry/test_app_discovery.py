@@ -27,7 +27,12 @@ def history(client: FlaskClient) -> FlaskClient:
 def test_applications_and_releases(history: FlaskClient) -> None:
     assert history.get("/api/applications").get_json() == {"applications": ["TLO EE", "TLO GE"]}
     releases = history.get("/api/applications/TLO%20GE/releases").get_json()
-    assert releases == {"application": "TLO GE", "releases": ["Milestone", "Next"], "frozen": {}}
+    assert releases == {
+        "application": "TLO GE",
+        "releases": ["Milestone", "Next"],
+        "prepared": [],
+        "frozen": {},
+    }
 
 
 def test_versions_newest_first_with_builds(history: FlaskClient) -> None:

@@ -167,3 +167,50 @@ def test_three_problems_of_three_kinds_in_one_answer(served: ServedRegistry) -> 
     assert "on-failure" in messages["services.api.restart"]
     refs = run(["git", "--git-dir", str(served.repo), "for-each-ref"], timeout=30).stdout
     assert "refs/heads/registry.readme" in refs and len(refs.splitlines()) == 1
+
+
+def test_bad_extends_and_cycles_are_listed_with_every_other_problem(
+    served: ServedRegistry,
+) -> None:
+    """Issue 20: the fragment's own problems (an extends of a missing service or of a file,
+    a dependency cycle) come in the same 422 `violations` as Compose's, each with a path,
+    also when alone; nothing is written."""
+    extends = "services:\n  a:\n    image: x:1\n    extends: {service: nope}\n    tty: maybe\n"
+    body = _publish(served.url, extends).json()
+    assert [v["path"] for v in body["violations"]] == ["services.a.tty", "services.a.extends"]
+    assert "(2 problems)" in body["message"] and "'nope'" in body["message"]
+    five = (
+        "services:\n  a:\n    image: x:1\n    depends_on: [b]\n    tty: maybe\n"
+        "    restart: sometimes\n    mem_limit: lots\n    ports: ['99999:1']\n"
+        "  b:\n    image: x:1\n    links: [a]\n    stdin_open: perhaps\n"
+    )
+    response = _publish(served.url, five)
+    assert response.status_code == 422
+    found = response.json()["violations"]
+    assert len(found) == 6 and "(6 problems)" in response.json()["message"]
+    assert found[-1] == {
+        "path": "services.a.depends_on",
+        "message": "dependency cycle: a -> b -> a",
+    }
+    alone = [
+        ("services:\n  a: {image: x, depends_on: [b]}\n  b: {image: x, links: [a]}\n",
+         "services.a.depends_on", "dependency cycle: a -> b -> a"),
+        ("services:\n  b: {image: x, links: [b]}\n",
+         "services.b.links", "dependency cycle: b -> b"),
+        ("services:\n  a: {image: x, extends: nope}\n",
+         "services.a.extends", "service 'a' extends 'nope', which is not a service of this"),
+        ("services:\n  a: {image: x, extends: {file: b.yml, service: b}}\n",
+         "services.a.extends.file", "service 'a' uses 'extends.file' ('b.yml')"),
+    ]  # fmt: skip
+    for text, path, message in alone:
+        response = _publish(served.url, text)
+        assert response.status_code == 422, text
+        body = response.json()
+        assert body["error"] == "invalid_fragment" and body["message"].startswith(message)
+        assert [v["path"] for v in body["violations"]] == [path]
+        assert body["violations"][0]["message"] == body["message"]
+    both = "services:\n  a: {image: x, extends: nope, label_file: l}\n  b: {image: x, links: [b]}\n"
+    paths = [v["path"] for v in _publish(served.url, both).json()["violations"]]
+    assert paths == ["services.a.label_file", "services.a.extends", "services.b.links"]
+    refs = run(["git", "--git-dir", str(served.repo), "for-each-ref"], timeout=30).stdout
+    assert len(refs.splitlines()) == 1  # only the registry's readme: nothing published

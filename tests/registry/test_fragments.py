@@ -158,3 +158,29 @@ def test_a_long_chain_is_not_a_cycle_and_does_not_exhaust_the_stack() -> None:
     services["s5000"] = {"links": ["s0"]}
     cycle = find_cycle(services)
     assert cycle is not None and cycle[0] == cycle[-1] == "s0" and len(cycle) == 5002
+
+
+def test_the_fragment_s_own_problems_come_with_compose_s_and_a_path() -> None:
+    text = (
+        "services:\n  a: {image: x, extends: nope, tty: maybe, depends_on: [b]}\n"
+        "  b: {image: x, links: [a]}\n"
+    )
+    with pytest.raises(InvalidFragment) as info:
+        parse_fragment(text)
+    assert [v["path"] for v in info.value.details["violations"]] == [
+        "services.a.tty",
+        "services.a.extends",
+        "services.a.depends_on",
+    ]
+    assert info.value.message.startswith("the fragment is not valid Compose (3 problems): ")
+    # a stored fragment is not judged by Compose's rules again, but still by its own
+    with pytest.raises(InvalidFragment) as info:
+        parse_fragment(text, compose_checks=False)
+    assert [v["path"] for v in info.value.details["violations"]] == [
+        "services.a.extends",
+        "services.a.depends_on",
+    ]
+    # an extends the schema refuses is the schema's to report, not a crash
+    with pytest.raises(InvalidFragment) as info:
+        parse_fragment("services:\n  a: {image: x, extends: {service: [b]}}\n  b: {image: x}\n")
+    assert [v["path"] for v in info.value.details["violations"]] == ["services.a.extends.service"]

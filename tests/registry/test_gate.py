@@ -5,6 +5,7 @@ policy, approvals and rejections, freeze/thaw. Every test's repo passes `git fsc
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -478,3 +479,58 @@ def test_role_matrix(guarded: ServedRegistry, repo: Path) -> None:
         f"{url}{API}/QA/versions/1", headers={"Authorization": "Bearer rel-token"}, timeout=30
     ).json()
     assert promoted["promoted_by"] == {"by": None, "identity": both}  # rel-token: a retry
+
+
+def test_a_release_prepared_with_a_policy_or_freeze_exists_everywhere(
+    served: ServedRegistry,
+) -> None:
+    """19.6: QA and Production exist only as a policy and a freeze (README's setup, before
+    their first version): a misspelt promotion is steered to them, the releases list names
+    them apart, and the UI's promote form and its confirmation page offer them."""
+    url = served.url
+    milestone(url, versions=1)
+    policy = {"approvals": 1, "healthy_in": ["vm-trial"], "by": "rm"}
+    assert requests.put(f"{url}{API}/QA/policy", json=policy, timeout=30).ok
+    freeze = {"reason": "go-live", "by": "rm"}
+    assert requests.put(f"{url}{API}/Production/freeze", json=freeze, timeout=30).ok
+    # a policy removed again leaves nothing prepared
+    assert requests.put(f"{url}{API}/Gone/policy", json=policy, timeout=30).ok
+    assert requests.put(f"{url}{API}/Gone/policy", json={"by": "rm"}, timeout=30).ok
+    refused = promote(url, "Qa", "Milestone", 1)
+    assert refused.status_code == 409 and refused.json()["error"] == "release_missing"
+    assert refused.json()["closest"][0] == "QA" and "did you mean 'QA'" in refused.text
+    assert promote(url, "production", "Milestone", 1).json()["closest"][0] == "Production"
+    assert "Gone" not in promote(url, "Gon", "Milestone", 1).json()["closest"]
+    listed = requests.get(f"{url}{API}", timeout=30).json()
+    assert listed["releases"] == ["Milestone"]  # the releases with versions to read
+    assert listed["prepared"] == ["Production", "QA"]
+    assert listed["frozen"]["Production"]["reason"] == "go-live"
+    # Rundeck: the promote job's target offers them, the source and deploy lists do not
+    options = f"{url}/rundeck/options/releases?application={A}"
+    target = requests.get(f"{options}&target=promotion", timeout=30).json()
+    assert target == [
+        {"name": "Milestone", "value": "Milestone"},
+        {"name": "Production (FROZEN: go-live) (no version yet)", "value": "Production"},
+        {"name": "QA (no version yet)", "value": "QA"},
+    ]
+    assert requests.get(options, timeout=30).json() == [target[0]]
+    bad = requests.get(f"{options}&target=deploy", timeout=30)
+    assert bad.status_code == 400 and bad.json()["field"] == "target"
+    # an application whose only release is prepared is listed, not unknown
+    other = f"/api/applications/{quote('TLO EE')}/releases"
+    assert requests.put(f"{url}{other}/QA/policy", json=policy, timeout=30).ok
+    assert requests.get(f"{url}{other}", timeout=30).json()["prepared"] == ["QA"]
+    # the UI: the promote form's choices, then the confirmation page for a misspelt name
+    page_url = f"{url}/ui/applications/{A}/releases/Milestone/versions/1"
+    browser = requests.Session()
+    page = browser.get(page_url, timeout=30).text
+    choices = re.search(r'<datalist id="release-choices">(.*?)</datalist>', page)
+    assert choices and re.findall(r'value="([^"]+)"', choices.group(1))[:2] == ["Production", "QA"]
+    assert "Existing releases: " in page and ">QA</span>" in page
+    token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page)
+    assert token
+    form = {"csrf_token": token.group(1), "to_release": "Qa", "by": "rm"}
+    asked = browser.post(f"{page_url}/promote", data=form, timeout=30)
+    assert asked.status_code == 200 and "Did you mean" in asked.text
+    assert "Promote into TLO GE / QA" in asked.text
+    assert promote(url, "Qa", "Milestone", 1).status_code == 409  # nothing was made

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from registry import diffing
-from registry.errors import BadRequest
+from registry.errors import BadRequest, NotFound
 from registry.http.auth import require_read
 from registry.http.parsing.fields import parse_int_arg, parse_version
 from registry.http.storage import get_store
@@ -26,15 +26,25 @@ def applications() -> Response:
 
 @bp.get("/applications/<application>/releases")
 def releases(application: str) -> Response:
-    """The release names; ``frozen`` maps each release frozen now to its freeze."""
+    """The release names (those with versions); ``prepared``: the releases with no version
+    yet whose policy or freeze was set (they exist for promotion; kept apart because
+    ``releases`` promises versions to read); ``frozen`` maps each release frozen now to its
+    freeze."""
     store = get_store()
-    names = store.releases(application)
+    prepared = store.prepared_releases(application)
+    try:
+        names = store.releases(application)
+    except NotFound:
+        if not prepared:
+            raise
+        names = []
     frozen = {}
-    for name in names:
+    for name in names + prepared:
         freeze = store.gate(application, name).frozen()
         if freeze is not None:
             frozen[name] = freeze.to_json()
-    return jsonify({"application": application, "releases": names, "frozen": frozen})
+    body = {"application": application, "releases": names, "prepared": prepared}
+    return jsonify({**body, "frozen": frozen})
 
 
 @bp.get(f"{RELEASE}/versions")

@@ -19,6 +19,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from consign import builds
+from registry.errors import BadRequest
 from registry.gate import Decision, Freeze
 from registry.http.auth import require_read
 from registry.http.storage import get_store
@@ -80,17 +81,26 @@ def applications() -> Response:
 
 @bp.get("/releases")
 def releases() -> Response:
+    """The application's releases; ``target=promotion`` (the promote job's ``to_release``)
+    adds the prepared ones (a policy or freeze, no version yet), marked ``(no version
+    yet)``: a promotion may go into them, a deploy or a source release may not."""
     application = _arg("application")
     if not application:
         return _options([])
     store = get_store()
     application = store.spelling(application)[0]
-    return _options(
-        [
-            {"name": release_label(r, store.gate(application, r).frozen()), "value": r}
-            for r in store.releases(application)
-        ]
-    )
+    if _arg("target") not in ("", "promotion"):
+        raise BadRequest("target must be 'promotion' or absent", details={"field": "target"})
+    promotion = _arg("target") == "promotion"
+    names = store.existing_releases(application) if promotion else store.releases(application)
+    prepared = set(store.prepared_releases(application)) if promotion else set()
+    entries = []
+    for r in names:
+        label = release_label(r, store.gate(application, r).frozen())
+        entries.append(
+            {"name": f"{label} (no version yet)" if r in prepared else label, "value": r}
+        )
+    return _options(entries)
 
 
 @bp.get("/versions")

@@ -165,7 +165,7 @@ def version(application: str, release: str, version: str) -> ResponseReturnValue
     return render_template(
         "ui/version.html",
         promoted=promoted_notice(info),
-        releases=store.releases(application),
+        releases=store.existing_releases(application),
         applications=store.applications(),
         sign_in_for=[(role, doing) for role, doing in GATE_ROLES if not viewer.can(role)],
         standing=gate.standing(number),
