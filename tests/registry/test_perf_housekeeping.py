@@ -219,3 +219,40 @@ def test_an_old_git_falls_back_to_gc_auto(repo: Path, caplog: pytest.LogCaptureF
 )
 def test_parse_git_version(text: str, version: tuple[int, int]) -> None:
     assert parse_git_version(text) == version
+
+
+def http_backend_get(repo: Path, path: str) -> str:
+    """A dumb-protocol GET answered by `git http-backend` (CGI), as /git/... does."""
+    env = {
+        "GIT_PROJECT_ROOT": str(repo.parent),
+        "GIT_HTTP_EXPORT_ALL": "1",
+        "PATH_INFO": f"/{repo.name}/{path}",
+        "REQUEST_METHOD": "GET",
+        "QUERY_STRING": "",
+    }
+    return run(["git", "http-backend"], env=env).stdout.split("\r\n\r\n", 1)[1]
+
+
+def test_dumb_http_files_are_current_without_update_server_info(repo: Path) -> None:
+    """The repack skips update-server-info (-n): http-backend must list the packs and refs
+    that exist now, not those of an older info/ file."""
+    store = DescriptorStore(repo, gc_min_interval=1)
+    store.housekeeper.pack_limit = 5
+    try:
+        for build in range(1, 31):
+            publish(store, f"svc{build % 3}", build)
+        assert store.housekeeper.runs >= 3
+        answer = http_backend_get(repo, "objects/info/packs").splitlines()
+        listed = {line.split()[1] for line in answer if line.startswith("P ")}
+        assert listed == {p.name for p in packs(repo)}
+        served = {
+            line.split("\t")[1]
+            for line in http_backend_get(repo, "info/refs").splitlines()
+            if not line.endswith("^{}")
+        }
+        listed_refs = run(
+            ["git", "--git-dir", str(repo), "for-each-ref", "--format=%(refname)"]
+        ).stdout.split()
+        assert served == set(listed_refs) and len(served) >= 30
+    finally:
+        store.close()
