@@ -19,6 +19,8 @@ from urllib.parse import quote
 
 import requests
 
+from consign.compose import refnames
+from consign.compose.errors import InvalidName
 from consign.errors import RegistryNotReached, RegistryUnreachable
 from consign.process import CommandFailed, run
 from consign.registryclient import RegistryClient
@@ -60,24 +62,6 @@ class Descriptor:
             if service in (c.get("services") or []):
                 return c
         return None
-
-
-def encode_name(name: str) -> str:
-    """Encode an application/release name for a Git ref, as the registry does."""
-    try:
-        from registry.refnames import encode  # the registry's own encoding, when present
-    except ImportError:
-        return _encode(name)
-    return str(encode(name))
-
-
-def _encode(name: str) -> str:
-    out = []
-    for i, byte in enumerate(name.encode("utf-8")):
-        ch = chr(byte)
-        keep = ch.isascii() and (ch.isalnum() or ch == "_" or (ch == "-" and i > 0))
-        out.append(ch if keep else f"%{byte:02X}")
-    return "".join(out)
 
 
 def from_registry(
@@ -223,7 +207,11 @@ def why(resp: requests.Response) -> str:
 def from_git(url: str, application: str, release: str, version: str) -> Descriptor:
     """Fetch just one version's tag into a scratch repo and read the descriptor from it."""
     remote = Path(url).resolve().as_uri() if os.path.exists(url) else url
-    prefix = f"refs/tags/{encode_name(application)}/{encode_name(release)}/"
+    try:
+        names = refnames.encode(application, "application"), refnames.encode(release, "release")
+    except InvalidName as e:
+        raise SourceError(e.message) from e
+    prefix = f"refs/tags/{names[0]}/{names[1]}/"
     number = _latest(remote, prefix, application, release) if version == "latest" else version
     if not number.isdigit():
         raise SourceError(f"version must be a number or 'latest', not {version!r}")

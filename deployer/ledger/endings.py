@@ -24,6 +24,7 @@ from deployer.deploy.labels import service_origin
 from deployer.deploy.record import Deployed, killed
 
 __all__ = ["INTERRUPTED", "killed", "killed_line", "killed_record", "left_running"]
+from deployer.engine.inspect import inspect_all
 from deployer.ledger import record
 
 INTERRUPTED = "interrupted"
@@ -42,7 +43,7 @@ def left_running(client: Any, project: str) -> list[dict[str, Any]]:
     """The ``services`` entries of an interrupted record: what the project's containers
     are now, per service (``verdict`` is their state: ``running``, ``created``, ...)."""
     rows = client.api.containers(all=True, filters={"label": f"{keys.PROJECT}={project}"})
-    found = record.inspect_all(client, [r["Id"] for r in rows])
+    found = inspect_all(client, [r["Id"] for r in rows])
     by_service: dict[str, list[Mapping[str, Any]]] = {}
     for inspect in found.values():
         labels = (inspect.get("Config") or {}).get("Labels") or {}

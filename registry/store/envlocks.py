@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from consign.lockholder import holder_process
 from registry.errors import EnvironmentLockHeld, NotFound, StoreError
 from registry.store import diskspace
 from registry.store.types import EnvironmentLock
@@ -60,18 +61,6 @@ def describe(lock: EnvironmentLock) -> str:
         + (f" ({where})" if where else "")
         + f" since {lock.since} (expires {lock.expires} unless renewed)"
     )
-
-
-def holder_process(holder: dict[str, Any]) -> str:
-    """``pid 4711 on host rundeck-1 in container 0f3a…`` (what the holder said of itself)."""
-    parts = []
-    if holder.get("pid") is not None:
-        parts.append(f"pid {holder['pid']}")
-    if holder.get("host"):
-        parts.append(f"on host {holder['host']}")
-    if holder.get("container"):
-        parts.append(f"in container {str(holder['container'])[:12]}")
-    return " ".join(parts)
 
 
 class EnvLocks:

@@ -1,6 +1,6 @@
 """The gate's records in the repository: one commit chain per application/release.
 
-Ref ``refs/consign/gate/<app>/<release>`` (names encoded by :mod:`registry.refnames`; not
+Ref ``refs/consign/gate/<app>/<release>`` (names encoded by :mod:`consign.compose.refnames`; not
 under ``refs/heads``, so it is never taken for a release). Each change is a new commit on
 top of the previous one, whose tree holds:
 
@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from registry.cache import LRU
+from consign.cache import LRU
 from registry.errors import StoreError
 from registry.gate import Decision, Freeze, GateState, Policy
 from registry.store import manifest

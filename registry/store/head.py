@@ -4,7 +4,7 @@ A fresh bare repository's HEAD names ``refs/heads/master``, which a registry nev
 (its branches are ``<application>/<release>``), and ``git clone`` then warns "remote HEAD
 refers to nonexistent ref, unable to checkout". Instead HEAD names ``registry.readme``: one
 commit holding a README that says what the repository holds and how to check a version
-out. A ``.`` never appears in an encoded application name (:mod:`registry.refnames`), so
+out. A ``.`` never appears in an encoded application name (:mod:`consign.compose.refnames`), so
 the branch can neither collide with an application's branches nor be listed as one. The
 commit is the same bytes in every registry (fixed time), and creating it is idempotent.
 """

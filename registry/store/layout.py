@@ -1,7 +1,7 @@
 """The repository's ref layout: the one module that knows where each kind of ref lives.
 
 - a release's branch ``refs/heads/<app>/<release>`` and its version tags
-  ``refs/tags/<app>/<release>/<N>`` (names encoded by :mod:`registry.refnames`);
+  ``refs/tags/<app>/<release>/<N>`` (names encoded by :mod:`consign.compose.refnames`);
 - the gate's records of a release ``refs/consign/gate/<app>/<release>``;
 - an environment's ledger ``refs/ledger/<env>``, what it runs
   ``refs/deployed/<env>/<app>/<release>``, and its retirement ``refs/consign/retired/<env>``;
@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import re
 
-from registry import refnames
-from registry.errors import InvalidName
+from consign.compose import refnames
+from consign.compose.errors import InvalidName
 
 BRANCHES = "refs/heads/"
 TAGS = "refs/tags/"

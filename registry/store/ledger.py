@@ -31,9 +31,9 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from consign.cache import LRU
+from consign.compose import refnames
 from consign.process import CommandFailed
-from registry import refnames
-from registry.cache import LRU
 from registry.errors import Conflict, StoreError
 from registry.store import gitrun, layout, records
 from registry.store.gitobjects import FILE_MODE, TREE_MODE, ObjectStore, parse_commit, parse_tree

@@ -15,9 +15,9 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from registry import yamlio
+from consign.cache import LRU
+from consign.compose import yamlio
 from registry.assembly import AttachedFile, Component, parse_fragment
-from registry.cache import LRU
 from registry.errors import StoreError
 from registry.store import manifest
 from registry.store.catfile import GitObject

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from registry.cache import LRU
+from consign.cache import LRU
 from registry.errors import StoreError
 from registry.store import layout, manifest
 from registry.store.gitobjects import FILE_MODE, ObjectStore

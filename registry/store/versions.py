@@ -7,11 +7,13 @@ import hashlib
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
-from registry import diffing, names, refnames
+from consign.cache import LRU
+from consign.compose import refnames
+from consign.compose.errors import InvalidName
+from registry import diffing, names
 from registry.assembly import AttachedFile, Component
-from registry.cache import LRU
 from registry.diffing import ServiceChanges
-from registry.errors import BadRequest, InvalidName, NotFound
+from registry.errors import BadRequest, NotFound
 from registry.store import layout, versionwriter
 from registry.store.layout import tag_name
 from registry.store.repository import GitRepository
@@ -207,7 +209,7 @@ class Versions:
         """Publish one fragment to every target, atomically (see ARCHITECTURE.md).
 
         ``files``: env files published with the fragment, {normalised path as referenced:
-        bytes} (checked by the caller: :func:`registry.envfiles.confine`)."""
+        bytes} (checked by the caller: :func:`consign.compose.envfiles.confine`)."""
         files = dict(sorted((files or {}).items()))
         if not targets:
             raise BadRequest("publish needs at least one application/release target")

@@ -12,7 +12,8 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from registry import diffing, names, refnames
+from consign.compose import refnames
+from registry import diffing, names
 from registry.assembly import Component, assemble, component_name_for, replace_component
 from registry.diffing import ServiceChanges
 from registry.errors import DescriptorTooLarge, InsufficientStorage, StoreError

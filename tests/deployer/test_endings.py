@@ -9,11 +9,11 @@ import subprocess
 import sys
 from typing import Any
 
+from deployer.deploy.outcome import Outcome
 from deployer.deploy.record import Deployed, killed
 from deployer.deploy.sources import Descriptor
 from deployer.ledger import outcomes
 from deployer.ledger.outcomes import Observer, _Seen
-from deployer.report import Outcome
 from deployer.verdicts import ServiceVerdict, Verdict
 
 

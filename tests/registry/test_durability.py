@@ -174,7 +174,7 @@ def test_serve_refuses_a_reftable_repository_at_start(tmp_path: Path) -> None:
 _PUBLISH_SCRIPT = """
 import sys
 from pathlib import Path
-from registry.fragments import parse_fragment
+from consign.compose.fragments import parse_fragment
 from registry.store import DescriptorStore, Target
 store = DescriptorStore(Path(sys.argv[1]), durable=sys.argv[2] == "on")
 text = "services:\\n  web:\\n    image: busybox:latest\\n"

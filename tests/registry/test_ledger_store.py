@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
+from consign.compose.errors import InvalidName
 from consign.process import run
-from registry.errors import Conflict, EnvironmentLockHeld, InvalidName, InvalidRecord, NotFound
+from registry.errors import Conflict, EnvironmentLockHeld, InvalidRecord, NotFound
 from registry.store import DeploymentRecord, DescriptorStore, ServiceRecord
 from tests.registry.conftest import objects, refs
 from tests.registry.test_store import frag, publish
