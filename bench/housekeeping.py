@@ -24,8 +24,8 @@ from typing import Any
 
 from bench.common import percentile, summary_ms, write_results
 from bench.scale import COMPONENTS, PER_RELEASE, _fragment
+from consign.compose.fragments import parse_fragment
 from consign.process import run as run_command
-from registry.fragments import parse_fragment
 from registry.store import DescriptorStore, Target
 from registry.store.housekeeping import Housekeeper, pack_count
 
