@@ -1,4 +1,5 @@
-"""`python -m bench [registry|scale|soak|ledger|oci|ui|deployer|deployer-rollback|swarm ...]`:
+"""`python -m bench [registry|scale|housekeeping|soak|ledger|oci|ui|deployer|
+ deployer-rollback|swarm ...]`:
 run the benchmarks and print their figures (`deployer-rollback` is the deployer's failure
 certainty -> rollback start measurement alone; `swarm` compares stacks with `docker stack
 deploy`; `soak` runs the registry under publishers and readers for --minutes with a worker
@@ -17,7 +18,9 @@ def main() -> None:
     parser.add_argument("--history", type=int, default=10_000, help="long history length")
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=5, help="deployer: alternating rounds")
-    parser.add_argument("--scale-to", type=int, default=100_000, help="scale: versions to grow to")
+    parser.add_argument(
+        "--scale-to", type=int, default=100_000, help="scale, housekeeping: versions to grow to"
+    )
     parser.add_argument(
         "--scale-repo",
         type=Path,
@@ -52,6 +55,10 @@ def main() -> None:
                 scale.run(args.scale_to, args.samples, repo=args.scale_repo)["targets"], indent=2
             )
         )
+    if "housekeeping" in args.which:
+        from bench import housekeeping
+
+        print(json.dumps(housekeeping.run(args.scale_to)["targets"], indent=2))
     if "slowclients" in args.which:
         from bench import slowclients
 

@@ -74,7 +74,7 @@ def serving(
         [
             sys.executable,
             "-m",
-            "consign",
+            "consignment",
             "serve",
             "--repo",
             str(repo),

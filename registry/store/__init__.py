@@ -115,7 +115,7 @@ class DescriptorStore:
     def gc(self) -> None:
         """Pack objects and refs (``git gc``) while holding the writer lock.
 
-        Publishing writes small packs and loose tags, and runs ``git gc --auto`` itself when
+        Publishing writes small packs and loose tags, and repacks them geometrically when
         they pile up (see :mod:`.housekeeping`); this full gc is for maintenance windows.
         Readers keep working during it.
         """

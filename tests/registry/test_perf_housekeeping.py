@@ -1,4 +1,4 @@
-"""Housekeeping (`git gc --auto` from the publisher) and the read caches, functionally.
+"""Housekeeping (a geometric repack from the publisher) and the read caches, functionally.
 
 No timings here: these check that the speed-ups keep every answer right.
 """
@@ -14,7 +14,12 @@ from consign.process import run
 from registry.assembly import parse_fragment
 from registry.errors import RegistryError
 from registry.store import DescriptorStore, PublishOutcome, Target
-from registry.store.housekeeping import loose_estimate, pack_count
+from registry.store.housekeeping import (
+    Housekeeper,
+    loose_estimate,
+    pack_count,
+    parse_git_version,
+)
 
 GE = Target("TLO GE", "Milestone")
 
@@ -51,11 +56,11 @@ def test_publishing_runs_gc_auto_and_readers_with_open_sessions_survive_it(
     assert reader.version("TLO GE", "Milestone", 1).number == 1  # its cat-file session runs
     build = 1
     while writer.housekeeper.runs == 0:
-        assert build < 2000, "git gc --auto never ran"
+        assert build < 2000, "housekeeping never ran"
         publish(writer, f"svc{build % 5}", build)
         build += 1
-    assert packs(repo), "gc --auto packed nothing"
-    assert pack_count(repo) <= 2, "gc --auto left the publishes' packs apart"
+    assert packs(repo), "housekeeping packed nothing"
+    assert pack_count(repo) <= 8, "housekeeping left the publishes' packs apart"
     assert loose_estimate(repo) <= 256
     assert (repo / "packed-refs").is_file()
     # The reader's cat-file session started before the gc; every version is still there.
@@ -130,3 +135,124 @@ def test_components_after_another_process_published_are_complete(repo: Path) -> 
     finally:
         one.close()
         two.close()
+
+
+def fsck_strict(repo: Path) -> None:
+    run(["git", "--git-dir", str(repo), "fsck", "--strict", "--no-progress"])
+
+
+def test_many_single_pack_publishes_keep_the_pack_count_bounded(repo: Path) -> None:
+    """Past the pack limit a geometric repack (not a full one) bounds the packs; every
+    version still reads, the repository is sound, and the loose tags get packed."""
+    limit, total = 10, 400
+    writer = DescriptorStore(repo, gc_min_interval=1)
+    writer.housekeeper.pack_limit = limit
+    reader = DescriptorStore(repo)
+    try:
+        assert writer.housekeeper.geometric(), "this machine's git has repack --geometric"
+        most = 0
+        for build in range(1, total + 1):
+            publish(writer, f"svc{build % 7}", build)
+            most = max(most, pack_count(repo))
+            assert most <= limit + 1, f"{most} packs after {build} publishes"
+        assert writer.housekeeper.runs >= 2
+        # geometric: the big pack is kept, only the small ones are rolled together
+        sizes = sorted(p.stat().st_size for p in packs(repo))
+        assert len(sizes) <= limit
+        fsck_strict(repo)
+        assert (repo / "packed-refs").is_file()
+        assert reader.version("TLO GE", "Milestone", None).number == total
+        for number in range(1, total + 1):
+            info, data = reader.descriptor("TLO GE", "Milestone", number)
+            assert info.number == number
+            assert f"B: '{number}'" in data.decode()
+    finally:
+        writer.close()
+        reader.close()
+
+
+def test_geometric_repack_rewrites_only_the_small_packs(repo: Path) -> None:
+    """A large pack stays as it is while the recent small ones are rolled into one."""
+    store = DescriptorStore(repo, gc_auto=0)
+    try:
+        for build in range(1, 101):
+            publish(store, f"svc{build % 4}", build)
+        run(["git", "--git-dir", str(repo), "repack", "-a", "-d", "-q"])  # one big pack
+        (big,) = packs(repo)
+        for build in range(101, 111):
+            publish(store, f"svc{build % 4}", build)
+        keeper = Housekeeper(repo, min_interval=1, pack_limit=5)
+        assert keeper.after_publish() and keeper.runs == 1 and keeper.longest_pause > 0
+        assert big in packs(repo), "the large pack was rewritten"
+        assert len(packs(repo)) == 2
+        fsck_strict(repo)
+        assert store.descriptor("TLO GE", "Milestone", 110)[0].number == 110
+    finally:
+        store.close()
+
+
+def test_an_old_git_falls_back_to_gc_auto(repo: Path, caplog: pytest.LogCaptureFixture) -> None:
+    store = DescriptorStore(repo, gc_auto=0)
+    try:
+        for build in range(1, 13):
+            publish(store, f"svc{build % 3}", build)
+        keeper = Housekeeper(repo, min_interval=1, pack_limit=5, git_version=(2, 31))
+        with caplog.at_level("INFO", logger="registry.store.housekeeping"):
+            assert keeper.after_publish()
+        assert "falling back to `git gc --auto`" in caplog.text
+        assert "`git gc --auto` took" in caplog.text
+        assert pack_count(repo) == 1  # gc --auto repacks everything into one
+        fsck_strict(repo)
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(
+    ("text", "version"),
+    [
+        ("git version 2.39.5\n", (2, 39)),
+        ("git version 2.32.0.windows.1", (2, 32)),
+        ("git version 1.8.3.1", (1, 8)),
+        ("", (0, 0)),
+        ("git version unknown", (0, 0)),
+    ],
+)
+def test_parse_git_version(text: str, version: tuple[int, int]) -> None:
+    assert parse_git_version(text) == version
+
+
+def http_backend_get(repo: Path, path: str) -> str:
+    """A dumb-protocol GET answered by `git http-backend` (CGI), as /git/... does."""
+    env = {
+        "GIT_PROJECT_ROOT": str(repo.parent),
+        "GIT_HTTP_EXPORT_ALL": "1",
+        "PATH_INFO": f"/{repo.name}/{path}",
+        "REQUEST_METHOD": "GET",
+        "QUERY_STRING": "",
+    }
+    return run(["git", "http-backend"], env=env).stdout.split("\r\n\r\n", 1)[1]
+
+
+def test_dumb_http_files_are_current_without_update_server_info(repo: Path) -> None:
+    """The repack skips update-server-info (-n): http-backend must list the packs and refs
+    that exist now, not those of an older info/ file."""
+    store = DescriptorStore(repo, gc_min_interval=1)
+    store.housekeeper.pack_limit = 5
+    try:
+        for build in range(1, 31):
+            publish(store, f"svc{build % 3}", build)
+        assert store.housekeeper.runs >= 3
+        answer = http_backend_get(repo, "objects/info/packs").splitlines()
+        listed = {line.split()[1] for line in answer if line.startswith("P ")}
+        assert listed == {p.name for p in packs(repo)}
+        served = {
+            line.split("\t")[1]
+            for line in http_backend_get(repo, "info/refs").splitlines()
+            if not line.endswith("^{}")
+        }
+        listed_refs = run(
+            ["git", "--git-dir", str(repo), "for-each-ref", "--format=%(refname)"]
+        ).stdout.split()
+        assert served == set(listed_refs) and len(served) >= 30
+    finally:
+        store.close()
