@@ -137,7 +137,7 @@ def run_consign(
         [
             sys.executable,
             "-m",
-            "consign",
+            "consignment",
             "deploy",
             "--file",
             str(path),

@@ -84,7 +84,7 @@ def ours(path: Path, stack: str, report: Path, bound: float) -> tuple[float, int
     argv = [
         sys.executable,
         "-m",
-        "consign",
+        "consignment",
         "deploy",
         "--orchestrator",
         "swarm",
