@@ -47,9 +47,9 @@ from deployer.deploy.outcome import Outcome
 from deployer.deploy.request import (
     DeployRequest,
     DeploySettings,
+    DescriptorSource,
+    EngineTarget,
     LedgerOptions,
-    Source,
-    Target,
     TeardownRequest,
 )
 from deployer.deploy.workdir import Workdir
@@ -357,8 +357,8 @@ def deploy_cmd(
         application,
         release,
         version,
-        source=Source(registry, token, ca_file, git_url, file_path),
-        target=Target(orchestrator, host, compose_cmd),
+        source=DescriptorSource(registry, token, ca_file, git_url, file_path),
+        target=EngineTarget(orchestrator, host, compose_cmd),
         settings=DeploySettings(
             project,
             timeout=timeout,
@@ -526,7 +526,7 @@ def down_cmd(
     _refuse_other_orchestrators_options(orchestrator)
     request = TeardownRequest(
         project,
-        Target(orchestrator, host, compose_cmd, volumes),
+        EngineTarget(orchestrator, host, compose_cmd, volumes),
         LedgerOptions(
             registry=registry,
             token=report_token or token,  # the lock and the record: --report-token first

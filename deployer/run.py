@@ -16,7 +16,7 @@ from typing import Any, TextIO
 from consign.exit_codes import ExitCode
 from deployer.deploy.outcome import Outcome
 from deployer.deploy.record import Deployed
-from deployer.deploy.request import DeployRequest, LedgerOptions, Target, TeardownRequest
+from deployer.deploy.request import DeployRequest, EngineTarget, LedgerOptions, TeardownRequest
 from deployer.deploy.sources import Descriptor
 from deployer.engine.sdk import engine_errors
 from deployer.ledger import endings, outcomes, projectenv
@@ -37,7 +37,7 @@ class Deployment:
 
 
 def open_ledger(
-    options: LedgerOptions, target: Target, client: Any, project: str, why_not: str = ""
+    options: LedgerOptions, target: EngineTarget, client: Any, project: str, why_not: str = ""
 ) -> tuple[Ledger, dict[str, Any]]:
     """The command's ledger and the engine description its records carry."""
     with engine_errors(target.host):

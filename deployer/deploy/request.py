@@ -41,7 +41,7 @@ class DeploySettings:
 
 
 @dataclass(frozen=True)
-class Target:
+class EngineTarget:
     """Where it runs: ``--orchestrator``, ``--host``, ``--compose`` (and down's ``--volumes``)."""
 
     orchestrator: str = "compose"
@@ -70,7 +70,7 @@ class LedgerOptions:
 
 
 @dataclass(frozen=True)
-class Source:
+class DescriptorSource:
     """Where descriptors come from: ``--registry`` (with its token and CA), ``--git`` or
     ``--file``; also the version a failed deploy rolls back to."""
 
@@ -109,8 +109,8 @@ class DeployRequest:
     application: str | None
     release: str | None
     version: str | None
-    source: Source
-    target: Target
+    source: DescriptorSource
+    target: EngineTarget
     settings: DeploySettings
     ledger: LedgerOptions
     #: ``--report``: the JSON report's path.
@@ -128,5 +128,5 @@ class TeardownRequest:
     """One ``consign down``."""
 
     project: str
-    target: Target
+    target: EngineTarget
     ledger: LedgerOptions

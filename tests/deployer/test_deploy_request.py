@@ -6,7 +6,13 @@ import pytest
 
 from deployer.deploy.outcome import Outcome
 from deployer.deploy.record import Deployed
-from deployer.deploy.request import DeployRequest, DeploySettings, LedgerOptions, Source, Target
+from deployer.deploy.request import (
+    DeployRequest,
+    DeploySettings,
+    DescriptorSource,
+    EngineTarget,
+    LedgerOptions,
+)
 from deployer.deploy.sources import SourceError
 
 
@@ -15,19 +21,19 @@ def _record(source: str, where: str) -> Deployed:
 
 
 def test_a_version_deployed_from_a_file_cannot_be_fetched_again() -> None:
-    source = Source(file_path="/tmp/descriptor.yml")
+    source = DescriptorSource(file_path="/tmp/descriptor.yml")
     with pytest.raises(SourceError, match="local file"):
         source.previous(_record("file", "/tmp/old.yml"))
 
 
 def test_a_source_with_nothing_to_fetch_from_says_so() -> None:
     with pytest.raises(SourceError):
-        Source().fetch("A", "R", "1")
+        DescriptorSource().fetch("A", "R", "1")
 
 
 def test_the_request_is_frozen_and_names_its_project() -> None:
     request = DeployRequest(
-        "A", "R", "2", Source(registry="http://r"), Target(), DeploySettings("a-r"),
+        "A", "R", "2", DescriptorSource(registry="http://r"), EngineTarget(), DeploySettings("a-r"),
         LedgerOptions(),
     )  # fmt: skip
     assert request.project == "a-r" and request.settings.workdir.root is None
