@@ -134,6 +134,45 @@ def test_a_dependent_that_keeps_crashing_once_web_is_back_is_crash_looping(
     assert verdicts["worker"]["seconds"] >= verdicts["web"]["seconds"], verdicts
 
 
+def restart_count(name: str) -> int:
+    client = docker.from_env()
+    try:
+        return int(client.api.inspect_container(name).get("RestartCount") or 0)
+    finally:
+        client.close()
+
+
+def test_a_deploy_that_starts_a_stopped_dependency_waits_for_it_before_judging_its_dependent(
+    tmp_path: Path, project: str, registry: ServedRegistry
+) -> None:
+    """The tester's trial (issue 19): web stopped by hand, the worker (unless-stopped,
+    depends_on web healthy) crash-looping for want of it; deploying the same version again
+    starts web: the worker is held until web is back, then runs; the three views agree."""
+    env, spool = f"qa-{secrets.token_hex(4)}", tmp_path / "spool"
+    worker = WORKER_NEEDS_WEB.replace("restart: always", "restart: unless-stopped")
+    worker += "    depends_on:\n      web:\n        condition: service_healthy\n"
+    publish(registry.url, fragment(tmp_path, "web", WEB_OK), "Trial", "Dev", component="web")
+    publish(registry.url, fragment(tmp_path, "worker", worker), "Trial", "Dev", component="worker")
+    args = [
+        "--registry", registry.url, "--project", project, "--environment", env,
+        "--spool", str(spool), "--stable", "3", "--timeout", "120",
+    ]  # fmt: skip
+    assert (first := deploy(tmp_path, "Trial", "Dev", "2", *args)).code == ExitCode.OK, first.output
+    subprocess.run(["docker", "stop", "-t", "1", f"{project}-web-1"], check=True, timeout=60,
+                   capture_output=True)  # fmt: skip
+    until("the worker crash-looping", lambda: restart_count(f"{project}-worker-1") >= 3)
+
+    again = deploy(tmp_path, "Trial", "Dev", "2", *args)
+    assert again.code == ExitCode.OK, again.output
+    assert again.verdicts() == {"web": "healthy", "worker": "running"}, again.output
+    local = consign("status", "--project", project)
+    ledger = consign("status", "--environment", env, "--registry", registry.url)
+    compared = drift(registry, env, spool)
+    assert (local[0], ledger[0], compared.returncode) == (0, 0, 0), (
+        local[1] + ledger[1] + compared.stdout + compared.stderr
+    )
+
+
 def gated(folder: Path, gate: Path) -> Path:
     """``slow`` becomes healthy once ``gate/ok`` exists (the test decides when); ``after``
     waits for it, so Compose has created ``after`` and not started it while it waits."""
