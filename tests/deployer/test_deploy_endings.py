@@ -173,6 +173,32 @@ def test_a_deploy_that_starts_a_stopped_dependency_waits_for_it_before_judging_i
     )
 
 
+def test_a_crash_looping_container_is_drift_as_status_says(
+    tmp_path: Path, project: str, registry: ServedRegistry
+) -> None:
+    """Trial item 4 (issue 19): web stopped by hand, the worker crash-loops for want of it:
+    `status --project` and `drift` both name the worker crash-looping."""
+    env, spool = f"qa-{secrets.token_hex(4)}", tmp_path / "spool"
+    publish(registry.url, fragment(tmp_path, "web", WEB_OK), "Loop", "Dev", component="web")
+    worker = fragment(tmp_path, "worker", WORKER_NEEDS_WEB)
+    publish(registry.url, worker, "Loop", "Dev", component="worker")
+    args = [
+        "--registry", registry.url, "--project", project, "--environment", env,
+        "--spool", str(spool), "--stable", "2", "--timeout", "120",
+    ]  # fmt: skip
+    assert (first := deploy(tmp_path, "Loop", "Dev", "2", *args)).code == ExitCode.OK, first.output
+    subprocess.run(["docker", "stop", "-t", "1", f"{project}-web-1"], check=True, timeout=60,
+                   capture_output=True)  # fmt: skip
+    until("the worker crash-looping", lambda: restart_count(f"{project}-worker-1") >= 3)
+
+    code, text = consign("status", "--project", project)
+    assert code == ExitCode.FAILED and "crash-looping" in text, text
+    compared = drift(registry, env, spool)
+    assert compared.returncode == ExitCode.FAILED, compared.stdout + compared.stderr
+    assert "worker: crash-looping " in compared.stdout, compared.stdout
+    assert "web: stopped " in compared.stdout, compared.stdout
+
+
 def gated(folder: Path, gate: Path) -> Path:
     """``slow`` becomes healthy once ``gate/ok`` exists (the test decides when); ``after``
     waits for it, so Compose has created ``after`` and not started it while it waits."""
