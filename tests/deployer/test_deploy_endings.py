@@ -276,20 +276,40 @@ def waiting_for_slow(project: str) -> bool:
     return now.get("slow") == "running" and now.get("after") == "created"
 
 
-def test_ctrl_c_during_up_is_recorded_as_interrupted_and_leaves_no_created_container(
-    tmp_path: Path, project: str, registry: ServedRegistry
+def lock_container(project: str) -> list[str]:
+    client = docker.from_env()
+    try:
+        return [c.name for c in client.containers.list(all=True, filters={"name": project})
+                if c.name == f"consign-lock.{project}"]  # fmt: skip
+    finally:
+        client.close()
+
+
+@pytest.mark.parametrize(
+    ("sig", "code"),
+    [(signal.SIGINT, ExitCode.INTERRUPTED), (signal.SIGTERM, ExitCode.TERMINATED)],
+    ids=["ctrl-c", "sigterm"],
+)
+def test_ctrl_c_or_sigterm_during_up_is_recorded_as_interrupted_and_leaves_no_created_container(
+    tmp_path: Path, project: str, registry: ServedRegistry, sig: signal.Signals, code: ExitCode
 ) -> None:
+    """SIGTERM (what `docker stop` sends the Rundeck deployer's container) is handled as
+    Ctrl-C is (trial item 6), and exits 143."""
     env, spool, gate = f"qa-{secrets.token_hex(4)}", tmp_path / "spool", tmp_path / "gate"
     publish(registry.url, gated(tmp_path, gate), "Int", "R", component="app")
     log = tmp_path / "deploy.log"
     proc = start(["deploy", "Int", "R", "1", *ledger_args(registry, project, env, spool)], log)
     try:
         until("after created, waiting for slow", lambda: waiting_for_slow(project))
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=120) == ExitCode.INTERRUPTED, log.read_text()
+        proc.send_signal(sig)
+        assert proc.wait(timeout=120) == code, log.read_text()
     finally:
         stop_process(proc, 10)
     output = log.read_text()
+    # both locks released: the registry's and the project's on the engine
+    lock = requests.get(f"{registry.url}/api/environments/{env}/lock", timeout=10)
+    assert lock.status_code == 404, lock.text
+    assert lock_container(project) == [], output
     assert "container(s) this deploy created but never started: " in output, output
     assert f"{project}-after-1" in output
     assert states(project) == {"slow": "running"}  # no `created` leftover
