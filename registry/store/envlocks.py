@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from consign.values import held_version
 from registry.errors import EnvironmentLockHeld, NotFound, StoreError
 from registry.store.types import EnvironmentLock
 
@@ -50,7 +51,7 @@ def lock_json(lock: EnvironmentLock) -> dict[str, Any]:
 
 def describe(lock: EnvironmentLock) -> str:
     h = lock.holder
-    what = "/".join(str(h[k]) for k in ("application", "release", "version") if h.get(k))
+    what = held_version(h)
     who = h.get("by") or "someone"
     where = holder_process(h)
     return (

@@ -123,7 +123,7 @@ def test_spool_directory_setting(tmp_path: Path) -> None:
 
 
 def test_lock_waits_then_takes_it(requests_mock: rm.Mocker) -> None:
-    held = {"error": "locked", "message": "qa-1 is locked by bob deploying X/Y/4 since T",
+    held = {"error": "locked", "message": "qa-1 is locked by bob deploying X/Y v4 since T",
             "lock": {"holder": {"by": "bob", "version": 4}}}  # fmt: skip
     requests_mock.post(
         LOCK,
