@@ -33,6 +33,11 @@ def main(log_level: str) -> None:
         level=log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if log_level.upper() != "DEBUG":
+        # urllib3 logs each retry of a request as a WARNING in its own words (``Retrying
+        # (Retry(total=3, ...))``); the retries are expected (the HTTP clients mount them)
+        # and a request that still fails is said once, in ours (consign/registry_url.py).
+        logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
 
 
 def _register() -> None:
