@@ -8,7 +8,8 @@
   of the project finds it: the project record still says a deploy is in progress
   (:mod:`deployer.deploy.record`) and that deployer is gone (its process no longer exists
   on this host, or it ran on another host and we now hold the lock). :func:`killed` says
-  so; :func:`killed_record` is its ledger record.
+  so; :func:`killed_record` is its ledger record, ``finished`` the last change the engine
+  shows of the project (:func:`ended_at`), not the moment it was found.
 
 What was left running is read from the engine (:func:`left_running`): per service its
 verdict in the deploy's vocabulary (one look, judged as `consign status` judges), its
@@ -25,7 +26,7 @@ from consign.textclip import clip_utf8
 from deployer import label_keys as keys
 from deployer.deploy.labels import service_origin
 from deployer.deploy.record import Deployed, killed
-from deployer.engine.fields import engine_offset
+from deployer.engine.fields import engine_offset, parse_stamp
 from deployer.verdicts import Observation
 from deployer.verdicts.snapshot import judge_once, never_started
 
@@ -47,10 +48,29 @@ def state_word(inspect: Mapping[str, Any]) -> str:
 def left_running(client: Any, project: str) -> list[dict[str, Any]]:
     """The ``services`` entries of an interrupted record: what the project's containers
     are now, per service, judged as `consign status` judges them (:func:`services_left`)."""
+    return services_left(project_inspects(client, project), time.time() + engine_offset(client))
+
+
+def project_inspects(client: Any, project: str) -> list[dict[str, Any]]:
     rows = client.api.containers(all=True, filters={"label": f"{keys.PROJECT}={project}"})
-    found = record.inspect_all(client, [r["Id"] for r in rows])
-    wall = time.time() + engine_offset(client)
-    return services_left(list(found.values()), wall)
+    return list(record.inspect_all(client, [r["Id"] for r in rows]).values())
+
+
+def ended_at(started: str, inspects: Sequence[Mapping[str, Any]], offset: float, now: float) -> str:
+    """Pure: the best known time a killed deploy ended (its record's ``finished``): the
+    last change the engine shows of the project's containers (created, started, exited;
+    ``offset`` turns the engine's clock into ours), not before the deploy ``started`` nor
+    after ``now``; not when the next deploy happened to find it."""
+    begun = parse_stamp(started)
+    changes = [
+        stamp - offset
+        for i in inspects
+        for text in _stamps(i)
+        if (stamp := parse_stamp(text)) is not None
+    ]
+    if begun is None:
+        return record.utc_stamp(now)
+    return record.utc_stamp(min(now, max([begun, *changes])))
 
 
 def services_left(inspects: Sequence[Mapping[str, Any]], wall: float) -> list[dict[str, Any]]:
@@ -99,6 +119,11 @@ def services_left(inspects: Sequence[Mapping[str, Any]], wall: float) -> list[di
     return out
 
 
+def _stamps(inspect: Mapping[str, Any]) -> tuple[Any, ...]:
+    st = inspect.get("State") or {}
+    return inspect.get("Created"), st.get("StartedAt"), st.get("FinishedAt")
+
+
 def number(version: str | None) -> int | None:
     return int(version) if version and version.isdigit() else None
 
@@ -108,6 +133,9 @@ def killed_record(
 ) -> dict[str, Any]:
     """The ``interrupted`` record of the deploy the project record says was in progress."""
     progress = previous.in_progress
+    inspects = project_inspects(client, previous.project)
+    offset = engine_offset(client)
+    started = str(progress.get("started") or record.utc_now())
     return record.build(
         kind="deploy",
         environment=environment,
@@ -116,12 +144,12 @@ def killed_record(
         version=number(previous.version),
         commit=previous.commit or None,
         outcome=INTERRUPTED,
-        started=str(progress.get("started") or record.utc_now()),
-        finished=record.utc_now(),
+        started=started,
+        finished=ended_at(started, inspects, offset, time.time()),
         by=str(progress.get("by") or by),
         engine=engine,
         source=previous.registry or None,
-        service_entries=left_running(client, previous.project),
+        service_entries=services_left(inspects, time.time() + offset),
     )
 
 

@@ -345,6 +345,7 @@ def test_a_killed_deployer_is_recorded_as_interrupted_by_the_next_deploy(
     proc = start(["deploy", "Int", "R", "1", *args], tmp_path / "killed.log")
     try:
         until("after created, waiting for slow", lambda: waiting_for_slow(project))
+        killed_at = datetime.now(UTC)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=60)
     finally:
@@ -365,6 +366,10 @@ def test_a_killed_deployer_is_recorded_as_interrupted_by_the_next_deploy(
     [ok, killed] = history(registry, env)
     assert (killed["kind"], killed["version"], killed["outcome"]) == ("deploy", 1, "interrupted")
     assert killed["by"] == "tester"
+    # ended when the engine last saw it change the project, not when it was found
+    finished = datetime.fromisoformat(killed["finished"].replace("Z", "+00:00"))
+    assert killed["started"] <= killed["finished"], killed
+    assert finished <= killed_at + timedelta(seconds=0.1), (killed, killed_at)
     left = {s["service"]: s["verdict"] for s in killed["services"]}
     assert left == {"slow": "pending", "after": "not created"}, killed["services"]
     assert (ok["outcome"], ok["version"]) == ("ok", 1)

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -106,3 +107,18 @@ def test_an_interrupted_record_names_what_was_left_in_the_verdict_vocabulary() -
     }
     web = next(s for s in left if s["service"] == "web")
     assert "created, never started" in web["detail"] and " created)" in web["detail"]
+
+
+def test_a_killed_deploy_ended_when_the_engine_last_changed_its_project() -> None:
+    """Trial (minor): `finished` was when the next deploy found it; it is the containers'
+    last change (engine clock 5 s ahead of ours here), within [started, now]."""
+    started = "2026-12-01T10:00:00.000Z"
+    box = saved("exited1_no", "web")
+    box["Created"] = "2026-12-01T10:00:03.000000000Z"
+    box["State"].update(StartedAt="2026-12-01T10:00:04.5Z", FinishedAt="2026-12-01T10:00:07Z")
+    now = datetime(2026, 12, 1, 11, 0, tzinfo=UTC).timestamp()  # found an hour later
+    assert endings.ended_at(started, [box], 5.0, now) == "2026-12-01T10:00:02.000Z"
+    assert endings.ended_at(started, [], 5.0, now) == started  # nothing changed after
+    old = saved("healthy", "db")  # a container older than the deploy
+    assert endings.ended_at(started, [old], 0.0, now) == started
+    assert endings.ended_at(started, [box], -3600.0, now) == "2026-12-01T11:00:00.000Z"
