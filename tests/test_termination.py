@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from consign.termination import Terminated, TerminateAsInterrupt
+from consign.termination import TerminateAsInterrupt, Terminated
 
 
 def test_sigterm_raises_once_and_the_previous_handler_is_put_back() -> None:

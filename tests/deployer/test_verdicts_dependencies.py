@@ -287,7 +287,7 @@ def test_an_engine_restart_after_the_deploy_began_is_not_a_start_by_the_deploy()
     """RestartCount > 0: the engine restarted it, nobody stopped it; web stays ok all
     along, so a worker crash loop beside it is certain at once."""
     tr = tracker()
-    tr.observe(seen("w1", "web", T0 + 1,
-                    container(created=OLD, started=T0 + 0.5, count=1, health="healthy")))  # fmt: skip
+    restarted = container(created=OLD, started=T0 + 0.5, count=1, health="healthy")
+    tr.observe(seen("w1", "web", T0 + 1, restarted))
     tr.observe(worker(T0 + 1, started=OLD, finished=T0 + 0.7, count=1, restarting=True))
     assert tr.verdicts(T0 + 1)["worker"].verdict is Verdict.CRASH_LOOPING
