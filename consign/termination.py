@@ -52,3 +52,16 @@ class TerminateAsInterrupt:
             return
         self.received = True
         raise Terminated("SIGTERM")
+
+
+def signal_word(error: BaseException) -> str:
+    """``SIGTERM`` when ``error`` was caused (anywhere in its chain) by :class:`Terminated`,
+    else ``Ctrl-C``: what a message or a record names as the interruption."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, Terminated):
+            return "SIGTERM"
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return "Ctrl-C"

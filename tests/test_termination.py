@@ -9,7 +9,8 @@ import threading
 
 import pytest
 
-from consign.termination import TerminateAsInterrupt, Terminated
+from consign.errors import Interrupted
+from consign.termination import TerminateAsInterrupt, Terminated, signal_word
 
 
 def test_sigterm_raises_once_and_the_previous_handler_is_put_back() -> None:
@@ -36,3 +37,17 @@ def test_outside_the_main_thread_it_changes_nothing() -> None:
     worker.start()
     worker.join()
     assert seen == [before]
+
+
+def test_the_interruption_is_named_by_what_caused_it() -> None:
+    def raised(cause: BaseException) -> BaseException:
+        try:
+            try:
+                raise cause
+            except KeyboardInterrupt as e:
+                raise Interrupted("stopped") from e
+        except Interrupted as e:
+            return e
+
+    assert signal_word(raised(Terminated("SIGTERM"))) == "SIGTERM"
+    assert signal_word(raised(KeyboardInterrupt())) == "Ctrl-C"

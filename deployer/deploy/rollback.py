@@ -25,6 +25,7 @@ from typing import Any, TextIO
 
 from consign.errors import Interrupted
 from consign.exit_codes import ExitCode
+from consign.termination import signal_word
 from deployer.deploy import record
 from deployer.deploy.attempt import Settings, attempt
 from deployer.deploy.record import Deployed
@@ -165,7 +166,7 @@ def deploy(
             fetch_previous=fetch_previous, out=out, observe=observe, stopped=stopped,
         )  # fmt: skip
     except Interrupted as e:  # the record says so, for `consign status`
-        record.ended(client, project, interrupted=f"{_now()} Ctrl-C: {e}")
+        record.ended(client, project, interrupted=f"{_now()} {signal_word(e)}: {e}")
         raise
     except BaseException:  # it ended with an error (reported): not a killed deployer's
         with contextlib.suppress(Exception):

@@ -322,6 +322,8 @@ def test_ctrl_c_or_sigterm_during_up_is_recorded_as_interrupted_and_leaves_no_cr
 
     code, text = consign("status", "--project", project)
     assert code == ExitCode.FAILED and "deploy interrupted" in text, text
+    said = "SIGTERM" if sig == signal.SIGTERM else "Ctrl-C"
+    assert f"Z {said}: " in text, text
     code, text = consign("status", "--environment", env, "--registry", registry.url)
     assert code == ExitCode.FAILED and "deploy interrupted" in text, text
 
