@@ -21,6 +21,7 @@ import pytest
 import requests
 
 from consign.exit_codes import ExitCode
+from tests.deployer.conftest import GitRegistry
 from tests.deployer.helpers import consign, deploy, ids
 from tests.e2e.serve import publish
 from tests.serving import CONSIGN, ROOT, ServedRegistry, stop_process
@@ -377,3 +378,34 @@ def test_a_killed_deployer_is_recorded_as_interrupted_by_the_next_deploy(
     assert (ok["outcome"], ok["version"]) == ("ok", 1)
     code, text = consign("status", "--project", project)
     assert code == ExitCode.OK and "interrupted" not in text, text
+
+
+def test_a_failed_redeploy_of_the_running_version_says_there_is_no_rollback(
+    tmp_path: Path, project: str, git_registry: GitRegistry
+) -> None:
+    """Trial (minor): v1 ran; stopped by hand, its worker now crashes when started again
+    (a file it checks appeared); redeploying v1 fails, and says why nothing rolls back."""
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    os.chmod(gate, 0o777)
+    git_registry.publish("Same", "R", 1, f"""services:
+  worker:
+    image: busybox:latest
+    stop_grace_period: 1s
+    restart: always
+    volumes: ["{gate}:/gate"]
+    command: ["sh", "-c", "test -f /gate/bad && exit 3; exec sleep 100000"]
+""")  # fmt: skip
+    args = ("Same", "R", "1", "--git", str(git_registry.repo), "--project", project,
+            "--stable", "2", "--timeout", "60")  # fmt: skip
+    assert (first := deploy(tmp_path, *args)).code == ExitCode.OK, first.output
+    subprocess.run(["docker", "stop", "-t", "1", f"{project}-worker-1"], check=True, timeout=60,
+                   capture_output=True)  # fmt: skip
+    (gate / "bad").touch()
+    again = deploy(tmp_path, *args)
+    assert again.code == ExitCode.FAILED, again.output
+    assert again.verdicts() == {"worker": "crash-looping"}, again.output
+    assert (
+        "deploy failed; no rollback: Same/R v1 is the version that was running before this "
+        "deploy, so there is nothing older to return to"
+    ) in again.output
