@@ -45,9 +45,10 @@ test: venv compose-plugin
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: venv
-	$(BIN)/ruff check consign registry deployer publisher tests bench
-	$(BIN)/ruff format --check consign registry deployer publisher tests bench
+	$(BIN)/ruff check consign consignment registry deployer publisher tests bench
+	$(BIN)/ruff format --check consign consignment registry deployer publisher tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache --no-logo
 
 bench: venv compose-plugin
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -5,7 +5,7 @@
 #   mktree          x2  fragments/ (50 entries) and the root tree
 #   commit-tree     x1  the version commit (parent = previous version)
 #   update-ref --stdin  ONE transaction: move the branch and create the version tag
-# i.e. the same objects and refs as registry/store/publisher.py writes. Everything that is
+# i.e. the same objects and refs as registry/store/versionwriter.py writes. Everything that is
 # not a Git write is done with bash builtins (here-strings, no cat/date forks), and the
 # clock is $EPOCHREALTIME, so the baseline is as fast as a plumbing script can be.
 # usage: baseline_publish.sh REPO WORKDIR COUNT [DONE]   (WORKDIR holds docker-compose.yml,

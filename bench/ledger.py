@@ -31,7 +31,7 @@ from typing import Any
 import requests
 
 from bench.common import percentile, serve, summary_ms, write_results
-from registry.fragments import parse_fragment
+from consign.compose.fragments import parse_fragment
 from registry.store import DeploymentRecord, DescriptorStore, ServiceRecord, Target, records
 from registry.store.gitobjects import IDENTITY as GIT_IDENTITY
 from registry.store.ledger import CURRENT, current_name

@@ -43,11 +43,11 @@ from urllib.parse import quote
 import requests
 
 from bench.common import ROOT, serve, summary_ms, write_results
+from consign.compose.fragments import parse_fragment
 from registry.errors import NotFound
-from registry.fragments import parse_fragment
 from registry.store import DescriptorStore, Target
 from registry.store.gitobjects import FSYNC_CONFIG
-from registry.store.reader import tag_name
+from registry.store.layout import tag_name
 
 APP, REL, SHORT = "Bench App", "R1", "R2"  # REL gets the long history
 COMPONENTS = 50

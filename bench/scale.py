@@ -29,9 +29,9 @@ from urllib.parse import quote
 import requests
 
 from bench.common import serve, summary_ms, write_results
+from consign.compose.fragments import parse_fragment
 from consign.process import run as run_command
 from registry.errors import NotFound
-from registry.fragments import parse_fragment
 from registry.store import DescriptorStore, Target
 
 APPS = 10

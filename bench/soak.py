@@ -43,8 +43,8 @@ from urllib.parse import quote
 import requests
 
 from bench.common import percentile, serving, write_results
+from registry.store.layout import tag_name
 from registry.store.locking import LOCK_NAME
-from registry.store.reader import tag_name
 
 APPS = ("Soak A", "Soak B")  # every publish targets both: one atomic publish, two versions
 RELEASES = ("R1", "R2")  # publisher k publishes to RELEASES[k % 2]

@@ -36,7 +36,7 @@ import requests
 from bench import ledger
 from bench.common import serve, summary_ms, write_results
 from bench.registry import APP, COMPONENTS, REL, SHORT, fill, fragment, latest
-from registry.fragments import parse_fragment
+from consign.compose.fragments import parse_fragment
 from registry.store import DescriptorStore, Target
 
 TARGET_MS = 50.0

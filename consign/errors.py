@@ -38,6 +38,19 @@ class RegistryUnreachable(ConsignError):
     label = "registry"
 
 
+class RegistryNotReached(RegistryUnreachable):
+    """No answer from the registry (refused, timed out, TLS not trusted, ...); the message
+    names the URL and what to check. ``transient``: trying again later may work."""
+
+    def __init__(
+        self, message: str, *, cause: BaseException | None = None, transient: bool = True
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.cause = cause
+        self.transient = transient
+
+
 class InvalidDescriptor(ConsignError):
     """Compose or the engine refuses the descriptor; nothing was started."""
 

@@ -78,8 +78,10 @@ def _cause(error: BaseException) -> BaseException:
     return error
 
 
-def reason(error: requests.RequestException, timeout: float | None = None) -> str:
-    """What went wrong, in a few words."""
+def reason(error: BaseException | None, timeout: float | None = None) -> str:
+    """What went wrong, in a few words (``error``: requests' or urllib3's)."""
+    if error is None:
+        return "no answer"
     if isinstance(error, requests.exceptions.SSLError):
         return (
             "TLS verification failed (give the registry's CA with --ca-file or "
@@ -93,6 +95,9 @@ def reason(error: requests.RequestException, timeout: float | None = None) -> st
     if isinstance(error, requests.exceptions.TooManyRedirects):
         return "too many redirects"
     cause = _cause(error)
+    if isinstance(cause, TimeoutError):  # urllib3's read timeout, under its retries
+        within = f" within {timeout:g}s" if timeout else ""
+        return f"no answer{within}"
     if isinstance(cause, socket.gaierror):
         return "its host name does not resolve"
     code = getattr(cause, "errno", None)
@@ -100,9 +105,7 @@ def reason(error: requests.RequestException, timeout: float | None = None) -> st
         return "connection refused (nothing listens there)"
     if code in (errno.EHOSTUNREACH, errno.ENETUNREACH):
         return "no route to the host"
-    if isinstance(error, requests.exceptions.ConnectionError) and "RemoteDisconnected" in str(
-        error
-    ):
+    if "RemoteDisconnected" in str(error) or "RemoteDisconnected" in type(cause).__name__:
         return "the connection was closed without an answer"
     text = str(cause) or type(cause).__name__
     # urllib3 prefixes its own object's repr: keep what follows it

@@ -1,11 +1,15 @@
-"""The deployer's click commands: deploy, status, down (and publish, from publisher.command).
+"""The deployer's click commands: deploy, status, down, versions, show, diff.
 
 Each of deploy, status and down works on a Compose project on one engine (the default) or,
 with ``--orchestrator swarm`` (``CONSIGN_ORCHESTRATOR``), on a Swarm stack through a
 swarm manager (:mod:`deployer.swarm`); the option names the same thing for all three so
 one environment variable sets it for a whole job, and picks the
 :class:`deployer.orchestrators.Orchestrator` once: the commands never branch on it again
-(beyond refusing the options the other one has).
+(beyond refusing the options the other one has, marked :class:`OrchestratorOption`).
+
+deploy and down build one typed request from their options
+(:mod:`deployer.deploy.request`) and hand it to :mod:`deployer.run`, which owns
+lock → deploy/teardown → record; this module only parses, fetches, and presents.
 
 Failures become exit codes in one place, :func:`consign.errors.exits`; commands only
 return the code of a deploy or status that ran. Every Docker SDK call runs inside
@@ -15,56 +19,84 @@ one line naming it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 from click.core import ParameterSource
 
-from consign.errors import RegistryUnreachable, VersionRejected, exits
+from consign.errors import (
+    ConsignError,
+    Interrupted,
+    RegistryUnreachable,
+    VersionRejected,
+    exits,
+)
 from consign.exit_codes import ExitCode
 from consign.registry_url import REGISTRY_URL
+from consign.registryclient import ca_file_option
 from consign.version_arg import VERSION
+from deployer import run
 from deployer.deploy import sources
 from deployer.deploy.attempt import project_name
-from deployer.deploy.record import Deployed
-from deployer.engine.sdk import engine_errors
-from deployer.ledger import endings, lock, outcomes, projectenv, show
-from deployer.ledger import record as ledger_record
+from deployer.deploy.outcome import Outcome
+from deployer.deploy.request import (
+    DeployRequest,
+    DeploySettings,
+    LedgerOptions,
+    Source,
+    Target,
+    TeardownRequest,
+)
+from deployer.deploy.workdir import Workdir
+from deployer.ledger import lock, show
 from deployer.ledger.client import LedgerClient, LedgerError
-from deployer.ledger.session import Ledger, ledger_for
-from deployer.orchestrators import DeployOptions, orchestrator_for
-from deployer.report import Outcome, render, write_json
+from deployer.orchestrators import orchestrator_for
+from deployer.report import render, write_json
 from deployer.status_text import as_text
 from deployer.versions import diff_cmd, show_cmd, versions_cmd
-from publisher.command import publish
 
 F = TypeVar("F", bound=Callable[..., Any])
 COMMANDLINE = ParameterSource.COMMANDLINE
 
 
-def _error_report(error: BaseException, code: ExitCode) -> None:
-    """With --report, a failed command still leaves a report saying what failed."""
-    params = click.get_current_context().params
-    path = params.get("report")
-    if not path:
-        return
+@contextlib.contextmanager
+def _failure_report(request: DeployRequest) -> Iterator[None]:
+    """With --report, a failed deploy still leaves a report saying what failed."""
+    try:
+        yield
+    except (ConsignError, KeyboardInterrupt) as error:
+        code = error.exit_code if isinstance(error, ConsignError) else Interrupted.exit_code
+        if request.report:
+            _write_failure(request, error, code)
+        raise
+
+
+def _write_failure(request: DeployRequest, error: BaseException, code: ExitCode) -> None:
+    assert request.report
     doc: dict[str, Any] = {
-        "application": params.get("application"),
-        "release": params.get("release"),
-        "version": params.get("version"),
-        "project": params.get("project"),
+        "application": request.application,
+        "release": request.release,
+        "version": request.version,
+        "project": request.project,
         "error": str(error) or type(error).__name__,
         "verdicts": {},
         "rollback": None,
         "exit_code": int(code),
     }
-    with open(path, "w", encoding="utf-8") as fh:
+    with open(request.report, "w", encoding="utf-8") as fh:
         json.dump(doc, fh, indent=2)
+
+
+def _project_option(text: str, required: bool = False) -> Callable[[F], F]:
+    """--project (--stack, CONSIGN_PROJECT), the one declaration deploy, status and down use."""
+    return click.option(
+        "--project", "--stack", "project", envvar="CONSIGN_PROJECT", required=required, help=text
+    )
 
 
 def _host_option(func: F) -> F:
@@ -86,12 +118,24 @@ def _orchestrator_option(func: F) -> F:
     )(func)
 
 
-def _only_with(orchestrator: str, *names: str) -> None:
-    """A usage error for an option given on the command line that ``orchestrator`` does not
-    use (set from the environment, it is left alone: a job may set it for both)."""
+class OrchestratorOption(click.Option):
+    """An option only one orchestrator uses (``only_with``): given on the command line with
+    the other one it is a usage error; set from the environment it is left alone (a job
+    may set it for both)."""
+
+    def __init__(self, *args: Any, only_with: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.only_with = only_with
+
+
+def _refuse_other_orchestrators_options(orchestrator: str) -> None:
+    """A usage error for an :class:`OrchestratorOption` of the other orchestrator given on
+    the command line."""
     ctx = click.get_current_context()
     for param in ctx.command.params:
-        if param.name in names and ctx.get_parameter_source(param.name) == COMMANDLINE:
+        if not isinstance(param, OrchestratorOption) or param.only_with == orchestrator:
+            continue
+        if param.name and ctx.get_parameter_source(param.name) == COMMANDLINE:
             flag = param.opts[0]
             raise click.UsageError(f"{flag} does not apply with --orchestrator {orchestrator}")
 
@@ -100,6 +144,8 @@ def _compose_option(func: F) -> F:
     return click.option(
         "--compose",
         "compose_cmd",
+        cls=OrchestratorOption,
+        only_with="compose",
         envvar="CONSIGN_COMPOSE",
         help="Compose command line (default: `docker compose`, else a v2 `docker-compose`).",
     )(func)
@@ -167,32 +213,6 @@ def _ledger_options(func: F) -> F:
     return func
 
 
-def _ledger(
-    params: dict[str, Any], client: Any, host: str | None, project: str, why_not: str = ""
-) -> tuple[Ledger, dict[str, Any]]:
-    """The command's ledger and the engine description its records carry."""
-    with engine_errors(host):
-        engine_info = ledger_record.engine_info(client, host, project)
-    if params.get("orchestrator") == "swarm":
-        engine_info["orchestrator"] = "swarm"  # "project" is then the stack
-    ledger = ledger_for(
-        registry=params.get("registry"),
-        token=params.get("report_token") or params.get("token"),
-        environment=params.get("environment"),
-        by=params.get("by"),
-        spool=params.get("spool"),
-        lock_wait=params["lock_wait"],
-        engine_name=str(engine_info.get("name") or "engine"),
-        project=project,
-        why_not=why_not,
-        require_lock=bool(params.get("require_lock")),
-        move_environment=bool(params.get("move_environment")),
-        lock_poll=float(params.get("lock_poll") or lock.POLL),
-    )
-    ledger.engine_info = engine_info
-    return ledger, engine_info
-
-
 def _gate(descriptor: sources.Descriptor, force: bool) -> None:
     """A rejected version is deployed only with --force (issue 10)."""
     r = descriptor.rejected
@@ -215,22 +235,10 @@ def _gate(descriptor: sources.Descriptor, force: bool) -> None:
     "--registry", envvar="CONSIGN_REGISTRY", type=REGISTRY_URL, help="Registry base URL (HTTP API)."
 )
 @click.option("--token", envvar="CONSIGN_TOKEN", help="Bearer token for the registry.")
-@click.option(
-    "--ca-file",
-    envvar="CONSIGN_CA_FILE",
-    type=click.Path(exists=True, dir_okay=False),
-    help="PEM CA bundle to verify an HTTPS registry (default: the system's, or "
-    "REQUESTS_CA_BUNDLE).",
-)
+@ca_file_option
 @click.option("--git", "git_url", envvar="CONSIGN_GIT", help="Registry Git repo URL or path.")
 @click.option("--file", "file_path", envvar="CONSIGN_FILE", help="A local descriptor file.")
-@click.option(
-    "--project",
-    "--stack",
-    "project",
-    envvar="CONSIGN_PROJECT",
-    help="Compose project (or Swarm stack) name (default: from APPLICATION and RELEASE).",
-)
+@_project_option("Compose project (or Swarm stack) name (default: from APPLICATION and RELEASE).")
 @_orchestrator_option
 @_host_option
 @_compose_option
@@ -249,6 +257,8 @@ def _gate(descriptor: sources.Descriptor, force: bool) -> None:
 )
 @click.option(
     "--pull",
+    cls=OrchestratorOption,
+    only_with="compose",
     envvar="CONSIGN_PULL",
     type=click.Choice(["missing", "never", "always"]),
     default="missing",
@@ -257,6 +267,8 @@ def _gate(descriptor: sources.Descriptor, force: bool) -> None:
 )
 @click.option(
     "--resolve-image",
+    cls=OrchestratorOption,
+    only_with="swarm",
     envvar="CONSIGN_RESOLVE_IMAGE",
     type=click.Choice(["always", "changed", "never"]),
     default="always",
@@ -265,6 +277,8 @@ def _gate(descriptor: sources.Descriptor, force: bool) -> None:
 )
 @click.option(
     "--workdir",
+    cls=OrchestratorOption,
+    only_with="compose",
     envvar="CONSIGN_WORKDIR",
     type=click.Path(file_okay=False, path_type=Path, resolve_path=True),
     help="Host folder the descriptor and its files are written under (<workdir>/<project>/, "
@@ -273,6 +287,8 @@ def _gate(descriptor: sources.Descriptor, force: bool) -> None:
 )
 @click.option(
     "--require-pinned-images",
+    cls=OrchestratorOption,
+    only_with="compose",
     envvar="CONSIGN_REQUIRE_PINNED_IMAGES",
     is_flag=True,
     help="Fail (and roll back) when a service runs another image than `consign publish "
@@ -291,7 +307,7 @@ def _gate(descriptor: sources.Descriptor, force: bool) -> None:
     is_flag=True,
     help="Deploy a version even though it was rejected at the gate.",
 )
-@exits(_error_report)
+@exits()
 def deploy_cmd(
     application: str | None,
     release: str | None,
@@ -336,84 +352,60 @@ def deploy_cmd(
         if not (application and release):
             raise click.UsageError("--project is required with --file and no APPLICATION RELEASE")
         project = project_name(application, release)
-    if orchestrator == "swarm":
-        _only_with("swarm", "compose_cmd", "pull", "require_pinned_images", "workdir")
-    else:
-        _only_with("compose", "resolve_image")
+    _refuse_other_orchestrators_options(orchestrator)
+    request = DeployRequest(
+        application,
+        release,
+        version,
+        source=Source(registry, token, ca_file, git_url, file_path),
+        target=Target(orchestrator, host, compose_cmd),
+        settings=DeploySettings(
+            project,
+            timeout=timeout,
+            stable=stable,
+            rollback=rollback,
+            pull=pull,
+            require_pinned=require_pinned_images,
+            resolve_image=resolve_image,
+            workdir=Workdir(workdir),
+        ),
+        ledger=LedgerOptions(
+            registry=registry,
+            token=report_token or token,  # the lock and the record: --report-token first
+            ca_file=ca_file,
+            environment=environment,
+            by=by,
+            spool=spool,
+            lock_wait=lock_wait,
+            lock_poll=lock_poll,
+            require_lock=require_lock,
+            move_environment=move_environment,
+        ),
+        report=report,
+        force=force,
+    )
+    with _failure_report(request):
+        return _deploy(request)
 
-    def fetch(
-        app: str, rel: str, ver: str, kind: str | None = None, where: str | None = None
-    ) -> sources.Descriptor:
-        if kind == "git" or (kind is None and git_url):
-            return sources.from_git(where or git_url or "", app, rel, ver)
-        if kind == "registry" or (kind is None and registry):
-            verify = ca_file or True
-            return sources.from_registry(where or registry or "", app, rel, ver, token, verify)
-        raise sources.SourceError(
-            "the previous version came from a local file; cannot fetch it again"
+
+def _deploy(request: DeployRequest) -> ExitCode:
+    """Fetch, pass the gate, deploy (:mod:`deployer.run`), then say how it went."""
+    source = request.source
+    if source.file_path is not None:
+        descriptor = sources.from_file(
+            source.file_path, request.application, request.release, request.version
         )
-
-    def previous(d: Deployed) -> sources.Descriptor:
-        if file_path is None:
-            return fetch(d.application, d.release, d.version)
-        return fetch(d.application, d.release, d.version, d.source, d.registry)
-
-    if file_path is not None:
-        descriptor = sources.from_file(file_path, application, release, version)
     else:
-        assert application and release and version
-        descriptor = fetch(application, release, version)
-    _gate(descriptor, force)
-    why_not = "a --file deploy is not recorded" if file_path is not None else ""
-    runs = orchestrator_for(orchestrator, host, compose_cmd)
-    options = DeployOptions(
-        project, timeout, stable, rollback, pull, require_pinned_images, resolve_image,
-        workdir=workdir,
-    )  # fmt: skip
-    client = runs.connect()
-    what = runs.verb
-    try:
-        params = click.get_current_context().params
-        ledger, engine_info = _ledger(params, client, host, project, why_not)
-        holder = {"application": application, "release": release, "version": descriptor.version}
-        with engine_errors(host), ledger.locked(holder, client, project, runs.deployed):
-            started = ledger_record.utc_now()
-            found = _killed(runs.deployed(client, project), client, ledger, engine_info)
-            options = replace(options, by=ledger.by, environment=ledger.environment)
-            observer = runs.observer(client, project)
-            try:
-                outcome, back, code, _ = runs.deploy(
-                    descriptor, client, options, previous, sys.stdout, observer
-                )
-            finally:  # after Ctrl-C too: the attempt it stopped is recorded as interrupted
-                records = found + outcomes.deploy_records(
-                    observer, started=started, environment=ledger.environment, by=ledger.by,
-                    engine=engine_info,
-                )  # fmt: skip
-                ledger.report(records)  # before the lock goes: the next deploy sees this one
-    finally:
-        client.close()
-    shown = _final(outcome, what)
-    if back is not None:
-        _final(back, what.replace("deploy", "rollback"), shown)
-    if report:
-        write_json(report, outcome, back, int(code))
-    return code
-
-
-def _killed(
-    previous: Deployed | None, client: Any, ledger: Ledger, engine_info: dict[str, Any]
-) -> list[dict[str, Any]]:
-    """The record of an earlier deploy of the project whose deployer was killed (its
-    project record still says it is in progress), said in one line; [] when none."""
-    if previous is None or not endings.killed(previous):
-        return []
-    click.echo(endings.killed_line(previous))
-    return [
-        endings.killed_record(
-            client, previous, environment=ledger.environment, by=ledger.by, engine=engine_info
-        )
-    ]
+        assert request.application and request.release and request.version
+        descriptor = source.fetch(request.application, request.release, request.version)
+    _gate(descriptor, request.force)
+    done = run.deploy(request, descriptor, sys.stdout)
+    shown = _final(done.outcome, done.verb)
+    if done.rollback is not None:
+        _final(done.rollback, done.verb.replace("deploy", "rollback"), shown)
+    if request.report:
+        write_json(request.report, done.outcome, done.rollback, int(done.code))
+    return done.code
 
 
 def _final(outcome: Outcome, what: str, shown: dict[str, str] | None = None) -> dict[str, str]:
@@ -422,13 +414,7 @@ def _final(outcome: Outcome, what: str, shown: dict[str, str] | None = None) -> 
 
 
 @click.command("status")
-@click.option(
-    "--project",
-    "--stack",
-    "project",
-    envvar="CONSIGN_PROJECT",
-    help="Only this Compose project (or Swarm stack).",
-)
+@_project_option("Only this Compose project (or Swarm stack).")
 @_orchestrator_option
 @_host_option
 @click.option("--json", "as_json", envvar="CONSIGN_JSON", is_flag=True, help="Print JSON.")
@@ -444,6 +430,7 @@ def _final(outcome: Outcome, what: str, shown: dict[str, str] | None = None) -> 
     help="Registry URL (with --environment).",
 )
 @click.option("--token", envvar="CONSIGN_TOKEN", help="Bearer token for reading the registry.")
+@ca_file_option
 @exits()
 def status_cmd(
     project: str | None,
@@ -453,6 +440,7 @@ def status_cmd(
     environment: str | None,
     registry: str | None,
     token: str | None,
+    ca_file: str | None,
 ) -> ExitCode:
     """What Consignment deployed on the target, and each service's verdict now.
 
@@ -461,7 +449,7 @@ def status_cmd(
     if environment:
         if not registry:
             raise click.UsageError("--environment needs --registry (the ledger is read there)")
-        return _ledger_status(environment, registry, token, as_json)
+        return _ledger_status(environment, LedgerClient(registry, token, ca_file=ca_file), as_json)
     runs = orchestrator_for(orchestrator, host)
     client = runs.connect()
     try:
@@ -480,9 +468,9 @@ def status_cmd(
     return ExitCode.OK if all(p.ok for p in found) else ExitCode.FAILED
 
 
-def _ledger_status(environment: str, registry: str, token: str | None, as_json: bool) -> ExitCode:
+def _ledger_status(environment: str, ledger: LedgerClient, as_json: bool) -> ExitCode:
     try:
-        state = LedgerClient(registry, token).environment(environment)
+        state = ledger.environment(environment)
     except LedgerError as e:
         raise RegistryUnreachable(f"cannot read {environment} from the ledger: {e}") from e
     click.echo(json.dumps(state, indent=2) if as_json else show.environment_text(state), nl=as_json)
@@ -492,16 +480,11 @@ def _ledger_status(environment: str, registry: str, token: str | None, as_json: 
 
 
 @click.command("down")
-@click.option(
-    "--project",
-    "--stack",
-    "project",
-    envvar="CONSIGN_PROJECT",
-    required=True,
-    help="Compose project (or Swarm stack) to remove.",
-)
+@_project_option("Compose project (or Swarm stack) to remove.", required=True)
 @click.option(
     "--volumes",
+    cls=OrchestratorOption,
+    only_with="compose",
     envvar="CONSIGN_VOLUMES",
     is_flag=True,
     help="Remove its volumes too (Compose only: a stack's volumes stay on its nodes).",
@@ -516,6 +499,7 @@ def _ledger_status(environment: str, registry: str, token: str | None, as_json: 
     help="Registry base URL (lock, record).",
 )
 @click.option("--token", envvar="CONSIGN_TOKEN", help="Bearer token for the registry.")
+@ca_file_option
 @_ledger_options
 @exits()
 def down_cmd(
@@ -526,6 +510,7 @@ def down_cmd(
     compose_cmd: str | None,
     registry: str | None,
     token: str | None,
+    ca_file: str | None,
     environment: str | None,
     by: str | None,
     report_token: str | None,
@@ -538,57 +523,25 @@ def down_cmd(
     """Remove a project's containers, networks and record (volumes kept unless --volumes),
     or with --orchestrator swarm a stack's services, tasks and networks. With --registry,
     the environment is locked for the teardown and it is recorded."""
-    if orchestrator == "swarm":
-        _only_with("swarm", "volumes", "compose_cmd")
-    runs = orchestrator_for(orchestrator, host, compose_cmd, volumes)
-    client = runs.connect()  # an engine that does not answer is exit 6, before anything runs
-    try:
-        # what was deployed: the project record, or the stack's services' labels (read
-        # before they go)
-        was = runs.deployed(client, project)
-
-        def remove() -> bool:
-            if not runs.teardown(client, project):  # a retried teardown is not an error
-                click.echo(f"no {runs.kind} {project} on the {runs.where}; nothing to remove")
-                return False
-            click.echo(f"removed {runs.kind} {project}")
-            return True
-
-        _teardown(client, host, project, was, runs.label(project), remove)
-    finally:
-        client.close()
+    _refuse_other_orchestrators_options(orchestrator)
+    request = TeardownRequest(
+        project,
+        Target(orchestrator, host, compose_cmd, volumes),
+        LedgerOptions(
+            registry=registry,
+            token=report_token or token,  # the lock and the record: --report-token first
+            ca_file=ca_file,
+            environment=environment,
+            by=by,
+            spool=spool,
+            lock_wait=lock_wait,
+            lock_poll=lock_poll,
+            require_lock=require_lock,
+            move_environment=move_environment,
+        ),
+    )
+    run.teardown(request, sys.stdout)
     return ExitCode.OK
-
-
-def _teardown(
-    client: Any,
-    host: str | None,
-    project: str,
-    was: Deployed | None,
-    what: str,
-    remove: Callable[[], bool],
-) -> None:
-    """Lock the environment, ``remove`` (False: there was nothing), record the teardown of
-    ``was`` (what was deployed there; nothing recorded without one or for a --file)."""
-    params = click.get_current_context().params
-    why_not = "" if was and was.application else f"{what} has no Consignment record"
-    if was is not None and was.source == "file":
-        why_not = f"{what} was deployed from a --file, which is not recorded"
-    ledger, engine_info = _ledger(params, client, host, project, why_not)
-    started = ledger_record.utc_now()
-    holder = {"application": was.application, "release": was.release} if was else {}
-    with engine_errors(host), ledger.locked({**holder, "teardown": project}, client, project):
-        removed = remove()
-        if removed:
-            projectenv.forget(client, project)  # a torn-down project may come back as any
-        if not removed or was is None or not (was.application and was.release):
-            return
-        gone = outcomes.teardown_record(
-            application=was.application, release=was.release, version=was.version,
-            commit=was.commit, source=was.registry, started=started,
-            environment=ledger.environment, by=ledger.by, engine=engine_info,
-        )  # fmt: skip
-        ledger.report([gone])
 
 
 commands: list[click.Command] = [
@@ -598,5 +551,4 @@ commands: list[click.Command] = [
     versions_cmd,
     show_cmd,
     diff_cmd,
-    publish,
 ]

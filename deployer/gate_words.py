@@ -3,7 +3,7 @@
 From the API's version JSON: ``rejected`` (the rejection in force), ``approvals`` (those
 that count), ``promoted_from``/``promoted_by``; and from the other releases' policies, how
 many approvals a promotion out of this release needs (:class:`Needs`): ``approved 1 of 2
-for QA``. Builds are named by the registry's one label (:func:`registry.builds.label`).
+for QA``. Builds are named by the registry's one label (:func:`consign.builds.label`).
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from consign.builds import describe
 from consign.values import NOTHING, pairs
-from registry.builds import describe
 
 
 def build_label(build: Any) -> str:

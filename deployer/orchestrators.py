@@ -8,44 +8,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Protocol, TextIO
 
 import click
 
 from consign.exit_codes import ExitCode
 from deployer.deploy import record
-from deployer.deploy.attempt import Settings
+from deployer.deploy.outcome import Outcome
 from deployer.deploy.record import Deployed
+from deployer.deploy.request import DeploySettings
 from deployer.deploy.rollback import deploy
 from deployer.deploy.sources import Descriptor
-from deployer.deploy.workdir import Workdir
 from deployer.engine.compose import ComposeRunner
 from deployer.engine.sdk import engine, engine_errors
 from deployer.ledger import outcomes
-from deployer.report import Outcome
 from deployer.status import ProjectStatus
 from deployer.status import collect as project_status
 from deployer.swarm import status as stack_status
-from deployer.swarm.deploy import StackSettings, deploy_stack, deployed
+from deployer.swarm.deploy import deploy_stack, deployed
 from deployer.swarm.stack import StackRunner, manager
-
-
-@dataclass(frozen=True)
-class DeployOptions:
-    """The deploy options both orchestrators read (``--...`` of ``consign deploy``)."""
-
-    project: str
-    timeout: float
-    stable: float
-    rollback: bool
-    pull: str = "missing"  # Compose only
-    require_pinned_images: bool = False  # Compose only
-    resolve_image: str = "always"  # Swarm only
-    workdir: Path | None = None  # Compose only: deployer/deploy/workdir.py
-    by: str = ""  # who deploys (the ledger's --by), for the project record
-    environment: str = ""  # the ledger's environment, for the project record
-
 
 Deployment = tuple[Outcome, Outcome | None, ExitCode, outcomes.Observer]
 
@@ -70,7 +51,7 @@ class Orchestrator(Protocol):
         self,
         descriptor: Descriptor,
         client: Any,
-        options: DeployOptions,
+        settings: DeploySettings,
         fetch_previous: Callable[[Deployed], Descriptor],
         out: TextIO,
         observer: outcomes.Observer | None = None,
@@ -110,21 +91,16 @@ class Compose:
         self,
         descriptor: Descriptor,
         client: Any,
-        options: DeployOptions,
+        settings: DeploySettings,
         fetch_previous: Callable[[Deployed], Descriptor],
         out: TextIO,
         observer: outcomes.Observer | None = None,
     ) -> Deployment:
-        o = options
-        settings = Settings(
-            o.project, o.timeout, o.stable, o.pull, o.rollback, o.require_pinned_images,
-            workdir=Workdir(o.workdir), by=o.by, environment=o.environment,
-        )  # fmt: skip
-        seen = observer or self.observer(client, o.project)
+        seen = observer or self.observer(client, settings.project)
         runner = ComposeRunner(self.host, self.compose_cmd)
 
         def stopped(d: Descriptor, kind: str) -> None:
-            seen.interrupt(d, o.project, kind)
+            seen.interrupt(d, settings.project, kind)
 
         found = deploy(descriptor, runner, client, settings, fetch_previous, out, seen, stopped)
         return (*found, seen)
@@ -164,14 +140,12 @@ class Swarm:
         self,
         descriptor: Descriptor,
         client: Any,
-        options: DeployOptions,
+        settings: DeploySettings,
         fetch_previous: Callable[[Deployed], Descriptor],
         out: TextIO,
         observer: outcomes.Observer | None = None,
     ) -> Deployment:
-        o = options
-        settings = StackSettings(o.project, o.timeout, o.stable, o.rollback, o.resolve_image)
-        seen = observer or self.observer(client, o.project)
+        seen = observer or self.observer(client, settings.project)
         runner = StackRunner(self.host)
         found = deploy_stack(descriptor, runner, client, settings, fetch_previous, out, seen)
         return (*found, seen)

@@ -9,30 +9,19 @@ name the registry does not know with the names close to it
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
 
 import requests
 
 from consign.errors import RegistryUnreachable
-from consign.registry_url import base, unreachable
+from consign.registryclient import RegistryClient, answer_message
 from consign.suggest import did_you_mean
 
 #: Seconds to wait for the registry to answer.
 TIMEOUT = 30.0
 
-
-def answer_message(resp: requests.Response) -> str:
-    """The registry's ``message`` (or the start of what came back), on one line."""
-    try:
-        body = resp.json()
-    except ValueError:
-        text = resp.text.strip()[:200] or resp.reason or ""
-    else:
-        text = str(body.get("message") or body.get("error") or "") if isinstance(body, dict) else ""
-        text = text[:200] or str(body)[:200]
-    return " ".join(text.split())
+__all__ = ["RegistryReader", "answer_message"]
 
 
 def _known(name: str, names: list[str]) -> bool:
@@ -43,35 +32,25 @@ def _known(name: str, names: list[str]) -> bool:
 
 @dataclass(frozen=True)
 class RegistryReader:
-    """GETs on one registry's ``/api`` with its token; answers are JSON objects."""
+    """GETs on one registry's ``/api`` through the one client (its token, CA file and
+    retries of idempotent reads); answers are JSON objects."""
 
     url: str
     token: str | None = None
-    verify: str | bool = True
+    ca_file: str | None = None
     timeout: float = TIMEOUT
+    client: RegistryClient = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        client = RegistryClient(self.url, self.token, self.ca_file, timeout=self.timeout)
+        object.__setattr__(self, "client", client)
 
     @property
     def base(self) -> str:
-        return base(self.url)
-
-    def _headers(self) -> dict[str, str]:
-        headers = {"Accept": "application/json"}
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
-        return headers
+        return self.client.base
 
     def _request(self, path: list[str], params: dict[str, str]) -> requests.Response:
-        url = f"{self.base}/api/" + "/".join(quote(p, safe="") for p in path)
-        try:
-            return requests.get(
-                url,
-                headers=self._headers(),
-                params=params or None,
-                timeout=self.timeout,
-                verify=self.verify,
-            )
-        except requests.RequestException as e:
-            raise RegistryUnreachable(unreachable(self.base, e, self.timeout)) from e
+        return self.client.get(self.client.url(*path), params=params)
 
     def get(self, path: list[str], **params: str) -> dict[str, Any]:
         """The JSON object at ``/api/<path>``; a 404 explained by :meth:`not_found` when the

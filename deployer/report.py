@@ -1,4 +1,5 @@
-"""What the deployer tells people: progress, the final table, failed services' logs, JSON.
+"""What the deployer tells people: progress, the final table, failed services' logs, JSON
+(of an :class:`~deployer.deploy.outcome.Outcome`, which the deploy room owns).
 
 On a terminal progress is a live table (rich); in a CI or Rundeck log it is one plain
 timestamped line per change of a service's verdict, which reads well in a log file.
@@ -8,166 +9,49 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 from rich.console import Console
-from rich.live import Live
-from rich.table import Table
 
-from deployer.verdicts import ServiceVerdict, Verdict
+from deployer.deploy.outcome import Outcome
+from deployer.progress import label, verdict_table
 from deployer.verdicts.summary import cause_first, summary
 
 
-def label(sv: ServiceVerdict) -> str:
-    """A verdict as people read it: ``exited(1)``, ``crash-looping``, ``not created``."""
-    if sv.verdict == Verdict.EXITED and sv.exit_code is not None:
-        return f"exited({sv.exit_code})"
-    text = str(sv.verdict.value).lower().replace("_", " ")
-    return text.replace("crash looping", "crash-looping")
-
-
-def describe(application: str | None, release: str | None, version: str | None, where: str) -> str:
-    """``TLO GE/Milestone v3``, or the file's path when no names were given."""
-    if application or release:
-        return f"{application or '?'}/{release or '?'} v{version or '?'}"
-    return where
-
-
-def _stamp() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _table(title: str, verdicts: Mapping[str, ServiceVerdict]) -> Table:
-    table = Table(title=title or None)
-    for col in ("service", "verdict", "seconds", "detail"):
-        table.add_column(col)
-    for sv in cause_first(verdicts):
-        name = sv.service
-        style = "green" if sv.verdict.ok else ("yellow" if not sv.verdict.final else "red")
-        table.add_row(name, f"[{style}]{label(sv)}[/]", f"{sv.seconds:.1f}", sv.detail)
-    return table
-
-
-class Progress:
-    """The ``on_update`` callback for the watcher; a context manager around the wait."""
-
-    def __init__(self, title: str, out: TextIO | None = None, tty: bool | None = None) -> None:
-        self.title = title
-        self.out = out or sys.stdout
-        self.tty = self.out.isatty() if tty is None else tty
-        self._last: dict[str, str] = {}
-        self._live: Live | None = None
-
-    def __enter__(self) -> Progress:
-        if self.tty:
-            console = Console(file=self.out, force_terminal=True)
-            self._live = Live(console=console, auto_refresh=False, transient=True)
-            self._live.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._live is not None:
-            self._live.__exit__(None, None, None)
-            self._live = None
-
-    def __call__(self, verdicts: dict[str, ServiceVerdict]) -> None:
-        if self._live is not None:
-            self._live.update(_table(self.title, verdicts), refresh=True)
-            return
-        for name, sv in verdicts.items():
-            now = label(sv)
-            if self._last.get(name) != now:
-                self._last[name] = now
-                detail = f" ({sv.detail})" if sv.detail else ""
-                print(
-                    f"{_stamp()} {self.title}: {name} {now} {sv.seconds:.1f}s{detail}",
-                    file=self.out,
-                )
-        self.out.flush()
-
-
-@dataclass
-class Outcome:
-    """One deploy attempt (the requested one or the rollback) and what came of it."""
-
-    application: str | None
-    release: str | None
-    version: str | None
-    source: str
-    location: str
-    commit: str | None
-    project: str
-    verdicts: dict[str, ServiceVerdict] = field(default_factory=dict)
-    logs: dict[str, str] = field(default_factory=dict)
-    error: str | None = None
-    #: Epoch seconds the first failure was certain / the rollback started (None: not so).
-    failure_certain: float | None = None
-    rollback_started: float | None = None
-    #: service -> why, for each pinned service running another image than the version
-    #: recorded (``consign publish --pin-images``).
-    image_mismatches: dict[str, str] = field(default_factory=dict)
-    _reading: threading.Thread | None = field(default=None, repr=False, compare=False)
-
-    def read_logs(self, read: Callable[[], dict[str, str]]) -> None:
-        """Read logs on a thread (the rollback need not wait); :meth:`wait_logs` joins it."""
-
-        def run() -> None:
-            try:
-                self.logs.update(read())
-            except Exception as e:  # the verdicts stand without their logs
-                self.logs.setdefault("(logs)", f"could not read the logs: {e}")
-
-        self._reading = threading.Thread(target=run, name="consign-logs", daemon=True)
-        self._reading.start()
-
-    def wait_logs(self) -> None:
-        if self._reading is not None:
-            self._reading.join()
-            self._reading = None
-
-    @property
-    def what(self) -> str:
-        return describe(self.application, self.release, self.version, self.location)
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None and all(sv.verdict.ok for sv in self.verdicts.values())
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "application": self.application,
-            "release": self.release,
-            "version": self.version,
-            "source": self.source,
-            "location": self.location,
-            "commit": self.commit,
-            "project": self.project,
-            "ok": self.ok,
-            "error": self.error,
-            "verdicts": {
-                name: {
-                    "verdict": sv.verdict.value,
-                    "label": label(sv),
-                    "exit_code": sv.exit_code,
-                    "detail": sv.detail,
-                    "seconds": round(sv.seconds, 3),
-                    "containers": sv.containers,
-                }
-                for name, sv in self.verdicts.items()
-            },
-            "summary": summary(self.verdicts),
-            "logs": self.logs,
-            "image_mismatches": self.image_mismatches,
-            "timeline": {
-                "failure_certain": _iso(self.failure_certain),
-                "rollback_started": _iso(self.rollback_started),
-            },
-        }
+def outcome_json(outcome: Outcome) -> dict[str, Any]:
+    """An attempt as the JSON report says it."""
+    return {
+        "application": outcome.application,
+        "release": outcome.release,
+        "version": outcome.version,
+        "source": outcome.source,
+        "location": outcome.location,
+        "commit": outcome.commit,
+        "project": outcome.project,
+        "ok": outcome.ok,
+        "error": outcome.error,
+        "verdicts": {
+            name: {
+                "verdict": sv.verdict.value,
+                "label": label(sv),
+                "exit_code": sv.exit_code,
+                "detail": sv.detail,
+                "seconds": round(sv.seconds, 3),
+                "containers": sv.containers,
+            }
+            for name, sv in outcome.verdicts.items()
+        },
+        "summary": summary(outcome.verdicts),
+        "logs": outcome.logs,
+        "image_mismatches": outcome.image_mismatches,
+        "timeline": {
+            "failure_certain": _iso(outcome.failure_certain),
+            "rollback_started": _iso(outcome.rollback_started),
+        },
+    }
 
 
 def _iso(epoch: float | None) -> str | None:
@@ -201,7 +85,7 @@ def render(
     for service, mismatch in outcome.image_mismatches.items():
         say(f"WARNING: {outcome.project}: service {service} {mismatch}")
     if outcome.verdicts:
-        console.print(_table("", outcome.verdicts))
+        console.print(verdict_table("", outcome.verdicts))
     printed: dict[str, str] = {}
     for name in [sv.service for sv in cause_first(outcome.verdicts)]:
         if name not in outcome.logs:
@@ -236,8 +120,8 @@ def write_json(path: str | Path, deploy: Outcome, rollback: Outcome | None, code
     if rollback is not None:
         rollback.wait_logs()
     doc = {
-        **deploy.as_json(),
-        "rollback": rollback.as_json() if rollback is not None else None,
+        **outcome_json(deploy),
+        "rollback": outcome_json(rollback) if rollback is not None else None,
         "exit_code": code,
     }
     Path(path).write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")

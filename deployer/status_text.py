@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from deployer.gate_words import build_label
-from deployer.report import label
+from deployer.progress import label
 from deployer.status import ProjectStatus
 from deployer.verdicts import Verdict
 from deployer.verdicts.summary import summary

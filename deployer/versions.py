@@ -18,6 +18,7 @@ import click
 from consign.errors import exits
 from consign.exit_codes import ExitCode
 from consign.registry_url import REGISTRY_URL
+from consign.registryclient import ca_file_option
 from consign.version_arg import VERSION
 from deployer import gate_words as words
 from deployer.registry_reader import RegistryReader
@@ -46,6 +47,7 @@ def _registry_options(func: Any) -> Any:
     func = click.option("--token", envvar="CONSIGN_TOKEN", help="Bearer token for the registry.")(
         func
     )
+    func = ca_file_option(func)
     return click.option(
         "--registry",
         envvar="CONSIGN_REGISTRY",
@@ -69,12 +71,13 @@ def versions_cmd(
     limit: int | None,
     registry: str,
     token: str | None,
+    ca_file: str | None,
     as_json: bool,
 ) -> ExitCode:
     """The versions of APPLICATION RELEASE, newest first: time, the component that changed,
     its build, then in brackets its standing: rejected, approved (n of what the releases
     it is promoted to need), promoted from, and its state when not ok."""
-    reader = RegistryReader(registry, token)
+    reader = RegistryReader(registry, token, ca_file)
     params = {"limit": str(limit)} if limit else {}
     body = reader.get([*_release(application, release), "versions"], **params)
     if as_json:
@@ -99,12 +102,18 @@ def versions_cmd(
 @_registry_options
 @exits()
 def show_cmd(
-    application: str, release: str, version: str, registry: str, token: str | None, as_json: bool
+    application: str,
+    release: str,
+    version: str,
+    registry: str,
+    token: str | None,
+    ca_file: str | None,
+    as_json: bool,
 ) -> ExitCode:
     """One version (a number or `latest`): where it came from (published by CI, or promoted
     from), its state, its standing at the gate (rejection, approvals), its components with
     their builds and services, and its warnings."""
-    reader = RegistryReader(registry, token)
+    reader = RegistryReader(registry, token, ca_file)
     v = reader.get([*_release(application, release), "versions", version])
     if as_json:
         click.echo(json.dumps(v, indent=2))
@@ -153,12 +162,13 @@ def diff_cmd(
     new: str,
     registry: str,
     token: str | None,
+    ca_file: str | None,
     as_json: bool,
 ) -> ExitCode:
     """What changed from version OLD to NEW: services added, removed, changed (with the
     component and its build before → after), then the unified diff of the descriptors
     (coloured on a terminal)."""
-    reader = RegistryReader(registry, token)
+    reader = RegistryReader(registry, token, ca_file)
     path = [*_release(application, release), "diff"]
     d = reader.get(path, **{"from": old, "to": new})
     if as_json:

@@ -13,9 +13,9 @@ import base64
 import os
 from pathlib import Path
 
-from registry import envfiles
-from registry.errors import RegistryError
-from registry.fragments import parse_fragment
+from consign.compose import envfiles
+from consign.compose.errors import ComposeError
+from consign.compose.fragments import parse_fragment
 
 
 class AttachError(Exception):
@@ -30,7 +30,7 @@ def env_files(compose_file: Path, text: str) -> dict[str, str]:
     """
     try:
         spec, _ = parse_fragment(text)
-    except RegistryError:
+    except ComposeError:
         return {}
     folder = compose_file.resolve().parent
     files: dict[str, str] = {}

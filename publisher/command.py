@@ -35,10 +35,11 @@ from consign.errors import PublishError, exits
 from consign.interpolation import InterpolationError
 from consign.interpolation import interpolate as resolve
 from consign.registry_url import REGISTRY_URL
+from consign.registryclient import ca_file_option
+from consign.registryclient.sending import PublishResult, RetryPolicy, SendFailed, send_json
 from publisher import failon
 from publisher.attach import AttachError, env_files
 from publisher.buildinfo import BuildInfoError, collect, parse_pairs
-from publisher.client import PublishFailed, PublishResult, RetryPolicy, send_json
 from publisher.options import retry_options
 from publisher.pinning import PinError, engine_inspect
 from publisher.pinning import pin_images as pin_fragment
@@ -252,14 +253,7 @@ def _fail_on_kinds(
     help="Ask the Docker Engine for each service image: pin its registry digest "
     "(name:tag@sha256:...), else record its local image ID in the provenance.",
 )
-@click.option(
-    "--ca-file",
-    envvar="CONSIGN_CA_FILE",
-    default=None,
-    type=click.Path(exists=True, dir_okay=False),
-    help="PEM CA bundle to verify an HTTPS registry (default: the system's, or "
-    "REQUESTS_CA_BUNDLE).",
-)
+@ca_file_option
 @click.option(
     "--fail-on",
     "fail_on",
@@ -404,9 +398,9 @@ def _publish(job: Publication) -> None:
             token=job.token,
             policy=job.policy,
             warn=lambda m: click.echo(f"warning: {m}", err=True),
-            verify=job.ca_file or True,
+            ca_file=job.ca_file,
         )
-    except PublishFailed as e:
+    except SendFailed as e:
         fail(f"publishing {compose_file} to {job.registry} failed: {e.message}")
     lines, warnings = report_lines(result)
     derived = component_line(result, job.component)

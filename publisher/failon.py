@@ -6,8 +6,8 @@ bring the missing service next); a build that cares says so with ``--fail-on`` a
 are read from the registry's publish answer: each target's ``state`` (``ok``,
 ``incomplete``, ``warnings``), its ``state_reason`` and ``warnings``, and the answer's
 own ``warnings`` (this fragment's). Warning texts are the registry's
-(:mod:`registry.state`, :mod:`registry.advisories`, :mod:`registry.envfiles`,
-:mod:`registry.normalize`); tests/publish/test_fail_on.py publishes each kind to a real
+(:mod:`registry.state`, :mod:`registry.advisories`, :mod:`consign.compose.envfiles`,
+:mod:`consign.compose.normalize`); tests/publish/test_fail_on.py publishes each kind to a real
 registry, so a changed wording fails there.
 """
 

@@ -28,8 +28,9 @@ import click
 
 from consign.errors import ConsignError, PromoteRefused, RegistryUnreachable, exits
 from consign.registry_url import REGISTRY_URL
+from consign.registryclient import ca_file_option
+from consign.registryclient.sending import RetryPolicy, SendFailed, is_version, send_json
 from consign.textclip import clip_utf8
-from publisher.client import PublishFailed, RetryPolicy, is_version, send_json
 from publisher.options import retry_options
 
 
@@ -38,7 +39,7 @@ def promotions_url(registry: str, application: str, release: str) -> str:
     return f"{registry.rstrip('/')}/api/applications/{app}/releases/{rel}/promotions"
 
 
-def failure_kind(failure: PublishFailed) -> type[ConsignError]:
+def failure_kind(failure: SendFailed) -> type[ConsignError]:
     """Unreachable, a server error, or nothing to promote: 5; any other refusal: 7."""
     if failure.status is None or failure.status >= 500 or failure.status == 404:
         return RegistryUnreachable
@@ -109,6 +110,7 @@ def _default_by() -> str:
     show_default="the login name",
     help="Who promotes (recorded beside the token's identity).",
 )
+@ca_file_option
 @retry_options("promote")
 @exits()
 def promote(
@@ -121,6 +123,7 @@ def promote(
     registry: str,
     token: str | None,
     by: str,
+    ca_file: str | None,
     attempts: int,
     backoff: float,
     timeout: float,
@@ -145,8 +148,9 @@ def promote(
             agent="consign-promote/0.1",
             expect=is_version,
             expected="a version (the registry's promotion answer)",
+            ca_file=ca_file,
         )
-    except PublishFailed as e:
+    except SendFailed as e:
         for reason in e.body.get("unmet") or []:
             click.echo(f"  - {reason}", err=True)
         if e.body.get("error") == "release_missing":

@@ -15,8 +15,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from consign.compose import yamlio
 from consign.interpolation import InterpolationError, variables
-from registry import yamlio
 
 
 def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:

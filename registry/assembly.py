@@ -18,13 +18,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from registry import envfiles, yamlio
+from consign.cache import LRU
+from consign.compose import envfiles, yamlio
+from consign.compose.envfiles import AttachedFile
+from consign.compose.fragments import find_cycle, parse_fragment, references
+from consign.compose.normalize import RESOURCES
 from registry.advisories import Advisory, mutable_image_warnings, summary, variable_warnings
-from registry.cache import LRU
-from registry.envfiles import AttachedFile
 from registry.errors import Conflict
-from registry.fragments import find_cycle, parse_fragment, references
-from registry.normalize import RESOURCES
 from registry.state import OK, dangling_warning, state_of
 
 __all__ = [

@@ -19,7 +19,7 @@ from typing import Any
 
 import click
 
-from registry import compose_schema
+from consign.compose import schema
 from registry.errors import RegistryError
 
 log = logging.getLogger("registry.serve")
@@ -143,7 +143,7 @@ def serve(
         raise click.UsageError("--certfile and --keyfile go together (HTTPS needs both)")
     if certfile and keyfile:
         _check_tls(certfile, keyfile)
-    compose_schema.warm()  # compiled once here; the forked workers inherit it
+    schema.warm()  # compiled once here; the forked workers inherit it
     scheme = "https" if certfile else "http"
     log.info("serving %s on %s://%s with %d workers", repo, scheme, bind, workers)
     options: dict[str, Any] = {

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from consign.compose import errors as compose
+
 
 class RegistryError(Exception):
     status: int = 500
@@ -36,21 +38,28 @@ class BadRequest(RegistryError):
     error = "bad_request"
 
 
-class InvalidName(BadRequest):
-    error = "invalid_name"
-
-
-class InvalidFragment(RegistryError):
-    """The fragment cannot be read as a Compose file (base64, UTF-8, YAML, shape)."""
-
-    status = 422
-    error = "invalid_fragment"
-
-
-class DescriptorTooLarge(InvalidFragment):
+class DescriptorTooLarge(RegistryError):
     """The descriptor assembled with this fragment would exceed the configured size."""
 
+    status = 422
     error = "descriptor_too_large"
+
+
+class ComposeRejected(RegistryError):
+    """A :class:`consign.compose.errors.ComposeError` as the registry answers it: the
+    error's own code, message and details, under the status :func:`from_compose` gives."""
+
+    def __init__(self, status: int, error: compose.ComposeError) -> None:
+        super().__init__(error.message, details=error.details)
+        self.status = status
+        self.error = error.code
+
+
+def from_compose(error: compose.ComposeError) -> ComposeRejected:
+    """The one mapping of the Compose code's errors to HTTP: a fragment that is not
+    Compose is 422 ``invalid_fragment``; a bad name or env file is 400 (its own code)."""
+    status = 422 if isinstance(error, compose.InvalidFragment) else 400
+    return ComposeRejected(status, error)
 
 
 class TooLarge(RegistryError):
@@ -139,6 +148,24 @@ class RefLocked(StoreError):
             details={"ref": ref, "lock": lock},
         )
         self.headers["Retry-After"] = str(retry_after)
+
+
+class InsufficientStorage(StoreError):
+    """The repository's filesystem is full (ENOSPC, or the quota: EDQUOT). Nothing was
+    moved: objects are written before the ref transaction and a failed write leaves no
+    file behind, so the same request succeeds once space is freed. ``free_bytes`` and
+    ``repository`` in the answer say where and how much is left."""
+
+    status = 507
+    error = "insufficient_storage"
+
+    def __init__(self, message: str, *, repository: str, free_bytes: int | None) -> None:
+        free = "unknown" if free_bytes is None else f"{free_bytes} bytes"
+        super().__init__(
+            f"{message}: the filesystem of the repository {repository} is full "
+            f"({free} free); nothing was written, retry once space is freed",
+            details={"repository": repository, "free_bytes": free_bytes},
+        )
 
 
 class GateRefused(Conflict):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass, field
 
-from registry.builds import label, matches
+from consign.builds import label, matches
 from registry.store import ComponentInfo, DeploymentRecord, DescriptorStore, VersionInfo
 
 PAGE = 200  # versions read from the store at once

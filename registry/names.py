@@ -1,6 +1,6 @@
 """The rules for a *new* application, release or component name, on top of refnames'.
 
-:func:`registry.refnames.validate` is the rule every stored name already satisfies (so that
+:func:`consign.compose.refnames.validate` is the rule every stored name already satisfies (so that
 every ref decodes, whenever it was written). A name that is not stored yet must also:
 
 - be Unicode NFC: it is normalised on the way in, so a decomposed ``Cafe\\u0301`` and a
@@ -28,8 +28,8 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable, Iterable
 
-from registry import refnames
-from registry.errors import InvalidName
+from consign.compose import refnames
+from consign.compose.errors import InvalidName
 
 #: File systems allow 255 bytes per path component (NAME_MAX); Git adds ``.lock`` (5 bytes)
 #: next to a ref while it moves it, and a fragment file adds ``.yml``.
@@ -49,7 +49,7 @@ _REFUSED_CATEGORIES = {
 def check_new(name: str, what: str) -> str:
     """Raise InvalidName (400, naming ``what``) unless ``name`` may be stored as a new name.
 
-    ``name`` must already have passed :func:`registry.refnames.validate` and be NFC."""
+    ``name`` must already have passed :func:`consign.compose.refnames.validate` and be NFC."""
     for position, char in enumerate(name):
         category = unicodedata.category(char)
         kind = _REFUSED_CATEGORIES.get(category)

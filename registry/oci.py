@@ -11,7 +11,7 @@ artifacts, which its ``oci://`` loader reads:
 - one layer ``application/vnd.docker.compose.envfile`` per attached env file, annotated
   ``com.docker.compose.envfile`` with a flat file name (Compose's loader writes every layer
   into one folder and refuses names with a separator), to which the descriptor layer's
-  ``env_file`` entries are renamed (:func:`registry.envfiles.oci_name`). That renamed
+  ``env_file`` entries are renamed (:func:`consign.compose.envfiles.oci_name`). That renamed
   descriptor is made at publish time and stored as ``oci/docker-compose.yml`` in the
   version's tree, so it is read, never recomputed;
 - manifest annotations: ``org.opencontainers.image.created`` (the version's time),
@@ -26,7 +26,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from registry import envfiles
+from consign.compose import envfiles
 from registry.store import VersionInfo
 
 MANIFEST_TYPE = "application/vnd.oci.image.manifest.v1+json"

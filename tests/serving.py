@@ -19,7 +19,7 @@ import requests
 from consign.process import stop
 
 ROOT = Path(__file__).resolve().parents[1]
-CONSIGN = [sys.executable, "-c", "from consign.cli import main; main()"]
+CONSIGN = [sys.executable, "-c", "from consignment.cli import main; main()"]
 #: The port the Rundeck job files write into every valuesUrl (the registry's default).
 JOB_PORT = 9090
 

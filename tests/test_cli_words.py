@@ -18,8 +18,9 @@ from consign.suggest import close_names, did_you_mean
 from consign.values import pairs, scalar
 from consign.version_arg import VERSION
 from deployer import gate_words as words
+from deployer.deploy.outcome import Outcome
 from deployer.deploy.record import Deployed
-from deployer.report import Outcome, new_lines, render
+from deployer.report import new_lines, render
 from deployer.status import ProjectStatus
 from deployer.status_text import as_text, headline
 from deployer.verdicts import ServiceVerdict, Verdict
@@ -211,7 +212,7 @@ def test_rollback_prints_only_the_log_lines_the_deploy_did_not() -> None:
     back = Outcome("A", "R", "1", "registry", "http://r", "c", "p")
     back.verdicts = {"web": _sv("web", Verdict.UNHEALTHY)}
     back.logs = {"web": "two\nthree"}
-    back.error = "rollback failed: lost"
+    back.fail("rollback failed: lost")
     out = io.StringIO()
     render(back, "rollback p: A/R v1", out, shown=shown)
     second = out.getvalue()

@@ -1,7 +1,7 @@
 """One deploy attempt: check, record, label, up + watch, logs.
 
 :func:`attempt` deploys one descriptor into one project and returns an
-:class:`~deployer.report.Outcome`; nothing is started when Compose (or the engine's image
+:class:`~deployer.deploy.outcome.Outcome`; nothing is started when Compose (or the engine's image
 reference grammar) refuses the descriptor. :mod:`deployer.deploy.rollback` runs it for the
 requested version and, when that fails, for the version the project was at before.
 """
@@ -14,7 +14,7 @@ import re
 import socket
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -25,17 +25,21 @@ from consign.process import Completed, Running
 from deployer import label_keys as keys
 from deployer.deploy import envfiles, leftovers, record
 from deployer.deploy import labels as lb
+from deployer.deploy.outcome import Outcome, describe
+from deployer.deploy.request import DeploySettings
 from deployer.deploy.sources import Descriptor
-from deployer.deploy.workdir import Workdir
 from deployer.engine.compose import ComposeRunner, attribute_errors, error_lines
 from deployer.engine.reference import problem
-from deployer.report import Outcome, Progress, describe
+from deployer.progress import Progress
+from deployer.verdicts import ServiceVerdict, Verdict
 from deployer.verdicts.dependencies import dependencies
 from deployer.watch import watch_up
 from deployer.watch.logs import service_logs
 
 NEVER_STARTED = "0001-01-01T00:00:00Z"
 LOG_LINES = 50
+#: Container states that serve (or will again: restarting, paused).
+LIVE = frozenset({"running", "restarting", "paused"})
 
 
 def project_name(application: str, release: str) -> str:
@@ -45,25 +49,7 @@ def project_name(application: str, release: str) -> str:
     return name or "consign"
 
 
-@dataclass(frozen=True)
-class Settings:
-    project: str
-    timeout: float = 300.0
-    stable: float = 5.0
-    pull: str = "missing"
-    rollback: bool = True
-    #: A service running another image than ``--pin-images`` recorded fails the deploy
-    #: (otherwise it is a warning, in the output and the report).
-    require_pinned: bool = False
-    #: Where the descriptor and its files are written (--workdir): deployer/deploy/workdir.py.
-    workdir: Workdir = field(default_factory=Workdir)
-    #: Who deploys (the ledger's ``--by``) and for which environment: the project record
-    #: names them while the deploy is in progress (deployer.deploy.record).
-    by: str = ""
-    environment: str = ""
-
-
-def in_progress(settings: Settings) -> dict[str, Any]:
+def in_progress(settings: DeploySettings) -> dict[str, Any]:
     """What the project record says while this deploy changes the project."""
     return {
         "pid": os.getpid(),
@@ -78,7 +64,7 @@ def attempt(
     descriptor: Descriptor,
     compose: ComposeRunner,
     client: Any,
-    settings: Settings,
+    settings: DeploySettings,
     out: TextIO,
     before_changes: Callable[[], None] | None = None,
 ) -> Outcome:
@@ -127,9 +113,6 @@ def attempt(
             return compose.up(project, [path, override], pull=settings.pull)
 
         def failed(done: Completed) -> dict[str, str]:
-            outcome.error = "compose up failed: " + (
-                "\n".join(error_lines(done.stderr)) or done.stderr.strip()
-            )
             return _not_created(client, project, images, labels, done.stderr)
 
         title = f"{project} {describe(d.application, d.release, d.version, d.location)}"
@@ -152,13 +135,19 @@ def attempt(
     outcome.verdicts = verdicts
     if result.certain_at is not None:
         outcome.failure_certain = time.time() - (time.monotonic() - result.certain_at)
-    if result.interrupted_up:
-        outcome.error = "a failure was certain: compose up was stopped, the rest not awaited"
     failing = [name for name, sv in verdicts.items() if sv.verdict.failed and sv.containers]
     if failing:  # every failed service that had a container, whatever Compose said
         outcome.read_logs(lambda: _logs(client, project, failing))
-    if result.up.returncode != 0 and all(sv.verdict.ok for sv in verdicts.values()):
-        outcome.error = None  # compose complained, yet every service came up
+    if result.up.returncode != 0 and not result.interrupted_up:
+        behind = _containers_behind(client, project, labels)
+        words = _not_created(client, project, images, labels, result.up.stderr)
+        verdicts.update(not_at_version(verdicts, behind, words))
+    if result.interrupted_up:
+        outcome.fail("a failure was certain: compose up was stopped, the rest not awaited")
+    elif result.up.returncode != 0 and not all(sv.verdict.ok for sv in verdicts.values()):
+        # (compose complaining while every service runs this version's build is no failure)
+        stderr = result.up.stderr
+        outcome.fail("compose up failed: " + ("\n".join(error_lines(stderr)) or stderr.strip()))
     check_pins(client, d, outcome, settings)
     return outcome
 
@@ -174,7 +163,7 @@ def _tidied(client: Any, project: str, out: TextIO) -> Iterator[None]:
         raise
 
 
-def check_pins(client: Any, d: Descriptor, outcome: Outcome, settings: Settings) -> None:
+def check_pins(client: Any, d: Descriptor, outcome: Outcome, settings: DeploySettings) -> None:
     """Compare each pinned service's running image IDs with what ``--pin-images`` recorded:
     a warning line per service in the final output and ``image_mismatches`` in the report; with
     ``require_pinned`` a failure (which rolls back like any other)."""
@@ -190,7 +179,7 @@ def check_pins(client: Any, d: Descriptor, outcome: Outcome, settings: Settings)
     outcome.image_mismatches = image_mismatches(recorded, running)
     if outcome.image_mismatches and settings.require_pinned:
         names = ", ".join(outcome.image_mismatches)
-        outcome.error = (
+        outcome.fail(
             f"--require-pinned-images: {names} not running the image CI built and recorded"
         )
 
@@ -208,6 +197,42 @@ def check_images(model: dict[str, Any]) -> None:
     ]
     if bad:
         raise InvalidDescriptor("; ".join(bad))
+
+
+def not_at_version(
+    verdicts: dict[str, ServiceVerdict], behind: dict[str, list[str]], words: dict[str, str]
+) -> dict[str, ServiceVerdict]:
+    """After a failed ``up``: the services judged ok while a container of theirs still
+    carries another build's labels (Compose stopped before replacing it), each made
+    NOT_CREATED with Compose's words. ``behind``: service -> the names of those containers."""
+    changed: dict[str, ServiceVerdict] = {}
+    for service, sv in verdicts.items():
+        if sv.verdict.ok and behind.get(service):
+            why = words.get(service) or "compose up failed"
+            names = ", ".join(sorted(behind[service]))
+            detail = f"still another build's container ({names}): {why}"
+            changed[service] = replace(
+                sv, verdict=Verdict.NOT_CREATED, exit_code=None, detail=detail
+            )
+    return changed
+
+
+def _containers_behind(
+    client: Any, project: str, labels: dict[str, dict[str, str]]
+) -> dict[str, list[str]]:
+    """Service -> the names of its live containers (one-offs aside) that do not carry this
+    version's labels (a stopped leftover of a replacement serves nothing)."""
+    behind: dict[str, list[str]] = {}
+    rows = client.containers.list(all=True, filters={"label": f"{keys.PROJECT}={project}"})
+    for c in rows:
+        service = c.labels.get(keys.SERVICE, "")
+        if service not in labels or c.labels.get(keys.ONEOFF) == "True":
+            continue
+        if c.status not in LIVE:
+            continue
+        if any(c.labels.get(k) != v for k, v in labels[service].items()):
+            behind.setdefault(service, []).append(c.name)
+    return behind
 
 
 def _not_created(

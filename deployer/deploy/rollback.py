@@ -27,11 +27,12 @@ from consign.errors import Interrupted
 from consign.exit_codes import ExitCode
 from consign.termination import signal_word
 from deployer.deploy import record
-from deployer.deploy.attempt import Settings, attempt
+from deployer.deploy.attempt import attempt
+from deployer.deploy.outcome import Outcome
 from deployer.deploy.record import Deployed
+from deployer.deploy.request import DeploySettings
 from deployer.deploy.sources import Descriptor
 from deployer.engine.compose import ComposeRunner
-from deployer.report import Outcome
 from deployer.verdicts.summary import exit_code
 
 Observe = Callable[[Outcome, Descriptor], None]
@@ -118,7 +119,7 @@ def deploy_then_rollback(
             stopped(older, "rollback")
         raise Interrupted(flow.rollback_interrupted(previous)) from e
     except Exception as e:  # the rollback's failure is reported (and recorded), not raised
-        back.error = f"rollback failed: {e}"
+        back.fail(f"rollback failed: {e}")
     if observe is not None:
         observe(back, older)
     outcome.wait_logs()
@@ -130,7 +131,7 @@ def deploy(
     descriptor: Descriptor,
     compose: ComposeRunner,
     client: Any,
-    settings: Settings,
+    settings: DeploySettings,
     fetch_previous: Callable[[Deployed], Descriptor],
     out: TextIO,
     observe: Observe | None = None,

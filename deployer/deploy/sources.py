@@ -19,9 +19,11 @@ from urllib.parse import quote
 
 import requests
 
-from consign.errors import RegistryUnreachable
+from consign.compose import refnames
+from consign.compose.errors import InvalidName
+from consign.errors import RegistryNotReached, RegistryUnreachable
 from consign.process import CommandFailed, run
-from consign.registry_url import unreachable
+from consign.registryclient import RegistryClient
 from deployer.registry_reader import RegistryReader
 
 #: Seconds to wait for the registry to answer.
@@ -62,46 +64,35 @@ class Descriptor:
         return None
 
 
-def encode_name(name: str) -> str:
-    """Encode an application/release name for a Git ref, as the registry does."""
-    try:
-        from registry.refnames import encode  # the registry's own encoding, when present
-    except ImportError:
-        return _encode(name)
-    return str(encode(name))
-
-
-def _encode(name: str) -> str:
-    out = []
-    for i, byte in enumerate(name.encode("utf-8")):
-        ch = chr(byte)
-        keep = ch.isascii() and (ch.isalnum() or ch == "_" or (ch == "-" and i > 0))
-        out.append(ch if keep else f"%{byte:02X}")
-    return "".join(out)
-
-
 def from_registry(
     url: str,
     application: str,
     release: str,
     version: str,
     token: str | None = None,
-    verify: str | bool = True,
+    ca_file: str | None = None,
 ) -> Descriptor:
-    """``verify``: a CA bundle (PEM) for an HTTPS registry, or True for the default trust
-    (which honours ``REQUESTS_CA_BUNDLE``)."""
-    base = url.rstrip("/")
-    path = "/".join(quote(p, safe="") for p in (application, release, version))
-    target = f"{base}/descriptor/application/{path}"
-    headers = {"Accept": "application/x-yaml, text/yaml, */*"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
+    """The version's descriptor, details and files through the one registry client
+    (``ca_file``: a CA bundle (PEM) for an HTTPS registry, else the default trust, which
+    honours ``REQUESTS_CA_BUNDLE``)."""
+    http = RegistryClient(url, token, ca_file, timeout=TIMEOUT, agent="consign-deploy/0.1")
     try:
-        resp = requests.get(target, headers=headers, timeout=TIMEOUT, verify=verify)
-    except requests.RequestException as e:  # TLS included: the message says what to give
-        raise SourceError(unreachable(base, e, TIMEOUT)) from e
+        return _from_registry(http, application, release, version)
+    finally:
+        http.close()
+
+
+def _from_registry(
+    http: RegistryClient, application: str, release: str, version: str
+) -> Descriptor:
+    base = http.base
+    target = http.url(application, release, version, under="descriptor/application")
+    try:  # TLS included: the message says what to give
+        resp = http.get(target, accept=YAML)
+    except RegistryNotReached as e:
+        raise SourceError(e.message) from e
     if resp.status_code == 404:
-        raise SourceError(_missing(base, application, release, version, token, verify, resp))
+        raise SourceError(_missing(http, application, release, version, resp))
     if resp.status_code in (401, 403):
         raise SourceError(
             f"the registry at {base} refused access (HTTP {resp.status_code}); check the token "
@@ -110,10 +101,10 @@ def from_registry(
     if resp.status_code != 200:
         raise SourceError(f"the registry at {base} answered HTTP {resp.status_code}: {why(resp)}")
     number = resp.headers.get("X-Consign-Version") or (version if version != "latest" else None)
-    details = _details(base, application, release, number, headers, verify)
+    details = _details(http, application, release, number)
     components = _components(json.dumps(details))
     rejected = details.get("rejected")
-    files = _registry_files(base, application, release, number, details, headers, verify)
+    files = _registry_files(http, application, release, number, details)
     return Descriptor(
         text=resp.text,
         kind="registry",
@@ -129,37 +120,32 @@ def from_registry(
     )
 
 
+#: What a descriptor is asked as.
+YAML = "application/x-yaml, text/yaml, */*"
+
+
 def _details(
-    base: str,
-    application: str,
-    release: str,
-    number: str | None,
-    headers: dict[str, str],
-    verify: str | bool,
+    http: RegistryClient, application: str, release: str, number: str | None
 ) -> dict[str, Any]:
     """The version's discovery document (components, gate standing, files); {} when not
     offered (an older registry)."""
     if number is None:
         return {}
-    path = "/".join(quote(p, safe="") for p in (application, "releases", release, "versions"))
-    url = f"{base}/api/applications/{path}/{quote(number, safe='')}"
-    accept = {**headers, "Accept": "application/json"}
+    url = http.url("applications", application, "releases", release, "versions", number)
     try:
-        resp = requests.get(url, headers=accept, timeout=TIMEOUT, verify=verify)
+        resp = http.get(url)
         data = resp.json() if resp.status_code == 200 else {}
-    except (requests.RequestException, ValueError):
+    except (RegistryNotReached, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
 
 
 def _registry_files(
-    base: str,
+    http: RegistryClient,
     application: str,
     release: str,
     number: str | None,
     details: dict[str, Any],
-    headers: dict[str, str],
-    verify: str | bool,
 ) -> dict[str, bytes]:
     """Each file the version's details list (``files``), fetched and checked by its sha256.
 
@@ -170,16 +156,16 @@ def _registry_files(
     listed = details.get("files")
     if number is None or not isinstance(listed, list):
         return found
-    path = "/".join(quote(p, safe="") for p in (application, release, number))
     for entry in listed:
         stored = str(entry.get("stored", "")) if isinstance(entry, dict) else ""
         if not stored:
             continue
-        url = f"{base}/descriptor/application/{path}/files/{quote(stored, safe='/')}"
+        url = http.url(application, release, number, under="descriptor/application")
+        url += "/files/" + quote(stored, safe="/")
         try:
-            resp = requests.get(url, headers=headers, timeout=TIMEOUT, verify=verify)
-        except requests.RequestException as e:
-            raise SourceError(f"cannot fetch {stored} of version {number}: {e}") from e
+            resp = http.get(url, accept=YAML)
+        except RegistryNotReached as e:
+            raise SourceError(f"cannot fetch {stored} of version {number}: {e.message}") from e
         if resp.status_code != 200:
             raise SourceError(
                 f"cannot fetch {stored} of version {number}: HTTP {resp.status_code} {why(resp)}"
@@ -195,17 +181,15 @@ def _registry_files(
 
 
 def _missing(
-    base: str,
+    http: RegistryClient,
     application: str,
     release: str,
     version: str,
-    token: str | None,
-    verify: str | bool,
     resp: requests.Response,
 ) -> str:
     """Why the registry has no such descriptor: an unknown application or release (with
     the names close to it), else no such version."""
-    reader = RegistryReader(base, token, verify, TIMEOUT)
+    reader = RegistryReader(http.base, http.token, http.ca_file, TIMEOUT)
     said = f"no such version: {application} / {release} / {version}: {why(resp)}"
     return reader.not_found(application, release, said)
 
@@ -223,7 +207,11 @@ def why(resp: requests.Response) -> str:
 def from_git(url: str, application: str, release: str, version: str) -> Descriptor:
     """Fetch just one version's tag into a scratch repo and read the descriptor from it."""
     remote = Path(url).resolve().as_uri() if os.path.exists(url) else url
-    prefix = f"refs/tags/{encode_name(application)}/{encode_name(release)}/"
+    try:
+        names = refnames.encode(application, "application"), refnames.encode(release, "release")
+    except InvalidName as e:
+        raise SourceError(e.message) from e
+    prefix = f"refs/tags/{names[0]}/{names[1]}/"
     number = _latest(remote, prefix, application, release) if version == "latest" else version
     if not number.isdigit():
         raise SourceError(f"version must be a number or 'latest', not {version!r}")

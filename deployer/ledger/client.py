@@ -14,14 +14,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
-from consign.registry_url import unreachable
-from publisher.client import _error_message
+from consign.errors import RegistryNotReached
+from consign.registryclient import RegistryClient, answer_body, error_message, every_method
 
 #: (connect, read) seconds for every request: a registry that does not answer within
 #: these never holds a deploy up for longer.
@@ -32,30 +29,6 @@ TRANSIENT = {401, 403, 408, 425, 429}
 #: about 6 s of sleeping, plus each attempt's own timeouts.
 RETRIES = 4
 BACKOFF = 0.4
-
-
-def retrying_session(retries: int = RETRIES, backoff: float = BACKOFF) -> requests.Session:
-    """A session whose every request is retried by urllib3 on connection errors and
-    502/503/504 (then the last answer is returned, not raised)."""
-    retry = Retry(
-        total=retries,
-        connect=retries,
-        read=retries,
-        status=retries,
-        other=0,
-        redirect=0,
-        allowed_methods=None,  # every method (see the module's docstring)
-        status_forcelist=(502, 503, 504),
-        backoff_factor=backoff,
-        backoff_max=2.0,
-        raise_on_status=False,
-        respect_retry_after_header=False,  # never sleep longer than the budget above
-    )
-    session = requests.Session()
-    adapter = HTTPAdapter(max_retries=retry)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    return session
 
 
 class LedgerError(Exception):
@@ -71,43 +44,41 @@ class LedgerError(Exception):
 
 @dataclass
 class LedgerClient:
+    """The ledger's and the lock's requests, on the one :class:`RegistryClient` (with its
+    token and CA file, retrying every method: see the module's docstring)."""
+
     registry: str  # base URL, e.g. http://registry:9090
     token: str | None = None
     timeout: tuple[float, float] = TIMEOUT
-    session: requests.Session | None = None
+    ca_file: str | None = None
 
     def __post_init__(self) -> None:
-        self.registry = self.registry.rstrip("/")
-        self._http = self.session or retrying_session()
+        self.http = RegistryClient(
+            self.registry,
+            self.token,
+            self.ca_file,
+            timeout=self.timeout,
+            retry=every_method(RETRIES, BACKOFF),
+            agent="consign-deploy/0.1",
+        )
+        self.registry = self.http.base
 
     def url(self, environment: str, *rest: str) -> str:
-        parts = [quote(p, safe="") for p in (environment, *rest)]
-        return f"{self.registry}/api/environments/" + "/".join(parts)
+        return self.http.url("environments", environment, *rest)
 
     def _request(self, method: str, url: str, body: Any = None) -> requests.Response:
-        headers = {"Accept": "application/json", "User-Agent": "consign-deploy/0.1"}
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
         try:
-            response = self._http.request(
-                method, url, json=body, headers=headers, timeout=self.timeout
-            )
-        except (requests.ConnectionError, requests.Timeout) as e:  # in words, not urllib3's
-            raise LedgerError(unreachable(self.registry, e), transient=True) from e
-        except requests.RequestException as e:
-            raise LedgerError(unreachable(self.registry, e), transient=False) from e
+            response = self.http.request(method, url, json=body)
+        except RegistryNotReached as e:
+            raise LedgerError(e.message, transient=e.transient) from e
         if response.status_code >= 400:
             status = response.status_code
             error = LedgerError(
-                _error_message(response),
+                error_message(response),
                 status=status,
                 transient=status >= 500 or status in TRANSIENT,
             )
-            try:
-                found = response.json()
-            except ValueError:
-                found = None
-            error.body = found if isinstance(found, dict) else {}
+            error.body = answer_body(response)
             raise error
         return response
 

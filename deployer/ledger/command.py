@@ -19,6 +19,7 @@ import click
 from consign.errors import RegistryUnreachable, exits
 from consign.exit_codes import ExitCode
 from consign.registry_url import REGISTRY_URL
+from consign.registryclient import ca_file_option
 from deployer.engine.sdk import engine, engine_errors
 from deployer.ledger import drift, record, stackdrift
 from deployer.ledger.client import LedgerClient, LedgerError
@@ -67,14 +68,15 @@ from deployer.ledger.spool import Spool, default_directory, deliver
     help="Spool directory for records the registry cannot take now.",
 )
 @click.option("--json", "as_json", envvar="CONSIGN_JSON", is_flag=True, help="Print JSON.")
+@ca_file_option
 @exits()
 def drift_cmd(
     environment: str, registry: str, token: str | None, report_token: str | None,
     project: str | None, host: str | None, by: str, record: bool, spool: Path | None,
-    as_json: bool,
+    as_json: bool, ca_file: str | None,
 ) -> ExitCode:  # fmt: skip
     """Compare the engine with the deployment recorded for ENVIRONMENT."""
-    client = LedgerClient(registry, token)
+    client = LedgerClient(registry, token, ca_file=ca_file)
     try:
         state = client.environment(environment)
     except LedgerError as e:
@@ -83,7 +85,7 @@ def drift_cmd(
     try:
         with engine_errors(host):
             return _check(environment, state, docker, host, project, as_json, record, by,
-                          registry, (token, report_token or token), spool)  # fmt: skip
+                          registry, (token, report_token or token), spool, ca_file)  # fmt: skip
     finally:
         docker.close()
 
@@ -91,7 +93,7 @@ def drift_cmd(
 def _check(
     environment: str, state: dict[str, Any], docker: Any, host: str | None,
     project: str | None, as_json: bool, record: bool, by: str, registry: str,
-    tokens: tuple[str | None, str | None], spool: Path | None,
+    tokens: tuple[str | None, str | None], spool: Path | None, ca_file: str | None,
 ) -> ExitCode:  # fmt: skip
     results: list[dict[str, Any]] = []
     for deployed in state.get("deployed") or []:
@@ -99,7 +101,7 @@ def _check(
         if not name:
             raise click.UsageError(f"{environment}: the record names no project; pass --project")
         if (deployed.get("engine") or {}).get("orchestrator") == "swarm":
-            found = _stack(deployed, docker, name, registry, tokens[0], as_json)
+            found = _stack(deployed, docker, name, (registry, tokens[0], ca_file), as_json)
             results.append({"record": deployed, "project": name, "differences": found,
                             "containers": [], "stack": True})  # fmt: skip
             continue
@@ -112,7 +114,7 @@ def _check(
     _print(environment, results, as_json)
     lines: list[str] = []
     if drifted and record:
-        reporter = LedgerClient(registry, tokens[1])
+        reporter = LedgerClient(registry, tokens[1], ca_file=ca_file)
         box = Spool(spool or default_directory())
         for r in drifted:
             body = _drift_record(environment, r, by, docker, host)
@@ -127,10 +129,15 @@ def _recorded_version(rec: dict[str, Any]) -> Any:
 
 
 def _stack(
-    rec: dict[str, Any], docker: Any, stack: str, registry: str, token: str | None, quiet: bool
+    rec: dict[str, Any],
+    docker: Any,
+    stack: str,
+    registry: tuple[str, str | None, str | None],
+    quiet: bool,
 ) -> list[drift.Difference]:
     """The stack's differences; the replicas the recorded version asks for are read from
-    its descriptor in the registry (one line, and only running vs wanted, when it cannot)."""
+    its descriptor in the registry (``registry``: URL, token, CA file; one line, and only
+    running vs wanted, when it cannot)."""
     from docker.errors import APIError
 
     from deployer.deploy import sources
@@ -148,8 +155,9 @@ def _stack(
     replicas: dict[str, int | None] | None = None
     version = _recorded_version(rec)
     try:
+        url, token, ca_file = registry
         got = sources.from_registry(
-            registry, rec["application"], rec["release"], str(version), token
+            url, rec["application"], rec["release"], str(version), token, ca_file
         )
         spec = load(got.text)["services"]
         replicas = {n: replicas_of(s) for n, s in spec.items() if isinstance(s, dict)}

@@ -31,6 +31,7 @@ from deployer.verdicts import Observation
 from deployer.verdicts.snapshot import judge_once, never_started
 
 __all__ = ["INTERRUPTED", "killed", "killed_line", "killed_record", "left_running"]
+from deployer.engine.inspect import inspect_all
 from deployer.ledger import record
 
 INTERRUPTED = "interrupted"
@@ -53,7 +54,7 @@ def left_running(client: Any, project: str) -> list[dict[str, Any]]:
 
 def project_inspects(client: Any, project: str) -> list[dict[str, Any]]:
     rows = client.api.containers(all=True, filters={"label": f"{keys.PROJECT}={project}"})
-    return list(record.inspect_all(client, [r["Id"] for r in rows]).values())
+    return list(inspect_all(client, [r["Id"] for r in rows]).values())
 
 
 def ended_at(started: str, inspects: Sequence[Mapping[str, Any]], offset: float, now: float) -> str:

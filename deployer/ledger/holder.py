@@ -23,6 +23,8 @@ from typing import Any
 
 import docker.errors
 
+from consign.lockholder import holder_process
+
 _CONTAINER_ID = re.compile(r"/(?:docker/containers|docker|libpod-|containers)/?([0-9a-f]{64})")
 
 
@@ -92,14 +94,7 @@ def gone(holder: Mapping[str, Any], here: Mapping[str, Any] | None = None) -> bo
 
 def describe(holder: Mapping[str, Any]) -> str:
     """``pid 4711 on host rundeck-1`` (and the container's short ID when there is one)."""
-    parts = []
-    if holder.get("pid") is not None:
-        parts.append(f"pid {holder['pid']}")
-    if holder.get("host"):
-        parts.append(f"on host {holder['host']}")
-    if holder.get("container"):
-        parts.append(f"in container {str(holder['container'])[:12]}")
-    return " ".join(parts) or "an unknown process"
+    return holder_process(holder) or "an unknown process"
 
 
 def engine_of(client: Any, container: str | None) -> str | None:

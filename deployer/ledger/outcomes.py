@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from deployer.deploy.outcome import Outcome
 from deployer.deploy.sources import Descriptor
+from deployer.engine.inspect import inspect_all
 from deployer.ledger import endings, record
-from deployer.report import Outcome
 from deployer.swarm import tasks as swarm_tasks
 
 
@@ -70,7 +71,7 @@ class Observer:
     def inspect(self, outcome: Outcome) -> dict[str, dict[str, Any]]:
         """What runs, by the IDs the verdicts name (Compose: ``docker inspect``)."""
         ids = [c for sv in outcome.verdicts.values() for c in sv.containers]
-        return record.inspect_all(self.client, ids)
+        return inspect_all(self.client, ids)
 
     def origins(self) -> dict[str, record.Origin]:
         """Origins the engine knows for services the version's manifest does not name

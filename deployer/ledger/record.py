@@ -1,7 +1,7 @@
 """Building a deployment record (the JSON the registry's ledger takes) from a finished
 deploy: its verdicts, the containers' image IDs and config hashes, the component and build
-each service came from, the engine it ran on. Pure functions apart from :func:`inspect_all`
-and :func:`engine_info`, which ask the engine."""
+each service came from, the engine it ran on. Pure functions apart from :func:`engine_info`,
+which asks the engine (the containers' ``docker inspect``: :mod:`deployer.engine.inspect`)."""
 
 from __future__ import annotations
 
@@ -60,19 +60,6 @@ def origins(components: Iterable[Mapping[str, Any]]) -> dict[str, Origin]:
     for c in components:
         for service in c.get("services") or []:
             found[str(service)] = Origin(c.get("name"), dict(c.get("build") or {}))
-    return found
-
-
-def inspect_all(client: Any, container_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
-    """``docker inspect`` of every container still there (a removed one is left out)."""
-    import docker.errors
-
-    found = {}
-    for cid in container_ids:
-        try:
-            found[cid] = client.api.inspect_container(cid)
-        except docker.errors.NotFound:
-            continue
     return found
 
 

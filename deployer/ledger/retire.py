@@ -22,8 +22,10 @@ from urllib.parse import quote, urlencode
 import click
 
 from consign.errors import ConsignError, EnvironmentChangeRefused, RegistryUnreachable, exits
+from consign.registry_url import REGISTRY_URL
+from consign.registryclient import ca_file_option
+from consign.registryclient.sending import RetryPolicy, SendFailed, send_json
 from consign.textclip import clip_utf8
-from publisher.client import PublishFailed, RetryPolicy, send_json
 from publisher.options import retry_options
 
 
@@ -43,7 +45,7 @@ def _is_answer(body: Any) -> bool:
     return isinstance(body, dict) and isinstance(body.get("environment"), str)
 
 
-def _failure(e: PublishFailed) -> type[ConsignError]:
+def _failure(e: SendFailed) -> type[ConsignError]:
     if e.status is None or e.status >= 500:
         return RegistryUnreachable
     return EnvironmentChangeRefused
@@ -54,7 +56,11 @@ def _common(function: Any) -> Any:
         [
             click.argument("name", envvar="CONSIGN_ENVIRONMENT"),
             click.option(
-                "--registry", envvar="CONSIGN_REGISTRY", required=True, help="Registry base URL."
+                "--registry",
+                envvar="CONSIGN_REGISTRY",
+                required=True,
+                type=REGISTRY_URL,
+                help="Registry base URL (http:// or https://).",
             ),
             click.option(
                 "--token",
@@ -69,6 +75,7 @@ def _common(function: Any) -> Any:
                 show_default="the login name",
                 help="Who does it (recorded beside the token's identity).",
             ),
+            ca_file_option,
         ]
     ):
         function = option(function)
@@ -76,7 +83,12 @@ def _common(function: Any) -> Any:
 
 
 def _send(
-    method: str, url: str, payload: dict[str, Any], token: str | None, policy: RetryPolicy
+    method: str,
+    url: str,
+    payload: dict[str, Any],
+    token: str | None,
+    policy: RetryPolicy,
+    ca_file: str | None,
 ) -> dict[str, Any]:
     return send_json(
         method,
@@ -88,6 +100,7 @@ def _send(
         agent="consign-environment/0.1",
         expect=_is_answer,
         expected="an environment's retirement answer",
+        ca_file=ca_file,
     ).body
 
 
@@ -111,6 +124,7 @@ def retire(
     registry: str,
     token: str | None,
     by: str,
+    ca_file: str | None,
     reason: str,
     attempts: int,
     backoff: float,
@@ -125,8 +139,9 @@ def retire(
             {"by": clip_utf8(by, 200), "reason": reason},
             token,
             policy,
+            ca_file,
         )
-    except PublishFailed as e:
+    except SendFailed as e:
         raise _failure(e)(f"cannot retire {name}: {e.message}") from None
     retired = body.get("retired") or {}
     who = retired.get("identity") or retired.get("by") or "?"
@@ -149,6 +164,7 @@ def restore(
     registry: str,
     token: str | None,
     by: str,
+    ca_file: str | None,
     reason: str,
     attempts: int,
     backoff: float,
@@ -158,8 +174,8 @@ def restore(
     policy = RetryPolicy(attempts=attempts, backoff=backoff, timeout=timeout)
     query = {"by": clip_utf8(by, 200)} | ({"reason": reason} if reason else {})
     try:
-        body = _send("DELETE", retirement_url(registry, name, query), {}, token, policy)
-    except PublishFailed as e:
+        body = _send("DELETE", retirement_url(registry, name, query), {}, token, policy, ca_file)
+    except SendFailed as e:
         raise _failure(e)(f"cannot restore {name}: {e.message}") from None
     lifted = body.get("restored")
     if lifted:

@@ -224,12 +224,13 @@ def ledger_for(
     require_lock: bool = False,
     move_environment: bool = False,
     lock_poll: float = lock.POLL,
+    ca_file: str | None = None,
 ) -> Ledger:
     """The command's :class:`Ledger`; ``why_not`` non-empty (or no registry): not recorded."""
     name = environment or record.default_environment(engine_name, project)
     if not registry and not why_not:
         why_not = "no --registry to record it in"
-    client = LedgerClient(registry, token) if registry and not why_not else None
+    client = LedgerClient(registry, token, ca_file=ca_file) if registry and not why_not else None
     return Ledger(
         client, name, by or user(), spool or default_directory(), lock_wait, why_not,
         named=bool(environment), require_lock=require_lock,

@@ -14,6 +14,8 @@ import click
 
 from consign.errors import EnvironmentLocked, RegistryUnreachable, exits
 from consign.exit_codes import ExitCode
+from consign.registry_url import REGISTRY_URL
+from consign.registryclient import ca_file_option
 from deployer.engine.sdk import engine, engine_errors
 from deployer.ledger import projectlock
 from deployer.ledger.client import LedgerClient, LedgerError
@@ -22,7 +24,13 @@ from deployer.ledger.session import user
 
 @click.command("unlock")
 @click.option("--environment", envvar="CONSIGN_ENVIRONMENT", help="Break this environment's lock.")
-@click.option("--registry", envvar="CONSIGN_REGISTRY", help="Registry base URL (--environment).")
+@click.option(
+    "--registry",
+    envvar="CONSIGN_REGISTRY",
+    type=REGISTRY_URL,
+    help="Registry base URL (--environment).",
+)
+@ca_file_option
 @click.option("--token", envvar="CONSIGN_TOKEN", help="Bearer token (role report).")
 @click.option(
     "--report-token",
@@ -49,7 +57,7 @@ from deployer.ledger.session import user
 @click.option("--by", envvar="CONSIGN_BY", default=lambda: user(), help="Who breaks it (recorded).")
 @exits()
 def unlock_cmd(
-    environment: str | None, registry: str | None, token: str | None,
+    environment: str | None, registry: str | None, ca_file: str | None, token: str | None,
     report_token: str | None, lock_id: str | None, project: str | None, host: str | None,
     reason: str, by: str,
 ) -> ExitCode:  # fmt: skip
@@ -64,8 +72,8 @@ def unlock_cmd(
     if project:
         _break_project(project, host)
     if environment and registry:
-        _break_environment(LedgerClient(registry, report_token or token), environment, by,
-                           reason, lock_id)  # fmt: skip
+        ledger = LedgerClient(registry, report_token or token, ca_file=ca_file)
+        _break_environment(ledger, environment, by, reason, lock_id)
     return ExitCode.OK
 
 

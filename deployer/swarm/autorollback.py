@@ -18,8 +18,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from deployer.deploy.outcome import Outcome
 from deployer.engine.fields import parse_stamp
-from deployer.report import Outcome
 from deployer.swarm.watch import POLL, stack_services, watch_stack
 from deployer.verdicts import ServiceVerdict
 

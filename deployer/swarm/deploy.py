@@ -13,18 +13,21 @@ import json
 import tempfile
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from consign.compose import yamlio
+from consign.compose.errors import ComposeError
 from consign.errors import Interrupted
 from consign.exit_codes import ExitCode
 from deployer.deploy import envfiles
+from deployer.deploy.outcome import Outcome, describe
 from deployer.deploy.record import Deployed
+from deployer.deploy.request import DeploySettings
 from deployer.deploy.rollback import Flow, deploy_then_rollback, placeholder, version_or_location
 from deployer.deploy.sources import Descriptor
 from deployer.engine.fields import engine_offset
-from deployer.report import Outcome, Progress, describe
+from deployer.progress import Progress
 from deployer.swarm import autorollback
 from deployer.swarm import labels as lb
 from deployer.swarm.check import check
@@ -40,35 +43,21 @@ MAX_BYTES = 64 * 1024 * 1024
 LEGACY_VERSION = "3.9"
 
 
-@dataclass(frozen=True)
-class StackSettings:
-    stack: str
-    timeout: float = 300.0
-    stable: float = 5.0
-    rollback: bool = True
-    #: ``docker stack deploy --resolve-image``: always, changed or never.
-    resolve_image: str = "always"
-
-
 def load(text: str) -> dict[str, Any]:
     """The descriptor as a mapping with ``services``; StackInvalid otherwise.
 
-    Read with the registry's YAML 1.2 loader, as Compose and the docker CLI read it
-    (PyYAML's default would turn a service named ``off`` into ``False``).
+    Read with the ground floor's YAML 1.2 loader (:mod:`consign.compose.yamlio`), as Compose
+    and the docker CLI read it (PyYAML's default would turn a service named ``off`` into ``False``).
     """
-    from registry.errors import RegistryError
-    from registry.yamlio import load as load_yaml
-    from registry.yamlio import plain
-
     try:
-        model = load_yaml(text, max_bytes=MAX_BYTES)
-    except RegistryError as e:
+        model = yamlio.load(text, max_bytes=MAX_BYTES)
+    except ComposeError as e:
         raise StackInvalid(f"the descriptor cannot be read: {e}") from e
     services = model.get("services") if isinstance(model, dict) else None
     if not isinstance(services, dict):
         raise StackInvalid("the descriptor has no `services:` mapping")
     model["services"] = {
-        str(name): {k: plain(v) for k, v in spec.items()} if isinstance(spec, dict) else spec
+        str(name): {k: yamlio.plain(v) for k, v in spec.items()} if isinstance(spec, dict) else spec
         for name, spec in services.items()
     }
     return model
@@ -102,12 +91,12 @@ def attempt(
     descriptor: Descriptor,
     runner: StackRunner,
     client: Any,
-    settings: StackSettings,
+    settings: DeploySettings,
     out: TextIO,
 ) -> Outcome:
     """Deploy one descriptor as the stack and watch it. Raises StackInvalid (nothing
     touched) when our checks or ``docker stack config`` refuse it."""
-    d, stack = descriptor, settings.stack
+    d, stack = descriptor, settings.project
     outcome = Outcome(d.application, d.release, d.version, d.kind, d.location, d.commit, stack)
     descriptor_model = load(d.text)
     findings = check(descriptor_model)
@@ -140,7 +129,7 @@ def attempt(
         present = stack_services(client, stack)
         if not present:  # it refused the descriptor before creating anything
             raise StackInvalid(f"`docker stack deploy` refuses it: {words}")
-        outcome.error = f"docker stack deploy failed: {words}"
+        outcome.fail(f"docker stack deploy failed: {words}")
         missing = {s: words for s in services if s not in present}
     title = f"{stack} {describe(d.application, d.release, d.version, d.location)}"
     with Progress(title, out) as progress:
@@ -169,7 +158,7 @@ def deploy_stack(
     descriptor: Descriptor,
     runner: StackRunner,
     client: Any,
-    settings: StackSettings,
+    settings: DeploySettings,
     fetch_previous: Callable[[Deployed], Descriptor],
     out: TextIO,
     observe: Callable[[Outcome, Descriptor], None] | None = None,
@@ -181,7 +170,7 @@ def deploy_stack(
     ``observe`` sees each attempt the moment its watch ends, before the rollback changes
     anything (the ledger records the failed deploy's tasks there), as on the Compose path.
     """
-    stack = settings.stack
+    stack = settings.project
     previous = deployed(client, stack)
     since = time.time() + engine_offset(client)
 
@@ -222,7 +211,7 @@ def deploy_stack(
 
 def _swarm_rollback(
     client: Any,
-    settings: StackSettings,
+    settings: DeploySettings,
     failed: Outcome,
     since: float,
     previous: Deployed | None,
@@ -230,25 +219,25 @@ def _swarm_rollback(
 ) -> Outcome | None:
     """Swarm's own rollback of ``failed``'s update, watched (None: Swarm made none)."""
     if previous is not None:
-        into = placeholder(previous, settings.stack)
+        into = placeholder(previous, settings.project)
     else:  # labels gone (an older deployer): the version is not known
-        into = Outcome(None, None, None, "file", "", None, settings.stack)
-    title = f"stack {settings.stack}: Swarm's rollback to {into.what}"
+        into = Outcome(None, None, None, "file", "", None, settings.project)
+    title = f"stack {settings.project}: Swarm's rollback to {into.what}"
     try:
         with Progress(title, out) as progress:
             found = autorollback.watch_rollback(
-                client, settings.stack, failed, since=since, timeout=settings.timeout,
+                client, settings.project, failed, since=since, timeout=settings.timeout,
                 stable=settings.stable, into=into, on_update=progress,
             )  # fmt: skip
     except KeyboardInterrupt as e:
         raise Interrupted(
-            f"the watch of Swarm's own rollback of stack {settings.stack} was stopped; Swarm "
+            f"the watch of Swarm's own rollback of stack {settings.project} was stopped; Swarm "
             "carries on; `consign status --orchestrator swarm` says where it stands"
         ) from e
     if found is not None:
         for name, sv in found.verdicts.items():
             if sv.verdict.failed and sv.verdict != Verdict.NOT_CREATED:
-                found.logs[name] = service_logs(client, settings.stack, name, tail=LOG_LINES)
+                found.logs[name] = service_logs(client, settings.project, name, tail=LOG_LINES)
         state = "OK" if found.ok else "FAILED"
         print(f"Swarm rolled back {', '.join(found.verdicts)} by itself: {state}", file=out)
     return found

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from deployer.deploy.labels import service_origin
-from deployer.ledger.record import inspect_all
+from deployer.engine.inspect import inspect_all
 from deployer.swarm.labels import labels_of
 from deployer.swarm.watch import stack_services
 

@@ -11,7 +11,8 @@ from flask import Flask, Response, g, jsonify, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
-from registry.errors import OCIError, RegistryError
+from consign.compose.errors import ComposeError
+from registry.errors import OCIError, RegistryError, from_compose
 from registry.http import config as cfg
 from registry.http import metrics, storage
 from registry.http.auth import ACTIONS, ROLES, Tokens
@@ -91,6 +92,10 @@ def _install_error_handlers(app: Flask) -> None:
         if e.status >= 500:
             log.error("%s %s failed: %s", request.method, request.path, e.message, exc_info=e)
         return response
+
+    @app.errorhandler(ComposeError)
+    def compose_error(e: ComposeError) -> Response:
+        return registry_error(from_compose(e))
 
     @app.errorhandler(HTTPException)
     def http_error(e: HTTPException) -> Response:

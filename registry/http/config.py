@@ -40,7 +40,7 @@ DEFAULTS: dict[str, Any] = {
     "MAX_FILE_BYTES": 256 * 1024,
     # `consign serve` announces open publishing once, in the master; its workers do not.
     "ANNOUNCE_OPEN_PUBLISH": True,
-    # fsync objects and refs before a publish answers (see registry/store/loose.py)
+    # fsync objects and refs before a publish answers (see registry/store/packwriter.py)
     "DURABLE": True,
     # The web UI (registry/http/views/ui): the key signing its session cookie and CSRF tokens
     # (when neither is set, a random key is kept in the repository folder, see ui/setup.py),

@@ -16,6 +16,7 @@ from typing import IO
 
 from consign.process import CommandFailed, PerProcess
 from registry.errors import StoreError
+from registry.store import gitrun
 
 CHUNK_BYTES = 16 * 1024
 
@@ -30,7 +31,7 @@ class GitObject:
 class CatFile:
     def __init__(self, gitdir: Path) -> None:
         self.gitdir = gitdir
-        self._child = PerProcess(["git", "--git-dir", str(gitdir), "cat-file", "--batch"])
+        self._child = PerProcess(gitrun.argv(gitdir, "cat-file", "--batch"))
 
     def close(self) -> None:
         self._child.close()

@@ -23,8 +23,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from consign.lockholder import holder_process
 from consign.values import held_version
 from registry.errors import EnvironmentLockHeld, NotFound, StoreError
+from registry.store import diskspace
 from registry.store.types import EnvironmentLock
 
 FOLDER = "consign-locks"
@@ -62,18 +64,6 @@ def describe(lock: EnvironmentLock) -> str:
     )
 
 
-def holder_process(holder: dict[str, Any]) -> str:
-    """``pid 4711 on host rundeck-1 in container 0f3a…`` (what the holder said of itself)."""
-    parts = []
-    if holder.get("pid") is not None:
-        parts.append(f"pid {holder['pid']}")
-    if holder.get("host"):
-        parts.append(f"on host {holder['host']}")
-    if holder.get("container"):
-        parts.append(f"in container {str(holder['container'])[:12]}")
-    return " ".join(parts)
-
-
 class EnvLocks:
     def __init__(self, gitdir: Path) -> None:
         self.folder = gitdir / FOLDER
@@ -109,16 +99,17 @@ class EnvLocks:
         return EnvironmentLock(**data)
 
     def _write(self, lock: EnvironmentLock) -> None:
-        self.folder.mkdir(exist_ok=True)
         path = self._path(lock.environment)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
+            self.folder.mkdir(exist_ok=True)
             tmp.write_text(json.dumps(lock_json(lock), sort_keys=True), "utf-8")
             os.rename(tmp, path)
         except OSError as e:
             with contextlib.suppress(OSError):
                 tmp.unlink()
-            raise StoreError(f"cannot write the lock of {lock.environment}: {e}") from e
+            what = f"cannot write the lock of {lock.environment}"
+            raise diskspace.store_error(self.folder.parent, what, e) from e
 
     def acquire(
         self, environment: str, holder: dict[str, Any], ttl: int, replace: str | None = None

@@ -1,6 +1,6 @@
 """The gate's records in the repository: one commit chain per application/release.
 
-Ref ``refs/consign/gate/<app>/<release>`` (names encoded by :mod:`registry.refnames`; not
+Ref ``refs/consign/gate/<app>/<release>`` (names encoded by :mod:`consign.compose.refnames`; not
 under ``refs/heads``, so it is never taken for a release). Each change is a new commit on
 top of the previous one, whose tree holds:
 
@@ -23,35 +23,29 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from registry import refnames
-from registry.cache import LRU
+from consign.cache import LRU
 from registry.errors import StoreError
 from registry.gate import Decision, Freeze, GateState, Policy
 from registry.store import manifest
 from registry.store.gitobjects import FILE_MODE, ObjectStore
+from registry.store.layout import gate_ref
 from registry.store.refs import ZERO, RefDB, RefUpdate
 
-PREFIX = "refs/consign/gate/"
 POLICY = "policy.json"
 FREEZE = "freeze.json"
 DECISIONS = "decisions.jsonl"
 FILES = (POLICY, FREEZE, DECISIONS)
 
 
-def gate_ref(application: str, release: str) -> str:
-    app = refnames.encode(application, "application")
-    return f"{PREFIX}{app}/{refnames.encode(release, 'release')}"
-
-
 @dataclass(frozen=True)
-class Snapshot:
+class GateSnapshot:
     """A gate commit: its parsed state and the raw files it was parsed from."""
 
     state: GateState
     files: dict[str, bytes]
 
 
-EMPTY = Snapshot(GateState(), {})
+EMPTY = GateSnapshot(GateState(), {})
 
 
 def _parse(commit: str, files: Mapping[str, bytes]) -> GateState:
@@ -69,9 +63,9 @@ class GateStore:
     def __init__(self, objects: ObjectStore, refs: RefDB) -> None:
         self._objects = objects
         self._refs = refs
-        self._snapshots: LRU[str, Snapshot] = LRU(1024)
+        self._snapshots: LRU[str, GateSnapshot] = LRU(1024)
 
-    def snapshot(self, application: str, release: str) -> Snapshot:
+    def snapshot(self, application: str, release: str) -> GateSnapshot:
         commit = self._refs.resolve(gate_ref(application, release))
         if commit is None:
             return EMPTY
@@ -79,7 +73,7 @@ class GateStore:
         if cached is None:
             found = self._objects.read_many([f"{commit}:{name}" for name in FILES])
             files = {n: o.data for n, o in zip(FILES, found, strict=True) if o is not None}
-            cached = self._snapshots.put(commit, Snapshot(_parse(commit, files), files))
+            cached = self._snapshots.put(commit, GateSnapshot(_parse(commit, files), files))
         return cached
 
     def state(self, application: str, release: str) -> GateState:
@@ -112,7 +106,7 @@ class GateStore:
         commit = self._objects.write_commit(tree, parent, message, int(time.time()))
         ref = gate_ref(application, release)
         self._refs.transaction([RefUpdate(ref, commit, parent or ZERO)])
-        return self._snapshots.put(commit, Snapshot(_parse(commit, after), after)).state
+        return self._snapshots.put(commit, GateSnapshot(_parse(commit, after), after)).state
 
 
 def policy_bytes(policy: Policy) -> bytes:

@@ -1,9 +1,11 @@
 """Git objects: written in-process, read through a pipelined ``cat-file --batch``.
 
-Writes go straight into the loose object store (:mod:`.loose`): no process per object,
-and a loose object only becomes visible by an atomic rename, so a killed writer leaves at
-most an unreferenced temporary file. Reads go through
-:class:`~registry.store.catfile.CatFile`, which also sees packs.
+Writes are collected in memory (and answered from there) until :meth:`ObjectStore.flush`,
+which the ref transaction that makes them reachable calls first: they then go to the
+repository as ONE pack (:mod:`.packwriter`), fsynced once, with no process per object. A
+pack only becomes visible by renaming its index into place, so a killed writer leaves at
+most unreferenced temporary files. Reads go through
+:class:`~registry.store.catfile.CatFile`.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from pathlib import Path
 
 from consign.process import CommandFailed, run
 from registry.errors import StoreError
+from registry.store import diskspace
 from registry.store.catfile import CatFile, GitObject
-from registry.store.loose import Durability, write_loose
+from registry.store.packwriter import NewObject, object_id, write_pack
 
 FILE_MODE = b"100644"
 TREE_MODE = b"40000"
@@ -88,13 +91,24 @@ class ObjectStore:
     def __init__(self, gitdir: Path, *, durable: bool = True) -> None:
         self.gitdir = gitdir
         self._catfile = CatFile(gitdir)
-        self.durability = Durability(durable)
+        self.durable = durable
+        self._pending: dict[str, NewObject] = {}  # written, not yet flushed (insertion order)
 
     def close(self) -> None:
         self._catfile.close()
 
     def read_many(self, names: Sequence[str]) -> list[GitObject | None]:
-        return self._catfile.read_many(names)
+        """The objects named, in order (None: not found); objects written and not yet
+        flushed are answered from memory."""
+        pending = self._pending
+        if not pending or not any(n in pending for n in names):
+            return self._catfile.read_many(names)
+        asked = [n for n in names if n not in pending]
+        found = iter(self._catfile.read_many(asked) if asked else [])
+        return [
+            GitObject(n, pending[n].kind, pending[n].data) if n in pending else next(found)
+            for n in names
+        ]
 
     def read(self, name: str, kind: str) -> GitObject:
         [found] = self._catfile.read_many([name])
@@ -105,19 +119,24 @@ class ObjectStore:
         return found
 
     def write(self, kind: str, data: bytes) -> str:
-        try:
-            sha, created = write_loose(self.gitdir / "objects", kind, data)
-        except OSError as e:
-            raise StoreError(f"cannot write a Git {kind}: {e}") from e
-        self.durability.add(created)
+        """Add an object to the next pack; return its id (nothing touches the disk yet)."""
+        sha = object_id(kind, data)
+        if sha not in self._pending:
+            self._pending[sha] = NewObject(sha, kind, data)
         return sha
 
     def flush(self) -> None:
-        """Make every object written so far durable (called before a ref points at them)."""
+        """Write every object added since the last flush as one pack, durable when the store
+        is (called before a ref points at them). On failure (a full disk: nothing written)
+        they are dropped too: the transaction fails, and a retry writes its own objects
+        (which may differ: a new timestamp), so keeping these would only leave them dangling."""
+        if not self._pending:
+            return
+        batch, self._pending = list(self._pending.values()), {}
         try:
-            self.durability.flush()
+            write_pack(self.gitdir / "objects", batch, durable=self.durable)
         except OSError as e:
-            raise StoreError(f"cannot make Git objects durable: {e}") from e
+            raise diskspace.store_error(self.gitdir, "cannot write Git objects", e) from e
 
     def write_tree(self, entries: dict[str, tuple[bytes, str]]) -> str:
         """Write a tree from {name: (mode, sha)}, in Git's canonical entry order."""

@@ -4,7 +4,7 @@ A fresh bare repository's HEAD names ``refs/heads/master``, which a registry nev
 (its branches are ``<application>/<release>``), and ``git clone`` then warns "remote HEAD
 refers to nonexistent ref, unable to checkout". Instead HEAD names ``registry.readme``: one
 commit holding a README that says what the repository holds and how to check a version
-out. A ``.`` never appears in an encoded application name (:mod:`registry.refnames`), so
+out. A ``.`` never appears in an encoded application name (:mod:`consign.compose.refnames`), so
 the branch can neither collide with an application's branches nor be listed as one. The
 commit is the same bytes in every registry (fixed time), and creating it is idempotent.
 """
@@ -13,14 +13,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from consign.process import CommandFailed, run
+from consign.process import CommandFailed
 from registry.errors import StoreError
-from registry.store import locking
+from registry.store import gitrun, layout, locking
 from registry.store.gitobjects import FILE_MODE, ObjectStore
 from registry.store.refs import RefDB, RefUpdate
 
-BRANCH = "registry.readme"
-REF = f"refs/heads/{BRANCH}"
+BRANCH, REF = layout.README_BRANCH, layout.README_REF
 README = """\
 # A Consignment descriptor registry
 
@@ -49,7 +48,7 @@ def ensure(gitdir: Path, objects: ObjectStore, refs: RefDB) -> None:
             refs.transaction([RefUpdate(REF, commit, None)])
         if _head(gitdir) != REF:
             try:
-                run(["git", "--git-dir", str(gitdir), "symbolic-ref", "HEAD", REF])
+                gitrun.run(gitdir, "symbolic-ref", "HEAD", REF)
             except CommandFailed as e:
                 raise StoreError(f"cannot point HEAD at {REF}: {e}") from e
 

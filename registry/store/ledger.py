@@ -25,56 +25,33 @@ reads only its own records.
 from __future__ import annotations
 
 import os
-import re
 import time
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from consign.process import CommandFailed, run
-from registry import refnames
-from registry.cache import LRU
-from registry.errors import Conflict, InvalidName, StoreError
-from registry.store import records
+from consign.cache import LRU
+from consign.compose import refnames
+from consign.process import CommandFailed
+from registry.errors import Conflict, StoreError
+from registry.store import gitrun, layout, records
 from registry.store.gitobjects import FILE_MODE, TREE_MODE, ObjectStore, parse_commit, parse_tree
+from registry.store.layout import ENVIRONMENT_RE, deployed_ref, ledger_ref
+from registry.store.layout import check_environment as check_environment  # importers of old
 from registry.store.refs import ZERO, RefDB, RefUpdate
 from registry.store.types import DeploymentRecord
 
-LEDGER = "refs/ledger/"
-DEPLOYED = "refs/deployed/"
 RECORD = "record.json"
 CURRENT = "current"
 RETRY_DELAY = 0.2
 WALK = 32  # commits read one by one before one `git log` is cheaper
-# Compose's own project-name rule, so a project name is always a valid environment name;
-# also a valid Git ref component, URL segment and file name as it is.
-ENVIRONMENT_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 _TRAILERS = ("Record", "Application", "Release", "Version", "Rolled-Back-To")
 _LOG_FORMAT = "%H%x1f" + "%x1f".join(
     f"%(trailers:key=Consign-{k},valueonly,separator=%x2C)" for k in _TRAILERS
 ) + "%x1e"  # fmt: skip
 
 Key = tuple[str, str]  # (application, release)
-
-
-def check_environment(name: object, where: str = "environment") -> str:
-    if not isinstance(name, str) or not ENVIRONMENT_RE.fullmatch(name):
-        raise InvalidName(
-            f"{where} must be 1 to 63 lower-case letters, digits, '-' or '_', starting with "
-            f"a letter or digit, not {name!r}",
-            details={"field": where},
-        )
-    return name
-
-
-def ledger_ref(environment: str) -> str:
-    return LEDGER + check_environment(environment)
-
-
-def deployed_ref(environment: str, application: str, release: str) -> str:
-    app, rel = refnames.encode(application, "application"), refnames.encode(release, "release")
-    return f"{DEPLOYED}{environment}/{app}/{rel}"
 
 
 def current_name(application: str, release: str) -> str:
@@ -117,7 +94,7 @@ def running(state: Iterable[DeploymentRecord]) -> list[DeploymentRecord]:
 
 
 @dataclass(frozen=True)
-class Snapshot:
+class LedgerSnapshot:
     """An environment at one ledger commit: its size and what runs there."""
 
     tip: str
@@ -131,7 +108,7 @@ class Snapshot:
     def of(
         cls, tip: str, tip_record: DeploymentRecord, entries: dict[str, tuple[bytes, str]],
         state: dict[Key, DeploymentRecord],
-    ) -> Snapshot:  # fmt: skip
+    ) -> LedgerSnapshot:  # fmt: skip
         deployed = tuple(running(state.values()))
         return cls(tip, tip_record.seq, tip_record.finished, entries, state, deployed)
 
@@ -163,7 +140,7 @@ def _number(text: str) -> int | None:
     return int(text) if text.isdigit() else None
 
 
-class Ledger:
+class LedgerRecords:
     """Reads and writes the ledger; the caller holds the per-process guard (and, to write,
     the writer lock). Every cache is keyed by immutable object ids or checked against the
     environment's tip, so other processes' writes are always seen."""
@@ -172,18 +149,18 @@ class Ledger:
         self.gitdir = gitdir
         self.objects = objects
         self.refs = refs
-        self._snapshots: dict[str, Snapshot] = {}
+        self._snapshots: dict[str, LedgerSnapshot] = {}
         self._chains: dict[str, Chain] = {}
         self._blobs: LRU[str, DeploymentRecord] = LRU(50_000)  # record blob id -> record
         self._by_commit: LRU[str, str] = LRU(50_000)  # ledger commit -> record blob id
         self._tip_files: dict[str, tuple[tuple[int, int, int], str]] = {}
 
     def environments(self) -> list[str]:
-        return sorted(n for n in self.refs.children(LEDGER) if ENVIRONMENT_RE.fullmatch(n))
+        return sorted(n for n in self.refs.children(layout.LEDGER) if ENVIRONMENT_RE.fullmatch(n))
 
     # -- the state now -----------------------------------------------------------------
 
-    def snapshots(self, names: Sequence[str]) -> list[Snapshot | None]:
+    def snapshots(self, names: Sequence[str]) -> list[LedgerSnapshot | None]:
         """Each environment's snapshot at its tip (None: no record yet), reading only what
         changed since this process last looked, in two pipelined round trips at most."""
         tips = [self.tip(n) for n in names]
@@ -219,7 +196,7 @@ class Ledger:
                     r = self._blobs.get(sha)
                     assert r is not None  # loaded above
                     state[(r.application, r.release)] = r
-                self._snapshots[name] = Snapshot.of(tip, tip_record, entries[name], state)
+                self._snapshots[name] = LedgerSnapshot.of(tip, tip_record, entries[name], state)
         return [self._snapshots[n] if t else None for n, t in zip(names, tips, strict=True)]
 
     def tip(self, name: str) -> str | None:
@@ -241,7 +218,7 @@ class Ledger:
             self._tip_files[name] = (key, found)
         return found
 
-    def snapshot(self, name: str) -> Snapshot | None:
+    def snapshot(self, name: str) -> LedgerSnapshot | None:
         return self.snapshots([name])[0]
 
     def _parse(self, sha: str, data: bytes) -> DeploymentRecord:
@@ -304,10 +281,10 @@ class Ledger:
 
     def _log(self, name: str, tip: str, known: str | None) -> list[Line]:
         """The commits from ``known`` (or the start) to ``tip``: one ``git log``."""
-        argv = ["git", "--git-dir", str(self.gitdir), "log", "--first-parent", "--reverse"]
-        argv += [f"--format={_LOG_FORMAT}", tip] + ([f"^{known}"] if known else [])
+        args = ["log", "--first-parent", "--reverse", f"--format={_LOG_FORMAT}", tip]
+        args += [f"^{known}"] if known else []
         try:
-            out = run(argv).stdout
+            out = gitrun.run(self.gitdir, *args).stdout
         except CommandFailed as e:
             raise StoreError(f"cannot list the ledger of {name}: {e}") from e
         found = []
@@ -442,12 +419,12 @@ class Ledger:
             chain.tip = commit
             state = dict(snap.state) if snap else {}
             apply(state, stored)
-            self._snapshots[name] = Snapshot.of(commit, stored, entries, state)
+            self._snapshots[name] = LedgerSnapshot.of(commit, stored, entries, state)
             return stored, True
         raise AssertionError("unreachable")
 
     def _write(
-        self, snap: Snapshot | None, record: DeploymentRecord, version_commits: dict[int, str]
+        self, snap: LedgerSnapshot | None, record: DeploymentRecord, version_commits: dict[int, str]
     ) -> tuple[str, str, dict[str, tuple[bytes, str]], list[RefUpdate]]:
         tip = snap.tip if snap else None
         previous = snap.state.get((record.application, record.release)) if snap else None

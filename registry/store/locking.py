@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from registry.errors import StoreError
+from registry.store import diskspace
 
 LOCK_NAME = "consign-publish.lock"
 
@@ -29,7 +29,7 @@ def exclusive(gitdir: Path, waited: Callable[[float], None] | None = None) -> It
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     except OSError as e:
-        raise StoreError(f"cannot open the publish lock {path}: {e}") from e
+        raise diskspace.store_error(gitdir, f"cannot open the publish lock {path}", e) from e
     try:
         started = time.monotonic()
         fcntl.flock(fd, fcntl.LOCK_EX)

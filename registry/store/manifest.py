@@ -10,8 +10,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from registry import builds, diffing
-from registry.cache import LRU
+from consign import builds
+from consign.cache import LRU
+from registry import diffing
 from registry.diffing import ServiceChanges
 from registry.state import state_from_warnings
 from registry.store.types import ComponentInfo, FileInfo, Promotion, VersionInfo

@@ -16,8 +16,8 @@ from typing import Any
 
 from registry.store import manifest
 from registry.store.gitobjects import FILE_MODE, ObjectStore, parse_tree
-from registry.store.publisher import branch_ref
-from registry.store.reader import Entry, Reader, tag_name
+from registry.store.layout import branch_ref, tag_name, tag_ref
+from registry.store.reader import Entry, Reader
 from registry.store.refs import ZERO, RefDB, RefUpdate
 from registry.store.types import PromoteOutcome, Promotion, Target, VersionInfo
 
@@ -68,7 +68,7 @@ def promote(
     refs.transaction(
         [
             RefUpdate(branch, commit, tip or ZERO),
-            RefUpdate("refs/tags/" + info.tag, commit, None),
+            RefUpdate(tag_ref(info.tag), commit, None),
         ]
     )
     components = reader.components(source.commit)

@@ -16,8 +16,9 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from consign.process import CommandFailed, run
+from consign.process import CommandFailed
 from registry.errors import StoreError
+from registry.store import gitrun, layout
 from registry.store.refs import RefDB
 
 _FORMAT = "--format=" + "%x1f".join(
@@ -44,16 +45,16 @@ class Promotions:
 
     def _git(self, *args: str) -> str:
         try:
-            return run(["git", "--git-dir", str(self.gitdir), *args]).stdout
+            return gitrun.run(self.gitdir, *args).stdout
         except CommandFailed as e:
             raise StoreError(f"cannot read the promotions: {e}") from e
 
     def tips(self) -> dict[str, str]:
         """Every application/release branch with its tip."""
         tips: dict[str, str] = {}
-        for app in self._refs.children("refs/heads/"):
-            for release in self._refs.children(f"refs/heads/{app}/"):
-                ref = f"refs/heads/{app}/{release}"
+        for app in self._refs.children(layout.BRANCHES):
+            for release in self._refs.children(layout.releases_prefix(app)):
+                ref = layout.releases_prefix(app) + release
                 tip = self._refs.resolve(ref)
                 if tip is not None:
                     tips[ref] = tip

@@ -3,7 +3,7 @@
 A version commit never changes, and neither does the commit a version tag names, so what
 is derived from them (VersionInfo, parent, components, descriptor) is cached and never
 invalidated; the LRU bounds only cap memory. Cold reads are pipelined: a page of 100
-versions is one ``cat-file`` round trip (``refs/tags/<t>`` and ``refs/tags/<t>:consign.json``
+versions is one ``cat-file`` round trip (the tag ``<t>`` and ``<t>:consign.json``
 for each). Component entries that are equal in consecutive manifests share one ComponentInfo, so
 10,000 cached versions of a 50-component release cost megabytes, not gigabytes.
 """
@@ -15,13 +15,14 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from registry import refnames, yamlio
+from consign.cache import LRU
+from consign.compose import yamlio
 from registry.assembly import AttachedFile, Component, parse_fragment
-from registry.cache import LRU
 from registry.errors import StoreError
 from registry.store import manifest
 from registry.store.catfile import GitObject
 from registry.store.gitobjects import ObjectStore, parse_commit
+from registry.store.layout import tag_name, tag_ref
 from registry.store.types import ComponentInfo, VersionInfo
 
 
@@ -30,10 +31,6 @@ class Entry:
     info: VersionInfo
     parent: str | None
     tree: str  # the version's root tree
-
-
-def tag_name(application: str, release: str, number: int) -> str:
-    return f"{refnames.encode(application)}/{refnames.encode(release)}/{number}"
 
 
 def blob_id(data: bytes) -> str:
@@ -99,7 +96,7 @@ class Reader:
             else:
                 found[tag] = entry
         if missing:
-            names = [n for t in missing for n in (f"refs/tags/{t}", f"refs/tags/{t}:consign.json")]
+            names = [n for t in missing for n in (tag_ref(t), f"{tag_ref(t)}:consign.json")]
             objects = self.objects.read_many(names)
             for i, tag in enumerate(missing):
                 entry = self._make(f"tag {tag}", objects[2 * i], objects[2 * i + 1])

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from registry.errors import RefLocked, StoreError
-from registry.store.loose import fsync_path
+from registry.store import diskspace
+from registry.store.packwriter import fsync_path
 from registry.store.updater import ZERO, RefUpdater
 
 __all__ = ["ZERO", "RefDB", "RefUpdate"]
@@ -155,6 +156,7 @@ class RefDB:
                 lines.append(f"delete {u.ref} {u.old}")
             else:
                 lines.append(f"update {u.ref} {u.new} {u.old}")
+        existing = self._existing_ref_dirs(updates) if self._durable else {}
         try:
             self._updater.transaction(lines)
         except StoreError as e:
@@ -163,17 +165,35 @@ class RefDB:
                 raise
             raise RefLocked(lock[0], str(lock[1])) from e
         if self._durable:
-            self._sync_ref_dirs(updates)
+            self._sync_ref_dirs(updates, existing)
 
-    def _sync_ref_dirs(self, updates: list[RefUpdate]) -> None:
-        """fsync every directory on the way from each moved ref up to ``refs/``: Git renames
-        the ref into place (a new directory entry, perhaps in new directories) but does not
-        flush the directories themselves."""
+    def _existing_ref_dirs(self, updates: list[RefUpdate]) -> dict[Path, Path]:
+        """{each moved ref's folder: its nearest ancestor that exists now} (itself if it
+        does), read before the transaction, which may create the folders in between."""
+        found: dict[Path, Path] = {}
+        for u in updates:
+            folder = (self.gitdir / u.ref).parent
+            if folder in found:
+                continue
+            there = folder
+            while there != self.gitdir and not there.is_dir():
+                there = there.parent
+            found[folder] = there
+        return found
+
+    def _sync_ref_dirs(self, updates: list[RefUpdate], existing: dict[Path, Path]) -> None:
+        """fsync the folder of each moved ref (Git renames the ref into place, a new entry
+        there, but does not flush the folder), and, where the transaction created folders,
+        each one up to the folder that already held the new entry: the entries a power cut
+        could lose, and no more (a folder that existed keeps its entry in its parent)."""
         folders: dict[Path, None] = {}
         for u in updates:
             folder = (self.gitdir / u.ref).parent
-            while folder != self.gitdir:
+            top = existing.get(folder, self.gitdir / "refs")
+            while True:
                 folders[folder] = None
+                if folder == top or folder == self.gitdir / "refs" or folder == self.gitdir:
+                    break
                 folder = folder.parent
         try:
             for folder in folders:
@@ -181,4 +201,4 @@ class RefDB:
         except FileNotFoundError:
             pass  # packed by a concurrent `gc` in between: packed-refs was fsynced by Git
         except OSError as e:
-            raise StoreError(f"cannot make the refs durable: {e}") from e
+            raise diskspace.store_error(self.gitdir, "cannot make the refs durable", e) from e

@@ -23,22 +23,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from registry.cache import LRU
+from consign.cache import LRU
 from registry.errors import StoreError
-from registry.store import manifest
+from registry.store import layout, manifest
 from registry.store.gitobjects import FILE_MODE, ObjectStore
-from registry.store.ledger import ENVIRONMENT_RE, check_environment
+from registry.store.layout import ENVIRONMENT_RE, retired_ref
 from registry.store.refs import ZERO, RefDB, RefUpdate
 
-PREFIX = "refs/consign/retired/"
 CURRENT = "retirement.json"
 EVENTS = "events.jsonl"
 FILES = (CURRENT, EVENTS)
 RETIRED, RESTORED = "retired", "restored"
-
-
-def retired_ref(environment: str) -> str:
-    return PREFIX + check_environment(environment)
 
 
 @dataclass(frozen=True)
@@ -84,17 +79,17 @@ class RetirementEvent:
 
 
 @dataclass(frozen=True)
-class Snapshot:
+class RetirementSnapshot:
     commit: str | None
     current: RetirementEvent | None  # the retirement in force
     events: tuple[RetirementEvent, ...]
     files: dict[str, bytes]
 
 
-EMPTY = Snapshot(None, None, (), {})
+EMPTY = RetirementSnapshot(None, None, (), {})
 
 
-def _parse(commit: str, files: Mapping[str, bytes]) -> Snapshot:
+def _parse(commit: str, files: Mapping[str, bytes]) -> RetirementSnapshot:
     try:
         current = (
             RetirementEvent.from_json(json.loads(files[CURRENT])) if CURRENT in files else None
@@ -103,20 +98,20 @@ def _parse(commit: str, files: Mapping[str, bytes]) -> Snapshot:
         events = tuple(RetirementEvent.from_json(json.loads(line)) for line in lines if line)
     except (ValueError, KeyError, TypeError) as e:
         raise StoreError(f"retirement commit {commit} has an unreadable record: {e}") from e
-    return Snapshot(commit, current, events, dict(files))
+    return RetirementSnapshot(commit, current, events, dict(files))
 
 
 class Retirements:
     def __init__(self, objects: ObjectStore, refs: RefDB) -> None:
         self._objects = objects
         self._refs = refs
-        self._snapshots: LRU[str, Snapshot] = LRU(1024)
+        self._snapshots: LRU[str, RetirementSnapshot] = LRU(1024)
 
     def names(self) -> list[str]:
         """Every environment that was ever retired (retired now or restored since)."""
-        return sorted(n for n in self._refs.children(PREFIX) if ENVIRONMENT_RE.fullmatch(n))
+        return sorted(n for n in self._refs.children(layout.RETIRED) if ENVIRONMENT_RE.fullmatch(n))
 
-    def snapshot(self, environment: str) -> Snapshot:
+    def snapshot(self, environment: str) -> RetirementSnapshot:
         commit = self._refs.resolve(retired_ref(environment))
         if commit is None:
             return EMPTY
@@ -127,7 +122,7 @@ class Retirements:
             cached = self._snapshots.put(commit, _parse(commit, files))
         return cached
 
-    def record(self, event: RetirementEvent) -> Snapshot:
+    def record(self, event: RetirementEvent) -> RetirementSnapshot:
         """Commit the event (a retirement puts it in force, a restoration lifts it) and move
         the ref; the caller holds the writer lock."""
         before = self.snapshot(event.environment)

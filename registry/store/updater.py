@@ -20,6 +20,7 @@ from pathlib import Path
 
 from consign.process import CommandFailed, PerProcess, stop
 from registry.errors import StoreError
+from registry.store import diskspace, gitrun
 
 ZERO = "0" * 40
 
@@ -30,10 +31,8 @@ class RefUpdater:
         (``-c core.fsync=none`` overrides the repository's ``gitobjects.FSYNC_CONFIG``), so that
         ``CONSIGN_DURABLE=false`` skips every fsync of a publish, as documented."""
         self.gitdir = gitdir
-        argv = ["git", "--git-dir", str(gitdir)]
-        if not durable:
-            argv += ["-c", "core.fsync=none"]
-        argv += ["update-ref", "--stdin"]
+        config = {} if durable else {"core.fsync": "none"}
+        argv = gitrun.argv(gitdir, "update-ref", "--stdin", config=config)
         self._child = PerProcess(argv, keep_stderr=True)
 
     def close(self) -> None:
@@ -60,11 +59,11 @@ class RefUpdater:
             for command in expect:
                 answer = proc.stdout.readline().decode(errors="replace").strip()
                 if answer != f"{command}: ok":
-                    raise StoreError(self._failure(answer))
+                    raise self._failure(answer)
         except OSError as e:  # BrokenPipeError: git already gave up
-            raise StoreError(self._failure(str(e))) from e
+            raise self._failure(str(e)) from e
 
-    def _failure(self, answer: str) -> str:
+    def _failure(self, answer: str) -> StoreError:
         """Retire the session (git exits once its stdin closes) and say why it failed."""
         proc = self._child.detach()
         detail = answer
@@ -75,4 +74,5 @@ class RefUpdater:
             assert proc.stderr is not None
             detail = proc.stderr.read().decode(errors="replace").strip() or answer
             stop(proc)
-        return f"the ref transaction failed, no ref moved: {detail or 'git update-ref exited'}"
+        what = "the ref transaction failed, no ref moved"
+        return diskspace.git_error(self.gitdir, what, detail or "git update-ref exited")

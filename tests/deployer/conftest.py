@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from consign.compose.refnames import encode as encode_name
 from consign.process import run
-from deployer.deploy.sources import encode_name
 from tests.deployer.helpers import remove_records
 from tests.serving import ServedRegistry
 from tests.serving import free_port as free_port  # re-exported for the deploy tests

@@ -11,8 +11,8 @@ from typing import Any
 import docker
 from click.testing import CliRunner
 
-from consign.cli import main
 from consign.process import run
+from consignment.cli import main
 
 
 @dataclass

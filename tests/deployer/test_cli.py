@@ -8,7 +8,11 @@ from pathlib import Path
 import click
 import pytest
 
+import deployer.commands
+import publisher.commands
+import registry.commands
 from consign.exit_codes import ExitCode
+from consignment.cli import main
 from deployer.cli import commands
 from tests.deployer.conftest import GitRegistry, scenario
 from tests.deployer.helpers import consign, containers
@@ -18,10 +22,24 @@ from tests.serving import ServedRegistry, free_port
 
 def test_commands_list() -> None:
     names = [c.name for c in commands]
-    assert names == ["deploy", "status", "down", "versions", "show", "diff", "publish"]
+    assert names == ["deploy", "status", "down", "versions", "show", "diff"]
+    exported = [c.name for c in deployer.commands.commands]
+    assert exported == [*names, "drift", "unlock", "environment"]
 
 
-@pytest.mark.parametrize("command", [c for c in commands if c.name != "publish"])
+def test_the_consign_group_has_every_sides_commands() -> None:
+    assert sorted(main.commands) == sorted(
+        c.name
+        for side in (deployer.commands, publisher.commands, registry.commands)
+        for c in side.commands
+    )
+    assert sorted(main.commands) == [
+        "deploy", "diff", "down", "drift", "environment", "promote", "publish", "serve",
+        "show", "status", "unlock", "versions",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("command", commands)
 def test_every_option_has_an_env_variable(command: click.Command) -> None:
     for param in command.params:
         if isinstance(param, click.Option) and param.name != "help":

@@ -139,8 +139,7 @@ def test_status_says_partly_at_a_version_whose_new_build_never_replaced_the_old(
 ) -> None:
     """v3 brings a worker build whose image does not exist: the worker's container stays
     the v2 build's while the project record says v3. `consign status` says so in words
-    (whatever the deploy made of it: a deploy judging the old container is another
-    matter)."""
+    and the deploy itself fails (exit 1): the worker was not created at v3."""
     steady = '    command: [sleep, "100000"]\n    stop_grace_period: 1s\n'
     for component, image, number in (
         ("web", "busybox:latest", 1),
@@ -155,7 +154,11 @@ def test_status_says_partly_at_a_version_whose_new_build_never_replaced_the_old(
     assert deploy(tmp_path, "Part", "R", "2", *src).code == ExitCode.OK
     code, text = consign("status", "--project", project)
     assert (code, text.splitlines()[0]) == (ExitCode.OK, f"{project}: Part/R v2 running"), text
-    deploy(tmp_path, "Part", "R", "3", *src, "--no-rollback")
+    failed = deploy(tmp_path, "Part", "R", "3", *src, "--no-rollback")
+    # the worker still runs v2's container: v3 is not deployed, whatever its verdict was
+    assert failed.code == ExitCode.FAILED, failed.output
+    assert failed.verdicts() == {"web": "running", "worker": "not created"}, failed.output
+    assert "no-such-image" in failed.report["verdicts"]["worker"]["detail"], failed.output
     code, text = consign("status", "--project", project)
     assert text.startswith(f"{project}: Part/R partly at v3 (worker not at it) "), text
     (worker,) = [line for line in text.splitlines() if line.strip().startswith("worker ")]

@@ -13,11 +13,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from deployer.deploy.outcome import Outcome
 from deployer.deploy.record import Deployed, killed
 from deployer.deploy.sources import Descriptor
 from deployer.ledger import endings, outcomes
 from deployer.ledger.outcomes import Observer, _Seen
-from deployer.report import Outcome
 from deployer.verdicts import ServiceVerdict, Verdict
 
 

@@ -72,7 +72,7 @@ def test_ctrl_c_stops_compose_states_the_rollback_decision_and_exits_130(
         condition: service_healthy
 """
     )
-    argv = [sys.executable, "-m", "consign", "deploy", "A", "R", "1", "--file", str(path)]
+    argv = [sys.executable, "-m", "consignment", "deploy", "A", "R", "1", "--file", str(path)]
     env = {**os.environ, "CONSIGN_PROJECT": project, "CONSIGN_TIMEOUT": "300"}
     proc = subprocess.Popen(
         argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True

@@ -8,8 +8,10 @@ from pathlib import Path
 
 from deployer.deploy import labels as lb
 from deployer.deploy import record
+from deployer.deploy.outcome import Outcome
 from deployer.deploy.sources import Descriptor
-from deployer.report import Outcome, Progress, label, render, write_json
+from deployer.progress import Progress, label
+from deployer.report import render, write_json
 from deployer.verdicts import ServiceVerdict, Verdict
 
 

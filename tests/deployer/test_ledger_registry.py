@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from consign.process import run
+from deployer.engine.inspect import inspect_all
 from deployer.ledger import drift, record
 from deployer.ledger.client import LedgerClient
 from deployer.ledger.lock import LockRefused, acquire
@@ -124,7 +125,7 @@ def report_deploy(
     for c in containers:
         service = c["Config"]["Labels"][record.SERVICE]
         verdicts[service] = ServiceVerdict(service, Verdict.RUNNING, None, "", 1.0, [c["Id"]])
-    inspected = record.inspect_all(docker_client, [c["Id"] for c in containers])
+    inspected = inspect_all(docker_client, [c["Id"] for c in containers])
     entries = record.services(verdicts, inspected, {})
     now = record.utc_now()
     body = record.build(

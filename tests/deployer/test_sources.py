@@ -8,10 +8,9 @@ import pytest
 import requests
 import requests_mock
 
+from consign.compose import refnames
 from deployer.deploy.sources import (
     SourceError,
-    _encode,
-    encode_name,
     from_file,
     from_git,
     from_registry,
@@ -93,8 +92,7 @@ def test_registry_unreachable() -> None:
     ],
 )
 def test_ref_name_encoding_matches_the_registry(name: str, encoded: str) -> None:
-    assert _encode(name) == encoded
-    assert encode_name(name) == encoded
+    assert refnames.encode(name) == encoded
 
 
 def test_git_fetches_one_tag_and_resolves_latest(git_registry: GitRegistry) -> None:
@@ -133,3 +131,10 @@ def test_file_source(tmp_path: Path) -> None:
     )
     with pytest.raises(SourceError, match="cannot read descriptor file"):
         from_file(str(tmp_path / "missing.yml"))
+
+
+def test_git_refuses_a_name_no_registry_could_store(git_registry: GitRegistry) -> None:
+    with pytest.raises(SourceError, match=r"application 'a/b' must not contain '/'"):
+        from_git(str(git_registry.repo), "a/b", "r", "latest")
+    with pytest.raises(SourceError, match=r"release must not be empty"):
+        from_git(str(git_registry.repo), "a", "", "latest")

@@ -1,5 +1,5 @@
 """`consign status` before, during and after a deploy; `consign down`. The deploy runs
-as a real `python -m consign` subprocess so status can be asked while it waits."""
+as a real `python -m consignment` subprocess so status can be asked while it waits."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def test_status_before_during_and_after(tmp_path: Path, project: str) -> None:
 
     path = tmp_path / "slow.yml"
     path.write_text(scenario("slow.yml"))
-    argv = [sys.executable, "-m", "consign", "deploy", "App", "Rel", "4", "--file", str(path)]
+    argv = [sys.executable, "-m", "consignment", "deploy", "App", "Rel", "4", "--file", str(path)]
     env = {**os.environ, "CONSIGN_PROJECT": project, "CONSIGN_TIMEOUT": "120"}
     proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
     during: list[dict[str, object]] = []

@@ -140,7 +140,7 @@ def test_diff_says_what_changed_and_shows_the_unified_diff(registry: ServedRegis
 def test_diff_is_coloured_on_a_terminal(registry: ServedRegistry) -> None:
     from click.testing import CliRunner
 
-    from consign.cli import main
+    from consignment.cli import main
 
     argv = ["diff", APP, REL, "1", "3", "--registry", registry.url]
     result = CliRunner().invoke(main, argv, color=True)

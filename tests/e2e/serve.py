@@ -21,7 +21,7 @@ def publish(
     """Publish with the real `consign publish` client (in process), as a Bamboo task would."""
     from click.testing import CliRunner
 
-    from consign.cli import main
+    from consignment.cli import main
 
     argv = ["publish", str(compose_file), "-a", application, "-r", release, "--registry", registry]
     argv += ["-c", component] if component else []

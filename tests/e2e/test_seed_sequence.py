@@ -105,7 +105,7 @@ def test_seed_sequence(
 
     # 6. consign status on the host names that version and the builds in it
     status = run(
-        [sys.executable, "-m", "consign", "status", "--project", project], cwd=ROOT, timeout=60
+        [sys.executable, "-m", "consignment", "status", "--project", project], cwd=ROOT, timeout=60
     )
     assert f"{APP}/{release} v3" in status.stdout
     assert info["commit"] in status.stdout

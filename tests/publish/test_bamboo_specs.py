@@ -66,7 +66,7 @@ def _agent_run(body: str, variables: dict[str, str], cwd: Path) -> subprocess.Co
     shim = cwd / "bin" / "consign"
     shim.parent.mkdir(exist_ok=True)
     shim.write_text(
-        f'#!/bin/sh\nexec {sys.executable} -c "from consign.cli import main; main()" "$@"\n'
+        f'#!/bin/sh\nexec {sys.executable} -c "from consignment.cli import main; main()" "$@"\n'
     )
     shim.chmod(0o755)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CONSIGN_", "bamboo_"))}

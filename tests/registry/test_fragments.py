@@ -1,4 +1,4 @@
-"""registry.fragments: base64/UTF-8 decoding, self-containedness, references, cycles."""
+"""consign.compose.fragments: base64/UTF-8 decoding, self-containedness, references, cycles."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import base64
 
 import pytest
 
-from registry.errors import InvalidFragment
-from registry.fragments import decode_fragment, find_cycle, parse_fragment, references
-from registry.yamlio import load
+from consign.compose.errors import InvalidFragment
+from consign.compose.fragments import decode_fragment, find_cycle, parse_fragment, references
+from consign.compose.yamlio import load
 
 TEXT = "web:\n  image: busybox\n  environment: {NAME: ñandú}\n"
 

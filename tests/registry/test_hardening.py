@@ -15,7 +15,8 @@ from urllib.parse import quote
 import pytest
 import requests
 
-from registry import names, yamlio
+from consign.compose import yamlio
+from registry import names
 from registry.store import DescriptorStore, Target
 from tests.registry.conftest import b64, fsck, refs
 from tests.serving import ServedRegistry

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
+from consign.compose.errors import InvalidName
 from consign.process import run
-from registry.errors import Conflict, EnvironmentLockHeld, InvalidName, InvalidRecord, NotFound
+from registry.errors import Conflict, EnvironmentLockHeld, InvalidRecord, NotFound
 from registry.store import DeploymentRecord, DescriptorStore, ServiceRecord
 from tests.registry.conftest import objects, refs
 from tests.registry.test_store import frag, publish
@@ -189,7 +190,7 @@ def test_locks_refuse_expire_and_are_taken_over(store: DescriptorStore) -> None:
     assert renewed.since == lock.since and renewed.expires < lock.expires
     # Expire it by writing its expiry in the past (a killed deployer stops renewing).
     expired = replace(renewed, expires="2000-01-01T00:00:00.000Z")
-    store._envlocks._write(expired)
+    store.ledger._envlocks._write(expired)
     assert store.lock("qa-1") is None
     taken, previous = store.acquire_lock("qa-1", {"by": "bob"}, ttl=60)
     assert previous is not None and previous.holder["by"] == "alice"

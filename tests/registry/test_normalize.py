@@ -1,4 +1,4 @@
-"""registry.normalize: legacy v1 -> Compose spec, by the rules of docs/v1-conversion.md."""
+"""consign.compose.normalize: legacy v1 -> Compose spec, by the rules of docs/v1-conversion.md."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
+from consign.compose.errors import InvalidFragment
+from consign.compose.fragments import parse_fragment
+from consign.compose.normalize import named_volumes, normalize
+from consign.compose.yamlio import dump, load
 from consign.process import run
-from registry.errors import InvalidFragment
-from registry.fragments import parse_fragment
-from registry.normalize import named_volumes, normalize
-from registry.yamlio import dump, load
 
 
 def norm(text: str) -> tuple[dict[str, Any], list[str]]:

@@ -74,3 +74,15 @@ def test_every_operation_documents_the_servers_414() -> None:
         for method, op in item.items():
             if method in ("get", "put", "post", "delete", "patch"):
                 assert "414" in op["responses"], f"{method.upper()} {path} lacks 414"
+
+
+def test_every_operation_that_writes_the_repository_documents_its_507() -> None:
+    """Whatever moves a ref (they document 503 ``ref_locked``) or writes an environment's
+    lock may meet a full disk: 507 ``insufficient_storage``."""
+    doc = json.loads(DOC.read_text())
+    locks = {"/api/environments/{environment}/lock", "/api/environments/{environment}/lock/break"}
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            writes_lock = path in locks and method == "post"
+            if "503" in op.get("responses", {}) or writes_lock:
+                assert "507" in op["responses"], f"{method.upper()} {path} lacks 507"

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from registry import yamlio
+from consign.compose import yamlio
+from consign.compose.errors import InvalidFragment
 from registry.assembly import Component, assemble, parse_fragment
-from registry.errors import InvalidFragment
 from registry.store import ComponentInfo, manifest
 from tests.conftest import CORPUS
 

@@ -14,7 +14,7 @@ from consign.process import run
 from registry.assembly import parse_fragment
 from registry.errors import RegistryError
 from registry.store import DescriptorStore, PublishOutcome, Target
-from registry.store.housekeeping import loose_estimate
+from registry.store.housekeeping import loose_estimate, pack_count
 
 GE = Target("TLO GE", "Milestone")
 
@@ -55,6 +55,7 @@ def test_publishing_runs_gc_auto_and_readers_with_open_sessions_survive_it(
         publish(writer, f"svc{build % 5}", build)
         build += 1
     assert packs(repo), "gc --auto packed nothing"
+    assert pack_count(repo) <= 2, "gc --auto left the publishes' packs apart"
     assert loose_estimate(repo) <= 256
     assert (repo / "packed-refs").is_file()
     # The reader's cat-file session started before the gc; every version is still there.
@@ -78,7 +79,10 @@ def test_gc_auto_zero_never_runs_gc(repo: Path) -> None:
     try:
         for build in range(60):
             publish(store, f"svc{build % 3}", build)
-        assert store.housekeeper.runs == 0 and not packs(repo)
+        # each write is its own pack (HEAD's first commit, then one a publish) and
+        # nothing consolidated them or packed the refs
+        assert store.housekeeper.runs == 0 and len(packs(repo)) == 1 + 60
+        assert not (repo / "packed-refs").exists()
     finally:
         store.close()
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from consign.compose import refnames
+from consign.compose.errors import InvalidName
 from consign.process import run
-from registry import refnames
-from registry.errors import InvalidName
+from registry.errors import from_compose
 
 TRICKY = [
     "TLO GE",
@@ -92,7 +93,8 @@ def test_readable_examples() -> None:
 def test_invalid_names_are_refused_with_a_reason(name: str, fragment: str) -> None:
     with pytest.raises(InvalidName) as caught:
         refnames.encode(name, "application")
-    assert caught.value.status == 400
+    assert caught.value.code == "invalid_name"
+    assert from_compose(caught.value).status == 400
     assert fragment in caught.value.message
     assert "application" in caught.value.message
 

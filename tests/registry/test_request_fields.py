@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 import requests
 
-from registry.errors import BadRequest, InvalidName
+from consign.compose.errors import InvalidName
+from registry.errors import BadRequest
 from registry.http.parsing import fields
 from tests.registry.conftest import b64
 from tests.registry.test_app_ledger import report

@@ -12,19 +12,18 @@ from typing import Any
 
 import pytest
 
+from consign.compose import yamlio
+from consign.compose.errors import InvalidFragment, InvalidName
+from consign.compose.normalize import normalize
 from consign.process import run
-from registry import yamlio
 from registry.assembly import parse_fragment
 from registry.errors import (
     BadRequest,
     Conflict,
-    InvalidFragment,
-    InvalidName,
     NotFound,
     RefLocked,
     StoreError,
 )
-from registry.normalize import normalize
 from registry.store import ComponentInfo, DescriptorStore, PublishOutcome, Target
 from registry.store.refs import ZERO, RefDB, RefUpdate
 from tests.registry.conftest import objects, refs

@@ -1,4 +1,4 @@
-"""registry.yamlio: safe bounded loading, Compose's tags, deterministic dumping."""
+"""consign.compose.yamlio: safe bounded loading, Compose's tags, deterministic dumping."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from registry import yamlio
-from registry.errors import InvalidFragment
-from registry.yamlio import MAX_DEPTH, Limits, Override, Reset, dump, load, plain
+from consign.compose import yamlio
+from consign.compose.errors import InvalidFragment
+from consign.compose.yamlio import MAX_DEPTH, Limits, Override, Reset, dump, load, plain
 
 
 def refused(text: str, **limits: Any) -> InvalidFragment:

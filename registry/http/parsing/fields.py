@@ -7,7 +7,7 @@ anything touches the store.
 Limits on text are counted once, one way: in **bytes of UTF-8**, the size that is stored
 (in Git objects, commit messages and ledger records) and answered; a JSON object's limit is
 the size of its compact JSON in bytes of UTF-8. Names (applications, releases, components)
-follow their own rules, :mod:`registry.names` and :mod:`registry.refnames`.
+follow their own rules, :mod:`registry.names` and :mod:`consign.compose.refnames`.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from registry import refnames
-from registry.errors import BadRequest, InvalidName
+from consign.compose import refnames
+from consign.compose.errors import InvalidName
+from registry.errors import BadRequest
 
 #: Nesting of a JSON body: far below the depth at which Python's JSON encoder, used again to
 #: store and answer it, would hit its recursion limit.

@@ -1,6 +1,6 @@
 """The body of ``PUT /api/.../fragment`` (a publish), parsed and bounded before anything
 touches the store. The fragment itself is only checked to be a string: decoding it
-(base64, UTF-8, YAML) is :mod:`registry.fragments`' job and fails with 422."""
+(base64, UTF-8, YAML) is :mod:`consign.compose.fragments`' job and fails with 422."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import binascii
 from dataclasses import dataclass, field
 from typing import Any
 
-from registry import envfiles
+from consign.compose import envfiles
 from registry.errors import BadRequest, TooLarge
 from registry.http.parsing.fields import (
     check_fields,

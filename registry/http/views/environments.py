@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
-from registry.cache import LRU
+from consign.cache import LRU
 from registry.http import metrics
 from registry.http.auth import require_read, require_report
 from registry.http.parsing.fields import (

@@ -21,8 +21,8 @@ from collections.abc import Callable
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from consign.cache import LRU
 from registry import oci, ocinames
-from registry.cache import LRU
 from registry.errors import Forbidden, NotFound, OCIError, Unauthorized
 from registry.http.auth import require_read
 from registry.http.storage import get_store
@@ -41,7 +41,7 @@ EXTENSION = "consign.oci"
 
 class _Caches:
     """Per app (so per repository): artifacts built, where digests are, misses. Each is
-    thread-safe on its own (:class:`registry.cache.LRU`); ``where`` and ``searched`` are
+    thread-safe on its own (:class:`consign.cache.LRU`); ``where`` and ``searched`` are
     hints, checked against the artifact found."""
 
     def __init__(self) -> None:

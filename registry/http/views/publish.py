@@ -7,17 +7,17 @@ from dataclasses import replace
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
+from consign.compose.envfiles import check_attached
+from consign.compose.fragments import decode_fragment, parse_fragment
+from consign.compose.yamlio import Limits
 from registry import names
 from registry.advisories import mutable_image_warnings, variable_warnings
-from registry.envfiles import check_attached
-from registry.fragments import decode_fragment, parse_fragment
 from registry.http.auth import require_publish
 from registry.http.parsing.fields import parse_json_body
 from registry.http.parsing.publish import PublishLimits, PublishRequest, parse_publish
 from registry.http.storage import get_store
 from registry.http.views.serialize import published_json
 from registry.store import Target
-from registry.yamlio import Limits
 
 bp = Blueprint("publish", __name__)
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from registry import builds
+from consign import builds
 from registry.gate import Decision, Freeze
 from registry.http.auth import require_read
 from registry.http.storage import get_store

@@ -13,7 +13,8 @@ from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from registry.errors import RegistryError
+from consign.compose.errors import ComposeError
+from registry.errors import RegistryError, from_compose
 from registry.http.views.ui import badges, identity, links, setup
 
 bp = Blueprint(
@@ -108,6 +109,11 @@ def _error_page(status: int, title: str, message: str) -> ResponseReturnValue:
 def registry_error(e: RegistryError) -> ResponseReturnValue:
     titles = {400: "Bad request", 404: "Not found", 401: "Sign-in needed", 403: "Not allowed"}
     return _error_page(e.status, titles.get(e.status, "Error"), e.message)
+
+
+@bp.errorhandler(ComposeError)
+def compose_error(e: ComposeError) -> ResponseReturnValue:
+    return registry_error(from_compose(e))
 
 
 @bp.errorhandler(CSRFError)

@@ -8,7 +8,8 @@ from urllib.parse import urlencode
 from flask import render_template, request
 from flask.typing import ResponseReturnValue
 
-from registry import builds, diffing, finding
+from consign import builds
+from registry import diffing, finding
 from registry.errors import BadRequest
 from registry.http.parsing.fields import parse_version
 from registry.http.storage import get_store

@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from registry.cache import LRU
+from consign.cache import LRU
 
 _BASE: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 

@@ -8,7 +8,7 @@ from typing import Any
 from flask import render_template
 from flask.typing import ResponseReturnValue
 
-from registry import builds
+from consign import builds
 from registry.http.storage import get_store
 from registry.http.views.ui import badges, links
 from registry.http.views.ui.blueprint import bp

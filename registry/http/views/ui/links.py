@@ -1,6 +1,6 @@
 """URLs the pages link to: the UI's own (a name converter that survives browsers), the JSON
 behind each page, and the configurable Rundeck deploy link (a build's CI result link:
-:func:`registry.builds.web_url`)."""
+:func:`consign.builds.web_url`)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from urllib.parse import quote, urlencode
 from flask import request
 from werkzeug.routing import BaseConverter
 
-from registry.builds import web_url
+from consign.builds import web_url
 from registry.http.views.descriptors import _segment as segment
 
 RUNDECK_FIELDS = ("application", "release", "version")

@@ -8,7 +8,7 @@ from typing import Any
 from flask import current_app, jsonify, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
-from registry import builds
+from consign import builds
 from registry.http.parsing.fields import parse_int_arg, parse_version
 from registry.http.storage import get_store
 from registry.http.views.ui import identity, links, whereabouts

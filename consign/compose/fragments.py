@@ -3,7 +3,7 @@
 A descriptor must mean the same wherever it is checked out, so a fragment that needs other
 files to mean anything is refused: top-level ``include``, ``extends.file`` and
 ``label_file``. ``env_file`` is the exception: its files travel with the fragment (see
-:mod:`registry.envfiles`) or must exist on the deploy host. ``extends`` with only
+:mod:`consign.compose.envfiles`) or must exist on the deploy host. ``extends`` with only
 ``service:`` is kept as is (Compose resolves it inside the descriptor) but must name a
 service of the same fragment.
 
@@ -23,11 +23,11 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from registry import casts, project_checks, yamlio
-from registry.compose_schema import Violation, plain_tree, violations
-from registry.consistency import problems
-from registry.errors import InvalidFragment
-from registry.normalize import normalize
+from consign.compose import casts, project_checks, yamlio
+from consign.compose.consistency import problems
+from consign.compose.errors import InvalidFragment
+from consign.compose.normalize import normalize
+from consign.compose.schema import Violation, plain_tree, violations
 
 _BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 _SELF_CONTAINED = "a descriptor must be self-contained"
@@ -83,10 +83,10 @@ def parse_fragment(
 
 def compose_violations(spec: Mapping[str, Any]) -> list[Violation]:
     """Every way ``spec`` is not valid Compose, all stages run whatever the others find:
-    Compose's casts (:mod:`registry.casts`), the Compose Specification's schema (on the
-    values as cast, as Compose validates them), what ``docker compose config`` checks
-    beyond it (:mod:`registry.consistency`, :mod:`registry.project_checks`). A cast problem
-    at a path the schema already refuses is not repeated."""
+    Compose's casts (:mod:`consign.compose.casts`), the Compose Specification's schema (on
+    the values as cast, as Compose validates them), what ``docker compose config`` checks
+    beyond it (:mod:`consign.compose.consistency`, :mod:`consign.compose.project_checks`). A
+    cast problem at a path the schema already refuses is not repeated."""
     outcome = casts.check(plain_tree(spec))
     schema = violations(outcome.tree)
     refused = {v.path for v in schema}

@@ -22,8 +22,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from registry import refnames, yamlio
-from registry.errors import BadRequest
+from consign.compose import refnames, yamlio
+from consign.compose.errors import InvalidInput
 
 FRAGMENTS = "fragments"  # the folder of fragments in a version's tree (store/manifest.py too)
 MAX_PATH = 1024
@@ -86,9 +86,10 @@ def _bad_char(c: str) -> bool:
 
 
 def confine(path: object, where: str) -> str:
-    """An attached file's key, normalised; BadRequest (400) naming it when it is not confined."""
+    """An attached file's key, normalised; InvalidInput (400 at the registry) naming it when it
+    is not confined."""
     if not isinstance(path, str) or not path:
-        raise BadRequest(
+        raise InvalidInput(
             f"{where}: a file path must be a non-empty string", details={"field": where}
         )
     shown = repr(path[:200])
@@ -108,7 +109,7 @@ def confine(path: object, where: str) -> str:
     elif _parts(path) is None:
         reason = "names no file"
     if reason:
-        raise BadRequest(f"{where}: the path {shown} {reason}", details={"field": where})
+        raise InvalidInput(f"{where}: the path {shown} {reason}", details={"field": where})
     return "/".join(_parts(path) or [])
 
 
@@ -151,13 +152,14 @@ def references(spec: Mapping[str, Any]) -> Iterator[Reference]:
 
 
 def check_attached(spec: Mapping[str, Any], attached: Mapping[str, bytes]) -> list[str]:
-    """BadRequest when a file is attached that no ``env_file`` names; warnings for env files
-    that are named but not attached (they must then exist on the deploy host)."""
+    """InvalidInput (400 at the registry) when a file is attached that no ``env_file``
+    names; warnings for env files that are named but not attached (they must then exist on
+    the deploy host)."""
     refs = list(references(spec))
     named = {r.path for r in refs if r.path is not None}
     for path in attached:
         if path not in named:
-            raise BadRequest(
+            raise InvalidInput(
                 f"files: {path!r} is attached but no service of the fragment names it in "
                 "'env_file'",
                 details={"field": "files", "path": path},

@@ -1,5 +1,6 @@
-"""The deployment ledger's part of the store: records and environments (store/ledger.py)
-and the one-deploy-at-a-time environment locks (store/envlocks.py)."""
+"""The ledger part of the store: environments, their deployment records (store/ledger.py),
+their one-deploy-at-a-time locks (store/envlocks.py) and their retirement
+(store/retirements.py)."""
 
 from __future__ import annotations
 
@@ -10,19 +11,28 @@ from datetime import UTC, datetime
 from typing import Any
 
 from registry.errors import InvalidRecord, NotFound
-from registry.store import locking
-from registry.store.core import DEFAULT_LIMIT, StoreCore
-from registry.store.envlocks import lock_json
-from registry.store.ledger import Snapshot, check_environment
+from registry.store.envlocks import EnvLocks, lock_json
+from registry.store.layout import check_environment
+from registry.store.ledger import LedgerRecords, LedgerSnapshot
+from registry.store.repository import GitRepository
+from registry.store.retirements import RESTORED, RETIRED, RetirementEvent, Retirements
 from registry.store.types import (
     DeploymentRecord,
     EnvironmentLock,
     EnvironmentState,
 )
+from registry.store.versions import DEFAULT_LIMIT, Versions
 
 
-class LedgerFacade(StoreCore):
-    """DescriptorStore's ledger and environment-lock methods (see :mod:`.core`)."""
+class EnvironmentLedger:
+    """What the deployers tell the registry about environments: records, locks, retirement."""
+
+    def __init__(self, repo: GitRepository, versions: Versions) -> None:
+        self._repo = repo
+        self._versions = versions  # records name versions: they must exist
+        self._records = LedgerRecords(repo.path, repo.objects, repo.refs)
+        self._envlocks = EnvLocks(repo.path)
+        self._retirements = Retirements(repo.objects, repo.refs)
 
     def report(self, record: DeploymentRecord) -> tuple[DeploymentRecord, bool]:
         """Record a deployment; (stored record, created). A retry of the same id and content
@@ -40,13 +50,13 @@ class LedgerFacade(StoreCore):
             if number is None:
                 continue
             try:
-                info = self.version(record.application, record.release, number)
+                info = self._versions.version(record.application, record.release, number)
             except NotFound as e:
                 raise InvalidRecord(f"{field}: {e.message}", details={"field": field}) from e
             commits[number] = info.commit
         if record.version is None:
             try:
-                self._tip(record.application, record.release)
+                self._versions.tip(record.application, record.release)
             except NotFound as e:
                 raise InvalidRecord(e.message, details={"field": "release"}) from e
         elif record.commit is not None and record.commit != commits[record.version]:
@@ -55,31 +65,33 @@ class LedgerFacade(StoreCore):
                 f"{record.release} version {record.version} ({commits[record.version]})",
                 details={"field": "commit"},
             )
-        with self._guard(), locking.exclusive(self._path, self._lock_waited):
-            stored, created = self._ledger.append(record, commits)
-            if created:  # a record is a few loose objects, like a publish: same housekeeping
-                self.housekeeper.after_publish()
+        with self._repo.writing():
+            stored, created = self._records.append(record, commits)
+            if created:  # a record is one small pack, like a publish: same housekeeping
+                self._repo.housekeeper.after_publish()
             return stored, created
 
     def environments(self) -> list[EnvironmentState]:
         """Every environment with a ledger, by name."""
-        with self._guard():
-            names = self._ledger.environments()
-            snaps = self._ledger.snapshots(names)
+        with self._repo.guard():
+            names = self._records.environments()
+            snaps = self._records.snapshots(names)
             locks = self._envlocks.held()
         return [self._state(n, s, locks.get(n)) for n, s in zip(names, snaps, strict=True)]
 
     def environment(self, name: str) -> EnvironmentState:
         check_environment(name)
-        with self._guard():
-            snap = self._ledger.snapshot(name)
+        with self._repo.guard():
+            snap = self._records.snapshot(name)
         state = self._state(name, snap, self.lock(name))
         if snap is None and state.lock is None:
             raise NotFound(f"no deployment was ever recorded for the environment {name!r}")
         return state
 
     @staticmethod
-    def _state(name: str, snap: Snapshot | None, lock: EnvironmentLock | None) -> EnvironmentState:
+    def _state(
+        name: str, snap: LedgerSnapshot | None, lock: EnvironmentLock | None
+    ) -> EnvironmentState:
         if snap is None:
             return EnvironmentState(name, 0, None, [], lock)
         deployed = list(snap.deployed)
@@ -91,29 +103,29 @@ class LedgerFacade(StoreCore):
         """The environment's records newest first (arrival order): ``limit`` (default 20)
         with ``seq`` below ``before``."""
         self.environment(environment)  # NotFound for an unknown one
-        with self._guard():
-            return self._ledger.page(environment, limit or DEFAULT_LIMIT, before)
+        with self._repo.guard():
+            return self._records.page(environment, limit or DEFAULT_LIMIT, before)
 
     def drift(self, environment: str) -> dict[tuple[str, str], DeploymentRecord]:
         """(application, release) -> the newest ``drift`` record reported for what runs
         there since the record that left it running (absent: none reported since)."""
         state = self.environment(environment)  # NotFound for an unknown one
-        with self._guard():
-            return self._ledger.drift_since(environment, state.deployed)
+        with self._repo.guard():
+            return self._records.drift_since(environment, state.deployed)
 
     def deployed_at(self, environment: str, when: str) -> list[DeploymentRecord]:
         """What ran in the environment at ``when`` (ISO-8601 UTC, ``...Z``, milliseconds)."""
         self.environment(environment)
-        with self._guard():
-            return self._ledger.at(environment, when)
+        with self._repo.guard():
+            return self._records.at(environment, when)
 
     def deployments_of_version(
         self, application: str, release: str, number: int
     ) -> list[DeploymentRecord]:
         """Every record of this version (deployed, or rolled back to), newest first."""
-        self.version(application, release, number)  # NotFound for an unknown version
-        with self._guard():
-            found = self._ledger.of_version(application, release, number)
+        self._versions.version(application, release, number)  # NotFound for an unknown version
+        with self._repo.guard():
+            found = self._records.of_version(application, release, number)
         return sorted(found, key=lambda r: (r.finished, r.received), reverse=True)
 
     def deployments_of_versions(
@@ -121,8 +133,8 @@ class LedgerFacade(StoreCore):
     ) -> dict[int, list[DeploymentRecord]]:
         """For each of these versions (known to exist: a page of ``versions``), its records
         as :meth:`deployments_of_version` gives them, the ledger read once for all."""
-        with self._guard():
-            found = self._ledger.of_versions(application, release, set(numbers))
+        with self._repo.guard():
+            found = self._records.of_versions(application, release, set(numbers))
         ordered = sorted(found, key=lambda r: (r.finished, r.received), reverse=True)
         return {n: [r for r in ordered if n in (r.version, r.rolled_back_to)] for n in numbers}
 
@@ -146,7 +158,7 @@ class LedgerFacade(StoreCore):
         """Take the environment's lock: (lock, the lock taken over or None: an expired one,
         or the one ``replace`` names); Locked (409, naming the holder) while another holds it."""
         check_environment(environment)
-        with self._guard(), locking.exclusive(self._path, self._lock_waited):
+        with self._repo.writing():
             return self._envlocks.acquire(environment, holder, ttl, replace)
 
     def break_lock(
@@ -156,7 +168,7 @@ class LedgerFacade(StoreCore):
         record it in the ledger as an ``unlock`` event: (the broken lock, the record or None,
         why it could not be recorded). NotFound when it is not locked."""
         check_environment(environment)
-        with self._guard(), locking.exclusive(self._path, self._lock_waited):
+        with self._repo.writing():
             broken = self._envlocks.break_(environment, lock_id)
         holder = broken.holder
         application, release = holder.get("application"), holder.get("release")
@@ -178,13 +190,64 @@ class LedgerFacade(StoreCore):
 
     def renew_lock(self, environment: str, lock_id: str, ttl: int | None) -> EnvironmentLock:
         check_environment(environment)
-        with self._guard(), locking.exclusive(self._path, self._lock_waited):
+        with self._repo.writing():
             return self._envlocks.renew(environment, lock_id, ttl)
 
     def release_lock(self, environment: str, lock_id: str) -> EnvironmentLock:
         check_environment(environment)
-        with self._guard(), locking.exclusive(self._path, self._lock_waited):
+        with self._repo.writing():
             return self._envlocks.release(environment, lock_id)
+
+    def in_service(self) -> list[EnvironmentState]:
+        """Every environment with a ledger that is not retired, by name: what the lists
+        (the matrix, where versions run, the Rundeck option, finding a build) show."""
+        retired = self.retirements()
+        return [state for state in self.environments() if state.name not in retired]
+
+    def retirements(self) -> dict[str, RetirementEvent]:
+        """The environments retired now, with the retirement in force."""
+        with self._repo.guard():
+            found = {n: self._retirements.snapshot(n).current for n in self._retirements.names()}
+        return {name: event for name, event in found.items() if event is not None}
+
+    def retirement(self, environment: str) -> RetirementEvent | None:
+        """The retirement in force (None: in service)."""
+        check_environment(environment)
+        with self._repo.guard():
+            return self._retirements.snapshot(environment).current
+
+    def retirement_history(self, environment: str) -> list[RetirementEvent]:
+        """Every retirement and restoration of the environment, oldest first."""
+        check_environment(environment)
+        with self._repo.guard():
+            return list(self._retirements.snapshot(environment).events)
+
+    def retire(self, event: RetirementEvent) -> tuple[RetirementEvent, bool]:
+        """Retire an environment the ledger knows: (the retirement in force, created). One
+        already retired stays as it was (a retry changes nothing: ``created`` False)."""
+        assert event.kind == RETIRED
+        with self._repo.writing():
+            if self._records.tip(check_environment(event.environment)) is None:
+                raise NotFound(
+                    f"no deployment was ever recorded for the environment {event.environment!r}"
+                    ": there is nothing to retire"
+                )
+            current = self._retirements.snapshot(event.environment).current
+            if current is not None:
+                return current, False
+            self._retirements.record(event)
+            return event, True
+
+    def restore(self, event: RetirementEvent) -> RetirementEvent | None:
+        """Put a retired environment back in service; the retirement lifted (None: it was
+        not retired, nothing written)."""
+        assert event.kind == RESTORED
+        with self._repo.writing():
+            current = self._retirements.snapshot(check_environment(event.environment)).current
+            if current is None:
+                return None
+            self._retirements.record(event)
+            return current
 
 
 def unlock_record(

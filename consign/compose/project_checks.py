@@ -25,7 +25,7 @@ From compose-go v2.9.1 ``loader/validate.go`` (``checkConsistency``), ``validati
   ``driver``); ``volumes`` marked ``external`` with other settings than ``name``; ``name``
   together with the legacy ``external.name``.
 
-Not ported here because :mod:`registry.consistency` checks them already or they span
+Not ported here because :mod:`consign.compose.consistency` checks them already or they span
 components (checked when the descriptor is assembled): undefined networks, volumes,
 secrets, configs and models, ``network_mode`` with ``networks``, neither image nor build,
 ``scale`` versus ``deploy.replicas``, ``depends_on`` and ``network_mode: service:``
@@ -40,8 +40,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from registry import casts, gocasts
-from registry.compose_schema import Violation
+from consign.compose import casts, gocasts
+from consign.compose.schema import Violation
 
 _HEALTHCHECK_TEST = ("CMD", "CMD-SHELL", "NONE")
 _WATCH_WITHOUT_TARGET = ("rebuild", "restart")
@@ -86,7 +86,7 @@ def _int(value: Any) -> int | None:
 
 def problems(spec: Mapping[str, Any]) -> list[Violation]:
     """Every project-level problem of a plain fragment whose casts are applied
-    (:func:`registry.casts.check`'s tree); tolerant of values the schema refuses."""
+    (:func:`consign.compose.casts.check`'s tree); tolerant of values the schema refuses."""
     found: list[Violation] = []
     services = effective_services(_mapping(spec.get("services")))
     names: dict[str, str] = {}

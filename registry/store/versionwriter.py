@@ -1,7 +1,8 @@
-"""Publishing: plan every target (pure, may raise Conflict), then write, then move refs once.
+"""Writing new versions (a publish): plan every target (pure, may raise Conflict), then
+write, then move refs once.
 
 Nothing is written until every target has been planned, so a Conflict on any target leaves
-the repository untouched. Objects are written in-process as loose objects (harmless if
+the repository untouched. Objects are written in-process as one pack (harmless if
 the process dies afterwards); refs move only in one ``update-ref`` transaction.
 """
 
@@ -11,13 +12,15 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from registry import diffing, names, refnames
+from consign.compose import refnames
+from registry import diffing, names
 from registry.assembly import Component, assemble, component_name_for, replace_component
 from registry.diffing import ServiceChanges
-from registry.errors import DescriptorTooLarge, StoreError
+from registry.errors import DescriptorTooLarge, InsufficientStorage, StoreError
 from registry.store import manifest
 from registry.store.gitobjects import FILE_MODE, TREE_MODE, ObjectStore
-from registry.store.reader import Entry, Reader, blob_id, tag_name
+from registry.store.layout import branch_ref, tag_name, tag_ref
+from registry.store.reader import Entry, Reader, blob_id
 from registry.store.refs import ZERO, RefDB, RefUpdate
 from registry.store.types import ComponentInfo, FileInfo, PublishOutcome, Target, VersionInfo
 
@@ -36,11 +39,6 @@ class Plan:
     info: VersionInfo  # commit and tag are filled in after writing
     changes: ServiceChanges  # from the version before (none: from nothing)
     component: str  # the name this publish's component has here (explicit or derived)
-
-
-def branch_ref(application: str, release: str) -> str:
-    app = refnames.encode(application, "application")
-    return f"refs/heads/{app}/{refnames.encode(release, 'release')}"
 
 
 def fragment_file(component: str) -> str:
@@ -200,10 +198,12 @@ def publish(
             written.append((p, entry))
             branch = branch_ref(p.target.application, p.target.release)
             updates.append(RefUpdate(branch, entry.info.commit, p.tip or ZERO))
-            updates.append(RefUpdate("refs/tags/" + entry.info.tag, entry.info.commit, None))
+            updates.append(RefUpdate(tag_ref(entry.info.tag), entry.info.commit, None))
         try:
             refs.transaction(updates)
             break
+        except InsufficientStorage:
+            raise  # nothing moved; a retry cannot help before space is freed
         except StoreError:
             # A `git update-ref` orphaned by a killed worker may still be finishing (it does
             # not hold our flock): plan again from the refs as they are now, once.

@@ -1,7 +1,7 @@
 """Validation of a normalized fragment against the Compose Specification's JSON schema.
 
-The schema is the compose-spec project's own (``registry/vendor/compose-spec.json``, see
-``registry/vendor/README.md``). Every violation is reported, each with its path in the
+The schema is the compose-spec project's own (``consign/compose/vendor/compose-spec.json``, see
+``consign/compose/vendor/README.md``). Every violation is reported, each with its path in the
 document (``services.api.helthcheck``, ``services.api.ports[0]``), not just the first one.
 
 Two validators, because a publish must stay fast: ``fastjsonschema`` compiles the schema
@@ -26,7 +26,7 @@ import fastjsonschema
 from jsonschema import Draft7Validator
 from jsonschema.exceptions import ValidationError, best_match
 
-from registry import yamlio
+from consign.compose import yamlio
 
 _TYPES = {
     "object": "a mapping",
@@ -52,7 +52,9 @@ class Violation:
 
 @cache
 def schema() -> dict[str, Any]:
-    text = resources.files("registry").joinpath("vendor/compose-spec.json").read_text("utf-8")
+    text = (
+        resources.files("consign.compose").joinpath("vendor/compose-spec.json").read_text("utf-8")
+    )
     loaded: dict[str, Any] = json.loads(text)
     return loaded
 

@@ -7,13 +7,18 @@ from collections.abc import Sequence
 
 from registry import ocinames
 from registry.errors import StoreError
-from registry.store import manifest, publisher
-from registry.store.core import StoreCore
+from registry.store import layout, manifest
+from registry.store.repository import GitRepository
 from registry.store.types import Target, VersionInfo
+from registry.store.versions import Versions
 
 
-class OCIFacade(StoreCore):
-    """DescriptorStore's OCI methods (see :mod:`.core`)."""
+class OCILayers:
+    """What the OCI distribution API serves of versions, and the names it gives them."""
+
+    def __init__(self, repo: GitRepository, versions: Versions) -> None:
+        self._repo = repo
+        self._versions = versions
 
     def oci_layers(self, versions: Sequence[VersionInfo]) -> list[bytes]:
         """The compose file of each version's OCI artifact (one Git round trip for all): the
@@ -24,20 +29,20 @@ class OCIFacade(StoreCore):
             files = any(c.files for c in info.components)
             return manifest.OCI_LAYER if files else manifest.DESCRIPTOR
 
-        with self._guard():
-            found = self._objects.read_many([f"{v.commit}:{path(v)}" for v in versions])
+        with self._repo.guard():
+            found = self._repo.objects.read_many([f"{v.commit}:{path(v)}" for v in versions])
         missing = [f"{v.commit}:{path(v)}" for v, o in zip(versions, found, strict=True) if not o]
         if missing:
             raise StoreError(f"Git object {missing[0]} is missing")
         return [o.data for o in found if o is not None]
 
-    def _check_oci_names(self, targets: Sequence[Target]) -> None:
+    def check_names(self, targets: Sequence[Target]) -> None:
         """Conflict (409) when a new application or release would share its OCI repository
         name with an existing one (or another new one): see :mod:`registry.ocinames`."""
-        branches = (publisher.branch_ref(t.application, t.release) for t in targets)
-        if all(self._refs.resolve(b) is not None for b in branches):
+        branches = (layout.branch_ref(t.application, t.release) for t in targets)
+        if all(self._repo.refs.resolve(b) is not None for b in branches):
             return  # nothing new: the common case costs one cached ref read per target
         existing: dict[str, list[str]] = {}
-        for app in self.applications():
-            existing[app] = self.releases(app)
+        for app in self._versions.applications():
+            existing[app] = self._versions.releases(app)
         ocinames.check_new(existing, [(t.application, t.release) for t in targets])

@@ -7,7 +7,7 @@ nothing is ever invalidated; the bound only caps memory, and the least recently 
 goes first (a "clear everything when full" dict would make every 4097th publish cold).
 A lock makes it safe under threaded servers (reads skip the store's per-process guard).
 
-Pure functions of small strings (:func:`registry.refnames.encode`, the UI's syntax
+Pure functions of small strings (:func:`consign.compose.refnames.encode`, the UI's syntax
 highlighting) are memoized with :func:`functools.lru_cache` instead: same policy, no key
 to build by hand. See docs/ARCHITECTURE.md, "Caches".
 """

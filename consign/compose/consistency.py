@@ -1,6 +1,6 @@
 """What ``docker compose config`` refuses that the JSON schema cannot express.
 
-Run on a fragment that passed the schema (:mod:`registry.compose_schema`), without Compose:
+Run on a fragment that passed the schema (:mod:`consign.compose.schema`), without Compose:
 a service mounting a named volume, joining a network, or using a secret, config or model
 that the fragment does not define at the top level; ``network_mode`` together with
 ``networks``; a service with neither ``image`` nor ``build``; ``scale`` and
@@ -19,8 +19,8 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from registry.compose_schema import Violation
-from registry.normalize import named_volumes
+from consign.compose.normalize import named_volumes
+from consign.compose.schema import Violation
 
 _RESTART = re.compile(r"^(no|always|unless-stopped|on-failure(:\d+)?)$")
 _KINDS = (

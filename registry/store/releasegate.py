@@ -1,9 +1,9 @@
-"""The gate's part of the store: a release's policy, freeze and decisions, and promotion
+"""The gate part of the store: a release's policy, freeze and decisions, and promotion
 (registry/gate.py: the rules; store/gatestore.py: the records; store/promoter.py: the write)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from registry.closest import closest, suggestion
@@ -18,19 +18,32 @@ from registry.gate import (
     Source,
     unmet,
 )
-from registry.store import gatestore, locking, promoter, publisher
-from registry.store.core import StoreCore
+from registry.store import gatestore, layout, promoter
+from registry.store.promotions import Promotions
+from registry.store.repository import GitRepository
 from registry.store.types import PromoteOutcome, Target, VersionInfo
+from registry.store.versions import Versions
+
+DeploymentsOf = Callable[[str, str, int], Sequence[DeploymentLike]]
 
 
-class GateFacade(StoreCore):
-    """DescriptorStore's gate methods (see :mod:`.core`)."""
+class ReleaseGate:
+    """A release's policy, freeze and decisions, and promotion between releases."""
+
+    def __init__(self, repo: GitRepository, versions: Versions, deployments: DeploymentsOf) -> None:
+        """``deployments``: the ledger's records of a version (what a policy's
+        ``healthy_in`` is judged on), newest first."""
+        self._repo = repo
+        self._versions = versions
+        self._deployments_of = deployments
+        self._gate = gatestore.GateStore(repo.objects, repo.refs)
+        self._promotions = Promotions(repo.path, repo.refs)
 
     def gate(self, application: str, release: str) -> GateState:
         """The policy, freeze and decisions kept for a release (empty when none were set;
         a release need not exist yet: its first promotion may create it)."""
-        with self._guard():
-            publisher.branch_ref(application, release)  # InvalidName
+        with self._repo.guard():
+            layout.branch_ref(application, release)  # InvalidName
             return self._gate.state(application, release)
 
     def _locked(self, application: str, release: str, doing: str) -> None:
@@ -42,7 +55,7 @@ class GateFacade(StoreCore):
                 details=frozen.to_json(),
             )
 
-    def _admit_publish(self, target: Target) -> None:
+    def admit_publish(self, target: Target) -> None:
         self._locked(target.application, target.release, "publishing")
         policy = self._gate.state(target.application, target.release).policy
         if policy is not None and policy.promotion_only:
@@ -62,12 +75,12 @@ class GateFacade(StoreCore):
         summary: str,
         trailers: dict[str, str],
     ) -> GateState:
-        with self._guard(), locking.exclusive(self._path, self._lock_waited):
+        with self._repo.writing():
             return self._gate.change(application, release, files, summary, trailers)
 
     def set_policy(self, application: str, release: str, policy: Policy) -> GateState:
         """Replace the release's policy (an empty one removes it)."""
-        publisher.branch_ref(application, release)
+        layout.branch_ref(application, release)
         data = None if policy.empty else gatestore.policy_bytes(policy)
         conditions = _describe_policy(policy)
         return self._change_gate(
@@ -79,7 +92,7 @@ class GateFacade(StoreCore):
         )
 
     def freeze(self, application: str, release: str, freeze: Freeze) -> GateState:
-        publisher.branch_ref(application, release)
+        layout.branch_ref(application, release)
         who = freeze.identity or freeze.by
         return self._change_gate(
             application,
@@ -91,8 +104,8 @@ class GateFacade(StoreCore):
 
     def thaw(self, application: str, release: str, who: str) -> Freeze | None:
         """Lift the freeze; the freeze that was recorded (None: there was none, nothing written)."""
-        publisher.branch_ref(application, release)
-        with self._guard(), locking.exclusive(self._path, self._lock_waited):
+        layout.branch_ref(application, release)
+        with self._repo.writing():
             recorded = self._gate.state(application, release).freeze
             if recorded is None:
                 return None
@@ -107,8 +120,8 @@ class GateFacade(StoreCore):
 
     def decide(self, application: str, release: str, decision: Decision) -> Decision:
         """Record an approval or rejection of an existing version (appended, never rewritten)."""
-        with self._guard(), locking.exclusive(self._path, self._lock_waited):
-            self.version(application, release, decision.version)  # NotFound
+        with self._repo.writing():
+            self._versions.version(application, release, decision.version)  # NotFound
             files = self._gate.snapshot(application, release).files
             verb = "approved" if decision.kind == APPROVAL else "rejected"
             text = f": {decision.text}" if decision.text else ""
@@ -127,7 +140,7 @@ class GateFacade(StoreCore):
 
     def _deployments(self, application: str, release: str, number: int) -> Sequence[DeploymentLike]:
         """The ledger's records of a version, for the gate's ``healthy_in``."""
-        return self.deployments_of_version(application, release, number)
+        return self._deployments_of(application, release, number)
 
     def promote(
         self,
@@ -147,22 +160,22 @@ class GateFacade(StoreCore):
         policy: the gate's side door); a retry (the target's latest already came from this
         source) answers the existing version with ``created=False``.
         """
-        publisher.branch_ref(target.application, target.release)
+        layout.branch_ref(target.application, target.release)
         if source == target:
             raise BadRequest(
                 f"cannot promote {source.application}/{source.release} into itself",
                 details={"field": "from_release"},
             )
-        source_info = self.version(source.application, source.release, number)  # NotFound
+        source_info = self._versions.version(source.application, source.release, number)  # NotFound
         # Read before the writer lock: the ledger may have its own locking, and an "ok"
         # deploy, once recorded, stays recorded.
         deployments = self._deployments(source.application, source.release, number)
-        with self._guard(), locking.exclusive(self._path, self._lock_waited):
+        with self._repo.writing():
             self._locked(target.application, target.release, "promoting")
-            tip = self._refs.resolve(publisher.branch_ref(target.application, target.release))
+            tip = self._repo.refs.resolve(layout.branch_ref(target.application, target.release))
             if tip is None and not create and not self._prepared(target):
                 raise self._missing(target)
-            tip_info = self._reader.info(tip) if tip else None
+            tip_info = self._repo.reader.info(tip) if tip else None
             if tip_info is not None and promoter.already(tip_info, source_info):
                 return PromoteOutcome(tip_info, False)
             standing = self._gate.state(source.application, source.release).standing(number)
@@ -180,9 +193,15 @@ class GateFacade(StoreCore):
                     details={"unmet": reasons},
                 )
             outcome = promoter.promote(
-                self._objects, self._refs, self._reader, target, source_info, promoted_by, who
+                self._repo.objects,
+                self._repo.refs,
+                self._repo.reader,
+                target,
+                source_info,
+                promoted_by,
+                who,
             )
-            self.housekeeper.after_publish()
+            self._repo.housekeeper.after_publish()
             return outcome
 
     def _prepared(self, target: Target) -> bool:
@@ -197,9 +216,9 @@ class GateFacade(StoreCore):
         spelling."""
         app, release = target.application, target.release
         try:
-            releases = self.releases(app)
+            releases = self._versions.releases(app)
         except NotFound:
-            apps = closest(app, self.applications())
+            apps = closest(app, self._versions.applications())
             return ReleaseMissing(
                 f"there is no application {app!r}{suggestion(apps)}: promoting into "
                 f"{app}/{release} would create it; ask for that explicitly "
@@ -222,9 +241,9 @@ class GateFacade(StoreCore):
     def promoted_to(self, application: str, release: str, number: int) -> list[VersionInfo]:
         """The versions of other releases promoted from this one, by application, release
         and number (the reverse of their ``promoted_from``)."""
-        with self._guard():
+        with self._repo.guard():
             found = self._promotions.to((application, release, number))
-        return [self.version(*where) for where in found]
+        return [self._versions.version(*where) for where in found]
 
 
 def _describe_policy(policy: Policy) -> str:

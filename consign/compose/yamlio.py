@@ -27,8 +27,8 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from registry.cache import LRU
-from registry.errors import InvalidFragment
+from consign.cache import LRU
+from consign.compose.errors import InvalidFragment
 
 MAX_BYTES = 1024 * 1024
 MAX_NODES = 200_000

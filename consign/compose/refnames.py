@@ -14,7 +14,7 @@ import functools
 import string
 import unicodedata
 
-from registry.errors import InvalidName
+from consign.compose.errors import InvalidName
 
 MAX_LENGTH = 100
 _SAFE = frozenset((string.ascii_letters + string.digits + "_-").encode())

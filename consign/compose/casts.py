@@ -34,10 +34,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from consign.compose import gocasts
+from consign.compose.gocasts import CastError
+from consign.compose.schema import Violation, dotted
 from consign.interpolation import InterpolationError, defaults_decide, interpolate, variables
-from registry import gocasts
-from registry.compose_schema import Violation, dotted
-from registry.gocasts import CastError
 
 ANY = "*"  # any mapping key or list index, like compose-go's tree.PathMatchAll
 ITEM = "[]"  # any list index (tree.PathMatchList)
@@ -312,7 +312,7 @@ class CastResult:
 
 
 def check(tree: Any) -> CastResult:
-    """Convert ``tree`` (a plain fragment, :func:`registry.compose_schema.plain_tree`) as
+    """Convert ``tree`` (a plain fragment, :func:`consign.compose.schema.plain_tree`) as
     Compose would; never raises. Compose interpolates every string first, so a string it
     cannot read as a template (``${}``, an unclosed ``${``) is refused wherever it is."""
     found = list(_templates(tree, []))

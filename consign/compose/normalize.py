@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from registry.errors import InvalidFragment
+from consign.compose.errors import InvalidFragment
 
 SERVICE_NAME = re.compile(r"[a-zA-Z0-9._-]+")  # always .fullmatch: "$" matches before "\n"
 RESOURCES = ("volumes", "networks", "secrets", "configs", "models")

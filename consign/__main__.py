@@ -1,5 +1,0 @@
-"""`python -m consign` is the `consign` command."""
-
-from consign.cli import main
-
-main()

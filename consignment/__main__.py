@@ -1,0 +1,5 @@
+"""`python -m consignment` is the `consign` command."""
+
+from consignment.cli import main
+
+main()

@@ -1,0 +1,14 @@
+"""The deployer's commands for the ``consign`` group (assembled by :mod:`consignment.cli`):
+``deploy``, ``status``, ``down``, ``versions``, ``show``, ``diff`` (:mod:`deployer.cli`) and
+the ledger's ``drift``, ``unlock`` and ``environment retire|restore``."""
+
+from __future__ import annotations
+
+import click
+
+from deployer import cli
+from deployer.ledger.command import drift_cmd
+from deployer.ledger.retire import environment
+from deployer.ledger.unlock import unlock_cmd
+
+commands: list[click.Command] = [*cli.commands, drift_cmd, unlock_cmd, environment]
