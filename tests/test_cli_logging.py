@@ -26,4 +26,3 @@ def test_retries_are_not_printed_in_urllib3s_words(level: str) -> None:
     output = status("--log-level", level)
     assert "Retrying (Retry(" not in output, output
     assert output.count("cannot reach the registry at http://127.0.0.1:") == 1, output
-
