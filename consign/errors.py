@@ -4,7 +4,8 @@ exit codes.
 Every failure a command expects is a :class:`ConsignError` subclass that carries its
 :class:`~consign.exit_codes.ExitCode` and a short label; :func:`exits` wraps each click
 command, prints ``error: <label>: <message>`` as one line on stderr and exits with the
-code. Ctrl-C (KeyboardInterrupt) exits 130. A command may pass an ``on_error`` hook to
+code. Ctrl-C (KeyboardInterrupt) exits 130; SIGTERM is handled as Ctrl-C is
+(:mod:`consign.termination`) and exits 143. A command may pass an ``on_error`` hook to
 record the failure elsewhere (the deployer's JSON report).
 """
 
@@ -18,6 +19,7 @@ from typing import Any, ClassVar, TypeVar
 import click
 
 from consign.exit_codes import ExitCode
+from consign.termination import TerminateAsInterrupt
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -136,17 +138,26 @@ def exits(on_error: OnError | None = None) -> Callable[[F], F]:
     def decorate(func: F) -> F:
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            try:
-                code = func(*args, **kwargs)
-            except ConsignError as e:
-                _fail(e, e.exit_code, f"{e.label}: {e}", on_error)
-            except KeyboardInterrupt as e:
-                _fail(e, ExitCode.INTERRUPTED, "interrupted", on_error)
+            with TerminateAsInterrupt() as term:
+                try:
+                    code = func(*args, **kwargs)
+                except ConsignError as e:
+                    _fail(e, _signalled(e.exit_code, term), f"{e.label}: {e}", on_error)
+                except KeyboardInterrupt as e:
+                    line = "terminated (SIGTERM)" if term.received else "interrupted"
+                    _fail(e, _signalled(ExitCode.INTERRUPTED, term), line, on_error)
             sys.exit(int(code) if code is not None else 0)
 
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+def _signalled(code: ExitCode, term: TerminateAsInterrupt) -> ExitCode:
+    """An interruption that SIGTERM caused exits 143, one by Ctrl-C 130."""
+    if code is ExitCode.INTERRUPTED and term.received:
+        return ExitCode.TERMINATED
+    return code
 
 
 def _fail(error: BaseException, code: ExitCode, line: str, on_error: OnError | None) -> None:

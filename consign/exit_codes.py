@@ -33,3 +33,6 @@ class ExitCode(IntEnum):
     REJECTED = 9
     #: Interrupted (Ctrl-C, SIGINT): 128 + SIGINT, as a shell reports it.
     INTERRUPTED = 130
+    #: Terminated (SIGTERM: `docker stop`, a service manager), handled as Ctrl-C is:
+    #: 128 + SIGTERM, as a shell reports it (consign/termination.py).
+    TERMINATED = 143

@@ -52,3 +52,13 @@ def pairs(value: Mapping[str, Any] | None) -> str:
     if not value:
         return NOTHING
     return " ".join(f"{key}={scalar(item)}" for key, item in flat(value))
+
+
+def held_version(holder: Mapping[str, Any]) -> str:
+    """What a lock holder deploys, as every other line writes a version: ``Shop/Dev v3``
+    (``Shop/Dev`` without a version; "" when it names no application)."""
+    named = "/".join(str(holder[k]) for k in ("application", "release") if holder.get(k))
+    version = holder.get("version")
+    if not named:
+        return ""
+    return f"{named} v{version}" if version not in (None, "") else named

@@ -27,7 +27,8 @@ from deployer.deploy import record
 from deployer.deploy.labels import service_origin
 from deployer.deploy.record import killed
 from deployer.engine.fields import engine_offset, parse_stamp, restart_count, state
-from deployer.verdicts import Observation, ServiceVerdict, Verdict, VerdictTracker
+from deployer.verdicts import Observation, ServiceVerdict
+from deployer.verdicts.snapshot import judge_once
 
 #: A container that restarted less than this many seconds ago is not "stable".
 RECENT = 10.0
@@ -150,25 +151,17 @@ class RecentRestarts:
 def _judge(
     deployed: record.Deployed, containers: list[Any], offset: float, again: set[str]
 ) -> ProjectStatus:
-    services = sorted({c.labels.get(keys.SERVICE, "") for c in containers})
     now, wall = time.monotonic(), time.time() + offset
-    tracker = VerdictTracker(services, stable=0.0, started=now)
+    seen = [
+        Observation(c.id, c.labels.get(keys.SERVICE, ""), now, c.attrs, wall=wall)
+        for c in containers
+    ]
     origins: dict[str, dict[str, Any]] = {}
     for c in containers:
-        service = c.labels.get(keys.SERVICE, "")
-        tracker.observe(Observation(c.id, service, now, c.attrs, wall=wall))
         origin = service_origin(c.labels)
         if origin is not None:
-            origins[service] = origin
-    verdicts = tracker.verdicts(now)
-    for c in containers:
-        service = c.labels.get(keys.SERVICE, "")
-        if (c.id in again or state(c.attrs).get("Restarting")) and service in verdicts:
-            sv = verdicts[service]
-            sv.verdict = Verdict.CRASH_LOOPING
-            now_ = "restarted again while watched" if c.id in again else "restarting now"
-            sv.detail = f"restarted {restart_count(c.attrs)} times, {now_}"
-    return ProjectStatus(deployed, verdicts, origins)
+            origins[c.labels.get(keys.SERVICE, "")] = origin
+    return ProjectStatus(deployed, judge_once(seen, again), origins)
 
 
 def _recently_restarted(inspect: dict[str, Any], wall: float) -> bool:

@@ -25,6 +25,7 @@ from typing import Any, TextIO
 
 from consign.errors import Interrupted
 from consign.exit_codes import ExitCode
+from consign.termination import signal_word
 from deployer.deploy import record
 from deployer.deploy.attempt import attempt
 from deployer.deploy.outcome import Outcome
@@ -95,6 +96,8 @@ def deploy_then_rollback(
     if own is not None and observe is not None:
         observe(*own)
     if not rollback or not returns_to(previous, descriptor):
+        if rollback and own is None and previous is not None and previous.version:
+            print(f"deploy failed; no rollback: {same_version(previous)}", file=out, flush=True)
         outcome.wait_logs()
         return outcome, own[0] if own is not None else None, code
     assert previous is not None
@@ -166,7 +169,7 @@ def deploy(
             fetch_previous=fetch_previous, out=out, observe=observe, stopped=stopped,
         )  # fmt: skip
     except Interrupted as e:  # the record says so, for `consign status`
-        record.ended(client, project, interrupted=f"{_now()} Ctrl-C: {e}")
+        record.ended(client, project, interrupted=f"{_now()} {signal_word(e)}: {e}")
         raise
     except BaseException:  # it ended with an error (reported): not a killed deployer's
         with contextlib.suppress(Exception):
@@ -190,6 +193,14 @@ def returns_to(previous: Deployed | None, descriptor: Descriptor) -> bool:
         return False
     asked = (descriptor.application, descriptor.release, descriptor.version)
     return (previous.application, previous.release, previous.version) != asked
+
+
+def same_version(previous: Deployed) -> str:
+    """Why a failed redeploy of the version that ran is not rolled back, in one phrase."""
+    return (
+        f"{previous.application}/{previous.release} v{previous.version} is the version that "
+        "was running before this deploy, so there is nothing older to return to"
+    )
 
 
 def as_descriptor(previous: Deployed) -> Descriptor:

@@ -105,8 +105,9 @@ def _check(
             results.append({"record": deployed, "project": name, "differences": found,
                             "containers": [], "stack": True})  # fmt: skip
             continue
-        containers = drift.project_containers(docker, name)
-        found = drift.compute(deployed, containers)
+        listed, again = drift.watched_containers(docker, name)
+        containers = [c.attrs for c in listed]
+        found = drift.compute(deployed, containers, again)
         results.append({"record": deployed, "project": name, "differences": found,
                         "containers": containers})  # fmt: skip
     drifted = [r for r in results if r["differences"]]

@@ -2,13 +2,14 @@
 
 :func:`compute` is pure (a recorded deployment and the ``docker inspect`` JSON of every
 container labelled for the project): a recorded container missing or no longer running,
-a container nobody recorded (``docker run`` with the project's labels, a manual
-``compose up``), a different image ID, a changed ``com.docker.compose.config-hash``.
+one crash-looping (restarting, or restarted again while watched: as `consign status`
+judges it), a container nobody recorded (``docker run`` with the project's labels, a
+manual ``compose up``), a different image ID, a changed ``com.docker.compose.config-hash``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,12 +17,15 @@ from consign.textclip import clip_utf8
 from deployer.ledger.record import CONFIG_HASH, PROJECT, SERVICE
 
 MISSING, STOPPED, EXTRA, IMAGE, CONFIG = "missing", "stopped", "extra", "image", "config"
+#: The engine is restarting it, or it restarted again while watched (as `consign status`
+#: judges: :mod:`deployer.verdicts.snapshot`).
+CRASH_LOOPING = "crash-looping"
 
 
 @dataclass(frozen=True)
 class Difference:
     service: str
-    kind: str  # missing | stopped | extra | image | config
+    kind: str  # missing | stopped | crash-looping | extra | image | config
     container: str  # the container ID (12 characters)
     detail: str
 
@@ -39,10 +43,13 @@ def _name(inspect: Mapping[str, Any]) -> str:
 
 
 def compute(
-    recorded: Mapping[str, Any], containers: Sequence[Mapping[str, Any]]
+    recorded: Mapping[str, Any],
+    containers: Sequence[Mapping[str, Any]],
+    again: Collection[str] = (),
 ) -> list[Difference]:
     """Differences between a recorded deployment (a ledger record's JSON) and ``containers``
-    (inspect JSON of every container of the project), in service order."""
+    (inspect JSON of every container of the project), in service order; ``again``: IDs of
+    the containers seen restarting again while watched (``deployer.status.RecentRestarts``)."""
     current = {str(c.get("Id", "")): c for c in containers}
     seen: set[str] = set()
     found: list[Difference] = []
@@ -54,7 +61,7 @@ def compute(
                 found.append(Difference(name, MISSING, cid[:12], "recorded container is gone"))
                 continue
             seen.add(match)
-            found += _compare(name, service, current[match])
+            found += _compare(name, service, current[match], match in again)
     for cid, inspect in current.items():
         if cid not in seen:
             service = _labels(inspect).get(SERVICE, "?")
@@ -64,11 +71,20 @@ def compute(
     return sorted(found, key=lambda d: (order.get(d.service, len(order)), d.service))
 
 
-def _compare(name: str, service: Mapping[str, Any], inspect: Mapping[str, Any]) -> list[Difference]:
+def _compare(
+    name: str, service: Mapping[str, Any], inspect: Mapping[str, Any], again: bool
+) -> list[Difference]:
     cid = str(inspect.get("Id", ""))[:12]
     out = []
     state = inspect.get("State") or {}
-    if not state.get("Running") and service.get("verdict") != "completed":
+    if state.get("Restarting") or again:
+        doing = "restarted again while watched" if again else "restarting now"
+        detail = (
+            f"restarted {inspect.get('RestartCount', 0)} times, {doing}, "
+            f"last exit code {state.get('ExitCode')}"
+        )
+        out.append(Difference(name, CRASH_LOOPING, cid, detail))
+    elif not state.get("Running") and service.get("verdict") != "completed":
         status = state.get("Status", "not running")
         out.append(Difference(name, STOPPED, cid, f"{status} (exit code {state.get('ExitCode')})"))
     image = service.get("image")
@@ -83,8 +99,22 @@ def _compare(name: str, service: Mapping[str, Any], inspect: Mapping[str, Any]) 
 
 def project_containers(client: Any, project: str) -> list[dict[str, Any]]:
     """Inspect JSON of every container (running or not) labelled for ``project``."""
-    listed = client.containers.list(all=True, filters={"label": f"{PROJECT}={project}"})
-    return [c.attrs for c in listed]
+    return [c.attrs for c in watched_containers(client, project)[0]]
+
+
+def watched_containers(client: Any, project: str) -> tuple[list[Any], set[str]]:
+    """Every container labelled for ``project`` (SDK objects), and the IDs of those that
+    restarted again while the recently restarted ones were watched, as `consign status`
+    watches them (:class:`deployer.status.RecentRestarts`): one answer for one state."""
+    from deployer.engine.fields import engine_offset
+    from deployer.status import RecentRestarts
+
+    listed = list(client.containers.list(all=True, filters={"label": f"{PROJECT}={project}"}))
+    if not listed:
+        return listed, set()
+    restarts = RecentRestarts(listed, engine_offset(client))
+    restarts.settle()
+    return listed, restarts.again
 
 
 def services_of(

@@ -8,20 +8,27 @@
   of the project finds it: the project record still says a deploy is in progress
   (:mod:`deployer.deploy.record`) and that deployer is gone (its process no longer exists
   on this host, or it ran on another host and we now hold the lock). :func:`killed` says
-  so; :func:`killed_record` is its ledger record.
+  so; :func:`killed_record` is its ledger record, ``finished`` the last change the engine
+  shows of the project (:func:`ended_at`), not the moment it was found.
 
 What was left running is read from the engine (:func:`left_running`): per service its
-containers, their state, image ID and config hash, and where it came from.
+verdict in the deploy's vocabulary (one look, judged as `consign status` judges), its
+containers and their raw states, image ID and config hash, and where it came from.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from consign.textclip import clip_utf8
 from deployer import label_keys as keys
 from deployer.deploy.labels import service_origin
 from deployer.deploy.record import Deployed, killed
+from deployer.engine.fields import engine_offset, parse_stamp
+from deployer.verdicts import Observation
+from deployer.verdicts.snapshot import judge_once, never_started
 
 __all__ = ["INTERRUPTED", "killed", "killed_line", "killed_record", "left_running"]
 from deployer.engine.inspect import inspect_all
@@ -41,35 +48,69 @@ def state_word(inspect: Mapping[str, Any]) -> str:
 
 def left_running(client: Any, project: str) -> list[dict[str, Any]]:
     """The ``services`` entries of an interrupted record: what the project's containers
-    are now, per service (``verdict`` is their state: ``running``, ``created``, ...)."""
+    are now, per service, judged as `consign status` judges them (:func:`services_left`)."""
+    return services_left(project_inspects(client, project), time.time() + engine_offset(client))
+
+
+def project_inspects(client: Any, project: str) -> list[dict[str, Any]]:
     rows = client.api.containers(all=True, filters={"label": f"{keys.PROJECT}={project}"})
-    found = inspect_all(client, [r["Id"] for r in rows])
+    return list(inspect_all(client, [r["Id"] for r in rows]).values())
+
+
+def ended_at(started: str, inspects: Sequence[Mapping[str, Any]], offset: float, now: float) -> str:
+    """Pure: the best known time a killed deploy ended (its record's ``finished``): the
+    last change the engine shows of the project's containers (created, started, exited;
+    ``offset`` turns the engine's clock into ours), not before the deploy ``started`` nor
+    after ``now``; not when the next deploy happened to find it."""
+    begun = parse_stamp(started)
+    changes = [
+        stamp - offset
+        for i in inspects
+        for text in _stamps(i)
+        if (stamp := parse_stamp(text)) is not None
+    ]
+    if begun is None:
+        return record.utc_stamp(now)
+    return record.utc_stamp(min(now, max([begun, *changes])))
+
+
+def services_left(inspects: Sequence[Mapping[str, Any]], wall: float) -> list[dict[str, Any]]:
+    """Pure: per service, the verdict of its containers' one inspect (the verdict
+    vocabulary: a finished one-shot is ``completed``, a restarting one ``crash-looping``,
+    one created and never started ``not created``), and the raw states in ``detail``."""
     by_service: dict[str, list[Mapping[str, Any]]] = {}
-    for inspect in found.values():
+    for inspect in inspects:
         labels = (inspect.get("Config") or {}).get("Labels") or {}
         if labels.get(keys.ONEOFF) != "True" and labels.get(keys.SERVICE):
             by_service.setdefault(labels[keys.SERVICE], []).append(inspect)
+    now = time.monotonic()
+    seen = [
+        Observation(str(i["Id"]), service, now, dict(i), wall=wall)
+        for service, group in by_service.items()
+        for i in group
+    ]
+    verdicts = judge_once(seen)
     out = []
-    for service, inspects in sorted(by_service.items()):
-        states = sorted({state_word(i) for i in inspects})
-        images = sorted({str(i.get("Image")) for i in inspects if i.get("Image")})
+    for service, group in sorted(by_service.items()):
+        sv = never_started(verdicts[service], seen)
+        images = sorted({str(i.get("Image")) for i in group if i.get("Image")})
         hashes = sorted(
             {
                 str(h)
-                for i in inspects
-                if (h := (i["Config"].get("Labels") or {}).get(record.CONFIG_HASH))
+                for i in group
+                if (h := ((i.get("Config") or {}).get("Labels") or {}).get(record.CONFIG_HASH))
             }
         )
-        origin = service_origin((inspects[0].get("Config") or {}).get("Labels") or {}) or {}
+        origin = service_origin((group[0].get("Config") or {}).get("Labels") or {}) or {}
+        states = ", ".join(f"{str(i.get('Name', '')).lstrip('/')} {state_word(i)}" for i in group)
         out.append(
             {
                 "service": service,
-                "verdict": ",".join(states)[:50],
-                "detail": "left so when the deploy was interrupted: "
-                + ", ".join(
-                    f"{str(i.get('Name', '')).lstrip('/')} {state_word(i)}" for i in inspects
+                "verdict": sv.verdict.value,
+                "detail": clip_utf8(
+                    f"left so when the deploy was interrupted: {sv.detail} ({states})", 4000
                 ),
-                "containers": sorted(str(i["Id"]) for i in inspects),
+                "containers": sorted(str(i["Id"]) for i in group),
                 "image": images[0] if len(images) == 1 else (",".join(images) or None),
                 "config_hash": hashes[0] if len(hashes) == 1 else None,
                 "component": origin.get("component"),
@@ -77,6 +118,11 @@ def left_running(client: Any, project: str) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def _stamps(inspect: Mapping[str, Any]) -> tuple[Any, ...]:
+    st = inspect.get("State") or {}
+    return inspect.get("Created"), st.get("StartedAt"), st.get("FinishedAt")
 
 
 def number(version: str | None) -> int | None:
@@ -88,6 +134,9 @@ def killed_record(
 ) -> dict[str, Any]:
     """The ``interrupted`` record of the deploy the project record says was in progress."""
     progress = previous.in_progress
+    inspects = project_inspects(client, previous.project)
+    offset = engine_offset(client)
+    started = str(progress.get("started") or record.utc_now())
     return record.build(
         kind="deploy",
         environment=environment,
@@ -96,12 +145,12 @@ def killed_record(
         version=number(previous.version),
         commit=previous.commit or None,
         outcome=INTERRUPTED,
-        started=str(progress.get("started") or record.utc_now()),
-        finished=record.utc_now(),
+        started=started,
+        finished=ended_at(started, inspects, offset, time.time()),
         by=str(progress.get("by") or by),
         engine=engine,
         source=previous.registry or None,
-        service_entries=left_running(client, previous.project),
+        service_entries=services_left(inspects, time.time() + offset),
     )
 
 

@@ -31,6 +31,7 @@ from typing import Any
 import docker.errors
 import requests
 
+from consign.values import held_version
 from deployer import label_keys as keys
 from deployer.ledger import holder as holders
 
@@ -56,7 +57,7 @@ class ProjectLocked(Exception):
 def describe(project: str, holder: dict[str, Any]) -> str:
     """``project shop-dev on this engine is held by bob (environment qa-1, deploy of ...``."""
     who = holder.get("by") or "someone"
-    what = "/".join(str(holder[k]) for k in ("application", "release", "version") if holder.get(k))
+    what = held_version(holder)
     parts = [f"project {project} on this engine is held by {who}"]
     if holder.get("teardown"):
         parts.append("tearing it down")

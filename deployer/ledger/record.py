@@ -29,7 +29,14 @@ def new_id() -> str:
 
 
 def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return utc_stamp(datetime.now(UTC).timestamp())
+
+
+def utc_stamp(epoch: float) -> str:
+    """A record's time (``2026-12-01T10:00:00.000Z``) of epoch seconds."""
+    return (
+        datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    )
 
 
 def default_environment(engine_name: str, project: str) -> str:

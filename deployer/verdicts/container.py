@@ -62,6 +62,18 @@ class ContainerState:
         created = parse_stamp(first.inspect.get("Created"))
         #: Created after the deploy began: its service is being (re)created by this deploy.
         self.new = created is not None and since_wall is not None and created >= since_wall
+        started = parse_stamp(self.started_at)
+        #: An older container that this deploy started (it was stopped: ``docker stop``, an
+        #: interrupted deploy): its run began after the deploy did, with RestartCount 0 (a
+        #: start by Compose or by hand resets it; the engine's own restarts bump it). Like a
+        #: recreated one, it is away until it is ok, and ok only from then on.
+        self.started_by_deploy = (
+            not self.new
+            and since_wall is not None
+            and started is not None
+            and started >= since_wall
+            and self.restart_count == 0
+        )
         #: Monotonic estimate of the last exit (``State.FinishedAt``), None: never exited.
         self.exit_at: float | None = None
         #: RestartCount when the restarts so far were excused; None: none were.

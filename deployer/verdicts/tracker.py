@@ -9,7 +9,8 @@ timeouts and records when each service reached its verdict.
 
 **A crash loop is certain only once what the service needs is back.** A service restarts
 on its own when a service it needs is away: its ``depends_on`` (``dependencies``), or any
-service this same deploy is recreating (a container created after ``since_wall``) that
+service this same deploy is recreating (a container created after ``since_wall``) or
+starting again (a stopped one it started: ``started_by_deploy``) that
 does not itself depend on it and that it may have needed before (``existed``: the
 services that had containers when the deploy began; a service the deploy *adds* cannot
 be what an older one needs, so a crash loop beside a new, slow service stays certain at
@@ -177,14 +178,14 @@ class VerdictTracker:
         if not sv.verdict.ok:
             self._ok_since.pop(service, None)
         elif service not in self._ok_since:
-            unchanged = not any(c.new for c in self._containers[service].values())
+            unchanged = not any(_renewed(c) for c in self._containers[service].values())
             self._ok_since[service] = -math.inf if first and unchanged else t
 
     def _needs(self, service: str) -> set[str]:
         """What ``service``'s restarts wait for: its ``depends_on``, and every service this
         deploy recreates (that existed before it) that does not itself (transitively)
         depend on it."""
-        recreated = {s for s, cs in self._containers.items() if any(c.new for c in cs.values())}
+        recreated = {s for s, cs in self._containers.items() if any(map(_renewed, cs.values()))}
         recreated |= self._coming
         if self.existed is not None:
             recreated &= self.existed
@@ -251,6 +252,11 @@ class VerdictTracker:
         else:
             detail = worst.detail
         return ServiceVerdict(service, worst.verdict, worst.exit_code, detail, seconds, names)
+
+
+def _renewed(state: ContainerState) -> bool:
+    """Created or started by this deploy: not ok all along, and what others may wait for."""
+    return state.new or state.started_by_deploy
 
 
 def _is(names: Sequence[str]) -> str:

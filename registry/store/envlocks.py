@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from consign.lockholder import holder_process
+from consign.values import held_version
 from registry.errors import EnvironmentLockHeld, NotFound, StoreError
 from registry.store import diskspace
 from registry.store.types import EnvironmentLock
@@ -52,7 +53,7 @@ def lock_json(lock: EnvironmentLock) -> dict[str, Any]:
 
 def describe(lock: EnvironmentLock) -> str:
     h = lock.holder
-    what = "/".join(str(h[k]) for k in ("application", "release", "version") if h.get(k))
+    what = held_version(h)
     who = h.get("by") or "someone"
     where = holder_process(h)
     return (

@@ -21,6 +21,7 @@ import pytest
 import requests
 
 from consign.exit_codes import ExitCode
+from tests.deployer.conftest import GitRegistry
 from tests.deployer.helpers import consign, deploy, ids
 from tests.e2e.serve import publish
 from tests.serving import CONSIGN, ROOT, ServedRegistry, stop_process
@@ -134,6 +135,71 @@ def test_a_dependent_that_keeps_crashing_once_web_is_back_is_crash_looping(
     assert verdicts["worker"]["seconds"] >= verdicts["web"]["seconds"], verdicts
 
 
+def restart_count(name: str) -> int:
+    client = docker.from_env()
+    try:
+        return int(client.api.inspect_container(name).get("RestartCount") or 0)
+    finally:
+        client.close()
+
+
+def test_a_deploy_that_starts_a_stopped_dependency_waits_for_it_before_judging_its_dependent(
+    tmp_path: Path, project: str, registry: ServedRegistry
+) -> None:
+    """The tester's trial (issue 19): web stopped by hand, the worker (unless-stopped,
+    depends_on web healthy) crash-looping for want of it; deploying the same version again
+    starts web: the worker is held until web is back, then runs; the three views agree."""
+    env, spool = f"qa-{secrets.token_hex(4)}", tmp_path / "spool"
+    worker = WORKER_NEEDS_WEB.replace("restart: always", "restart: unless-stopped")
+    worker += "    depends_on:\n      web:\n        condition: service_healthy\n"
+    publish(registry.url, fragment(tmp_path, "web", WEB_OK), "Trial", "Dev", component="web")
+    publish(registry.url, fragment(tmp_path, "worker", worker), "Trial", "Dev", component="worker")
+    args = [
+        "--registry", registry.url, "--project", project, "--environment", env,
+        "--spool", str(spool), "--stable", "3", "--timeout", "120",
+    ]  # fmt: skip
+    assert (first := deploy(tmp_path, "Trial", "Dev", "2", *args)).code == ExitCode.OK, first.output
+    subprocess.run(["docker", "stop", "-t", "1", f"{project}-web-1"], check=True, timeout=60,
+                   capture_output=True)  # fmt: skip
+    until("the worker crash-looping", lambda: restart_count(f"{project}-worker-1") >= 3)
+
+    again = deploy(tmp_path, "Trial", "Dev", "2", *args)
+    assert again.code == ExitCode.OK, again.output
+    assert again.verdicts() == {"web": "healthy", "worker": "running"}, again.output
+    local = consign("status", "--project", project)
+    ledger = consign("status", "--environment", env, "--registry", registry.url)
+    compared = drift(registry, env, spool)
+    assert (local[0], ledger[0], compared.returncode) == (0, 0, 0), (
+        local[1] + ledger[1] + compared.stdout + compared.stderr
+    )
+
+
+def test_a_crash_looping_container_is_drift_as_status_says(
+    tmp_path: Path, project: str, registry: ServedRegistry
+) -> None:
+    """Trial item 4 (issue 19): web stopped by hand, the worker crash-loops for want of it:
+    `status --project` and `drift` both name the worker crash-looping."""
+    env, spool = f"qa-{secrets.token_hex(4)}", tmp_path / "spool"
+    publish(registry.url, fragment(tmp_path, "web", WEB_OK), "Loop", "Dev", component="web")
+    worker = fragment(tmp_path, "worker", WORKER_NEEDS_WEB)
+    publish(registry.url, worker, "Loop", "Dev", component="worker")
+    args = [
+        "--registry", registry.url, "--project", project, "--environment", env,
+        "--spool", str(spool), "--stable", "2", "--timeout", "120",
+    ]  # fmt: skip
+    assert (first := deploy(tmp_path, "Loop", "Dev", "2", *args)).code == ExitCode.OK, first.output
+    subprocess.run(["docker", "stop", "-t", "1", f"{project}-web-1"], check=True, timeout=60,
+                   capture_output=True)  # fmt: skip
+    until("the worker crash-looping", lambda: restart_count(f"{project}-worker-1") >= 3)
+
+    code, text = consign("status", "--project", project)
+    assert code == ExitCode.FAILED and "crash-looping" in text, text
+    compared = drift(registry, env, spool)
+    assert compared.returncode == ExitCode.FAILED, compared.stdout + compared.stderr
+    assert "worker: crash-looping " in compared.stdout, compared.stdout
+    assert "web: stopped " in compared.stdout, compared.stdout
+
+
 def gated(folder: Path, gate: Path) -> Path:
     """``slow`` becomes healthy once ``gate/ok`` exists (the test decides when); ``after``
     waits for it, so Compose has created ``after`` and not started it while it waits."""
@@ -211,31 +277,54 @@ def waiting_for_slow(project: str) -> bool:
     return now.get("slow") == "running" and now.get("after") == "created"
 
 
-def test_ctrl_c_during_up_is_recorded_as_interrupted_and_leaves_no_created_container(
-    tmp_path: Path, project: str, registry: ServedRegistry
+def lock_container(project: str) -> list[str]:
+    client = docker.from_env()
+    try:
+        return [c.name for c in client.containers.list(all=True, filters={"name": project})
+                if c.name == f"consign-lock.{project}"]  # fmt: skip
+    finally:
+        client.close()
+
+
+@pytest.mark.parametrize(
+    ("sig", "code"),
+    [(signal.SIGINT, ExitCode.INTERRUPTED), (signal.SIGTERM, ExitCode.TERMINATED)],
+    ids=["ctrl-c", "sigterm"],
+)
+def test_ctrl_c_or_sigterm_during_up_is_recorded_as_interrupted_and_leaves_no_created_container(
+    tmp_path: Path, project: str, registry: ServedRegistry, sig: signal.Signals, code: ExitCode
 ) -> None:
+    """SIGTERM (what `docker stop` sends the Rundeck deployer's container) is handled as
+    Ctrl-C is (trial item 6), and exits 143."""
     env, spool, gate = f"qa-{secrets.token_hex(4)}", tmp_path / "spool", tmp_path / "gate"
     publish(registry.url, gated(tmp_path, gate), "Int", "R", component="app")
     log = tmp_path / "deploy.log"
     proc = start(["deploy", "Int", "R", "1", *ledger_args(registry, project, env, spool)], log)
     try:
         until("after created, waiting for slow", lambda: waiting_for_slow(project))
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=120) == ExitCode.INTERRUPTED, log.read_text()
+        proc.send_signal(sig)
+        assert proc.wait(timeout=120) == code, log.read_text()
     finally:
         stop_process(proc, 10)
     output = log.read_text()
+    # both locks released: the registry's and the project's on the engine
+    lock = requests.get(f"{registry.url}/api/environments/{env}/lock", timeout=10)
+    assert lock.status_code == 404, lock.text
+    assert lock_container(project) == [], output
     assert "container(s) this deploy created but never started: " in output, output
     assert f"{project}-after-1" in output
     assert states(project) == {"slow": "running"}  # no `created` leftover
     [rec] = history(registry, env)
     assert (rec["kind"], rec["version"], rec["outcome"]) == ("deploy", 1, "interrupted")
     left = {s["service"]: s for s in rec["services"]}
-    assert set(left) == {"slow"} and left["slow"]["verdict"] == "running"
+    # the verdict vocabulary, not the engine's states: slow runs, its healthcheck not yet ok
+    assert set(left) == {"slow"} and left["slow"]["verdict"] == "pending", left
     assert left["slow"]["containers"] and left["slow"]["image"].startswith("sha256:")
 
     code, text = consign("status", "--project", project)
     assert code == ExitCode.FAILED and "deploy interrupted" in text, text
+    said = "SIGTERM" if sig == signal.SIGTERM else "Ctrl-C"
+    assert f"Z {said}: " in text, text
     code, text = consign("status", "--environment", env, "--registry", registry.url)
     assert code == ExitCode.FAILED and "deploy interrupted" in text, text
 
@@ -259,6 +348,7 @@ def test_a_killed_deployer_is_recorded_as_interrupted_by_the_next_deploy(
     proc = start(["deploy", "Int", "R", "1", *args], tmp_path / "killed.log")
     try:
         until("after created, waiting for slow", lambda: waiting_for_slow(project))
+        killed_at = datetime.now(UTC)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=60)
     finally:
@@ -279,8 +369,43 @@ def test_a_killed_deployer_is_recorded_as_interrupted_by_the_next_deploy(
     [ok, killed] = history(registry, env)
     assert (killed["kind"], killed["version"], killed["outcome"]) == ("deploy", 1, "interrupted")
     assert killed["by"] == "tester"
+    # ended when the engine last saw it change the project, not when it was found
+    finished = datetime.fromisoformat(killed["finished"].replace("Z", "+00:00"))
+    assert killed["started"] <= killed["finished"], killed
+    assert finished <= killed_at + timedelta(seconds=0.1), (killed, killed_at)
     left = {s["service"]: s["verdict"] for s in killed["services"]}
-    assert left == {"slow": "running", "after": "created"}
+    assert left == {"slow": "pending", "after": "not created"}, killed["services"]
     assert (ok["outcome"], ok["version"]) == ("ok", 1)
     code, text = consign("status", "--project", project)
     assert code == ExitCode.OK and "interrupted" not in text, text
+
+
+def test_a_failed_redeploy_of_the_running_version_says_there_is_no_rollback(
+    tmp_path: Path, project: str, git_registry: GitRegistry
+) -> None:
+    """Trial (minor): v1 ran; stopped by hand, its worker now crashes when started again
+    (a file it checks appeared); redeploying v1 fails, and says why nothing rolls back."""
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    os.chmod(gate, 0o777)
+    git_registry.publish("Same", "R", 1, f"""services:
+  worker:
+    image: busybox:latest
+    stop_grace_period: 1s
+    restart: always
+    volumes: ["{gate}:/gate"]
+    command: ["sh", "-c", "test -f /gate/bad && exit 3; exec sleep 100000"]
+""")  # fmt: skip
+    args = ("Same", "R", "1", "--git", str(git_registry.repo), "--project", project,
+            "--stable", "2", "--timeout", "60")  # fmt: skip
+    assert (first := deploy(tmp_path, *args)).code == ExitCode.OK, first.output
+    subprocess.run(["docker", "stop", "-t", "1", f"{project}-worker-1"], check=True, timeout=60,
+                   capture_output=True)  # fmt: skip
+    (gate / "bad").touch()
+    again = deploy(tmp_path, *args)
+    assert again.code == ExitCode.FAILED, again.output
+    assert again.verdicts() == {"worker": "crash-looping"}, again.output
+    assert (
+        "deploy failed; no rollback: Same/R v1 is the version that was running before this "
+        "deploy, so there is nothing older to return to"
+    ) in again.output

@@ -3,16 +3,20 @@ records a stopped deploy or rollback gives (the real engine: test_deploy_endings
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from deployer.deploy.outcome import Outcome
 from deployer.deploy.record import Deployed, killed
 from deployer.deploy.sources import Descriptor
-from deployer.ledger import outcomes
+from deployer.ledger import endings, outcomes
 from deployer.ledger.outcomes import Observer, _Seen
 from deployer.verdicts import ServiceVerdict, Verdict
 
@@ -72,3 +76,49 @@ def test_a_rollback_that_could_not_start_is_a_failed_rollback() -> None:
     never.outcome.verdicts = {}
     observer.seen.append(never)
     assert records(observer) == [("deploy", 8, "failed"), ("rollback", 7, "failed")]
+
+
+def saved(name: str, service: str) -> dict[str, Any]:
+    """A container the engine really showed (tests/data/inspect), relabelled as ``service``."""
+    path = Path(__file__).resolve().parent.parent / "data" / "inspect" / f"{name}.json"
+    inspect: dict[str, Any] = json.loads(path.read_text())["inspect"]
+    inspect["Config"]["Labels"]["com.docker.compose.service"] = service
+    return inspect
+
+
+def test_an_interrupted_record_names_what_was_left_in_the_verdict_vocabulary() -> None:
+    """Trial item 3 (issue 19): not raw engine states (`exited(0)`, `created`, `restarting`)
+    but what a deploy and `consign status` would say of them."""
+    left = endings.services_left(
+        [
+            saved("exited0_no", "migrate"),
+            saved("created", "web"),
+            saved("restarting_always", "worker"),
+            saved("healthy", "api"),
+        ],
+        time.time(),
+    )
+    verdicts = {s["service"]: s["verdict"] for s in left}
+    assert verdicts == {
+        "api": "healthy",
+        "migrate": "completed",
+        "web": "not created",
+        "worker": "crash-looping",
+    }
+    web = next(s for s in left if s["service"] == "web")
+    assert "created, never started" in web["detail"] and " created)" in web["detail"]
+
+
+def test_a_killed_deploy_ended_when_the_engine_last_changed_its_project() -> None:
+    """Trial (minor): `finished` was when the next deploy found it; it is the containers'
+    last change (engine clock 5 s ahead of ours here), within [started, now]."""
+    started = "2026-12-01T10:00:00.000Z"
+    box = saved("exited1_no", "web")
+    box["Created"] = "2026-12-01T10:00:03.000000000Z"
+    box["State"].update(StartedAt="2026-12-01T10:00:04.5Z", FinishedAt="2026-12-01T10:00:07Z")
+    now = datetime(2026, 12, 1, 11, 0, tzinfo=UTC).timestamp()  # found an hour later
+    assert endings.ended_at(started, [box], 5.0, now) == "2026-12-01T10:00:02.000Z"
+    assert endings.ended_at(started, [], 5.0, now) == started  # nothing changed after
+    old = saved("healthy", "db")  # a container older than the deploy
+    assert endings.ended_at(started, [old], 0.0, now) == started
+    assert endings.ended_at(started, [box], -3600.0, now) == "2026-12-01T11:00:00.000Z"

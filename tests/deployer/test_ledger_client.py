@@ -123,7 +123,7 @@ def test_spool_directory_setting(tmp_path: Path) -> None:
 
 
 def test_lock_waits_then_takes_it(requests_mock: rm.Mocker) -> None:
-    held = {"error": "locked", "message": "qa-1 is locked by bob deploying X/Y/4 since T",
+    held = {"error": "locked", "message": "qa-1 is locked by bob deploying X/Y v4 since T",
             "lock": {"holder": {"by": "bob", "version": 4}}}  # fmt: skip
     requests_mock.post(
         LOCK,
@@ -235,6 +235,26 @@ def test_drift_names_every_kind_of_difference() -> None:
     entries = drift.services_of(drift.compute(recorded, changed), changed)
     assert [e["service"] for e in entries] == ["web", "db"]
     assert entries[0]["containers"] == [d] and "missing" in entries[0]["detail"]
+
+
+def test_drift_sees_a_crash_looping_container_as_status_does() -> None:
+    """Trial item 4 (issue 19): a restarting container is Running to the engine, and was
+    not drift; one seen restarting again while watched neither."""
+    a, b = "a" * 64, "b" * 64
+    recorded = {"services": [
+        {"service": "worker", "verdict": "running", "containers": [a], "image": "sha256:1"},
+        {"service": "web", "verdict": "running", "containers": [b], "image": "sha256:1"},
+    ]}  # fmt: skip
+    looping = container(a, "worker")
+    looping["State"].update(Restarting=True, Status="restarting", ExitCode=3)
+    looping["RestartCount"] = 10
+    found = drift.compute(recorded, [looping, container(b, "web")], again={b})
+    assert [(x.service, x.kind, x.container) for x in found] == [
+        ("worker", "crash-looping", a[:12]),
+        ("web", "crash-looping", b[:12]),
+    ]
+    assert found[0].detail == "restarted 10 times, restarting now, last exit code 3"
+    assert "restarted again while watched" in found[1].detail
 
 
 def test_environment_text() -> None:

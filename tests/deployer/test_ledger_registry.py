@@ -104,7 +104,7 @@ def test_the_lock_refuses_a_second_deploy_naming_the_first(registry: ServedRegis
         with pytest.raises(LockRefused) as refused:
             acquire(client, "qa-1", {"by": "bob"}, wait=0)
         assert refused.value.holder.items() >= holder.items()  # with its process and attempt
-        assert "locked by alice deploying Ledger App/R1/1" in refused.value.message
+        assert "locked by alice deploying Ledger App/R1 v1" in refused.value.message
         with acquire(client, "qa-2", {"by": "bob"}, wait=0):  # another environment: parallel
             pass
         assert held.lost == ""

@@ -202,7 +202,7 @@ def test_one_deploy_per_environment_and_different_environments_in_parallel(
         refused = deploy(tmp_path, "Lock", "R", "1", *_args(registry, p2, env, spool),
                          "--lock-wait", "0")  # fmt: skip
         assert refused.code == ExitCode.LOCKED, refused.output
-        assert f"{env} is locked by alice deploying Lock/R/1 (pid " in refused.output
+        assert f"{env} is locked by alice deploying Lock/R v1 (pid " in refused.output
         assert f"pid {first.pid} on host " in refused.output  # the holder's own process
         assert not containers(p2)
 

@@ -268,3 +268,16 @@ def test_project_lock_that_vanished_between_create_and_look_is_tried_again() -> 
     clock = Clock()
     held = project_acquisition(engine, clock, dead=7).run()
     assert held.container == "MINE" and held.took_over is None and clock.slept == [0.05]
+
+
+def test_lock_messages_write_a_version_as_every_other_line_does() -> None:
+    """Trial (minor): `deploying TrialShop/Dev v3`, not `TrialShop/Dev/3`."""
+    from consign.values import held_version
+    from deployer.ledger import projectlock
+
+    holder = {"by": "bob", "application": "TrialShop", "release": "Dev", "version": "3"}
+    assert held_version(holder) == "TrialShop/Dev v3"
+    assert held_version({"application": "A", "release": "R"}) == "A/R"
+    assert held_version({"by": "bob"}) == ""
+    text = projectlock.describe("trial-shop", holder)
+    assert "held by bob deploying TrialShop/Dev v3 " in text, text

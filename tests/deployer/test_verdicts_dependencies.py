@@ -238,3 +238,56 @@ def test_a_service_the_deploy_adds_is_not_waited_for(existed: set[str], verdict:
     crash = container(created=T0 + 1, started=T0 + 1.5, finished=T0 + 1.6, count=1, restarting=True)
     tr.observe(seen("l2", "loop", T0 + 2, crash))
     assert tr.verdicts(T0 + 2)["loop"].verdict is verdict
+
+
+def stopped_web(t: float, health: str) -> Observation:
+    """web's own (older) container, stopped by hand and started again by this deploy at
+    T0 + 0.5: a start by Compose resets RestartCount to 0."""
+    return seen("w1", "web", t, container(created=OLD, started=T0 + 0.5, health=health))
+
+
+def test_a_stopped_dependency_this_deploy_starts_again_is_not_ok_all_along() -> None:
+    """The tester's trial (issue 19): web stopped by hand, worker (unless-stopped) crash-
+    looping for want of it; a deploy of the same version starts web. The worker's restarts
+    before web was back are excused; it is judged on what happens next: it runs."""
+    tr = tracker({"worker": ["web"]})
+    tr.observe(stopped_web(T0 + 1.5, "healthy"))  # Compose waited for it to be healthy
+    tr.observe(worker(T0 + 1.5, started=T0 - 2, finished=T0 + 0.2, count=8, restarting=True,
+                      policy="unless-stopped"))  # fmt: skip
+    held = tr.verdicts(T0 + 1.5)["worker"]
+    assert held.verdict is Verdict.PENDING, held.detail
+    tr.observe(worker(T0 + 2, started=T0 + 1.8, finished=T0 + 0.2, count=8,
+                      policy="unless-stopped"))  # fmt: skip
+    tr.observe(worker(T0 + 4, started=T0 + 1.8, finished=T0 + 0.2, count=8,
+                      policy="unless-stopped"))  # fmt: skip
+    verdicts = tr.verdicts(T0 + 4)
+    assert verdicts["worker"].verdict is Verdict.RUNNING, verdicts["worker"].detail
+    assert verdicts["web"].verdict is Verdict.HEALTHY
+
+
+def test_a_dependent_is_held_while_a_started_dependency_is_still_starting() -> None:
+    """No depends_on: web counts as away because this deploy started it again."""
+    tr = tracker()
+    tr.observe(stopped_web(T0 + 1, "starting"))
+    tr.observe(worker(T0 + 1, started=T0 - 2, finished=T0 + 0.2, count=8, restarting=True))
+    sv = tr.verdicts(T0 + 1)["worker"]
+    assert sv.verdict is Verdict.PENDING and "web (which it needs)" in sv.detail
+
+
+def test_crashing_again_once_the_started_dependency_is_back_is_crash_looping() -> None:
+    tr = tracker({"worker": ["web"]})
+    tr.observe(stopped_web(T0 + 1.5, "healthy"))
+    tr.observe(worker(T0 + 1.5, started=T0 - 2, finished=T0 + 0.2, count=8, restarting=True))
+    tr.observe(worker(T0 + 3, started=T0 + 1.8, finished=T0 + 2.9, count=9, restarting=True))
+    sv = tr.verdicts(T0 + 3)["worker"]
+    assert (sv.verdict, sv.exit_code) == (Verdict.CRASH_LOOPING, 3)
+
+
+def test_an_engine_restart_after_the_deploy_began_is_not_a_start_by_the_deploy() -> None:
+    """RestartCount > 0: the engine restarted it, nobody stopped it; web stays ok all
+    along, so a worker crash loop beside it is certain at once."""
+    tr = tracker()
+    restarted = container(created=OLD, started=T0 + 0.5, count=1, health="healthy")
+    tr.observe(seen("w1", "web", T0 + 1, restarted))
+    tr.observe(worker(T0 + 1, started=OLD, finished=T0 + 0.7, count=1, restarting=True))
+    assert tr.verdicts(T0 + 1)["worker"].verdict is Verdict.CRASH_LOOPING
