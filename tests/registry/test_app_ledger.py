@@ -196,7 +196,7 @@ def test_locks_over_http(versions: FlaskClient) -> None:
     assert refused.status_code == 409
     body = refused.get_json()
     assert body["error"] == "locked" and body["lock"]["holder"] == holder
-    assert "alice" in body["message"] and "TLO GE/Milestone/2" in body["message"]
+    assert "alice" in body["message"] and "TLO GE/Milestone v2" in body["message"]
     shown = versions.get(url).get_json()
     assert shown["id"] == lock["id"] and shown["holder"] == holder
     assert body["lock"]["id"] == lock["id"]  # a retried POST can tell its own lock
