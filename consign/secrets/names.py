@@ -1,0 +1,33 @@
+"""Which variable names mark a secret: Bamboo's masking rule, configurable once.
+
+Bamboo hides a variable's value in its logs when the name contains ``password``,
+``secret`` or ``passphrase`` (case-insensitive); we add ``token`` and ``key`` (an API key,
+a token). ``CONSIGN_SECRET_NAMES`` (comma-separated parts of names) replaces the list.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+
+#: Parts of a name, any case, that mark the variable as a secret.
+DEFAULT_MARKERS: tuple[str, ...] = ("password", "secret", "passphrase", "token", "key")
+
+#: The environment variable that replaces DEFAULT_MARKERS.
+ENVIRONMENT_VARIABLE = "CONSIGN_SECRET_NAMES"
+
+
+def markers(environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """The markers in force: ``CONSIGN_SECRET_NAMES`` when set (empty parts ignored),
+    else the defaults. An empty setting means no name marks a secret."""
+    env = os.environ if environ is None else environ
+    raw = env.get(ENVIRONMENT_VARIABLE)
+    if raw is None:
+        return DEFAULT_MARKERS
+    return tuple(part.strip().lower() for part in raw.split(",") if part.strip())
+
+
+def is_secret_name(name: str, marked_by: Iterable[str] | None = None) -> bool:
+    """True when *name* contains one of the markers (case-insensitive)."""
+    lowered = name.lower()
+    return any(marker in lowered for marker in (markers() if marked_by is None else marked_by))
