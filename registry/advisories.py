@@ -38,14 +38,18 @@ class Advisory:
     text: str
     short: str
     mutable: bool = False  # a mutable image: a version sums these up in one warning
+    secret: bool = False  # a secret-looking literal: summed up in one warning too
 
 
 def summary(advice: Sequence[Advisory]) -> tuple[list[str], list[str]]:
     """(warnings, short forms) of a whole version: each variable on its own, the mutable
     images in one line (a release of fifty ``:latest`` images would otherwise carry fifty
     long warnings in every version, and every versions listing with them)."""
-    texts = [a.text for a in advice if not a.mutable]
-    shorts = [a.short for a in advice if not a.mutable]
+    found = [a for a in advice if a.secret]
+    texts = [secrets_line([a.text for a in found])] if found else []
+    shorts = [f"secrets: {', '.join(a.short for a in found)}"] if found else []
+    texts += [a.text for a in advice if not (a.mutable or a.secret)]
+    shorts += [a.short for a in advice if not (a.mutable or a.secret)]
     mutable = [a.short for a in advice if a.mutable]
     if mutable:
         texts.append(
@@ -54,6 +58,24 @@ def summary(advice: Sequence[Advisory]) -> tuple[list[str], list[str]]:
         )
         shorts.append(f"mutable images: {', '.join(s.split(' ', 1)[0] for s in mutable)}")
     return texts, shorts
+
+
+#: How every warning about secret-looking literals begins (publisher/failon.py reads it).
+SECRETS_PREFIX = "secret-looking literals"
+
+
+def secrets_line(paths: Sequence[str]) -> str:
+    """One warning naming every secret-looking literal's path (never its value)."""
+    return (
+        f"{SECRETS_PREFIX} (publish each as ${{VAR}} and supply it on the deploy host; "
+        f"shown masked): {', '.join(paths)}"
+    )
+
+
+def secret_warnings(findings: Sequence[str]) -> list[Advisory]:
+    """A component's findings (``path (kind)``, recorded at publish) as advisories; the
+    short form is the path alone: ``secrets: web.environment.MYSQL_ROOT_PASSWORD``."""
+    return [Advisory(f, f.rsplit(" (", 1)[0], secret=True) for f in findings]
 
 
 def variable_warnings(spec: Mapping[str, Any]) -> list[Advisory]:

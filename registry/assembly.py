@@ -23,7 +23,13 @@ from consign.compose import envfiles, yamlio
 from consign.compose.envfiles import AttachedFile
 from consign.compose.fragments import find_cycle, parse_fragment, references
 from consign.compose.normalize import RESOURCES
-from registry.advisories import Advisory, mutable_image_warnings, summary, variable_warnings
+from registry.advisories import (
+    Advisory,
+    mutable_image_warnings,
+    secret_warnings,
+    summary,
+    variable_warnings,
+)
 from registry.errors import Conflict
 from registry.state import OK, dangling_warning, state_of
 
@@ -48,6 +54,7 @@ class Component:
     build: dict[str, Any]
     sha256: str
     files: tuple[AttachedFile, ...] = ()  # env files published with the fragment
+    secrets: tuple[str, ...] = ()  # secret-looking literals found at publish: "path (kind)"
 
     def stored_files(self) -> dict[str, str]:
         """{path as the fragment writes it (normalised): path in the version's tree}."""
@@ -211,18 +218,21 @@ def assemble(
     return Assembly(yamlio.dump(ordered), warnings, state, reason)
 
 
-_ADVICE: LRU[tuple[str, str], list[Advisory]] = LRU(4096)
+_ADVICE: LRU[tuple[str, str, tuple[str, ...]], list[Advisory]] = LRU(4096)
 
 
 def _advisories(comp: Component) -> list[Advisory]:
     """A component's variable and mutable-image warnings, cached: they depend only on its
     fragment (sha256) and its recorded images, and most components are the same as in the
     version before."""
-    key = (comp.sha256, compact_json(comp.build.get("images")))
+    key = (comp.sha256, compact_json(comp.build.get("images")), comp.secrets)
     found = _ADVICE.get(key)
     if found is None:
         found = _ADVICE.put(
-            key, variable_warnings(comp.spec) + mutable_image_warnings(comp.spec, comp.build)
+            key,
+            secret_warnings(comp.secrets)
+            + variable_warnings(comp.spec)
+            + mutable_image_warnings(comp.spec, comp.build),
         )
     return found
 

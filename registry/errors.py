@@ -189,6 +189,14 @@ class Locked(RegistryError):
     error = "locked"
 
 
+class SecretsRefused(RegistryError):
+    """A fragment carries secret-looking literals and the policy says refuse (details:
+    ``findings``, each a path and a kind, never a value)."""
+
+    status = 422
+    error = "secrets_refused"
+
+
 class InvalidRecord(RegistryError):
     """A deployment report names what the registry does not have (an unknown version)."""
 

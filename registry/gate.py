@@ -52,6 +52,8 @@ class Policy:
     from_releases: tuple[str, ...] = ()  # promotions only from these releases (empty: any)
     approvals: int = 0  # approvals the source version needs (distinct identities)
     healthy_in: tuple[str, ...] = ()  # environments where it must have deployed healthy
+    secrets: str | None = None  # "warn" | "refuse" a publish with secret-looking literals;
+    # None: the registry's CONSIGN_SECRETS (registry/secretpolicy.py)
     set_by: str = ""  # the identity (or, on an open registry, the `by`) that set it
     set_at: str = ""
 
@@ -61,6 +63,7 @@ class Policy:
             "from_releases": list(self.from_releases),
             "approvals": self.approvals,
             "healthy_in": list(self.healthy_in),
+            "secrets": self.secrets,
             "set_by": self.set_by,
             "set_at": self.set_at,
         }
@@ -72,13 +75,20 @@ class Policy:
             from_releases=tuple(data.get("from_releases") or ()),
             approvals=int(data.get("approvals") or 0),
             healthy_in=tuple(data.get("healthy_in") or ()),
+            secrets=str(data["secrets"]) if data.get("secrets") else None,
             set_by=str(data.get("set_by") or ""),
             set_at=str(data.get("set_at") or ""),
         )
 
     @property
     def empty(self) -> bool:
-        return not (self.promotion_only or self.from_releases or self.approvals or self.healthy_in)
+        return not (
+            self.promotion_only
+            or self.from_releases
+            or self.approvals
+            or self.healthy_in
+            or self.secrets
+        )
 
 
 @dataclass(frozen=True)

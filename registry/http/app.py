@@ -12,6 +12,7 @@ from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
 from consign.compose.errors import ComposeError
+from registry import secretpolicy
 from registry.errors import OCIError, RegistryError, from_compose
 from registry.http import config as cfg
 from registry.http import metrics, storage
@@ -35,6 +36,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     for key in cfg.INTEGER_KEYS:  # a bad number fails here, not at the first request
         app.config[key] = cfg.positive_int(app.config, key)
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_BODY_BYTES"]
+    app.config["SECRETS"] = secretpolicy.parse_setting(app.config["SECRETS"])  # bad: no start
     app.json = StandardJSON(app)
 
     tokens = Tokens.from_entries(

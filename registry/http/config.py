@@ -42,6 +42,9 @@ DEFAULTS: dict[str, Any] = {
     "ANNOUNCE_OPEN_PUBLISH": True,
     # fsync objects and refs before a publish answers (see registry/store/packwriter.py)
     "DURABLE": True,
+    # What a publish's secret-looking literals do when the release's policy does not say:
+    # warn | refuse (registry/secretpolicy.py, docs/secrets.md)
+    "SECRETS": "warn",
     # The web UI (registry/http/views/ui): the key signing its session cookie and CSRF tokens
     # (when neither is set, a random key is kept in the repository folder, see ui/setup.py),
     # the Rundeck deploy link, the trusted reverse proxy's identity header (off when empty).

@@ -41,6 +41,7 @@ from registry.store.types import (
     PromoteOutcome,
     Promotion,
     PublishOutcome,
+    SecretsFound,
     ServiceRecord,
     Target,
     VersionInfo,
@@ -58,6 +59,7 @@ __all__ = [
     "PromoteOutcome",
     "Promotion",
     "PublishOutcome",
+    "SecretsFound",
     "ServiceRecord",
     "Target",
     "VersionInfo",
@@ -98,11 +100,13 @@ class DescriptorStore:
         self.gatekeeper = ReleaseGate(self.repository, self.published, self.deployments_of_version)
         self.oci = OCILayers(self.repository, self.published)
 
-    def _admit(self, targets: Sequence[Target]) -> None:
+    def _admit(self, targets: Sequence[Target], secrets: SecretsFound | None = None) -> None:
         """What a publish must pass before it writes (under the writer lock): each target's
-        gate (freeze, promotion-only policy), then the OCI names of new ones."""
+        gate (freeze, promotion-only policy, secrets policy), then the OCI names of new ones."""
         for t in targets:
             self.gatekeeper.admit_publish(t)
+            if secrets is not None and secrets.findings:
+                self.gatekeeper.admit_secrets(t, secrets.findings, secrets.default)
         self.oci.check_names(targets)
 
     def repo_path(self) -> Path:
@@ -169,8 +173,9 @@ class DescriptorStore:
         spec: dict[str, Any],
         build: dict[str, Any],
         files: Mapping[str, bytes] | None = None,
+        secrets: SecretsFound | None = None,
     ) -> list[PublishOutcome]:
-        return self.published.publish(targets, component, fragment, spec, build, files)
+        return self.published.publish(targets, component, fragment, spec, build, files, secrets)
 
     # -- the gate (self.gatekeeper) --------------------------------------------------------
 

@@ -139,6 +139,8 @@ def component_record(c: ComponentInfo) -> dict[str, Any]:
             {"path": f.path, "stored": f.stored, "sha256": f.sha256, "size": f.size, "blob": f.blob}
             for f in c.files
         ]
+    if c.secrets:
+        record["secrets"] = list(c.secrets)
     return record
 
 
@@ -155,6 +157,7 @@ def _component_of(record: Mapping[str, Any]) -> ComponentInfo:
             )
             for f in record.get("files") or ()
         ),
+        secrets=tuple(str(s) for s in record.get("secrets") or ()),
     )
 
 

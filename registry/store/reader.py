@@ -161,6 +161,7 @@ class Reader:
                     build=item.build,
                     sha256=item.sha256,
                     files=tuple(AttachedFile(f.path, f.sha256, f.size, f.blob) for f in item.files),
+                    secrets=item.secrets,
                 )
             )
         return self._components.put(commit, result) if only is None else result

@@ -8,6 +8,7 @@ from typing import Any
 
 from consign.compose import refnames
 from consign.compose.errors import InvalidName
+from registry import secretpolicy
 from registry.closest import closest, suggestion
 from registry.errors import BadRequest, GateRefused, Locked, NotFound, ReleaseMissing
 from registry.gate import (
@@ -68,6 +69,14 @@ class ReleaseGate:
                 ".../releases/{release}/promotions",
                 details={"application": target.application, "release": target.release},
             )
+
+    def admit_secrets(self, target: Target, findings: Sequence[str], default: str) -> None:
+        """SecretsRefused (422, naming each path, never a value) when the release's policy,
+        or else the registry's ``default``, refuses secret-looking literals."""
+        policy = self._gate.state(target.application, target.release).policy
+        chosen = secretpolicy.effective(policy.secrets if policy else None, default)
+        if findings and chosen == secretpolicy.REFUSE:
+            raise secretpolicy.refusal(target.application, target.release, findings, policy)
 
     def _change_gate(
         self,
@@ -286,4 +295,6 @@ def _describe_policy(policy: Policy) -> str:
         parts.append(f"{policy.approvals} approval(s)")
     if policy.healthy_in:
         parts.append("healthy in " + ", ".join(policy.healthy_in))
+    if policy.secrets:
+        parts.append(f"secrets: {policy.secrets}")
     return "; ".join(parts) or "no conditions"

@@ -33,6 +33,7 @@ class ComponentInfo:
     services: tuple[str, ...]
     fragment: str
     files: tuple[FileInfo, ...] = ()
+    secrets: tuple[str, ...] = ()  # secret-looking literals found at publish: "path (kind)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +76,15 @@ class VersionInfo:
 class Target:
     application: str
     release: str
+
+
+@dataclass(frozen=True)
+class SecretsFound:
+    """A publish's secret-looking literals (``path (kind)``, never a value) and the
+    registry's policy for them when the release has none (registry/secretpolicy.py)."""
+
+    findings: tuple[str, ...]
+    default: str = "warn"
 
 
 @dataclass(frozen=True)

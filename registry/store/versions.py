@@ -17,7 +17,7 @@ from registry.errors import BadRequest, NotFound
 from registry.store import layout, versionwriter
 from registry.store.layout import tag_name
 from registry.store.repository import GitRepository
-from registry.store.types import PublishOutcome, Target, VersionInfo
+from registry.store.types import PublishOutcome, SecretsFound, Target, VersionInfo
 
 NUMBERED = 1024  # numbered versions whose (VersionInfo, descriptor bytes) stay in memory
 # A page of the versions listing. Each version carries every component with its build
@@ -25,7 +25,7 @@ NUMBERED = 1024  # numbered versions whose (VersionInfo, descriptor bytes) stay 
 # where 100 were ~900 KB and ~20 ms; older versions are one `before=` away.
 DEFAULT_LIMIT = 20
 
-Admission = Callable[[Sequence[Target]], None]
+Admission = Callable[[Sequence[Target], SecretsFound | None], None]
 
 
 class Versions:
@@ -205,11 +205,14 @@ class Versions:
         spec: dict[str, Any],
         build: dict[str, Any],
         files: Mapping[str, bytes] | None = None,
+        secrets: SecretsFound | None = None,
     ) -> list[PublishOutcome]:
         """Publish one fragment to every target, atomically (see ARCHITECTURE.md).
 
         ``files``: env files published with the fragment, {normalised path as referenced:
-        bytes} (checked by the caller: :func:`consign.compose.envfiles.confine`)."""
+        bytes} (checked by the caller: :func:`consign.compose.envfiles.confine`). ``secrets``:
+        the fragment's secret-looking literals and the registry's policy default; each
+        target's policy may refuse them (SecretsRefused, nothing written)."""
         files = dict(sorted((files or {}).items()))
         if not targets:
             raise BadRequest("publish needs at least one application/release target")
@@ -225,9 +228,10 @@ class Versions:
             build=dict(build),
             sha256=hashlib.sha256(fragment.encode()).hexdigest(),
             files=tuple(AttachedFile.of(path, data) for path, data in files.items()),
+            secrets=secrets.findings if secrets is not None else (),
         )
         with self._repo.writing():
-            self._admit(unique)  # under the lock: a freeze or policy set now is seen
+            self._admit(unique, secrets)  # under the lock: a freeze or policy set now is seen
             outcomes = versionwriter.publish(
                 self._repo.objects,
                 self._repo.refs,

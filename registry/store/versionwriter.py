@@ -60,10 +60,11 @@ def plan(
     before = next((c for c in current if c.name == name), None)
     if before is None and explicit is None:  # a new component named after its first service
         names.check_new(name, "component")
-    same = before and (before.sha256, before.build, before.files) == (
+    same = before and (before.sha256, before.build, before.files, before.secrets) == (
         new.sha256,
         new.build,
         new.files,
+        new.secrets,
     )
     if tip and same:
         existing = reader.info(tip)
@@ -113,6 +114,7 @@ def component_info(c: Component) -> ComponentInfo:
         services=tuple(str(s) for s in c.spec.get("services") or {}),
         fragment=f"{manifest.FRAGMENTS}/{fragment_file(c.name)}",
         files=tuple(FileInfo(f.path, stored[f.path], f.sha256, f.size, f.blob) for f in c.files),
+        secrets=c.secrets,
     )
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from registry import secretpolicy
 from registry.gate import iso, parse_iso
 from registry.http.parsing.fields import (
     boolean,
@@ -68,10 +69,13 @@ class PolicyRequest:
     approvals: int
     healthy_in: tuple[str, ...]
     by: str
+    secrets: str | None = None  # warn | refuse; None: the registry's CONSIGN_SECRETS
 
 
 def parse_policy(body: dict[str, Any], release: str) -> PolicyRequest:
-    check_fields(body, (), ("promotion_only", "from_releases", "approvals", "healthy_in", "by"))
+    check_fields(
+        body, (), ("promotion_only", "from_releases", "approvals", "healthy_in", "by", "secrets")
+    )
     promotion_only = boolean(body.get("promotion_only", False), "promotion_only")
     approvals = whole_number(body.get("approvals", 0), "approvals", low=0, high=MAX_APPROVALS)
     from_releases = name_list(body.get("from_releases"), "from_releases", at_least_one=False)
@@ -82,7 +86,17 @@ def parse_policy(body: dict[str, Any], release: str) -> PolicyRequest:
         )
     healthy_in = name_list(body.get("healthy_in"), "healthy_in", at_least_one=False)
     who = by(body, required=False)
-    return PolicyRequest(promotion_only, from_releases, approvals, healthy_in, who)
+    secrets = _secrets(body.get("secrets"))
+    return PolicyRequest(promotion_only, from_releases, approvals, healthy_in, who, secrets)
+
+
+def _secrets(value: Any) -> str | None:
+    """``"warn"`` or ``"refuse"``; None (absent or null): the registry's CONSIGN_SECRETS."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or value not in secretpolicy.CHOICES:
+        raise fail(f"secrets must be one of {', '.join(secretpolicy.CHOICES)} or null", "secrets")
+    return value
 
 
 @dataclass(frozen=True)

@@ -93,6 +93,7 @@ def put_policy(application: str, release: str) -> Response:
         from_releases=req.from_releases,
         approvals=req.approvals,
         healthy_in=req.healthy_in,
+        secrets=req.secrets,
         set_by=_who(identity, req.by),
         set_at=iso(utc_now()),
     )

@@ -11,13 +11,19 @@ from consign.compose.envfiles import check_attached
 from consign.compose.fragments import decode_fragment, parse_fragment
 from consign.compose.yamlio import Limits
 from registry import names
-from registry.advisories import mutable_image_warnings, variable_warnings
+from consign.secrets import findings
+from registry.advisories import (
+    mutable_image_warnings,
+    secret_warnings,
+    summary,
+    variable_warnings,
+)
 from registry.http.auth import require_publish
 from registry.http.parsing.fields import parse_json_body
 from registry.http.parsing.publish import PublishLimits, PublishRequest, parse_publish
 from registry.http.storage import get_store
 from registry.http.views.serialize import published_json
-from registry.store import Target
+from registry.store import SecretsFound, Target
 
 bp = Blueprint("publish", __name__)
 
@@ -87,9 +93,14 @@ def publish_fragment() -> Response:
     limits = Limits(max_expanded_bytes=int(current_app.config["MAX_FRAGMENT_BYTES"]))
     spec, warnings = parse_fragment(text, limits)
     warnings += check_attached(spec, req.files)
+    found = tuple(f.describe() for f in findings.in_fragment(spec, req.files))
+    warnings += summary(secret_warnings(found))[0]  # paths and kinds, never a value
     warnings += [a.text for a in variable_warnings(spec) + mutable_image_warnings(spec, req.build)]
     targets = [Target(app, rel) for app, rel in req.targets]
-    outcomes = get_store().publish(targets, req.component, text, spec, req.build, req.files)
+    secrets = SecretsFound(found, str(current_app.config["SECRETS"]))
+    outcomes = get_store().publish(
+        targets, req.component, text, spec, req.build, req.files, secrets
+    )
 
     created = [o for o in outcomes if o.created]
     g.consign_created = [

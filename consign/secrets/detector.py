@@ -1,0 +1,119 @@
+"""The detector of secret-looking literal values: Yelp's ``detect-secrets``, configured once.
+
+Its plugins are used through their Python API on strings (never files): each literal is
+handed over as one YAML-like line ``KEY: "value"`` (or ``"value"`` without a key), so the
+keyword plugin sees the name and the entropy plugins see a quoted string. The plugins are
+built once per process (:func:`plugins`); a value costs tens of microseconds.
+
+What is left out, and why (docs/secrets.md, "Found at publish"):
+
+- ``Public IP (ipv4)``: an address is not a secret.
+- a ``${VAR}`` or ``$VAR`` (and ``$$``-escaped text, the container's own variables): the
+  value comes from elsewhere; only the literal text around such a reference is looked at.
+- a keyword hit whose value is a path (``MYSQL_PASSWORD_FILE: /run/secrets/db``), a
+  reference to another variable, a boolean, a number or a placeholder shorter than 2
+  characters: the keyword plugin's own heuristics say so for code; these are Compose's.
+- detect-secrets' heuristic filters for ids, UUIDs, sequences and templates.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from detect_secrets.filters import heuristic
+from detect_secrets.plugins.base import BasePlugin
+from detect_secrets.plugins.high_entropy_strings import (
+    Base64HighEntropyString,
+    HexHighEntropyString,
+)
+from detect_secrets.plugins.keyword import KeywordDetector
+
+#: Entropy limits (bits per character), detect-secrets' defaults: lower finds more noise.
+BASE64_LIMIT = 4.5
+HEX_LIMIT = 3.0
+#: Plugins not used: an IP address is not a secret.
+LEFT_OUT = frozenset({"Public IP (ipv4)"})
+#: The line handed to the plugins is read as YAML (keyword: ``key: value``).
+_FILENAME = "fragment.yaml"
+
+_REFERENCE = re.compile(r"\$\$\{[^}]*\}?|\$\$[A-Za-z_]\w*|\$\{[^}]*\}?|\$[A-Za-z_]\w*|\$\$")
+_PATH = re.compile(r"^(/|\./|\.\./|~/)[^\s]*$")
+_PLAIN_WORDS = frozenset({"true", "false", "yes", "no", "on", "off", "null", "none", "changeme"})
+
+
+#: When several plugins flag one value, the kind named is the most telling: a format
+#: (AWS, GitHub, ...) before a keyword before a mere high entropy.
+_VAGUE = ("Secret Keyword", "Hex High Entropy String", "Base64 High Entropy String")
+
+
+def _rank(kind: str) -> int:
+    return _VAGUE.index(kind) + 1 if kind in _VAGUE else 0
+
+
+@functools.cache
+def plugins() -> tuple[BasePlugin, ...]:
+    """Every detect-secrets plugin but those LEFT_OUT, built once (entropy limits above)."""
+    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
+
+    built: list[BasePlugin] = []
+    for kind, cls in sorted(get_mapping_from_secret_type_to_class().items()):
+        if kind in LEFT_OUT:
+            continue
+        if cls is Base64HighEntropyString:
+            built.append(cls(limit=BASE64_LIMIT))
+        elif cls is HexHighEntropyString:
+            built.append(cls(limit=HEX_LIMIT))
+        else:
+            built.append(cls())
+    return tuple(built)
+
+
+def literal_parts(value: str) -> list[str]:
+    """The literal text of a Compose value: what is left between its variable references
+    (``${VAR}``, ``$VAR``, ``$$`` and what it escapes), each part on its own."""
+    return [part for part in _REFERENCE.split(value) if part.strip()]
+
+
+def _kept(secret: str, line: str, plugin: BasePlugin) -> bool:
+    if heuristic.is_sequential_string(secret) or heuristic.is_potential_uuid(secret):
+        return False
+    if heuristic.is_templated_secret(secret) or heuristic.is_likely_id_string(secret, line, plugin):
+        return False
+    if isinstance(plugin, KeywordDetector):
+        bare = secret.strip("'\"")
+        if len(bare) < 2 or bare.lower() in _PLAIN_WORDS or _PATH.match(bare):
+            return False
+        if heuristic.is_indirect_reference(line) or re.fullmatch(r"[\d.]+", bare):
+            return False
+    return True
+
+
+def _line(key: str | None, text: str) -> str:
+    quoted = text.replace("\\", "\\\\").replace('"', '\\"')
+    return f'{key}: "{quoted}"' if key else f'"{quoted}"'
+
+
+def scan(value: Any, key: str | None = None) -> tuple[str, ...]:
+    """The kinds of secret ``value`` looks like (most telling first; empty: none), for one
+    literal (only strings and numbers are looked at) named ``key`` (an environment
+    variable, a label, a ``--flag``). The value itself is never kept."""
+    if isinstance(value, bool) or value is None or not isinstance(value, (str, int, float)):
+        return ()
+    kinds: set[str] = set()
+    for part in literal_parts(str(value)):
+        line = _line(key, part)
+        for plugin in plugins():
+            for found in _analyze(plugin, line):
+                secret = str(found.secret_value or "")
+                if secret and secret in part and _kept(secret, line, plugin):
+                    kinds.add(str(found.type))
+    return tuple(sorted(kinds, key=lambda k: (_rank(k), k)))
+
+
+def _analyze(plugin: BasePlugin, line: str) -> Iterator[Any]:
+    # The plugins' verification (network calls) stays off: it is a filter in detect-secrets'
+    # global settings, which nothing here enables.
+    yield from plugin.analyze_line(filename=_FILENAME, line=line, line_number=0)
