@@ -34,6 +34,8 @@ import click
 from consign.errors import PublishError, exits
 from consign.interpolation import InterpolationError
 from consign.interpolation import interpolate as resolve
+from consign.interpolation import variables
+from consign.secrets.names import is_secret_name
 from consign.registry_url import REGISTRY_URL
 from consign.registryclient import ca_file_option
 from consign.registryclient.sending import PublishResult, RetryPolicy, SendFailed, send_json
@@ -99,20 +101,37 @@ def build_payload(
     return payload
 
 
-def prepare(text: bytes, values: dict[str, str], *, interpolate: bool) -> bytes:
+@dataclass(frozen=True)
+class Prepared:
+    """The fragment as sent, and the secret-named variables left in it for the deploy host."""
+
+    text: bytes
+    left: tuple[str, ...] = ()
+
+
+def prepare(text: bytes, values: dict[str, str], *, interpolate: bool) -> Prepared:
     """The fragment with variables resolved: only the ``--set`` ones, or (``interpolate``)
-    every one, from ``values`` then the environment. Comments and layout are kept."""
+    every one, from ``values`` then the environment. Comments and layout are kept.
+
+    A variable whose name marks a secret (:func:`consign.secrets.names.is_secret_name`:
+    ``DB_PASSWORD``, ``API_TOKEN``) is never resolved, not even by ``--set``: a CI agent's
+    secret baked into the fragment would sit in the registry's history for every reader.
+    It stays ``${VAR}`` for the deploy host, and ``left`` names it."""
     if not values and not interpolate:
-        return text
+        return Prepared(text)
 
     def lookup(name: str) -> str | None:
         return values[name] if name in values else os.environ.get(name)
 
-    only = None if interpolate else set(values)
     problems: list[str] = []
+    left: dict[str, None] = {}
 
     def change(value: str) -> str:
         try:
+            wanted = variables(value) if interpolate else list(values)
+            secret = [n for n in wanted if is_secret_name(n)]
+            left.update(dict.fromkeys(n for n in secret if n in variables(value)))
+            only = {n for n in wanted if n not in secret}
             return resolve(value, lookup, only=only)
         except InterpolationError as e:
             problems.append(str(e))
@@ -121,7 +140,16 @@ def prepare(text: bytes, values: dict[str, str], *, interpolate: bool) -> bytes:
     resolved = rewrite_values(text.decode("utf-8"), change)
     if problems:
         raise InterpolationError("; ".join(dict.fromkeys(problems)))
-    return resolved.encode("utf-8")
+    return Prepared(resolved.encode("utf-8"), tuple(left))
+
+
+def left_line(left: tuple[str, ...]) -> str:
+    """What the command says about the secret-named variables it did not resolve."""
+    names = ", ".join(f"${{{n}}}" for n in left)
+    return (
+        f"left {names} for the deploy host to resolve: the name marks a secret "
+        "(CONSIGN_SECRET_NAMES), so it is not baked into the registry's history"
+    )
 
 
 def component_line(result: PublishResult, explicit: str | None) -> str | None:
@@ -242,7 +270,9 @@ def _fail_on_kinds(
     envvar="CONSIGN_INTERPOLATE",
     default=False,
     help="Resolve every ${VAR} with Compose's rules from --set, then the environment "
-    "(Bamboo's bamboo_*); an unset variable without a default fails the publish.",
+    "(Bamboo's bamboo_*); an unset variable without a default fails the publish. A name "
+    "marking a secret (password, secret, passphrase, token, key; CONSIGN_SECRET_NAMES) is "
+    "never resolved, by this or --set: it stays ${VAR} for the deploy host.",
 )
 @click.option(
     "--pin-images/--no-pin-images",
@@ -372,7 +402,10 @@ def _publish(job: Publication) -> None:
     except BuildInfoError as e:
         fail(str(e))
     try:
-        text = prepare(text, values, interpolate=how.interpolate)
+        prepared = prepare(text, values, interpolate=how.interpolate)
+        text = prepared.text
+        if prepared.left:
+            click.echo(f"warning: {left_line(prepared.left)}", err=True)
         if how.pin_images:
             pinned, images, notes = pin_fragment(text.decode("utf-8"), engine_inspect())
             text = pinned.encode("utf-8")

@@ -62,6 +62,14 @@ def _variable(text: str) -> bool:
     return "is left as is: resolved on the deploy host" in text
 
 
+#: The registry's text of secret-looking literals (registry.advisories.SECRETS_PREFIX).
+_SECRETS = "secret-looking literals"
+
+
+def _secrets(text: str) -> bool:
+    return text.startswith(_SECRETS)
+
+
 def _env_file(text: str) -> bool:
     return "which was not attached" in text
 
@@ -103,6 +111,12 @@ KINDS: tuple[Kind, ...] = (
         _mutable,
     ),
     Kind("variables", "a ${VAR} left for the deploy host to resolve", _variable),
+    Kind(
+        "secrets",
+        "a secret-looking literal (a password, key or token written in the fragment or an "
+        "attached env file; publish it as ${VAR})",
+        _secrets,
+    ),
     Kind(
         "env-files",
         "an env_file that was not attached (--with-env-files), so it must be on the deploy host",

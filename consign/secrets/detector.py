@@ -9,7 +9,8 @@ What is left out, and why (docs/secrets.md, "Found at publish"):
 
 - ``Public IP (ipv4)``: an address is not a secret.
 - a ``${VAR}`` or ``$VAR`` (and ``$$``-escaped text, the container's own variables): the
-  value comes from elsewhere; only the literal text around such a reference is looked at.
+  value comes from elsewhere; only the literal text around such a reference is looked at,
+  and not by the keyword plugin (the name says the variable is the secret).
 - a keyword hit whose value is a path (``MYSQL_PASSWORD_FILE: /run/secrets/db``), a
   reference to another variable, a boolean, a number or a placeholder shorter than 2
   characters: the keyword plugin's own heuristics say so for code; these are Compose's.
@@ -103,9 +104,17 @@ def scan(value: Any, key: str | None = None) -> tuple[str, ...]:
     if isinstance(value, bool) or value is None or not isinstance(value, (str, int, float)):
         return ()
     kinds: set[str] = set()
-    for part in literal_parts(str(value)):
+    text = str(value)
+    parts = literal_parts(text)
+    # With a variable in it, the value's secret is the variable: the text around it
+    # (``postgres://app:${DB_PASSWORD}@db``) is structure, which the keyword plugin (a guess
+    # from the name) would flag; formats and entropy still speak for themselves.
+    referenced = parts != [text]
+    for part in parts:
         line = _line(key, part)
         for plugin in plugins():
+            if referenced and isinstance(plugin, KeywordDetector):
+                continue
             for found in _analyze(plugin, line):
                 secret = str(found.secret_value or "")
                 if secret and secret in part and _kept(secret, line, plugin):

@@ -3,9 +3,10 @@
 The places (docs/secrets.md): per service ``environment`` and ``labels`` (mapping or list
 form ``KEY=VALUE``), ``command`` and ``entrypoint`` (a string, split into words, or a list),
 ``healthcheck.test``, ``build.args`` (both forms). A word ``--flag=value`` is the value of
-``--flag``; a word after a ``--flag`` word is that flag's value. Paths read
-``web.environment.MYSQL_ROOT_PASSWORD``, ``api.command[3]`` (list index, or the word's index
-in a string command).
+``--flag``; a word after a ``--flag`` word is that flag's value; a list item holding a shell
+line (``CMD-SHELL``, ``sh -c``) is read word by word too. Paths read
+``web.environment.MYSQL_ROOT_PASSWORD``, ``api.command[3]`` (the list's index, or the word's
+index in a string command).
 
 A :class:`Literal` knows the string that holds it and its span there, so the value (only
 the value: never the key) can be masked in place (:mod:`consign.secrets.masking`).
@@ -69,15 +70,22 @@ def _command(where: str, container: Any, field: str) -> Iterator[Literal]:
     """A command (``container[field]``): each word; ``--flag=value`` and ``--flag value``
     read as a value named ``--flag``."""
     value = _plain(container[field])
-    words: list[tuple[str, Any, Any, int]]  # word, holder, slot, offset in holder[slot]
+    # word, its index in the path, holder, slot, offset in holder[slot]
+    words: list[tuple[str, int, Any, Any, int]]
     if isinstance(value, str):
-        words = [(m.group(), container, field, m.start()) for m in _WORD.finditer(value)]
-    elif isinstance(value, list):
-        words = [(str(w), value, i, 0) for i, w in enumerate(value) if _scalar(w) is not None]
+        found = _WORD.finditer(value)
+        words = [(m.group(), i, container, field, m.start()) for i, m in enumerate(found)]
+    elif isinstance(value, list):  # an item may itself be a shell line (CMD-SHELL, sh -c)
+        words = [
+            (m.group(), i, value, i, m.start())
+            for i, item in enumerate(value)
+            if isinstance(item, str)
+            for m in _WORD.finditer(item)
+        ]
     else:
         return
     previous: str | None = None
-    for index, (word, holder, slot, offset) in enumerate(words):
+    for word, index, holder, slot, offset in words:
         path, end = f"{where}[{index}]", offset + len(word)
         if word.startswith("-") and "=" in word:
             key, _, rest = word.partition("=")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from consign.secrets.masking import masked
 from registry import diffing
 from registry.errors import BadRequest, NotFound
 from registry.http.auth import require_read
@@ -107,9 +108,9 @@ def diff(application: str, release: str) -> Response:
             "from": from_number,
             "to": to_info.number,
             **by_kind,
-            "diff": diffing.unified(
-                from_text.decode("utf-8"),
-                to_text.decode("utf-8"),
+            "diff": diffing.unified(  # secret-looking literals masked (docs/secrets.md)
+                masked(from_text.decode("utf-8")),
+                masked(to_text.decode("utf-8")),
                 f"{from_app}/{from_rel}/{from_number}/docker-compose.yml",
                 f"{application}/{release}/{to_info.number}/docker-compose.yml",
             ),

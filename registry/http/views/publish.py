@@ -10,8 +10,8 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from consign.compose.envfiles import check_attached
 from consign.compose.fragments import decode_fragment, parse_fragment
 from consign.compose.yamlio import Limits
-from registry import names
 from consign.secrets import findings
+from registry import names
 from registry.advisories import (
     mutable_image_warnings,
     secret_warnings,

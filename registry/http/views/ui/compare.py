@@ -9,6 +9,7 @@ from flask import render_template, request
 from flask.typing import ResponseReturnValue
 
 from consign import builds
+from consign.secrets.masking import masked
 from registry import diffing, finding
 from registry.errors import BadRequest
 from registry.http.parsing.fields import parse_version
@@ -65,7 +66,8 @@ def diff() -> ResponseReturnValue:
         diffing.to_compare(old.components, new.components),
     )
     changes = diffing.compare_services(old.components, new.components, old_specs, new_specs)
-    hunks = diffing.side_by_side(old_text.decode("utf-8"), new_text.decode("utf-8"))
+    # the descriptors as people may see them: secret-looking literals masked
+    hunks = diffing.side_by_side(masked(old_text.decode("utf-8")), masked(new_text.decode("utf-8")))
     query = urlencode(
         {
             "from_application": from_app,

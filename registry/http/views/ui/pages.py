@@ -9,6 +9,7 @@ from flask import current_app, jsonify, redirect, render_template, request, sess
 from flask.typing import ResponseReturnValue
 
 from consign import builds
+from consign.secrets.masking import masked
 from registry.http.parsing.fields import parse_int_arg, parse_version
 from registry.http.storage import get_store
 from registry.http.views.ui import identity, links, whereabouts
@@ -177,7 +178,7 @@ def version(application: str, release: str, version: str) -> ResponseReturnValue
         latest=latest,
         components=[(c, builds.describe(c.build)) for c in info.components],
         made_by=builds.describe(info.build),
-        descriptor_html=yaml_html(text.decode("utf-8")),
+        descriptor_html=yaml_html(masked(text.decode("utf-8"))),
         git=git_commands(info),
         deploy=deploy_command(info),
         rundeck=links.rundeck(template, application, release, number),
