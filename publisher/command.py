@@ -32,13 +32,12 @@ from urllib.parse import urlsplit
 import click
 
 from consign.errors import PublishError, exits
-from consign.interpolation import InterpolationError
+from consign.interpolation import InterpolationError, variables
 from consign.interpolation import interpolate as resolve
-from consign.interpolation import variables
-from consign.secrets.names import is_secret_name
 from consign.registry_url import REGISTRY_URL
 from consign.registryclient import ca_file_option
 from consign.registryclient.sending import PublishResult, RetryPolicy, SendFailed, send_json
+from consign.secrets.names import is_secret_name
 from publisher import failon
 from publisher.attach import AttachError, env_files
 from publisher.buildinfo import BuildInfoError, collect, parse_pairs

@@ -21,7 +21,10 @@ JWT = (
     "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJjYW5hcnkiLCJpYXQiOjE1MTYyMzkwMjJ9."
     "Kq3nV8xR2mW5tY7uB0cE4gH6jL9pS1dF3aZ5xC7vB9n"
 )
-RSA = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAzq8wX2vB6nR4tY9u\n-----END RSA PRIVATE KEY-----\n"
+RSA = (
+    "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAzq8wX2vB6nR4tY9u\n"
+    "-----END RSA PRIVATE KEY-----\n"
+)
 ENTROPY = "Xk3Jd9fLq2pZ8wNv4TbR7yHcW6mE1sQ5uA0o"
 PASSWORD = "hunter2-canary"
 
@@ -100,7 +103,8 @@ def test_every_kind_is_found_where_it_is_and_no_variable_is() -> None:
     ],
 )
 def test_variables_escapes_and_paths_are_never_findings(value: str) -> None:
-    text = f"services:\n  db:\n    image: postgres:16\n    environment:\n      DB_PASSWORD: '{value}'\n"
+    text = "services:\n  db:\n    image: postgres:16\n    environment:\n"
+    text += f"      DB_PASSWORD: '{value}'\n"
     assert findings.in_spec(_spec(text)) == []
     assert detector.scan(value, "DB_PASSWORD") == ()
 
@@ -145,8 +149,8 @@ def test_masking_replaces_values_only_and_says_why() -> None:
 
 
 def test_findings_read_back_from_their_description() -> None:
-    f = findings.Finding("web.labels.a (b)", "Secret Keyword")
-    assert findings.Finding.read(f.describe()) == f
+    f = findings.SecretFinding("web.labels.a (b)", "Secret Keyword")
+    assert findings.SecretFinding.read(f.describe()) == f
 
 
 def test_a_value_costs_little_once_the_plugins_are_built() -> None:

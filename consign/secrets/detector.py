@@ -24,6 +24,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
 from detect_secrets.filters import heuristic
 from detect_secrets.plugins.base import BasePlugin
 from detect_secrets.plugins.high_entropy_strings import (
@@ -57,16 +58,15 @@ def _rank(kind: str) -> int:
 @functools.cache
 def plugins() -> tuple[BasePlugin, ...]:
     """Every detect-secrets plugin but those LEFT_OUT, built once (entropy limits above)."""
-    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
-
     built: list[BasePlugin] = []
-    for kind, cls in sorted(get_mapping_from_secret_type_to_class().items()):
+    mapping: dict[str, type[BasePlugin]] = dict(get_mapping_from_secret_type_to_class())
+    for kind, cls in sorted(mapping.items()):
         if kind in LEFT_OUT:
             continue
         if cls is Base64HighEntropyString:
-            built.append(cls(limit=BASE64_LIMIT))
+            built.append(Base64HighEntropyString(limit=BASE64_LIMIT))
         elif cls is HexHighEntropyString:
-            built.append(cls(limit=HEX_LIMIT))
+            built.append(HexHighEntropyString(limit=HEX_LIMIT))
         else:
             built.append(cls())
     return tuple(built)

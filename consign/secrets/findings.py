@@ -21,7 +21,7 @@ SEPARATOR = " ("
 
 
 @dataclass(frozen=True, order=True)
-class Finding:
+class SecretFinding:
     path: str
     kind: str  # detect-secrets' name of the most telling plugin that flagged it
 
@@ -29,19 +29,19 @@ class Finding:
         return f"{self.path}{SEPARATOR}{self.kind})"
 
     @classmethod
-    def read(cls, text: str) -> Finding:
+    def read(cls, text: str) -> SecretFinding:
         """The inverse of :meth:`describe` (a manifest's record)."""
         path, sep, kind = text.rpartition(SEPARATOR)
         return cls(path, kind.removesuffix(")")) if sep else cls(text, "")
 
 
-def in_spec(spec: Mapping[str, Any]) -> list[Finding]:
+def in_spec(spec: Mapping[str, Any]) -> list[SecretFinding]:
     """The fragment's findings, in the order of its services and fields."""
-    found: list[Finding] = []
+    found: list[SecretFinding] = []
     for literal in literals(spec):
         kinds = detector.scan(literal.value, literal.key)
         if kinds:
-            found.append(Finding(literal.path, kinds[0]))
+            found.append(SecretFinding(literal.path, kinds[0]))
     return list(dict.fromkeys(found))
 
 
@@ -60,17 +60,17 @@ def env_lines(data: bytes) -> Iterator[tuple[str, str]]:
         yield key.strip(), value
 
 
-def in_env_file(service: str, path: str, data: bytes) -> list[Finding]:
+def in_env_file(service: str, path: str, data: bytes) -> list[SecretFinding]:
     """An attached env file's findings, named ``service.env_file:path:KEY``."""
     found = []
     for key, value in env_lines(data):
         kinds = detector.scan(value, key)
         if kinds:
-            found.append(Finding(f"{service}.env_file:{path}:{key}", kinds[0]))
+            found.append(SecretFinding(f"{service}.env_file:{path}:{key}", kinds[0]))
     return list(dict.fromkeys(found))
 
 
-def in_fragment(spec: Mapping[str, Any], files: Mapping[str, bytes]) -> list[Finding]:
+def in_fragment(spec: Mapping[str, Any], files: Mapping[str, bytes]) -> list[SecretFinding]:
     """Every finding of a fragment: its literals, then each attached env file's (``files``:
     {normalised path: bytes}), named after the first service naming the file."""
     found = in_spec(spec)

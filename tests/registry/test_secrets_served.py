@@ -148,7 +148,10 @@ def test_refuse_answers_422_naming_each_path_and_writes_nothing(
         assert secret not in done.stderr + done.stdout
     assert _refs(registry) == before
     # `${VAR}` forms pass the same policy
-    clean = "services:\n  db:\n    image: postgres:16\n    environment:\n      POSTGRES_PASSWORD: ${POSTGRES_PASSWORD}\n"
+    clean = (
+        "services:\n  db:\n    image: postgres:16\n    environment:\n"
+        "      POSTGRES_PASSWORD: ${POSTGRES_PASSWORD}\n"
+    )
     assert _publish(registry, tmp_path, clean, "Vault").returncode == 0
 
 
