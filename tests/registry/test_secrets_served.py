@@ -90,7 +90,10 @@ def test_warn_stores_names_the_paths_and_never_shows_a_value(
     assert v2["warnings"][0] == version["warnings"][0]
     assert "worker.entrypoint[1] (Secret Keyword)" in v2["warnings"][0]
 
+    listing = requests.get(f"{registry.url}/ui/applications/Shop/releases/Dev", timeout=30).text
+    assert 'title="secrets: web.environment.AWS_ACCESS_KEY_ID, ' in listing
     pages = {
+        "release page": listing,
         "version page": requests.get(
             f"{registry.url}/ui/applications/Shop/releases/Dev/versions/1", timeout=30
         ).text,
