@@ -11,7 +11,7 @@ import pytest
 from consign.compose import yamlio
 from consign.compose.fragments import parse_fragment
 from consign.secrets import detector, findings
-from consign.secrets.masking import HINT, MASK, masked
+from consign.secrets.masking import HINT, MASK, UNREADABLE, masked
 
 # Fake keys shaped right (none is real): one per detector kind the issue names.
 AWS = "AKIAZ7QRSTUVWXYZ2345"
@@ -163,3 +163,7 @@ def test_a_value_costs_little_once_the_plugins_are_built() -> None:
         detector.scan(PASSWORD, "MYSQL_PASSWORD")
     assert detector.plugins() is first
     assert (time.perf_counter() - start) / 50 < 0.05
+
+
+def test_a_text_that_cannot_be_read_is_not_shown() -> None:
+    assert masked("services: [unclosed\n  password: hunter2-canary") == UNREADABLE

@@ -17,12 +17,15 @@ from typing import Any
 
 from consign.cache import LRU
 from consign.compose import yamlio
+from consign.compose.errors import InvalidFragment
 from consign.secrets import detector
 from consign.secrets.literals import Literal, literals
 
 MASK = "••••••"
 HINT = "secret-looking literal: publish it as ${VAR}"
 _NOTE = f"  # {HINT}"
+#: What is shown of a text that cannot be read (so cannot be masked): nothing of it.
+UNREADABLE = "# not shown: this text cannot be read as YAML, so its secrets cannot be masked\n"
 
 _MASKED: LRU[str, str] = LRU(256)  # sha256 of a descriptor -> its masked text
 
@@ -48,8 +51,7 @@ def mask_in_place(found: list[Literal]) -> None:
 
 def masked(text: str) -> str:
     """``text`` (a stored descriptor) with every secret-looking literal masked; the text
-    itself when there is none (or it cannot be read as YAML: nothing is shown then that
-    was not shown before)."""
+    itself when there is none; UNREADABLE when it cannot be read as YAML."""
     key = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
     cached = _MASKED.get(key)
     if cached is not None:
@@ -60,8 +62,8 @@ def masked(text: str) -> str:
 def _mask(text: str) -> str:
     try:
         doc = yamlio.load(text, limits=yamlio.STORED)
-    except Exception:
-        return text
+    except InvalidFragment:  # never for a descriptor the registry wrote; shown as nothing
+        return UNREADABLE
     if not isinstance(doc, dict):
         return text
     found = flagged(doc)
