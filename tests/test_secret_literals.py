@@ -167,3 +167,17 @@ def test_a_value_costs_little_once_the_plugins_are_built() -> None:
 
 def test_a_text_that_cannot_be_read_is_not_shown() -> None:
     assert masked("services: [unclosed\n  password: hunter2-canary") == UNREADABLE
+
+
+@pytest.mark.parametrize(
+    ("key", "found"),
+    [
+        ("org.opencontainers.image.revision", ()),
+        ("GIT_COMMIT", ()),
+        ("BUILD_SHA", ()),
+        ("API_TOKEN", ("Hex High Entropy String",)),
+        (None, ("Hex High Entropy String",)),
+    ],
+)
+def test_a_commit_id_named_as_one_is_no_finding(key: str | None, found: tuple[str, ...]) -> None:
+    assert detector.scan("3f2a9c41b7e0d8f65a1c2b3d4e5f60718293a4b5", key) == found

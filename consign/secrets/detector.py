@@ -14,7 +14,9 @@ What is left out, and why (docs/secrets.md, "Found at publish"):
 - a keyword hit whose value is a path (``MYSQL_PASSWORD_FILE: /run/secrets/db``), a
   reference to another variable, a boolean, a number or a placeholder shorter than 2
   characters: the keyword plugin's own heuristics say so for code; these are Compose's.
-- detect-secrets' heuristic filters for ids, UUIDs, sequences and templates.
+- detect-secrets' heuristic filters for ids, UUIDs, sequences and templates;
+- a hex string (7 to 64 digits) named as an object id: a commit in a revision label or a
+  build argument (``org.opencontainers.image.revision``, ``GIT_COMMIT``), a digest, a hash.
 """
 
 from __future__ import annotations
@@ -84,6 +86,21 @@ def literal_parts(value: str) -> list[str]:
     return [part for part in _REFERENCE.split(value) if part.strip()]
 
 
+#: A name saying its hex value is an object id, not a key: a commit in a revision label or
+#: build arg (``org.opencontainers.image.revision``, ``GIT_COMMIT``), a digest, a checksum.
+_ID_NAME = re.compile(r"revision|commit|sha|digest|hash|checksum|git_?ref", re.IGNORECASE)
+_HEX_ID = re.compile(r"^[0-9a-fA-F]{7,64}$")
+
+
+def _an_id(key: str | None, secret: str, plugin: BasePlugin) -> bool:
+    return (
+        isinstance(plugin, HexHighEntropyString)
+        and key is not None
+        and bool(_ID_NAME.search(key))
+        and bool(_HEX_ID.match(secret.strip("'\"")))
+    )
+
+
 def _kept(secret: str, line: str, plugin: BasePlugin) -> bool:
     if heuristic.is_sequential_string(secret) or heuristic.is_potential_uuid(secret):
         return False
@@ -140,6 +157,8 @@ def _scan(text: str, key: str | None) -> tuple[str, ...]:
             for found in _analyze(plugin, line):
                 secret = str(found.secret_value or "")
                 if secret and secret in part and _kept(secret, line, plugin):
+                    if _an_id(key, secret, plugin):
+                        continue
                     kinds.add(str(found.type))
     return tuple(sorted(kinds, key=lambda k: (_rank(k), k)))
 
