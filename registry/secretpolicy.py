@@ -30,6 +30,21 @@ def effective(release_policy: str | None, default: str) -> str:
     return release_policy or default
 
 
+def unmet_on_promotion(policy: Any, components: Sequence[Any], number: int) -> list[str]:
+    """A release whose own policy says ``refuse`` takes no promoted version carrying
+    secret-looking literals either (its publishes are refused by the same policy); the
+    reason names the paths, never a value."""
+    if policy is None or policy.secrets != REFUSE:
+        return []
+    paths = [f.rsplit(" (", 1)[0] for c in components for f in c.secrets]
+    if not paths:
+        return []
+    return [
+        f"version {number} carries secret-looking literals ({', '.join(paths)}) and this "
+        "release's policy refuses them"
+    ]
+
+
 def refusal(application: str, release: str, findings: Sequence[str], policy: Any) -> SecretsRefused:
     """The 422 for a refused publish: each finding's path and kind, never a value."""
     said_by = (

@@ -197,6 +197,7 @@ class ReleaseGate:
                 standing,
                 deployments,
             )
+            reasons += secretpolicy.unmet_on_promotion(policy, source_info.components, number)
             if reasons:
                 raise GateRefused(
                     f"cannot promote {source.application}/{source.release} v{number} into "

@@ -71,3 +71,25 @@ def test_old_policies_read_on_and_an_empty_one_is_empty() -> None:
     assert Policy.from_json({**old, "secrets": "refuse"}).secrets == "refuse"
     assert not Policy(secrets="refuse").empty and Policy().empty
     assert Policy.from_json(Policy(secrets="warn").to_json()) == Policy(secrets="warn")
+
+
+def test_a_release_that_refuses_takes_no_promoted_version_carrying_literals(
+    make_app: Any,
+) -> None:
+    client = make_app().test_client()
+    assert publish(client, LITERAL, ["Shop"], ["Dev"]).status_code == 201
+    prod = "/api/applications/Shop/releases/Prod"
+    assert client.put(f"{prod}/policy", json={"secrets": "refuse"}).status_code == 200
+    body = {"from_application": "Shop", "from_release": "Dev", "version": 1, "create": True}
+    answer = client.post(f"{prod}/promotions", json=body)
+    assert answer.status_code == 409, answer.json
+    assert answer.json["unmet"] == [
+        "version 1 carries secret-looking literals (db.environment.POSTGRES_PASSWORD) and "
+        "this release's policy refuses them"
+    ]
+    assert "pg-s3cr3t" not in answer.get_data(as_text=True)
+    # a release that warns takes it, and the promoted version carries the finding
+    qa = "/api/applications/Shop/releases/QA"
+    answer = client.post(f"{qa}/promotions", json=body)
+    assert answer.status_code == 201, answer.json
+    assert answer.json["state_reason"] == "warnings: secrets: db.environment.POSTGRES_PASSWORD"
