@@ -106,7 +106,9 @@ def test_warn_stores_names_the_paths_and_never_shows_a_value(
             timeout=30,
         ).json()["diff"],
         "API version": str(version) + str(v2),
-        "consign show": _show(registry, "Shop", "2") + _show(registry, "Seed", "1"),
+        "consign show": _show(registry, "show", "Shop", "Dev", "2")
+        + _show(registry, "show", "Seed", "Dev", "1"),
+        "consign versions": _show(registry, "versions", "Shop", "Dev"),
     }
     for where, text in pages.items():
         for secret in SECRETS:
@@ -115,14 +117,16 @@ def test_warn_stores_names_the_paths_and_never_shows_a_value(
     for where in ("version page", "diff page", "API diff"):
         assert MASK in pages[where] and HINT in pages[where], where
     assert "MYSQL_ROOT_PASSWORD" in pages["consign show"]  # the path, named
+    assert "secrets: web.environment.AWS_ACCESS_KEY_ID" in pages["consign versions"]
     # the raw descriptor (read role) serves the bytes as stored: the deployer needs them
     raw = requests.get(f"{registry.url}/descriptor/application/Shop/Dev/1", timeout=30).text
     assert SECRETS[0] in raw
 
 
-def _show(registry: ServedRegistry, app: str, version: str) -> str:
+def _show(registry: ServedRegistry, *argv: str) -> str:
+    """`consign show|versions ...` against the registry: its output."""
     done = subprocess.run(
-        [*CONSIGN, "show", app, "Dev", version, "--registry", registry.url],
+        [*CONSIGN, *argv, "--registry", registry.url],
         cwd=ROOT,
         capture_output=True,
         text=True,
