@@ -307,6 +307,12 @@ def _gate(descriptor: sources.Descriptor, force: bool) -> None:
     is_flag=True,
     help="Deploy a version even though it was rejected at the gate.",
 )
+@click.option(
+    "--bisect-step",
+    envvar="CONSIGN_BISECT_STEP",
+    hidden=True,
+    help="Mark the records as a step of `consign bisect` (at most 200 bytes, one line).",
+)
 @exits()
 def deploy_cmd(
     application: str | None,
@@ -338,6 +344,7 @@ def deploy_cmd(
     require_lock: bool,
     move_environment: bool,
     force: bool,
+    bisect_step: str | None,
 ) -> ExitCode:
     """Deploy APPLICATION RELEASE VERSION (a number or `latest`) and watch every service.
 
@@ -383,6 +390,7 @@ def deploy_cmd(
         ),
         report=report,
         force=force,
+        bisect_step=bisect_step,
     )
     with _failure_report(request):
         return _deploy(request)
