@@ -44,9 +44,10 @@ class Step:
 
 @dataclass(frozen=True)
 class Finding:
-    """Where a search ended: ``first_bad`` (None: no bad version in the range, or not
-    decided), the last good version, and when skips hide the answer, every version the
-    first bad one may be (``candidates``, ascending; M+1 stands for "none")."""
+    """Where a search ended: ``first_bad``, the first version judged bad after the last
+    good one (None: none was), the last good version, and when skipped versions lie
+    between them, every version the first bad one may be (``candidates``, ascending, the
+    skipped ones then ``first_bad``, or M+1 standing for "none")."""
 
     good: int
     bad: int  # the range's M
@@ -119,11 +120,6 @@ class Bisection:
 
     def finding(self) -> Finding:
         hidden = sorted(v for v in self._skipped if self._low < v < self._high)
-        none = self.bad + 1
-        if hidden:
-            candidates: tuple[int, ...] = (*hidden, self._high)
-            first_bad = None
-        else:
-            candidates = ()
-            first_bad = None if self._high == none else self._high
+        candidates = (*hidden, self._high) if hidden else ()
+        first_bad = None if self._high == self.bad + 1 else self._high
         return Finding(self.good, self.bad, self._low, first_bad, candidates, tuple(self._steps))
