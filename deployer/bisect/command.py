@@ -43,6 +43,7 @@ from deployer.deploy.request import (
     LedgerOptions,
     TeardownRequest,
 )
+from deployer.deploy.workdir import Workdir
 from deployer.engine.sdk import engine_errors
 from deployer.ledger import holder as holders
 from deployer.ledger import lock
@@ -297,6 +298,12 @@ def _running(deployed: list[tuple[int, bool]]) -> int | None:
 @click.option(
     "--stable", type=click.FloatRange(0), default=5.0, show_default=True, envvar="CONSIGN_STABLE"
 )
+@click.option(
+    "--workdir",
+    envvar="CONSIGN_WORKDIR",
+    type=click.Path(file_okay=False, path_type=Path, resolve_path=True),
+    help="Host folder the descriptors and their files are written under (as deploy's).",
+)
 @click.option("--by", envvar="CONSIGN_BY", help="Who bisects, recorded (default: the user).")
 @click.option("--spool", envvar="CONSIGN_SPOOL", type=click.Path(file_okay=False, path_type=Path))
 @click.option(
@@ -335,6 +342,7 @@ def bisect_cmd(
     compose_cmd: str | None,
     timeout: float,
     stable: float,
+    workdir: Path | None,
     by: str | None,
     spool: Path | None,
     lock_wait: float,
@@ -359,7 +367,7 @@ def bisect_cmd(
         outcome = _bisect(
             application, release, good, bad, environment, registry, token, report_token,
             ca_file, judge, leave, reject, project, orchestrator, host, compose_cmd, timeout,
-            stable, who, spool, lock_wait, lock_poll, reader,
+            stable, Workdir(workdir), who, spool, lock_wait, lock_poll, reader,
         )  # fmt: skip
     if as_json:
         print(json.dumps(outcome.to_json(), indent=2), file=real_out)
@@ -373,7 +381,8 @@ def _bisect(
     application: str, release: str, good: int, bad: int, environment: str, registry: str,
     token: str | None, report_token: str | None, ca_file: str | None, judge: Judge,
     leave: str, reject: str | None, project: str, orchestrator: str, host: str | None,
-    compose_cmd: str | None, timeout: float, stable: float, who: str, spool: Path | None,
+    compose_cmd: str | None, timeout: float, stable: float, workdir: Workdir, who: str,
+    spool: Path | None,
     lock_wait: float, lock_poll: float, reader: RegistryReader,
 ) -> Outcome:  # fmt: skip
     out = sys.stdout
@@ -419,7 +428,9 @@ def _bisect(
         application, release, None,
         source=DescriptorSource(registry, token, ca_file),
         target=target,
-        settings=DeploySettings(project, timeout=timeout, stable=stable, rollback=False),
+        settings=DeploySettings(
+            project, timeout=timeout, stable=stable, rollback=False, workdir=workdir
+        ),
         ledger=options,
     )  # fmt: skip
     deployer = StepDeployer(template, out)

@@ -164,3 +164,23 @@ def test_the_culprit_line() -> None:
     }
     assert headline(3, changes(new)) == "first bad: #3: cache C #1 (new)"
     assert headline(3, changes({})) == "first bad: #3: no component changed"
+
+
+def test_every_bisect_option_has_an_env_variable_and_bad_ranges_are_usage_errors() -> None:
+    from click.testing import CliRunner
+
+    from consign.exit_codes import ExitCode
+    from consignment.cli import main
+    from deployer.bisect.command import bisect_cmd
+
+    for param in bisect_cmd.params:
+        if param.name != "help" and param.param_type_name == "option":
+            assert param.envvar and str(param.envvar).startswith(("CONSIGN_", "DOCKER_HOST"))
+    base = ["bisect", "A", "R", "--environment", "qa-1", "--registry", "http://127.0.0.1:9"]
+    for extra, said in (
+        (["--good", "5", "--bad", "5"], "--bad 5 must be a later version than --good 5"),
+        (["--good", "5", "--bad", "9", "--reject", " "], "--reject needs a reason"),
+        (["--good", "5", "--bad", "9", "--leave", "middle"], "'middle' is not one of"),
+    ):
+        result = CliRunner().invoke(main, base + extra)
+        assert result.exit_code == ExitCode.USAGE and said in result.output, result.output
