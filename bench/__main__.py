@@ -1,5 +1,5 @@
 """`python -m bench [registry|scale|housekeeping|soak|ledger|oci|ui|deployer|
- deployer-rollback|swarm ...]`:
+ deployer-rollback|swarm|bisect ...]`:
 run the benchmarks and print their figures (`deployer-rollback` is the deployer's failure
 certainty -> rollback start measurement alone; `swarm` compares stacks with `docker stack
 deploy`; `soak` runs the registry under publishers and readers for --minutes with a worker
@@ -93,6 +93,10 @@ def main() -> None:
         from bench import deployer
 
         print(json.dumps(deployer.run_rollback_start(args.rounds)["targets"], indent=2))
+    if "bisect" in args.which:
+        from bench import bisect
+
+        print(json.dumps(bisect.run(args.rounds)["targets"], indent=2))
     if "swarm" in args.which:
         from bench import swarm
 

@@ -31,7 +31,7 @@ from consign.registryclient import RegistryClient, answer_message, ca_file_optio
 from deployer import run
 from deployer.bisect.culprit import ComponentChange, Culprits, headline, links
 from deployer.bisect.judges import Judge, RunJudge, VerificationJudge
-from deployer.bisect.search import Bisection, Finding, Step, Verdict
+from deployer.bisect.search import BisectFinding, Bisection, Step, StepVerdict
 from deployer.bisect.steps import StepDeployer, StepJudge
 from deployer.deploy.attempt import project_name
 from deployer.deploy.record import Deployed
@@ -56,13 +56,13 @@ LEAVE = ("found", "good", "bad")
 
 
 @dataclass
-class Outcome:
+class BisectResult:
     """The search and what came after it, as text and as ``--json``."""
 
     application: str
     release: str
     environment: str
-    finding: Finding
+    finding: BisectFinding
     seconds: float
     changes: list[ComponentChange] = field(default_factory=list)
     left_on: int | None = None
@@ -142,7 +142,7 @@ class Outcome:
 
 
 def _step_line(step: Step, out: TextIO) -> None:
-    word = {Verdict.GOOD: "good", Verdict.BAD: "BAD", Verdict.SKIP: "skipped"}
+    word = {StepVerdict.GOOD: "good", StepVerdict.BAD: "BAD", StepVerdict.SKIP: "skipped"}
     verdict = word[step.judgement.verdict]
     print(f"bisect: version {step.version} is {verdict}: {step.judgement.why}", file=out)
 
@@ -384,7 +384,7 @@ def _bisect(
     compose_cmd: str | None, timeout: float, stable: float, workdir: Workdir, who: str,
     spool: Path | None,
     lock_wait: float, lock_poll: float, reader: RegistryReader,
-) -> Outcome:  # fmt: skip
+) -> BisectResult:  # fmt: skip
     out = sys.stdout
     started = time.monotonic()
     runs = orchestrator_for(orchestrator, host, compose_cmd)
@@ -439,7 +439,7 @@ def _bisect(
     leaving = Leaving(deployer, TeardownRequest(project, target, options), environment)
     try:
         finding = Bisection(good, bad, stepper).run(lambda s: _step_line(s, out))
-        result = Outcome(application, release, environment, finding, 0.0)
+        result = BisectResult(application, release, environment, finding, 0.0)
         stay = {"found": original, "good": finding.last_good, "bad": finding.first_bad}[leave]
         if leave != "found" and stay is None:
             stay = original

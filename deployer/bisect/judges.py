@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from consign.errors import BisectAborted
 from consign.process import CommandFailed, run
-from deployer.bisect.search import Judgement, Verdict
+from deployer.bisect.search import Judgement, StepVerdict
 
 #: Output lines of a --run command kept in the step's reason.
 TAIL = 5
@@ -66,11 +66,11 @@ class VerificationJudge:
         status = verification.get("status") if isinstance(verification, Mapping) else None
         outcome = doc.get("outcome")
         if status == "passed" or outcome == "verified":
-            return Judgement(Verdict.GOOD, "verification passed")
+            return Judgement(StepVerdict.GOOD, "verification passed")
         if status in ("failed", "timed_out") or outcome == "verification_failed":
-            return Judgement(Verdict.BAD, "verification " + _failed_tests(verification))
+            return Judgement(StepVerdict.BAD, "verification " + _failed_tests(verification))
         if not step.healthy:
-            return Judgement(Verdict.SKIP, f"did not deploy: {step.failure()}")
+            return Judgement(StepVerdict.SKIP, f"did not deploy: {step.failure()}")
         if status == "skipped":
             why = "its verification was skipped"
         else:
@@ -101,7 +101,7 @@ class RunJudge:
 
     def judge(self, step: StepReport) -> Judgement:
         if not step.healthy:
-            return Judgement(Verdict.SKIP, f"did not deploy: {step.failure()}")
+            return Judgement(StepVerdict.SKIP, f"did not deploy: {step.failure()}")
         env = {
             "CONSIGN_BISECT_VERSION": str(step.version),
             "CONSIGN_BISECT_PROJECT": step.project,
@@ -125,16 +125,18 @@ class RunJudge:
         said = _tail(output)
         shown = f": {said}" if said else ""
         if code == 0:
-            return Judgement(Verdict.GOOD, f"--run exited 0{shown}")
+            return Judgement(StepVerdict.GOOD, f"--run exited 0{shown}")
         if code == 125:
-            return Judgement(Verdict.SKIP, f"--run exited 125 (cannot test this version){shown}")
+            return Judgement(
+                StepVerdict.SKIP, f"--run exited 125 (cannot test this version){shown}"
+            )
         if code in (126, 127) or code >= 128 or code < 0:
             why = "cannot be run" if code in (126, 127) else "was stopped"
             raise BisectAborted(
                 f"the --run command {why} (exit {code}) on version {version}{shown}; "
                 "the search stops rather than call versions bad"
             )
-        return Judgement(Verdict.BAD, f"--run exited {code}{shown}")
+        return Judgement(StepVerdict.BAD, f"--run exited {code}{shown}")
 
 
 def _tail(output: str) -> str:

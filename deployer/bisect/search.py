@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 
-class Verdict(StrEnum):
+class StepVerdict(StrEnum):
     GOOD = "good"
     BAD = "bad"
     SKIP = "skip"
@@ -30,7 +30,7 @@ class Judgement:
     """What one version was judged: ``deployed`` False when it was skipped unseen (an
     incomplete version); ``why`` in words."""
 
-    verdict: Verdict
+    verdict: StepVerdict
     why: str
     deployed: bool = True
 
@@ -43,7 +43,7 @@ class Step:
 
 
 @dataclass(frozen=True)
-class Finding:
+class BisectFinding:
     """Where a search ended: ``first_bad``, the first version judged bad after the last
     good one (None: none was), the last good version, and when skipped versions lie
     between them, every version the first bad one may be (``candidates``, ascending, the
@@ -70,7 +70,7 @@ class Finding:
 
     @property
     def skipped(self) -> tuple[Step, ...]:
-        return tuple(s for s in self.steps if s.judgement.verdict is Verdict.SKIP)
+        return tuple(s for s in self.steps if s.judgement.verdict is StepVerdict.SKIP)
 
 
 @dataclass
@@ -103,23 +103,25 @@ class Bisection:
         """Take one answer into account."""
         step = Step(len(self._steps) + 1, version, judgement)
         self._steps.append(step)
-        if judgement.verdict is Verdict.GOOD:
+        if judgement.verdict is StepVerdict.GOOD:
             self._low = version
-        elif judgement.verdict is Verdict.BAD:
+        elif judgement.verdict is StepVerdict.BAD:
             self._high = version
         else:
             self._skipped.add(version)
         return step
 
-    def run(self, on_step: Callable[[Step], None] | None = None) -> Finding:
+    def run(self, on_step: Callable[[Step], None] | None = None) -> BisectFinding:
         while (version := self.next_version()) is not None:
             step = self.record(version, self.judge(version, len(self._steps) + 1))
             if on_step is not None:
                 on_step(step)
         return self.finding()
 
-    def finding(self) -> Finding:
+    def finding(self) -> BisectFinding:
         hidden = sorted(v for v in self._skipped if self._low < v < self._high)
         candidates = (*hidden, self._high) if hidden else ()
         first_bad = None if self._high == self.bad + 1 else self._high
-        return Finding(self.good, self.bad, self._low, first_bad, candidates, tuple(self._steps))
+        return BisectFinding(
+            self.good, self.bad, self._low, first_bad, candidates, tuple(self._steps)
+        )

@@ -21,7 +21,7 @@ from typing import Any, TextIO
 from consign.errors import EngineRefused, InvalidDescriptor
 from deployer import run
 from deployer.bisect.judges import Judge, StepReport
-from deployer.bisect.search import Judgement, Verdict
+from deployer.bisect.search import Judgement, StepVerdict
 from deployer.deploy.request import DeployRequest
 from deployer.registry_reader import RegistryReader
 from deployer.report import render, write_json
@@ -73,7 +73,7 @@ class StepJudge:
         )
         if info.get("state") == "incomplete":
             reason = info.get("state_reason") or "incomplete"
-            return Judgement(Verdict.SKIP, f"not deployed: {reason}", deployed=False)
+            return Judgement(StepVerdict.SKIP, f"not deployed: {reason}", deployed=False)
         mark = f"bisect step {number}: v{version} of {self.good}..{self.bad}"
         print(f"bisect: step {number}: deploying version {version}", file=self.deployer.out)
         step = self.deployer.deploy(version, mark)

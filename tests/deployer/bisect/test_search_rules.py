@@ -12,7 +12,7 @@ import pytest
 from consign.errors import BisectAborted
 from deployer.bisect.culprit import changes, headline, links
 from deployer.bisect.judges import RunJudge, StepReport, VerificationJudge
-from deployer.bisect.search import Bisection, Judgement, Verdict
+from deployer.bisect.search import Bisection, Judgement, StepVerdict
 
 
 class Recorded:
@@ -27,12 +27,12 @@ class Recorded:
     def __call__(self, version: int, step: int) -> Judgement:
         self.asked.append(version)
         if version in self.unseen:
-            return Judgement(Verdict.SKIP, "incomplete", deployed=False)
+            return Judgement(StepVerdict.SKIP, "incomplete", deployed=False)
         if version in self.skip:
-            return Judgement(Verdict.SKIP, "did not deploy")
+            return Judgement(StepVerdict.SKIP, "did not deploy")
         if self.first_bad is not None and version >= self.first_bad:
-            return Judgement(Verdict.BAD, "bad")
-        return Judgement(Verdict.GOOD, "good")
+            return Judgement(StepVerdict.BAD, "bad")
+        return Judgement(StepVerdict.GOOD, "good")
 
 
 @pytest.mark.parametrize("first_bad", range(2, 22))
@@ -86,7 +86,7 @@ def report(**doc: Any) -> StepReport:
 def test_verification_reports_as_the_contract_says() -> None:
     judge = VerificationJudge()
     passed = report(outcome="verified", verification={"status": "passed", "tests": []})
-    assert judge.judge(passed).verdict is Verdict.GOOD
+    assert judge.judge(passed).verdict is StepVerdict.GOOD
     failed = report(
         exit_code=1,
         outcome="verification_failed",
@@ -99,12 +99,14 @@ def test_verification_reports_as_the_contract_says() -> None:
         },
     )
     got = judge.judge(failed)
-    assert got.verdict is Verdict.BAD and got.why == "verification failed: smoke failed (exit 3)"
+    assert (
+        got.verdict is StepVerdict.BAD and got.why == "verification failed: smoke failed (exit 3)"
+    )
     slow = report(exit_code=1, verification={"status": "timed_out", "tests": [
         {"service": "smoke", "verdict": "timed_out", "exit_code": None, "logs": ""}]})  # fmt: skip
     assert judge.judge(slow).why == "verification failed: smoke timed out"
     unhealthy = report(exit_code=1, error=None, summary="api crash-looping")
-    assert judge.judge(unhealthy).verdict is Verdict.SKIP
+    assert judge.judge(unhealthy).verdict is StepVerdict.SKIP
     assert "api crash-looping" in judge.judge(unhealthy).why
     refused = StepReport(27, 4, None, "Compose refused it: bad port", "p", "qa-1")
     assert judge.judge(refused).why == "did not deploy: Compose refused it: bad port"
@@ -116,8 +118,8 @@ def test_verification_reports_as_the_contract_says() -> None:
 
 def test_run_convention() -> None:
     judge = RunJudge("true")
-    assert judge.verdict(3, 0, "fine\n").verdict is Verdict.GOOD
-    assert judge.verdict(3, 125, "").verdict is Verdict.SKIP
+    assert judge.verdict(3, 0, "fine\n").verdict is StepVerdict.GOOD
+    assert judge.verdict(3, 125, "").verdict is StepVerdict.SKIP
     assert judge.verdict(3, 1, "a\nb\nwrong body\n").why == "--run exited 1: a | b | wrong body"
     for code in (126, 127, 130, 137):
         with pytest.raises(BisectAborted, match=f"exit {code}"):
@@ -129,7 +131,7 @@ def test_run_convention() -> None:
 def test_run_gets_the_step_and_its_output(tmp_path: Any) -> None:
     judge = RunJudge('echo "v=$CONSIGN_BISECT_VERSION p=$CONSIGN_BISECT_PROJECT"; exit 3')
     got = judge.judge(StepReport(9, 0, {}, "", "shop-qa", "qa-1"))
-    assert got.verdict is Verdict.BAD and got.why == "--run exited 3: v=9 p=shop-qa"
+    assert got.verdict is StepVerdict.BAD and got.why == "--run exited 3: v=9 p=shop-qa"
     with pytest.raises(BisectAborted, match="timed out"):
         RunJudge("sleep 5", timeout=0.2).judge(StepReport(9, 0, {}, "", "p", "e"))
 
