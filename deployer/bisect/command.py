@@ -183,16 +183,27 @@ def _reject(
     return f"rejected version {version} at the gate: {reason}"
 
 
-def _original(was: Deployed | None, application: str, release: str) -> tuple[int | None, str]:
-    """The version to leave the environment on (None: nothing ran) and a word on it."""
+@dataclass(frozen=True)
+class FoundVersion:
+    """What the project ran before the first step: ``version`` (None: nothing of it, when
+    ``known``; a record naming no version number when not ``known``)."""
+
+    version: int | None
+    known: bool
+    word: str
+
+
+def _original(was: Deployed | None, application: str, release: str) -> FoundVersion:
     if was is None or not was.application:
-        return None, "nothing of it was deployed"
+        return FoundVersion(None, True, "nothing of it was deployed")
     if (was.application, was.release) != (application, release):
         raise BisectAborted(
             f"the project runs {was.application}/{was.release}, not {application}/{release}: "
             "choose another --project"
         )
-    return (int(was.version) if str(was.version).isdigit() else None), f"v{was.version}"
+    if not str(was.version).isdigit():
+        return FoundVersion(None, False, f"a version recorded as {was.version!r}")
+    return FoundVersion(int(was.version), True, f"v{was.version}")
 
 
 def _running(deployed: list[tuple[int, bool]]) -> int | None:
@@ -393,7 +404,12 @@ def _bisect(
         with engine_errors(host):
             was = runs.deployed(engine, project)
             me = holders.here(engine)
-        original, found_word = _original(was, application, release)
+        found = _original(was, application, release)
+        if leave == "found" and not found.known:
+            raise BisectAborted(
+                f"the project's record names {found.word}: there would be no version to put "
+                "back; use --leave good or --leave bad; nothing was changed"
+            )
         ledger_client = LedgerClient(registry, report_token or token, ca_file=ca_file)
         holder = {
             **me, "by": who, "application": application, "release": release,
@@ -415,7 +431,7 @@ def _bisect(
         engine.close()
     print(
         f"bisect: {application}/{release} {good}..{bad} in {environment} (found on "
-        f"{found_word}); holding its lock for the whole search",
+        f"{found.word}); holding its lock for the whole search",
         file=out,
     )
     target = EngineTarget(orchestrator, host, compose_cmd)
@@ -440,9 +456,9 @@ def _bisect(
     try:
         finding = Bisection(good, bad, stepper).run(lambda s: _step_line(s, out))
         result = BisectResult(application, release, environment, finding, 0.0)
-        stay = {"found": original, "good": finding.last_good, "bad": finding.first_bad}[leave]
-        if leave != "found" and stay is None:
-            stay = original
+        stay = {"found": found.version, "good": finding.last_good, "bad": finding.first_bad}[leave]
+        if stay is None and leave == "bad":  # no first bad: the last good (M) is as near
+            stay = finding.last_good
         last = _running(deployed)
         result.left_on = stay
         result.left = leaving.leave(stay, last)
@@ -456,7 +472,12 @@ def _bisect(
                 )
     except BisectAborted as e:
         last = _running(deployed)
-        left = leaving.leave(original, last) if deployed else "nothing was deployed"
+        if not deployed:
+            left = "nothing was deployed"
+        elif found.known:
+            left = leaving.leave(found.version, last)
+        else:
+            left = f"the environment is left on the last step (it was found on {found.word})"
         raise BisectAborted(f"{e.args[0] if e.args else e}; {left}") from e
     finally:
         held.release()

@@ -186,3 +186,18 @@ def test_every_bisect_option_has_an_env_variable_and_bad_ranges_are_usage_errors
     ):
         result = CliRunner().invoke(main, base + extra)
         assert result.exit_code == ExitCode.USAGE and said in result.output, result.output
+
+
+def test_what_the_environment_is_put_back_on() -> None:
+    from deployer.bisect.command import _original
+    from deployer.deploy.record import Deployed
+
+    def was(app: str, version: str) -> Deployed:
+        return Deployed("p", app, "R", version, "c" * 40, "registry", "http://r", {})
+
+    assert _original(None, "A", "R").version is None and _original(None, "A", "R").known
+    assert _original(was("A", "12"), "A", "R").version == 12
+    odd = _original(was("A", "file"), "A", "R")
+    assert not odd.known and odd.version is None
+    with pytest.raises(BisectAborted, match="runs B/R, not A/R"):
+        _original(was("B", "3"), "A", "R")
