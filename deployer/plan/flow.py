@@ -1,0 +1,153 @@
+"""``consign deploy --plan``: the plan of one deploy request, changing nothing.
+
+No lock is taken (neither the environment's in the registry nor the project's lock
+container on the engine: a plan must never wait behind a deploy nor hold one up), no
+record is written (no project record, no ledger record), nothing is pulled or created.
+The descriptor is written where the deploy writes it (a scratch folder, or
+``--workdir/<project>/`` on the deployer's host, so relative paths resolve to the same
+host paths and the configuration hashes are the deploy's) and read with Compose's
+``config``; the engine is only listed and inspected.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TextIO
+
+from deployer.deploy import envfiles, record
+from deployer.deploy import labels as lb
+from deployer.deploy.attempt import check_images, expected_containers
+from deployer.deploy.record import Deployed
+from deployer.deploy.request import DeployRequest
+from deployer.deploy.sources import Descriptor
+from deployer.engine.compose import ComposeRunner
+from deployer.engine.sdk import engine, engine_errors
+from deployer.plan import compare, dryrun, reading
+from deployer.plan.model import Plan, VersionRef, Wanted
+from deployer.plan.registrydiff import registry_diff
+from deployer.registry_reader import RegistryReader
+
+
+def version_of(deployed: Deployed | None) -> VersionRef | None:
+    if deployed is None:
+        return None
+    return VersionRef(
+        deployed.application, deployed.release, deployed.version, deployed.commit,
+        deployed.registry,
+    )  # fmt: skip
+
+
+def new_version(descriptor: Descriptor) -> VersionRef:
+    d = descriptor
+    return VersionRef(
+        d.application or "", d.release or "", d.version or "", d.commit or "", d.location
+    )
+
+
+def reader_for(request: DeployRequest) -> RegistryReader | None:
+    source = request.source
+    if not source.registry:
+        return None
+    return RegistryReader(source.registry, source.token, source.ca_file)
+
+
+def in_progress_warning(deployed: Deployed | None) -> list[str]:
+    """A deploy changing the project now (or killed while it did) makes the plan a guess."""
+    if deployed is None or not deployed.in_progress:
+        return []
+    p = deployed.in_progress
+    return [
+        f"the project record says a deploy is in progress (by {p.get('by') or '?'}, pid "
+        f"{p.get('pid')} on {p.get('host')}, since {p.get('started')}): what runs may still "
+        "change"
+    ]
+
+
+def plan_compose(request: DeployRequest, descriptor: Descriptor, out: TextIO) -> Plan:
+    """The Compose project's plan (see the module doc)."""
+    target, settings, project = request.target, request.settings, request.project
+    compose = ComposeRunner(target.host, target.compose_cmd)
+    client = engine(target.host)
+    try:
+        with engine_errors(target.host):
+            running = record.read(client, project)
+            return _plan(request, descriptor, compose, client, running, out)
+    finally:
+        client.close()
+
+
+def _plan(
+    request: DeployRequest,
+    d: Descriptor,
+    compose: ComposeRunner,
+    client: Any,
+    running: Deployed | None,
+    out: TextIO,
+) -> Plan:
+    settings, project = request.settings, request.project
+    with settings.workdir.folder(project) as scratch:
+        path = Path(d.location) if d.kind == "file" else Path(scratch, "docker-compose.yml")
+        if d.kind != "file":
+            path.write_text(d.text, encoding="utf-8")
+            envfiles.materialise(Path(scratch), d.files)
+        settings.workdir.check(d.text, path.parent, client, out, kept=d.kind == "file")
+        envfiles.check(d.text, path.parent, local=d.kind == "file")
+        # the same two files as the deploy's `up`: the descriptor and our labels override
+        model = compose.config(project, [path])
+        services = model.get("services") or {}
+        check_images(services)
+        replicas = {name: expected_containers(spec) for name, spec in services.items()}
+        running_ones = [name for name in services if replicas[name] > 0]
+        labels = {name: lb.service_labels(d, name) for name in running_ones}
+        override = lb.write_override(Path(scratch), running_ones, labels)
+        files = [path, override]
+        _, hashes = reading.compose_view(compose, project, files, model=False)
+        images = {name: str(spec.get("image") or "") for name, spec in services.items()}
+        ids = reading.image_ids(client, images.values())
+        wanted = [
+            Wanted(
+                name, images[name], hashes.get(name, ""), labels.get(name, {}), replicas[name],
+                ids.get(images[name]) if images[name] else None,
+            )  # fmt: skip
+            for name in services
+        ]
+        seen = reading.containers(client, project)
+        plan = Plan(project, "compose", new_version(d), version_of(running))
+        plan.services = compare.plan_services(wanted, seen)
+        plan.images = compare.images_to_pull(wanted, settings.pull)
+        plan.resources = compare.resources(
+            "volume", model.get("volumes") or {}, reading.volume_names(client),
+            compare.volume_users(services),
+        ) + compare.resources(
+            "network", model.get("networks") or {}, reading.network_names(client),
+            compare.network_users(services),
+        )  # fmt: skip
+        plan.cross_check = _cross_check(compose, project, files, plan, settings.pull)
+    plan.warnings += in_progress_warning(running)
+    plan.registry_diff, plan.registry_note = registry_diff(
+        reader_for(request), plan.running, plan.new
+    )
+    return plan
+
+
+def _cross_check(
+    compose: ComposeRunner, project: str, files: list[Path], plan: Plan, pull: str
+) -> dict[str, Any]:
+    """Compose's dry run, when it can say something: no image to pull (it would ask the
+    image's registry, and fail offline)."""
+    if plan.images:
+        return {"ran": False, "why": "images are to be pulled (the dry run would resolve them)"}
+    said = dryrun.dry_run(compose, project, files, pull)
+    if isinstance(said, str):
+        return {"ran": False, "why": f"it failed: {said}"}
+    lines = dryrun.disagreements(said, project, plan.services, plan.resources)
+    return {"ran": True, "disagreements": lines}
+
+
+def plan(request: DeployRequest, descriptor: Descriptor, out: TextIO) -> Plan:
+    """The request's plan, for its orchestrator."""
+    if request.target.orchestrator == "swarm":
+        from deployer.plan.stackplan import plan_stack
+
+        return plan_stack(request, descriptor, out)
+    return plan_compose(request, descriptor, out)
