@@ -11,7 +11,9 @@ reference, which of our ``io.consignment.*`` labels). Containers that are not re
 are started when they are not running; a service with more containers than it wants
 loses the extra ones (obsolete ones first, as Compose orders them), one with fewer gets
 new ones; a container of a service the descriptor no longer has is an orphan, removed
-(the deploy runs ``up --remove-orphans``).
+(the deploy runs ``up --remove-orphans``), and so is an exited one-off container
+(``compose run``) of any service: Compose's ``isOrphaned``. Containers without Compose's
+config hash label are not the project's for Compose, hence not for the plan.
 """
 
 from __future__ import annotations
@@ -112,8 +114,17 @@ def plan_services(wanted: Sequence[Wanted], seen: Sequence[Seen]) -> list[Servic
     """Every service's action, in the descriptor's order, then the orphans (by name)."""
     by_service: dict[str, list[Seen]] = {}
     for c in seen:
-        by_service.setdefault(c.service, []).append(c)
+        if not c.oneoff:
+            by_service.setdefault(c.service, []).append(c)
     plans = [service_plan(w, by_service.pop(w.service, [])) for w in wanted]
+    runs = sorted((c for c in seen if c.oneoff and c.state in ("exited", "dead")), key=_name)
+    if runs:
+        plans.append(
+            ServicePlan(
+                "(compose run)", "remove", containers=tuple(c.name for c in runs),
+                count=(len(runs), 0), note="exited one-off containers (--remove-orphans)",
+            )
+        )  # fmt: skip
     for service in sorted(by_service):
         gone = by_service[service]
         plans.append(
@@ -123,6 +134,10 @@ def plan_services(wanted: Sequence[Wanted], seen: Sequence[Seen]) -> list[Servic
             )
         )  # fmt: skip
     return plans
+
+
+def _name(c: Seen) -> str:
+    return c.name
 
 
 def images_to_pull(wanted: Sequence[Wanted], pull: str) -> list[ImagePlan]:

@@ -29,7 +29,8 @@ class Wanted:
 
 @dataclass(frozen=True)
 class Seen:
-    """One container of the project on the engine (one-off containers are never listed)."""
+    """One container of the project on the engine, as Compose lists it (only containers
+    with a config hash label are Compose's)."""
 
     id: str
     name: str
@@ -47,6 +48,8 @@ class Seen:
     state: str
     #: Compose's container number (``com.docker.compose.container-number``).
     number: int = 1
+    #: A ``compose run`` container (``com.docker.compose.oneoff=True``).
+    oneoff: bool = False
 
 
 @dataclass(frozen=True)

@@ -59,9 +59,11 @@ def compose_view(
 
 
 def seen_from_summary(row: Mapping[str, Any]) -> Seen | None:
-    """A container of the engine's list (``/containers/json``); None for a one-off."""
+    """A container of the engine's list (``/containers/json``); None for one Compose does
+    not count as the project's: without a config hash label (Compose v2 lists a
+    project's containers by its project label *and* that one)."""
     labels = dict(row.get("Labels") or {})
-    if labels.get(keys.ONEOFF) == "True":
+    if CONFIG_HASH not in labels:
         return None
     names = [str(n).lstrip("/") for n in row.get("Names") or []]
     ours = {k: v for k, v in labels.items() if k.startswith(keys.PREFIX)}
@@ -79,6 +81,7 @@ def seen_from_summary(row: Mapping[str, Any]) -> Seen | None:
         labels=ours,
         state=str(row.get("State", "")),
         number=number,
+        oneoff=labels.get(keys.ONEOFF) == "True",
     )
 
 
