@@ -63,9 +63,7 @@ def parse(text: str) -> DryRun:
     return found
 
 
-def dry_run(
-    compose: ComposeRunner, project: str, files: Sequence[Path], pull: str
-) -> DryRun | str:
+def dry_run(compose: ComposeRunner, project: str, files: Sequence[Path], pull: str) -> DryRun | str:
     """Run ``up -d --remove-orphans --dry-run`` as the deploy would; its parsed lines, or
     why it could not say (one line)."""
     argv = compose._argv(project, files, "up", "-d", "--remove-orphans", "--pull", pull)

@@ -23,49 +23,15 @@ from deployer.deploy.sources import Descriptor
 from deployer.engine.compose import ComposeRunner
 from deployer.engine.sdk import engine, engine_errors
 from deployer.plan import compare, dryrun, reading
-from deployer.plan.model import Plan, VersionRef, Wanted
+from deployer.plan.involved import in_progress_warning, new_version, reader_for, version_of
+from deployer.plan.model import Plan, Wanted
 from deployer.plan.registrydiff import registry_diff
-from deployer.registry_reader import RegistryReader
-
-
-def version_of(deployed: Deployed | None) -> VersionRef | None:
-    if deployed is None:
-        return None
-    return VersionRef(
-        deployed.application, deployed.release, deployed.version, deployed.commit,
-        deployed.registry,
-    )  # fmt: skip
-
-
-def new_version(descriptor: Descriptor) -> VersionRef:
-    d = descriptor
-    return VersionRef(
-        d.application or "", d.release or "", d.version or "", d.commit or "", d.location
-    )
-
-
-def reader_for(request: DeployRequest) -> RegistryReader | None:
-    source = request.source
-    if not source.registry:
-        return None
-    return RegistryReader(source.registry, source.token, source.ca_file)
-
-
-def in_progress_warning(deployed: Deployed | None) -> list[str]:
-    """A deploy changing the project now (or killed while it did) makes the plan a guess."""
-    if deployed is None or not deployed.in_progress:
-        return []
-    p = deployed.in_progress
-    return [
-        f"the project record says a deploy is in progress (by {p.get('by') or '?'}, pid "
-        f"{p.get('pid')} on {p.get('host')}, since {p.get('started')}): what runs may still "
-        "change"
-    ]
+from deployer.plan.stackplan import plan_stack
 
 
 def plan_compose(request: DeployRequest, descriptor: Descriptor, out: TextIO) -> Plan:
     """The Compose project's plan (see the module doc)."""
-    target, settings, project = request.target, request.settings, request.project
+    target, project = request.target, request.project
     compose = ComposeRunner(target.host, target.compose_cmd)
     client = engine(target.host)
     try:
@@ -106,9 +72,13 @@ def _plan(
         ids = reading.image_ids(client, images.values())
         wanted = [
             Wanted(
-                name, images[name], hashes.get(name, ""), labels.get(name, {}), replicas[name],
+                name,
+                images[name],
+                hashes.get(name, ""),
+                labels.get(name, {}),
+                replicas[name],
                 ids.get(images[name]) if images[name] else None,
-            )  # fmt: skip
+            )
             for name in services
         ]
         seen = reading.containers(client, project)
@@ -147,7 +117,5 @@ def _cross_check(
 def plan(request: DeployRequest, descriptor: Descriptor, out: TextIO) -> Plan:
     """The request's plan, for its orchestrator."""
     if request.target.orchestrator == "swarm":
-        from deployer.plan.stackplan import plan_stack
-
         return plan_stack(request, descriptor, out)
     return plan_compose(request, descriptor, out)

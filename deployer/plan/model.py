@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 #: Per-service actions, in the order the report lists them.
-ACTIONS = ("create", "recreate", "scale", "start", "remove", "unchanged")
+#: ``update`` is Swarm's alone: a service's own labels change, no task is replaced.
+ACTIONS = ("create", "recreate", "scale", "start", "update", "remove", "unchanged")
 
 
 @dataclass(frozen=True)

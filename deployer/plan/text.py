@@ -98,8 +98,7 @@ def diff_lines(plan: Plan) -> list[str]:
             moved = e.get("previous_component")
             was = f" (was {moved})" if moved and moved != e.get("component") else ""
             lines.append(
-                f"  {mark} {kind:8} {e.get('service')}: component {e.get('component')}{was} "
-                f"{build}"
+                f"  {mark} {kind:8} {e.get('service')}: component {e.get('component')}{was} {build}"
             )
     if not found:
         lines.append("  (no service changed between the versions)")

@@ -41,7 +41,10 @@ def test_recorded_project_plan_matches_what_compose_dry_run_said() -> None:
     volumes = compare.resources(
         "volume", model["volumes"], {"planx_data"}, compare.volume_users(services)
     )
-    assert [(r.name, r.action) for r in volumes] == [("planx_data", "keep"), ("planx_data2", "create")]
+    assert [(r.name, r.action) for r in volumes] == [
+        ("planx_data", "keep"),
+        ("planx_data2", "create"),
+    ]
     said = dryrun.parse((DATA / "dryrun.txt").read_text())
     assert said.verdict("planx-s2-1") == "recreate" and said.verdict("planx-s1-1") == "start"
     assert dryrun.disagreements(said, "planx", list(plans.values()), volumes) == []
@@ -111,7 +114,10 @@ def test_images_to_pull_by_policy() -> None:
 
 
 def test_external_resources_and_users() -> None:
-    declared = {"db": {"name": "shared_db", "external": True}, "x": {"name": "gone", "external": True}}
+    declared = {
+        "db": {"name": "shared_db", "external": True},
+        "x": {"name": "gone", "external": True},
+    }
     found = compare.resources("volume", declared, {"shared_db"}, {"db": ["api"]})
     assert [(r.name, r.action, r.changes) for r in found] == [
         ("shared_db", "external", False), ("gone", "missing", True)
