@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from consign.process import CommandFailed, run
+from consign.process import CommandFailed, Completed, run
 from deployer.engine.compose import ComposeRunner
 from deployer.plan.model import ResourcePlan, ServicePlan
 
@@ -66,12 +66,24 @@ def parse(text: str) -> DryRun:
 def dry_run(compose: ComposeRunner, project: str, files: Sequence[Path], pull: str) -> DryRun | str:
     """Run ``up -d --remove-orphans --dry-run`` as the deploy would; its parsed lines, or
     why it could not say (one line)."""
-    argv = compose._argv(project, files, "up", "-d", "--remove-orphans", "--pull", pull)
     try:
-        done = run([*argv, "--dry-run"], env=compose.env, timeout=120, tied_to_caller=True)
+        done = run(argv(compose, project, files, pull), env=compose.env, timeout=120, check=False)
     except CommandFailed as e:
-        words = [x.strip() for x in (e.stderr or e.stdout).splitlines() if x.strip()]
-        return words[-1] if words else str(e)
+        return str(e)
+    return said(done)
+
+
+def argv(compose: ComposeRunner, project: str, files: Sequence[Path], pull: str) -> list[str]:
+    """The deploy's ``up`` command line, with ``--dry-run``."""
+    up = compose._argv(project, files, "up", "-d", "--remove-orphans", "--pull", pull)
+    return [*up, "--dry-run"]
+
+
+def said(done: Completed) -> DryRun | str:
+    """A finished dry run's lines, or its error (one line) when it failed."""
+    if done.returncode != 0:
+        words = [x.strip() for x in (done.stderr or done.stdout).splitlines() if x.strip()]
+        return words[-1] if words else f"exit {done.returncode}"
     return parse(done.stdout + "\n" + done.stderr)
 
 

@@ -58,41 +58,58 @@ def _plan(
             envfiles.materialise(Path(scratch), d.files)
         settings.workdir.check(d.text, path.parent, client, out, kept=d.kind == "file")
         envfiles.check(d.text, path.parent, local=d.kind == "file")
-        # the same two files as the deploy's `up`: the descriptor and our labels override
-        model = compose.config(project, [path])
-        services = model.get("services") or {}
-        check_images(services)
-        replicas = {name: expected_containers(spec) for name, spec in services.items()}
-        running_ones = [name for name in services if replicas[name] > 0]
-        labels = {name: lb.service_labels(d, name) for name in running_ones}
-        override = lb.write_override(Path(scratch), running_ones, labels)
+        # The deploy's two files: the descriptor and our labels override for the services
+        # it runs. The names are read from the text so that Compose's model, the hashes and
+        # its dry run all run at once; checked against the model below.
+        guessed = reading.service_names(d.text)
+        override = lb.write_override(Path(scratch), guessed, _labels(d, guessed))
         files = [path, override]
-        _, hashes = reading.compose_view(compose, project, files, model=False)
-        images = {name: str(spec.get("image") or "") for name, spec in services.items()}
-        ids = reading.image_ids(client, images.values())
-        wanted = [
-            Wanted(
-                name,
-                images[name],
-                hashes.get(name, ""),
-                labels.get(name, {}),
-                replicas[name],
-                ids.get(images[name]) if images[name] else None,
-            )
-            for name in services
-        ]
-        seen = reading.containers(client, project)
-        plan = Plan(project, "compose", new_version(d), version_of(running))
-        plan.services = compare.plan_services(wanted, seen)
-        plan.images = compare.images_to_pull(wanted, settings.pull)
-        plan.resources = compare.resources(
-            "volume", model.get("volumes") or {}, reading.volume_names(client),
-            compare.volume_users(services),
-        ) + compare.resources(
-            "network", model.get("networks") or {}, reading.network_names(client),
-            compare.network_users(services),
-        )  # fmt: skip
-        plan.cross_check = _cross_check(compose, project, files, plan, settings.pull)
+        with reading.Concurrent(compose, project, files, settings.pull) as compose_said:
+            model = compose_said.model()
+            services = model.get("services") or {}
+            check_images(services)
+            replicas = {name: expected_containers(spec) for name, spec in services.items()}
+            running_ones = [name for name in services if replicas[name] > 0]
+            labels = _labels(d, running_ones)
+            images = {name: str(spec.get("image") or "") for name, spec in services.items()}
+            ids = reading.image_ids(client, images.values())
+            if not set(running_ones) <= set(guessed):  # the text said less than Compose
+                compose_said.stop_dry_run()
+                override = lb.write_override(Path(scratch), running_ones, labels)
+                hashes = reading.compose_view(compose, project, files, model=False)[1]
+                said: dryrun.DryRun | str | None = None
+            else:
+                hashes = compose_said.hashes()
+                said = None
+            wanted = [
+                Wanted(
+                    name,
+                    images[name],
+                    hashes.get(name, ""),
+                    labels.get(name, {}),
+                    replicas[name],
+                    ids.get(images[name]) if images[name] else None,
+                )
+                for name in services
+            ]
+            seen = reading.containers(client, project)
+            plan = Plan(project, "compose", new_version(d), version_of(running))
+            plan.services = compare.plan_services(wanted, seen)
+            plan.images = compare.images_to_pull(wanted, settings.pull)
+            plan.resources = compare.resources(
+                "volume", model.get("volumes") or {}, reading.volume_names(client),
+                compare.volume_users(services),
+            ) + compare.resources(
+                "network", model.get("networks") or {}, reading.network_names(client),
+                compare.network_users(services),
+            )  # fmt: skip
+            if plan.images:  # it would ask the images' registry: its answer is not used
+                compose_said.stop_dry_run()
+            elif compose_said.dry_running:
+                said = compose_said.dry_run()
+            else:
+                said = dryrun.dry_run(compose, project, files, settings.pull)
+            plan.cross_check = _cross_check(said, project, plan)
     plan.warnings += in_progress_warning(running)
     plan.registry_diff, plan.registry_note = registry_diff(
         reader_for(request), plan.running, plan.new
@@ -100,15 +117,16 @@ def _plan(
     return plan
 
 
-def _cross_check(
-    compose: ComposeRunner, project: str, files: list[Path], plan: Plan, pull: str
-) -> dict[str, Any]:
-    """Compose's dry run, when it can say something: no image to pull (it would ask the
-    image's registry, and fail offline)."""
+def _labels(d: Descriptor, services: list[str]) -> dict[str, dict[str, str]]:
+    return {name: lb.service_labels(d, name) for name in services}
+
+
+def _cross_check(said: dryrun.DryRun | str | None, project: str, plan: Plan) -> dict[str, Any]:
+    """Compose's dry run against the plan, when it could say something: not when images
+    are to be pulled (it would resolve them at their registry, and fail offline)."""
     if plan.images:
         return {"ran": False, "why": "images are to be pulled (the dry run would resolve them)"}
-    said = dryrun.dry_run(compose, project, files, pull)
-    if isinstance(said, str):
+    if said is None or isinstance(said, str):
         return {"ran": False, "why": f"it failed: {said}"}
     lines = dryrun.disagreements(said, project, plan.services, plan.resources)
     return {"ran": True, "disagreements": lines}

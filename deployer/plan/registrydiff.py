@@ -15,8 +15,10 @@ def registry_diff(
     reader: RegistryReader | None, running: VersionRef | None, new: VersionRef
 ) -> tuple[dict[str, Any] | None, str]:
     """(the diff's JSON, "") or (None, why there is none)."""
-    if running is None or not running.application:
+    if running is None:
         return None, "no Consignment record on the target: no running version to compare"
+    if not running.application:
+        return None, "what runs was deployed from a file, not a registry version"
     if not (new.application and new.version.isdigit()):
         return None, "the planned descriptor is not a registry version (--file)"
     if not running.version.isdigit():

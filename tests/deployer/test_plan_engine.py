@@ -127,7 +127,7 @@ def test_plan_agrees_with_the_deploy_and_changes_nothing(
         "com.docker.compose.config-hash": "0",  # what makes it Compose's
     }
     flags = [x for k, v in labels.items() for x in ("--label", f"{k}={v}")]
-    run(["docker", "run", "-d", "--name", ghost, *flags, "busybox:latest", "sleep", "1e5"])
+    run(["docker", "run", "-d", "--name", ghost, *flags, "busybox:latest", "sleep", "100000"])
     code, doc = _plan(project, "11", registry)
     assert code == ExitCode.PLAN_CHANGES and doc["versions"]["record_changes"] is False
     assert {s: a for s, a in _actions(doc).items() if a != "unchanged"} == {"ghost": "remove"}
