@@ -24,12 +24,12 @@ from deployer.engine.compose import ComposeRunner
 from deployer.engine.sdk import engine, engine_errors
 from deployer.plan import compare, dryrun, reading
 from deployer.plan.involved import in_progress_warning, new_version, reader_for, version_of
-from deployer.plan.model import Plan, Wanted
+from deployer.plan.model import DeployPlan, Wanted
 from deployer.plan.registrydiff import registry_diff
 from deployer.plan.stackplan import plan_stack
 
 
-def plan_compose(request: DeployRequest, descriptor: Descriptor, out: TextIO) -> Plan:
+def plan_compose(request: DeployRequest, descriptor: Descriptor, out: TextIO) -> DeployPlan:
     """The Compose project's plan (see the module doc)."""
     target, project = request.target, request.project
     compose = ComposeRunner(target.host, target.compose_cmd)
@@ -49,7 +49,7 @@ def _plan(
     client: Any,
     running: Deployed | None,
     out: TextIO,
-) -> Plan:
+) -> DeployPlan:
     settings, project = request.settings, request.project
     with settings.workdir.folder(project) as scratch:
         path = Path(d.location) if d.kind == "file" else Path(scratch, "docker-compose.yml")
@@ -93,7 +93,7 @@ def _plan(
                 for name in services
             ]
             seen = reading.containers(client, project)
-            plan = Plan(project, "compose", new_version(d), version_of(running))
+            plan = DeployPlan(project, "compose", new_version(d), version_of(running))
             plan.services = compare.plan_services(wanted, seen)
             plan.images = compare.images_to_pull(wanted, settings.pull)
             plan.resources = compare.resources(
@@ -121,7 +121,9 @@ def _labels(d: Descriptor, services: list[str]) -> dict[str, dict[str, str]]:
     return {name: lb.service_labels(d, name) for name in services}
 
 
-def _cross_check(said: dryrun.DryRun | str | None, project: str, plan: Plan) -> dict[str, Any]:
+def _cross_check(
+    said: dryrun.DryRun | str | None, project: str, plan: DeployPlan
+) -> dict[str, Any]:
     """Compose's dry run against the plan, when it could say something: not when images
     are to be pulled (it would resolve them at their registry, and fail offline)."""
     if plan.images:
@@ -132,7 +134,7 @@ def _cross_check(said: dryrun.DryRun | str | None, project: str, plan: Plan) -> 
     return {"ran": True, "disagreements": lines}
 
 
-def plan(request: DeployRequest, descriptor: Descriptor, out: TextIO) -> Plan:
+def plan(request: DeployRequest, descriptor: Descriptor, out: TextIO) -> DeployPlan:
     """The request's plan, for its orchestrator."""
     if request.target.orchestrator == "swarm":
         return plan_stack(request, descriptor, out)

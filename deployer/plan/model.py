@@ -178,7 +178,7 @@ class VersionRef:
 
 
 @dataclass
-class Plan:
+class DeployPlan:
     """What a deploy of ``new`` to ``project`` would do."""
 
     project: str

@@ -18,7 +18,7 @@ from deployer.deploy.request import DeployRequest
 from deployer.deploy.sources import Descriptor
 from deployer.engine.sdk import engine_errors
 from deployer.plan.involved import in_progress_warning, new_version, reader_for, version_of
-from deployer.plan.model import Plan
+from deployer.plan.model import DeployPlan
 from deployer.plan.registrydiff import registry_diff
 from deployer.plan.stackcompare import plan_stack_services
 from deployer.swarm import labels as lb
@@ -28,7 +28,7 @@ from deployer.swarm.stack import StackInvalid, StackRunner, manager
 from deployer.swarm.watch import stack_services
 
 
-def plan_stack(request: DeployRequest, descriptor: Descriptor, out: TextIO) -> Plan:
+def plan_stack(request: DeployRequest, descriptor: Descriptor, out: TextIO) -> DeployPlan:
     target, stack, d = request.target, request.project, descriptor
     runner = StackRunner(target.host)
     client = manager(target.host)
@@ -40,7 +40,7 @@ def plan_stack(request: DeployRequest, descriptor: Descriptor, out: TextIO) -> P
     finally:
         client.close()
     wanted = {name: replicas_of(spec) for name, spec in model.items()}
-    plan = Plan(stack, "swarm", new_version(d), version_of(running))
+    plan = DeployPlan(stack, "swarm", new_version(d), version_of(running))
     plan.services = plan_stack_services(model, wanted, current)
     if request.settings.resolve_image == "always" and model:
         plan.warnings.append(

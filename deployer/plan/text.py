@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from deployer import gate_words as words
-from deployer.plan.model import ACTIONS, Plan, Reason, ServicePlan
+from deployer.plan.model import ACTIONS, DeployPlan, Reason, ServicePlan
 
 #: The order services are listed in: what changes first.
 _ORDER = {action: i for i, action in enumerate(ACTIONS)}
@@ -53,7 +53,7 @@ def service_line(s: ServicePlan, width: int) -> str:
     return f"  {s.action:<9}  {s.service:<{width}}  {': '.join(parts)}".rstrip()
 
 
-def headline(plan: Plan) -> str:
+def headline(plan: DeployPlan) -> str:
     counts = ", ".join(f"{n} {a}" for a, n in plan.counts().items() if n)
     running = plan.running.label() if plan.running else "nothing of ours"
     what = f"{running} -> {plan.new.label()}"
@@ -62,7 +62,7 @@ def headline(plan: Plan) -> str:
     return f"plan for {kind}{plan.project}: {what}: {counts or 'no services'}; {verdict}"
 
 
-def as_text(plan: Plan) -> str:
+def as_text(plan: DeployPlan) -> str:
     lines = [headline(plan)]
     if plan.record_changes:
         lines.append(f"record: {plan.project} would be recorded at {plan.new.label()}")
@@ -81,7 +81,7 @@ def as_text(plan: Plan) -> str:
     return "\n".join(lines) + "\n"
 
 
-def diff_lines(plan: Plan) -> list[str]:
+def diff_lines(plan: DeployPlan) -> list[str]:
     d = plan.registry_diff
     if d is None:
         return [f"registry diff: {plan.registry_note}"] if plan.registry_note else []

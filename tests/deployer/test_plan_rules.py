@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from deployer.plan import compare, dryrun, reading
-from deployer.plan.model import Plan, Seen, VersionRef, Wanted
+from deployer.plan.model import DeployPlan, Seen, VersionRef, Wanted
 from deployer.plan.text import as_text
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "plan"
@@ -126,13 +126,13 @@ def test_external_resources_and_users() -> None:
 
 def test_exit_and_text_say_whether_anything_changes() -> None:
     ref = VersionRef("Shop", "qa", "41", "abc")
-    quiet = Plan("shop", "compose", ref, ref)
+    quiet = DeployPlan("shop", "compose", ref, ref)
     quiet.services = compare.plan_services(
         [Wanted("s1", "busybox:latest", "h", {}, 1, "sha256:x")], [_seen_one()]
     )
     assert not quiet.changes and quiet.as_json()["changes"] is False
     assert "nothing to change (exit 0)" in as_text(quiet)
-    newer = Plan("shop", "compose", VersionRef("Shop", "qa", "42"), ref)
+    newer = DeployPlan("shop", "compose", VersionRef("Shop", "qa", "42"), ref)
     newer.services = quiet.services
     assert newer.changes and newer.record_changes  # only the recorded version changes
     doc = newer.as_json()
