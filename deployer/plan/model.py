@@ -202,8 +202,10 @@ class DeployPlan:
         """The deploy would record another version (the record volume or stack labels)."""
         if self.running is None:
             return True
-        before = (self.running.application, self.running.release, self.running.version)
-        return before != (self.new.application, self.new.release, self.new.version)
+        r, n = self.running, self.new
+        return (r.application, r.release, r.version, r.location) != (
+            n.application, n.release, n.version, n.location
+        )  # fmt: skip
 
     @property
     def changes(self) -> bool:

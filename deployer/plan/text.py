@@ -53,6 +53,13 @@ def service_line(s: ServicePlan, width: int) -> str:
     return f"  {s.action:<9}  {s.service:<{width}}  {': '.join(parts)}".rstrip()
 
 
+def _some(names: tuple[str, ...], shown: int = 8) -> str:
+    """At most ``shown`` names, then how many more."""
+    if len(names) <= shown:
+        return ", ".join(names)
+    return f"{', '.join(names[:shown])} and {len(names) - shown} more"
+
+
 def headline(plan: DeployPlan) -> str:
     counts = ", ".join(f"{n} {a}" for a, n in plan.counts().items() if n)
     running = plan.running.label() if plan.running else "nothing of ours"
@@ -70,10 +77,10 @@ def as_text(plan: DeployPlan) -> str:
     ordered = sorted(plan.services, key=lambda s: _ORDER.get(s.action, len(_ORDER)))
     lines += [service_line(s, width) for s in ordered]
     for image in plan.images:
-        users = ", ".join(image.services)
+        users = _some(image.services)
         lines.append(f"image {image.action}: {image.image} ({users}; {image.note})")
     for r in plan.resources:
-        users = f" (used by {', '.join(r.services)})" if r.services else ""
+        users = f" (used by {_some(r.services)})" if r.services else ""
         lines.append(f"{r.kind} {r.action}: {r.name}{users}")
     lines += diff_lines(plan)
     lines += cross_check_lines(plan.cross_check)
