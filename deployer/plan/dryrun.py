@@ -75,7 +75,7 @@ def dry_run(compose: ComposeRunner, project: str, files: Sequence[Path], pull: s
 
 def argv(compose: ComposeRunner, project: str, files: Sequence[Path], pull: str) -> list[str]:
     """The deploy's ``up`` command line, with ``--dry-run``."""
-    up = compose._argv(project, files, "up", "-d", "--remove-orphans", "--pull", pull)
+    up = compose.command_line(project, files, "up", "-d", "--remove-orphans", "--pull", pull)
     return [*up, "--dry-run"]
 
 

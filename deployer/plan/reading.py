@@ -44,7 +44,7 @@ def compose_view(
     """The resolved model (``config --format json``; {} unless ``model``) and every
     service's config hash (``config --hash '*'``, the hash ``up`` labels containers
     with), read side by side."""
-    argv = compose._argv  # the runner's own command line: -p project -f files
+    argv = compose.command_line
 
     def one(*args: str) -> Completed:
         try:
@@ -82,7 +82,7 @@ class Concurrent:
         self._runs: dict[str, Running] = {}
 
     def __enter__(self) -> Concurrent:
-        argv, env = self.compose._argv, self.compose.env
+        argv, env = self.compose.command_line, self.compose.env
         try:
             self._runs["model"] = start(
                 argv(self.project, self.files, "config", "--format", "json"), env=env
