@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from registry.soak import Recorded, Soak, soak_unmet, verification_unmet
+
 APPROVAL = "approval"
 REJECTION = "rejection"
 OK_VERDICTS = frozenset({"healthy", "running", "completed"})
@@ -52,6 +54,8 @@ class Policy:
     from_releases: tuple[str, ...] = ()  # promotions only from these releases (empty: any)
     approvals: int = 0  # approvals the source version needs (distinct identities)
     healthy_in: tuple[str, ...] = ()  # environments where it must have deployed healthy
+    verified_in: tuple[str, ...] = ()  # environments where its verification must have passed
+    soak: Soak | None = None  # how long it must have run undisturbed in one environment
     secrets: str | None = None  # "warn" | "refuse" a publish with secret-looking literals;
     # None: the registry's CONSIGN_SECRETS (registry/secretpolicy.py)
     set_by: str = ""  # the identity (or, on an open registry, the `by`) that set it
@@ -63,6 +67,8 @@ class Policy:
             "from_releases": list(self.from_releases),
             "approvals": self.approvals,
             "healthy_in": list(self.healthy_in),
+            "verified_in": list(self.verified_in),
+            "soak": self.soak.to_json() if self.soak else None,
             "secrets": self.secrets,
             "set_by": self.set_by,
             "set_at": self.set_at,
@@ -75,6 +81,8 @@ class Policy:
             from_releases=tuple(data.get("from_releases") or ()),
             approvals=int(data.get("approvals") or 0),
             healthy_in=tuple(data.get("healthy_in") or ()),
+            verified_in=tuple(data.get("verified_in") or ()),
+            soak=Soak.from_json(data.get("soak")),
             secrets=str(data["secrets"]) if data.get("secrets") else None,
             set_by=str(data.get("set_by") or ""),
             set_at=str(data.get("set_at") or ""),
@@ -87,8 +95,16 @@ class Policy:
             or self.from_releases
             or self.approvals
             or self.healthy_in
+            or self.verified_in
+            or self.soak
             or self.secrets
         )
+
+    @property
+    def needs_ledger(self) -> tuple[str, ...]:
+        """The environments whose ledger the policy reads (health, verification, soak)."""
+        soaked = (self.soak.environment,) if self.soak else ()
+        return tuple(dict.fromkeys((*self.healthy_in, *self.verified_in, *soaked)))
 
 
 @dataclass(frozen=True)
@@ -227,6 +243,12 @@ class DeploymentLike(Protocol):
     def finished(self) -> str: ...
     @property
     def services(self) -> Sequence[ServiceLike]: ...
+    @property
+    def version(self) -> int | None: ...
+    @property
+    def rolled_back_to(self) -> int | None: ...
+    @property
+    def seq(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -247,7 +269,7 @@ def health_in(environment: str, number: int, deployments: Sequence[DeploymentLik
     """None when an ``ok`` deploy of the version to ``environment`` is recorded; else why not
     (``deployments`` are the version's records, newest first)."""
     here = [d for d in deployments if d.environment == environment]
-    if any(d.kind == "deploy" and d.outcome == "ok" for d in here):
+    if any(d.kind == "deploy" and d.outcome in ("ok", "verified") for d in here):
         return None
     if not here:
         return f"version {number} was never deployed to {environment}"
@@ -267,11 +289,15 @@ def unmet(
     source: Source,
     standing: Standing,
     deployments: Sequence[DeploymentLike] | None,
+    soak_records: Sequence[Recorded] | None = None,
+    now: datetime | None = None,
 ) -> list[str]:
     """Every condition a promotion of ``source`` fails, in words (empty: it may enter).
 
     ``deployments`` is None when no deployment ledger is available: a policy that needs
-    health then refuses, saying so, rather than passing unchecked.
+    health, verification or soak then refuses, saying so, rather than passing unchecked.
+    ``soak_records``: every record of the source's application/release in the policy's
+    soak environment (registry/soak.py), judged at ``now`` (default: the clock).
     """
     reasons: list[str] = []
     if standing.rejected is not None:
@@ -291,16 +317,23 @@ def unmet(
             f"version {source.number} has {have} approval{'s' if have != 1 else ''}; "
             f"the policy needs {policy.approvals}"
         )
-    if policy.healthy_in:
-        if deployments is None:
-            reasons.append(
-                "the policy needs health in "
-                + ", ".join(policy.healthy_in)
-                + " but this registry has no deployment ledger to check it against"
-            )
-        else:
-            for environment in policy.healthy_in:
-                why = health_in(environment, source.number, deployments)
-                if why:
-                    reasons.append(why)
+    if policy.needs_ledger and deployments is None:
+        reasons.append(
+            "the policy needs the deployment ledger of "
+            + ", ".join(policy.needs_ledger)
+            + " but this registry has no deployment ledger to check it against"
+        )
+        return reasons
+    for environment in policy.healthy_in:
+        why = health_in(environment, source.number, deployments or ())
+        if why:
+            reasons.append(why)
+    for environment in policy.verified_in:
+        why = verification_unmet(environment, source.number, deployments or ())
+        if why:
+            reasons.append(why)
+    if policy.soak is not None:
+        why = soak_unmet(policy.soak, source.number, soak_records or (), now or utc_now())
+        if why:
+            reasons.append(why)
     return reasons

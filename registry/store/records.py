@@ -19,9 +19,9 @@ _SERVICE_FIELDS = tuple(ServiceRecord.__dataclass_fields__)
 _RECORD_FIELDS = tuple(DeploymentRecord.__dataclass_fields__)
 #: Fields only some kinds have (an ``unlock``'s): left out when None, so the records of
 #: every other kind keep their stored bytes.
-_OPTIONAL = ("reason", "lock")
+_OPTIONAL = ("reason", "lock", "bisect")
 #: Kinds that are events: they never change what runs (``ledger.apply``).
-EVENTS = frozenset({"drift", "unlock"})
+EVENTS = frozenset({"drift", "unlock", "verify"})
 #: Outcomes after which nothing of the application/release runs in the environment: torn
 #: down, or moved to another environment (``consign deploy --move-environment``).
 GONE = frozenset({"torn_down", "moved"})

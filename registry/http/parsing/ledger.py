@@ -26,14 +26,22 @@ from registry.store import DeploymentRecord, ServiceRecord
 from registry.store.ledger import check_environment
 
 KINDS = {
-    "deploy": ("ok", "failed", "timed_out", "rolled_back", "interrupted"),
+    "deploy": (
+        "ok", "failed", "timed_out", "rolled_back", "interrupted", "verified",
+        "verification_failed",
+    ),
     "rollback": ("ok", "failed", "timed_out", "interrupted"),
     "teardown": ("torn_down", "failed", "moved"),
     "drift": ("drift", "ok"),
-}
+    "verify": ("verified", "verification_failed"),
+}  # fmt: skip
+#: Outcomes that may name the version a failed deploy was rolled back to.
+ROLLED_BACK = ("rolled_back", "verification_failed")
+#: The mark ``consign bisect`` puts on the records of its steps (bytes of UTF-8).
+MAX_BISECT = 200
 FIELDS = (
     "id", "kind", "application", "release", "version", "commit", "outcome", "rolled_back_to",
-    "started", "finished", "by", "engine", "source", "services", "environment",
+    "started", "finished", "by", "engine", "source", "services", "environment", "bisect",
 )  # fmt: skip
 REQUIRED = ("id", "kind", "application", "release", "outcome", "started", "finished", "by")
 SERVICE_FIELDS = (
@@ -137,12 +145,16 @@ def parse_record(
         allowed = ", ".join(KINDS[kind])
         raise fail(f"the outcome of a {kind} is one of {allowed}, not {outcome!r}", "outcome")
     version = optional_whole_number(body.get("version"), "version")
-    if version is None and kind in ("deploy", "rollback"):
+    if version is None and kind in ("deploy", "rollback", "verify"):
         raise fail(f"a {kind} record needs its version", "version")
     rolled_back_to = optional_whole_number(body.get("rolled_back_to"), "rolled_back_to")
-    if (rolled_back_to is None) == (outcome == "rolled_back"):
+    if (outcome == "rolled_back" and rolled_back_to is None) or (
+        rolled_back_to is not None and (outcome not in ROLLED_BACK or kind != "deploy")
+    ):
         raise fail(
-            "rolled_back_to is required with outcome rolled_back, and only then", "rolled_back_to"
+            "rolled_back_to is required with outcome rolled_back, allowed with a deploy's "
+            "verification_failed, and only then",
+            "rolled_back_to",
         )
     commit = body.get("commit")
     if commit is not None and (not isinstance(commit, str) or not COMMIT_RE.fullmatch(commit)):
@@ -176,6 +188,7 @@ def parse_record(
         engine=_object(body.get("engine"), "engine"),
         source=optional_text(body.get("source"), "source", limit=MAX_SOURCE),
         services=parsed,
+        bisect=optional_text(body.get("bisect"), "bisect", limit=MAX_BISECT, one_line=True),
     )
 
 

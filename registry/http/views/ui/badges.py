@@ -19,6 +19,8 @@ import re
 #: nobody knows yet how what it left is doing.
 OUTCOME_BADGES = {
     "ok": "ok",
+    "verified": "ok",  # the verification contract's outcomes (issue 23)
+    "verification_failed": "bad",
     "drift": "warn",
     "rolled_back": "warn",
     "interrupted": "warn",
