@@ -39,10 +39,12 @@ from consign.errors import (
 from consign.exit_codes import ExitCode
 from consign.registry_url import REGISTRY_URL
 from consign.registryclient import ca_file_option
+from consign.secrets.masking import masked_output
 from consign.version_arg import VERSION
 from deployer import run
 from deployer.deploy import sources
 from deployer.deploy.attempt import project_name
+from deployer.deploy.hostvars import HostVariables
 from deployer.deploy.outcome import Outcome
 from deployer.deploy.request import (
     DeployRequest,
@@ -78,6 +80,7 @@ def _failure_report(request: DeployRequest) -> Iterator[None]:
 
 def _write_failure(request: DeployRequest, error: BaseException, code: ExitCode) -> None:
     assert request.report
+    masker = request.settings.variables.masker
     doc: dict[str, Any] = {
         "application": request.application,
         "release": request.release,
@@ -89,7 +92,7 @@ def _write_failure(request: DeployRequest, error: BaseException, code: ExitCode)
         "exit_code": int(code),
     }
     with open(request.report, "w", encoding="utf-8") as fh:
-        json.dump(doc, fh, indent=2)
+        json.dump(masker.tree(doc), fh, indent=2)
 
 
 def _project_option(text: str, required: bool = False) -> Callable[[F], F]:
@@ -148,6 +151,17 @@ def _compose_option(func: F) -> F:
         only_with="compose",
         envvar="CONSIGN_COMPOSE",
         help="Compose command line (default: `docker compose`, else a v2 `docker-compose`).",
+    )(func)
+
+
+def _env_file_option(func: F) -> F:
+    return click.option(
+        "--env-file",
+        envvar="CONSIGN_ENV_FILE",
+        type=click.Path(dir_okay=False),
+        help="Values for the descriptor's ${VAR} on this host (Compose's env file format; the "
+        "environment wins; refused unless only its owner can read it). Never written down: "
+        "its values are masked in the output, the report and the ledger (docs/secrets.md).",
     )(func)
 
 
@@ -300,6 +314,7 @@ def _gate(descriptor: sources.Descriptor, force: bool) -> None:
     type=click.Path(dir_okay=False),
     help="Write a JSON report.",
 )
+@_env_file_option
 @_ledger_options
 @click.option(
     "--force",
@@ -329,6 +344,7 @@ def deploy_cmd(
     workdir: Path | None,
     require_pinned_images: bool,
     report: str | None,
+    env_file: str | None,
     environment: str | None,
     by: str | None,
     report_token: str | None,
@@ -353,6 +369,7 @@ def deploy_cmd(
             raise click.UsageError("--project is required with --file and no APPLICATION RELEASE")
         project = project_name(application, release)
     _refuse_other_orchestrators_options(orchestrator)
+    variables = HostVariables.read(env_file)  # exit 2 for a file others may read
     request = DeployRequest(
         application,
         release,
@@ -368,6 +385,7 @@ def deploy_cmd(
             require_pinned=require_pinned_images,
             resolve_image=resolve_image,
             workdir=Workdir(workdir),
+            variables=variables,
         ),
         ledger=LedgerOptions(
             registry=registry,
@@ -384,7 +402,7 @@ def deploy_cmd(
         report=report,
         force=force,
     )
-    with _failure_report(request):
+    with masked_output(variables.masker), _failure_report(request):
         return _deploy(request)
 
 
@@ -399,12 +417,16 @@ def _deploy(request: DeployRequest) -> ExitCode:
         assert request.application and request.release and request.version
         descriptor = source.fetch(request.application, request.release, request.version)
     _gate(descriptor, request.force)
+    # a variable nobody supplies: exit 4 before the lock, the engine, anything
+    for warning in request.settings.variables.admit(descriptor.text):
+        click.echo(warning, err=True)
     done = run.deploy(request, descriptor, sys.stdout)
     shown = _final(done.outcome, done.verb)
     if done.rollback is not None:
         _final(done.rollback, done.verb.replace("deploy", "rollback"), shown)
     if request.report:
-        write_json(request.report, done.outcome, done.rollback, int(done.code))
+        masker = request.settings.variables.masker
+        write_json(request.report, done.outcome, done.rollback, int(done.code), masker)
     return done.code
 
 

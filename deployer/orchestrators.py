@@ -97,7 +97,7 @@ class Compose:
         observer: outcomes.Observer | None = None,
     ) -> Deployment:
         seen = observer or self.observer(client, settings.project)
-        runner = ComposeRunner(self.host, self.compose_cmd)
+        runner = ComposeRunner(self.host, self.compose_cmd, settings.variables.passed)
 
         def stopped(d: Descriptor, kind: str) -> None:
             seen.interrupt(d, settings.project, kind)

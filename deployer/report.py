@@ -16,6 +16,7 @@ from typing import Any, TextIO
 
 from rich.console import Console
 
+from consign.secrets.masking import Masker
 from deployer.deploy.outcome import Outcome
 from deployer.progress import label, verdict_table
 from deployer.verdicts.summary import cause_first, summary
@@ -115,7 +116,14 @@ def new_lines(before: str, text: str) -> list[str]:
     return lines
 
 
-def write_json(path: str | Path, deploy: Outcome, rollback: Outcome | None, code: int) -> None:
+def write_json(
+    path: str | Path,
+    deploy: Outcome,
+    rollback: Outcome | None,
+    code: int,
+    masker: Masker | None = None,
+) -> None:
+    """The ``--report`` JSON; every string through ``masker`` (the deploy's secret values)."""
     deploy.wait_logs()
     if rollback is not None:
         rollback.wait_logs()
@@ -124,4 +132,6 @@ def write_json(path: str | Path, deploy: Outcome, rollback: Outcome | None, code
         "rollback": outcome_json(rollback) if rollback is not None else None,
         "exit_code": code,
     }
+    if masker is not None:
+        doc = masker.tree(doc)
     Path(path).write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")

@@ -91,7 +91,8 @@ def deploy(request: DeployRequest, descriptor: Descriptor, out: TextIO) -> Deplo
                     observer, started=started, environment=ledger.environment, by=ledger.by,
                     engine=engine_info,
                 )  # fmt: skip
-                ledger.report(records)  # before the lock goes: the next deploy sees this one
+                # before the lock goes: the next deploy sees this one; no secret value in it
+                ledger.report(settings.variables.masker.tree(records))
     finally:
         client.close()
     return Deployment(outcome, back, code, runs.verb)

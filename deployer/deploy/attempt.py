@@ -91,6 +91,8 @@ def attempt(
             kept = d.kind == "file"  # a descriptor file's own folder
             settings.workdir.check(d.text, path.parent, client, out, kept=kept)
             envfiles.check(d.text, path.parent, local=d.kind == "file")
+            for warning in settings.variables.admit(d.text):  # exit 4 when one is missing
+                print(warning, file=out, flush=True)
             # One `config` both validates and lists the services; the override only adds
             # labels to those services, so it cannot make a valid descriptor invalid.
             model = compose.config(project, [path]).get("services", {})
