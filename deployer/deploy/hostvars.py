@@ -91,7 +91,13 @@ class HostVariables:
             for name in referenced(text)
             if is_secret_name(name) and (value := self.environ.get(name)) is not None
         }
-        too_short = self.masker.add({**secret, **self.from_file})
+        # a secret's `environment:` source is a secret whatever its name
+        sources = {
+            name: value
+            for name in environment_sources(_tree(text)).values()
+            if (value := self.lookup(name)) is not None
+        }
+        too_short = self.masker.add({**secret, **sources, **self.from_file})
         return [
             f"warning: the value of {name} is shorter than 4 characters: it is not masked in "
             "the output, the report or the ledger"
@@ -141,11 +147,12 @@ def referenced(text: str) -> list[str]:
 def needed_by(text: str, lookup: Any) -> dict[str, list[str]]:
     """Variable -> where it is used ("service web", "top-level secrets"), for each variable
     the descriptor needs (no default) that ``lookup`` does not supply."""
-    try:
-        tree = yamlio.load(text, limits=yamlio.STORED)
-    except ComposeError:
-        return {}  # Compose says what is wrong with it, in its own words
+    tree = _tree(text)
     needed: dict[str, list[str]] = {}
+    for where, name in environment_sources(tree).items():
+        if lookup(name) is None:
+            section, _, key = where.removeprefix("top-level ").partition(".")
+            needed.setdefault(name, []).extend([where, *_users(tree, section, key)])
     for where, value in _strings(tree):
         try:
             names = unsupplied(value, lookup)
@@ -156,6 +163,46 @@ def needed_by(text: str, lookup: Any) -> dict[str, list[str]]:
             if where not in places:
                 places.append(where)
     return needed
+
+
+def _tree(text: str) -> Any:
+    try:
+        return yamlio.load(text, limits=yamlio.STORED)
+    except ComposeError:
+        return None  # Compose says what is wrong with it, in its own words
+
+
+def environment_sources(tree: Any) -> dict[str, str]:
+    """ "top-level secrets.NAME" -> VAR for each top-level secret (or config) whose source is
+    ``environment: VAR``: Compose (and our Swarm path) reads the value from the host."""
+    found: dict[str, str] = {}
+    if not isinstance(tree, Mapping):
+        return found
+    for section in ("secrets", "configs"):
+        entries = yamlio.plain(tree.get(section))
+        if not isinstance(entries, Mapping):
+            continue
+        for key, spec in entries.items():
+            spec = yamlio.plain(spec)
+            var = spec.get("environment") if isinstance(spec, Mapping) else None
+            if isinstance(var, str) and var:
+                found[f"top-level {section}.{key}"] = var
+    return found
+
+
+def _users(tree: Mapping[str, Any], section: str, key: str) -> list[str]:
+    """ "service NAME" for each service that mounts top-level ``section`` entry ``key``."""
+    services = yamlio.plain(tree.get("services"))
+    found = []
+    for name, spec in (services or {}).items() if isinstance(services, Mapping) else []:
+        spec = yamlio.plain(spec)
+        entries = yamlio.plain(spec.get(section)) if isinstance(spec, Mapping) else None
+        for entry in entries if isinstance(entries, list) else []:
+            source = entry.get("source") if isinstance(entry, Mapping) else entry
+            if source == key:
+                found.append(f"service {name}")
+                break
+    return found
 
 
 def _strings(tree: Any) -> Iterator[tuple[str, str]]:
