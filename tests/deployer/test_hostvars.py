@@ -81,7 +81,7 @@ def test_admit_masks_the_file_and_secret_named_environment_values(tmp_path: Path
 
 
 def test_the_environment_wins_over_the_file_and_only_the_rest_is_passed(tmp_path: Path) -> None:
-    path = env_file(tmp_path, "A=from-file\nB=file-only\n# comment\nC=\"two\\nlines\"\nD\n")
+    path = env_file(tmp_path, 'A=from-file\nB=file-only\n# comment\nC="two\\nlines"\nD\n')
     host = HostVariables.read(path, {"A": "from-env"})
     assert host.lookup("A") == "from-env" and host.lookup("B") == "file-only"
     assert host.passed == {"B": "file-only", "C": "two\nlines"}
