@@ -418,7 +418,13 @@ def _deploy(request: DeployRequest) -> ExitCode:
         descriptor = source.fetch(request.application, request.release, request.version)
     _gate(descriptor, request.force)
     # a variable nobody supplies: exit 4 before the lock, the engine, anything
-    for warning in request.settings.variables.admit(descriptor.text):
+    settings = request.settings
+    folder = settings.workdir.root / request.project if settings.workdir.root else None
+    if source.file_path is not None:
+        folder = Path(source.file_path).resolve().parent
+    if folder is not None and request.target.orchestrator == "compose":
+        settings.variables.beside(folder)  # Compose reads the .env beside the descriptor
+    for warning in settings.variables.admit(descriptor.text):
         click.echo(warning, err=True)
     done = run.deploy(request, descriptor, sys.stdout)
     shown = _final(done.outcome, done.verb)

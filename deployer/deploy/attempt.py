@@ -91,6 +91,7 @@ def attempt(
             kept = d.kind == "file"  # a descriptor file's own folder
             settings.workdir.check(d.text, path.parent, client, out, kept=kept)
             envfiles.check(d.text, path.parent, local=d.kind == "file")
+            settings.variables.beside(path.parent)  # Compose reads the .env there too
             for warning in settings.variables.admit(d.text):  # exit 4 when one is missing
                 print(warning, file=out, flush=True)
             # One `config` both validates and lists the services; the override only adds

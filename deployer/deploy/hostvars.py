@@ -54,6 +54,9 @@ class HostVariables:
     from_file: dict[str, str] = field(default_factory=dict)
     env_file: Path | None = None
     masker: Masker = field(default_factory=Masker)
+    #: The ``.env`` beside the descriptor (Compose reads it itself; the environment and
+    #: --env-file win over it): see :meth:`beside`.
+    from_dotenv: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def read(
@@ -69,9 +72,25 @@ class HostVariables:
         return found
 
     def lookup(self, name: str) -> str | None:
-        """The value ``${name}`` resolves to (the environment first, as Compose does)."""
-        value = self.environ.get(name)
-        return value if value is not None else self.from_file.get(name)
+        """The value ``${name}`` resolves to: the environment first, as Compose does, then
+        --env-file, then the ``.env`` beside the descriptor."""
+        for source in (self.environ, self.from_file, self.from_dotenv):
+            value = source.get(name)
+            if value is not None:
+                return value
+        return None
+
+    def beside(self, folder: Path) -> None:
+        """The descriptor is in ``folder``: Compose also reads its ``.env`` there (a file
+        the operator put in the --workdir project folder, or beside a --file), so its
+        values count as supplied. Unreadable or odd lines are Compose's to report."""
+        dotenv = folder / ".env"
+        try:
+            text = dotenv.read_text(encoding="utf-8") if dotenv.is_file() else ""
+        except (OSError, UnicodeDecodeError):
+            text = ""
+        values = dotenv_values(stream=io.StringIO(text), interpolate=True) if text else {}
+        self.from_dotenv = {k: v for k, v in values.items() if v is not None}
 
     @property
     def passed(self) -> dict[str, str]:
@@ -89,7 +108,8 @@ class HostVariables:
         secret = {
             name: value
             for name in referenced(text)
-            if is_secret_name(name) and (value := self.environ.get(name)) is not None
+            if is_secret_name(name)
+            and (value := self.environ.get(name, self.from_dotenv.get(name))) is not None
         }
         # a secret's `environment:` source is a secret whatever its name
         sources = {

@@ -89,7 +89,7 @@ def test_the_environment_wins_over_the_file_and_only_the_rest_is_passed(tmp_path
 
 def test_a_short_value_is_named_in_a_warning_never_shown(tmp_path: Path) -> None:
     host = HostVariables.read(env_file(tmp_path, "DB_PASSWORD=abc\n"), {"LOG_LEVEL": "x"})
-    text = "services: {web: {image: a, environment: [P=${DB_PASSWORD}]}}"
+    text = "services:\n  web:\n    image: a\n    environment: ['P=${DB_PASSWORD}']\n"
     (line,) = host.admit(text)
     assert "DB_PASSWORD" in line and "abc" not in line and "not masked" in line
 
@@ -116,5 +116,21 @@ def test_a_missing_or_unparsable_env_file_is_refused(tmp_path: Path) -> None:
 
 def test_without_a_file_nothing_is_masked_but_secret_names() -> None:
     host = HostVariables.read(None, {"LOG_LEVEL": "verbose", "DB_PASSWORD": "pw-canary-1"})
-    host.admit("services: {web: {image: a, environment: [A=${LOG_LEVEL}, B=${DB_PASSWORD}]}}")
+    host.admit("services:\n  web:\n    environment: ['A=${LOG_LEVEL}', 'B=${DB_PASSWORD}']\n")
     assert host.masker.mask("verbose pw-canary-1") == f"verbose {MASK}"
+
+
+def test_the_dotenv_beside_the_descriptor_counts_last(tmp_path: Path) -> None:
+    """Compose reads the .env in the descriptor's folder (a --workdir project folder, a
+    --file's folder); the environment and --env-file win over it."""
+    (tmp_path / ".env").write_text("A=dotenv\nB=dotenv\nDB_PASSWORD=dotenv-pw-1\n")
+    host = HostVariables.read(env_file(tmp_path, "B=file\n"), {"A": "env"})
+    text = (
+        "services:\n  web:\n    image: a\n    environment: [x=$A, 'y=${B}', 'z=${DB_PASSWORD}']\n"
+    )
+    with pytest.raises(MissingVariables, match="DB_PASSWORD"):
+        host.admit(text)
+    host.beside(tmp_path)
+    assert [host.lookup(n) for n in ("A", "B", "DB_PASSWORD")] == ["env", "file", "dotenv-pw-1"]
+    assert host.admit(text) == [] and host.masker.mask("dotenv-pw-1") == MASK
+    assert host.passed == {"B": "file"}  # Compose reads the .env itself
