@@ -427,18 +427,24 @@ def _deploy(request: DeployRequest) -> ExitCode:
     for warning in settings.variables.admit(descriptor.text):
         click.echo(warning, err=True)
     done = run.deploy(request, descriptor, sys.stdout)
-    shown = _final(done.outcome, done.verb)
+    mask = settings.variables.masker.mask
+    shown = _final(done.outcome, done.verb, mask=mask)
     if done.rollback is not None:
-        _final(done.rollback, done.verb.replace("deploy", "rollback"), shown)
+        _final(done.rollback, done.verb.replace("deploy", "rollback"), shown, mask)
     if request.report:
         masker = request.settings.variables.masker
         write_json(request.report, done.outcome, done.rollback, int(done.code), masker)
     return done.code
 
 
-def _final(outcome: Outcome, what: str, shown: dict[str, str] | None = None) -> dict[str, str]:
+def _final(
+    outcome: Outcome,
+    what: str,
+    shown: dict[str, str] | None = None,
+    mask: Callable[[str], str] | None = None,
+) -> dict[str, str]:
     """The phase's report (its logs printed once: those ``shown`` before are not repeated)."""
-    return render(outcome, f"{what} {outcome.project}: {outcome.what}", shown=shown)
+    return render(outcome, f"{what} {outcome.project}: {outcome.what}", shown=shown, mask=mask)
 
 
 @click.command("status")

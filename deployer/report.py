@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -67,6 +67,7 @@ def render(
     out: TextIO | None = None,
     *,
     shown: Mapping[str, str] | None = None,
+    mask: Callable[[str], str] | None = None,
 ) -> dict[str, str]:
     """The phase's one headline (``TITLE OK`` or ``TITLE FAILED: cause; error``), the
     image warnings, the final table, then the last log lines of every failed service.
@@ -86,7 +87,7 @@ def render(
     for service, mismatch in outcome.image_mismatches.items():
         say(f"WARNING: {outcome.project}: service {service} {mismatch}")
     if outcome.verdicts:
-        console.print(verdict_table("", outcome.verdicts))
+        console.print(verdict_table("", outcome.verdicts, mask))
     printed: dict[str, str] = {}
     for name in [sv.service for sv in cause_first(outcome.verdicts)]:
         if name not in outcome.logs:

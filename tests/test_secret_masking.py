@@ -65,3 +65,12 @@ def test_masked_output_covers_stdout_stderr_and_the_final_error() -> None:
         sys.stdout, sys.stderr = saved
     assert out.getvalue() == f"stdout {MASK}\n" and err.getvalue() == f"stderr {MASK}\n"
     assert str(raised.value) == f"compose said {MASK}"
+
+
+def test_a_value_cut_at_the_end_of_a_text_is_masked_too() -> None:
+    m = Masker({"P": "s3cr3t-canary-0123456789"})
+    assert m.mask("last check: s3cr3t-cana...") == f"last check: {MASK}..."
+    assert m.mask("detail s3cr3t-canary-01…") == f"detail {MASK}…"
+    assert m.mask("ends s3cr3t-c") == f"ends {MASK}"
+    assert m.mask("ends s3c") == "ends s3c"  # under 4 characters of it: no secret told
+    assert m.mask("s3cr3t-canary in the middle") == "s3cr3t-canary in the middle"

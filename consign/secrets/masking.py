@@ -35,6 +35,7 @@ class Masker:
     def __init__(self, values: Mapping[str, str] | None = None) -> None:
         self._values: set[str] = set()
         self._pattern: re.Pattern[str] | None = None
+        self._ordered: tuple[str, ...] = ()  # longest first; replaced whole, read unlocked
         self._lock = threading.Lock()
         if values:
             self.add(values)
@@ -58,19 +59,36 @@ class Masker:
         with self._lock:
             if not fresh <= self._values:
                 self._values |= fresh
-                ordered = sorted(self._values, key=lambda v: (-len(v), v))
-                self._pattern = re.compile("|".join(map(re.escape, ordered)))
+                self._ordered = tuple(sorted(self._values, key=lambda v: (-len(v), v)))
+                self._pattern = re.compile("|".join(map(re.escape, self._ordered)))
         return sorted(too_short)
 
     def __bool__(self) -> bool:
         return self._pattern is not None
 
     def mask(self, text: str) -> str:
-        """``text`` with every held value replaced by :data:`MASK`."""
+        """``text`` with every held value replaced by :data:`MASK`; also the start of one
+        that ends the text, alone or before ``...``/``…`` (a detail or record cut to its
+        limit: ``check s3cr3t-ca...`` would still tell most of the secret)."""
         pattern = self._pattern
         if pattern is None or not text:
             return text
-        return pattern.sub(MASK, text)
+        return self._cut(pattern.sub(MASK, text))
+
+    def _cut(self, text: str) -> str:
+        body, tail = text, ""
+        for ellipsis in ("...", "…"):
+            if body.endswith(ellipsis):
+                body, tail = body[: -len(ellipsis)], ellipsis
+                break
+        for value in self._ordered:
+            head = value[:MIN_LENGTH]
+            i = body.find(head, max(0, len(body) - len(value) + 1))
+            while i >= 0:
+                if value.startswith(body[i:]):
+                    return body[:i] + MASK + tail
+                i = body.find(head, i + 1)
+        return text
 
     def tree(self, value: Any) -> Any:
         """A JSON-like value (dicts, lists, strings, numbers) with every string masked,

@@ -119,7 +119,8 @@ def attempt(
             return _not_created(client, project, images, labels, done.stderr)
 
         title = f"{project} {describe(d.application, d.release, d.version, d.location)}"
-        with Progress(title, out) as progress, _tidied(client, project, out):
+        masked = settings.variables.masker.mask
+        with Progress(title, out, mask=masked) as progress, _tidied(client, project, out):
             result = watch_up(
                 client,
                 project,

@@ -136,7 +136,7 @@ def attempt(
         outcome.fail(f"docker stack deploy failed: {words}")
         missing = {s: words for s in services if s not in present}
     title = f"{stack} {describe(d.application, d.release, d.version, d.location)}"
-    with Progress(title, out) as progress:
+    with Progress(title, out, mask=settings.variables.masker.mask) as progress:
         outcome.verdicts = watch_stack(
             client,
             stack,
@@ -239,7 +239,7 @@ def _swarm_rollback(
         into = Outcome(None, None, None, "file", "", None, settings.project)
     title = f"stack {settings.project}: Swarm's rollback to {into.what}"
     try:
-        with Progress(title, out) as progress:
+        with Progress(title, out, mask=settings.variables.masker.mask) as progress:
             found = autorollback.watch_rollback(
                 client, settings.project, failed, since=since, timeout=settings.timeout,
                 stable=settings.stable, into=into, on_update=progress,
