@@ -138,7 +138,7 @@ def test_canaries_reach_the_containers_and_nothing_else(tmp_path: Path, project:
 
         # the registry gone: the next records wait in the spool (git source, same ledger URL)
         registry.stop()
-        spooled = [*common, "--git", str(tmp_path / "registry.git")]
+        spooled = [*common, "--git", str(tmp_path / "registry.git"), "--no-rollback"]
         code, out = consign("deploy", "Hid", "R1", "2", *spooled, env=env)
         outputs.append(out)
         assert code == ExitCode.FAILED, out
