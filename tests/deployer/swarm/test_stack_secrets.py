@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from typing import Any
 
 import docker
 import pytest
@@ -23,6 +24,8 @@ DESCRIPTOR = """services:
     image: busybox:latest
     command: ["sleep", "100000"]
     stop_grace_period: 1s
+    environment:
+      GREETING: ${GREETING}
     secrets: [db]
 secrets:
   db:
@@ -49,24 +52,27 @@ def test_an_environment_sourced_secret_becomes_a_docker_secret(tmp_path: Path, s
     args = ("--file", str(path), "--project", stack, *FAST)
     client = docker.from_env()
     try:
-        r = stack_deploy(tmp_path, *args, env={"DB_PASSWORD": None})  # type: ignore[dict-item]
+        r = stack_deploy(tmp_path, *args, env={"DB_PASSWORD": None, "GREETING": "x"})  # type: ignore[dict-item]
         assert r.code == ExitCode.INVALID_DESCRIPTOR, r.output
         assert "DB_PASSWORD (used by top-level secrets.db, service app)" in r.output
         assert services(stack) == {} and _ours(client, stack) == {}
 
-        r = stack_deploy(tmp_path, *args, env={"DB_PASSWORD": first})
+        r = stack_deploy(tmp_path, *args, env={"DB_PASSWORD": first, "GREETING": "from-env"})
         assert r.code == ExitCode.OK, r.output
         (name,) = _ours(client, stack)
         assert name.startswith(f"{stack}_db_") and _ours(client, stack)[name] == stack
         assert _read_by_task(client, stack) == first
 
         env_file = tmp_path / "host.env"  # a new value, from the env file this time
-        env_file.write_text(f"DB_PASSWORD={second}\n")
+        env_file.write_text(f"DB_PASSWORD={second}\nGREETING=from-file\n")
         env_file.chmod(0o600)
-        r = stack_deploy(tmp_path, *args, "--env-file", str(env_file), env={"DB_PASSWORD": None})  # type: ignore[dict-item]
+        no_env: dict[str, Any] = {"DB_PASSWORD": None, "GREETING": None}  # unset them
+        r = stack_deploy(tmp_path, *args, "--env-file", str(env_file), env=no_env)
         assert r.code == ExitCode.OK, r.output
         (renamed,) = _ours(client, stack)  # the first one, unused now, is gone
         assert renamed != name and _read_by_task(client, stack) == second
+        spec = services(stack)["app"]["Spec"]["TaskTemplate"]["ContainerSpec"]
+        assert "GREETING=from-file" in spec["Env"]  # docker stack deploy got the file's value
         assert first not in r.output and second not in r.output
 
         code, out = consign("down", "--orchestrator", "swarm", "--project", stack)
