@@ -534,6 +534,7 @@ def _ledger_status(environment: str, ledger: LedgerClient, as_json: bool) -> Exi
 )
 @click.option("--token", envvar="CONSIGN_TOKEN", help="Bearer token for the registry.")
 @ca_file_option
+@_env_file_option
 @_ledger_options
 @exits()
 def down_cmd(
@@ -545,6 +546,7 @@ def down_cmd(
     registry: str | None,
     token: str | None,
     ca_file: str | None,
+    env_file: str | None,
     environment: str | None,
     by: str | None,
     report_token: str | None,
@@ -574,7 +576,11 @@ def down_cmd(
             move_environment=move_environment,
         ),
     )
-    run.teardown(request, sys.stdout)
+    # a teardown reads no descriptor, so needs no variable; the file is checked as for a
+    # deploy (one CONSIGN_ENV_FILE serves a job's every command) and its values masked
+    variables = HostVariables.read(env_file)
+    with masked_output(variables.masker):
+        run.teardown(request, sys.stdout)
     return ExitCode.OK
 
 

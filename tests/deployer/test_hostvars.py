@@ -134,3 +134,13 @@ def test_the_dotenv_beside_the_descriptor_counts_last(tmp_path: Path) -> None:
     assert [host.lookup(n) for n in ("A", "B", "DB_PASSWORD")] == ["env", "file", "dotenv-pw-1"]
     assert host.admit(text) == [] and host.masker.mask("dotenv-pw-1") == MASK
     assert host.passed == {"B": "file"}  # Compose reads the .env itself
+
+
+def test_down_checks_the_env_file_as_deploy_does(tmp_path: Path) -> None:
+    """One CONSIGN_ENV_FILE for a job's every command: down refuses an open file too
+    (before it touches any engine), and accepts a private one."""
+    from tests.deployer.helpers import consign
+
+    path = env_file(tmp_path, "P=secret-value\n", 0o644)
+    code, out = consign("down", "--project", "hid-none", "--env-file", str(path))
+    assert code == ExitCode.USAGE and "mode 0644" in out and "secret-value" not in out
