@@ -74,3 +74,15 @@ def test_a_value_cut_at_the_end_of_a_text_is_masked_too() -> None:
     assert m.mask("ends s3cr3t-c") == f"ends {MASK}"
     assert m.mask("ends s3c") == "ends s3c"  # under 4 characters of it: no secret told
     assert m.mask("s3cr3t-canary in the middle") == "s3cr3t-canary in the middle"
+
+
+def test_the_stream_has_no_binary_way_around_the_mask() -> None:
+    import click
+
+    target = io.TextIOWrapper(io.BytesIO(), encoding="ascii")  # click would use .buffer
+    stream = MaskedStream(target, Masker({"P": "hunter22"}))
+    assert not hasattr(stream, "buffer") and stream.encoding == "ascii"
+    click.echo("pw hunter22", file=stream)  # type: ignore[arg-type]
+    stream.flush()
+    target.seek(0)
+    assert target.read() == "pw ******\n"  # an ASCII terminal gets stars, not a crash

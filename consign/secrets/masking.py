@@ -25,6 +25,8 @@ from consign.errors import ConsignError
 
 #: What a masked value is replaced with (the same mark the registry's UI uses).
 MASK = "••••••"
+#: The mark on a stream whose encoding has no "•".
+ASCII_MASK = "******"
 #: Values shorter than this are not masked (see the module's docstring).
 MIN_LENGTH = 4
 
@@ -112,7 +114,7 @@ class MaskedStream:
     A value split across two writes (``print`` writes the text, then the newline) is still
     found: text is held back until a newline (or :meth:`flush`), and what is written is
     whole lines. Everything else (``isatty``, ``fileno``, ``encoding``) is the target's, so
-    rich and click treat it as they would the target.
+    rich and click treat it as they would the target; but not its binary ``buffer``.
     """
 
     def __init__(self, target: TextIO, masker: Masker) -> None:
@@ -120,6 +122,16 @@ class MaskedStream:
         self.masker = masker
         self._pending = ""
         self._lock = threading.Lock()
+        # a terminal that cannot show the mark (ASCII, Latin-1) gets stars, not a crash
+        try:
+            MASK.encode(getattr(target, "encoding", None) or "utf-8")
+            self._mark = MASK
+        except (UnicodeEncodeError, LookupError):
+            self._mark = ASCII_MASK
+
+    def _masked(self, text: str) -> str:
+        masked = self.masker.mask(text)
+        return masked if self._mark is MASK else masked.replace(MASK, self._mark)
 
     def write(self, text: str) -> int:
         with self._lock:
@@ -127,7 +139,7 @@ class MaskedStream:
             head, sep, rest = self._pending.rpartition("\n")
             if sep:
                 self._pending = rest
-                self.target.write(self.masker.mask(head + sep))
+                self.target.write(self._masked(head + sep))
         return len(text)
 
     def writelines(self, lines: Iterable[str]) -> None:
@@ -137,11 +149,13 @@ class MaskedStream:
     def flush(self) -> None:
         with self._lock:
             if self._pending:
-                self.target.write(self.masker.mask(self._pending))
+                self.target.write(self._masked(self._pending))
                 self._pending = ""
         self.target.flush()
 
     def __getattr__(self, name: str) -> Any:
+        if name == "buffer":  # no way around the mask (click writes bytes to a buffer)
+            raise AttributeError(name)
         return getattr(self.target, name)
 
 
