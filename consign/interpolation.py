@@ -128,6 +128,16 @@ def interpolate(
     return out
 
 
+def unsupplied(text: str, lookup: Callable[[str], str | None]) -> list[str]:
+    """The variables ``text`` needs that ``lookup`` does not supply, each once, in order:
+    ``${VAR}``/``$VAR`` unset, ``${VAR:?}`` unset or empty, ``${VAR?}`` unset, also inside
+    a default that is used. ``${VAR:-x}``, ``${VAR-x}`` and ``${VAR:+x}`` need nothing."""
+    errors: list[str] = []
+    names: list[str] = []
+    _resolve(text, lookup, None, True, errors, escape=True, unset=names)
+    return list(dict.fromkeys(names))
+
+
 def _resolve(
     text: str,
     lookup: Callable[[str], str | None],
@@ -136,6 +146,7 @@ def _resolve(
     errors: list[str],
     *,
     escape: bool,
+    unset: list[str] | None = None,
 ) -> str:
     out: list[str] = []
     last = 0
@@ -149,7 +160,7 @@ def _resolve(
         if only is not None and expr.name not in only:
             out.append(text[expr.start : expr.end])
             continue
-        value = _value(expr, lookup, only, strict, errors)
+        value = _value(expr, lookup, only, strict, errors, unset)
         out.append(value.replace("$", "$$") if escape else value)
     out.append(text[last:])
     return "".join(out)
@@ -161,12 +172,13 @@ def _value(
     only: Collection[str] | None,
     strict: bool,
     errors: list[str],
+    unset: list[str] | None = None,
 ) -> str:
     value = lookup(expr.name)
     op = expr.operator
 
     def argument() -> str:
-        return _resolve(expr.argument, lookup, only, strict, errors, escape=False)
+        return _resolve(expr.argument, lookup, only, strict, errors, escape=False, unset=unset)
 
     empty_counts = op.startswith(":")
     missing = value is None or (empty_counts and value == "")
@@ -176,6 +188,8 @@ def _value(
         if missing:
             reason = argument() or ("is not set" if value is None else "is empty")
             errors.append(f"variable {expr.name} is required: {reason}")
+            if unset is not None:
+                unset.append(expr.name)
             return ""
         return str(value)
     if op in (":+", "+"):
@@ -183,5 +197,7 @@ def _value(
     if value is None:
         if strict:
             errors.append(f"variable {expr.name} is not set (and has no default)")
+        if unset is not None:
+            unset.append(expr.name)
         return ""
     return value

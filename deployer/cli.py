@@ -39,10 +39,12 @@ from consign.errors import (
 from consign.exit_codes import ExitCode
 from consign.registry_url import REGISTRY_URL
 from consign.registryclient import ca_file_option
+from consign.secrets.masker import masked_output
 from consign.version_arg import VERSION
 from deployer import run
 from deployer.deploy import sources
 from deployer.deploy.attempt import project_name
+from deployer.deploy.hostvars import HostVariables
 from deployer.deploy.outcome import Outcome
 from deployer.deploy.request import (
     DeployRequest,
@@ -80,6 +82,7 @@ def _failure_report(request: DeployRequest) -> Iterator[None]:
 
 def _write_failure(request: DeployRequest, error: BaseException, code: ExitCode) -> None:
     assert request.report
+    masker = request.settings.variables.masker
     doc: dict[str, Any] = {
         "application": request.application,
         "release": request.release,
@@ -91,7 +94,7 @@ def _write_failure(request: DeployRequest, error: BaseException, code: ExitCode)
         "exit_code": int(code),
     }
     with open(request.report, "w", encoding="utf-8") as fh:
-        json.dump(doc, fh, indent=2)
+        json.dump(masker.tree(doc), fh, indent=2)
 
 
 def _project_option(text: str, required: bool = False) -> Callable[[F], F]:
@@ -150,6 +153,17 @@ def _compose_option(func: F) -> F:
         only_with="compose",
         envvar="CONSIGN_COMPOSE",
         help="Compose command line (default: `docker compose`, else a v2 `docker-compose`).",
+    )(func)
+
+
+def _env_file_option(func: F) -> F:
+    return click.option(
+        "--env-file",
+        envvar="CONSIGN_ENV_FILE",
+        type=click.Path(dir_okay=False),
+        help="Values for the descriptor's ${VAR} on this host (Compose's env file format; the "
+        "environment wins; refused unless only its owner can read it). Never written down: "
+        "its values are masked in the output, the report and the ledger (docs/secrets.md).",
     )(func)
 
 
@@ -302,6 +316,7 @@ def _gate(descriptor: sources.Descriptor, force: bool) -> None:
     type=click.Path(dir_okay=False),
     help="Write a JSON report.",
 )
+@_env_file_option
 @_ledger_options
 @click.option(
     "--force",
@@ -353,6 +368,7 @@ def deploy_cmd(
     workdir: Path | None,
     require_pinned_images: bool,
     report: str | None,
+    env_file: str | None,
     environment: str | None,
     by: str | None,
     report_token: str | None,
@@ -384,6 +400,7 @@ def deploy_cmd(
     ctx = click.get_current_context()
     if as_json and not plan and ctx.get_parameter_source("as_json") == COMMANDLINE:
         raise click.UsageError("--json applies to --plan (a deploy's JSON is --report FILE)")
+    variables = HostVariables.read(env_file)  # exit 2 for a file others may read
     request = DeployRequest(
         application,
         release,
@@ -399,6 +416,7 @@ def deploy_cmd(
             require_pinned=require_pinned_images,
             resolve_image=resolve_image,
             workdir=Workdir(workdir),
+            variables=variables,
         ),
         ledger=LedgerOptions(
             registry=registry,
@@ -416,9 +434,10 @@ def deploy_cmd(
         force=force,
         bisect_step=bisect_step,
     )
-    if plan:
-        return _plan(request, as_json)
-    with _failure_report(request):
+    if plan:  # compose config's output holds resolved values: masked like a deploy's
+        with masked_output(variables.masker):
+            return _plan(request, as_json)
+    with masked_output(variables.masker), _failure_report(request):
         return _deploy(request)
 
 
@@ -455,18 +474,34 @@ def _deploy(request: DeployRequest) -> ExitCode:
     """Fetch, pass the gate, deploy (:mod:`deployer.run`), then say how it went."""
     descriptor = _fetch(request)
     _gate(descriptor, request.force)
+    # a variable nobody supplies: exit 4 before the lock, the engine, anything
+    settings = request.settings
+    folder = settings.workdir.root / request.project if settings.workdir.root else None
+    if source.file_path is not None:
+        folder = Path(source.file_path).resolve().parent
+    if folder is not None and request.target.orchestrator == "compose":
+        settings.variables.beside(folder)  # Compose reads the .env beside the descriptor
+    for warning in settings.variables.admit(descriptor.text):
+        click.echo(warning, err=True)
     done = run.deploy(request, descriptor, sys.stdout)
-    shown = _final(done.outcome, done.verb)
+    mask = settings.variables.masker.mask
+    shown = _final(done.outcome, done.verb, mask=mask)
     if done.rollback is not None:
-        _final(done.rollback, done.verb.replace("deploy", "rollback"), shown)
+        _final(done.rollback, done.verb.replace("deploy", "rollback"), shown, mask)
     if request.report:
-        write_json(request.report, done.outcome, done.rollback, int(done.code))
+        masker = request.settings.variables.masker
+        write_json(request.report, done.outcome, done.rollback, int(done.code), masker)
     return done.code
 
 
-def _final(outcome: Outcome, what: str, shown: dict[str, str] | None = None) -> dict[str, str]:
+def _final(
+    outcome: Outcome,
+    what: str,
+    shown: dict[str, str] | None = None,
+    mask: Callable[[str], str] | None = None,
+) -> dict[str, str]:
     """The phase's report (its logs printed once: those ``shown`` before are not repeated)."""
-    return render(outcome, f"{what} {outcome.project}: {outcome.what}", shown=shown)
+    return render(outcome, f"{what} {outcome.project}: {outcome.what}", shown=shown, mask=mask)
 
 
 @click.command("status")
@@ -556,6 +591,7 @@ def _ledger_status(environment: str, ledger: LedgerClient, as_json: bool) -> Exi
 )
 @click.option("--token", envvar="CONSIGN_TOKEN", help="Bearer token for the registry.")
 @ca_file_option
+@_env_file_option
 @_ledger_options
 @exits()
 def down_cmd(
@@ -567,6 +603,7 @@ def down_cmd(
     registry: str | None,
     token: str | None,
     ca_file: str | None,
+    env_file: str | None,
     environment: str | None,
     by: str | None,
     report_token: str | None,
@@ -596,7 +633,11 @@ def down_cmd(
             move_environment=move_environment,
         ),
     )
-    run.teardown(request, sys.stdout)
+    # a teardown reads no descriptor, so needs no variable; the file is checked as for a
+    # deploy (one CONSIGN_ENV_FILE serves a job's every command) and its values masked
+    variables = HostVariables.read(env_file)
+    with masked_output(variables.masker):
+        run.teardown(request, sys.stdout)
     return ExitCode.OK
 
 

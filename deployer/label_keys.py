@@ -42,3 +42,9 @@ ENVIRONMENT = PREFIX + "environment"
 IN_PROGRESS = PREFIX + "in-progress"
 #: On the record volume after Ctrl-C stopped a deploy: when and what (one line).
 INTERRUPTED = PREFIX + "interrupted"
+#: Swarm's own: what belongs to a stack (`docker stack rm` removes its secrets too).
+STACK_NAMESPACE = "com.docker.stack.namespace"
+#: On a Docker secret made from a secret's `environment:` source (deployer.swarm.secrets):
+#: the stack it is for, and its key in the descriptor's top-level `secrets:`.
+SECRET_OF = PREFIX + "secret-of"
+SECRET_KEY = PREFIX + "secret-key"

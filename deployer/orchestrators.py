@@ -97,7 +97,7 @@ class Compose:
         observer: outcomes.Observer | None = None,
     ) -> Deployment:
         seen = observer or self.observer(client, settings.project)
-        runner = ComposeRunner(self.host, self.compose_cmd)
+        runner = ComposeRunner(self.host, self.compose_cmd, settings.variables.passed)
 
         def stopped(d: Descriptor, kind: str) -> None:
             seen.interrupt(d, settings.project, kind)
@@ -146,7 +146,7 @@ class Swarm:
         observer: outcomes.Observer | None = None,
     ) -> Deployment:
         seen = observer or self.observer(client, settings.project)
-        runner = StackRunner(self.host)
+        runner = StackRunner(self.host, variables=settings.variables.passed)
         found = deploy_stack(descriptor, runner, client, settings, fetch_previous, out, seen)
         return (*found, seen)
 

@@ -6,7 +6,7 @@ log one plain timestamped line per change of a service's verdict. The watcher's
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TextIO
 
@@ -30,22 +30,36 @@ def _stamp() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def verdict_table(title: str, verdicts: Mapping[str, ServiceVerdict]) -> Table:
+def verdict_table(
+    title: str,
+    verdicts: Mapping[str, ServiceVerdict],
+    mask: Callable[[str], str] | None = None,
+) -> Table:
+    """``mask``: the command's secret values out of each detail before the table wraps it
+    (a value broken across two lines would pass a masker of the printed lines)."""
+    mask = mask or str
     table = Table(title=title or None)
     for col in ("service", "verdict", "seconds", "detail"):
         table.add_column(col)
     for sv in cause_first(verdicts):
         name = sv.service
         style = "green" if sv.verdict.ok else ("yellow" if not sv.verdict.final else "red")
-        table.add_row(name, f"[{style}]{label(sv)}[/]", f"{sv.seconds:.1f}", sv.detail)
+        table.add_row(name, f"[{style}]{label(sv)}[/]", f"{sv.seconds:.1f}", mask(sv.detail))
     return table
 
 
 class Progress:
     """The ``on_update`` callback for the watcher; a context manager around the wait."""
 
-    def __init__(self, title: str, out: TextIO | None = None, tty: bool | None = None) -> None:
+    def __init__(
+        self,
+        title: str,
+        out: TextIO | None = None,
+        tty: bool | None = None,
+        mask: Callable[[str], str] | None = None,
+    ) -> None:
         self.title = title
+        self.mask = mask
         self.out = out or sys.stdout
         self.tty = self.out.isatty() if tty is None else tty
         self._last: dict[str, str] = {}
@@ -65,7 +79,7 @@ class Progress:
 
     def __call__(self, verdicts: dict[str, ServiceVerdict]) -> None:
         if self._live is not None:
-            self._live.update(verdict_table(self.title, verdicts), refresh=True)
+            self._live.update(verdict_table(self.title, verdicts, self.mask), refresh=True)
             return
         for name, sv in verdicts.items():
             now = label(sv)

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 from rich.console import Console
 
+from consign.secrets.masker import Masker
 from deployer.deploy.outcome import Outcome
 from deployer.progress import label, verdict_table
 from deployer.verdicts.summary import cause_first, summary
@@ -66,6 +67,7 @@ def render(
     out: TextIO | None = None,
     *,
     shown: Mapping[str, str] | None = None,
+    mask: Callable[[str], str] | None = None,
 ) -> dict[str, str]:
     """The phase's one headline (``TITLE OK`` or ``TITLE FAILED: cause; error``), the
     image warnings, the final table, then the last log lines of every failed service.
@@ -85,7 +87,7 @@ def render(
     for service, mismatch in outcome.image_mismatches.items():
         say(f"WARNING: {outcome.project}: service {service} {mismatch}")
     if outcome.verdicts:
-        console.print(verdict_table("", outcome.verdicts))
+        console.print(verdict_table("", outcome.verdicts, mask))
     printed: dict[str, str] = {}
     for name in [sv.service for sv in cause_first(outcome.verdicts)]:
         if name not in outcome.logs:
@@ -115,7 +117,14 @@ def new_lines(before: str, text: str) -> list[str]:
     return lines
 
 
-def write_json(path: str | Path, deploy: Outcome, rollback: Outcome | None, code: int) -> None:
+def write_json(
+    path: str | Path,
+    deploy: Outcome,
+    rollback: Outcome | None,
+    code: int,
+    masker: Masker | None = None,
+) -> None:
+    """The ``--report`` JSON; every string through ``masker`` (the deploy's secret values)."""
     deploy.wait_logs()
     if rollback is not None:
         rollback.wait_logs()
@@ -124,4 +133,6 @@ def write_json(path: str | Path, deploy: Outcome, rollback: Outcome | None, code
         "rollback": outcome_json(rollback) if rollback is not None else None,
         "exit_code": code,
     }
+    if masker is not None:
+        doc = masker.tree(doc)
     Path(path).write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")

@@ -96,7 +96,8 @@ def deploy(request: DeployRequest, descriptor: Descriptor, out: TextIO) -> Deplo
                     ),
                     request.bisect_step,
                 )  # fmt: skip
-                ledger.report(records)  # before the lock goes: the next deploy sees this one
+                # before the lock goes: the next deploy sees this one; no secret value in it
+                ledger.report(settings.variables.masker.tree(records))
     finally:
         client.close()
     return Deployment(outcome, back, code, runs.verb)

@@ -20,8 +20,8 @@ from consign.compose import yamlio
 from consign.compose.errors import InvalidFragment
 from consign.secrets import detector
 from consign.secrets.literals import Literal, literals
+from consign.secrets.masker import MASK
 
-MASK = "••••••"
 HINT = "secret-looking literal: publish it as ${VAR}"
 _NOTE = f"  # {HINT}"
 #: What is shown of a text that cannot be read (so cannot be masked): nothing of it.

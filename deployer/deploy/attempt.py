@@ -91,6 +91,9 @@ def attempt(
             kept = d.kind == "file"  # a descriptor file's own folder
             settings.workdir.check(d.text, path.parent, client, out, kept=kept)
             envfiles.check(d.text, path.parent, local=d.kind == "file")
+            settings.variables.beside(path.parent)  # Compose reads the .env there too
+            for warning in settings.variables.admit(d.text):  # exit 4 when one is missing
+                print(warning, file=out, flush=True)
             # One `config` both validates and lists the services; the override only adds
             # labels to those services, so it cannot make a valid descriptor invalid.
             model = compose.config(project, [path]).get("services", {})
@@ -116,7 +119,8 @@ def attempt(
             return _not_created(client, project, images, labels, done.stderr)
 
         title = f"{project} {describe(d.application, d.release, d.version, d.location)}"
-        with Progress(title, out) as progress, _tidied(client, project, out):
+        masked = settings.variables.masker.mask
+        with Progress(title, out, mask=masked) as progress, _tidied(client, project, out):
             result = watch_up(
                 client,
                 project,

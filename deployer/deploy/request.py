@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from deployer.deploy import sources
+from deployer.deploy.hostvars import HostVariables
 from deployer.deploy.record import Deployed
 from deployer.deploy.workdir import Workdir
 
@@ -39,6 +40,9 @@ class DeploySettings:
     #: names them while the deploy is in progress (deployer.deploy.record).
     by: str = ""
     environment: str = ""
+    #: The deploy host's variables (environment, --env-file) and the masker of their
+    #: secret values: deployer/deploy/hostvars.py.
+    variables: HostVariables = field(default_factory=HostVariables)
 
 
 @dataclass(frozen=True)

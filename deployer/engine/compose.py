@@ -15,7 +15,7 @@ import os
 import re
 import shlex
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -70,14 +70,22 @@ def wheel_binary() -> Path | None:
 
 
 class ComposeRunner:
-    def __init__(self, host: str | None = None, command: str | None = None) -> None:
-        """``command`` is a Compose command line (``CONSIGN_COMPOSE``), shlex-split."""
+    def __init__(
+        self,
+        host: str | None = None,
+        command: str | None = None,
+        variables: Mapping[str, str] | None = None,
+    ) -> None:
+        """``command`` is a Compose command line (``CONSIGN_COMPOSE``), shlex-split.
+        ``variables``: added to Compose's environment, which it interpolates ``${VAR}``
+        from (the values of ``--env-file``: never on its command line)."""
         self.host = host
+        self.variables = dict(variables or {})
         self.command = self._discover(command or os.environ.get("CONSIGN_COMPOSE", ""))
 
     @property
     def env(self) -> dict[str, str]:
-        return {"DOCKER_HOST": self.host} if self.host else {}
+        return {**self.variables, **({"DOCKER_HOST": self.host} if self.host else {})}
 
     def _discover(self, override: str) -> list[str]:
         override = override.strip()

@@ -28,7 +28,7 @@ from deployer.deploy.rollback import Flow, deploy_then_rollback, placeholder, ve
 from deployer.deploy.sources import Descriptor
 from deployer.engine.fields import engine_offset
 from deployer.progress import Progress
-from deployer.swarm import autorollback
+from deployer.swarm import autorollback, secrets
 from deployer.swarm import labels as lb
 from deployer.swarm.check import check
 from deployer.swarm.stack import StackInvalid, StackRunner
@@ -104,17 +104,21 @@ def attempt(
         raise StackInvalid("Swarm would not run it as described:\n" + findings.summary())
     for warning in findings.warned:
         print(f"warning: {warning}", file=out)
+    for line in settings.variables.admit(d.text):  # exit 4 when one is missing
+        print(line, file=out, flush=True)
     with tempfile.TemporaryDirectory(prefix="consign-stack-") as scratch:
         # CLIs before 25 (Debian's 20.10, in the image) read only files that say their
         # version; 3.9 is the newest they know. Such a copy lives in the scratch directory.
         legacy = runner.needs_version and "version" not in descriptor_model
-        text = f'version: "{LEGACY_VERSION}"\n{d.text}' if legacy else d.text
-        path = Path(d.location) if d.kind == "file" and not legacy else Path(scratch, "stack.yml")
+        text, own_secrets = _with_secrets(d.text, client, stack, settings)
+        moved = legacy or text != d.text  # the file as the CLI reads it is ours
+        text = f'version: "{LEGACY_VERSION}"\n{text}' if legacy else text
+        path = Path(d.location) if d.kind == "file" and not moved else Path(scratch, "stack.yml")
         if path.parent == Path(scratch):
             path.write_text(text, encoding="utf-8")
         if d.kind != "file":
             envfiles.materialise(Path(scratch), d.files)
-        envfiles.check(d.text, path.parent, local=d.kind == "file" and not legacy)
+        envfiles.check(d.text, path.parent, local=d.kind == "file" and not moved)
         names = list(descriptor_model["services"])
         labels = write_labels(Path(scratch), lb.stack_labels(d, names), runner.needs_version)
         files = [path, labels]
@@ -132,7 +136,7 @@ def attempt(
         outcome.fail(f"docker stack deploy failed: {words}")
         missing = {s: words for s in services if s not in present}
     title = f"{stack} {describe(d.application, d.release, d.version, d.location)}"
-    with Progress(title, out) as progress:
+    with Progress(title, out, mask=settings.variables.masker.mask) as progress:
         outcome.verdicts = watch_stack(
             client,
             stack,
@@ -146,7 +150,18 @@ def attempt(
     for name, sv in outcome.verdicts.items():
         if sv.verdict.failed and sv.verdict != Verdict.NOT_CREATED:
             outcome.logs[name] = service_logs(client, stack, name, tail=LOG_LINES)
+    secrets.prune(client, stack, own_secrets)
     return outcome
+
+
+def _with_secrets(
+    text: str, client: Any, stack: str, settings: DeploySettings
+) -> tuple[str, set[str]]:
+    """The descriptor with its environment-sourced secrets made Docker secrets (named
+    ``external``, :mod:`deployer.swarm.secrets`), and their names; unchanged without any."""
+    tree = yamlio.load(text, max_bytes=MAX_BYTES)
+    changed, names = secrets.materialise(client, stack, tree, settings.variables.lookup)
+    return (yamlio.dump(changed) if names else text), names
 
 
 def deployed(client: Any, stack: str) -> Deployed | None:
@@ -224,7 +239,7 @@ def _swarm_rollback(
         into = Outcome(None, None, None, "file", "", None, settings.project)
     title = f"stack {settings.project}: Swarm's rollback to {into.what}"
     try:
-        with Progress(title, out) as progress:
+        with Progress(title, out, mask=settings.variables.masker.mask) as progress:
             found = autorollback.watch_rollback(
                 client, settings.project, failed, since=since, timeout=settings.timeout,
                 stable=settings.stable, into=into, on_update=progress,

@@ -14,7 +14,7 @@ import functools
 import os
 import re
 import shlex
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -72,13 +72,21 @@ def manager(host: str | None) -> Any:
 class StackRunner:
     """``docker [--host H] stack ...``; ``CONSIGN_DOCKER`` overrides the CLI's command line."""
 
-    def __init__(self, host: str | None = None, command: str | None = None) -> None:
+    def __init__(
+        self,
+        host: str | None = None,
+        command: str | None = None,
+        variables: Mapping[str, str] | None = None,
+    ) -> None:
+        """``variables``: added to the CLI's environment, which ``stack deploy``
+        interpolates ``${VAR}`` from (``--env-file``'s values: never on a command line)."""
         self.host = host
+        self.variables = dict(variables or {})
         self.command = shlex.split(command or os.environ.get("CONSIGN_DOCKER", "") or "docker")
 
     @property
     def env(self) -> dict[str, str]:
-        return {"DOCKER_HOST": self.host} if self.host else {}
+        return {**self.variables, **({"DOCKER_HOST": self.host} if self.host else {})}
 
     def _run(self, *args: str, check: bool = True, timeout: float | None = None) -> Completed:
         try:
