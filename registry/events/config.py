@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 
 from consign.compose import yamlio
 from consign.compose.errors import ComposeError
-from consign.suggest import did_you_mean
+from consign.suggest import close_names, did_you_mean
 from registry.events.catalog import FILTERED, KINDS, Event
 
 log = logging.getLogger("registry.events")
@@ -128,11 +128,9 @@ def _events(value: Any, where: str) -> frozenset[str]:
         return frozenset(KINDS)
     for name in names:
         if name not in KINDS:
-            hint = did_you_mean(name, list(KINDS))
-            raise _fail(
-                where,
-                f"unknown event {name!r}{hint} (events: {', '.join(KINDS)}, or '*')",
-            )
+            close = close_names(name, KINDS, limit=1)
+            hint = f"did you mean {close[0]}?" if close else f"events: {', '.join(KINDS)}, or '*'"
+            raise _fail(where, f"unknown event {name!r} ({hint})")
     return frozenset(names)
 
 
@@ -151,7 +149,9 @@ def _url(value: Any, where: str) -> str:
     return value
 
 
-def _secret(entry: Mapping[str, Any], where: str, environ: Mapping[str, str]) -> tuple[bytes | None, str | None]:
+def _secret(
+    entry: Mapping[str, Any], where: str, environ: Mapping[str, str]
+) -> tuple[bytes | None, str | None]:
     if "secret" in entry:
         raise _fail(
             where,

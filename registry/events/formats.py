@@ -58,7 +58,9 @@ def ui_link(event: Event, public_url: str) -> str | None:
     if event.kind.startswith(("deployment.", "drift.", "lock.")) and event.environment:
         return f"{base}/environments/{quote(event.environment, safe='')}"
     if event.application and event.release:
-        path = f"{base}/applications/{_segment(event.application)}/releases/{_segment(event.release)}"
+        path = (
+            f"{base}/applications/{_segment(event.application)}/releases/{_segment(event.release)}"
+        )
         version = event.data.get("version")
         return f"{path}/versions/{version}" if isinstance(version, int) else path
     return None

@@ -112,6 +112,8 @@ class Sender:
                 preload_content=True,
                 assert_same_host=False,
             )
+        except urllib3.exceptions.NewConnectionError as e:  # a TimeoutError subclass in urllib3 2
+            return Result(error=f"connection: {e}")
         except (urllib3.exceptions.TimeoutError, TimeoutError) as e:
             return Result(error=f"timeout: no answer in {self.timeout:g}s ({type(e).__name__})")
         except (urllib3.exceptions.HTTPError, OSError) as e:

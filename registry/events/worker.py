@@ -123,7 +123,9 @@ class Lane(threading.Thread):
         for name in sorted(os.listdir(self.folder)):
             if name.endswith(".json") and not name.startswith("."):
                 try:
-                    self.queue.add(name, Job.from_json(json.loads((self.folder / name).read_bytes())))
+                    self.queue.add(
+                        name, Job.from_json(json.loads((self.folder / name).read_bytes()))
+                    )
                 except (OSError, ValueError, KeyError, TypeError, AssertionError):
                     log.error("webhook %s: unreadable queued delivery %s", subscription.name, name)
 
@@ -145,17 +147,19 @@ class Lane(threading.Thread):
             self._stopped = True
             self._wake.notify()
 
+    def _next(self) -> tuple[str, Job] | None:
+        """The next due job, waiting for it; None once stopped."""
+        with self._wake:
+            while not self._stopped:
+                now = self.clock()
+                due = self.queue.due(now)
+                if due is not None:
+                    return due
+                self._wake.wait(self.queue.wait(now, 1.0))
+            return None
+
     def run(self) -> None:
-        while True:
-            with self._wake:
-                while not self._stopped:
-                    now = self.clock()
-                    due = self.queue.due(now)
-                    if due is not None:
-                        break
-                    self._wake.wait(self.queue.wait(now, 1.0))
-                if self._stopped:
-                    return
+        while (due := self._next()) is not None:
             key, job = due
             try:
                 self._attempt(key, job)

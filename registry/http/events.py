@@ -38,9 +38,7 @@ def duration(config: dict[str, Any], key: str) -> float:
     match = _DURATION.match(str(value)) if not isinstance(value, bool) else None
     seconds = float(match.group(1)) * _UNITS[match.group(2) or "s"] if match else 0.0
     if seconds <= 0:
-        raise ValueError(
-            f"CONSIGN_{key} must be a duration such as 20s, 30m or 1h, not {value!r}"
-        )
+        raise ValueError(f"CONSIGN_{key} must be a duration such as 20s, 30m or 1h, not {value!r}")
     return seconds
 
 
