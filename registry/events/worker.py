@@ -7,7 +7,8 @@ from what is on disk:
 
 - ``outbox/``: events written by the requests (registry/events/outbox.py);
 - ``queue/<subscription>/``: one file per event still to deliver to that subscription
-  (its attempts and next attempt), fsynced before the outbox entry is removed;
+  (its attempts and next attempt), written before the outbox entry is removed (and
+  fsynced first when the outbox is durable, ``CONSIGN_WEBHOOKS_DURABLE``);
 - ``log/<subscription>.jsonl``: the delivery log (registry/events/deliverylog.py).
 
 The fan-out hands each outbox event to the subscriptions that want it (the configuration in
@@ -81,12 +82,15 @@ class EventsHome:
         return jobs
 
 
-def _write_job(path: Path, job: Job) -> None:
+def _write_job(path: Path, job: Job, durable: bool) -> None:
+    """Written whole under a temporary name, then renamed; fsynced only when the outbox is
+    (``durable``): a job is never less durable than the entry it replaces, nor more."""
     temporary = path.with_name("." + path.name + ".tmp")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         os.write(fd, json.dumps(job.to_json(), ensure_ascii=False).encode("utf-8"))
-        os.fsync(fd)
+        if durable:
+            os.fsync(fd)
     finally:
         os.close(fd)
     os.replace(temporary, path)
@@ -106,8 +110,10 @@ class Lane(threading.Thread):
         public_url: str,
         settled: Settled | None = None,
         clock: Callable[[], float] = time.time,
+        durable: bool = False,
     ) -> None:
         super().__init__(name=f"webhook-{subscription.name}", daemon=True)
+        self.durable = durable
         self.subscription = subscription
         self.folder = home.queue(subscription.name)
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -135,7 +141,7 @@ class Lane(threading.Thread):
         with self._wake:
             if path.exists() or not self.queue.add(key, job):
                 return False
-        _write_job(path, job)
+        _write_job(path, job, self.durable)
         return True
 
     def wake(self) -> None:
@@ -186,7 +192,7 @@ class Lane(threading.Thread):
         if settlement.final:
             path.unlink(missing_ok=True)
         else:
-            _write_job(path, updated)
+            _write_job(path, updated, self.durable)
         self.deliveries.append(
             sub.name,
             {
@@ -233,8 +239,10 @@ class DeliveryWorker:
         public_url: str = "",
         poll: float = 0.05,
         settled: Settled | None = None,
+        durable: bool = False,
     ) -> None:
         self.home, self.watch = home, watch
+        self.durable = durable
         self.rules, self.sender, self.public_url = rules, sender, public_url
         self.poll, self.settled = poll, settled
         self.outbox = Outbox(home.outbox)
@@ -289,6 +297,7 @@ class DeliveryWorker:
                     deliveries=self.deliveries,
                     public_url=self.public_url,
                     settled=self.settled,
+                    durable=self.durable,
                 )
                 lane.start()
             else:
@@ -307,8 +316,9 @@ class DeliveryWorker:
                 if lane.enqueue(path.name, Job(event, time.time())):
                     touched.add(lane)
             handed.append(path)
-        for lane in touched:  # the queued jobs are on disk before their outbox entries go
-            fsync_dir(lane.folder)
+        if self.durable:  # the queued jobs are on disk before their outbox entries go
+            for lane in touched:
+                fsync_dir(lane.folder)
         for path in handed:
             path.unlink(missing_ok=True)
         for lane in touched:

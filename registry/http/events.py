@@ -73,9 +73,10 @@ def open_store(app: Flask, path: str, **options: Any) -> DescriptorStore:
     if watch.path is None:
         app.extensions[EXTENSION] = Events(watch, home, None)
         return DescriptorStore(path, **options)
+    durable = bool(config.get("WEBHOOKS_DURABLE"))
     store = EventedStore(
         path,
-        outbox=Outbox(home.outbox, durable=bool(config.get("WEBHOOKS_DURABLE"))),
+        outbox=Outbox(home.outbox, durable=durable),
         wanted=lambda: bool(watch.current.subscriptions),
         **options,
     )
@@ -87,6 +88,7 @@ def open_store(app: Flask, path: str, **options: Any) -> DescriptorStore:
             sender=sender,
             public_url=str(config.get("PUBLIC_URL") or ""),
             settled=_settled,
+            durable=durable,
         )
         worker.start()
     app.extensions[EXTENSION] = Events(watch, home, worker)
