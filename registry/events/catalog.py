@@ -35,6 +35,17 @@ KINDS: dict[str, str] = {
 TYPE_PREFIX = "io.consignment."
 #: The attributes a subscription's filters match (docs/events.md, "Filters").
 FILTERED = ("application", "release", "environment", "outcome")
+#: The kinds re-derived from the store after a crash (registry/events/recovery.py), whose
+#: ids are therefore made from what the store keeps; the others are fsynced when emitted.
+DERIVED = frozenset(
+    {"version.published", "version.promoted", "deployment.recorded", "drift.recorded"}
+)
+_IDS = uuid.UUID("6f1c2b1e-25e0-4c0b-9d1e-0c0a5e7e0025")
+
+
+def derived_id(kind: str, key: str) -> str:
+    """The same id whenever the same write's event is made (at the write, or re-derived)."""
+    return str(uuid.uuid5(_IDS, f"{kind}\n{key}"))
 
 
 def _now() -> str:
@@ -100,6 +111,11 @@ def _version_data(info: VersionInfo) -> dict[str, Any]:
     }
 
 
+def version_event(info: VersionInfo) -> Event:
+    """``version.published``, or ``version.promoted`` for a version made by a promotion."""
+    return version_promoted(info) if info.promoted_from is not None else version_published(info)
+
+
 def version_published(info: VersionInfo) -> Event:
     return Event(
         "version.published",
@@ -107,6 +123,8 @@ def version_published(info: VersionInfo) -> Event:
         _version_data(info),
         application=info.application,
         release=info.release,
+        id=derived_id("version.published", info.commit),
+        time=info.created,
     )
 
 
@@ -125,6 +143,8 @@ def version_promoted(info: VersionInfo) -> Event:
         data,
         application=info.application,
         release=info.release,
+        id=derived_id("version.promoted", info.commit),
+        time=info.created,
     )
 
 
@@ -173,6 +193,8 @@ def recorded(record: DeploymentRecord) -> Event | None:
         release=record.release,
         environment=record.environment,
         outcome=record.outcome,
+        id=derived_id(kind, f"{record.environment}\n{record.id}"),
+        time=record.received or _now(),
     )
 
 

@@ -50,8 +50,8 @@ class EventedStore(DescriptorStore):
         if not self.wanted():
             return
         for event in events:
-            if event is not None:
-                self.outbox.append(event)
+            if event is not None:  # what the store cannot give back after a crash is fsynced
+                self.outbox.append(event, sync=event.kind not in catalog.DERIVED)
 
     def publish(
         self,

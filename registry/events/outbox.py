@@ -3,11 +3,13 @@ from there by the delivery worker (registry/events/worker.py).
 
 One file per event, ``<time_ns>-<id>.json``, written under a temporary name and renamed into
 place, so a reader sees whole events only and a worker killed mid-write leaves nothing
-half-made behind (its temporary file is swept up later). By default nothing is fsynced on
-the request path: the file is in the kernel's page cache when the answer goes out, which
-survives a killed worker or registry (SIGKILL) but not a power cut; ``durable=True``
-(``CONSIGN_WEBHOOKS_DURABLE``) adds an ``fdatasync`` of the file and its folder first, for
-the price of one more disk flush per write (docs/events.md, "Guarantees").
+half-made behind (its temporary file is swept up later). The events of publishes,
+promotions and deployment records are not fsynced on the request path: the file is in the
+kernel's page cache when the answer goes out, which survives a killed worker or registry
+(SIGKILL); after a power cut they are re-derived from the store (registry/events/recovery.py).
+The other kinds (human actions and locks, rare) are fsynced with their folder before the
+answer (``sync=True``); ``durable=True`` (``CONSIGN_WEBHOOKS_DURABLE``) fsyncs every one
+(docs/events.md, "Guarantees").
 """
 
 from __future__ import annotations
@@ -39,20 +41,22 @@ class Outbox:
         self.durable = durable
         self.folder.mkdir(parents=True, exist_ok=True)
 
-    def append(self, event: Event) -> Path:
+    def append(self, event: Event, *, sync: bool = False) -> Path:
+        """Write ``event``; fsynced (file and folder) when ``sync`` or the outbox is durable."""
+        durable = self.durable or sync
         body = json.dumps(event.to_json(), ensure_ascii=False).encode("utf-8")
         name = f"{time.time_ns():020d}-{event.id}.json"
         temporary = self.folder / f".tmp-{name}"
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             os.write(fd, body)
-            if self.durable:
+            if durable:
                 os.fdatasync(fd)
         finally:
             os.close(fd)
         final = self.folder / name
         os.rename(temporary, final)
-        if self.durable:
+        if durable:
             fsync_dir(self.folder)
         return final
 

@@ -9,7 +9,9 @@ from what is on disk:
 - ``queue/<subscription>/``: one file per event still to deliver to that subscription
   (its attempts and next attempt), written before the outbox entry is removed (and
   fsynced first when the outbox is durable, ``CONSIGN_WEBHOOKS_DURABLE``);
-- ``log/<subscription>.jsonl``: the delivery log (registry/events/deliverylog.py).
+- ``log/<subscription>.jsonl``: the delivery log (registry/events/deliverylog.py);
+- ``cursor.json``: how far the store's writes are known handed over (recovery.py: what a
+  power cut took from the outbox is re-derived from the store at the next start).
 
 The fan-out hands each outbox event to the subscriptions that want it (the configuration in
 force at that moment); each subscription has its own lane thread, so a slow or dead
@@ -29,10 +31,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from registry.events.catalog import Event
 from registry.events.config import ConfigWatch, Subscription
 from registry.events.deliverylog import DeliveryLog
 from registry.events.formats import SIGNATURE_HEADER, render, signature
 from registry.events.outbox import Outbox, fsync_dir
+from registry.events.recovery import Checkpoints
 from registry.events.rules import Job, LaneQueue, Result, RetryRules, Settlement
 from registry.events.sending import Sender
 
@@ -148,6 +152,22 @@ class Lane(threading.Thread):
         with self._wake:
             self._wake.notify()
 
+    def flush(self) -> None:
+        """fsync the jobs still queued and the folder (a checkpoint of the cursor relies on
+        them being on disk)."""
+        with self._wake:
+            keys = list(self.queue.jobs)
+        for key in keys:
+            try:
+                fd = os.open(self.folder / key, os.O_RDONLY)
+            except FileNotFoundError:
+                continue  # settled meanwhile
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        fsync_dir(self.folder)
+
     def stop(self) -> None:
         with self._wake:
             self._stopped = True
@@ -240,9 +260,11 @@ class DeliveryWorker:
         poll: float = 0.05,
         settled: Settled | None = None,
         durable: bool = False,
+        checkpoints: Checkpoints | None = None,
     ) -> None:
         self.home, self.watch = home, watch
         self.durable = durable
+        self.checkpoints = checkpoints
         self.rules, self.sender, self.public_url = rules, sender, public_url
         self.poll, self.settled = poll, settled
         self.outbox = Outbox(home.outbox)
@@ -275,12 +297,34 @@ class DeliveryWorker:
             os.close(fd)
 
     def run(self) -> None:
+        if self.checkpoints is not None:
+            self.recover(self.checkpoints)
         while not self._stopped.is_set():
             self.step()
+            if self.checkpoints is not None:
+                self.checkpoints.due(self.flush)
             self._stopped.wait(self.poll)
 
-    def step(self) -> None:
-        """One round: lanes matched to the configuration, the outbox fanned out."""
+    def recover(self, checkpoints: Checkpoints) -> None:
+        """At the start: what the store gained since the cursor (a crash may have taken its
+        outbox entries) queued with the outbox, made durable, then the cursor moved."""
+        derived, now = checkpoints.recover()
+        if derived:
+            log.warning(
+                "webhooks: %d events re-derived from the store since the last checkpoint",
+                len(derived),
+            )
+        self.step(derived)
+        self.flush()
+        now.save(checkpoints.path)
+
+    def flush(self) -> None:
+        for lane in list(self.lanes.values()):
+            lane.flush()
+
+    def step(self, derived: list[Event] | None = None) -> None:
+        """One round: lanes matched to the configuration, the outbox (and ``derived``
+        events) fanned out."""
         config = self.watch.current
         wanted = {s.name: s for s in config.subscriptions}
         for name in list(self.lanes):
@@ -303,19 +347,22 @@ class DeliveryWorker:
             else:
                 lane.subscription = sub  # a reloaded URL, secret or format applies at once
         waiting = self.outbox.waiting()
-        if not waiting:
+        if not waiting and not derived:
             return
         touched: set[Lane] = set()
         handed: list[Path] = []
+        stamp = time.time_ns()
+        entries = [(f"{stamp:020d}-{e.id}.json", e) for e in derived or []]
         for path in waiting:
             event = self.outbox.read(path)
-            if event is None:
-                continue
+            if event is not None:
+                entries.append((path.name, event))
+            handed.append(path)
+        for key, event in entries:
             for sub in config.wanting(event):
                 lane = self.lanes[sub.name]
-                if lane.enqueue(path.name, Job(event, time.time())):
+                if lane.enqueue(key, Job(event, time.time())):
                     touched.add(lane)
-            handed.append(path)
         if self.durable:  # the queued jobs are on disk before their outbox entries go
             for lane in touched:
                 fsync_dir(lane.folder)

@@ -21,6 +21,7 @@ from flask import Flask, current_app
 from registry.events.config import ConfigWatch
 from registry.events.emitting import EventedStore
 from registry.events.outbox import Outbox
+from registry.events.recovery import Checkpoints
 from registry.events.rules import RetryRules, Settlement
 from registry.events.sending import Sender
 from registry.events.worker import DeliveryWorker, EventsHome
@@ -89,6 +90,7 @@ def open_store(app: Flask, path: str, **options: Any) -> DescriptorStore:
             public_url=str(config.get("PUBLIC_URL") or ""),
             settled=_settled,
             durable=durable,
+            checkpoints=Checkpoints(store, home.root / "cursor.json"),
         )
         worker.start()
     app.extensions[EXTENSION] = Events(watch, home, worker)
