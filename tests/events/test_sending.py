@@ -3,7 +3,9 @@ checked once and connected to as checked; private ones only when allowed; timeou
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -81,3 +83,33 @@ def test_statuses_timeouts_and_connection_errors(receiver: Receiver) -> None:
         "http://nowhere.invalid/", {}, b"", allow_private=True
     )
     assert "no address" in (unknown.error or "")
+
+
+def test_https_checks_the_url_host_on_the_address_connected_to(tmp_path: Path) -> None:
+    """The certificate is verified for the URL's host name although the connection goes
+    to the address resolved and checked; another name is refused by TLS."""
+    import trustme
+
+    ca = trustme.CA()
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("hooks.example").configure_cert(server)
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    receiver = Receiver().start(tls=server)
+    try:
+        port = receiver.url.rsplit(":", 1)[1].split("/")[0]
+        sender = Sender(
+            timeout=2, resolver=lambda h, p: ["127.0.0.1"], ca_file=str(tmp_path / "ca.pem")
+        )
+        ok = sender.send(f"https://hooks.example:{port}/hook", {}, b"{}", allow_private=True)
+        assert ok.status == 200, ok
+        wrong = sender.send(f"https://other.example:{port}/hook", {}, b"{}", allow_private=True)
+        assert wrong.status is None and "doesn't match 'hooks.example'" in (wrong.error or ""), (
+            wrong
+        )
+        untrusted = Sender(timeout=2, resolver=lambda h, p: ["127.0.0.1"]).send(
+            f"https://hooks.example:{port}/hook", {}, b"{}", allow_private=True
+        )
+        assert untrusted.status is None
+        assert len(receiver.received) == 1
+    finally:
+        receiver.stop()
