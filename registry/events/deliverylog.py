@@ -17,7 +17,6 @@ class DeliveryLog:
     def __init__(self, folder: str | Path, keep: int = KEEP) -> None:
         self.folder = Path(folder)
         self.keep = keep
-        self.folder.mkdir(parents=True, exist_ok=True)
         self._lines: dict[str, int] = {}
 
     def _path(self, subscription: str) -> Path:
@@ -25,6 +24,7 @@ class DeliveryLog:
 
     def append(self, subscription: str, entry: dict[str, Any]) -> None:
         path = self._path(subscription)
+        self.folder.mkdir(parents=True, exist_ok=True)  # here: a reader makes no folder
         line = json.dumps(entry, ensure_ascii=False) + "\n"
         with path.open("a", encoding="utf-8") as out:
             out.write(line)
