@@ -1,8 +1,9 @@
 """`python -m bench [registry|scale|housekeeping|soak|ledger|oci|ui|events|deployer|
- deployer-rollback|swarm ...]`:
+ deployer-rollback|swarm|plan ...]`:
 run the benchmarks and print their figures (`deployer-rollback` is the deployer's failure
 certainty -> rollback start measurement alone; `swarm` compares stacks with `docker stack
-deploy`; `soak` runs the registry under publishers and readers for --minutes with a worker
+deploy`; `plan` times `consign deploy --plan` for 50 services;
+`soak` runs the registry under publishers and readers for --minutes with a worker
 killed every --kill-every seconds)."""
 
 from __future__ import annotations
@@ -101,6 +102,10 @@ def main() -> None:
         from bench import swarm
 
         print(json.dumps(swarm.run(args.rounds, args.bound)["targets"], indent=2))
+    if "plan" in args.which:
+        from bench import plan
+
+        print(json.dumps(plan.run(min(args.samples, 20))["targets"], indent=2))
 
 
 if __name__ == "__main__":

@@ -105,6 +105,10 @@ class ComposeRunner:
             argv += ["-f", str(f)]
         return [*argv, *args]
 
+    def command_line(self, project: str, files: Sequence[str | Path], *args: str) -> list[str]:
+        """``compose -p PROJECT -f FILE... ARGS`` as this runner runs it (with :attr:`env`)."""
+        return self._argv(project, files, *args)
+
     def config(self, project: str, files: Sequence[str | Path]) -> dict[str, Any]:
         """The resolved model (``config --format json``); InvalidDescriptor when refused."""
         try:

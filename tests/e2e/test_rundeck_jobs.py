@@ -113,7 +113,7 @@ def test_every_reference_is_defined(label: str, job: dict[str, Any]) -> None:
 def test_deploy_options_cascade_application_release_version(name: str) -> None:
     (job,) = load(ROOT / "rundeck-jobs" / name)
     opts = {o["name"]: o for o in job["options"]}
-    extra = ["force"] if name == "deploy.yaml" else []
+    extra = ["force", "plan"] if name == "deploy.yaml" else []
     expected = ["application", "release", "version", "project", "environment", *extra]
     assert list(opts) == [*expected, "registry_token"]
     for key in ("application", "release", "version"):
