@@ -1,9 +1,9 @@
 """The one delivery worker across gunicorn's workers.
 
-Every worker process starts a claimant thread that blocks on an exclusive ``flock`` of
-``<events>/worker.lock``; the one holding it delivers. When that process dies (killed,
-restarted by gunicorn) the kernel drops its lock and another worker's claimant takes over,
-from what is on disk:
+Every worker process starts a claimant thread that tries an exclusive ``flock`` of
+``<events>/worker.lock`` once a second; the one holding it delivers. When that process dies
+(killed, restarted by gunicorn) the kernel drops its lock and another worker's claimant
+takes over within a second, from what is on disk:
 
 - ``outbox/``: events written by the requests (registry/events/outbox.py);
 - ``queue/<subscription>/``: one file per event still to deliver to that subscription
@@ -43,6 +43,8 @@ from registry.events.sending import Sender
 log = logging.getLogger("registry.events")
 
 Settled = Callable[[str, Settlement], None]
+#: Seconds between two tries of a worker that does not hold the delivery lock.
+CLAIM_EVERY = 1.0
 
 
 @dataclass(frozen=True)
@@ -133,9 +135,9 @@ class Lane(threading.Thread):
         for name in sorted(os.listdir(self.folder)):
             if name.endswith(".json") and not name.startswith("."):
                 try:
-                    self.queue.add(
-                        name, Job.from_json(json.loads((self.folder / name).read_bytes()))
-                    )
+                    job = Job.from_json(json.loads((self.folder / name).read_bytes()))
+                    if not self.queue.add(name, job):  # its settlement was logged: done
+                        (self.folder / name).unlink(missing_ok=True)
                 except (OSError, ValueError, KeyError, TypeError, AssertionError):
                     log.error("webhook %s: unreadable queued delivery %s", subscription.name, name)
 
@@ -208,11 +210,9 @@ class Lane(threading.Thread):
         settlement, updated = self.rules.settle(job, result, now)
         with self._wake:
             self.queue.settle(key, settlement, updated)
-        path = self.folder / key
-        if settlement.final:
-            path.unlink(missing_ok=True)
-        else:
-            _write_job(path, updated, self.durable)
+        # the log first: a job whose settlement is logged is done (a crash before its file
+        # goes leaves a file the next lane drops), and a reader never sees it neither queued
+        # nor logged
         self.deliveries.append(
             sub.name,
             {
@@ -232,6 +232,11 @@ class Lane(threading.Thread):
                 "final": settlement.final,
             },
         )
+        path = self.folder / key
+        if settlement.final:
+            path.unlink(missing_ok=True)
+        else:
+            _write_job(path, updated, self.durable)
         if settlement is not Settlement.DELIVERED:
             log.warning(
                 "webhook %s: %s %s: %s (%s, attempt %d)",
@@ -286,7 +291,13 @@ class DeliveryWorker:
         self.home.root.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.home.lockfile, os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)  # held until this process ends
+            while True:  # tried once a second, never blocked on: a gevent worker must not stall
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held until this process ends
+                    break
+                except BlockingIOError:
+                    if self._stopped.wait(CLAIM_EVERY):
+                        return
             if self._stopped.is_set():
                 return
             log.info("webhook deliveries run in worker %d", os.getpid())

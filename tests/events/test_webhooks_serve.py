@@ -236,7 +236,18 @@ def _settled(url: str, name: str, timeout: float = 10) -> dict[str, Any]:
     return found
 
 
-def test_queued_deliveries_survive_a_sigkilled_registry(tmp_path: Path) -> None:
+def _ids(received: list[Received]) -> set[str]:
+    return {r.headers["X-Consign-Delivery"] for r in received}
+
+
+def _delivering_worker(log: Path) -> int:
+    """The pid of the worker that last took the delivery lock (its log line says)."""
+    lines = [ln for ln in log.read_text().splitlines() if "webhook deliveries run in worker" in ln]
+    assert lines, log.read_text()
+    return int(lines[-1].rsplit(" ", 1)[1])
+
+
+def test_queued_deliveries_survive_killed_workers_and_a_sigkilled_registry(tmp_path: Path) -> None:
     down = FailingFor(None, status=503)
     receiver = Receiver(answer=down).start()
     hooks = tmp_path / "hooks.yaml"
@@ -250,14 +261,14 @@ def test_queued_deliveries_survive_a_sigkilled_registry(tmp_path: Path) -> None:
     try:
         with ServedRegistry(repo, tmp_path / "serve.log", env, workers=2) as first:
             first.start()
-            for n in range(3):
+            for n in range(2):
                 publish(first.url, str(n))
-            ids = {
-                r.headers["X-Consign-Delivery"]
-                for r in receiver.wait_for(
-                    lambda rs: len({r.headers["X-Consign-Delivery"] for r in rs}) >= 3, timeout=10
-                )
-            }
+            receiver.wait_for(lambda rs: len(_ids(rs)) >= 2, timeout=10)
+            holder = _delivering_worker(tmp_path / "serve.log")
+            os.kill(holder, signal.SIGKILL)  # the worker delivering: another one takes over
+            publish(first.url, "2")
+            ids = _ids(receiver.wait_for(lambda rs: len(_ids(rs)) >= 3, timeout=15))
+            assert _delivering_worker(tmp_path / "serve.log") != holder
             assert first.proc is not None
             for pid in [*first.worker_pids(), first.proc.pid]:  # master and workers at once
                 os.kill(pid, signal.SIGKILL)
