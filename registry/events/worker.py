@@ -21,6 +21,7 @@ receiver delays only its own deliveries. The rules (retry, give up, duplicates) 
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import logging
@@ -45,6 +46,16 @@ log = logging.getLogger("registry.events")
 Settled = Callable[[str, Settlement], None]
 #: Seconds between two tries of a worker that does not hold the delivery lock.
 CLAIM_EVERY = 1.0
+#: How much nicer than the requests the delivery threads run (Linux: per thread).
+NICENESS = 10
+
+
+def yield_to_requests() -> None:
+    """Lower this thread's CPU priority: deliveries come after the answers of the process
+    they run in (and of the other workers), on a machine short of cores. Linux gives each
+    thread its own nice value; elsewhere this does nothing."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICENESS)
 
 
 @dataclass(frozen=True)
@@ -187,6 +198,7 @@ class Lane(threading.Thread):
             return None
 
     def run(self) -> None:
+        yield_to_requests()
         while (due := self._next()) is not None:
             key, job = due
             try:
@@ -301,6 +313,7 @@ class DeliveryWorker:
             if self._stopped.is_set():
                 return
             log.info("webhook deliveries run in worker %d", os.getpid())
+            yield_to_requests()
             self.run()
         except Exception:
             log.exception("the webhook delivery worker stopped")
