@@ -207,9 +207,11 @@ class Lane(threading.Thread):
                 log.exception("webhook %s: delivering %s failed", self.subscription.name, key)
                 time.sleep(1.0)
 
-    def _attempt(self, key: str, job: Job) -> None:
-        sub = self.subscription
-        headers, body = render(job.event, sub.format, self.public_url)
+    def _send(self, sub: Subscription, job: Job) -> Result:
+        try:
+            headers, body = render(job.event, sub.format, self.public_url)
+        except Exception as e:  # an event that cannot be rendered is refused, not retried forever
+            return Result(error=f"refused: cannot render the event: {e}", refused=True)
         headers = {
             **headers,
             "X-Consign-Event": job.event.kind,
@@ -217,7 +219,11 @@ class Lane(threading.Thread):
         }
         if sub.secret is not None:
             headers[SIGNATURE_HEADER] = signature(sub.secret, body)
-        result: Result = self.sender.send(sub.url, headers, body, allow_private=sub.allow_private)
+        return self.sender.send(sub.url, headers, body, allow_private=sub.allow_private)
+
+    def _attempt(self, key: str, job: Job) -> None:
+        sub = self.subscription
+        result = self._send(sub, job)
         now = self.clock()
         settlement, updated = self.rules.settle(job, result, now)
         with self._wake:

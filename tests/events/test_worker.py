@@ -121,3 +121,25 @@ def test_a_retried_job_stays_on_disk_and_a_new_lane_takes_it_up(tmp_path: Path) 
         assert entries[0]["attempts"] == 3 and entries[0]["final"] is True
     finally:
         w.stop()
+
+
+def test_an_event_that_cannot_be_rendered_is_refused_not_retried(tmp_path: Path) -> None:
+    sender = RecordingSender()
+    w = worker(tmp_path, sender)
+    try:
+        broken = Event("version.published", "A/R/1", {}, time="not a time")
+        Outbox(w.home.outbox).append(broken)
+        Outbox(w.home.outbox).append(deployed("prod"))
+        w.step()
+        sender.wait(1)  # the next event goes out; the broken one never reached the sender
+        lane = w.lanes["all"]
+        deadline = 50
+        while w.home.pending("all") and deadline:
+            deadline -= 1
+            lane.join(timeout=0.1)
+        entries = DeliveryLog(w.home.logs).entries("all")
+        refused = [e for e in entries if e["result"] == "refused"]
+        assert len(refused) == 1 and "cannot render" in refused[0]["detail"]
+        assert len(sender.sent) == 1
+    finally:
+        w.stop()
