@@ -1,4 +1,4 @@
-"""`python -m bench [registry|scale|housekeeping|soak|ledger|oci|ui|deployer|
+"""`python -m bench [registry|scale|housekeeping|soak|ledger|oci|ui|events|deployer|
  deployer-rollback|swarm|plan|bisect ...]`:
 run the benchmarks and print their figures (`deployer-rollback` is the deployer's failure
 certainty -> rollback start measurement alone; `swarm` compares stacks with `docker stack
@@ -86,6 +86,10 @@ def main() -> None:
         from bench import ui
 
         print(json.dumps(ui.run(args.history, repo=args.ui_repo)["targets"], indent=2))
+    if "events" in args.which:
+        from bench import events
+
+        print(json.dumps(events.run(args.samples)["targets"], indent=2))
     if "deployer" in args.which:
         from bench import deployer
 

@@ -136,6 +136,8 @@ class BisectAborted(ConsignError):
 
     exit_code = ExitCode.FAILED
     label = "bisect aborted"
+
+
 class EnvFileRefused(ConsignError):
     """``--env-file`` cannot be used: missing, not a file, unreadable, unparsable, or readable
     or writable by others than its owner (it holds secrets: deployer/deploy/hostvars.py)."""

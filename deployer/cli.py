@@ -451,9 +451,23 @@ def _fetch(request: DeployRequest) -> sources.Descriptor:
     return source.fetch(request.application, request.release, request.version)
 
 
+def _admit_variables(request: DeployRequest, descriptor: sources.Descriptor) -> None:
+    """A variable nobody supplies: exit 4 before the lock, the engine, anything (the .env
+    beside the descriptor counts: Compose reads it)."""
+    settings = request.settings
+    folder = settings.workdir.root / request.project if settings.workdir.root else None
+    if request.source.file_path is not None:
+        folder = Path(request.source.file_path).resolve().parent
+    if folder is not None and request.target.orchestrator == "compose":
+        settings.variables.beside(folder)
+    for warning in settings.variables.admit(descriptor.text):
+        click.echo(warning, err=True)
+
+
 def _plan(request: DeployRequest, as_json: bool) -> ExitCode:
     """`deploy --plan`: what the deploy would change (:mod:`deployer.plan`), nothing done."""
     descriptor = _fetch(request)
+    _admit_variables(request, descriptor)
     found = planning.plan(request, descriptor, sys.stderr if as_json else sys.stdout)
     if descriptor.rejected is not None:
         r = descriptor.rejected
@@ -474,15 +488,8 @@ def _deploy(request: DeployRequest) -> ExitCode:
     """Fetch, pass the gate, deploy (:mod:`deployer.run`), then say how it went."""
     descriptor = _fetch(request)
     _gate(descriptor, request.force)
-    # a variable nobody supplies: exit 4 before the lock, the engine, anything
+    _admit_variables(request, descriptor)
     settings = request.settings
-    folder = settings.workdir.root / request.project if settings.workdir.root else None
-    if source.file_path is not None:
-        folder = Path(source.file_path).resolve().parent
-    if folder is not None and request.target.orchestrator == "compose":
-        settings.variables.beside(folder)  # Compose reads the .env beside the descriptor
-    for warning in settings.variables.admit(descriptor.text):
-        click.echo(warning, err=True)
     done = run.deploy(request, descriptor, sys.stdout)
     mask = settings.variables.masker.mask
     shown = _final(done.outcome, done.verb, mask=mask)

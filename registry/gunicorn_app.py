@@ -60,4 +60,5 @@ class RegistryServer(BaseApplication):
     def load(self) -> Any:
         from registry.http.app import create_app
 
-        return create_app({"ANNOUNCE_OPEN_PUBLISH": False})  # the master already warned
+        # the master already warned; workers (not the master's check) deliver webhooks
+        return create_app({"ANNOUNCE_OPEN_PUBLISH": False, "WEBHOOKS_DELIVER": True})

@@ -32,7 +32,7 @@ from deployer.plan.stackplan import plan_stack
 def plan_compose(request: DeployRequest, descriptor: Descriptor, out: TextIO) -> DeployPlan:
     """The Compose project's plan (see the module doc)."""
     target, project = request.target, request.project
-    compose = ComposeRunner(target.host, target.compose_cmd)
+    compose = ComposeRunner(target.host, target.compose_cmd, request.settings.variables.passed)
     client = engine(target.host)
     try:
         with engine_errors(target.host):

@@ -30,7 +30,7 @@ from deployer.swarm.watch import stack_services
 
 def plan_stack(request: DeployRequest, descriptor: Descriptor, out: TextIO) -> DeployPlan:
     target, stack, d = request.target, request.project, descriptor
-    runner = StackRunner(target.host)
+    runner = StackRunner(target.host, variables=request.settings.variables.passed)
     client = manager(target.host)
     try:
         with engine_errors(target.host):

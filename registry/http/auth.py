@@ -2,14 +2,17 @@
 
 Roles (docs: README "Configuration"): ``publish`` (CI), ``report`` (the deployer reports
 deployments), ``approve`` (QA: approvals and rejections), ``release`` (release managers:
-freeze, policy, promote) and ``read``. Each is configured with ``CONSIGN_<ROLE>_TOKENS``
+freeze, policy, promote), ``admin`` (operators: the webhook subscriptions and their delivery
+logs) and ``read``. Each is configured with ``CONSIGN_<ROLE>_TOKENS``
 (comma-separated) and/or ``CONSIGN_<ROLE>_TOKENS_FILE`` (one per line); an entry is
 ``token`` or ``identity:token``, and a decision records the identity the presented token
 maps to (``token-<first 6 hex of its sha256>`` for an entry without one), never only what
 the client says. One token may hold several roles by being listed under each.
 
 A write role with no token configured is open (a warning at startup says so); reading is
-open unless read tokens are set, and then any configured token of any role reads.
+open unless read tokens are set, and then any configured token of any role reads. ``admin``
+is the exception: with no admin token configured its routes are refused to everyone (what
+they show names where deliveries go, which an open registry must not tell anyone).
 Tokens are compared with :func:`hmac.compare_digest` against every configured token, so
 timing tells nothing about which one (or which prefix) matched. HTTP Basic credentials are
 accepted for reads with the token as password, because ``git`` over smart HTTP can only
@@ -31,15 +34,17 @@ from registry.errors import Forbidden, Unauthorized
 
 EXTENSION = "consign.auth"
 
-#: Every role, in the order of the README's table. ``read`` is the only one not a write role.
-ROLES = ("publish", "report", "approve", "release", "read")
-WRITE_ROLES = ROLES[:-1]
+#: Every role, in the order of the README's table.
+ROLES = ("publish", "report", "approve", "release", "admin", "read")
+#: The roles that are open while no token is configured for them (admin is closed instead).
+WRITE_ROLES = ("publish", "report", "approve", "release")
 #: What each role lets a client do, for messages ("... is not allowed to approve").
 ACTIONS = {
     "publish": "publish",
     "report": "report deployments",
     "approve": "approve or reject versions",
     "release": "manage releases (freeze, policy, promote)",
+    "admin": "administer the registry (webhooks)",
     "read": "read",
 }
 
@@ -174,6 +179,20 @@ def require_approve() -> str | None:
 def require_release() -> str | None:
     """Raise 401/403 unless the request may freeze, set policy and promote."""
     return require("release")
+
+
+def require_admin() -> str:
+    """Raise 401/403 unless the request holds the ``admin`` role; 403 for everyone while
+    no admin token is configured (the one role closed by default)."""
+    allowed = _tokens().of("admin")
+    if not allowed:
+        raise Forbidden(
+            "no admin token is configured: set CONSIGN_ADMIN_TOKENS or "
+            "CONSIGN_ADMIN_TOKENS_FILE to read this"
+        )
+    identity = _check(allowed, ACTIONS["admin"], allow_basic=False).identity
+    g.consign_identity = identity
+    return identity
 
 
 def require_read() -> None:

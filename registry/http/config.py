@@ -55,6 +55,21 @@ DEFAULTS: dict[str, Any] = {
     "UI_TRUSTED_PROXIES": "127.0.0.1,::1",
     "UI_FIND_SCAN": 1000,
     "PERMANENT_SESSION_LIFETIME": 8 * 3600,
+    # Events pushed to webhooks (registry/http/events.py, docs/events.md); the admin role
+    # reads the subscriptions and their delivery logs.
+    "ADMIN_TOKENS": "",
+    "ADMIN_TOKENS_FILE": "",
+    "WEBHOOKS_FILE": "",
+    "WEBHOOKS_DIR": "",
+    "WEBHOOKS_DURABLE": False,
+    "WEBHOOKS_RETRY_FOR": "1h",
+    "WEBHOOKS_BACKOFF": "1s",
+    "WEBHOOKS_MAX_BACKOFF": "5m",
+    "WEBHOOKS_TIMEOUT": "10s",
+    "WEBHOOKS_CA_FILE": "",
+    # set by `consign serve` in its workers only: they run the delivery worker's claimant
+    "WEBHOOKS_DELIVER": False,
+    "PUBLIC_URL": "",
 }
 
 INTEGER_KEYS = (
@@ -80,7 +95,7 @@ RAW_STRING_KEYS = ("PUBLISH_TOKENS", "READ_TOKENS", "PUBLISH_TOKENS_FILE", "READ
 #: The token settings of the roles added beside publish and read (registry/http/auth.py).
 ROLE_TOKEN_KEYS = tuple(
     f"{role}_TOKENS{suffix}"
-    for role in ("REPORT", "APPROVE", "RELEASE")
+    for role in ("REPORT", "APPROVE", "RELEASE", "ADMIN")
     for suffix in ("", "_FILE")
 )
 UI_RAW_STRING_KEYS = ("SECRET_KEY", "UI_RUNDECK_URL_TEMPLATE")
@@ -92,8 +107,7 @@ def raw_env_strings(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     env = os.environ if environ is None else environ
     return {
         key: env[f"{ENV_PREFIX}_{key}"]
-        for key in RAW_STRING_KEYS + ROLE_TOKEN_KEYS
-        for key in (*RAW_STRING_KEYS, *UI_RAW_STRING_KEYS)
+        for key in (*RAW_STRING_KEYS, *ROLE_TOKEN_KEYS, *UI_RAW_STRING_KEYS)
         if f"{ENV_PREFIX}_{key}" in env
     }
 

@@ -57,6 +57,12 @@ LOCK_WAIT_SECONDS = Histogram(
     "Time spent waiting for the repository's writer lock.",
     buckets=(0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 30.0),
 )
+WEBHOOK_DELIVERIES = Counter(
+    "consign_webhook_deliveries",
+    "Webhook delivery attempts, by subscription and result (delivered, retry, gave_up, "
+    "refused: every result but delivered is a failure).",
+    ["subscription", "result"],
+)
 
 PUBLISH_ENDPOINT = "publish.publish_fragment"  # registry/http/views/publish.py
 #: The endpoints whose ``g.consign_created`` names new versions (a report names a record).

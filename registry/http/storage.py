@@ -8,15 +8,17 @@ from __future__ import annotations
 
 from flask import Flask, current_app
 
-from registry.http import metrics
+from registry.http import events, metrics
 from registry.store import DescriptorStore
 
 STORE_EXTENSION = "consign.store"
 
 
 def init_app(app: Flask) -> None:
-    """Open the store named by ``app.config["REPO"]`` and attach it to ``app``."""
-    app.extensions[STORE_EXTENSION] = DescriptorStore(
+    """Open the store named by ``app.config["REPO"]`` and attach it to ``app`` (one that
+    emits events when a webhooks file is set: registry/http/events.py)."""
+    app.extensions[STORE_EXTENSION] = events.open_store(
+        app,
         app.config["REPO"],
         durable=bool(app.config["DURABLE"]),
         lock_waited=metrics.LOCK_WAIT_SECONDS.observe,

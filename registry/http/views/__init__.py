@@ -20,6 +20,7 @@ from registry.http.views.publish import bp as publish
 from registry.http.views.retirements import bp as retirements
 from registry.http.views.rundeck import bp as rundeck
 from registry.http.views.ui import bp as ui
+from registry.http.views.webhooks import bp as webhooks
 
 BLUEPRINTS: list[Blueprint] = [
     meta,
@@ -36,5 +37,6 @@ BLUEPRINTS: list[Blueprint] = [
     locks,
     retirements,
     oci,
+    webhooks,
     ui,
 ]
