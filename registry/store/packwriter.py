@@ -112,7 +112,8 @@ def fsync_path(path: Path) -> None:
 
 def _write_file(path: Path, data: bytes, durable: bool, spare: Path | None = None) -> None:
     """Write ``data`` to a new file at ``path``, or into the empty ``spare`` when given (a
-    file of :mod:`.sparefiles`: no inode to make), fsynced with ``durable``. FileNotFoundError when the spare is gone (a ``git prune`` took it)."""
+    file of :mod:`.sparefiles`: no inode to make), fsynced with ``durable``.
+    FileNotFoundError when the spare is gone (a ``git prune`` took it)."""
     if spare is not None:
         fd = os.open(spare, os.O_WRONLY | os.O_TRUNC | os.O_CLOEXEC)
     else:
@@ -139,8 +140,9 @@ def write_pack(
     """Store ``objects`` as one pack under ``objects_dir``/pack; return the index's path.
 
     With ``durable``, the pack and the pack directory are fsynced before this returns (two
-    fsyncs whatever the number of objects; the index is not, see :mod:`.packrepair`). ``spares``: where to take the
-    two files from when some are ready. Raises OSError (ENOSPC...) with nothing left behind."""
+    fsyncs whatever the number of objects; the index is not, see :mod:`.packrepair`).
+    ``spares``: where to take the two files from when some are ready. Raises OSError
+    (ENOSPC...) with nothing left behind."""
     try:
         return _write_pack(objects_dir, objects, durable, spares)
     except FileNotFoundError:

@@ -67,9 +67,7 @@ DAMAGES: dict[str, Callable[[Path], None]] = {
 
 
 @pytest.mark.parametrize("damage", sorted(DAMAGES))
-def test_a_torn_index_is_rebuilt_when_the_repository_is_opened(
-    tmp_path: Path, damage: str
-) -> None:
+def test_a_torn_index_is_rebuilt_when_the_repository_is_opened(tmp_path: Path, damage: str) -> None:
     repo = tmp_path / "repo.git"
     store = DescriptorStore(repo)
     commits = [publish(store, n) for n in (1, 2, 3)]
