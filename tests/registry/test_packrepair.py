@@ -159,3 +159,22 @@ def test_a_forked_child_never_takes_its_parents_spares(tmp_path: Path) -> None:
     os.waitpid(pid, 0)
     assert answer == "None 4 True", answer
     assert spares.count() == 4  # the parent's are all still there for it
+
+
+@pytest.mark.parametrize("damage", ["missing", "short", "zero-filled"])
+def test_a_large_index_is_checked_by_its_size_and_pack_checksum(
+    tmp_path: Path, damage: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Indexes over ``HASHED_UP_TO`` (Git's own, fsynced by Git) are not hashed at each
+    open; what a torn write leaves of one (missing, short, zeros) is still told apart."""
+    repo = tmp_path / "repo.git"
+    store = DescriptorStore(repo)
+    publish(store, 1)
+    store.close()
+    monkeypatch.setattr(packrepair, "HASHED_UP_TO", 0)
+    index = newest_index(repo)
+    assert packrepair.torn_indexes(repo) == []
+    whole = index.read_bytes()
+    DAMAGES[damage](index)
+    assert packrepair.repair(repo) == [index]
+    assert index.read_bytes() == whole
