@@ -22,6 +22,7 @@ def init_app(app: Flask) -> None:
         lock_waited=metrics.LOCK_WAIT_SECONDS.observe,
         max_descriptor_bytes=int(app.config["MAX_DESCRIPTOR_BYTES"]),
     )
+    app.extensions[STORE_EXTENSION].replenish()  # for the first write (best effort)
     app.after_request(_replenish_after_writes)
 
 

@@ -19,6 +19,7 @@ from registry.errors import StoreError
 from registry.store import diskspace
 from registry.store.catfile import CatFile, GitObject
 from registry.store.packwriter import NewObject, object_id, write_pack
+from registry.store.sparefiles import FOLDER as SPARES
 from registry.store.sparefiles import SpareFiles
 
 FILE_MODE = b"100644"
@@ -94,7 +95,7 @@ class ObjectStore:
         self._catfile = CatFile(gitdir)
         self.durable = durable
         self._pending: dict[str, NewObject] = {}  # written, not yet flushed (insertion order)
-        self.spares = SpareFiles(gitdir / "objects" / "pack")
+        self.spares = SpareFiles(gitdir / SPARES)
 
     def close(self) -> None:
         self._catfile.close()

@@ -113,7 +113,8 @@ def fsync_path(path: Path) -> None:
 def _write_file(path: Path, data: bytes, durable: bool, spare: Path | None = None) -> None:
     """Write ``data`` to a new file at ``path``, or into the empty ``spare`` when given (a
     file of :mod:`.sparefiles`: no inode to make), fsynced with ``durable``.
-    FileNotFoundError when the spare is gone (a ``git prune`` took it)."""
+    FileNotFoundError when the spare is gone (removed by hand, or by another process's
+    sweep after a recycled pid)."""
     if spare is not None:
         fd = os.open(spare, os.O_WRONLY | os.O_TRUNC | os.O_CLOEXEC)
     else:
@@ -148,7 +149,7 @@ def write_pack(
     except FileNotFoundError:
         if spares is None:
             raise
-        # a spare removed under us (`git prune --expire=now`): write into new files instead
+        # a spare removed under us (see _write_file): write into new files instead
         return _write_pack(objects_dir, objects, durable, None)
 
 

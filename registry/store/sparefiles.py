@@ -3,16 +3,17 @@
 On the CI machine kind (ext4 on a virtual disk) creating a file costs 0.25-0.8 ms, as much
 as an fsync, while opening an existing one costs microseconds; a publish's pack and index
 are two new files. PostgreSQL recycles its WAL segments for the same reason. So each process
-keeps a few empty files ready in ``objects/pack`` (``tmp_spare_<pid>_<n>``) and makes new
+keeps a few empty files ready in ``consign-spares/`` in the repository (``spare_<pid>_<n>``:
+not in ``objects/pack``, where ``git count-objects`` would call them garbage) and makes new
 ones when it is idle (:meth:`SpareFiles.replenish`, which the HTTP layer runs after a
 write's answer has been sent). A write takes one, fills it, fsyncs it and renames it into
 place: the durability of the result is exactly that of a file created on the spot (its
 data and inode are fsynced before the rename, its new name by the directory's fsync).
 
 Spares are per process (a forked child never takes its parent's), removed by
-:meth:`SpareFiles.discard` on close; those of a killed process are empty ``tmp_`` files
-that ``git gc``'s prune removes after ``gc.pruneExpire``. Whoever cannot take a spare (none
-left, or one removed by a ``git prune`` meanwhile) creates its file as before.
+:meth:`SpareFiles.discard` on close; those of a process that is gone (SIGKILLed) are removed
+by the next one to replenish. Whoever cannot take a spare (none left, or one removed
+meanwhile) creates its file as before.
 """
 
 from __future__ import annotations
@@ -23,18 +24,22 @@ import os
 import threading
 from pathlib import Path
 
-PREFIX = "tmp_spare_"
+FOLDER = "consign-spares"  # in the repository, beside consign-publish.lock
+PREFIX = "spare_"
 KEEP = 4  # two writes' worth: a pack and its index each
 
 
 class SpareFiles:
     def __init__(self, folder: Path, keep: int = KEEP) -> None:
+        """``folder``: where the spares are made (on the file system of the files they
+        become, which are renamed from there)."""
         self.folder = folder
         self.keep = keep
         self._ready: list[Path] = []
         self._pid = os.getpid()
         self._names = itertools.count()
         self._lock = threading.Lock()
+        self._swept = False
 
     def _mine(self) -> list[Path]:
         """The spares of this process (a forked child forgets its parent's, never uses them)."""
@@ -59,6 +64,9 @@ class SpareFiles:
             ready = self._mine()
             try:
                 os.makedirs(self.folder, exist_ok=True)
+                if not self._swept:
+                    self._swept = True
+                    self._sweep()
                 while len(ready) < self.keep:
                     path = self.folder / f"{PREFIX}{self._pid}_{next(self._names)}"
                     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
@@ -66,6 +74,21 @@ class SpareFiles:
                     ready.append(path)
             except OSError:
                 return
+
+    def _sweep(self) -> None:
+        """Remove the spares of processes that are gone (a SIGKILLed worker's). A live
+        process whose spare went (a recycled pid) creates that file itself instead."""
+        for entry in os.scandir(self.folder):
+            pid = entry.name.removeprefix(PREFIX).split("_", 1)[0]
+            if entry.name == pid or not pid.isdigit() or int(pid) == self._pid:
+                continue  # not a spare's name, or one of ours
+            try:
+                os.kill(int(pid), 0)
+            except ProcessLookupError:
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+            except OSError:
+                pass  # alive, someone else's
 
     def discard(self) -> None:
         """Remove this process's spares (on close)."""

@@ -21,6 +21,8 @@ import requests
 from consign.process import run
 from registry.errors import StoreError
 from registry.store import DescriptorStore
+from registry.store.sparefiles import FOLDER as SPARES
+from registry.store.sparefiles import PREFIX
 from tests.registry.conftest import b64
 from tests.serving import CONSIGN, ROOT, ServedRegistry
 
@@ -81,9 +83,9 @@ def test_objects_and_refs_are_fsynced_before_the_201(tmp_path: Path) -> None:
     # the publish's objects went to one pack: written under a temporary name (a spare file
     # made ahead, or a new one), fsynced, renamed into place (the pack, then its index),
     # then the pack directory fsynced
-    renamed = dict(
+    renamed = dict(  # {the file written (under the repository): its final name}
         re.findall(
-            rf'rename\("{re.escape(str(repo))}/objects/pack/(tmp_\w+)", '
+            rf'rename\("{re.escape(str(repo))}/((?:objects/pack/tmp_|{SPARES}/)\w+)", '
             rf'"{re.escape(str(repo))}/objects/pack/(pack-\w+\.(?:pack|idx))"',
             before,
         )
@@ -95,10 +97,10 @@ def test_objects_and_refs_are_fsynced_before_the_201(tmp_path: Path) -> None:
     ).stdout
     assert commit in index, "the commit is not in the pack the publish wrote"
     by_kind = {final.rsplit(".", 1)[1]: tmp for tmp, final in renamed.items()}
-    assert fsynced(f"objects/pack/{by_kind['pack']}"), "the pack was not fsynced"
-    assert before.index(f"objects/pack/{by_kind['pack']}>") < before.index(f"/{pack}")
+    assert fsynced(by_kind["pack"]), "the pack was not fsynced"
+    assert before.index(f"{by_kind['pack']}>") < before.index(f"/{pack}")
     # the index is derived data: not fsynced (rebuilt on open if torn, test_packrepair.py)
-    assert not fsynced(f"objects/pack/{by_kind['idx']}"), "the index costs an fsync again"
+    assert not fsynced(by_kind["idx"]), "the index costs an fsync again"
     assert fsynced("objects/pack"), "the pack directory was not fsynced"
     assert fsynced(r"refs/heads/Dur/R1\.lock"), "Git did not fsync the branch (core.fsync)"
     assert fsynced(r"refs/tags/Dur/R1"), "the tag directory was not fsynced"
@@ -136,9 +138,11 @@ def test_a_publish_to_an_existing_release_costs_six_fsyncs(tmp_path: Path) -> No
     assert len(synced) == FSYNCS_PER_PUBLISH, "\n".join(synced)
     # the pack and its index were filled into spare files made after the first answer
     # (registry/store/sparefiles.py): no file was created for them on the publish's path
-    renamed = re.findall(r'rename\("[^"]*/objects/pack/(tmp_\w+)", "[^"]*\.(pack|idx)"', trace_text)
+    renamed = re.findall(
+        rf'rename\("[^"]*/((?:objects/pack/tmp_|{SPARES}/)\w+)", "[^"]*\.(pack|idx)"', trace_text
+    )
     assert sorted(kind for _, kind in renamed) == ["idx", "pack"], renamed
-    assert all(tmp.startswith("tmp_spare_") for tmp, _ in renamed), renamed
+    assert all(tmp.startswith(f"{SPARES}/{PREFIX}") for tmp, _ in renamed), renamed
 
 
 def test_git_writes_with_fsync_configured(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ every version back and pass ``git fsck``. And the spare files a pack is filled i
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from consign.compose.fragments import parse_fragment
 from consign.process import run
 from registry.errors import StoreError
 from registry.store import DescriptorStore, Target, packrepair
-from registry.store.sparefiles import PREFIX, SpareFiles
+from registry.store.sparefiles import FOLDER, PREFIX, SpareFiles
 
 TARGET = Target("Dur", "R1")
 
@@ -119,7 +120,7 @@ def test_a_write_fills_spare_files_and_replenish_makes_more(tmp_path: Path) -> N
     repo = tmp_path / "repo.git"
     store = DescriptorStore(repo)
     try:
-        folder = repo / "objects" / "pack"
+        folder = repo / FOLDER
         store.replenish()
         spares = {p.stat().st_ino: p for p in folder.glob(f"{PREFIX}*")}
         assert len(spares) == 4 and all(p.stat().st_size == 0 for p in spares.values())
@@ -131,7 +132,7 @@ def test_a_write_fills_spare_files_and_replenish_makes_more(tmp_path: Path) -> N
         assert len(list(folder.glob(f"{PREFIX}*"))) == 2
         store.replenish()
         assert len(list(folder.glob(f"{PREFIX}*"))) == 4
-        # a spare removed behind the store's back (`git prune --expire=now`): still written
+        # spares removed behind the store's back: it creates its files instead
         for p in folder.glob(f"{PREFIX}*"):
             p.unlink()
         commit = publish(store, 2)
@@ -178,3 +179,20 @@ def test_a_large_index_is_checked_by_its_size_and_pack_checksum(
     DAMAGES[damage](index)
     assert packrepair.repair(repo) == [index]
     assert index.read_bytes() == whole
+
+
+def test_the_spares_of_a_process_that_is_gone_are_swept(tmp_path: Path) -> None:
+    dead = subprocess.Popen(["true"])  # a pid that no longer runs
+    dead.wait()
+    (tmp_path / f"{PREFIX}{dead.pid}_0").write_bytes(b"")
+    alive = tmp_path / f"{PREFIX}1_0"  # pid 1 runs (not ours to judge): left alone
+    alive.write_bytes(b"")
+    other = tmp_path / "notes.txt"
+    other.write_text("not a spare")
+    spares = SpareFiles(tmp_path)
+    spares.replenish()
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert f"{PREFIX}{dead.pid}_0" not in names
+    assert alive.exists() and other.exists()
+    assert len([n for n in names if n.startswith(f"{PREFIX}{os.getpid()}_")]) == spares.keep
+    spares.discard()
