@@ -59,21 +59,25 @@ class SpareFiles:
 
     def replenish(self) -> None:
         """Make spares until :attr:`keep` are ready. Best effort, never raises: a full disk
-        or a missing folder only means the next write creates its files itself."""
+        or a missing folder only means the next write creates its files itself. Files are
+        made outside the lock, so a write in another thread never waits for them."""
         with self._lock:
-            ready = self._mine()
-            try:
+            missing = self.keep - len(self._mine())
+            sweep, self._swept = not self._swept, True
+            pid = self._pid
+        try:
+            if missing > 0 or sweep:
                 os.makedirs(self.folder, exist_ok=True)
-                if not self._swept:
-                    self._swept = True
-                    self._sweep()
-                while len(ready) < self.keep:
-                    path = self.folder / f"{PREFIX}{self._pid}_{next(self._names)}"
-                    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
-                    os.close(os.open(path, flags, 0o644))
-                    ready.append(path)
-            except OSError:
-                return
+            if sweep:
+                self._sweep()
+            for _ in range(missing):
+                path = self.folder / f"{PREFIX}{pid}_{next(self._names)}"
+                flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+                os.close(os.open(path, flags, 0o644))
+                with self._lock:
+                    self._mine().append(path)
+        except OSError:
+            return
 
     def _sweep(self) -> None:
         """Remove the spares of processes that are gone (a SIGKILLed worker's). A live
