@@ -6,7 +6,7 @@ no import cycle between ``registry.http.app`` and the views.
 
 from __future__ import annotations
 
-from flask import Flask, current_app
+from flask import Flask, Response, current_app, request
 
 from registry.http import events, metrics
 from registry.store import DescriptorStore
@@ -24,6 +24,19 @@ def init_app(app: Flask) -> None:
         lock_waited=metrics.LOCK_WAIT_SECONDS.observe,
         max_descriptor_bytes=int(app.config["MAX_DESCRIPTOR_BYTES"]),
     )
+    app.extensions[STORE_EXTENSION].replenish()  # for the first write (best effort)
+    app.after_request(_replenish_after_writes)
+
+
+READS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _replenish_after_writes(response: Response) -> Response:
+    """After a write has been answered (the WSGI server closes the response once it is
+    sent), make the files the next write will fill: off the next publish's path."""
+    if request.method not in READS:
+        response.call_on_close(get_store().replenish)
+    return response
 
 
 def get_store() -> DescriptorStore:

@@ -118,6 +118,11 @@ class DescriptorStore:
         """Release this process's Git helper processes (optional; also done on collection)."""
         self.repository.close()
 
+    def replenish(self) -> None:
+        """Prepare, while idle, the files the next write will fill (see
+        :mod:`registry.store.sparefiles`): run it after a write's answer has gone out."""
+        self.repository.replenish()
+
     def gc(self) -> None:
         """Pack objects and refs (``git gc``) while holding the writer lock.
 

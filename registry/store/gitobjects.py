@@ -19,6 +19,8 @@ from registry.errors import StoreError
 from registry.store import diskspace
 from registry.store.catfile import CatFile, GitObject
 from registry.store.packwriter import NewObject, object_id, write_pack
+from registry.store.sparefiles import FOLDER as SPARES
+from registry.store.sparefiles import SpareFiles
 
 FILE_MODE = b"100644"
 TREE_MODE = b"40000"
@@ -93,9 +95,16 @@ class ObjectStore:
         self._catfile = CatFile(gitdir)
         self.durable = durable
         self._pending: dict[str, NewObject] = {}  # written, not yet flushed (insertion order)
+        self.spares = SpareFiles(gitdir / SPARES)
 
     def close(self) -> None:
         self._catfile.close()
+        self.spares.discard()
+
+    def replenish(self) -> None:
+        """Make the files the next flushes will write into, ahead (see :mod:`.sparefiles`):
+        for idle moments, e.g. after a write's answer has been sent."""
+        self.spares.replenish()
 
     def read_many(self, names: Sequence[str]) -> list[GitObject | None]:
         """The objects named, in order (None: not found); objects written and not yet
@@ -134,7 +143,7 @@ class ObjectStore:
             return
         batch, self._pending = list(self._pending.values()), {}
         try:
-            write_pack(self.gitdir / "objects", batch, durable=self.durable)
+            write_pack(self.gitdir / "objects", batch, durable=self.durable, spares=self.spares)
         except OSError as e:
             raise diskspace.store_error(self.gitdir, "cannot write Git objects", e) from e
 

@@ -1,11 +1,14 @@
-"""Writing a batch of new Git objects as ONE pack, in-process, made durable with 3 fsyncs.
+"""Writing a batch of new Git objects as ONE pack, in-process, made durable with 2 fsyncs.
 
 A publish writes a handful of objects (blobs, trees, a commit). Written loose, each is a
 file in its own fan-out directory, and making them durable costs an fsync per file plus
 one per directory (the issue counted 21 fsyncs a publish). Written as one pack (version 2,
-no deltas) with its version 2 index, they cost three: the pack, the index, and
-``objects/pack`` after both are renamed into place: the batch Git's ``core.fsyncMethod=batch``
-aims at, without a process.
+no deltas) with its version 2 index, they cost two: the pack, and ``objects/pack`` after
+both are renamed into place: the batch Git's ``core.fsyncMethod=batch`` aims at, without a
+process. The index is not fsynced: every byte of it is computed from the pack, and a
+repository is opened only after :mod:`.packrepair` has checked the indexes and rebuilt any
+that a power cut tore. The two files are filled into spare files made ahead
+(:mod:`.sparefiles`) when there are some: creating a file costs as much as an fsync here.
 
 Both files are written under temporary names (``tmp_pack_*``/``tmp_idx_*``, which ``git gc``
 removes if a writer is killed), the pack renamed first and the index last: Git finds packs
@@ -27,6 +30,8 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from registry.store.sparefiles import SpareFiles
 
 TYPES = {"commit": 1, "tree": 2, "blob": 3, "tag": 4}
 LARGE_OFFSET = 0x80000000  # offsets from here on go to the index's 8-byte table
@@ -105,37 +110,70 @@ def fsync_path(path: Path) -> None:
         os.close(fd)
 
 
-def _write_file(path: Path, data: bytes, durable: bool) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o444)
+def _write_file(path: Path, data: bytes, durable: bool, spare: Path | None = None) -> None:
+    """Write ``data`` to a new file at ``path``, or into the empty ``spare`` when given (a
+    file of :mod:`.sparefiles`: no inode to make), fsynced with ``durable``.
+    FileNotFoundError when the spare is gone (removed by hand, or by another process's
+    sweep after a recycled pid)."""
+    if spare is not None:
+        fd = os.open(spare, os.O_WRONLY | os.O_TRUNC | os.O_CLOEXEC)
+    else:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o444)
     try:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view) :]
+        if spare is not None:
+            os.fchmod(fd, 0o444)  # as Git's packs are, and as a created one is
         if durable:
             os.fsync(fd)
     finally:
         os.close(fd)
 
 
-def write_pack(objects_dir: Path, objects: Sequence[NewObject], *, durable: bool) -> Path:
+def write_pack(
+    objects_dir: Path,
+    objects: Sequence[NewObject],
+    *,
+    durable: bool,
+    spares: SpareFiles | None = None,
+) -> Path:
     """Store ``objects`` as one pack under ``objects_dir``/pack; return the index's path.
 
-    With ``durable``, the pack, its index and the pack directory are fsynced before this
-    returns (three fsyncs whatever the number of objects). Raises OSError (ENOSPC...) with
-    nothing left behind."""
+    With ``durable``, the pack and the pack directory are fsynced before this returns (two
+    fsyncs whatever the number of objects; the index is not, see :mod:`.packrepair`).
+    ``spares``: where to take the two files from when some are ready. Raises OSError
+    (ENOSPC...) with nothing left behind."""
+    try:
+        return _write_pack(objects_dir, objects, durable, spares)
+    except FileNotFoundError:
+        if spares is None:
+            raise
+        # a spare removed under us (see _write_file): write into new files instead
+        return _write_pack(objects_dir, objects, durable, None)
+
+
+def _write_pack(
+    objects_dir: Path, objects: Sequence[NewObject], durable: bool, spares: SpareFiles | None
+) -> Path:
     pack, index, name = encode(objects)
     folder = objects_dir / "pack"
     final_pack, final_index = folder / f"pack-{name}.pack", folder / f"pack-{name}.idx"
     stamp = f"{os.getpid()}_{next(_counter)}"
     tmp_pack, tmp_index = folder / f"tmp_pack_{stamp}", folder / f"tmp_idx_{stamp}"
+    files: list[Path] = []  # what to remove if the write fails: the spares taken too
     try:
         os.makedirs(folder, exist_ok=True)
-        _write_file(tmp_pack, pack, durable)
-        _write_file(tmp_index, index, durable)
-        os.rename(tmp_pack, final_pack)
-        os.rename(tmp_index, final_index)
+        # the index is not fsynced: derived from the pack, rebuilt by .packrepair if torn
+        for tmp, data, sync in ((tmp_pack, pack, durable), (tmp_index, index, False)):
+            spare = spares.take() if spares is not None else None
+            files.append(spare or tmp)
+            _write_file(tmp, data, sync, spare)
+        # the pack first, its index last: Git finds a pack through its index
+        os.rename(files[0], final_pack)
+        os.rename(files[1], final_index)
     except BaseException:
-        for tmp in (tmp_pack, tmp_index):
+        for tmp in files:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
         raise

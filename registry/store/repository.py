@@ -17,7 +17,7 @@ from pathlib import Path
 
 from consign.process import CommandFailed
 from registry.errors import StoreError
-from registry.store import gitrun, head, housekeeping, locking
+from registry.store import gitrun, head, housekeeping, locking, packrepair
 from registry.store.gitobjects import ObjectStore, init_bare
 from registry.store.reader import Reader
 from registry.store.refs import RefDB
@@ -38,6 +38,7 @@ class GitRepository:
         self.path = Path(path).resolve()
         self._lock_waited = lock_waited
         init_bare(self.path)
+        packrepair.repair(self.path)  # an index a power cut tore: before anything reads
         self.housekeeper = housekeeping.Housekeeper(
             self.path, gc_auto=gc_auto, min_interval=gc_min_interval
         )
@@ -51,6 +52,10 @@ class GitRepository:
         """Release this process's Git helper processes (optional; also done on collection)."""
         self.objects.close()
         self.refs.close()
+
+    def replenish(self) -> None:
+        """Prepare, while idle, what the next write will need (see :mod:`.sparefiles`)."""
+        self.objects.replenish()
 
     def guard(self) -> threading.RLock:
         """A per-process lock: one cat-file pipe must not serve two threads at once."""
