@@ -24,6 +24,7 @@ from registry.store.types import (
     EnvironmentLock,
     PromoteOutcome,
     PublishOutcome,
+    SecretsFound,
     Target,
 )
 
@@ -61,8 +62,9 @@ class EventedStore(DescriptorStore):
         spec: dict[str, Any],
         build: dict[str, Any],
         files: Mapping[str, bytes] | None = None,
+        secrets: SecretsFound | None = None,
     ) -> list[PublishOutcome]:
-        outcomes = super().publish(targets, component, fragment, spec, build, files)
+        outcomes = super().publish(targets, component, fragment, spec, build, files, secrets)
         self.emit(*(catalog.version_published(o.version) for o in outcomes if o.created))
         return outcomes
 
