@@ -18,7 +18,7 @@ import contextlib
 import json
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -28,12 +28,14 @@ from consign.errors import BisectAborted, EnvironmentLocked, PromoteRefused, exi
 from consign.exit_codes import ExitCode
 from consign.registry_url import REGISTRY_URL
 from consign.registryclient import RegistryClient, answer_message, ca_file_option
+from consign.secrets.masker import masked_output
 from deployer import run
 from deployer.bisect.culprit import ComponentChange, Culprits, headline, links
 from deployer.bisect.judges import Judge, RunJudge, VerificationJudge
 from deployer.bisect.search import BisectFinding, Bisection, Step, StepVerdict
 from deployer.bisect.steps import StepDeployer, StepJudge
 from deployer.deploy.attempt import project_name
+from deployer.deploy.hostvars import HostVariables
 from deployer.deploy.record import Deployed
 from deployer.deploy.request import (
     DeployRequest,
@@ -315,6 +317,13 @@ def _running(deployed: list[tuple[int, bool]]) -> int | None:
     type=click.Path(file_okay=False, path_type=Path, resolve_path=True),
     help="Host folder the descriptors and their files are written under (as deploy's).",
 )
+@click.option(
+    "--env-file",
+    envvar="CONSIGN_ENV_FILE",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Values for the descriptors' ${VAR} on this host, as deploy's --env-file (never "
+    "written down; refused when others may read it).",
+)
 @click.option("--by", envvar="CONSIGN_BY", help="Who bisects, recorded (default: the user).")
 @click.option("--spool", envvar="CONSIGN_SPOOL", type=click.Path(file_okay=False, path_type=Path))
 @click.option(
@@ -354,6 +363,7 @@ def bisect_cmd(
     timeout: float,
     stable: float,
     workdir: Path | None,
+    env_file: Path | None,
     by: str | None,
     spool: Path | None,
     lock_wait: float,
@@ -367,59 +377,86 @@ def bisect_cmd(
         raise click.UsageError("--reject needs a reason")
     project = project or project_name(application, release)
     who = by or user()
+    variables = HostVariables.read(env_file)  # exit 2 for a file others may read
     reader = RegistryReader(registry, token, ca_file)
     path = ["applications", application, "releases", release, "versions"]
     for number in (good, bad):
         reader.get([*path, str(number)])  # exit 5 naming what is missing
-    judge: Judge = RunJudge(run_cmd, run_timeout) if run_cmd else VerificationJudge()
+    search = BisectSearch(
+        application, release, good, bad, environment,
+        judge=RunJudge(run_cmd, run_timeout) if run_cmd else VerificationJudge(),
+        leave=leave, reject=reject.strip() if reject else None, who=who,
+    )  # fmt: skip
+    template = DeployRequest(
+        application, release, None,
+        source=DescriptorSource(registry, token, ca_file),
+        target=EngineTarget(orchestrator, host, compose_cmd),
+        settings=DeploySettings(
+            project, timeout=timeout, stable=stable, rollback=False, workdir=Workdir(workdir),
+            by=who, environment=environment, variables=variables,
+        ),
+        ledger=LedgerOptions(
+            registry=registry, token=report_token or token, ca_file=ca_file,
+            environment=environment, by=who, spool=spool, lock_wait=lock_wait,
+            lock_poll=lock_poll, require_lock=True,
+        ),
+    )  # fmt: skip
     real_out = sys.stdout
     shown = sys.stderr if as_json else sys.stdout
-    with contextlib.redirect_stdout(shown):
-        outcome = _bisect(
-            application, release, good, bad, environment, registry, token, report_token,
-            ca_file, judge, leave, reject, project, orchestrator, host, compose_cmd, timeout,
-            stable, Workdir(workdir), who, spool, lock_wait, lock_poll, reader,
-        )  # fmt: skip
-    if as_json:
-        print(json.dumps(outcome.to_json(), indent=2), file=real_out)
-    else:
-        for line in outcome.lines():
-            print(line, file=real_out)
+    with masked_output(variables.masker), contextlib.redirect_stdout(shown):
+        outcome = _bisect(search, template, reader)
+        if as_json:
+            print(json.dumps(outcome.to_json(), indent=2), file=real_out)
+        else:
+            for line in outcome.lines():
+                print(line, file=real_out)
     return outcome.code
 
 
-def _bisect(
-    application: str, release: str, good: int, bad: int, environment: str, registry: str,
-    token: str | None, report_token: str | None, ca_file: str | None, judge: Judge,
-    leave: str, reject: str | None, project: str, orchestrator: str, host: str | None,
-    compose_cmd: str | None, timeout: float, stable: float, workdir: Workdir, who: str,
-    spool: Path | None,
-    lock_wait: float, lock_poll: float, reader: RegistryReader,
-) -> BisectResult:  # fmt: skip
+@dataclass(frozen=True)
+class BisectSearch:
+    """What one ``consign bisect`` was asked: the range, where, how versions are judged,
+    and what to do at the end (the deploys themselves are its DeployRequest template)."""
+
+    application: str
+    release: str
+    good: int
+    bad: int
+    environment: str
+    judge: Judge
+    leave: str = "found"
+    reject: str | None = None
+    who: str = ""
+
+
+def _bisect(search: BisectSearch, template: DeployRequest, reader: RegistryReader) -> BisectResult:
     out = sys.stdout
     started = time.monotonic()
-    runs = orchestrator_for(orchestrator, host, compose_cmd)
+    application, release, environment = search.application, search.release, search.environment
+    target, options, project = template.target, template.ledger, template.project
+    runs = orchestrator_for(target.orchestrator, target.host, target.compose_cmd)
     engine = runs.connect()
     try:
-        with engine_errors(host):
+        with engine_errors(target.host):
             was = runs.deployed(engine, project)
             me = holders.here(engine)
         found = _original(was, application, release)
-        if leave == "found" and not found.known:
+        if search.leave == "found" and not found.known:
             raise BisectAborted(
                 f"the project's record names {found.word}: there would be no version to put "
                 "back; use --leave good or --leave bad; nothing was changed"
             )
-        ledger_client = LedgerClient(registry, report_token or token, ca_file=ca_file)
+        assert options.registry  # --registry is required
+        ledger_client = LedgerClient(options.registry, options.token, ca_file=options.ca_file)
         holder = {
-            **me, "by": who, "application": application, "release": release,
-            "version": f"bisect {good}..{bad}",
+            **me, "by": search.who, "application": application, "release": release,
+            "version": f"bisect {search.good}..{search.bad}",
         }  # fmt: skip
         try:
             held = lock.acquire(
-                ledger_client, environment, holder, wait=lock_wait, poll=lock_poll,
-                gone=holders.Liveness(me, engine),
-                waiting=lambda m: print(f"waiting up to {lock_wait:g}s: {m}", file=out),
+                ledger_client, environment, holder, wait=options.lock_wait,
+                poll=options.lock_poll, gone=holders.Liveness(me, engine),
+                waiting=lambda m: print(f"waiting up to {options.lock_wait:g}s: {m}", file=out),
             )  # fmt: skip
         except lock.LockRefused as e:
             raise EnvironmentLocked(f"{e.message}; nothing was changed") from e
@@ -430,34 +467,24 @@ def _bisect(
     finally:
         engine.close()
     print(
-        f"bisect: {application}/{release} {good}..{bad} in {environment} (found on "
-        f"{found.word}); holding its lock for the whole search",
+        f"bisect: {application}/{release} {search.good}..{search.bad} in {environment} "
+        f"(found on {found.word}); holding its lock for the whole search",
         file=out,
     )
-    target = EngineTarget(orchestrator, host, compose_cmd)
-    options = LedgerOptions(
-        registry=registry, token=report_token or token, ca_file=ca_file,
-        environment=environment, by=who, spool=spool, lock_wait=lock_wait,
-        lock_poll=lock_poll, require_lock=True, held_lock=held,
-    )  # fmt: skip
-    template = DeployRequest(
-        application, release, None,
-        source=DescriptorSource(registry, token, ca_file),
-        target=target,
-        settings=DeploySettings(
-            project, timeout=timeout, stable=stable, rollback=False, workdir=workdir
-        ),
-        ledger=options,
-    )  # fmt: skip
-    deployer = StepDeployer(template, out)
+    options = replace(options, held_lock=held)
+    deployer = StepDeployer(replace(template, ledger=options), out)
     deployed: list[tuple[int, bool]] = []
-    stepper = StepJudge(reader, application, release, deployer, judge, good, bad, deployed)
+    stepper = StepJudge(
+        reader, application, release, deployer, search.judge, search.good, search.bad, deployed
+    )
     leaving = Leaving(deployer, TeardownRequest(project, target, options), environment)
     try:
-        finding = Bisection(good, bad, stepper).run(lambda s: _step_line(s, out))
+        finding = Bisection(search.good, search.bad, stepper).run(lambda s: _step_line(s, out))
         result = BisectResult(application, release, environment, finding, 0.0)
-        stay = {"found": found.version, "good": finding.last_good, "bad": finding.first_bad}[leave]
-        if stay is None and leave == "bad":  # no first bad: the last good (M) is as near
+        stay = {"found": found.version, "good": finding.last_good, "bad": finding.first_bad}[
+            search.leave
+        ]
+        if stay is None and search.leave == "bad":  # no first bad: the last good (M) is as near
             stay = finding.last_good
         last = _running(deployed)
         result.left_on = stay
@@ -465,10 +492,12 @@ def _bisect(
         if finding.first_bad is not None:
             culprits = Culprits(reader, application, release)
             result.changes = culprits.between(finding.last_good, finding.first_bad)
-            if reject:
-                client = RegistryClient(registry, token, ca_file)
+            if search.reject:
+                source = template.source
+                assert source.registry
+                client = RegistryClient(source.registry, source.token, source.ca_file)
                 result.rejected = _reject(
-                    client, application, release, finding.first_bad, reject.strip(), who
+                    client, application, release, finding.first_bad, search.reject, search.who
                 )
     except BisectAborted as e:
         last = _running(deployed)

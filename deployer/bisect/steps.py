@@ -41,13 +41,17 @@ class StepDeployer:
         assert request.application and request.release
         try:
             descriptor = request.source.fetch(request.application, request.release, str(version))
+            for warning in request.settings.variables.admit(descriptor.text):  # exit 4: skipped
+                print(warning, file=self.out)
             done = run.deploy(request, descriptor, self.out)
         except (InvalidDescriptor, EngineRefused) as e:
             return StepReport(version, int(e.exit_code), None, str(e), request.project, environment)
-        render(done.outcome, f"{done.verb} {done.outcome.project}: {done.outcome.what}", self.out)
+        masker = request.settings.variables.masker
+        what = f"{done.verb} {done.outcome.project}: {done.outcome.what}"
+        render(done.outcome, what, self.out, mask=masker.mask)
         with tempfile.TemporaryDirectory(prefix="consign-bisect-") as folder:
             path = Path(folder) / "report.json"
-            write_json(path, done.outcome, done.rollback, int(done.code))
+            write_json(path, done.outcome, done.rollback, int(done.code), masker)
             doc: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
         return StepReport(version, int(done.code), doc, "", request.project, environment)
 
