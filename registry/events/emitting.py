@@ -54,6 +54,15 @@ class EventedStore(DescriptorStore):
             if event is not None:  # what the store cannot give back after a crash is fsynced
                 self.outbox.append(event, sync=event.kind not in catalog.DERIVED)
 
+    def replenish(self) -> None:
+        """The store's spare files, then the outbox's (after a write's answer was sent)."""
+        super().replenish()
+        self.outbox.spares.replenish()
+
+    def close(self) -> None:
+        super().close()
+        self.outbox.spares.discard()
+
     def publish(
         self,
         targets: Sequence[Target],
