@@ -256,6 +256,22 @@ def _gate(descriptor: sources.Descriptor, force: bool) -> None:
     "--rollback/--no-rollback", envvar="CONSIGN_ROLLBACK", default=True, show_default=True
 )
 @click.option(
+    "--skip-verify",
+    envvar="CONSIGN_SKIP_VERIFY",
+    is_flag=True,
+    help="Do not run the descriptor's verification services (Compose profile `verify`); "
+    "the deploy is recorded with its verification skipped.",
+)
+@click.option(
+    "--verify-timeout",
+    envvar="CONSIGN_VERIFY_TIMEOUT",
+    type=click.FloatRange(0),
+    default=300.0,
+    show_default=True,
+    help="Seconds the verification services have, together, to exit; those still running "
+    "are stopped and timed out.",
+)
+@click.option(
     "--pull",
     cls=OrchestratorOption,
     only_with="compose",
@@ -324,6 +340,8 @@ def deploy_cmd(
     timeout: float,
     stable: float,
     rollback: bool,
+    skip_verify: bool,
+    verify_timeout: float,
     pull: str,
     resolve_image: str,
     workdir: Path | None,
@@ -364,6 +382,8 @@ def deploy_cmd(
             timeout=timeout,
             stable=stable,
             rollback=rollback,
+            verify=not skip_verify,
+            verify_timeout=verify_timeout,
             pull=pull,
             require_pinned=require_pinned_images,
             resolve_image=resolve_image,

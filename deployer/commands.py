@@ -1,6 +1,7 @@
 """The deployer's commands for the ``consign`` group (assembled by :mod:`consignment.cli`):
 ``deploy``, ``status``, ``down``, ``versions``, ``show``, ``diff`` (:mod:`deployer.cli`) and
-the ledger's ``drift``, ``unlock`` and ``environment retire|restore``."""
+the ledger's ``drift``, ``unlock`` and ``environment retire|restore``, and ``verify``
+(:mod:`deployer.verifycmd`)."""
 
 from __future__ import annotations
 
@@ -10,5 +11,6 @@ from deployer import cli
 from deployer.ledger.command import drift_cmd
 from deployer.ledger.retire import environment
 from deployer.ledger.unlock import unlock_cmd
+from deployer.verifycmd import verify_cmd
 
-commands: list[click.Command] = [*cli.commands, drift_cmd, unlock_cmd, environment]
+commands: list[click.Command] = [*cli.commands, drift_cmd, unlock_cmd, environment, verify_cmd]

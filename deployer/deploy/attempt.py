@@ -33,6 +33,8 @@ from deployer.engine.reference import problem
 from deployer.progress import Progress
 from deployer.verdicts import ServiceVerdict, Verdict
 from deployer.verdicts.dependencies import dependencies
+from deployer.verification.compose import ComposeTests
+from deployer.verification.rules import PROFILE, Verification, tests_of
 from deployer.watch import watch_up
 from deployer.watch.logs import service_logs
 
@@ -67,6 +69,8 @@ def attempt(
     settings: DeploySettings,
     out: TextIO,
     before_changes: Callable[[], None] | None = None,
+    *,
+    verify: bool = False,
 ) -> Outcome:
     """Deploy one descriptor. Raises InvalidDescriptor before anything is started.
 
@@ -76,6 +80,9 @@ def attempt(
     the engine's lock for a while): :meth:`Outcome.wait_logs` waits for them.
     ``before_changes`` runs once the descriptor is checked, before anything on the engine
     changes (a rollback waits there for the failed deploy's logs).
+    ``verify``: this attempt runs the descriptor's verification services (profile
+    ``verify``, :mod:`deployer.verification`) once every other service is ok, unless
+    ``settings.verify`` is off (then they are recorded as skipped); a rollback does not.
     """
     project = settings.project
     d = descriptor
@@ -93,8 +100,11 @@ def attempt(
             envfiles.check(d.text, path.parent, local=d.kind == "file")
             # One `config` both validates and lists the services; the override only adds
             # labels to those services, so it cannot make a valid descriptor invalid.
-            model = compose.config(project, [path]).get("services", {})
-            check_images(model)
+            # with the verification's profile: its services are told apart by it
+            found = compose.config(project, [path], profiles=[PROFILE]).get("services", {})
+            tests = tests_of(found)
+            model = {name: spec for name, spec in found.items() if name not in tests}
+            check_images(found)
             if before_changes is not None:
                 before_changes()
         except KeyboardInterrupt as e:
@@ -104,7 +114,8 @@ def attempt(
         replicas = {name: expected_containers(spec) for name, spec in model.items()}
         services = [name for name in model if replicas[name] > 0]  # scale 0: not run
         labels = {name: lb.service_labels(d, name) for name in services}
-        override = lb.write_override(Path(scratch), services, labels)
+        test_labels = {name: lb.service_labels(d, name) for name in tests}
+        override = lb.write_override(Path(scratch), [*services, *tests], labels | test_labels)
         images = {name: str(spec.get("image") or "") for name, spec in model.items()}
         leftovers.tidy(client, project, out, "an earlier deploy (interrupted or killed)")
         record.write(client, d, project, in_progress(settings))
@@ -129,6 +140,13 @@ def attempt(
                 replicas=replicas,
                 dependencies=dependencies(model),
             )
+        if tests and verify:
+            healthy = result.up.returncode == 0 and not result.interrupted_up
+            if healthy and all(sv.verdict.ok for sv in result.verdicts.values()):
+                outcome.verification = _verification(
+                    ComposeTests(client, compose, project, [path, override], settings.pull),
+                    tests, settings, out,
+                )  # fmt: skip
     if result.up.returncode != 0 or result.interrupted_up:
         leftovers.tidy(client, project, out, "this deploy")
     verdicts = result.verdicts
@@ -148,8 +166,24 @@ def attempt(
         # (compose complaining while every service runs this version's build is no failure)
         stderr = result.up.stderr
         outcome.fail("compose up failed: " + ("\n".join(error_lines(stderr)) or stderr.strip()))
+    if outcome.verification is not None and outcome.verification.failed:
+        outcome.fail(outcome.verification.summary())
     check_pins(client, d, outcome, settings)
     return outcome
+
+
+def _verification(
+    runner: ComposeTests, tests: list[str], settings: DeploySettings, out: TextIO
+) -> Verification:
+    """Run the tests (or, with --skip-verify, record them as skipped), said in a line each
+    way."""
+    if not settings.verify:
+        print(f"verification skipped (--skip-verify): {', '.join(tests)}", file=out, flush=True)
+        return Verification.skipped()
+    print(f"verifying: {', '.join(tests)}", file=out, flush=True)
+    found = runner.run(tests, settings.verify_timeout)
+    print(found.summary(), file=out, flush=True)
+    return found
 
 
 @contextlib.contextmanager

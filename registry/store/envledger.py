@@ -139,12 +139,15 @@ class EnvironmentLedger:
         return {n: [r for r in ordered if n in (r.version, r.rolled_back_to)] for n in numbers}
 
     def verified(self, application: str, release: str, number: int) -> list[str]:
-        """Environments where an "ok" deploy (or rollback) of this version was recorded."""
+        """Environments where a healthy ("ok", or "verified": healthy and its verification
+        passed) deploy (or rollback) of this version was recorded."""
         return sorted(
             {
                 r.environment
                 for r in self.deployments_of_version(application, release, number)
-                if r.outcome == "ok" and r.version == number and r.kind in ("deploy", "rollback")
+                if r.outcome in ("ok", "verified")
+                and r.version == number
+                and r.kind in ("deploy", "rollback")
             }
         )
 

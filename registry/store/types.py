@@ -115,7 +115,7 @@ class DeploymentRecord:
     """
 
     id: str
-    kind: str  # "deploy" | "rollback" | "teardown" | "drift" | "unlock" (the registry's own)
+    kind: str  # "deploy" | "rollback" | "teardown" | "drift" | "verify" | "unlock" (registry's)
     environment: str
     application: str
     release: str
@@ -134,13 +134,16 @@ class DeploymentRecord:
     #: an ``unlock`` record's: why the lock was broken, and the lock as it was
     reason: str | None = None
     lock: dict[str, Any] | None = None
+    #: the verification services' verdicts (registry/http/parsing/verification.py): a
+    #: deploy's that declared some, and every ``verify`` record's; None: none declared
+    verification: dict[str, Any] | None = None
 
     @property
     def deployed_version(self) -> int | None:
         """The version this record leaves running (None: nothing, after a teardown)."""
         if self.outcome in ("torn_down", "moved"):  # records.GONE
             return None
-        if self.outcome == "rolled_back":
+        if self.rolled_back_to is not None:  # rolled_back, or verification_failed
             return self.rolled_back_to
         return self.version
 

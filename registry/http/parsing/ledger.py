@@ -22,18 +22,29 @@ from registry.http.parsing.fields import (
     timestamp,
     whole_number,
 )
+from registry.http.parsing.verification import parse_verification
 from registry.store import DeploymentRecord, ServiceRecord
 from registry.store.ledger import check_environment
 
 KINDS = {
-    "deploy": ("ok", "failed", "timed_out", "rolled_back", "interrupted"),
+    "deploy": (
+        "ok",
+        "failed",
+        "timed_out",
+        "rolled_back",
+        "interrupted",
+        "verified",
+        "verification_failed",
+    ),
     "rollback": ("ok", "failed", "timed_out", "interrupted"),
     "teardown": ("torn_down", "failed", "moved"),
     "drift": ("drift", "ok"),
+    # a re-run of the verification of what is deployed (`consign verify`): an event
+    "verify": ("verified", "verification_failed"),
 }
 FIELDS = (
     "id", "kind", "application", "release", "version", "commit", "outcome", "rolled_back_to",
-    "started", "finished", "by", "engine", "source", "services", "environment",
+    "started", "finished", "by", "engine", "source", "services", "environment", "verification",
 )  # fmt: skip
 REQUIRED = ("id", "kind", "application", "release", "outcome", "started", "finished", "by")
 SERVICE_FIELDS = (
@@ -137,13 +148,21 @@ def parse_record(
         allowed = ", ".join(KINDS[kind])
         raise fail(f"the outcome of a {kind} is one of {allowed}, not {outcome!r}", "outcome")
     version = optional_whole_number(body.get("version"), "version")
-    if version is None and kind in ("deploy", "rollback"):
+    if version is None and kind in ("deploy", "rollback", "verify"):
         raise fail(f"a {kind} record needs its version", "version")
     rolled_back_to = optional_whole_number(body.get("rolled_back_to"), "rolled_back_to")
-    if (rolled_back_to is None) == (outcome == "rolled_back"):
+    # a failed verification is rolled back like any failed deploy (or left, --no-rollback)
+    if (rolled_back_to is None and outcome == "rolled_back") or (
+        rolled_back_to is not None and outcome not in ("rolled_back", "verification_failed")
+    ):
         raise fail(
-            "rolled_back_to is required with outcome rolled_back, and only then", "rolled_back_to"
+            "rolled_back_to is required with outcome rolled_back, allowed with "
+            "verification_failed, and only then",
+            "rolled_back_to",
         )
+    if rolled_back_to is not None and kind != "deploy":
+        raise fail(f"a {kind} record is never rolled back", "rolled_back_to")
+    verification = parse_verification(body.get("verification"), kind, outcome)
     commit = body.get("commit")
     if commit is not None and (not isinstance(commit, str) or not COMMIT_RE.fullmatch(commit)):
         raise fail("commit must be a full hexadecimal Git commit id or null", "commit")
@@ -176,6 +195,7 @@ def parse_record(
         engine=_object(body.get("engine"), "engine"),
         source=optional_text(body.get("source"), "source", limit=MAX_SOURCE),
         services=parsed,
+        verification=verification,
     )
 
 

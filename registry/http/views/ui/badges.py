@@ -19,6 +19,7 @@ import re
 #: nobody knows yet how what it left is doing.
 OUTCOME_BADGES = {
     "ok": "ok",
+    "verified": "ok",  # healthy and every verification test passed (verification_failed: red)
     "drift": "warn",
     "rolled_back": "warn",
     "interrupted": "warn",
