@@ -33,16 +33,23 @@ def test_verified_failed_rolled_back_and_a_verify_record(versions: FlaskClient) 
     ok = report(1, outcome="verified", verification=verification("passed", PASSED))
     assert client.post(REPORTS, json=ok).status_code == 201
     bad = report(
-        2, outcome="verification_failed", rolled_back_to=1,
+        2,
+        outcome="verification_failed",
+        rolled_back_to=1,
         verification=verification("failed", FAILED, {**PASSED, "service": "other"}),
-    )  # fmt: skip
+    )
     answer = client.post(REPORTS, json=bad)
     assert answer.status_code == 201, answer.get_data(as_text=True)
     stored = answer.get_json()["deployment"]
     assert stored["verification"]["tests"][0] == FAILED
     assert current(client)["rolled_back_to"] == 1  # rolled back: v1 runs
-    again = report(1, kind="verify", outcome="verification_failed", services=[],
-                   verification=verification("timed_out", TIMED_OUT))  # fmt: skip
+    again = report(
+        1,
+        kind="verify",
+        outcome="verification_failed",
+        services=[],
+        verification=verification("timed_out", TIMED_OUT),
+    )
     assert client.post(REPORTS, json=again).status_code == 201
     assert current(client)["id"] == bad["id"]  # a verify is an event: what runs is unchanged
     history = client.get(f"{REPORTS}?limit=10").get_json()["deployments"]
@@ -68,56 +75,56 @@ def test_verified_failed_rolled_back_and_a_verify_record(versions: FlaskClient) 
         (
             {"outcome": "verification_failed", "verification": verification("passed", PASSED)},
             "outcome",
-        ),  # fmt: skip
+        ),
         ({"outcome": "ok", "verification": verification("failed", FAILED)}, "outcome"),
         (
             {"outcome": "verified", "verification": verification("failed", PASSED)},
             "verification.status",
-        ),  # fmt: skip
+        ),
         ({"outcome": "verified", "verification": verification("passed")}, "verification.tests"),
         (
             {"outcome": "ok", "verification": verification("skipped", PASSED)},
             "verification.tests",
-        ),  # fmt: skip
+        ),
         (
             {"outcome": "verified", "verification": verification("passed", PASSED, PASSED)},
             "verification.tests",
-        ),  # fmt: skip
+        ),
         (
             {
                 "outcome": "verified",
                 "verification": verification("passed", {**PASSED, "exit_code": 3}),
             },
             "verification.tests[0].exit_code",
-        ),  # fmt: skip
+        ),
         (
             {
                 "outcome": "verification_failed",
                 "verification": verification("failed", {**FAILED, "exit_code": 0}),
             },
             "verification.tests[0].exit_code",
-        ),  # fmt: skip
+        ),
         (
             {
                 "outcome": "verification_failed",
                 "verification": verification("failed", {**FAILED, "logs": "é" * 2001}),
             },
             "verification.tests[0].logs",
-        ),  # fmt: skip
+        ),
         (
             {
                 "outcome": "verification_failed",
                 "verification": verification("failed", {**FAILED, "verdict": "exited"}),
             },
             "verification.tests[0].verdict",
-        ),  # fmt: skip
+        ),
         (
             {
                 "outcome": "verified",
                 "verification": {"status": "passed", "tests": [PASSED], "extra": 1},
             },
             "verification.extra",
-        ),  # fmt: skip
+        ),
         ({"outcome": "ok", "rolled_back_to": 1}, "rolled_back_to"),
         (
             {
@@ -127,7 +134,7 @@ def test_verified_failed_rolled_back_and_a_verify_record(versions: FlaskClient) 
                 "verification": verification("passed", PASSED),
             },
             "version",
-        ),  # fmt: skip
+        ),
     ],
 )
 def test_bad_verifications_are_refused_with_the_field(
@@ -145,6 +152,7 @@ def test_skipped_goes_with_ok_and_a_passed_one_may_end_rolled_back(
 ) -> None:
     skipped = report(2, verification=verification("skipped"))
     assert versions.post(REPORTS, json=skipped).status_code == 201
-    pinned = report(2, outcome="rolled_back", rolled_back_to=1,
-                    verification=verification("passed", PASSED))  # fmt: skip
+    pinned = report(
+        2, outcome="rolled_back", rolled_back_to=1, verification=verification("passed", PASSED)
+    )
     assert versions.post(REPORTS, json=pinned).status_code == 201
