@@ -34,7 +34,7 @@ from deployer.progress import Progress
 from deployer.verdicts import ServiceVerdict, Verdict
 from deployer.verdicts.dependencies import dependencies
 from deployer.verification.compose import ComposeTests
-from deployer.verification.rules import PROFILE, Verification, tests_of
+from deployer.verification.rules import PROFILE, Verification, verification_services
 from deployer.watch import watch_up
 from deployer.watch.logs import service_logs
 
@@ -102,7 +102,7 @@ def attempt(
             # labels to those services, so it cannot make a valid descriptor invalid.
             # with the verification's profile: its services are told apart by it
             found = compose.config(project, [path], profiles=[PROFILE]).get("services", {})
-            tests = tests_of(found)
+            tests = verification_services(found)
             model = {name: spec for name, spec in found.items() if name not in tests}
             check_images(found)
             if before_changes is not None:

@@ -15,7 +15,7 @@ from deployer.deploy.request import DeploySettings
 from deployer.deploy.sources import Descriptor
 from deployer.engine.compose import ComposeRunner
 from deployer.verification.compose import ComposeTests
-from deployer.verification.rules import PROFILE, Verification, tests_of
+from deployer.verification.rules import PROFILE, Verification, verification_services
 
 
 def verify_project(
@@ -30,7 +30,7 @@ def verify_project(
         path.write_text(d.text, encoding="utf-8")
         envfiles.materialise(Path(scratch), d.files)
         found = compose.config(project, [path], profiles=[PROFILE]).get("services", {})
-        tests = tests_of(found)
+        tests = verification_services(found)
         if not tests:
             raise InvalidDescriptor(
                 f"{d.application}/{d.release} v{d.version} declares no verification "

@@ -142,7 +142,7 @@ def last_lines(text: str, lines: int = LOG_LINES) -> str:
     return "\n".join(text.rstrip("\n").splitlines()[-lines:])
 
 
-def tests_of(model: dict[str, Any]) -> list[str]:
+def verification_services(model: dict[str, Any]) -> list[str]:
     """The verification services of a resolved model (``config --profile verify``)."""
     return [name for name, spec in model.items() if PROFILE in (spec.get("profiles") or [])]
 
