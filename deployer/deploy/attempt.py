@@ -114,7 +114,7 @@ def attempt(
         replicas = {name: expected_containers(spec) for name, spec in model.items()}
         services = [name for name in model if replicas[name] > 0]  # scale 0: not run
         labels = {name: lb.service_labels(d, name) for name in services}
-        test_labels = {name: lb.service_labels(d, name) for name in tests}
+        test_labels = {name: lb.test_labels(d, name) for name in tests}
         override = lb.write_override(Path(scratch), [*services, *tests], labels | test_labels)
         images = {name: str(spec.get("image") or "") for name, spec in model.items()}
         leftovers.tidy(client, project, out, "an earlier deploy (interrupted or killed)")

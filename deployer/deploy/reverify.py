@@ -36,7 +36,10 @@ def verify_project(
                 f"{d.application}/{d.release} v{d.version} declares no verification "
                 f"(no service in the Compose profile {PROFILE!r})"
             )
-        labels = {name: lb.service_labels(d, name) for name in found}
+        labels = {
+            name: lb.test_labels(d, name) if name in tests else lb.service_labels(d, name)
+            for name in found
+        }
         override = lb.write_override(Path(scratch), list(found), labels)
         print(f"verifying {project} at v{d.version}: {', '.join(tests)}", file=out, flush=True)
         runner = ComposeTests(client, compose, project, [path, override], settings.pull)
