@@ -1,7 +1,8 @@
 """`python -m bench [registry|scale|housekeeping|soak|ledger|oci|ui|deployer|
- deployer-rollback|swarm ...]`:
+ deployer-rollback|verify|swarm ...]`:
 run the benchmarks and print their figures (`deployer-rollback` is the deployer's failure
-certainty -> rollback start measurement alone; `swarm` compares stacks with `docker stack
+certainty -> rollback start measurement alone; `verify` the verification's overhead
+beyond its tests' run time; `swarm` compares stacks with `docker stack
 deploy`; `soak` runs the registry under publishers and readers for --minutes with a worker
 killed every --kill-every seconds)."""
 
@@ -93,6 +94,10 @@ def main() -> None:
         from bench import deployer
 
         print(json.dumps(deployer.run_rollback_start(args.rounds)["targets"], indent=2))
+    if "verify" in args.which:
+        from bench import verify
+
+        print(json.dumps(verify.run(max(args.rounds, 10))["targets"], indent=2))
     if "swarm" in args.which:
         from bench import swarm
 

@@ -21,7 +21,7 @@ from typing import Any, TextIO
 
 from consign.errors import Interrupted, InvalidDescriptor
 from consign.pins import image_mismatches, recorded_images
-from consign.process import Completed, Running
+from consign.process import Completed
 from deployer import label_keys as keys
 from deployer.deploy import envfiles, leftovers, record
 from deployer.deploy import labels as lb
@@ -33,10 +33,11 @@ from deployer.engine.reference import problem
 from deployer.progress import Progress
 from deployer.verdicts import ServiceVerdict, Verdict
 from deployer.verdicts.dependencies import dependencies
-from deployer.verification.compose import ComposeTests
+from deployer.verification.compose import ComposeTests, ThenPrepare
 from deployer.verification.rules import PROFILE, Verification, verification_services
 from deployer.watch import watch_up
 from deployer.watch.logs import service_logs
+from deployer.watch.project import UpProcess
 
 NEVER_STARTED = "0001-01-01T00:00:00Z"
 LOG_LINES = 50
@@ -120,14 +121,23 @@ def attempt(
         leftovers.tidy(client, project, out, "an earlier deploy (interrupted or killed)")
         record.write(client, d, project, in_progress(settings))
 
-        def up() -> Running:
-            return compose.up(project, [path, override], pull=settings.pull)
+        runner = None  # the verification, prepared while the solution settles
+        if tests and verify and settings.verify:
+            runner = ComposeTests(client, compose, project, [path, override], settings.pull)
+
+        def up() -> UpProcess:
+            started = compose.up(project, [path, override], pull=settings.pull)
+            return started if runner is None else ThenPrepare(started, runner, tests)
 
         def failed(done: Completed) -> dict[str, str]:
             return _not_created(client, project, images, labels, done.stderr)
 
         title = f"{project} {describe(d.application, d.release, d.version, d.location)}"
-        with Progress(title, out) as progress, _tidied(client, project, out):
+        with (
+            Progress(title, out) as progress,
+            _tidied(client, project, out),
+            _discarded(runner, tests),
+        ):
             result = watch_up(
                 client,
                 project,
@@ -140,13 +150,11 @@ def attempt(
                 replicas=replicas,
                 dependencies=dependencies(model),
             )
-        if tests and verify:
-            healthy = result.up.returncode == 0 and not result.interrupted_up
-            if healthy and all(sv.verdict.ok for sv in result.verdicts.values()):
-                outcome.verification = _verification(
-                    ComposeTests(client, compose, project, [path, override], settings.pull),
-                    tests, settings, out,
-                )  # fmt: skip
+        healthy = result.up.returncode == 0 and not result.interrupted_up
+        if tests and verify and healthy and all(sv.verdict.ok for sv in result.verdicts.values()):
+            outcome.verification = _verification(runner, tests, settings.verify_timeout, out)
+        elif runner is not None:
+            runner.discard(tests)  # prepared for a deploy that failed: removed unstarted
     if result.up.returncode != 0 or result.interrupted_up:
         leftovers.tidy(client, project, out, "this deploy")
     verdicts = result.verdicts
@@ -173,17 +181,29 @@ def attempt(
 
 
 def _verification(
-    runner: ComposeTests, tests: list[str], settings: DeploySettings, out: TextIO
+    runner: ComposeTests | None, tests: list[str], timeout: float, out: TextIO
 ) -> Verification:
-    """Run the tests (or, with --skip-verify, record them as skipped), said in a line each
-    way."""
-    if not settings.verify:
+    """Run the tests (``runner`` None: --skip-verify, they are recorded as skipped), said
+    in a line each way."""
+    if runner is None:
         print(f"verification skipped (--skip-verify): {', '.join(tests)}", file=out, flush=True)
         return Verification.skipped()
     print(f"verifying: {', '.join(tests)}", file=out, flush=True)
-    found = runner.run(tests, settings.verify_timeout)
+    found = runner.run(tests, timeout)
     print(found.summary(), file=out, flush=True)
     return found
+
+
+@contextlib.contextmanager
+def _discarded(runner: ComposeTests | None, tests: list[str]) -> Iterator[None]:
+    """Tests prepared for a deploy that Ctrl-C (or an error) ends while it settles are
+    removed unstarted."""
+    try:
+        yield
+    except BaseException:
+        if runner is not None:
+            runner.discard(tests)
+        raise
 
 
 @contextlib.contextmanager

@@ -129,7 +129,7 @@ class ComposeRunner:
         args = ("up", "-d", "--remove-orphans", "--pull", pull)
         return start(self._argv(project, files, *args), env=self.env)
 
-    def start_services(
+    def create_services(
         self,
         project: str,
         files: Sequence[str | Path],
@@ -138,9 +138,10 @@ class ComposeRunner:
         profiles: Sequence[str] = (),
         pull: str = "missing",
     ) -> Completed:
-        """``up -d --no-deps --force-recreate SERVICE...``: start only these (fresh
-        containers; what they depend on is left alone). ComposeFailed when Compose refuses."""
-        args = ("up", "-d", "--no-deps", "--force-recreate", "--pull", pull, *services)
+        """``up --no-start --no-deps --force-recreate SERVICE...``: fresh containers of only
+        these, created (images pulled, networks joined), not started; what they depend on
+        is left alone. ComposeFailed when Compose refuses."""
+        args = ("up", "--no-start", "--no-deps", "--force-recreate", "--pull", pull, *services)
         try:
             return run(self._argv(project, files, *args, profiles=profiles), env=self.env)
         except CommandFailed as e:
