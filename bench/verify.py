@@ -59,8 +59,8 @@ class TimedTests(ComposeTests):
 
     def remove(self, services: Sequence[str]) -> None:
         for service in services:
-            for c in self._containers(service):
-                state = c.attrs.get("State") or {}
+            for cid in self._ids(service):
+                state = self.client.api.inspect_container(cid).get("State") or {}
                 began, ended = (
                     parse_stamp(state.get("StartedAt")),
                     parse_stamp(state.get("FinishedAt")),

@@ -68,7 +68,7 @@ class ComposeTests:
                 self.project, self.files, services, profiles=[PROFILE], pull=self.pull
             )
         except ComposeFailed as e:
-            self.refused.update({s: str(e) for s in services if not self._containers(s)})
+            self.refused.update({s: str(e) for s in services if not self._ids(s)})
         self._prepared = True
 
     def prepare_soon(self, services: Sequence[str]) -> None:
@@ -124,9 +124,9 @@ class ComposeTests:
         for service in services:
             if service in self.refused:
                 continue
-            for c in self._containers(service):
+            for cid in self._ids(service):
                 try:
-                    c.start()
+                    self.client.api.start(cid)
                 except Exception as e:  # the engine refused it (a port taken, a mount)
                     self.refused[service] = f"the engine did not start it: {e}"
 
@@ -137,18 +137,20 @@ class ComposeTests:
             return TestResult(service, verdict, code, why, took, why)
         return watch.result(service, self._logs(service))
 
-    def _containers(self, service: str) -> list[Any]:
+    def _rows(self, service: str) -> list[dict[str, Any]]:
+        """The engine's listing of the test's containers (one call, no inspect)."""
         labels = [f"{keys.PROJECT}={self.project}", f"{keys.SERVICE}={service}"]
-        found: list[Any] = self.client.containers.list(all=True, filters={"label": labels})
-        return found
+        rows: list[dict[str, Any]] = self.client.api.containers(all=True, filters={"label": labels})
+        return rows
+
+    def _ids(self, service: str) -> list[str]:
+        return [str(row["Id"]) for row in self._rows(service)]
 
     def _states(self, service: str) -> list[tuple[str, int]]:
         """Each container's state from one listing; an exited one's exit code from its
         inspect (the listing says only "Exited (3) ...")."""
-        labels = [f"{keys.PROJECT}={self.project}", f"{keys.SERVICE}={service}"]
-        rows = self.client.api.containers(all=True, filters={"label": labels})
         found = []
-        for row in rows:
+        for row in self._rows(service):
             state = str(row.get("State") or "")
             code = 0
             if state in ("exited", "dead"):
@@ -159,24 +161,24 @@ class ComposeTests:
 
     def _stop(self, services: Sequence[str]) -> None:
         for service in services:
-            for c in self._containers(service):
+            for cid in self._ids(service):
                 with contextlib.suppress(Exception):  # gone meanwhile: nothing to stop
-                    c.stop(timeout=STOP_GRACE)
+                    self.client.api.stop(cid, timeout=STOP_GRACE)
 
     def _logs(self, service: str) -> str:
         parts = []
-        for c in self._containers(service):
+        for cid in self._ids(service):
             with contextlib.suppress(Exception):
-                raw = c.logs(stdout=True, stderr=True, tail=LOG_LINES)
+                raw = self.client.api.logs(cid, stdout=True, stderr=True, tail=LOG_LINES)
                 parts.append(raw.decode("utf-8", "replace"))
         return last_lines("".join(parts))
 
     def remove(self, services: Sequence[str]) -> None:
         """Remove the tests' containers (and their anonymous volumes)."""
         for service in services:
-            for c in self._containers(service):
+            for cid in self._ids(service):
                 with contextlib.suppress(Exception):  # removed meanwhile
-                    c.remove(force=True, v=True)
+                    self.client.api.remove_container(cid, force=True, v=True)
 
 
 @dataclass
