@@ -495,7 +495,12 @@ def _ledger_status(environment: str, ledger: LedgerClient, as_json: bool) -> Exi
         raise RegistryUnreachable(f"cannot read {environment} from the ledger: {e}") from e
     click.echo(json.dumps(state, indent=2) if as_json else show.environment_text(state), nl=as_json)
     deployed = state.get("deployed") or []
-    ok = all(d.get("outcome") in ("ok", "rolled_back", "torn_down") for d in deployed)
+    # a failed verification rolled back left the older version running, as rolled_back does
+    ok = all(
+        d.get("outcome") in ("ok", "verified", "rolled_back", "torn_down")
+        or (d.get("outcome") == "verification_failed" and d.get("rolled_back_to") is not None)
+        for d in deployed
+    )
     return ExitCode.OK if ok else ExitCode.FAILED
 
 

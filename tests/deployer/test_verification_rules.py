@@ -151,3 +151,21 @@ def test_swarm_refuses_verification_unless_skipped_and_leaves_the_tests_out() ->
         assert tests == ["smoke"] and list(model["services"]) == ["api"]
     plain = "services:\n  api:\n    image: busybox\n"
     assert without_tests(d, load(plain), DeploySettings("s"), requested=True)[1] == []
+
+
+def test_the_ledgers_view_says_a_failed_verification_and_what_runs_after_it() -> None:
+    from deployer.ledger.command import _recorded_version
+    from deployer.ledger.show import environment_text
+
+    failed = {
+        "application": "A", "release": "R", "version": 5, "rolled_back_to": 4,
+        "outcome": "verification_failed", "kind": "deploy", "finished": "2026-12-07T10:00:00Z",
+        "by": "qa", "commit": None,
+        "verification": {"status": "failed", "tests": [
+            {"service": "smoke", "verdict": "failed", "exit_code": 1, "logs": ""}]},
+    }  # fmt: skip
+    text = environment_text({"name": "qa-1", "deployments": 2, "deployed": [failed], "lock": None})
+    assert "A/R v4 (deploy verification failed, rolled back from v5; " in text
+    assert "verification failed (smoke))" in text
+    assert _recorded_version(failed) == 4
+    assert _recorded_version({**failed, "rolled_back_to": None}) == 5
