@@ -3,11 +3,13 @@ Compose. One solution of three components plus a verify component (a busybox wge
 the API's body), over several versions: a deploy whose tests pass is `verified`; a version
 whose API serves the wrong body fails its verification, is rolled back, its test's logs are
 shown, exit 1; `consign verify` re-runs the verification of what runs and records it;
---skip-verify records it skipped. No test container is left behind."""
+--skip-verify records it skipped; a test that outlives --verify-timeout is stopped and timed
+out. No test container is left behind."""
 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +51,14 @@ SMOKE = """services:
 """
 
 
+SLOW = """services:
+  soak:
+    image: busybox:latest
+    profiles: [verify]
+    command: ["sh", "-c", "echo soaking; exec sleep 600"]
+"""
+
+
 def publish(url: str, fragment: str) -> int:
     body = {"fragment": b64(fragment), "applications": [APP], "releases": [REL]}
     answer = requests.put(f"{url}/fragment", json=body, timeout=30)
@@ -79,7 +89,7 @@ def leftover(project: str) -> None:
 
 
 def no_tests_left(project: str) -> None:
-    left = [c.name for c in containers(project) if "smoke" in c.name]
+    left = [c.name for c in containers(project) if "smoke" in c.name or "soak" in c.name]
     assert not left, f"verification containers left behind: {left}"
 
 
@@ -142,15 +152,24 @@ def test_verified_failed_rolled_back_reverified_skipped(
     assert again["version"] == good
     no_tests_left(project)
 
-    skipped = deploy(tmp_path, APP, REL, str(bad), *common, "--skip-verify")
+    # a slow test too (it would outlive --verify-timeout), deployed without verification
+    slow = publish(url, SLOW)
+    skipped = deploy(tmp_path, APP, REL, str(slow), *common, "--skip-verify")
     assert skipped.code == 0, skipped.output
     assert skipped.report["outcome"] == "ok"
     assert skipped.report["verification"] == {"status": "skipped", "tests": []}
     last = history(url)[0]
     assert last["outcome"] == "ok" and last["verification"]["status"] == "skipped"
 
-    code, output = consign("verify", APP, REL, *common[:6])
+    started = time.monotonic()
+    code, output = consign("verify", APP, REL, *common[:6], "--verify-timeout", "3")
     assert code == 1, output
-    assert "got WRONG" in output
-    assert history(url)[0]["outcome"] == "verification_failed"
-    assert json.dumps(history(url)[0]).count("rolled_back_to") == 1  # null: nothing rolls back
+    assert time.monotonic() - started < 25  # stopped at the deadline, not awaited
+    assert "verification failed: smoke failed(1), soak timed out" in output
+    assert "got WRONG" in output and "soaking" in output  # both tests' logs kept
+    last = history(url)[0]
+    assert last["kind"] == "verify" and last["outcome"] == "verification_failed"
+    assert last["version"] == slow and last["rolled_back_to"] is None  # nothing rolls back
+    verdicts = {t["service"]: (t["verdict"], t["exit_code"]) for t in last["verification"]["tests"]}
+    assert verdicts == {"smoke": ("failed", 1), "soak": ("timed_out", None)}
+    no_tests_left(project)
