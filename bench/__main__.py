@@ -1,9 +1,10 @@
 """`python -m bench [registry|scale|housekeeping|soak|ledger|oci|ui|deployer|
- deployer-rollback|verify|swarm ...]`:
+ deployer-rollback|swarm|plan|bisect|verify ...]`:
 run the benchmarks and print their figures (`deployer-rollback` is the deployer's failure
-certainty -> rollback start measurement alone; `verify` the verification's overhead
-beyond its tests' run time; `swarm` compares stacks with `docker stack
-deploy`; `soak` runs the registry under publishers and readers for --minutes with a worker
+certainty -> rollback start measurement alone; `swarm` compares stacks with `docker stack
+deploy`; `plan` times `consign deploy --plan` for 50 services; `verify` the verification's
+overhead beyond its tests' run time;
+`soak` runs the registry under publishers and readers for --minutes with a worker
 killed every --kill-every seconds)."""
 
 from __future__ import annotations
@@ -98,10 +99,18 @@ def main() -> None:
         from bench import verify
 
         print(json.dumps(verify.run(max(args.rounds, 10))["targets"], indent=2))
+    if "bisect" in args.which:
+        from bench import bisect
+
+        print(json.dumps(bisect.run(args.rounds)["targets"], indent=2))
     if "swarm" in args.which:
         from bench import swarm
 
         print(json.dumps(swarm.run(args.rounds, args.bound)["targets"], indent=2))
+    if "plan" in args.which:
+        from bench import plan
+
+        print(json.dumps(plan.run(min(args.samples, 20))["targets"], indent=2))
 
 
 if __name__ == "__main__":

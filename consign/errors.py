@@ -129,6 +129,15 @@ class WorkdirUnusable(ConsignError):
     label = "workdir"
 
 
+class BisectAborted(ConsignError):
+    """``consign bisect`` cannot go on: its ``--run`` command cannot run (126, 127) or was
+    killed (128 and above), a judge that says nothing (no verification declared), or a
+    range that is not one; the environment is left as the message says."""
+
+    exit_code = ExitCode.FAILED
+    label = "bisect aborted"
+
+
 OnError = Callable[[BaseException, ExitCode], None]
 
 

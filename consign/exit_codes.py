@@ -31,6 +31,12 @@ class ExitCode(IntEnum):
     LOCKED = 8
     #: The version was rejected at the gate (issue 10) and --force was not given.
     REJECTED = 9
+    #: `consign deploy --plan`: the plan would change something on the target (a container
+    #: created, recreated, started or removed, an image pulled, a volume or network
+    #: created, another version recorded); 0 when it would change nothing.
+    PLAN_CHANGES = 10
+    #: ``consign bisect``: no version of the range is bad (every one judged was good).
+    NO_BAD_VERSION = 11
     #: Interrupted (Ctrl-C, SIGINT): 128 + SIGINT, as a shell reports it.
     INTERRUPTED = 130
     #: Terminated (SIGTERM: `docker stop`, a service manager), handled as Ctrl-C is:

@@ -56,6 +56,8 @@ from deployer.deploy.workdir import Workdir
 from deployer.ledger import lock, show
 from deployer.ledger.client import LedgerClient, LedgerError
 from deployer.orchestrators import orchestrator_for
+from deployer.plan import flow as planning
+from deployer.plan import text as plan_text
 from deployer.report import render, write_json
 from deployer.status_text import as_text
 from deployer.versions import diff_cmd, show_cmd, versions_cmd
@@ -323,6 +325,28 @@ def _gate(descriptor: sources.Descriptor, force: bool) -> None:
     is_flag=True,
     help="Deploy a version even though it was rejected at the gate.",
 )
+@click.option(
+    "--plan",
+    envvar="CONSIGN_PLAN",
+    is_flag=True,
+    help="Only say what the deploy would change on the target (per service: create, "
+    "recreate and why, start, remove, unchanged; images to pull; volumes), changing "
+    "nothing, taking no lock, recording nothing: exit 0 when nothing would change, 10 "
+    "when something would.",
+)
+@click.option(
+    "--json",
+    "as_json",
+    envvar="CONSIGN_JSON",
+    is_flag=True,
+    help="With --plan: print the plan as JSON (docs/deployer.md, Plan).",
+)
+@click.option(
+    "--bisect-step",
+    envvar="CONSIGN_BISECT_STEP",
+    hidden=True,
+    help="Mark the records as a step of `consign bisect` (at most 200 bytes, one line).",
+)
 @exits()
 def deploy_cmd(
     application: str | None,
@@ -356,11 +380,15 @@ def deploy_cmd(
     require_lock: bool,
     move_environment: bool,
     force: bool,
+    plan: bool,
+    as_json: bool,
+    bisect_step: str | None,
 ) -> ExitCode:
     """Deploy APPLICATION RELEASE VERSION (a number or `latest`) and watch every service.
 
     With --registry, the environment is locked through the registry for the deploy and its
-    rollback, and the deploy (and rollback) is recorded in the registry's ledger."""
+    rollback, and the deploy (and rollback) is recorded in the registry's ledger. With
+    --plan, only say what it would change."""
     named = application is not None and release is not None and version is not None
     if file_path is None and not named:
         raise click.UsageError("APPLICATION RELEASE VERSION are required unless --file is given")
@@ -371,6 +399,9 @@ def deploy_cmd(
             raise click.UsageError("--project is required with --file and no APPLICATION RELEASE")
         project = project_name(application, release)
     _refuse_other_orchestrators_options(orchestrator)
+    ctx = click.get_current_context()
+    if as_json and not plan and ctx.get_parameter_source("as_json") == COMMANDLINE:
+        raise click.UsageError("--json applies to --plan (a deploy's JSON is --report FILE)")
     request = DeployRequest(
         application,
         release,
@@ -403,21 +434,46 @@ def deploy_cmd(
         ),
         report=report,
         force=force,
+        bisect_step=bisect_step,
     )
+    if plan:
+        return _plan(request, as_json)
     with _failure_report(request):
         return _deploy(request)
 
 
-def _deploy(request: DeployRequest) -> ExitCode:
-    """Fetch, pass the gate, deploy (:mod:`deployer.run`), then say how it went."""
+def _fetch(request: DeployRequest) -> sources.Descriptor:
     source = request.source
     if source.file_path is not None:
-        descriptor = sources.from_file(
+        return sources.from_file(
             source.file_path, request.application, request.release, request.version
         )
+    assert request.application and request.release and request.version
+    return source.fetch(request.application, request.release, request.version)
+
+
+def _plan(request: DeployRequest, as_json: bool) -> ExitCode:
+    """`deploy --plan`: what the deploy would change (:mod:`deployer.plan`), nothing done."""
+    descriptor = _fetch(request)
+    found = planning.plan(request, descriptor, sys.stderr if as_json else sys.stdout)
+    if descriptor.rejected is not None:
+        r = descriptor.rejected
+        found.warnings.append(
+            f"version {descriptor.version} was rejected by {r.get('by')} at {r.get('at')}: "
+            f"{r.get('reason') or '(no reason given)'}; the deploy needs --force"
+        )
+    if request.report:
+        Path(request.report).write_text(json.dumps(found.as_json(), indent=2) + "\n")
+    if as_json:
+        click.echo(json.dumps(found.as_json(), indent=2))
     else:
-        assert request.application and request.release and request.version
-        descriptor = source.fetch(request.application, request.release, request.version)
+        click.echo(plan_text.as_text(found), nl=False)
+    return ExitCode.PLAN_CHANGES if found.changes else ExitCode.OK
+
+
+def _deploy(request: DeployRequest) -> ExitCode:
+    """Fetch, pass the gate, deploy (:mod:`deployer.run`), then say how it went."""
+    descriptor = _fetch(request)
     _gate(descriptor, request.force)
     done = run.deploy(request, descriptor, sys.stdout)
     shown = _final(done.outcome, done.verb)

@@ -15,6 +15,7 @@ from typing import Any, TextIO
 
 from consign.errors import ConsignError
 from consign.exit_codes import ExitCode
+from consign.textclip import clip_utf8
 from deployer.deploy.outcome import Outcome
 from deployer.deploy.record import Deployed
 from deployer.deploy.request import (
@@ -68,6 +69,7 @@ def open_ledger(
         move_environment=options.move_environment,
         lock_poll=options.lock_poll,
         ca_file=options.ca_file,
+        held=options.held_lock,
     )
     ledger.engine_info = engine_info
     return ledger, engine_info
@@ -97,14 +99,30 @@ def deploy(request: DeployRequest, descriptor: Descriptor, out: TextIO) -> Deplo
                     descriptor, client, settings, request.source.previous, out, observer
                 )
             finally:  # after Ctrl-C too: the attempt it stopped is recorded as interrupted
-                records = found + outcomes.deploy_records(
-                    observer, started=started, environment=ledger.environment, by=ledger.by,
-                    engine=engine_info,
+                records = found + _marked(
+                    outcomes.deploy_records(
+                        observer, started=started, environment=ledger.environment,
+                        by=ledger.by, engine=engine_info,
+                    ),
+                    request.bisect_step,
                 )  # fmt: skip
                 ledger.report(records)  # before the lock goes: the next deploy sees this one
     finally:
         client.close()
     return Deployment(outcome, back, code, runs.verb)
+
+
+#: The registry's limit on a record's ``bisect`` mark (bytes of UTF-8).
+MAX_BISECT_STEP = 200
+
+
+def _marked(records: list[dict[str, Any]], step: str | None) -> list[dict[str, Any]]:
+    """The records of this deploy with ``consign bisect``'s mark (one line, clipped to
+    the registry's limit), when it is a step of a bisection."""
+    if not step:
+        return records
+    mark = clip_utf8(" ".join(step.split()), MAX_BISECT_STEP)
+    return [{**r, "bisect": mark} for r in records]
 
 
 def _killed(

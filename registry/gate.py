@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from registry.soak import Recorded, Soak, soak_unmet, verification_unmet
+
 APPROVAL = "approval"
 REJECTION = "rejection"
 OK_VERDICTS = frozenset({"healthy", "running", "completed"})
@@ -52,6 +54,8 @@ class Policy:
     from_releases: tuple[str, ...] = ()  # promotions only from these releases (empty: any)
     approvals: int = 0  # approvals the source version needs (distinct identities)
     healthy_in: tuple[str, ...] = ()  # environments where it must have deployed healthy
+    verified_in: tuple[str, ...] = ()  # environments where its verification must have passed
+    soak: Soak | None = None  # how long it must have run undisturbed in one environment
     set_by: str = ""  # the identity (or, on an open registry, the `by`) that set it
     set_at: str = ""
 
@@ -61,6 +65,8 @@ class Policy:
             "from_releases": list(self.from_releases),
             "approvals": self.approvals,
             "healthy_in": list(self.healthy_in),
+            "verified_in": list(self.verified_in),
+            "soak": self.soak.to_json() if self.soak else None,
             "set_by": self.set_by,
             "set_at": self.set_at,
         }
@@ -72,13 +78,28 @@ class Policy:
             from_releases=tuple(data.get("from_releases") or ()),
             approvals=int(data.get("approvals") or 0),
             healthy_in=tuple(data.get("healthy_in") or ()),
+            verified_in=tuple(data.get("verified_in") or ()),
+            soak=Soak.from_json(data.get("soak")),
             set_by=str(data.get("set_by") or ""),
             set_at=str(data.get("set_at") or ""),
         )
 
     @property
     def empty(self) -> bool:
-        return not (self.promotion_only or self.from_releases or self.approvals or self.healthy_in)
+        return not (
+            self.promotion_only
+            or self.from_releases
+            or self.approvals
+            or self.healthy_in
+            or self.verified_in
+            or self.soak
+        )
+
+    @property
+    def needs_ledger(self) -> tuple[str, ...]:
+        """The environments whose ledger the policy reads (health, verification, soak)."""
+        soaked = (self.soak.environment,) if self.soak else ()
+        return tuple(dict.fromkeys((*self.healthy_in, *self.verified_in, *soaked)))
 
 
 @dataclass(frozen=True)
@@ -217,6 +238,12 @@ class DeploymentLike(Protocol):
     def finished(self) -> str: ...
     @property
     def services(self) -> Sequence[ServiceLike]: ...
+    @property
+    def version(self) -> int | None: ...
+    @property
+    def rolled_back_to(self) -> int | None: ...
+    @property
+    def seq(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -258,11 +285,15 @@ def unmet(
     source: Source,
     standing: Standing,
     deployments: Sequence[DeploymentLike] | None,
+    soak_records: Sequence[Recorded] | None = None,
+    now: datetime | None = None,
 ) -> list[str]:
     """Every condition a promotion of ``source`` fails, in words (empty: it may enter).
 
     ``deployments`` is None when no deployment ledger is available: a policy that needs
-    health then refuses, saying so, rather than passing unchecked.
+    health, verification or soak then refuses, saying so, rather than passing unchecked.
+    ``soak_records``: every record of the source's application/release in the policy's
+    soak environment (registry/soak.py), judged at ``now`` (default: the clock).
     """
     reasons: list[str] = []
     if standing.rejected is not None:
@@ -282,16 +313,23 @@ def unmet(
             f"version {source.number} has {have} approval{'s' if have != 1 else ''}; "
             f"the policy needs {policy.approvals}"
         )
-    if policy.healthy_in:
-        if deployments is None:
-            reasons.append(
-                "the policy needs health in "
-                + ", ".join(policy.healthy_in)
-                + " but this registry has no deployment ledger to check it against"
-            )
-        else:
-            for environment in policy.healthy_in:
-                why = health_in(environment, source.number, deployments)
-                if why:
-                    reasons.append(why)
+    if policy.needs_ledger and deployments is None:
+        reasons.append(
+            "the policy needs the deployment ledger of "
+            + ", ".join(policy.needs_ledger)
+            + " but this registry has no deployment ledger to check it against"
+        )
+        return reasons
+    for environment in policy.healthy_in:
+        why = health_in(environment, source.number, deployments or ())
+        if why:
+            reasons.append(why)
+    for environment in policy.verified_in:
+        why = verification_unmet(environment, source.number, deployments or ())
+        if why:
+            reasons.append(why)
+    if policy.soak is not None:
+        why = soak_unmet(policy.soak, source.number, soak_records or (), now or utc_now())
+        if why:
+            reasons.append(why)
     return reasons

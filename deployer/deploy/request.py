@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from deployer.deploy import sources
 from deployer.deploy.record import Deployed
@@ -72,6 +73,10 @@ class LedgerOptions:
     lock_poll: float = 0.5
     require_lock: bool = False
     move_environment: bool = False
+    #: The environment's lock already held by this process (``consign bisect`` holds it for
+    #: its whole search): the deploy works inside it instead of taking it again
+    #: (deployer.ledger.lock.HeldLock; typed loosely: request.py sits below ledger/).
+    held_lock: Any = None
 
 
 @dataclass(frozen=True)
@@ -122,6 +127,8 @@ class DeployRequest:
     report: str | None = None
     #: ``--force``: deploy a version rejected at the gate.
     force: bool = False
+    #: ``--bisect-step``: ``consign bisect``'s mark, recorded as the records' ``bisect``.
+    bisect_step: str | None = None
 
     @property
     def project(self) -> str:

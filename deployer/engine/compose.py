@@ -109,6 +109,10 @@ class ComposeRunner:
             argv += ["--profile", p]
         return [*argv, *args]
 
+    def command_line(self, project: str, files: Sequence[str | Path], *args: str) -> list[str]:
+        """``compose -p PROJECT -f FILE... ARGS`` as this runner runs it (with :attr:`env`)."""
+        return self._argv(project, files, *args)
+
     def config(
         self, project: str, files: Sequence[str | Path], *, profiles: Sequence[str] = ()
     ) -> dict[str, Any]:

@@ -75,6 +75,9 @@ class Ledger:
     engine_info: dict[str, Any] = field(default_factory=dict)
     #: the environment the project was moved away from by this command (--move-environment)
     moved_from: str | None = None
+    #: the environment's lock, already held by this process for a longer task (``consign
+    #: bisect``): used as it is, neither taken again nor released here
+    held: lock.HeldLock | None = None
 
     @contextlib.contextmanager
     def locked(
@@ -160,6 +163,19 @@ class Ledger:
             click.echo(f"ledger: {self.environment} not locked and not recorded: {self.why_not}")
             yield
             return
+        if self.held is not None:
+            if self.held.environment != self.environment:
+                raise EnvironmentMismatch(
+                    f"the lock held is {self.held.environment}'s, but this deploy is recorded "
+                    f"under {self.environment}; nothing was changed"
+                )
+            if self.held.lost:
+                raise EnvironmentLocked(
+                    f"the lock of {self.environment} held for this task was lost "
+                    f"({self.held.lost}); nothing was changed"
+                )
+            yield
+            return
         held: lock.HeldLock | None = None
         try:
             held = lock.acquire(
@@ -225,6 +241,7 @@ def ledger_for(
     move_environment: bool = False,
     lock_poll: float = lock.POLL,
     ca_file: str | None = None,
+    held: lock.HeldLock | None = None,
 ) -> Ledger:
     """The command's :class:`Ledger`; ``why_not`` non-empty (or no registry): not recorded."""
     name = environment or record.default_environment(engine_name, project)
@@ -234,5 +251,5 @@ def ledger_for(
     return Ledger(
         client, name, by or user(), spool or default_directory(), lock_wait, why_not,
         named=bool(environment), require_lock=require_lock,
-        move_environment=move_environment, lock_poll=lock_poll,
+        move_environment=move_environment, lock_poll=lock_poll, held=held,
     )  # fmt: skip

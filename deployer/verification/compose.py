@@ -29,7 +29,7 @@ from deployer.engine.compose import ComposeFailed, ComposeRunner
 from deployer.verification.rules import (
     LOG_LINES,
     PROFILE,
-    Seen,
+    LookAtTest,
     TestResult,
     TestsWatch,
     Verification,
@@ -108,7 +108,7 @@ class ComposeTests:
             while True:
                 for service in watch.pending():
                     states = () if service in self.refused else self._states(service)
-                    watch.observe(Seen(service, states, self.clock()))
+                    watch.observe(LookAtTest(service, states, self.clock()))
                 due = watch.overdue(self.clock())
                 if due:
                     self._stop(due)

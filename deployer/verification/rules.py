@@ -148,7 +148,7 @@ def verification_services(model: dict[str, Any]) -> list[str]:
 
 
 @dataclass(frozen=True)
-class Seen:
+class LookAtTest:
     """One look at a test's containers: Docker's state (``created``, ``running``,
     ``exited``, ...) and exit code of each, at monotonic time ``t``."""
 
@@ -169,7 +169,7 @@ class TestsWatch:
     timeout: float
     results: dict[str, tuple[TestVerdict, int | None, float, str]] = field(default_factory=dict)
 
-    def observe(self, seen: Seen) -> None:
+    def observe(self, seen: LookAtTest) -> None:
         if seen.service in self.results:
             return
         took = seen.t - self.started

@@ -95,7 +95,9 @@ class DescriptorStore:
         )
         self.ledger = EnvironmentLedger(self.repository, self.published)
         # the gate asks for a version's records through this store (one seam for tests)
-        self.gatekeeper = ReleaseGate(self.repository, self.published, self.deployments_of_version)
+        self.gatekeeper = ReleaseGate(
+            self.repository, self.published, self.deployments_of_version, self.history
+        )
         self.oci = OCILayers(self.repository, self.published)
 
     def _admit(self, targets: Sequence[Target]) -> None:
@@ -243,6 +245,13 @@ class DescriptorStore:
         self, application: str, release: str, numbers: Collection[int]
     ) -> dict[int, list[DeploymentRecord]]:
         return self.ledger.deployments_of_versions(application, release, numbers)
+
+    def admission(self, target: Target, source: Target, number: int) -> dict[str, Any]:
+        """The gate's answer to a promotion, without promoting (ReleaseGate.admission)."""
+        return self.gatekeeper.admission(target, source, number)
+
+    def history(self, environment: str, application: str, release: str) -> list[DeploymentRecord]:
+        return self.ledger.history(environment, application, release)
 
     def verified(self, application: str, release: str, number: int) -> list[str]:
         return self.ledger.verified(application, release, number)

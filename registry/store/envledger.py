@@ -138,6 +138,15 @@ class EnvironmentLedger:
         ordered = sorted(found, key=lambda r: (r.finished, r.received), reverse=True)
         return {n: [r for r in ordered if n in (r.version, r.rolled_back_to)] for n in numbers}
 
+    def history(self, environment: str, application: str, release: str) -> list[DeploymentRecord]:
+        """Every record of the application/release in the environment, oldest first ([] for
+        an environment never seen)."""
+        check_environment(environment)
+        with self._repo.guard():
+            if self._records.tip(environment) is None:
+                return []
+            return self._records.of_release(environment, application, release)
+
     def verified(self, application: str, release: str, number: int) -> list[str]:
         """Environments where a healthy ("ok", or "verified": healthy and its verification
         passed) deploy (or rollback) of this version was recorded."""

@@ -353,6 +353,16 @@ class LedgerRecords:
             found += self.records_of(lines)
         return found
 
+    def of_release(self, name: str, application: str, release: str) -> list[DeploymentRecord]:
+        """Every record of the application/release in this environment, in chain order
+        (the gate's soak: registry/soak.py)."""
+        lines = [
+            ln
+            for ln in self.chain(name).lines
+            if ln.application == application and ln.release == release
+        ]
+        return self.records_of(lines)
+
     def drift_since(
         self, name: str, current: Iterable[DeploymentRecord]
     ) -> dict[Key, DeploymentRecord]:

@@ -19,7 +19,7 @@ _SERVICE_FIELDS = tuple(ServiceRecord.__dataclass_fields__)
 _RECORD_FIELDS = tuple(DeploymentRecord.__dataclass_fields__)
 #: Fields only some kinds have (an ``unlock``'s): left out when None, so the records of
 #: every other kind keep their stored bytes.
-_OPTIONAL = ("reason", "lock", "verification")
+_OPTIONAL = ("reason", "lock", "bisect", "verification")
 #: Kinds that are events: they never change what runs (``ledger.apply``); a ``verify``
 #: re-runs the verification of what runs.
 EVENTS = frozenset({"drift", "unlock", "verify"})

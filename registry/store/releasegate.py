@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from consign.compose import refnames
@@ -19,7 +20,9 @@ from registry.gate import (
     Policy,
     Source,
     unmet,
+    utc_now,
 )
+from registry.soak import Recorded, soaking, verification_unmet
 from registry.store import gatestore, layout, promoter
 from registry.store.promotions import Promotions
 from registry.store.repository import GitRepository
@@ -27,17 +30,30 @@ from registry.store.types import PromoteOutcome, Target, VersionInfo
 from registry.store.versions import Versions
 
 DeploymentsOf = Callable[[str, str, int], Sequence[DeploymentLike]]
+#: (environment, application, release) -> every record of it there, oldest first
+HistoryOf = Callable[[str, str, str], Sequence[Recorded]]
 
 
 class ReleaseGate:
     """A release's policy, freeze and decisions, and promotion between releases."""
 
-    def __init__(self, repo: GitRepository, versions: Versions, deployments: DeploymentsOf) -> None:
+    def __init__(
+        self,
+        repo: GitRepository,
+        versions: Versions,
+        deployments: DeploymentsOf,
+        history: HistoryOf,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
         """``deployments``: the ledger's records of a version (what a policy's
-        ``healthy_in`` is judged on), newest first."""
+        ``healthy_in`` and ``verified_in`` are judged on), newest first; ``history``: an
+        application/release's records in one environment (its ``soak``); ``clock``: now,
+        as the soak is judged (injected for tests)."""
         self._repo = repo
         self._versions = versions
         self._deployments_of = deployments
+        self._history = history
+        self._clock = clock
         self._gate = gatestore.GateStore(repo.objects, repo.refs)
         self._promotions = Promotions(repo.path, repo.refs)
 
@@ -172,6 +188,7 @@ class ReleaseGate:
         # Read before the writer lock: the ledger may have its own locking, and an "ok"
         # deploy, once recorded, stays recorded.
         deployments = self._deployments(source.application, source.release, number)
+        soak_records = self._soak_records(target, source)
         with self._repo.writing():
             self._locked(target.application, target.release, "promoting")
             tip = self._repo.refs.resolve(layout.branch_ref(target.application, target.release))
@@ -182,11 +199,18 @@ class ReleaseGate:
                 return PromoteOutcome(tip_info, False)
             standing = self._gate.state(source.application, source.release).standing(number)
             policy = self._gate.state(target.application, target.release).policy
+            if policy is not None and policy.soak is not None and soak_records is None:
+                # the policy was set after the read above: read the soak's records now
+                soak_records = self._history(
+                    policy.soak.environment, source.application, source.release
+                )
             reasons = unmet(
                 policy,
                 Source(source.application, source.release, number),
                 standing,
                 deployments,
+                soak_records,
+                self._clock(),
             )
             if reasons:
                 raise GateRefused(
@@ -205,6 +229,54 @@ class ReleaseGate:
             )
             self._repo.housekeeper.after_publish()
             return outcome
+
+    def _soak_records(self, target: Target, source: Target) -> Sequence[Recorded] | None:
+        """The source's records in the soak environment of the target's policy (None: no
+        soak in the policy as read now)."""
+        with self._repo.guard():
+            policy = self._gate.state(target.application, target.release).policy
+        if policy is None or policy.soak is None:
+            return None
+        return self._history(policy.soak.environment, source.application, source.release)
+
+    def admission(self, target: Target, source: Target, number: int) -> dict[str, Any]:
+        """What the gate says now of promoting version ``number`` of ``source`` into
+        ``target``, without promoting: every unmet condition, and the soak and verification
+        as measured (GET .../promotions/check)."""
+        self._versions.version(source.application, source.release, number)  # NotFound
+        with self._repo.guard():
+            state = self._gate.state(target.application, target.release)
+            standing = self._gate.state(source.application, source.release).standing(number)
+        policy = state.policy
+        deployments = self._deployments(source.application, source.release, number)
+        records = self._soak_records(target, source)
+        now = self._clock()
+        reasons = unmet(
+            policy,
+            Source(source.application, source.release, number),
+            standing,
+            deployments,
+            records,
+            now,
+        )
+        frozen = state.frozen(now)
+        body: dict[str, Any] = {
+            "admissible": not reasons and frozen is None,
+            "unmet": reasons,
+            "frozen": frozen.to_json() if frozen else None,
+            "policy": policy.to_json() if policy else None,
+            "verified_in": {},
+            "soak": None,
+        }
+        if policy is not None:
+            body["verified_in"] = {
+                env: verification_unmet(env, number, deployments) is None
+                for env in policy.verified_in
+            }
+            if policy.soak is not None:
+                measured = soaking(policy.soak.environment, number, records or (), now)
+                body["soak"] = measured.to_json(policy.soak.minutes)
+        return body
 
     def _prepared(self, target: Target) -> bool:
         """A release with no version yet whose gate was set on purpose (a policy or a
@@ -286,4 +358,8 @@ def _describe_policy(policy: Policy) -> str:
         parts.append(f"{policy.approvals} approval(s)")
     if policy.healthy_in:
         parts.append("healthy in " + ", ".join(policy.healthy_in))
+    if policy.verified_in:
+        parts.append("verified in " + ", ".join(policy.verified_in))
+    if policy.soak is not None:
+        parts.append(f"soaked {policy.soak.minutes} minutes in {policy.soak.environment}")
     return "; ".join(parts) or "no conditions"

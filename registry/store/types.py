@@ -134,6 +134,8 @@ class DeploymentRecord:
     #: an ``unlock`` record's: why the lock was broken, and the lock as it was
     reason: str | None = None
     lock: dict[str, Any] | None = None
+    #: ``consign bisect``'s mark on the records of its steps ("bisect 3/5: v27 of 12..40")
+    bisect: str | None = None
     #: the verification services' verdicts (registry/http/parsing/verification.py): a
     #: deploy's that declared some, and every ``verify`` record's; None: none declared
     verification: dict[str, Any] | None = None
@@ -143,7 +145,10 @@ class DeploymentRecord:
         """The version this record leaves running (None: nothing, after a teardown)."""
         if self.outcome in ("torn_down", "moved"):  # records.GONE
             return None
-        if self.rolled_back_to is not None:  # rolled_back, or verification_failed
+        if self.rolled_back_to is not None and self.outcome in (
+            "rolled_back",
+            "verification_failed",
+        ):
             return self.rolled_back_to
         return self.version
 

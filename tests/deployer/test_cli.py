@@ -24,7 +24,7 @@ def test_commands_list() -> None:
     names = [c.name for c in commands]
     assert names == ["deploy", "status", "down", "versions", "show", "diff"]
     exported = [c.name for c in deployer.commands.commands]
-    assert exported == [*names, "drift", "unlock", "environment", "verify"]
+    assert exported == [*names, "drift", "unlock", "environment", "bisect", "verify"]
 
 
 def test_the_consign_group_has_every_sides_commands() -> None:
@@ -34,8 +34,8 @@ def test_the_consign_group_has_every_sides_commands() -> None:
         for c in side.commands
     )
     assert sorted(main.commands) == [
-        "deploy", "diff", "down", "drift", "environment", "promote", "publish", "serve",
-        "show", "status", "unlock", "verify", "versions",
+        "bisect", "deploy", "diff", "down", "drift", "environment", "promote", "publish",
+        "serve", "show", "status", "unlock", "verify", "versions",
     ]  # fmt: skip
 
 

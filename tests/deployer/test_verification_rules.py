@@ -10,7 +10,7 @@ from deployer.ledger import record
 from deployer.verdicts import ServiceVerdict, Verdict
 from deployer.verification import rules
 from deployer.verification.rules import (
-    Seen,
+    LookAtTest,
     Status,
     Verification,
     last_lines,
@@ -44,7 +44,7 @@ def test_a_recorded_run_two_tests_one_exits_3_one_overruns() -> None:
         (103.0, "load", [("running", 0)]),
     ]
     for t, service, states in polls:
-        watch.observe(Seen(service, states, t))
+        watch.observe(LookAtTest(service, states, t))
         assert watch.overdue(t) == []
     assert watch.pending() == ["load"]
     assert watch.overdue(105.0) == ["load"]
@@ -61,18 +61,18 @@ def test_a_recorded_run_two_tests_one_exits_3_one_overruns() -> None:
 
 def test_scaled_test_first_nonzero_exit_wins_and_a_vanished_container_fails() -> None:
     watch = rules.TestsWatch(["a", "b", "c"], started=0.0, timeout=10.0)
-    watch.observe(Seen("a", [("exited", 0), ("running", 0)], 1.0))
+    watch.observe(LookAtTest("a", [("exited", 0), ("running", 0)], 1.0))
     assert "a" in watch.pending()  # one of its containers still runs
-    watch.observe(Seen("a", [("exited", 0), ("exited", 2)], 2.0))
-    watch.observe(Seen("b", [("exited", 0)], 2.0))
-    watch.observe(Seen("c", [], 2.0))  # removed by someone before it was seen to exit
+    watch.observe(LookAtTest("a", [("exited", 0), ("exited", 2)], 2.0))
+    watch.observe(LookAtTest("b", [("exited", 0)], 2.0))
+    watch.observe(LookAtTest("c", [], 2.0))  # removed by someone before it was seen to exit
     assert watch.finished
     assert watch.result("a", "").label == "failed(2)"
     assert watch.result("b", "").verdict is rules.TestVerdict.PASSED
     c = watch.result("c", "")
     assert c.verdict is rules.TestVerdict.FAILED and c.detail == "its container is gone"
     # a result once judged is not changed by a later look
-    watch.observe(Seen("b", [("exited", 9)], 3.0))
+    watch.observe(LookAtTest("b", [("exited", 9)], 3.0))
     assert watch.result("b", "").exit_code == 0
 
 

@@ -36,6 +36,7 @@ def jobs() -> list[tuple[str, dict[str, Any]]]:
 
 def test_the_jobs_exist() -> None:
     assert [p.name for p in JOB_FILES] == [
+        "bisect.yaml",
         "deploy.yaml",
         "promote.yaml",
         "rollback.yaml",
@@ -83,7 +84,7 @@ def test_job_runs_on_docker_hosts_and_its_exit_status_is_the_deployers(
     argv = tokenize(step["exec"])
     assert argv[:2] == ["docker", "run"] and "--rm" in argv
     command = argv[argv.index("${globals.deployer_image}") + 1]
-    assert command in {"deploy", "status", "down", "promote", "verify"}
+    assert command in {"deploy", "status", "down", "promote", "bisect", "verify"}
     # promote only talks to the registry: it gets no Docker socket
     assert ("/var/run/docker.sock:/var/run/docker.sock" in argv) == (command != "promote")
 
@@ -114,7 +115,7 @@ def test_every_reference_is_defined(label: str, job: dict[str, Any]) -> None:
 def test_deploy_options_cascade_application_release_version(name: str) -> None:
     (job,) = load(ROOT / "rundeck-jobs" / name)
     opts = {o["name"]: o for o in job["options"]}
-    extra = ["force", "skip_verify", "verify_timeout"] if name == "deploy.yaml" else []
+    extra = ["force", "plan", "skip_verify", "verify_timeout"] if name == "deploy.yaml" else []
     expected = ["application", "release", "version", "project", "environment", *extra]
     assert list(opts) == [*expected, "registry_token"]
     for key in ("application", "release", "version"):

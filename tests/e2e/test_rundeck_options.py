@@ -99,6 +99,8 @@ EXPECTED = {
     "application": [APP, "Billing"],
     "release": [REL],
     "version": ["3", "2", "1"],
+    "good": ["3", "2", "1"],  # bisect.yaml: the range's ends, among the versions
+    "bad": ["3", "2", "1"],
     "to_release": [REL],  # promote.yaml: the target release, chosen among the releases
     "environment": ["qa-1"],  # the ledger's environments (one deployment recorded)
 }

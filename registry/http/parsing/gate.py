@@ -18,6 +18,7 @@ from registry.http.parsing.fields import (
     text,
     whole_number,
 )
+from registry.soak import MAX_SOAK_MINUTES, Soak
 
 MAX_BY = 200
 MAX_APPROVALS = 100
@@ -61,6 +62,18 @@ def parse_promotion(body: dict[str, Any], application: str) -> PromotionRequest:
     )
 
 
+def parse_promotion_query(args: dict[str, str], application: str) -> PromotionRequest:
+    """``?from_release=&version=[&from_application=]`` of a promotion check."""
+    check_fields(args, ("from_release", "version"), ("from_application",))
+    version = args["version"]
+    if not version.isdigit() or int(version) < 1:
+        raise fail(f"version must be a positive whole number, not {version!r}", "version")
+    from_application = check_name(args.get("from_application") or application, "from_application")
+    return PromotionRequest(
+        from_application, check_name(args["from_release"], "from_release"), int(version), ""
+    )
+
+
 @dataclass(frozen=True)
 class PolicyRequest:
     promotion_only: bool
@@ -68,10 +81,28 @@ class PolicyRequest:
     approvals: int
     healthy_in: tuple[str, ...]
     by: str
+    verified_in: tuple[str, ...] = ()
+    soak: Soak | None = None
+
+
+def parse_soak(value: Any) -> Soak | None:
+    """``{"environment": E, "minutes": M}`` (M from 1 to 90 days), or null: no soak."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise fail('soak must be an object {"environment": ..., "minutes": ...} or null', "soak")
+    check_fields(value, ("environment", "minutes"), (), prefix="soak.")
+    environment = check_name(value["environment"], "soak.environment")
+    minutes = whole_number(value["minutes"], "soak.minutes", low=1, high=MAX_SOAK_MINUTES)
+    return Soak(environment, minutes)
 
 
 def parse_policy(body: dict[str, Any], release: str) -> PolicyRequest:
-    check_fields(body, (), ("promotion_only", "from_releases", "approvals", "healthy_in", "by"))
+    check_fields(
+        body,
+        (),
+        ("promotion_only", "from_releases", "approvals", "healthy_in", "verified_in", "soak", "by"),
+    )
     promotion_only = boolean(body.get("promotion_only", False), "promotion_only")
     approvals = whole_number(body.get("approvals", 0), "approvals", low=0, high=MAX_APPROVALS)
     from_releases = name_list(body.get("from_releases"), "from_releases", at_least_one=False)
@@ -81,8 +112,12 @@ def parse_policy(body: dict[str, Any], release: str) -> PolicyRequest:
             "from_releases",
         )
     healthy_in = name_list(body.get("healthy_in"), "healthy_in", at_least_one=False)
+    verified_in = name_list(body.get("verified_in"), "verified_in", at_least_one=False)
+    soak = parse_soak(body.get("soak"))
     who = by(body, required=False)
-    return PolicyRequest(promotion_only, from_releases, approvals, healthy_in, who)
+    return PolicyRequest(
+        promotion_only, from_releases, approvals, healthy_in, who, verified_in, soak
+    )
 
 
 @dataclass(frozen=True)

@@ -28,12 +28,7 @@ from registry.store.ledger import check_environment
 
 KINDS = {
     "deploy": (
-        "ok",
-        "failed",
-        "timed_out",
-        "rolled_back",
-        "interrupted",
-        "verified",
+        "ok", "failed", "timed_out", "rolled_back", "interrupted", "verified",
         "verification_failed",
     ),
     "rollback": ("ok", "failed", "timed_out", "interrupted"),
@@ -41,10 +36,15 @@ KINDS = {
     "drift": ("drift", "ok"),
     # a re-run of the verification of what is deployed (`consign verify`): an event
     "verify": ("verified", "verification_failed"),
-}
+}  # fmt: skip
+#: Outcomes that may name the version a failed deploy was rolled back to.
+ROLLED_BACK = ("rolled_back", "verification_failed")
+#: The mark ``consign bisect`` puts on the records of its steps (bytes of UTF-8).
+MAX_BISECT = 200
 FIELDS = (
     "id", "kind", "application", "release", "version", "commit", "outcome", "rolled_back_to",
-    "started", "finished", "by", "engine", "source", "services", "environment", "verification",
+    "started", "finished", "by", "engine", "source", "services", "environment", "bisect",
+    "verification",
 )  # fmt: skip
 REQUIRED = ("id", "kind", "application", "release", "outcome", "started", "finished", "by")
 SERVICE_FIELDS = (
@@ -151,17 +151,14 @@ def parse_record(
     if version is None and kind in ("deploy", "rollback", "verify"):
         raise fail(f"a {kind} record needs its version", "version")
     rolled_back_to = optional_whole_number(body.get("rolled_back_to"), "rolled_back_to")
-    # a failed verification is rolled back like any failed deploy (or left, --no-rollback)
-    if (rolled_back_to is None and outcome == "rolled_back") or (
-        rolled_back_to is not None and outcome not in ("rolled_back", "verification_failed")
+    if (outcome == "rolled_back" and rolled_back_to is None) or (
+        rolled_back_to is not None and (outcome not in ROLLED_BACK or kind != "deploy")
     ):
         raise fail(
-            "rolled_back_to is required with outcome rolled_back, allowed with "
+            "rolled_back_to is required with outcome rolled_back, allowed with a deploy's "
             "verification_failed, and only then",
             "rolled_back_to",
         )
-    if rolled_back_to is not None and kind != "deploy":
-        raise fail(f"a {kind} record is never rolled back", "rolled_back_to")
     verification = parse_verification(body.get("verification"), kind, outcome)
     commit = body.get("commit")
     if commit is not None and (not isinstance(commit, str) or not COMMIT_RE.fullmatch(commit)):
@@ -195,6 +192,7 @@ def parse_record(
         engine=_object(body.get("engine"), "engine"),
         source=optional_text(body.get("source"), "source", limit=MAX_SOURCE),
         services=parsed,
+        bisect=optional_text(body.get("bisect"), "bisect", limit=MAX_BISECT, one_line=True),
         verification=verification,
     )
 

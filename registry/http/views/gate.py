@@ -67,6 +67,29 @@ def promote(application: str, release: str) -> Response:
     return response
 
 
+@bp.get(f"{RELEASE}/promotions/check")
+def check_promotion(application: str, release: str) -> Response:
+    """What the gate says now of a promotion (``?from_release=&version=``,
+    ``from_application`` optional), without promoting: ``admissible``, every ``unmet``
+    condition, the ``soak`` as measured (soaked and left minutes) and ``verified_in``."""
+    _names(application, release)
+    args = dict(request.args)
+    req = parse.parse_promotion_query(args, application)
+    body = get_store().admission(
+        Target(application, release), Target(req.from_application, req.from_release), req.version
+    )
+    return jsonify(
+        {
+            "application": application,
+            "release": release,
+            "from_application": req.from_application,
+            "from_release": req.from_release,
+            "version": req.version,
+            **body,
+        }
+    )
+
+
 def _policy_json(application: str, release: str, policy: Policy | None) -> dict[str, Any]:
     return {"application": application, "release": release, "policy": _policy(policy)}
 
@@ -93,15 +116,22 @@ def put_policy(application: str, release: str) -> Response:
         from_releases=req.from_releases,
         approvals=req.approvals,
         healthy_in=req.healthy_in,
+        verified_in=req.verified_in,
+        soak=req.soak,
         set_by=_who(identity, req.by),
         set_at=iso(utc_now()),
     )
     store = get_store()
-    known = {e.name for e in store.environments()} if policy.healthy_in else set()
+    known = {e.name for e in store.environments()} if policy.needs_ledger else set()
     warnings = [
         f"no deployment to {name} is recorded yet: promotions into {application}/{release} "
-        f"are refused until a version is reported healthy there"
-        for name in policy.healthy_in
+        f"are refused until a version is reported {needs} there"
+        for needs, names in (
+            ("healthy", policy.healthy_in),
+            ("verified", policy.verified_in),
+            ("running long enough", (policy.soak.environment,) if policy.soak else ()),
+        )
+        for name in names
         if name not in known
     ]
     state = store.set_policy(application, release, policy)

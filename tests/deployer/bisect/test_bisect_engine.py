@@ -1,0 +1,143 @@
+"""`consign bisect` on the real engine against a real `consign serve`: 20 versions of a
+4-component solution where one build of one component breaks it (two versions in the range
+incomplete), judged by `--run` checking the deployed service's body; then a range with no
+bad version, with a `--run` exit 125 skip and `--leave good`. Tiny busybox services with no
+healthcheck and SIGKILL to stop them keep each deploy short."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+import requests
+from click.testing import CliRunner
+
+from consign.exit_codes import ExitCode
+from consignment.cli import main
+from tests.deployer.helpers import recorded
+from tests.registry.conftest import b64
+from tests.serving import ServedRegistry
+
+pytestmark = pytest.mark.skipif(
+    not os.path.exists("/var/run/docker.sock") and not os.environ.get("CONSIGN_REQUIRE_DOCKER"),
+    reason="needs a Docker engine",
+)
+
+APP, REL = "Bisect Shop", "Milestone"
+PLANS = {"web": "TLO-WEB", "api": "TLO-API", "db": "TLO-DB", "cache": "TLO-CACHE"}
+#: v1..v4 publish each component once; v5..v24 one build each. api's 4th build (v14) breaks
+#: its body; v9 and v17 are incomplete (a fragment naming a service nobody provides, fixed
+#: by the next publish of the same component).
+SEQUENCE = [
+    ("web", ""), ("api", ""), ("db", ""), ("cache", ""),
+    ("web", ""), ("api", ""), ("db", ""), ("cache", ""), ("web", "ghost"), ("web", ""),
+    ("api", ""), ("db", ""), ("cache", ""), ("api", ""), ("web", ""), ("db", ""),
+    ("cache", "ghost"), ("cache", ""), ("api", ""), ("web", ""), ("db", ""), ("cache", ""),
+    ("api", ""), ("web", ""),
+]  # fmt: skip
+FIRST_BAD, API_BREAKS_AT = 14, 4
+
+
+def fragment(component: str, build: int, ghost: str) -> str:
+    body = "broken" if component == "api" and build >= API_BREAKS_AT else "good"
+    depends = f"    depends_on: [{ghost}]\n" if ghost else ""
+    return (
+        f"services:\n  {component}:\n    image: busybox:latest\n    stop_signal: SIGKILL\n"
+        f"    command: ['sh', '-c', 'echo {body} > /body && exec sleep 3600']\n{depends}"
+    )
+
+
+def publish_all(url: str) -> None:
+    counts: dict[str, int] = {}
+    for component, ghost in SEQUENCE:
+        counts[component] = counts.get(component, 0) + 1
+        n = counts[component]
+        build = {
+            "plan": PLANS[component], "number": str(n),
+            "revision": f"{n:02d}{component}".encode().hex().ljust(40, "0")[:40],
+            "url": f"https://bamboo.example/browse/{PLANS[component]}-{n}",
+        }  # fmt: skip
+        body = {
+            "fragment": b64(fragment(component, n, ghost)), "applications": [APP],
+            "releases": [REL], "component": component, "build": build,
+        }  # fmt: skip
+        answer = requests.put(f"{url}/fragment", json=body, timeout=30)
+        assert answer.status_code == 201, answer.text
+
+
+def consign(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def shop(served: ServedRegistry, prefix: str, projects: list[str]) -> Iterator[dict[str, str]]:
+    projects.append(prefix)
+    publish_all(served.url)
+    yield {"url": served.url, "project": prefix, "environment": f"{prefix}-qa"}
+
+
+def common(shop: dict[str, str]) -> list[str]:
+    return [
+        "--registry", shop["url"], "--environment", shop["environment"], "--project",
+        shop["project"], "--stable", "0.5", "--timeout", "60", "--lock-wait", "2",
+    ]  # fmt: skip
+
+
+def history(shop: dict[str, str]) -> list[dict[str, Any]]:
+    env = quote(shop["environment"])
+    answer = requests.get(f"{shop['url']}/api/environments/{env}/deployments?limit=100", timeout=30)
+    assert answer.status_code == 200, answer.text
+    return list(reversed(answer.json()["deployments"]))
+
+
+def test_bisect_names_the_build_that_broke_it(shop: dict[str, str]) -> None:
+    code, out, err = consign("deploy", APP, REL, "4", *common(shop))
+    assert code == 0, out + err
+    check = 'docker exec "$CONSIGN_BISECT_PROJECT-api-1" cat /body | grep -qx good'
+    code, out, err = consign(
+        "bisect", APP, REL, "--good", "4", "--bad", "24", "--run", check, "--json",
+        "--reject", "DEF-4711", *common(shop),
+    )  # fmt: skip
+    assert code == ExitCode.OK, out + err
+    result = json.loads(out)
+    assert result["first_bad"] == FIRST_BAD and result["last_good"] == FIRST_BAD - 1
+    assert result["headline"].startswith(f"first bad: #{FIRST_BAD}: api TLO-API #4 (was #3), vcs ")
+    [api] = result["changes"]
+    assert api["url"] == "https://bamboo.example/browse/TLO-API-4"
+    assert api["previous_url"] == "https://bamboo.example/browse/TLO-API-3"
+    assert result["deploys"] <= math.ceil(math.log2(20)) + 2
+    skipped = [s for s in result["steps"] if s["verdict"] == "skip"]
+    assert all(not s["deployed"] and "incomplete" in s["why"] for s in skipped)
+    # the environment is left as it was found, and the ledger shows every step
+    assert recorded(shop["project"]).version == "4"
+    assert result["left_on"] == 4
+    steps = [r for r in history(shop) if (r.get("bisect") or "").startswith("bisect step")]
+    assert [r["version"] for r in steps] == [s["version"] for s in result["steps"] if s["deployed"]]
+    assert all(r["outcome"] == "ok" for r in steps)
+    last = history(shop)[-1]
+    assert (last["version"], last["bisect"]) == (4, f"bisect: leaving {shop['environment']} on v4")
+    # rejected at the gate with the reason; the lock is given back
+    version = requests.get(
+        f"{shop['url']}/api/applications/{quote(APP)}/releases/{REL}/versions/{FIRST_BAD}",
+        timeout=30,
+    ).json()
+    assert version["rejected"]["reason"] == "DEF-4711"
+    env = quote(shop["environment"])
+    lock = requests.get(f"{shop['url']}/api/environments/{env}/lock", timeout=30)
+    assert lock.status_code == 404 or lock.json().get("lock") is None, lock.text
+    # a range with no bad version, one version skipped by --run exit 125, --leave good
+    skip_six = f'[ "$CONSIGN_BISECT_VERSION" = 6 ] && exit 125; {check}'
+    code, out, err = consign(
+        "bisect", APP, REL, "--good", "4", "--bad", "8", "--run", skip_six, "--leave", "good",
+        *common(shop),
+    )  # fmt: skip
+    assert code == ExitCode.NO_BAD_VERSION, out + err
+    assert "no bad version in 4..8" in out
+    assert "version 6 is skipped: --run exited 125" in out + err
+    assert recorded(shop["project"]).version == "8"
