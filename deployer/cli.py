@@ -272,6 +272,22 @@ def _gate(descriptor: sources.Descriptor, force: bool) -> None:
     "--rollback/--no-rollback", envvar="CONSIGN_ROLLBACK", default=True, show_default=True
 )
 @click.option(
+    "--skip-verify",
+    envvar="CONSIGN_SKIP_VERIFY",
+    is_flag=True,
+    help="Do not run the descriptor's verification services (Compose profile `verify`); "
+    "the deploy is recorded with its verification skipped.",
+)
+@click.option(
+    "--verify-timeout",
+    envvar="CONSIGN_VERIFY_TIMEOUT",
+    type=click.FloatRange(0),
+    default=300.0,
+    show_default=True,
+    help="Seconds the verification services have, together, to exit; those still running "
+    "are stopped and timed out.",
+)
+@click.option(
     "--pull",
     cls=OrchestratorOption,
     only_with="compose",
@@ -363,6 +379,8 @@ def deploy_cmd(
     timeout: float,
     stable: float,
     rollback: bool,
+    skip_verify: bool,
+    verify_timeout: float,
     pull: str,
     resolve_image: str,
     workdir: Path | None,
@@ -412,6 +430,8 @@ def deploy_cmd(
             timeout=timeout,
             stable=stable,
             rollback=rollback,
+            verify=not skip_verify,
+            verify_timeout=verify_timeout,
             pull=pull,
             require_pinned=require_pinned_images,
             resolve_image=resolve_image,
@@ -573,7 +593,12 @@ def _ledger_status(environment: str, ledger: LedgerClient, as_json: bool) -> Exi
         raise RegistryUnreachable(f"cannot read {environment} from the ledger: {e}") from e
     click.echo(json.dumps(state, indent=2) if as_json else show.environment_text(state), nl=as_json)
     deployed = state.get("deployed") or []
-    ok = all(d.get("outcome") in ("ok", "rolled_back", "torn_down") for d in deployed)
+    # a failed verification rolled back left the older version running, as rolled_back does
+    ok = all(
+        d.get("outcome") in ("ok", "verified", "rolled_back", "torn_down")
+        or (d.get("outcome") == "verification_failed" and d.get("rolled_back_to") is not None)
+        for d in deployed
+    )
     return ExitCode.OK if ok else ExitCode.FAILED
 
 

@@ -19,6 +19,10 @@ PREFIX = "io.consignment."
 COMPONENT = PREFIX + "component"
 BUILD = PREFIX + "build"
 FRAGMENT = PREFIX + "fragment"
+#: On a verification service's containers (Compose profile ``verify``, issue 23): they
+#: are run, judged and removed by the deployer; status, drift and the records of what a
+#: project runs leave them out (one left by a killed deployer is no failed service).
+VERIFICATION = PREFIX + "verification"
 # Project record (on the record volume), and, before the record existed, on every container.
 APPLICATION = PREFIX + "application"
 RELEASE = PREFIX + "release"

@@ -20,6 +20,7 @@ from consign.secrets.masker import Masker
 from deployer.deploy.outcome import Outcome
 from deployer.progress import label, verdict_table
 from deployer.verdicts.summary import cause_first, summary
+from deployer.verification.rules import Verification, outcome_word
 
 
 def outcome_json(outcome: Outcome) -> dict[str, Any]:
@@ -48,6 +49,9 @@ def outcome_json(outcome: Outcome) -> dict[str, Any]:
         "summary": summary(outcome.verdicts),
         "logs": outcome.logs,
         "image_mismatches": outcome.image_mismatches,
+        "verification": (
+            outcome.verification.as_json() if outcome.verification is not None else None
+        ),
         "timeline": {
             "failure_certain": _iso(outcome.failure_certain),
             "rollback_started": _iso(outcome.rollback_started),
@@ -103,7 +107,21 @@ def render(
         tail = f" (after the {seen} shown above)" if seen else ""
         say(f"--- last log lines of {name}{tail} ---")
         say("\n".join(fresh))
+    if outcome.verification is not None:
+        for line in verification_lines(outcome.verification):
+            say(line)
     return printed
+
+
+def verification_lines(verification: Verification) -> list[str]:
+    """The verification's line, one line per test, and the last log lines of each test
+    that did not pass (deploy's report and ``consign verify``)."""
+    lines = [verification.summary()]
+    lines += [f"  {t.service}: {t.label} ({t.seconds:.1f}s)" for t in verification.tests]
+    for t in verification.failing():
+        lines.append(f"--- last log lines of verification test {t.service} ({t.label}) ---")
+        lines.append(t.logs.rstrip() or "(no output)")
+    return lines
 
 
 def new_lines(before: str, text: str) -> list[str]:
@@ -128,8 +146,14 @@ def write_json(
     deploy.wait_logs()
     if rollback is not None:
         rollback.wait_logs()
+    to = None  # the version a healthy rollback left running (as the ledger records it)
+    if rollback is not None and rollback.ok and rollback.verdicts:
+        number = rollback.version or ""
+        to = int(number) if number.isdigit() else None
+    word = outcome_word(deploy.verdicts, to, deploy.verification) if deploy.verdicts else "failed"
     doc = {
         **outcome_json(deploy),
+        "outcome": word,
         "rollback": outcome_json(rollback) if rollback is not None else None,
         "exit_code": code,
     }

@@ -13,17 +13,27 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, TextIO
 
+from consign.errors import ConsignError
 from consign.exit_codes import ExitCode
 from consign.textclip import clip_utf8
 from deployer.deploy.outcome import Outcome
 from deployer.deploy.record import Deployed
-from deployer.deploy.request import DeployRequest, EngineTarget, LedgerOptions, TeardownRequest
+from deployer.deploy.request import (
+    DeployRequest,
+    EngineTarget,
+    LedgerOptions,
+    TeardownRequest,
+    VerifyRequest,
+)
+from deployer.deploy.reverify import verify_project
 from deployer.deploy.sources import Descriptor
+from deployer.engine.compose import ComposeRunner
 from deployer.engine.sdk import engine_errors
 from deployer.ledger import endings, outcomes, projectenv
 from deployer.ledger import record as ledger_record
 from deployer.ledger.session import Ledger, ledger_for
 from deployer.orchestrators import orchestrator_for
+from deployer.verification.rules import Verification
 
 
 @dataclass(frozen=True)
@@ -172,3 +182,58 @@ def teardown(request: TeardownRequest, out: TextIO) -> None:
             ledger.report([gone])
     finally:
         client.close()
+
+
+class NothingToVerify(ConsignError):
+    """``consign verify`` of a project with no Consignment record of a version (exit 1)."""
+
+
+def verify(request: VerifyRequest, out: TextIO) -> Verification:
+    """Re-run the verification of the version the project runs (its project record names
+    it; the descriptor is fetched from the source, ``--registry`` first), inside the
+    environment lock (it starts containers), and record a ``verify`` record."""
+    target, project = request.target, request.project
+    runs = orchestrator_for(target.orchestrator, target.host, target.compose_cmd)
+    client = runs.connect()
+    try:
+        was = runs.deployed(client, project)
+        if was is None or not (was.application and was.version):
+            raise NothingToVerify(f"project {project} has no Consignment record of a version")
+        asked = (request.application, request.release)
+        if asked != (None, None) and asked != (was.application, was.release):
+            raise NothingToVerify(
+                f"project {project} runs {was.application}/{was.release} v{was.version}, "
+                f"not {request.application}/{request.release}"
+            )
+        descriptor = request.source.previous(was)
+        variables = request.settings.variables
+        for warning in variables.admit(descriptor.text):  # exit 4 before the lock
+            print(warning, file=out)
+        ledger, engine_info = open_ledger(request.ledger, target, client, project)
+        holder = {"application": was.application, "release": was.release,
+                  "version": was.version, "verify": project}  # fmt: skip
+        with engine_errors(target.host), ledger.locked(holder, client, project, runs.deployed):
+            started = ledger_record.utc_now()
+            compose = ComposeRunner(target.host, target.compose_cmd, variables.passed)
+            found = verify_project(descriptor, compose, client, request.settings, out)
+            ledger.report(
+                variables.masker.tree(
+                    [
+                        outcomes.verify_record(
+                            application=was.application,
+                            release=was.release,
+                            version=was.version,
+                            commit=was.commit or None,
+                            source=descriptor.location,
+                            started=started,
+                            environment=ledger.environment,
+                            by=ledger.by,
+                            engine=engine_info,
+                            verification=found,
+                        )
+                    ]
+                )
+            )
+    finally:
+        client.close()
+    return found

@@ -104,7 +104,7 @@ def collect(client: Any, project: str | None = None) -> list[ProjectStatus]:
         containers = [
             c
             for c in client.containers.list(all=True, filters=filters)
-            if c.labels.get(keys.ONEOFF) != "True"
+            if c.labels.get(keys.ONEOFF) != "True" and keys.VERIFICATION not in c.labels
         ]
         if offset is None:
             offset = engine_offset(client)

@@ -269,6 +269,7 @@ def health_in(environment: str, number: int, deployments: Sequence[DeploymentLik
     """None when an ``ok`` deploy of the version to ``environment`` is recorded; else why not
     (``deployments`` are the version's records, newest first)."""
     here = [d for d in deployments if d.environment == environment]
+    # healthy: "ok", or "verified" (healthy, and its verification passed too)
     if any(d.kind == "deploy" and d.outcome in ("ok", "verified") for d in here):
         return None
     if not here:

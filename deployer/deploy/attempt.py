@@ -21,7 +21,7 @@ from typing import Any, TextIO
 
 from consign.errors import Interrupted, InvalidDescriptor
 from consign.pins import image_mismatches, recorded_images
-from consign.process import Completed, Running
+from consign.process import Completed
 from deployer import label_keys as keys
 from deployer.deploy import envfiles, leftovers, record
 from deployer.deploy import labels as lb
@@ -33,8 +33,11 @@ from deployer.engine.reference import problem
 from deployer.progress import Progress
 from deployer.verdicts import ServiceVerdict, Verdict
 from deployer.verdicts.dependencies import dependencies
+from deployer.verification.compose import ComposeTests, ThenPrepare
+from deployer.verification.rules import PROFILE, Verification, verification_services
 from deployer.watch import watch_up
 from deployer.watch.logs import service_logs
+from deployer.watch.project import UpProcess
 
 NEVER_STARTED = "0001-01-01T00:00:00Z"
 LOG_LINES = 50
@@ -67,6 +70,8 @@ def attempt(
     settings: DeploySettings,
     out: TextIO,
     before_changes: Callable[[], None] | None = None,
+    *,
+    verify: bool = False,
 ) -> Outcome:
     """Deploy one descriptor. Raises InvalidDescriptor before anything is started.
 
@@ -76,6 +81,9 @@ def attempt(
     the engine's lock for a while): :meth:`Outcome.wait_logs` waits for them.
     ``before_changes`` runs once the descriptor is checked, before anything on the engine
     changes (a rollback waits there for the failed deploy's logs).
+    ``verify``: this attempt runs the descriptor's verification services (profile
+    ``verify``, :mod:`deployer.verification`) once every other service is ok, unless
+    ``settings.verify`` is off (then they are recorded as skipped); a rollback does not.
     """
     project = settings.project
     d = descriptor
@@ -96,8 +104,11 @@ def attempt(
                 print(warning, file=out, flush=True)
             # One `config` both validates and lists the services; the override only adds
             # labels to those services, so it cannot make a valid descriptor invalid.
-            model = compose.config(project, [path]).get("services", {})
-            check_images(model)
+            # with the verification's profile: its services are told apart by it
+            found = compose.config(project, [path], profiles=[PROFILE]).get("services", {})
+            tests = verification_services(found)
+            model = {name: spec for name, spec in found.items() if name not in tests}
+            check_images(found)
             if before_changes is not None:
                 before_changes()
         except KeyboardInterrupt as e:
@@ -107,20 +118,30 @@ def attempt(
         replicas = {name: expected_containers(spec) for name, spec in model.items()}
         services = [name for name in model if replicas[name] > 0]  # scale 0: not run
         labels = {name: lb.service_labels(d, name) for name in services}
-        override = lb.write_override(Path(scratch), services, labels)
+        test_labels = {name: lb.test_labels(d, name) for name in tests}
+        override = lb.write_override(Path(scratch), [*services, *tests], labels | test_labels)
         images = {name: str(spec.get("image") or "") for name, spec in model.items()}
         leftovers.tidy(client, project, out, "an earlier deploy (interrupted or killed)")
         record.write(client, d, project, in_progress(settings))
 
-        def up() -> Running:
-            return compose.up(project, [path, override], pull=settings.pull)
+        runner = None  # the verification, prepared while the solution settles
+        if tests and verify and settings.verify:
+            runner = ComposeTests(client, compose, project, [path, override], settings.pull)
+
+        def up() -> UpProcess:
+            started = compose.up(project, [path, override], pull=settings.pull)
+            return started if runner is None else ThenPrepare(started, runner, tests)
 
         def failed(done: Completed) -> dict[str, str]:
             return _not_created(client, project, images, labels, done.stderr)
 
         title = f"{project} {describe(d.application, d.release, d.version, d.location)}"
         masked = settings.variables.masker.mask
-        with Progress(title, out, mask=masked) as progress, _tidied(client, project, out):
+        with (
+            Progress(title, out, mask=masked) as progress,
+            _tidied(client, project, out),
+            _discarded(runner, tests),
+        ):
             result = watch_up(
                 client,
                 project,
@@ -133,6 +154,11 @@ def attempt(
                 replicas=replicas,
                 dependencies=dependencies(model),
             )
+        healthy = result.up.returncode == 0 and not result.interrupted_up
+        if tests and verify and healthy and all(sv.verdict.ok for sv in result.verdicts.values()):
+            outcome.verification = _verification(runner, tests, settings.verify_timeout, out)
+        elif runner is not None:
+            runner.discard(tests)  # prepared for a deploy that failed: removed unstarted
     if result.up.returncode != 0 or result.interrupted_up:
         leftovers.tidy(client, project, out, "this deploy")
     verdicts = result.verdicts
@@ -152,8 +178,36 @@ def attempt(
         # (compose complaining while every service runs this version's build is no failure)
         stderr = result.up.stderr
         outcome.fail("compose up failed: " + ("\n".join(error_lines(stderr)) or stderr.strip()))
+    if outcome.verification is not None and outcome.verification.failed:
+        outcome.fail(outcome.verification.summary())
     check_pins(client, d, outcome, settings)
     return outcome
+
+
+def _verification(
+    runner: ComposeTests | None, tests: list[str], timeout: float, out: TextIO
+) -> Verification:
+    """Run the tests (``runner`` None: --skip-verify, they are recorded as skipped), said
+    in a line each way."""
+    if runner is None:
+        print(f"verification skipped (--skip-verify): {', '.join(tests)}", file=out, flush=True)
+        return Verification.skipped()
+    print(f"verifying: {', '.join(tests)}", file=out, flush=True)
+    found = runner.run(tests, timeout)
+    print(found.summary(), file=out, flush=True)
+    return found
+
+
+@contextlib.contextmanager
+def _discarded(runner: ComposeTests | None, tests: list[str]) -> Iterator[None]:
+    """Tests prepared for a deploy that Ctrl-C (or an error) ends while it settles are
+    removed unstarted."""
+    try:
+        yield
+    except BaseException:
+        if runner is not None:
+            runner.discard(tests)
+        raise
 
 
 @contextlib.contextmanager

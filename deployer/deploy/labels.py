@@ -36,6 +36,11 @@ def service_labels(descriptor: Descriptor, service: str) -> dict[str, str]:
     }
 
 
+def test_labels(descriptor: Descriptor, service: str) -> dict[str, str]:
+    """A verification service's labels: its own, and the mark status and drift skip."""
+    return {**service_labels(descriptor, service), keys.VERIFICATION: "true"}
+
+
 def write_override(
     directory: Path, services: Iterable[str], labels: Mapping[str, Mapping[str, str]]
 ) -> Path:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from deployer.verdicts import ServiceVerdict
+from deployer.verification.rules import Verification
 
 
 def describe(application: str | None, release: str | None, version: str | None, where: str) -> str:
@@ -43,6 +44,9 @@ class Outcome:
     #: service -> why, for each pinned service running another image than the version
     #: recorded (``consign publish --pin-images``).
     image_mismatches: dict[str, str] = field(default_factory=dict)
+    #: The verification services' verdicts (None: none declared, or not run: the
+    #: services were not all ok, or this is a rollback); ``skipped`` with --skip-verify.
+    verification: Verification | None = None
     _reading: threading.Thread | None = field(default=None, repr=False, compare=False)
 
     def fail(self, error: str) -> None:
@@ -73,4 +77,5 @@ class Outcome:
 
     @property
     def ok(self) -> bool:
+        """Every service ok, every test passed (a failed verification is also an error)."""
         return self.error is None and all(sv.verdict.ok for sv in self.verdicts.values())

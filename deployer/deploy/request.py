@@ -34,6 +34,11 @@ class DeploySettings:
     require_pinned: bool = False
     #: ``docker stack deploy --resolve-image``: always, changed or never (Swarm only).
     resolve_image: str = "always"
+    #: Run the descriptor's verification services (profile ``verify``) once every other
+    #: service is ok (``--skip-verify``: recorded as skipped), each within
+    #: ``verify_timeout`` seconds (``--verify-timeout``).
+    verify: bool = True
+    verify_timeout: float = 300.0
     #: Where the descriptor and its files are written (--workdir): deployer/deploy/workdir.py.
     workdir: Workdir = field(default_factory=Workdir)
     #: Who deploys (the ledger's ``--by``) and for which environment: the project record
@@ -141,3 +146,20 @@ class TeardownRequest:
     project: str
     target: EngineTarget
     ledger: LedgerOptions
+
+
+@dataclass(frozen=True)
+class VerifyRequest:
+    """One ``consign verify``: the verification of what the project runs, re-run."""
+
+    application: str | None
+    release: str | None
+    source: DescriptorSource
+    target: EngineTarget
+    #: the project, ``verify_timeout``, ``pull``, ``workdir``
+    settings: DeploySettings
+    ledger: LedgerOptions
+
+    @property
+    def project(self) -> str:
+        return self.settings.project

@@ -142,10 +142,16 @@ def deploy(
     project = settings.project
 
     def one(d: Descriptor, before_changes: Callable[[], None] | None) -> Outcome:
-        return attempt(d, compose, client, settings, out, before_changes=before_changes)
+        # the requested version is verified; the rollback's was when it was deployed
+        verify = d is descriptor
+        return attempt(
+            d, compose, client, settings, out, before_changes=before_changes, verify=verify
+        )
 
     def code(outcome: Outcome) -> ExitCode:
         found = exit_code(outcome.verdicts) if outcome.verdicts else ExitCode.FAILED
+        if outcome.verification is not None and outcome.verification.failed:
+            return ExitCode.FAILED  # every service is ok, a verification test is not
         if outcome.image_mismatches and settings.require_pinned:
             return ExitCode.FAILED  # every service runs, but not the build CI recorded
         return found

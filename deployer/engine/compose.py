@@ -107,20 +107,28 @@ class ComposeRunner:
             raise ComposeMissing("; ".join(old) + "; Consignment needs Compose v2: " + INSTALL_HINT)
         raise ComposeMissing("no Compose v2 found: " + "; ".join(seen) + "; " + INSTALL_HINT)
 
-    def _argv(self, project: str, files: Sequence[str | Path], *args: str) -> list[str]:
+    def _argv(
+        self, project: str, files: Sequence[str | Path], *args: str, profiles: Sequence[str] = ()
+    ) -> list[str]:
         argv = [*self.command, "-p", project]
         for f in files:
             argv += ["-f", str(f)]
+        for p in profiles:
+            argv += ["--profile", p]
         return [*argv, *args]
 
     def command_line(self, project: str, files: Sequence[str | Path], *args: str) -> list[str]:
         """``compose -p PROJECT -f FILE... ARGS`` as this runner runs it (with :attr:`env`)."""
         return self._argv(project, files, *args)
 
-    def config(self, project: str, files: Sequence[str | Path]) -> dict[str, Any]:
-        """The resolved model (``config --format json``); InvalidDescriptor when refused."""
+    def config(
+        self, project: str, files: Sequence[str | Path], *, profiles: Sequence[str] = ()
+    ) -> dict[str, Any]:
+        """The resolved model (``config --format json``), with the services of ``profiles``
+        too; InvalidDescriptor when refused."""
+        argv = self._argv(project, files, "config", "--format", "json", profiles=profiles)
         try:
-            done = run(self._argv(project, files, "config", "--format", "json"), env=self.env)
+            done = run(argv, env=self.env)
         except CommandFailed as e:
             raise InvalidDescriptor(_clean(e.stderr or e.stdout) or str(e)) from e
         model: dict[str, Any] = json.loads(done.stdout)
@@ -132,6 +140,24 @@ class ComposeRunner:
         """
         args = ("up", "-d", "--remove-orphans", "--pull", pull)
         return start(self._argv(project, files, *args), env=self.env)
+
+    def create_services(
+        self,
+        project: str,
+        files: Sequence[str | Path],
+        services: Sequence[str],
+        *,
+        profiles: Sequence[str] = (),
+        pull: str = "missing",
+    ) -> Completed:
+        """``up --no-start --no-deps --force-recreate SERVICE...``: fresh containers of only
+        these, created (images pulled, networks joined), not started; what they depend on
+        is left alone. ComposeFailed when Compose refuses."""
+        args = ("up", "--no-start", "--no-deps", "--force-recreate", "--pull", pull, *services)
+        try:
+            return run(self._argv(project, files, *args, profiles=profiles), env=self.env)
+        except CommandFailed as e:
+            raise ComposeFailed(_clean(e.stderr or e.stdout) or str(e)) from e
 
     def down(self, project: str, *, volumes: bool = False) -> Completed:
         args = ["down", "--remove-orphans"] + (["--volumes"] if volumes else [])

@@ -125,7 +125,9 @@ def _check(
 
 
 def _recorded_version(rec: dict[str, Any]) -> Any:
-    return rec["version"] if rec.get("outcome") != "rolled_back" else rec.get("rolled_back_to")
+    # rolled back (outcome rolled_back, or verification_failed): the older version runs
+    back = rec.get("rolled_back_to")
+    return rec["version"] if back is None else back
 
 
 def _stack(

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from consign.textclip import clip_utf8
+from deployer.label_keys import VERIFICATION
 from deployer.ledger.record import CONFIG_HASH, PROJECT, SERVICE
 
 MISSING, STOPPED, EXTRA, IMAGE, CONFIG = "missing", "stopped", "extra", "image", "config"
@@ -50,7 +51,9 @@ def compute(
     """Differences between a recorded deployment (a ledger record's JSON) and ``containers``
     (inspect JSON of every container of the project), in service order; ``again``: IDs of
     the containers seen restarting again while watched (``deployer.status.RecentRestarts``)."""
-    current = {str(c.get("Id", "")): c for c in containers}
+    current = {  # a verification's containers are the deployer's to run and remove
+        str(c.get("Id", "")): c for c in containers if VERIFICATION not in _labels(c)
+    }
     seen: set[str] = set()
     found: list[Difference] = []
     for service in recorded.get("services") or []:

@@ -54,7 +54,8 @@ def left_running(client: Any, project: str) -> list[dict[str, Any]]:
 
 def project_inspects(client: Any, project: str) -> list[dict[str, Any]]:
     rows = client.api.containers(all=True, filters={"label": f"{keys.PROJECT}={project}"})
-    return list(inspect_all(client, [r["Id"] for r in rows]).values())
+    ids = [r["Id"] for r in rows if keys.VERIFICATION not in (r.get("Labels") or {})]
+    return list(inspect_all(client, ids).values())
 
 
 def ended_at(started: str, inspects: Sequence[Mapping[str, Any]], offset: float, now: float) -> str:

@@ -26,6 +26,7 @@ from deployer.deploy.sources import Descriptor
 from deployer.engine.inspect import inspect_all
 from deployer.ledger import endings, record
 from deployer.swarm import tasks as swarm_tasks
+from deployer.verification.rules import Verification
 
 
 @dataclass
@@ -107,7 +108,7 @@ def _number(version: str | None) -> int | None:
 def _outcome(outcome: Outcome, rolled_back_to: int | None) -> str:
     if not outcome.verdicts:  # Compose failed before any service could be judged
         return "failed"
-    return record.deploy_outcome(outcome.verdicts, rolled_back_to)
+    return record.deploy_outcome(outcome.verdicts, rolled_back_to, outcome.verification)
 
 
 def _iso(epoch: float | None, default: str) -> str:
@@ -137,7 +138,8 @@ def deploy_records(
     last = backs[-1] if backs else None
     back_ok = last is not None and last.outcome.ok and bool(last.outcome.verdicts)
     to = _number(last.outcome.version) if last is not None and back_ok else None
-    out = [_one(first, "deploy", started, _outcome(first.outcome, to), to, common)]
+    word = _outcome(first.outcome, to)
+    out = [_one(first, "deploy", started, word, to, common, first.outcome.verification)]
     before = first
     for back in backs:
         # Swarm's own rollback notes when it was seen to begin; the deployer's, on the deploy
@@ -154,7 +156,13 @@ def deploy_records(
 
 
 def _one(
-    seen: _Seen, kind: str, started: str, outcome: str, to: int | None, common: dict[str, Any]
+    seen: _Seen,
+    kind: str,
+    started: str,
+    outcome: str,
+    to: int | None,
+    common: dict[str, Any],
+    verification: Verification | None = None,
 ) -> dict[str, Any]:
     d = seen.descriptor
     return record.build(
@@ -169,6 +177,7 @@ def _one(
         source=d.location,
         service_entries=seen.services,
         rolled_back_to=to,
+        verification=verification,
         **common,
     )
 
@@ -202,4 +211,37 @@ def teardown_record(
         engine=engine,
         source=source,
         service_entries=[],
+    )
+
+
+def verify_record(
+    *,
+    application: str,
+    release: str,
+    version: str | None,
+    commit: str | None,
+    source: str | None,
+    started: str,
+    environment: str,
+    by: str,
+    engine: dict[str, Any],
+    verification: Verification,
+) -> dict[str, Any]:
+    """The record of ``consign verify``: kind ``verify``, outcome ``verified`` or
+    ``verification_failed``, the verification's verdicts; an event (what runs is unchanged)."""
+    return record.build(
+        kind="verify",
+        environment=environment,
+        application=application,
+        release=release,
+        version=_number(version),
+        commit=commit,
+        outcome=verification.outcome or "verification_failed",
+        started=started,
+        finished=record.utc_now(),
+        by=by,
+        engine=engine,
+        source=source,
+        service_entries=[],
+        verification=verification,
     )

@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from consign.textclip import clip_utf8
-from deployer.verdicts import ServiceVerdict, Verdict
+from deployer.verdicts import ServiceVerdict
+from deployer.verification.rules import Verification, outcome_word
 
 CONFIG_HASH = "com.docker.compose.config-hash"
 SERVICE = "com.docker.compose.service"
@@ -127,9 +128,13 @@ def build(
     service_entries: list[dict[str, Any]],
     rolled_back_to: int | None = None,
     record_id: str | None = None,
+    verification: Verification | None = None,
 ) -> dict[str, Any]:
-    """The report body (see the registry's ``DeploymentReport`` schema)."""
+    """The report body (see the registry's ``DeploymentReport`` schema); ``verification``
+    only when the descriptor declared one (and the deploy got as far as it)."""
+    extra = {} if verification is None else {"verification": verification.as_json()}
     return {
+        **extra,
         "id": record_id or new_id(),
         "kind": kind,
         "environment": environment,
@@ -148,11 +153,11 @@ def build(
     }
 
 
-def deploy_outcome(verdicts: Mapping[str, ServiceVerdict], rolled_back_to: int | None) -> str:
-    """ok / timed_out / failed / rolled_back, the way the exit code is decided."""
-    if rolled_back_to is not None:
-        return "rolled_back"
-    if all(sv.verdict.ok for sv in verdicts.values()):
-        return "ok"
-    bad = [sv for sv in verdicts.values() if not sv.verdict.ok]
-    return "timed_out" if all(sv.verdict is Verdict.TIMED_OUT for sv in bad) else "failed"
+def deploy_outcome(
+    verdicts: Mapping[str, ServiceVerdict],
+    rolled_back_to: int | None,
+    verification: Verification | None = None,
+) -> str:
+    """ok / verified / verification_failed / timed_out / failed / rolled_back, the way the
+    exit code is decided (:func:`deployer.verification.rules.outcome_word`)."""
+    return outcome_word(verdicts, rolled_back_to, verification)

@@ -22,10 +22,18 @@ def environment_text(state: dict[str, Any]) -> str:
     if not state.get("deployed"):
         lines.append("  nothing deployed")
     for r in state.get("deployed") or []:
-        running = r["rolled_back_to"] if r["outcome"] == "rolled_back" else r["version"]
+        back = r.get("rolled_back_to")  # rolled_back, or verification_failed rolled back
+        running = back if back is not None else r["version"]
         how = r["outcome"].replace("_", " ")
         if r["outcome"] == "rolled_back":
             how += f" from v{r['version']}"
+        elif back is not None:
+            how += f", rolled back from v{r['version']}"
+        verification = r.get("verification")
+        if verification and verification.get("status") != "skipped":
+            bad = [t["service"] for t in verification.get("tests", []) if t["verdict"] != "passed"]
+            how += f"; verification {verification['status'].replace('_', ' ')}"
+            how += f" ({', '.join(bad)})" if bad else ""
         lines.append(
             f"{r['application']}/{r['release']} v{running} ({r['kind']} {how}) "
             f"since {r['finished']} by {r['by']}, commit {r.get('commit') or '-'}"

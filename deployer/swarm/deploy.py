@@ -35,6 +35,7 @@ from deployer.swarm.stack import StackInvalid, StackRunner
 from deployer.swarm.watch import service_logs, stack_services, watch_stack
 from deployer.verdicts import Verdict
 from deployer.verdicts.summary import exit_code
+from deployer.verification.rules import Verification, verification_services
 
 LOG_LINES = 50
 #: Largest descriptor read (the registry's fragments are far smaller).
@@ -87,18 +88,42 @@ def write_labels(
     return path
 
 
+def without_tests(
+    descriptor: Descriptor, model: dict[str, Any], settings: DeploySettings, requested: bool
+) -> tuple[dict[str, Any], list[str]]:
+    """The descriptor's verification services (Compose profile ``verify``) are not run on
+    Swarm yet (docs/swarm.md, "Not yet"): the requested deploy is refused (StackInvalid,
+    exit 4, nothing touched) unless --skip-verify, and then, as for a rollback, the stack
+    is deployed without them (``docker stack deploy`` refuses ``profiles``). The model
+    without them, and their names."""
+    tests = verification_services(model["services"])
+    if tests and requested and settings.verify:
+        raise StackInvalid(
+            f"{', '.join(tests)}: verification services (Compose profile verify) are not run "
+            "on Swarm yet; deploy with --skip-verify to deploy the stack without them (the "
+            "ledger records the verification as skipped), or with --orchestrator compose"
+        )
+    kept = {name: spec for name, spec in model["services"].items() if name not in tests}
+    return {**model, "services": kept}, tests
+
+
 def attempt(
     descriptor: Descriptor,
     runner: StackRunner,
     client: Any,
     settings: DeploySettings,
     out: TextIO,
+    requested: bool = False,
 ) -> Outcome:
     """Deploy one descriptor as the stack and watch it. Raises StackInvalid (nothing
-    touched) when our checks or ``docker stack config`` refuse it."""
+    touched) when our checks or ``docker stack config`` refuse it (or it has verification
+    services: :func:`without_tests`). ``requested``: the deploy asked for, not a rollback."""
     d, stack = descriptor, settings.project
     outcome = Outcome(d.application, d.release, d.version, d.kind, d.location, d.commit, stack)
-    descriptor_model = load(d.text)
+    descriptor_model, tests = without_tests(d, load(d.text), settings, requested)
+    if tests and requested:
+        outcome.verification = Verification.skipped()
+        print(f"verification skipped (--skip-verify): {', '.join(tests)}", file=out)
     findings = check(descriptor_model)
     if not findings.ok:
         raise StackInvalid("Swarm would not run it as described:\n" + findings.summary())
@@ -110,7 +135,8 @@ def attempt(
         # CLIs before 25 (Debian's 20.10, in the image) read only files that say their
         # version; 3.9 is the newest they know. Such a copy lives in the scratch directory.
         legacy = runner.needs_version and "version" not in descriptor_model
-        text, own_secrets = _with_secrets(d.text, client, stack, settings)
+        base = yamlio.dump(descriptor_model) if tests else d.text  # (tests left out)
+        text, own_secrets = _with_secrets(base, client, stack, settings)
         moved = legacy or text != d.text  # the file as the CLI reads it is ours
         text = f'version: "{LEGACY_VERSION}"\n{text}' if legacy else text
         path = Path(d.location) if d.kind == "file" and not moved else Path(scratch, "stack.yml")
@@ -190,7 +216,7 @@ def deploy_stack(
     since = time.time() + engine_offset(client)
 
     def one(d: Descriptor, _before_changes: Callable[[], None] | None) -> Outcome:
-        return attempt(d, runner, client, settings, out)
+        return attempt(d, runner, client, settings, out, requested=d is descriptor)
 
     def code(outcome: Outcome) -> ExitCode:
         found = exit_code(outcome.verdicts) if outcome.verdicts else ExitCode.FAILED

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from consign.process import Completed, Running
+from consign.process import Completed
 from deployer import label_keys as keys
 from deployer.verdicts.dependencies import Dependencies
 from deployer.watch.feed import EventFeed
@@ -16,6 +16,7 @@ from deployer.watch.project import (
     EngineInspector,
     ProjectWatch,
     Update,
+    UpProcess,
     WatchResult,
 )
 
@@ -27,7 +28,7 @@ def watch_up(
     project: str,
     services: Sequence[str],
     *,
-    up: Callable[[], Running],
+    up: Callable[[], UpProcess],
     failed: Callable[[Completed], dict[str, str]],
     timeout: float,
     stable: float,

@@ -148,7 +148,8 @@ class EnvironmentLedger:
             return self._records.of_release(environment, application, release)
 
     def verified(self, application: str, release: str, number: int) -> list[str]:
-        """Environments where an "ok" deploy (or rollback) of this version was recorded."""
+        """Environments where a healthy ("ok", or "verified": healthy and its verification
+        passed) deploy (or rollback) of this version was recorded."""
         return sorted(
             {
                 r.environment

@@ -19,8 +19,9 @@ _SERVICE_FIELDS = tuple(ServiceRecord.__dataclass_fields__)
 _RECORD_FIELDS = tuple(DeploymentRecord.__dataclass_fields__)
 #: Fields only some kinds have (an ``unlock``'s): left out when None, so the records of
 #: every other kind keep their stored bytes.
-_OPTIONAL = ("reason", "lock", "bisect")
-#: Kinds that are events: they never change what runs (``ledger.apply``).
+_OPTIONAL = ("reason", "lock", "bisect", "verification")
+#: Kinds that are events: they never change what runs (``ledger.apply``); a ``verify``
+#: re-runs the verification of what runs.
 EVENTS = frozenset({"drift", "unlock", "verify"})
 #: Outcomes after which nothing of the application/release runs in the environment: torn
 #: down, or moved to another environment (``consign deploy --move-environment``).
@@ -70,8 +71,10 @@ def commit_message(record: DeploymentRecord) -> str:
     """Summary (what, where, outcome) and ``Consign-*`` trailers, like a version's commit."""
     version = "?" if record.version is None else str(record.version)
     outcome = record.outcome.replace("_", " ")
-    if record.outcome == "rolled_back":
-        outcome += f" to {record.rolled_back_to}"
+    if record.rolled_back_to is not None:
+        outcome += f", rolled back to {record.rolled_back_to}"
+        if record.outcome == "rolled_back":
+            outcome = f"rolled back to {record.rolled_back_to}"
     summary = (
         f"{record.environment}: {record.kind} {record.application}/{record.release} "
         f"v{version}: {outcome}"
@@ -80,6 +83,9 @@ def commit_message(record: DeploymentRecord) -> str:
         f"{s.service}: {s.verdict}" + (f" ({s.detail})" if s.detail else "")
         for s in record.services
     ] or ([f"Reason: {record.reason}"] if record.reason is not None else ["No services."])
+    if record.verification is not None:
+        body.append(f"Verification: {record.verification['status']}")
+        body += [f"  {t['service']}: {t['verdict']}" for t in record.verification["tests"]]
     trailers = [
         f"Consign-Record: {record.id}",
         f"Consign-Environment: {record.environment}",

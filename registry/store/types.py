@@ -125,7 +125,7 @@ class DeploymentRecord:
     """
 
     id: str
-    kind: str  # "deploy" | "rollback" | "teardown" | "drift" | "unlock" (the registry's own)
+    kind: str  # "deploy" | "rollback" | "teardown" | "drift" | "verify" | "unlock" (registry's)
     environment: str
     application: str
     release: str
@@ -146,6 +146,9 @@ class DeploymentRecord:
     lock: dict[str, Any] | None = None
     #: ``consign bisect``'s mark on the records of its steps ("bisect 3/5: v27 of 12..40")
     bisect: str | None = None
+    #: the verification services' verdicts (registry/http/parsing/verification.py): a
+    #: deploy's that declared some, and every ``verify`` record's; None: none declared
+    verification: dict[str, Any] | None = None
 
     @property
     def deployed_version(self) -> int | None:

@@ -24,7 +24,7 @@ def test_commands_list() -> None:
     names = [c.name for c in commands]
     assert names == ["deploy", "status", "down", "versions", "show", "diff"]
     exported = [c.name for c in deployer.commands.commands]
-    assert exported == [*names, "drift", "unlock", "environment", "bisect"]
+    assert exported == [*names, "drift", "unlock", "environment", "bisect", "verify"]
 
 
 def test_the_consign_group_has_every_sides_commands() -> None:
@@ -35,11 +35,11 @@ def test_the_consign_group_has_every_sides_commands() -> None:
     )
     assert sorted(main.commands) == [
         "bisect", "deploy", "diff", "down", "drift", "environment", "promote", "publish",
-        "serve", "show", "status", "unlock", "versions",
+        "serve", "show", "status", "unlock", "verify", "versions",
     ]  # fmt: skip
 
 
-@pytest.mark.parametrize("command", commands)
+@pytest.mark.parametrize("command", deployer.commands.commands)
 def test_every_option_has_an_env_variable(command: click.Command) -> None:
     for param in command.params:
         if isinstance(param, click.Option) and param.name != "help":

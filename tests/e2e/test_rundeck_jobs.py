@@ -34,7 +34,7 @@ def jobs() -> list[tuple[str, dict[str, Any]]]:
     return [(f"{p.name}:{job['name']}", job) for p in JOB_FILES for job in load(p)]
 
 
-def test_the_six_jobs_exist() -> None:
+def test_the_jobs_exist() -> None:
     assert [p.name for p in JOB_FILES] == [
         "bisect.yaml",
         "deploy.yaml",
@@ -42,6 +42,7 @@ def test_the_six_jobs_exist() -> None:
         "rollback.yaml",
         "status.yaml",
         "teardown.yaml",
+        "verify.yaml",
     ]
 
 
@@ -83,7 +84,7 @@ def test_job_runs_on_docker_hosts_and_its_exit_status_is_the_deployers(
     argv = tokenize(step["exec"])
     assert argv[:2] == ["docker", "run"] and "--rm" in argv
     command = argv[argv.index("${globals.deployer_image}") + 1]
-    assert command in {"deploy", "status", "down", "promote", "bisect"}
+    assert command in {"deploy", "status", "down", "promote", "bisect", "verify"}
     # promote only talks to the registry: it gets no Docker socket
     assert ("/var/run/docker.sock:/var/run/docker.sock" in argv) == (command != "promote")
 
@@ -114,7 +115,7 @@ def test_every_reference_is_defined(label: str, job: dict[str, Any]) -> None:
 def test_deploy_options_cascade_application_release_version(name: str) -> None:
     (job,) = load(ROOT / "rundeck-jobs" / name)
     opts = {o["name"]: o for o in job["options"]}
-    extra = ["force", "plan"] if name == "deploy.yaml" else []
+    extra = ["force", "plan", "skip_verify", "verify_timeout"] if name == "deploy.yaml" else []
     expected = ["application", "release", "version", "project", "environment", *extra]
     assert list(opts) == [*expected, "registry_token"]
     for key in ("application", "release", "version"):
@@ -179,7 +180,9 @@ def test_rundeck_rules_as_documented() -> None:
     assert expand_values_url("${globals.u}/x", "o", {}, {"u": "http://h:1"}).startswith("http%3A")
 
 
-@pytest.mark.parametrize("name", ["deploy.yaml", "rollback.yaml", "teardown.yaml", "status.yaml"])
+@pytest.mark.parametrize(
+    "name", ["deploy.yaml", "rollback.yaml", "teardown.yaml", "status.yaml", "verify.yaml"]
+)
 def test_jobs_name_the_environment_and_who_deploys(name: str) -> None:
     """The ledger's wiring: an environment option from the registry (free text for a new
     one), who ran it and which execution, a spool that outlives the container, and several
@@ -207,6 +210,14 @@ def test_jobs_name_the_environment_and_who_deploys(name: str) -> None:
     assert ("CONSIGN_FORCE=${option.force}" in argv) == (name == "deploy.yaml")
     if name == "deploy.yaml":
         assert opts["force"]["value"] == "no" and opts["force"]["values"] == ["no", "yes"]
+        skip = opts["skip_verify"]
+        assert skip["value"] == "no" and skip["values"] == ["no", "yes"]
+        assert "CONSIGN_SKIP_VERIFY=${option.skip_verify}" in argv
+    if name in ("deploy.yaml", "verify.yaml"):  # issue 23: the verification's own timeout
+        timeout = opts["verify_timeout"]
+        assert timeout["value"] == "300" and re.fullmatch(timeout["regex"], "12.5")
+        assert not re.fullmatch(timeout["regex"], "5m")
+        assert "CONSIGN_VERIFY_TIMEOUT=${option.verify_timeout}" in argv
 
 
 @pytest.mark.parametrize(("label", "job"), jobs(), ids=[j[0] for j in jobs()])
@@ -232,7 +243,7 @@ def test_the_token_comes_from_key_storage_never_from_the_node(
             assert f"${{option.{opt['name']}}}" not in job["sequence"]["commands"][0]["exec"]
 
 
-@pytest.mark.parametrize("name", ["deploy.yaml", "rollback.yaml"])
+@pytest.mark.parametrize("name", ["deploy.yaml", "rollback.yaml", "verify.yaml"])
 def test_deploys_mount_the_work_folder_at_its_own_path(name: str) -> None:
     """docs/rundeck.md "Host paths": the host folder at the same path, and the deployer told."""
     (job,) = load(ROOT / "rundeck-jobs" / name)

@@ -22,6 +22,7 @@ from registry.http.parsing.fields import (
     timestamp,
     whole_number,
 )
+from registry.http.parsing.verification import parse_verification
 from registry.store import DeploymentRecord, ServiceRecord
 from registry.store.ledger import check_environment
 
@@ -33,6 +34,7 @@ KINDS = {
     "rollback": ("ok", "failed", "timed_out", "interrupted"),
     "teardown": ("torn_down", "failed", "moved"),
     "drift": ("drift", "ok"),
+    # a re-run of the verification of what is deployed (`consign verify`): an event
     "verify": ("verified", "verification_failed"),
 }  # fmt: skip
 #: Outcomes that may name the version a failed deploy was rolled back to.
@@ -42,6 +44,7 @@ MAX_BISECT = 200
 FIELDS = (
     "id", "kind", "application", "release", "version", "commit", "outcome", "rolled_back_to",
     "started", "finished", "by", "engine", "source", "services", "environment", "bisect",
+    "verification",
 )  # fmt: skip
 REQUIRED = ("id", "kind", "application", "release", "outcome", "started", "finished", "by")
 SERVICE_FIELDS = (
@@ -156,6 +159,7 @@ def parse_record(
             "verification_failed, and only then",
             "rolled_back_to",
         )
+    verification = parse_verification(body.get("verification"), kind, outcome)
     commit = body.get("commit")
     if commit is not None and (not isinstance(commit, str) or not COMMIT_RE.fullmatch(commit)):
         raise fail("commit must be a full hexadecimal Git commit id or null", "commit")
@@ -189,6 +193,7 @@ def parse_record(
         source=optional_text(body.get("source"), "source", limit=MAX_SOURCE),
         services=parsed,
         bisect=optional_text(body.get("bisect"), "bisect", limit=MAX_BISECT, one_line=True),
+        verification=verification,
     )
 
 

@@ -19,8 +19,8 @@ import re
 #: nobody knows yet how what it left is doing.
 OUTCOME_BADGES = {
     "ok": "ok",
-    "verified": "ok",  # the verification contract's outcomes (issue 23)
-    "verification_failed": "bad",
+    "verified": "ok",  # healthy and every verification test passed
+    "verification_failed": "bad",  # healthy, but a verification test failed or timed out
     "drift": "warn",
     "rolled_back": "warn",
     "interrupted": "warn",
@@ -75,3 +75,12 @@ def is_failure(verdict: str) -> bool:
 def outcome_badge(outcome: str) -> str:
     """Green for ok, red for a failure (failed, timed out), amber between, grey torn down."""
     return OUTCOME_BADGES.get(outcome, "bad")
+
+
+#: A verification's status (a record's ``verification.status``): passed green, failed and
+#: timed out red, skipped (``--skip-verify``) neutral: nobody looked.
+VERIFICATION_BADGES = {"passed": "ok", "failed": "bad", "timed_out": "bad", "skipped": ""}
+
+
+def verification_badge(status: str) -> str:
+    return VERIFICATION_BADGES.get(status, "")

@@ -98,6 +98,7 @@ def shared() -> dict[str, Any]:
         "links": links,
         "outcome_badge": badges.outcome_badge,
         "verdict_badge": badges.verdict_badge,
+        "verification_badge": badges.verification_badge,
     }
 
 
