@@ -13,7 +13,7 @@ import pytest
 
 from consign.compose.refnames import encode as encode_name
 from consign.process import run
-from tests.deployer.helpers import remove_records
+from tests.deployer.helpers import take_down_all
 from tests.serving import ServedRegistry
 from tests.serving import free_port as free_port  # re-exported for the deploy tests
 
@@ -41,13 +41,7 @@ def projects() -> Iterator[list[str]]:
     """Append every Compose project a test creates; all are removed afterwards."""
     made: list[str] = []
     yield made
-    for project in made:
-        run(
-            ["docker", "compose", "-p", project, "down", "--remove-orphans", "-v", "-t", "0"],
-            check=False,
-            timeout=120,
-        )
-        remove_records(project)
+    take_down_all(made)
 
 
 @pytest.fixture

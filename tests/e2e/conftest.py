@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from consign.process import run
-from tests.deployer.helpers import remove_records
+from tests.deployer.helpers import take_down
 from tests.e2e.sshd import SshServer
 from tests.serving import ServedRegistry, loopback_alias
 
@@ -68,8 +67,7 @@ def project() -> Iterator[str]:
     """A unique Compose project name; the project is taken down after the test."""
     name = f"rd-{uuid.uuid4().hex[:10]}"
     yield name
-    run(["docker", "compose", "-p", name, "down", "-v", "--remove-orphans"], check=False)
-    remove_records(name)
+    take_down(name)
 
 
 @pytest.fixture(scope="module")

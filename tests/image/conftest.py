@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.deployer.helpers import remove_records
+from tests.deployer.helpers import take_down
 from tests.serving import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,5 +76,4 @@ def project() -> Iterator[str]:
     """A unique compose project name, torn down afterwards however the test ended."""
     name = unique()
     yield name
-    docker("compose", "-p", name, "down", "-t", "1", "--volumes", "--remove-orphans", check=False)
-    remove_records(name)
+    take_down(name)
