@@ -27,9 +27,12 @@ from tests.serving import ServedRegistry, free_port, stop_process
 pytestmark = pytest.mark.docker
 
 
-@pytest.fixture
-def registry(tmp_path: Path) -> Any:
-    with ServedRegistry(tmp_path / "registry.git", tmp_path / "serve.log", workers=2) as server:
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """One registry for the module's tests (a start and a stop of gunicorn cost seconds):
+    each test deploys its own application to its own environment (``_env()``)."""
+    folder = tmp_path_factory.mktemp("lock-registry")
+    with ServedRegistry(folder / "registry.git", folder / "serve.log", workers=2) as server:
         yield server.start()
 
 
