@@ -18,9 +18,12 @@ from tests.serving import ServedRegistry, free_port
 pytestmark = pytest.mark.docker
 
 
-@pytest.fixture
-def registry(tmp_path: Path) -> Iterator[ServedRegistry]:
-    with ServedRegistry(tmp_path / "registry.git", tmp_path / "serve.log", workers=2) as server:
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedRegistry]:
+    """One registry for the module's tests (a start and a stop of gunicorn cost seconds):
+    each test publishes its own application."""
+    folder = tmp_path_factory.mktemp("deploy-registry")
+    with ServedRegistry(folder / "registry.git", folder / "serve.log", workers=2) as server:
         yield server.start()
 
 
