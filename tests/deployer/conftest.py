@@ -14,7 +14,7 @@ import pytest
 from consign.compose.refnames import encode as encode_name
 from consign.process import run
 from tests.deployer.helpers import take_down_all
-from tests.serving import ServedRegistry
+from tests.serving import ServedRegistry, serving
 from tests.serving import free_port as free_port  # re-exported for the deploy tests
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -111,5 +111,5 @@ def git_registry(tmp_path: Path) -> GitRegistry:
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[ServedRegistry]:
     """A real `consign serve` (gunicorn, two workers) on loopback with a fresh repo."""
-    with ServedRegistry(tmp_path / "registry.git", tmp_path / "serve.log", workers=2) as server:
-        yield server.start()
+    with serving(ServedRegistry(tmp_path / "registry.git", tmp_path / "serve.log", workers=2)) as s:
+        yield s

@@ -24,7 +24,7 @@ from consign.exit_codes import ExitCode
 from tests.deployer.conftest import GitRegistry
 from tests.deployer.helpers import consign, deploy, ids
 from tests.e2e.serve import publish
-from tests.serving import CONSIGN, ROOT, ServedRegistry, stop_process
+from tests.serving import CONSIGN, ROOT, ServedRegistry, serving, stop_process
 
 pytestmark = pytest.mark.docker
 
@@ -73,8 +73,8 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedRegistr
     """One registry for the module's tests (a start and a stop of gunicorn cost seconds):
     each test publishes its own application (``app()``) to its own environment."""
     folder = tmp_path_factory.mktemp("endings-registry")
-    with ServedRegistry(folder / "registry.git", folder / "serve.log", workers=2) as server:
-        yield server.start()
+    with serving(ServedRegistry(folder / "registry.git", folder / "serve.log", workers=2)) as s:
+        yield s
 
 
 def app(name: str) -> str:

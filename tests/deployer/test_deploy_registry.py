@@ -13,7 +13,7 @@ from consign.exit_codes import ExitCode
 from tests.deployer.conftest import scenario
 from tests.deployer.helpers import consign, containers, deploy, recorded
 from tests.e2e.serve import publish
-from tests.serving import ServedRegistry, free_port
+from tests.serving import ServedRegistry, free_port, serving
 
 pytestmark = pytest.mark.docker
 
@@ -23,8 +23,8 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedRegistr
     """One registry for the module's tests (a start and a stop of gunicorn cost seconds):
     each test publishes its own application."""
     folder = tmp_path_factory.mktemp("deploy-registry")
-    with ServedRegistry(folder / "registry.git", folder / "serve.log", workers=2) as server:
-        yield server.start()
+    with serving(ServedRegistry(folder / "registry.git", folder / "serve.log", workers=2)) as s:
+        yield s
 
 
 def test_http_deploy_failure_rolls_back_via_the_registry(

@@ -25,7 +25,7 @@ from consign.exit_codes import ExitCode
 from tests.deployer.conftest import GitRegistry
 from tests.deployer.helpers import consign, containers, deploy
 from tests.e2e.serve import publish
-from tests.serving import CONSIGN, ServedRegistry, free_port, stop_process
+from tests.serving import CONSIGN, ServedRegistry, free_port, serving, stop_process
 
 pytestmark = pytest.mark.docker
 
@@ -35,8 +35,8 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedRegistr
     """One registry for the module's tests (a start and a stop of gunicorn cost seconds):
     each test deploys its own application to its own environment (``_env()``)."""
     folder = tmp_path_factory.mktemp("ledger-registry")
-    with ServedRegistry(folder / "registry.git", folder / "serve.log", workers=2) as server:
-        yield server.start()
+    with serving(ServedRegistry(folder / "registry.git", folder / "serve.log", workers=2)) as s:
+        yield s
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 
 from tests.deployer.helpers import take_down
 from tests.e2e.sshd import SshServer
-from tests.serving import ServedRegistry, loopback_alias
+from tests.serving import ServedRegistry, loopback_alias, serving
 
 StartRegistry = Callable[..., ServedRegistry]
 IMAGE_UID = 10001  # the image's user `consign` (Dockerfile)
@@ -43,7 +43,7 @@ def start_registry(tmp_path: Path) -> Iterator[StartRegistry]:
         yield start
     finally:
         for server in started:
-            server.stop()
+            server.stop_soon()
 
 
 @pytest.fixture
@@ -58,7 +58,7 @@ def module_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served
     d = tmp_path_factory.mktemp("rd-registry")
     host = loopback_alias()
     server = ServedRegistry(d / "registry.git", d / "serve.log", host=host, workers=2)
-    with server.start():
+    with serving(server):
         yield server
 
 
