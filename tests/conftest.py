@@ -102,6 +102,16 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         pytest.skip(f"{kind} unavailable: {problem}")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _servers_stopped_at_the_end() -> Iterator[None]:
+    """Registries a fixture stopped without waiting (ServedRegistry.stop_soon) are gone
+    when the session ends."""
+    from tests.serving import STOPPING
+
+    yield
+    STOPPING.wait_all()
+
+
 @pytest.fixture(scope="session")
 def seed_text() -> str:
     files = sorted(SEED.glob("*.txt"))

@@ -4,13 +4,14 @@ port, a free loopback alias, and stopping a child process for good."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,6 +64,29 @@ def stop_process(proc: subprocess.Popen[bytes] | None, timeout: float) -> None:
     """SIGTERM, then SIGKILL if ``proc`` is still there after ``timeout`` seconds."""
     if proc is not None and proc.poll() is None:
         stop(proc, terminate=True, timeout=timeout)
+
+
+class Stopping:
+    """Servers told to stop (SIGTERM) whose exit nobody needs to wait for: a gunicorn's
+    graceful exit takes seconds (each worker's interpreter shutdown, the master's exit
+    hooks), which a fixture's teardown would otherwise add to every test. The session
+    waits for them all at its end (tests/conftest.py), SIGKILL after 30 s, so none
+    outlives the run."""
+
+    def __init__(self) -> None:
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def add(self, proc: subprocess.Popen[bytes]) -> None:
+        if proc.poll() is None:
+            proc.terminate()
+        self.procs = [p for p in self.procs if p.poll() is None] + [proc]
+
+    def wait_all(self) -> None:
+        while self.procs:
+            stop_process(self.procs.pop(), timeout=30)
+
+
+STOPPING = Stopping()
 
 
 @dataclass
@@ -141,8 +165,27 @@ class ServedRegistry:
         stop_process(self.proc, timeout=30)
         self.proc = None
 
+    def stop_soon(self) -> None:
+        """SIGTERM (the same graceful shutdown as :meth:`stop`) without waiting for the
+        exit: for a fixture's teardown, when nothing else uses the repository or the port
+        afterwards. The session reaps it (:class:`Stopping`)."""
+        if self.proc is not None:
+            STOPPING.add(self.proc)
+        self.proc = None
+
     def __enter__(self) -> ServedRegistry:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+@contextlib.contextmanager
+def serving(server: ServedRegistry) -> Iterator[ServedRegistry]:
+    """``server`` started for a fixture, and told to stop when it ends without waiting for
+    the exit (:meth:`ServedRegistry.stop_soon`): for fixtures after which nothing reads the
+    repository (a ``git fsck`` of it, say, wants the server gone)."""
+    try:
+        yield server.start()
+    finally:
+        server.stop_soon()

@@ -13,8 +13,8 @@ import pytest
 
 from consign.compose.refnames import encode as encode_name
 from consign.process import run
-from tests.deployer.helpers import remove_records
-from tests.serving import ServedRegistry
+from tests.deployer.helpers import take_down_all
+from tests.serving import ServedRegistry, serving
 from tests.serving import free_port as free_port  # re-exported for the deploy tests
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -41,13 +41,7 @@ def projects() -> Iterator[list[str]]:
     """Append every Compose project a test creates; all are removed afterwards."""
     made: list[str] = []
     yield made
-    for project in made:
-        run(
-            ["docker", "compose", "-p", project, "down", "--remove-orphans", "-v", "-t", "0"],
-            check=False,
-            timeout=120,
-        )
-        remove_records(project)
+    take_down_all(made)
 
 
 @pytest.fixture
@@ -117,5 +111,5 @@ def git_registry(tmp_path: Path) -> GitRegistry:
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[ServedRegistry]:
     """A real `consign serve` (gunicorn, two workers) on loopback with a fresh repo."""
-    with ServedRegistry(tmp_path / "registry.git", tmp_path / "serve.log", workers=2) as server:
-        yield server.start()
+    with serving(ServedRegistry(tmp_path / "registry.git", tmp_path / "serve.log", workers=2)) as s:
+        yield s

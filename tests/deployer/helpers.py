@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,6 +66,51 @@ def recorded(project: str) -> Any:
         return record.read(client, project)
     finally:
         client.close()
+
+
+def anonymous_volumes(project: str) -> list[str]:
+    """The unnamed volumes the project's containers mount (a ``- /path`` in a descriptor,
+    shared through ``volumes_from``): ``compose down -v`` removes each with the container
+    that made it, but not while another container of the project still mounts it, and
+    Compose removes the containers concurrently, so one can be left behind."""
+    listed = run(
+        ["docker", "ps", "-a", "-q", "--filter", f"label=com.docker.compose.project={project}"],
+        check=False,
+        timeout=60,
+    ).stdout.split()
+    if not listed:
+        return []
+    found = run(
+        ["docker", "inspect", "--format", "{{json .Mounts}}", *listed], check=False, timeout=60
+    ).stdout.splitlines()
+    names = {
+        mount["Name"]
+        for line in found
+        for mount in json.loads(line or "[]")
+        if mount.get("Type") == "volume" and re.fullmatch(r"[0-9a-f]{64}", mount.get("Name", ""))
+    }
+    return sorted(names)
+
+
+def take_down(project: str) -> None:
+    """Everything a test's Compose project left on the engine: its containers and networks,
+    its volumes (the unnamed ones too, see :func:`anonymous_volumes`) and its records."""
+    unnamed = anonymous_volumes(project)
+    run(
+        ["docker", "compose", "-p", project, "down", "--remove-orphans", "-v", "-t", "0"],
+        check=False,
+        timeout=120,
+    )
+    if unnamed:
+        run(["docker", "volume", "rm", "-f", *unnamed], check=False, timeout=60)
+    remove_records(project)
+
+
+def take_down_all(projects: list[str]) -> None:
+    """:func:`take_down` for each project, a few at a time: a test that made twenty
+    projects need not wait for twenty teardowns one after the other."""
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(take_down, projects))
 
 
 def remove_records(project: str) -> None:

@@ -24,7 +24,7 @@ from consign.exit_codes import ExitCode
 from tests.deployer.conftest import GitRegistry
 from tests.deployer.helpers import consign, deploy, ids
 from tests.e2e.serve import publish
-from tests.serving import CONSIGN, ROOT, ServedRegistry, stop_process
+from tests.serving import CONSIGN, ROOT, ServedRegistry, serving, stop_process
 
 pytestmark = pytest.mark.docker
 
@@ -68,10 +68,18 @@ def fragment(folder: Path, service: str, text: str) -> Path:
     return path
 
 
-@pytest.fixture
-def registry(tmp_path: Path) -> Iterator[ServedRegistry]:
-    with ServedRegistry(tmp_path / "registry.git", tmp_path / "serve.log", workers=2) as server:
-        yield server.start()
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedRegistry]:
+    """One registry for the module's tests (a start and a stop of gunicorn cost seconds):
+    each test publishes its own application (``app()``) to its own environment."""
+    folder = tmp_path_factory.mktemp("endings-registry")
+    with serving(ServedRegistry(folder / "registry.git", folder / "serve.log", workers=2)) as s:
+        yield s
+
+
+def app(name: str) -> str:
+    """An application name no other test of the shared registry uses."""
+    return f"{name}-{secrets.token_hex(3)}"
 
 
 def drift(registry: ServedRegistry, env: str, spool: Path) -> subprocess.CompletedProcess[str]:
@@ -297,9 +305,10 @@ def test_ctrl_c_or_sigterm_during_up_is_recorded_as_interrupted_and_leaves_no_cr
     """SIGTERM (what `docker stop` sends the Rundeck deployer's container) is handled as
     Ctrl-C is (trial item 6), and exits 143."""
     env, spool, gate = f"qa-{secrets.token_hex(4)}", tmp_path / "spool", tmp_path / "gate"
-    publish(registry.url, gated(tmp_path, gate), "Int", "R", component="app")
+    name = app("Int")
+    publish(registry.url, gated(tmp_path, gate), name, "R", component="app")
     log = tmp_path / "deploy.log"
-    proc = start(["deploy", "Int", "R", "1", *ledger_args(registry, project, env, spool)], log)
+    proc = start(["deploy", name, "R", "1", *ledger_args(registry, project, env, spool)], log)
     try:
         until("after created, waiting for slow", lambda: waiting_for_slow(project))
         proc.send_signal(sig)
@@ -343,9 +352,10 @@ def test_a_killed_deployer_is_recorded_as_interrupted_by_the_next_deploy(
     tmp_path: Path, project: str, registry: ServedRegistry
 ) -> None:
     env, spool, gate = f"qa-{secrets.token_hex(4)}", tmp_path / "spool", tmp_path / "gate"
-    publish(registry.url, gated(tmp_path, gate), "Int", "R", component="app")
+    name = app("Int")
+    publish(registry.url, gated(tmp_path, gate), name, "R", component="app")
     args = ledger_args(registry, project, env, spool)
-    proc = start(["deploy", "Int", "R", "1", *args], tmp_path / "killed.log")
+    proc = start(["deploy", name, "R", "1", *args], tmp_path / "killed.log")
     try:
         until("after created, waiting for slow", lambda: waiting_for_slow(project))
         killed_at = datetime.now(UTC)
@@ -361,7 +371,7 @@ def test_a_killed_deployer_is_recorded_as_interrupted_by_the_next_deploy(
     expire_lock(registry, env)
     (gate / "ok").touch()  # the next deploy can succeed
 
-    again = deploy(tmp_path, "Int", "R", "1", *args)
+    again = deploy(tmp_path, name, "R", "1", *args)
     assert again.code == ExitCode.OK, again.output
     assert f"(pid {pid} on " in again.output and "its deployer was killed" in again.output
     assert "an earlier deploy (interrupted or killed) created but never started: " in again.output

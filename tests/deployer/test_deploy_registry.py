@@ -13,15 +13,18 @@ from consign.exit_codes import ExitCode
 from tests.deployer.conftest import scenario
 from tests.deployer.helpers import consign, containers, deploy, recorded
 from tests.e2e.serve import publish
-from tests.serving import ServedRegistry, free_port
+from tests.serving import ServedRegistry, free_port, serving
 
 pytestmark = pytest.mark.docker
 
 
-@pytest.fixture
-def registry(tmp_path: Path) -> Iterator[ServedRegistry]:
-    with ServedRegistry(tmp_path / "registry.git", tmp_path / "serve.log", workers=2) as server:
-        yield server.start()
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedRegistry]:
+    """One registry for the module's tests (a start and a stop of gunicorn cost seconds):
+    each test publishes its own application."""
+    folder = tmp_path_factory.mktemp("deploy-registry")
+    with serving(ServedRegistry(folder / "registry.git", folder / "serve.log", workers=2)) as s:
+        yield s
 
 
 def test_http_deploy_failure_rolls_back_via_the_registry(

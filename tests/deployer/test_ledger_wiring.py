@@ -25,13 +25,23 @@ from consign.exit_codes import ExitCode
 from tests.deployer.conftest import GitRegistry
 from tests.deployer.helpers import consign, containers, deploy
 from tests.e2e.serve import publish
-from tests.serving import CONSIGN, ServedRegistry, free_port, stop_process
+from tests.serving import CONSIGN, ServedRegistry, free_port, serving, stop_process
 
 pytestmark = pytest.mark.docker
 
 
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedRegistry]:
+    """One registry for the module's tests (a start and a stop of gunicorn cost seconds):
+    each test deploys its own application to its own environment (``_env()``)."""
+    folder = tmp_path_factory.mktemp("ledger-registry")
+    with serving(ServedRegistry(folder / "registry.git", folder / "serve.log", workers=2)) as s:
+        yield s
+
+
 @pytest.fixture
-def registry(tmp_path: Path) -> Iterator[ServedRegistry]:
+def own_registry(tmp_path: Path) -> Iterator[ServedRegistry]:
+    """A registry for one test, which may stop and start it."""
     with ServedRegistry(tmp_path / "registry.git", tmp_path / "serve.log", workers=2) as server:
         yield server.start()
 
@@ -155,8 +165,9 @@ def test_deploy_then_a_failing_deploy_is_recorded_with_its_rollback(
 
 
 def test_a_deploy_while_the_registry_is_down_is_delivered_by_the_next_one(
-    tmp_path: Path, prefix: str, projects: list[str], registry: ServedRegistry
+    tmp_path: Path, prefix: str, projects: list[str], own_registry: ServedRegistry
 ) -> None:
+    registry = own_registry  # stopped and started again here: not the module's
     env1, env2, spool, gate = _env(), _env(), tmp_path / "spool", tmp_path / "gate"
     publish(registry.url, _gated(tmp_path, "slow", gate), "Down", "R", component="slow")
     p1, p2 = f"{prefix}-a", f"{prefix}-b"

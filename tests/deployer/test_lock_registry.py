@@ -22,15 +22,18 @@ from tests.deployer.conftest import GitRegistry
 from tests.deployer.helpers import consign, containers, deploy
 from tests.deployer.test_ledger_wiring import _args, _env, _fragment, _gated, _get, _start, _until
 from tests.e2e.serve import publish
-from tests.serving import ServedRegistry, free_port, stop_process
+from tests.serving import ServedRegistry, free_port, serving, stop_process
 
 pytestmark = pytest.mark.docker
 
 
-@pytest.fixture
-def registry(tmp_path: Path) -> Any:
-    with ServedRegistry(tmp_path / "registry.git", tmp_path / "serve.log", workers=2) as server:
-        yield server.start()
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """One registry for the module's tests (a start and a stop of gunicorn cost seconds):
+    each test deploys its own application to its own environment (``_env()``)."""
+    folder = tmp_path_factory.mktemp("lock-registry")
+    with serving(ServedRegistry(folder / "registry.git", folder / "serve.log", workers=2)) as s:
+        yield s
 
 
 def _take(registry: ServedRegistry, env: str, who: dict[str, Any], ttl: int = 600) -> str:

@@ -95,7 +95,9 @@ def test_status_says_failed_then_not_running_in_words(tmp_path: Path, project: s
         "services:\n  steady:\n    image: busybox:latest\n    stop_grace_period: 1s\n"
         "    command: [sleep, '100000']\n"
     )
-    code, out = consign("deploy", "Shop", "Dev", "2", "--file", str(path), "--project", project)
+    code, out = consign(
+        "deploy", "Shop", "Dev", "2", "--file", str(path), "--project", project, "--stable", "1"
+    )
     assert code == ExitCode.OK, out
     code, text = consign("status", "--project", project)
     assert (code, text.splitlines()[0]) == (ExitCode.OK, f"{project}: Shop/Dev v2 running")

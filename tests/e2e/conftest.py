@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from consign.process import run
-from tests.deployer.helpers import remove_records
+from tests.deployer.helpers import take_down
 from tests.e2e.sshd import SshServer
-from tests.serving import ServedRegistry, loopback_alias
+from tests.serving import ServedRegistry, loopback_alias, serving
 
 StartRegistry = Callable[..., ServedRegistry]
 IMAGE_UID = 10001  # the image's user `consign` (Dockerfile)
@@ -44,7 +43,7 @@ def start_registry(tmp_path: Path) -> Iterator[StartRegistry]:
         yield start
     finally:
         for server in started:
-            server.stop()
+            server.stop_soon()
 
 
 @pytest.fixture
@@ -59,7 +58,7 @@ def module_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served
     d = tmp_path_factory.mktemp("rd-registry")
     host = loopback_alias()
     server = ServedRegistry(d / "registry.git", d / "serve.log", host=host, workers=2)
-    with server.start():
+    with serving(server):
         yield server
 
 
@@ -68,8 +67,7 @@ def project() -> Iterator[str]:
     """A unique Compose project name; the project is taken down after the test."""
     name = f"rd-{uuid.uuid4().hex[:10]}"
     yield name
-    run(["docker", "compose", "-p", name, "down", "-v", "--remove-orphans"], check=False)
-    remove_records(name)
+    take_down(name)
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from registry.store.manifest import version_info
-from tests.serving import ServedRegistry
+from tests.serving import ServedRegistry, serving
 
 APP, REL = "TLO GE", "Milestone"
 WEB = "services:\n  web:\n    image: tlo/web:41\n"
@@ -24,8 +24,8 @@ SYNC = "services:\n  bittorrent-sync-data:\n    image: busybox:1.36\n    volumes
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[ServedRegistry]:
-    with ServedRegistry(tmp_path / "registry.git", tmp_path / "serve.log") as server:
-        yield server.start()
+    with serving(ServedRegistry(tmp_path / "registry.git", tmp_path / "serve.log")) as server:
+        yield server
 
 
 def publish(url: str, text: str) -> dict[str, Any]:
