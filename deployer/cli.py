@@ -20,11 +20,12 @@ one line naming it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 from click.core import ParameterSource
@@ -51,7 +52,7 @@ from deployer.deploy.request import (
     DeploySettings,
     DescriptorSource,
     EngineTarget,
-    LedgerOptions,
+    LockAndRecord,
     TeardownRequest,
 )
 from deployer.deploy.workdir import Workdir
@@ -169,7 +170,8 @@ def _env_file_option(func: F) -> F:
 
 def _ledger_options(func: F) -> F:
     """--environment, --by, --report-token, --spool, --lock-wait, --lock-poll,
-    --require-lock, --move-environment (deploy and down)."""
+    --require-lock, --move-environment (deploy, down, verify), handed to the command as one
+    ``ledger: LockAndRecord`` parameter."""
     options = [
         click.option(
             "--environment",
@@ -224,9 +226,17 @@ def _ledger_options(func: F) -> F:
             "another one (else that is refused, exit 2).",
         ),
     ]
+    names = ("environment", "by", "report_token", "spool", "lock_wait", "lock_poll",
+             "require_lock", "move_environment")  # fmt: skip
+
+    @functools.wraps(func)
+    def grouped(*args: Any, **kwargs: Any) -> Any:
+        kwargs["ledger"] = LockAndRecord(**{name: kwargs.pop(name) for name in names})
+        return func(*args, **kwargs)
+
     for option in reversed(options):
-        func = option(func)
-    return func
+        grouped = option(grouped)
+    return cast(F, grouped)
 
 
 def _gate(descriptor: sources.Descriptor, force: bool) -> None:
@@ -387,14 +397,7 @@ def deploy_cmd(
     require_pinned_images: bool,
     report: str | None,
     env_file: str | None,
-    environment: str | None,
-    by: str | None,
-    report_token: str | None,
-    spool: Path | None,
-    lock_wait: float,
-    lock_poll: float,
-    require_lock: bool,
-    move_environment: bool,
+    ledger: LockAndRecord,
     force: bool,
     plan: bool,
     as_json: bool,
@@ -438,18 +441,7 @@ def deploy_cmd(
             workdir=Workdir(workdir),
             variables=variables,
         ),
-        ledger=LedgerOptions(
-            registry=registry,
-            token=report_token or token,  # the lock and the record: --report-token first
-            ca_file=ca_file,
-            environment=environment,
-            by=by,
-            spool=spool,
-            lock_wait=lock_wait,
-            lock_poll=lock_poll,
-            require_lock=require_lock,
-            move_environment=move_environment,
-        ),
+        ledger=ledger.options(registry, token, ca_file),
         report=report,
         force=force,
         bisect_step=bisect_step,
@@ -636,14 +628,7 @@ def down_cmd(
     token: str | None,
     ca_file: str | None,
     env_file: str | None,
-    environment: str | None,
-    by: str | None,
-    report_token: str | None,
-    spool: Path | None,
-    lock_wait: float,
-    lock_poll: float,
-    require_lock: bool,
-    move_environment: bool,
+    ledger: LockAndRecord,
 ) -> ExitCode:
     """Remove a project's containers, networks and record (volumes kept unless --volumes),
     or with --orchestrator swarm a stack's services, tasks and networks. With --registry,
@@ -652,18 +637,7 @@ def down_cmd(
     request = TeardownRequest(
         project,
         EngineTarget(orchestrator, host, compose_cmd, volumes),
-        LedgerOptions(
-            registry=registry,
-            token=report_token or token,  # the lock and the record: --report-token first
-            ca_file=ca_file,
-            environment=environment,
-            by=by,
-            spool=spool,
-            lock_wait=lock_wait,
-            lock_poll=lock_poll,
-            require_lock=require_lock,
-            move_environment=move_environment,
-        ),
+        ledger.options(registry, token, ca_file),
     )
     # a teardown reads no descriptor, so needs no variable; the file is checked as for a
     # deploy (one CONSIGN_ENV_FILE serves a job's every command) and its values masked

@@ -29,7 +29,7 @@ from deployer.deploy.request import (
     DeploySettings,
     DescriptorSource,
     EngineTarget,
-    LedgerOptions,
+    LockAndRecord,
     VerifyRequest,
 )
 from deployer.deploy.workdir import Workdir
@@ -78,14 +78,7 @@ def verify_cmd(
     verify_timeout: float,
     workdir: Path | None,
     env_file: str | None,
-    environment: str | None,
-    by: str | None,
-    report_token: str | None,
-    spool: Path | None,
-    lock_wait: float,
-    lock_poll: float,
-    require_lock: bool,
-    move_environment: bool,
+    ledger: LockAndRecord,
 ) -> ExitCode:
     """Run the verification of what APPLICATION RELEASE (or --project) runs now, and record
     it (exit 0 passed, 1 failed or timed out)."""
@@ -107,18 +100,7 @@ def verify_cmd(
             workdir=Workdir(workdir),
             variables=variables,
         ),
-        ledger=LedgerOptions(
-            registry=registry,
-            token=report_token or token,
-            ca_file=ca_file,
-            environment=environment,
-            by=by,
-            spool=spool,
-            lock_wait=lock_wait,
-            lock_poll=lock_poll,
-            require_lock=require_lock,
-            move_environment=move_environment,
-        ),
+        ledger=ledger.options(registry, token, ca_file),
     )
     with masked_output(variables.masker):  # the tests' logs may print a secret
         found = run.verify(request, sys.stdout)

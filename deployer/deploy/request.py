@@ -84,6 +84,40 @@ class LedgerOptions:
 
 
 @dataclass(frozen=True)
+class LockAndRecord:
+    """The lock and record options as a command was given them (``--environment``,
+    ``--by``, ``--report-token``, ``--spool``, ``--lock-wait``, ``--lock-poll``,
+    ``--require-lock``, ``--move-environment``: deploy, down and verify declare them once,
+    deployer/cli.py ``_ledger_options``); :meth:`options` adds the registry."""
+
+    environment: str | None = None
+    by: str | None = None
+    report_token: str | None = None
+    spool: Path | None = None
+    lock_wait: float = 0.0
+    lock_poll: float = 0.5
+    require_lock: bool = False
+    move_environment: bool = False
+
+    def options(
+        self, registry: str | None, token: str | None, ca_file: str | None
+    ) -> LedgerOptions:
+        """The lock's and the record's settings; ``--report-token`` first, else ``--token``."""
+        return LedgerOptions(
+            registry=registry,
+            token=self.report_token or token,
+            ca_file=ca_file,
+            environment=self.environment,
+            by=self.by,
+            spool=self.spool,
+            lock_wait=self.lock_wait,
+            lock_poll=self.lock_poll,
+            require_lock=self.require_lock,
+            move_environment=self.move_environment,
+        )
+
+
+@dataclass(frozen=True)
 class DescriptorSource:
     """Where descriptors come from: ``--registry`` (with its token and CA), ``--git`` or
     ``--file``; also the version a failed deploy rolls back to."""
