@@ -171,6 +171,9 @@ def soaking(environment: str, number: int, records: Sequence[Recorded], now: dat
                 why = f"it was {what} at {at}"
             elif leaves is None and r.version == number:
                 why = f"it was torn down at {at}"
+            elif r.version == number:  # its own deploy failed and left another version
+                outcome = r.outcome.replace("_", " ")
+                why = f"its deploy at {at} ended {outcome} and left version {leaves} running"
             running, since = leaves, None
             continue
         running = number
@@ -197,15 +200,18 @@ def soak_unmet(soak: Soak, number: int, records: Sequence[Recorded], now: dateti
     if state.since is None:
         again = "" if "never" in state.why else "; the soak starts again at its next healthy deploy"
         return (
-            f"version {number} soaked 0 of {soak.minutes} minutes in {soak.environment}: "
+            f"version {number} soaked 0 of {_minutes(soak.minutes)} in {soak.environment}: "
             f"{state.why}{again}"
         )
     left = state.to_json(soak.minutes)["left_minutes"]
     return (
-        f"version {number} soaked {state.minutes()} of {soak.minutes} minutes in "
-        f"{soak.environment} (running since {_at(_stamp(state.since))}): "
-        f"{left} minute{'s' if left != 1 else ''} left"
+        f"version {number} soaked {state.minutes()} of {_minutes(soak.minutes)} in "
+        f"{soak.environment} (running since {_at(_stamp(state.since))}): {_minutes(left)} left"
     )
+
+
+def _minutes(count: int) -> str:
+    return f"{count} minute{'' if count == 1 else 's'}"
 
 
 def verification_unmet(

@@ -108,3 +108,16 @@ def test_policy_json_keeps_reading_old_policies() -> None:
     ]
     reasons = unmet(new, source, none, [Rec("deploy", 7, "verified", 0)], [], at(1))
     assert len(reasons) == 1 and "soaked 0 of 30 minutes in qa-2" in reasons[0]
+
+
+def test_its_own_failed_deploy_is_named_not_never_deployed() -> None:
+    records = [
+        Rec("deploy", 5, "verified", 0),
+        Rec("deploy", 6, "verification_failed", 10, rolled_back_to=5),
+    ]
+    why = soak_unmet(Soak("qa-1", 1), 6, records, at(60))
+    assert why == (
+        "version 6 soaked 0 of 1 minute in qa-1: its deploy at 2026-12-01 12:10 UTC ended "
+        "verification failed and left version 5 running; the soak starts again at its next "
+        "healthy deploy"
+    )
