@@ -75,6 +75,17 @@ class Event:
         value: str | None = getattr(self, name)
         return value
 
+    def filtered_as(self, name: str) -> tuple[str, ...]:
+        """The values a filter on ``name`` matches: the attribute, and for the outcome of a
+        record that was rolled back (``rolled_back_to`` set, e.g. a ``verification_failed``
+        deploy) ``rolled_back`` too, so one filter hears every rollback."""
+        value = self.attribute(name)
+        if value is None:
+            return ()
+        if name == "outcome" and value != "rolled_back" and self.data.get("rolled_back_to"):
+            return (value, "rolled_back")
+        return (value,)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id,

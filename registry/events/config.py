@@ -76,8 +76,8 @@ class Subscription:
         if event.kind not in self.events:
             return False
         for attribute, patterns in self.filters.items():
-            value = event.attribute(attribute)
-            if value is not None and not any(fnmatch.fnmatchcase(value, p) for p in patterns):
+            values = event.filtered_as(attribute)
+            if values and not any(fnmatch.fnmatchcase(v, p) for v in values for p in patterns):
                 return False
         return True
 

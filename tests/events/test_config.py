@@ -138,3 +138,15 @@ def test_a_reload_keeps_the_last_good_config_and_says_why(tmp_path: Path) -> Non
 def test_a_bad_file_at_start_raises() -> None:
     with pytest.raises(WebhookConfigError, match="cannot read the webhooks file /nonexistent"):
         ConfigWatch("/nonexistent/hooks.yaml")
+
+
+def test_an_outcome_filter_on_rolled_back_hears_every_rollback() -> None:
+    chat = parse(GOOD, "hooks.yaml", {"QA_SECRET": "x"}).subscriptions[0]
+    rolled = {"outcome": "verification_failed", "rolled_back_to": 5}
+    assert chat.wants(
+        Event("deployment.recorded", "s", rolled, environment="qa-1", outcome="verification_failed")
+    )
+    kept = {"outcome": "verification_failed", "rolled_back_to": None}
+    assert not chat.wants(
+        Event("deployment.recorded", "s", kept, environment="qa-1", outcome="verification_failed")
+    )
