@@ -165,11 +165,13 @@ class Leaving:
             run.teardown(self.teardown, self.deployer.out)
             return f"left {self.environment} as found: nothing of it deployed (torn down)"
         step = self.deployer.deploy(version, f"bisect: leaving {self.environment} on v{version}")
-        if not step.healthy:
+        if not step.running:
             return (
                 f"WARNING: putting {self.environment} back on version {version} failed: "
                 f"{step.failure()}"
             )
+        if step.verification_failed:  # running, as --leave bad expects of the first bad one
+            return f"left {self.environment} on version {version}, which fails: {step.failure()}"
         return f"left {self.environment} on version {version}"
 
 

@@ -21,8 +21,8 @@ import requests
 from click.testing import CliRunner
 
 from consign.exit_codes import ExitCode
-from consignment.cli import main
 from consign.secrets.masker import MASK
+from consignment.cli import main
 from tests.deployer.helpers import containers, recorded
 from tests.registry.conftest import b64
 from tests.serving import ServedRegistry
@@ -33,7 +33,13 @@ pytestmark = pytest.mark.skipif(
 )
 
 APP, REL = "Bisect Shop", "Milestone"
-PLANS = {"web": "TLO-WEB", "api": "TLO-API", "db": "TLO-DB", "cache": "TLO-CACHE", "smoke": "QA-SMOKE"}
+PLANS = {
+    "web": "TLO-WEB",
+    "api": "TLO-API",
+    "db": "TLO-DB",
+    "cache": "TLO-CACHE",
+    "smoke": "QA-SMOKE",
+}
 #: v1..v4 publish each component once; v5..v24 one build each. api's 4th build (v14) breaks
 #: its body; v9 and v17 are incomplete (a fragment naming a service nobody provides, fixed
 #: by the next publish of the same component).
@@ -221,3 +227,18 @@ def test_bisect_judged_by_verification(verified_shop: dict[str, str], tmp_path: 
     env = quote(shop["environment"])
     lock = requests.get(f"{shop['url']}/api/environments/{env}/lock", timeout=30)
     assert lock.status_code == 404 or lock.json().get("lock") is None, lock.text
+    # --run on a solution with verification: the first bad version's tests fail, yet it runs
+    # (a step is never rolled back): judged by the command, not skipped; --leave bad
+    check = 'docker exec "$CONSIGN_BISECT_PROJECT-api-1" cat /www/index.html | grep -qx good'
+    code, out, err = consign(
+        "bisect", APP, REL, "--good", str(first_bad - 2), "--bad", str(first_bad + 1),
+        "--run", check, "--leave", "bad", *settings,
+    )  # fmt: skip
+    assert code == ExitCode.OK, out + err
+    said = out + err
+    assert f"version {first_bad} is BAD: --run exited 1 (its own verification failed: " in said
+    assert f"left {shop['environment']} on version {first_bad}, which fails: verification" in said
+    assert recorded(shop["project"]).version == str(first_bad)
+    last = history(shop)[-1]
+    assert (last["version"], last["outcome"]) == (first_bad, "verification_failed")
+    assert TOKEN not in said
