@@ -6,9 +6,11 @@
   M-N = 2^k: the deploy that tells "M is the first bad" from "no bad version").
 - **Wall time for 20 versions of the test solution** (tests/deployer/bisect/
   test_bisect_engine.py: 4 busybox components, api's 4th build breaks its body, two
-  versions incomplete): a fresh `consign serve`, the 24 versions published, version 4
-  deployed, then `consign bisect --good 4 --bad 24 --run ...` timed end to end (the leave
-  deploy back to version 4 included), ``rounds`` times.
+  versions incomplete), judged two ways, ``rounds`` times each: by ``--run`` (the 24
+  versions published, version 4 deployed, then `consign bisect --good 4 --bad 24 --run
+  ...`) and by verification alone (QA's smoke test published first as v1, so 5..25, its
+  ${SMOKE_TOKEN} from ``--env-file``): a fresh `consign serve` each, timed end to end (the
+  leave deploy back to the version found included).
 """
 
 from __future__ import annotations
@@ -62,21 +64,30 @@ def _consign(*args: str) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
-def one_round() -> dict[str, Any]:
-    from tests.deployer.bisect.test_bisect_engine import APP, REL, publish_all
+def one_round(judge: str) -> dict[str, Any]:
+    """One bisection of the test solution, judged by ``run`` (--run) or ``verification``."""
+    from tests.deployer.bisect.test_bisect_engine import APP, REL, SEQUENCE, TOKEN, publish_all
 
     project = f"bench-bisect-{secrets.token_hex(3)}"
+    verified = judge == "verification"
+    offset = 1 if verified else 0  # the smoke test is v1: every version one higher
+    good, bad = 4 + offset, 24 + offset
     with tempfile.TemporaryDirectory() as folder, serve(Path(folder) / "r.git", workers=2) as url:
-        publish_all(url)
+        publish_all(url, [("smoke", ""), *SEQUENCE] if verified else SEQUENCE)
+        env_file = Path(folder) / "bisect.env"
+        env_file.write_text(f"SMOKE_TOKEN={TOKEN}\n", encoding="utf-8")
+        env_file.chmod(0o600)
         common = ["--registry", url, "--environment", f"{project}-qa", "--project", project,
-                  "--stable", "0.5", "--timeout", "60", "--lock-wait", "5"]  # fmt: skip
+                  "--stable", "0.5", "--timeout", "60", "--lock-wait", "5",
+                  "--env-file", str(env_file), "--verify-timeout", "60"]  # fmt: skip
+        check = 'docker exec "$CONSIGN_BISECT_PROJECT-api-1" cat /www/index.html | grep -qx good'
+        judged_by = [] if verified else ["--run", check]
         try:
-            deployed = _consign("deploy", APP, REL, "4", *common)
+            deployed = _consign("deploy", APP, REL, str(good), *common)
             assert deployed.returncode == 0, deployed.stdout + deployed.stderr
-            check = 'docker exec "$CONSIGN_BISECT_PROJECT-api-1" cat /body | grep -qx good'
             started = time.monotonic()
-            done = _consign("bisect", APP, REL, "--good", "4", "--bad", "24", "--run", check,
-                            "--json", *common)  # fmt: skip
+            done = _consign("bisect", APP, REL, "--good", str(good), "--bad", str(bad),
+                            *judged_by, "--json", *common)  # fmt: skip
             seconds = time.monotonic() - started
             assert done.returncode == 0, done.stdout + done.stderr
             result = json.loads(done.stdout)
@@ -93,21 +104,29 @@ def one_round() -> dict[str, Any]:
                     subprocess.run(
                         ["docker", "volume", "rm", "-f", *names], capture_output=True, check=False
                     )
-    return {"seconds": seconds, "deploys": result["deploys"], "first_bad": result["first_bad"],
-            "steps": result["steps"], "headline": result["headline"]}  # fmt: skip
+    return {"judge": judge, "seconds": seconds, "deploys": result["deploys"],
+            "first_bad": result["first_bad"], "steps": result["steps"],
+            "headline": result["headline"]}  # fmt: skip
 
 
 def run(rounds: int = 3) -> dict[str, Any]:
     figures = search_figures()
-    walls = [one_round() for _ in range(rounds)]
+    # alternated, so the machine's load falls on both alike
+    walls = [one_round(judge) for _ in range(rounds) for judge in ("run", "verification")]
+    by_run = [w for w in walls if w["judge"] == "run"]
+    by_verification = [w for w in walls if w["judge"] == "verification"]
     data: dict[str, Any] = {
         "search": figures,
         "rounds": walls,
         "load": os.getloadavg(),
         "targets": {
-            "deploys_20_versions": walls[0]["deploys"],
+            "deploys_20_versions": by_run[0]["deploys"],
+            "deploys_20_versions_by_verification": by_verification[0]["deploys"],
             "ceil_log2_20": math.ceil(math.log2(20)),
-            "wall_seconds_p50": round(statistics.median(w["seconds"] for w in walls), 2),
+            "wall_seconds_p50": round(statistics.median(w["seconds"] for w in by_run), 2),
+            "wall_seconds_p50_by_verification": round(
+                statistics.median(w["seconds"] for w in by_verification), 2
+            ),
             "widths_1_64_over_ceil_log2": figures["widths_over_ceil_log2"],
             "max_over_ceil_log2": figures["max_over"],
         },

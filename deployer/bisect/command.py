@@ -165,11 +165,13 @@ class Leaving:
             run.teardown(self.teardown, self.deployer.out)
             return f"left {self.environment} as found: nothing of it deployed (torn down)"
         step = self.deployer.deploy(version, f"bisect: leaving {self.environment} on v{version}")
-        if not step.healthy:
+        if not step.running:
             return (
                 f"WARNING: putting {self.environment} back on version {version} failed: "
                 f"{step.failure()}"
             )
+        if step.verification_failed:  # running, as --leave bad expects of the first bad one
+            return f"left {self.environment} on version {version}, which fails: {step.failure()}"
         return f"left {self.environment} on version {version}"
 
 
@@ -312,6 +314,14 @@ def _running(deployed: list[tuple[int, bool]]) -> int | None:
     "--stable", type=click.FloatRange(0), default=5.0, show_default=True, envvar="CONSIGN_STABLE"
 )
 @click.option(
+    "--verify-timeout",
+    envvar="CONSIGN_VERIFY_TIMEOUT",
+    type=click.FloatRange(0),
+    default=300.0,
+    show_default=True,
+    help="Seconds each step's verification services have, together, to exit (as deploy's).",
+)
+@click.option(
     "--workdir",
     envvar="CONSIGN_WORKDIR",
     type=click.Path(file_okay=False, path_type=Path, resolve_path=True),
@@ -362,6 +372,7 @@ def bisect_cmd(
     compose_cmd: str | None,
     timeout: float,
     stable: float,
+    verify_timeout: float,
     workdir: Path | None,
     env_file: Path | None,
     by: str | None,
@@ -393,6 +404,7 @@ def bisect_cmd(
         target=EngineTarget(orchestrator, host, compose_cmd),
         settings=DeploySettings(
             project, timeout=timeout, stable=stable, rollback=False, workdir=Workdir(workdir),
+            verify_timeout=verify_timeout,
             by=who, environment=environment, variables=variables,
         ),
         ledger=LedgerOptions(
@@ -401,10 +413,11 @@ def bisect_cmd(
             lock_poll=lock_poll, require_lock=True,
         ),
     )  # fmt: skip
-    real_out = sys.stdout
-    shown = sys.stderr if as_json else sys.stdout
-    with masked_output(variables.masker), contextlib.redirect_stdout(shown):
-        outcome = _bisect(search, template, reader)
+    with masked_output(variables.masker):
+        real_out = sys.stdout  # both streams masked: taken inside masked_output, never before
+        shown = sys.stderr if as_json else sys.stdout
+        with contextlib.redirect_stdout(shown):
+            outcome = _bisect(search, template, reader)
         if as_json:
             print(json.dumps(outcome.to_json(), indent=2), file=real_out)
         else:

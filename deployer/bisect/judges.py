@@ -11,7 +11,9 @@ one deploy of a step came to, so the rules are tested on recorded reports.
   ``CONSIGN_BISECT_VERSION``, ``CONSIGN_BISECT_PROJECT``, ``CONSIGN_BISECT_ENVIRONMENT``):
   exit 0 good, 125 skip, 1-124 bad; 126/127 (cannot run) and 128+ (killed) stop the search
   as ``git bisect run`` does, rather than call every version bad. A deploy that failed is
-  skipped without running it.
+  skipped without running it; one whose services are healthy but whose own verification
+  failed is running all the same (steps deploy with --no-rollback): the command judges
+  it, as asked, and the judgement says its verification failed.
 """
 
 from __future__ import annotations
@@ -44,6 +46,17 @@ class StepReport:
     @property
     def healthy(self) -> bool:
         return self.code == 0 and self.error == ""
+
+    @property
+    def verification_failed(self) -> bool:
+        """Its services came up healthy, then its verification failed (or timed out)."""
+        return self.error == "" and (self.report or {}).get("outcome") == "verification_failed"
+
+    @property
+    def running(self) -> bool:
+        """The deploy left this version running: healthy, or only its tests failed (a
+        step is never rolled back)."""
+        return self.healthy or self.verification_failed
 
     def failure(self) -> str:
         """Why the deploy failed, in one line."""
@@ -100,7 +113,7 @@ class RunJudge:
     timeout: float | None = None
 
     def judge(self, step: StepReport) -> Judgement:
-        if not step.healthy:
+        if not step.running:
             return Judgement(StepVerdict.SKIP, f"did not deploy: {step.failure()}")
         env = {
             "CONSIGN_BISECT_VERSION": str(step.version),
@@ -119,7 +132,11 @@ class RunJudge:
             raise BisectAborted(
                 f"the --run command on version {step.version}: {e}; the search stops"
             ) from e
-        return self.verdict(step.version, done.returncode, done.stdout + done.stderr)
+        judged = self.verdict(step.version, done.returncode, done.stdout + done.stderr)
+        if step.verification_failed:
+            why = f"{judged.why} (its own {step.failure()})"
+            return Judgement(judged.verdict, why, judged.deployed)
+        return judged
 
     def verdict(self, version: int, code: int, output: str) -> Judgement:
         said = _tail(output)

@@ -81,6 +81,5 @@ class StepJudge:
         mark = f"bisect step {number}: v{version} of {self.good}..{self.bad}"
         print(f"bisect: step {number}: deploying version {version}", file=self.deployer.out)
         step = self.deployer.deploy(version, mark)
-        running = step.healthy or bool((step.report or {}).get("verification"))
-        self.deployed.append((version, running))
+        self.deployed.append((version, step.running))
         return self.judge.judge(step)

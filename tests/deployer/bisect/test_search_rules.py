@@ -128,6 +128,24 @@ def test_run_convention() -> None:
     assert judge.judge(unhealthy).why == "did not deploy: web unhealthy"
 
 
+def test_run_judges_a_version_whose_own_verification_failed() -> None:
+    """Its services are healthy and it runs (a step is never rolled back): the command asked
+    for judges it, and the judgement says the verification failed."""
+    failed = report(
+        exit_code=1, outcome="verification_failed", error="verification failed: smoke failed(1)",
+        verification={"status": "failed", "tests": [
+            {"service": "smoke", "verdict": "failed", "exit_code": 1, "logs": ""}]},
+    )  # fmt: skip
+    assert failed.running and not failed.healthy
+    got = RunJudge("exit 0").judge(failed)
+    assert got.verdict is StepVerdict.GOOD
+    assert got.why == "--run exited 0 (its own verification failed: smoke failed(1))"
+    assert RunJudge("exit 2").judge(failed).verdict is StepVerdict.BAD
+    unhealthy = report(exit_code=1, outcome="failed", error="api unhealthy")
+    assert not unhealthy.running
+    assert RunJudge("exit 0").judge(unhealthy).verdict is StepVerdict.SKIP
+
+
 def test_run_gets_the_step_and_its_output(tmp_path: Any) -> None:
     judge = RunJudge('echo "v=$CONSIGN_BISECT_VERSION p=$CONSIGN_BISECT_PROJECT"; exit 3')
     got = judge.judge(StepReport(9, 0, {}, "", "shop-qa", "qa-1"))
