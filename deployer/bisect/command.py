@@ -69,6 +69,9 @@ class BisectResult:
     changes: list[ComponentChange] = field(default_factory=list)
     left_on: int | None = None
     left: str = ""
+    #: Whether putting the environment back took one more deploy (not counted in
+    #: finding.deploys, which the ⌈log2⌉ bound is about).
+    put_back: bool = False
     rejected: str | None = None
 
     @property
@@ -100,9 +103,10 @@ class BisectResult:
                 f"the first bad is one of {hidden}, or there is none"
             )
         skipped = len(f.skipped)
+        back = " (+1 to put it back)" if self.put_back else ""
         out.append(
-            f"{f.deploys} deploy{'s' if f.deploys != 1 else ''} in {self.seconds:.1f}s "
-            f"({skipped} skipped); last good #{f.last_good}"
+            f"{f.deploys} deploy{'s' if f.deploys != 1 else ''} to judge{back} in "
+            f"{self.seconds:.1f}s ({skipped} skipped); last good #{f.last_good}"
         )
         if self.left:
             out.append(self.left)
@@ -135,6 +139,7 @@ class BisectResult:
                 for s in f.steps
             ],
             "deploys": f.deploys,
+            "put_back_deploy": self.put_back,
             "seconds": round(self.seconds, 3),
             "left_on": self.left_on,
             "left": self.left,
@@ -157,6 +162,8 @@ class Leaving:
     deployer: StepDeployer
     teardown: TeardownRequest
     environment: str
+    #: Whether :meth:`leave` deployed a version (one more deploy than the search's).
+    deployed: bool = False
 
     def leave(self, version: int | None, last: int | None) -> str:
         if version is not None and version == last:
@@ -165,6 +172,7 @@ class Leaving:
             run.teardown(self.teardown, self.deployer.out)
             return f"left {self.environment} as found: nothing of it deployed (torn down)"
         step = self.deployer.deploy(version, f"bisect: leaving {self.environment} on v{version}")
+        self.deployed = True
         if not step.running:
             return (
                 f"WARNING: putting {self.environment} back on version {version} failed: "
@@ -502,6 +510,7 @@ def _bisect(search: BisectSearch, template: DeployRequest, reader: RegistryReade
         last = _running(deployed)
         result.left_on = stay
         result.left = leaving.leave(stay, last)
+        result.put_back = leaving.deployed
         if finding.first_bad is not None:
             culprits = Culprits(reader, application, release)
             result.changes = culprits.between(finding.last_good, finding.first_bad)

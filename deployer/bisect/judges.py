@@ -4,9 +4,11 @@ one deploy of a step came to, so the rules are tested on recorded reports.
 
 - **Verification** (the shared contract, docs/ledger.md): the report's ``verification``
   status ``passed`` (outcome ``verified``) is good; ``failed`` or ``timed_out`` (outcome
-  ``verification_failed``) is bad; a deploy that failed before any verification ran
-  (unhealthy, timed out, refused) is skipped, said so. A version with no verification
-  declared, or deployed with it skipped, cannot be judged: the search stops (use --run).
+  ``verification_failed``) is bad, unless no failing test ever started (no exit code: its
+  image could not be pulled, the engine refused it): that is skipped, as is a deploy that
+  failed before any verification ran (unhealthy, timed out, refused), said so. A version
+  with no verification declared, or deployed with it skipped, cannot be judged: the search
+  stops (use --run).
 - **--run CMD** (``sh -c``, on the deploy host, after a healthy deploy, with
   ``CONSIGN_BISECT_VERSION``, ``CONSIGN_BISECT_PROJECT``, ``CONSIGN_BISECT_ENVIRONMENT``):
   exit 0 good, 125 skip, 1-124 bad; 126/127 (cannot run) and 128+ (killed) stop the search
@@ -81,6 +83,12 @@ class VerificationJudge:
         if status == "passed" or outcome == "verified":
             return Judgement(StepVerdict.GOOD, "verification passed")
         if status in ("failed", "timed_out") or outcome == "verification_failed":
+            if _none_started(verification):  # a pull or the engine failed, not the build
+                return Judgement(
+                    StepVerdict.SKIP,
+                    "its tests could not start (" + _failed_tests(verification) + "): "
+                    "that says nothing of the build",
+                )
             return Judgement(StepVerdict.BAD, "verification " + _failed_tests(verification))
         if not step.healthy:
             return Judgement(StepVerdict.SKIP, f"did not deploy: {step.failure()}")
@@ -92,6 +100,16 @@ class VerificationJudge:
             f"version {step.version} cannot be judged by its verification: {why}; "
             "judge by a command instead (--run CMD)"
         )
+
+
+def _none_started(verification: Any) -> bool:
+    """Every test that did not pass failed without an exit code: it never ran (its image
+    could not be pulled, the engine refused to start it)."""
+    tests = verification.get("tests") if isinstance(verification, Mapping) else None
+    failing = [t for t in tests or () if isinstance(t, Mapping) and t.get("verdict") != "passed"]
+    return bool(failing) and all(
+        t.get("verdict") == "failed" and t.get("exit_code") is None for t in failing
+    )
 
 
 def _failed_tests(verification: Any) -> str:

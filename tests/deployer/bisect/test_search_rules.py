@@ -105,6 +105,11 @@ def test_verification_reports_as_the_contract_says() -> None:
     slow = report(exit_code=1, verification={"status": "timed_out", "tests": [
         {"service": "smoke", "verdict": "timed_out", "exit_code": None, "logs": ""}]})  # fmt: skip
     assert judge.judge(slow).why == "verification failed: smoke timed out"
+    never_ran = report(exit_code=1, outcome="verification_failed", verification={
+        "status": "failed", "tests": [{"service": "smoke", "verdict": "failed",
+        "exit_code": None, "logs": "pull access denied for qa/smoke"}]})  # fmt: skip
+    got = judge.judge(never_ran)
+    assert got.verdict is StepVerdict.SKIP and "could not start" in got.why
     unhealthy = report(exit_code=1, error=None, summary="api crash-looping")
     assert judge.judge(unhealthy).verdict is StepVerdict.SKIP
     assert "api crash-looping" in judge.judge(unhealthy).why
