@@ -84,8 +84,18 @@ def failed_services(data: dict[str, Any]) -> list[str]:
     if isinstance(verification, dict):
         for test in verification.get("tests") or []:
             if isinstance(test, dict) and test.get("verdict") not in (None, "passed"):
-                found.append(f"verification {test.get('service')} ({test.get('verdict')})")
+                found.append(f"verification {test.get('service')} {test_verdict(test)}")
     return found
+
+
+def test_verdict(test: dict[str, Any]) -> str:
+    """A verification test's verdict in words: ``failed (exit 1)``, ``timed out``,
+    ``failed (never started)`` (the ledger's test object: verdict, exit_code)."""
+    verdict = str(test.get("verdict") or "")
+    if verdict == "failed":
+        code = test.get("exit_code")
+        return f"failed (exit {code})" if isinstance(code, int) else "failed (never started)"
+    return verdict.replace("_", " ")
 
 
 def _where(data: dict[str, Any]) -> str:

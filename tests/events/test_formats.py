@@ -27,7 +27,15 @@ FAILED = Event(
             {"service": "web", "verdict": "healthy", "detail": ""},
             {"service": "api", "verdict": "exited", "detail": "exit 3 <oom>"},
         ],
-        "verification": {"status": "failed", "tests": [{"service": "smoke", "verdict": "failed"}]},
+        "verification": {
+            "status": "failed",
+            "tests": [
+                {"service": "smoke", "verdict": "failed", "exit_code": 1},
+                {"service": "api-suite", "verdict": "timed_out", "exit_code": None},
+                {"service": "ui-suite", "verdict": "failed", "exit_code": None},
+                {"service": "unit", "verdict": "passed", "exit_code": 0},
+            ],
+        },
     },
     application="TLO GE",
     release="Milestone",
@@ -69,7 +77,9 @@ def test_slack_text_says_the_verdict_the_failed_services_and_links_the_page() ->
         "deploy of TLO GE/Milestone v41 in qa-1: rolled_back, rolled back to v40"
     )
     assert "api (exited: exit 3 &lt;oom&gt;)" in text and "web" not in text.splitlines()[1]
-    assert "verification smoke (failed)" in text
+    assert "verification smoke failed (exit 1)" in text
+    assert "verification api-suite timed out" in text
+    assert "verification ui-suite failed (never started)" in text and "unit" not in text
     assert text.endswith("<https://registry.example.com/ui/environments/qa-1|open in the registry>")
 
 
