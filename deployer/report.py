@@ -20,7 +20,7 @@ from consign.secrets.masker import Masker
 from deployer.deploy.outcome import Outcome
 from deployer.progress import label, verdict_table
 from deployer.verdicts.summary import cause_first, summary
-from deployer.verification.rules import Verification, outcome_word
+from deployer.verification.rules import Status, Verification, outcome_word
 
 
 def outcome_json(outcome: Outcome) -> dict[str, Any]:
@@ -87,7 +87,7 @@ def render(
         console.print(line, markup=False, highlight=False)
 
     why = "; ".join(w for w in (summary(outcome.verdicts), outcome.error or "") if w)
-    say(f"{title} {'OK' if outcome.ok else 'FAILED'}" + (f": {why}" if why else ""))
+    say(f"{title} {result_word(outcome)}" + (f": {why}" if why else ""))
     for service, mismatch in outcome.image_mismatches.items():
         say(f"WARNING: {outcome.project}: service {service} {mismatch}")
     if outcome.verdicts:
@@ -111,6 +111,20 @@ def render(
         for line in verification_lines(outcome.verification):
             say(line)
     return printed
+
+
+def result_word(outcome: Outcome) -> str:
+    """The headline's word, as the ledger says it: ``OK, verified`` when every verification
+    test passed, ``OK, verification skipped`` (--skip-verify), ``OK`` with none declared,
+    else ``FAILED``."""
+    if not outcome.ok:
+        return "FAILED"
+    status = outcome.verification.status if outcome.verification is not None else None
+    if status is Status.PASSED:
+        return "OK, verified"
+    if status is Status.SKIPPED:
+        return "OK, verification skipped"
+    return "OK"
 
 
 def verification_lines(verification: Verification) -> list[str]:

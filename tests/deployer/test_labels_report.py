@@ -111,3 +111,21 @@ def test_final_report_and_json(tmp_path: Path) -> None:
     )
     assert doc["rollback"]["version"] == "1" and doc["rollback"]["ok"] is True
     assert outcome.what == "A/R v2"
+
+
+def test_the_headline_says_verified_as_the_ledger_does() -> None:
+    from deployer.verification.rules import TestResult, TestVerdict, Verification
+
+    def headline(verification: Verification | None, web: Verdict = Verdict.HEALTHY) -> str:
+        outcome = Outcome("A", "R", "4", "registry", "http://r", "abc", "p")
+        outcome.verdicts = {"web": sv("web", web)}
+        outcome.verification = verification
+        out = io.StringIO()
+        render(outcome, "deploy p: A/R v4", out)
+        return out.getvalue().splitlines()[0]
+
+    passed = Verification.of([TestResult("smoke", TestVerdict.PASSED, 0)])
+    assert headline(passed) == "deploy p: A/R v4 OK, verified"
+    assert headline(Verification.skipped()) == "deploy p: A/R v4 OK, verification skipped"
+    assert headline(None) == "deploy p: A/R v4 OK"
+    assert headline(passed, Verdict.UNHEALTHY).startswith("deploy p: A/R v4 FAILED")
