@@ -138,6 +138,18 @@ def unsupplied(text: str, lookup: Callable[[str], str | None]) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def used_empty(text: str, lookup: Callable[[str], str | None]) -> list[str]:
+    """The variables whose empty value (set to "") ``text`` uses as it is, each once, in
+    order: ``$VAR``, ``${VAR}`` and ``${VAR?msg}`` set to "", also inside a default that is
+    used. Written ``${VAR-x}`` or ``${VAR:-x}`` the descriptor says what it wants for an
+    empty value (``${VAR-}``: empty is fine), so those are not listed; ``${VAR:?msg}``
+    refuses "" itself (:func:`unsupplied`)."""
+    errors: list[str] = []
+    names: list[str] = []
+    _resolve(text, lookup, None, False, errors, escape=True, empty=names)
+    return list(dict.fromkeys(names))
+
+
 def _resolve(
     text: str,
     lookup: Callable[[str], str | None],
@@ -147,6 +159,7 @@ def _resolve(
     *,
     escape: bool,
     unset: list[str] | None = None,
+    empty: list[str] | None = None,
 ) -> str:
     out: list[str] = []
     last = 0
@@ -160,7 +173,7 @@ def _resolve(
         if only is not None and expr.name not in only:
             out.append(text[expr.start : expr.end])
             continue
-        value = _value(expr, lookup, only, strict, errors, unset)
+        value = _value(expr, lookup, only, strict, errors, unset, empty)
         out.append(value.replace("$", "$$") if escape else value)
     out.append(text[last:])
     return "".join(out)
@@ -173,12 +186,17 @@ def _value(
     strict: bool,
     errors: list[str],
     unset: list[str] | None = None,
+    empty: list[str] | None = None,
 ) -> str:
     value = lookup(expr.name)
     op = expr.operator
+    if empty is not None and value == "" and op in ("", "?"):
+        empty.append(expr.name)
 
     def argument() -> str:
-        return _resolve(expr.argument, lookup, only, strict, errors, escape=False, unset=unset)
+        return _resolve(
+            expr.argument, lookup, only, strict, errors, escape=False, unset=unset, empty=empty
+        )
 
     empty_counts = op.startswith(":")
     missing = value is None or (empty_counts and value == "")

@@ -31,7 +31,7 @@ from dotenv.parser import parse_stream
 from consign.compose import yamlio
 from consign.compose.errors import ComposeError
 from consign.errors import EnvFileRefused, InvalidDescriptor
-from consign.interpolation import InterpolationError, unsupplied, variables
+from consign.interpolation import InterpolationError, unsupplied, used_empty, variables
 from consign.secrets.masker import Masker
 from consign.secrets.names import is_secret_name
 
@@ -43,6 +43,13 @@ class MissingVariables(InvalidDescriptor):
     """The descriptor needs variables the deploy host does not supply (nothing started)."""
 
     label = "missing variables"
+
+
+class EmptySecrets(InvalidDescriptor):
+    """A variable whose name marks a secret is set to "" where the descriptor uses its
+    value as it is (nothing started)."""
+
+    label = "empty secrets"
 
 
 @dataclass
@@ -57,6 +64,9 @@ class HostVariables:
     #: The ``.env`` beside the descriptor (Compose reads it itself; the environment and
     #: --env-file win over it): see :meth:`beside`.
     from_dotenv: dict[str, str] = field(default_factory=dict)
+    #: The variables a warning named already: a command admits a descriptor more than once
+    #: (the deploy, its rollback), each warning is said once.
+    warned: set[str] = field(default_factory=set)
 
     @classmethod
     def read(
@@ -105,6 +115,10 @@ class HostVariables:
         needed = needed_by(text, self.lookup)
         if needed:
             raise MissingVariables(missing_message(needed, self.env_file))
+        empty = empty_in(text, self.lookup)
+        refused = {name: where for name, where in empty.items() if _secret(name, where)}
+        if refused:
+            raise EmptySecrets(empty_message(refused, self.env_file))
         secret = {
             name: value
             for name in referenced(text)
@@ -118,11 +132,21 @@ class HostVariables:
             if (value := self.lookup(name)) is not None
         }
         too_short = self.masker.add({**secret, **sources, **self.from_file})
-        return [
+        lines = [
+            f"warning: {name} is set to an empty value, which {', '.join(where)} "
+            f"use{'s' if len(where) == 1 else ''} as it is (write ${{{name}-}} in the "
+            "descriptor if empty is meant)"
+            for name, where in empty.items()
+            if name not in self.warned
+        ]
+        lines += [
             f"warning: the value of {name} is shorter than 4 characters: it is not masked in "
             "the output, the report or the ledger"
             for name in too_short
+            if name not in self.warned and name not in empty
         ]
+        self.warned.update(empty, too_short)
+        return lines
 
 
 def read_env_file(path: Path) -> dict[str, str]:
@@ -183,6 +207,50 @@ def needed_by(text: str, lookup: Any) -> dict[str, list[str]]:
             if where not in places:
                 places.append(where)
     return needed
+
+
+def empty_in(text: str, lookup: Any) -> dict[str, list[str]]:
+    """Variable -> where it is used, for each variable set to "" whose empty value the
+    descriptor uses as it is (:func:`consign.interpolation.used_empty`), and each
+    ``environment:`` source of a top-level secret or config set to ""."""
+    tree = _tree(text)
+    empty: dict[str, list[str]] = {}
+    for where, name in environment_sources(tree).items():
+        if lookup(name) == "":
+            section, _, key = where.removeprefix("top-level ").partition(".")
+            empty.setdefault(name, []).extend([where, *_users(tree, section, key)])
+    for where, value in _strings(tree):
+        try:
+            names = used_empty(value, lookup)
+        except InterpolationError:
+            continue
+        for name in names:
+            places = empty.setdefault(name, [])
+            if where not in places:
+                places.append(where)
+    return empty
+
+
+def _secret(name: str, where: list[str]) -> bool:
+    """An empty value is refused when the name marks a secret, or it is the source of a
+    top-level secret (a secret whatever its name)."""
+    return is_secret_name(name) or any(w.startswith("top-level secrets.") for w in where)
+
+
+def empty_message(empty: Mapping[str, list[str]], env_file: Path | None) -> str:
+    """One line naming each secret set to "" and where it is used (never a value)."""
+    parts = [f"{name} (used by {', '.join(where)})" for name, where in sorted(empty.items())]
+    source = f"the deployer's environment or {env_file}" if env_file else "the deployer's "
+    if not env_file:
+        source += "environment"
+    which = "a variable whose name marks a secret is"
+    if len(parts) > 1:
+        which = "variables whose names mark secrets are"
+    return (
+        f"{which} set to an empty value in {source}: {'; '.join(parts)}; set "
+        f"{'it' if len(parts) == 1 else 'them'}, or write ${{VAR-}} in the descriptor where "
+        "empty is meant (nothing was started)"
+    )
 
 
 def _tree(text: str) -> Any:

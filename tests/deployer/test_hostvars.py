@@ -8,9 +8,9 @@ import pytest
 
 from consign.errors import EnvFileRefused
 from consign.exit_codes import ExitCode
-from consign.interpolation import unsupplied
+from consign.interpolation import unsupplied, used_empty
 from consign.secrets.masker import MASK
-from deployer.deploy.hostvars import HostVariables, MissingVariables, needed_by
+from deployer.deploy.hostvars import EmptySecrets, HostVariables, MissingVariables, needed_by
 
 DESCRIPTOR = """
 services:
@@ -144,3 +144,73 @@ def test_down_checks_the_env_file_as_deploy_does(tmp_path: Path) -> None:
     path = env_file(tmp_path, "P=secret-value\n", 0o644)
     code, out = consign("down", "--project", "hid-none", "--env-file", str(path))
     assert code == ExitCode.USAGE and "mode 0644" in out and "secret-value" not in out
+
+
+def test_used_empty_follows_composes_rules() -> None:
+    env = {"E": "", "S": "set"}.get
+    assert used_empty("${E}", env) == used_empty("$E", env) == used_empty("${E?m}", env) == ["E"]
+    for written in ("${E-}", "${E:-x}", "${E:+y}", "${E+y}", "${U}", "${S}", "$${E}"):
+        assert used_empty(written, env) == [], written
+    assert used_empty("${U:-${E}}", env) == ["E"]  # the default is used
+    assert used_empty("${S:-${E}}", env) == []  # it is not
+
+
+EMPTY = """
+services:
+  web:
+    image: busybox
+    environment: ['A=${LOG_LEVEL}', 'B=${DB_PASSWORD-}', 'C=${DB_USER_TOKEN:-none}']
+  worker:
+    image: busybox
+    command: ["run", "--level=$LOG_LEVEL"]
+"""
+
+
+def test_an_empty_value_is_named_once_in_a_warning(tmp_path: Path) -> None:
+    """Compose takes set-but-empty as set: so do we, with a warning naming the variable
+    (once per command: the rollback admits its descriptor again), never a value."""
+    host = HostVariables.read(
+        env_file(tmp_path, "LOG_LEVEL=\nDB_PASSWORD=\nDB_USER_TOKEN=\nPIN=12\n"), {}
+    )
+    text = EMPTY + "  pin:\n    image: busybox\n    environment: ['P=${PIN}']\n"
+    (empty, short) = host.admit(text)
+    assert empty == (
+        "warning: LOG_LEVEL is set to an empty value, which service web, service worker use as "
+        "it is (write ${LOG_LEVEL-} in the descriptor if empty is meant)"
+    )
+    assert short.startswith("warning: the value of PIN is shorter than 4 characters")
+    assert host.admit(text) == [] and host.admit(text) == []  # the rollback, a verify
+
+
+@pytest.mark.parametrize(
+    "line", ["API_TOKEN=${API_TOKEN}", "API_TOKEN=$API_TOKEN", "API_TOKEN=${API_TOKEN?say}"]
+)
+def test_an_empty_secret_is_refused_unless_the_descriptor_allows_it(
+    tmp_path: Path, line: str
+) -> None:
+    host = HostVariables.read(env_file(tmp_path, "API_TOKEN=\nDB_PASSWORD=\n"), {"LOG_LEVEL": "x"})
+    text = EMPTY + f"  api:\n    image: busybox\n    environment: ['{line}']\n"
+    with pytest.raises(EmptySecrets) as raised:
+        host.admit(text)
+    assert raised.value.exit_code == ExitCode.INVALID_DESCRIPTOR
+    assert str(raised.value).startswith(
+        "a variable whose name marks a secret is set to an empty value in the deployer's "
+        f"environment or {tmp_path / 'deploy.env'}: API_TOKEN (used by service api); set it, "
+        "or write ${VAR-} in the descriptor"
+    )
+    # the environment's empty value counts as well; ${VAR-} opts in
+    assert (
+        HostVariables.read(None, {"API_TOKEN": "", "LOG_LEVEL": "x"}).admit(
+            EMPTY.replace("DB_PASSWORD-", "API_TOKEN-")
+        )
+        == []
+    )
+
+
+def test_an_empty_secret_source_is_refused_whatever_its_name() -> None:
+    text = (
+        "services:\n  db:\n    image: busybox\n    secrets: [db]\n"
+        "secrets:\n  db:\n    environment: ROOT_PW\n"
+    )
+    with pytest.raises(EmptySecrets, match=r"ROOT_PW \(used by top-level secrets.db, service db\)"):
+        HostVariables.read(None, {"ROOT_PW": ""}).admit(text)
