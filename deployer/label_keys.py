@@ -46,6 +46,10 @@ ENVIRONMENT = PREFIX + "environment"
 IN_PROGRESS = PREFIX + "in-progress"
 #: On the record volume after Ctrl-C stopped a deploy: when and what (one line).
 INTERRUPTED = PREFIX + "interrupted"
+#: On the record volume: the newest verification of the version it names (JSON: status,
+#: summary, by = deploy | verify, at), written when the deploy that left it there (or a
+#: ``consign verify``) ran one; ``consign status`` reads it.
+VERIFIED = PREFIX + "verified"
 #: Swarm's own: what belongs to a stack (`docker stack rm` removes its secrets too).
 STACK_NAMESPACE = "com.docker.stack.namespace"
 #: On a Docker secret made from a secret's `environment:` source (deployer.swarm.secrets):

@@ -45,6 +45,13 @@ class ProjectStatus:
     def ok(self) -> bool:
         if self.ending:  # partly at the version: not what anyone asked for
             return False
+        if self.deployed.verification_failed:  # runs, but its tests said no
+            return False
+        return self.services_ok
+
+    @property
+    def services_ok(self) -> bool:
+        """Every service is healthy, running or completed (whatever its verification)."""
         return bool(self.verdicts) and all(sv.verdict.ok for sv in self.verdicts.values())
 
     @property
@@ -79,6 +86,7 @@ class ProjectStatus:
             "builds": d.builds,
             "ok": self.ok,
             "ending": self.ending or None,
+            "verification": self.deployed.verification or None,
             "services": {
                 name: {
                     "verdict": sv.verdict.value,

@@ -6,6 +6,10 @@ The headline's words (from :class:`deployer.status.ProjectStatus`, nothing asked
 - ``running``: every service is healthy, running or completed;
 - ``failed: web unhealthy; blocked: api``: the cause-first summary of what is not;
 - ``not running``: no container of the project is up (none at all, or all stopped);
+- ``running, not verified: verification timed out: smoke timed out (deploy at ...)``: every
+  service is well but the newest verification of the version (the deploy's or ``consign
+  verify``'s, on the project record) failed or timed out; ``running, verified`` when it
+  passed;
 - ``partly at vN (worker not at vN)``: a service's containers carry another build than the
   project record's for their component (a deploy stopped half-way, a container left from
   another version); said before whether it is well.
@@ -68,11 +72,23 @@ def headline(p: ProjectStatus) -> str:
         word = "not running" + ("" if p.verdicts else " (no containers)")
         cause = summary(p.verdicts)
         word += f": {cause}" if cause else ""
-    elif p.ok:
-        word = "running"
+    elif p.services_ok:
+        word = "running" + verification_words(p.deployed.verification)
     else:
         word = f"failed: {summary(p.verdicts) or 'not every service is well'}"
     return f"{d.project}: {at} {word}"
+
+
+def verification_words(verification: Mapping[str, Any]) -> str:
+    """What the headline adds after ``running`` for the version's newest verification."""
+    status = verification.get("status")
+    if status == "passed":
+        return ", verified"
+    if status in ("failed", "timed_out"):
+        summary = verification.get("summary") or f"verification {status.replace('_', ' ')}"
+        by = f"{verification.get('by') or 'deploy'} at {verification.get('at') or '?'}"
+        return f", not verified: {summary} ({by})"
+    return ""
 
 
 def as_text(found: list[ProjectStatus]) -> str:

@@ -17,6 +17,12 @@ While a deploy changes the project its record says so (``io.consignment.in-progr
 host, who, since when); :func:`ended` writes the record again without it when the deploy
 ends, with ``io.consignment.interrupted`` after Ctrl-C. A record still "in progress" when
 the next command reads it was left by a deployer that was killed.
+
+The record also says how the version it names was last verified
+(``io.consignment.verified``: status, summary, by, at): :func:`ended` writes it when the
+deploy that leaves the project at its version ran a verification, :func:`verified` when
+``consign verify`` did; a rollback's record has none (that version was verified when it
+was deployed). ``consign status`` fails a project whose verification failed or timed out.
 """
 
 from __future__ import annotations
@@ -52,6 +58,13 @@ class Deployed:
     in_progress: dict[str, Any] = field(default_factory=dict)
     #: Set when Ctrl-C stopped the last deploy: what it said.
     interrupted: str = ""
+    #: The newest verification of this version: status, summary, by, at ({}: none recorded).
+    verification: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def verification_failed(self) -> bool:
+        """Its newest verification failed or timed out."""
+        return self.verification.get("status") in ("failed", "timed_out")
 
     @classmethod
     def from_labels(cls, project: str, labels: Mapping[str, str]) -> Deployed:
@@ -66,6 +79,7 @@ class Deployed:
             builds=json_object(labels.get(keys.BUILDS, "")),
             in_progress=json_object(labels.get(keys.IN_PROGRESS, "")),
             interrupted=labels.get(keys.INTERRUPTED, ""),
+            verification=json_object(labels.get(keys.VERIFIED, "")),
         )
 
 
@@ -117,9 +131,15 @@ def _replace(client: Any, project: str, labels: Mapping[str, str]) -> None:
             remove(client, old["Name"])
 
 
-def ended(client: Any, project: str, interrupted: str = "") -> None:
+def ended(
+    client: Any,
+    project: str,
+    interrupted: str = "",
+    verification: Mapping[str, Any] | None = None,
+) -> None:
     """The deploy that changes ``project`` has ended (``interrupted``: Ctrl-C stopped it,
-    in these words): its record no longer says it is in progress."""
+    in these words; ``verification``: what :func:`verification_label` makes of the
+    verification of the version it left): its record no longer says it is in progress."""
     newest = _newest(_records(client, project))
     if newest is None:
         return
@@ -131,7 +151,31 @@ def ended(client: Any, project: str, interrupted: str = "") -> None:
     labels.pop(keys.INTERRUPTED, None)
     if interrupted:
         labels[keys.INTERRUPTED] = interrupted[:1000]
+    if verification:
+        labels[keys.VERIFIED] = compact(dict(verification))
     _replace(client, project, labels)
+
+
+def verified(client: Any, project: str, version: str, verification: Mapping[str, Any]) -> None:
+    """``consign verify`` verified ``version`` of ``project``: its record says so (unless
+    the record names another version by now)."""
+    newest = _newest(_records(client, project))
+    if newest is None:
+        return
+    labels = dict(newest.get("Labels") or {})
+    if labels.get(keys.VERSION) != version:
+        return
+    labels.pop(RECORDED, None)
+    labels[keys.VERIFIED] = compact(dict(verification))
+    _replace(client, project, labels)
+
+
+def verification_label(status: str, summary: str, by: str) -> dict[str, str]:
+    """The record's ``io.consignment.verified`` object: a verification's status
+    (passed | failed | timed_out | skipped), its one-line summary (test names and exit
+    codes, never a log line), who ran it (deploy | verify) and when (UTC)."""
+    at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    return {"status": status, "summary": summary[:500], "by": by, "at": at}
 
 
 def remove(client: Any, name: str) -> None:

@@ -1,7 +1,8 @@
 """``consign verify``'s work on the engine: the verification services of the version a
 Compose project runs, started beside it as a deploy would start them (the same files,
 override and profile), judged and removed (:mod:`deployer.verification.compose`); nothing
-else of the project is touched."""
+else of the project is touched but its record, which says how the verification went
+(``consign status`` reads it)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from consign.errors import InvalidDescriptor
-from deployer.deploy import envfiles
+from deployer.deploy import envfiles, record
 from deployer.deploy import labels as lb
 from deployer.deploy.request import DeploySettings
 from deployer.deploy.sources import Descriptor
@@ -43,4 +44,7 @@ def verify_project(
         override = lb.write_override(Path(scratch), list(found), labels)
         print(f"verifying {project} at v{d.version}: {', '.join(tests)}", file=out, flush=True)
         runner = ComposeTests(client, compose, project, [path, override], settings.pull)
-        return runner.run(tests, settings.verify_timeout)
+        found = runner.run(tests, settings.verify_timeout)
+    said = record.verification_label(found.status.value, found.summary(), "verify")
+    record.verified(client, project, d.version or "", said)
+    return found

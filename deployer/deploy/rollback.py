@@ -98,6 +98,10 @@ def deploy_then_rollback(
     if not rollback or not returns_to(previous, descriptor):
         if rollback and own is None and previous is not None and previous.version:
             print(f"deploy failed; no rollback: {same_version(previous)}", file=out, flush=True)
+        elif own is None:
+            why = "--no-rollback" if not rollback else f"nothing to roll back to ({first(flow)})"
+            left = left_behind(outcome, descriptor)
+            print(f"deploy failed; no rollback: {why}: {left}", file=out, flush=True)
         outcome.wait_logs()
         return outcome, own[0] if own is not None else None, code
     assert previous is not None
@@ -181,8 +185,18 @@ def deploy(
         with contextlib.suppress(Exception):
             record.ended(client, project)
         raise
-    record.ended(client, project)
+    deployed, back, _ = found
+    record.ended(client, project, verification=verification_of(deployed, back))
     return found
+
+
+def verification_of(deployed: Outcome, back: Outcome | None) -> dict[str, str] | None:
+    """What the project record says of the verification of the version the deploy left
+    running: the requested one's, unless a rollback replaced it (None: nothing to say)."""
+    v = deployed.verification
+    if back is not None or v is None:
+        return None
+    return record.verification_label(v.status.value, v.summary(), "deploy")
 
 
 def _now() -> str:
@@ -199,6 +213,23 @@ def returns_to(previous: Deployed | None, descriptor: Descriptor) -> bool:
         return False
     asked = (descriptor.application, descriptor.release, descriptor.version)
     return (previous.application, previous.release, previous.version) != asked
+
+
+def first(flow: Flow) -> str:
+    """Why there is no version to roll back to, in one phrase."""
+    return f"{flow.label} had no recorded version before this deploy"
+
+
+def left_behind(outcome: Outcome, descriptor: Descriptor) -> str:
+    """What a failed deploy that is not rolled back leaves, in one phrase: ``v1 left
+    running, not verified (verification timed out: smoke timed out)`` when only its
+    verification failed, else ``v1 left as the deploy left it``."""
+    what = version_or_location(descriptor)
+    v = outcome.verification
+    services_ok = bool(outcome.verdicts) and all(sv.verdict.ok for sv in outcome.verdicts.values())
+    if v is not None and v.failed and services_ok:
+        return f"{what} left running, not verified ({v.summary()})"
+    return f"{what} left as the deploy left it (see below)"
 
 
 def same_version(previous: Deployed) -> str:

@@ -2,7 +2,9 @@
 Compose. One solution of three components plus a verify component (a busybox wget checking
 the API's body), over several versions: a deploy whose tests pass is `verified`; a version
 whose API serves the wrong body fails its verification, is rolled back, its test's logs are
-shown, exit 1; `consign verify` re-runs the verification of what runs and records it;
+shown, exit 1 (a first deploy that fails its verification has nothing to roll back to: it
+says what it left, and `consign status` fails the project until a verification passes);
+`consign verify` re-runs the verification of what runs and records it;
 --skip-verify records it skipped; a test that outlives --verify-timeout is stopped and timed
 out. No test container is left behind."""
 
@@ -106,15 +108,36 @@ def test_verified_failed_rolled_back_reverified_skipped(
     common = ["--registry", url, "--environment", ENV, "--project", project, "--stable", "0.5",
               "--timeout", "60", "--verify-timeout", "30"]  # fmt: skip
 
+    # the first deploy fails its verification: nothing to roll back to, and it says so
+    first_bad = deploy(tmp_path, APP, REL, str(bad), *common)
+    assert first_bad.code == 1, first_bad.output
+    assert (
+        f"deploy failed; no rollback: nothing to roll back to ({project} had no recorded "
+        f"version before this deploy): v{bad} left running, not verified (verification "
+        "failed: smoke failed(1))"
+    ) in first_bad.output
+    code, output = consign("status", "--project", project)
+    assert code == 1, output
+    assert output.startswith(
+        f"{project}: {APP}/{REL} v{bad} running, not verified: verification failed: smoke "
+        "failed(1) (deploy at "
+    ), output
+
     ok = deploy(tmp_path, APP, REL, str(good), *common)
     assert ok.code == 0, ok.output
+    assert f"{APP}/{REL} v{good} OK, verified" in ok.output
+    code, output = consign("status", "--project", project)
+    assert (code, output.splitlines()[0]) == (
+        0,
+        f"{project}: {APP}/{REL} v{good} running, verified",
+    )
     assert ok.report["outcome"] == "verified"
     assert ok.report["verification"]["status"] == "passed"
     [test] = ok.report["verification"]["tests"]
     assert test["service"] == "smoke" and test["exit_code"] == 0 and "got GOOD" in test["logs"]
     assert "verification passed (1 test)" in ok.output
     no_tests_left(project)
-    [first] = history(url)
+    first = history(url)[0]
     assert first["outcome"] == "verified" and first["version"] == good
     assert first["verification"]["tests"][0]["verdict"] == "passed"
     assert "smoke" not in {s["service"] for s in first["services"]}
@@ -140,6 +163,7 @@ def test_verified_failed_rolled_back_reverified_skipped(
     assert code == 0, output
     [status] = json.loads(output)
     assert status["ok"] and "smoke" not in status["services"], status
+    assert status["verification"] is None  # v{good} by the rollback: verified when deployed
     code, output = consign("drift", "--environment", ENV, "--registry", url, "--project",
                            project, "--no-record")  # fmt: skip
     assert code == 0, output
@@ -173,3 +197,10 @@ def test_verified_failed_rolled_back_reverified_skipped(
     verdicts = {t["service"]: (t["verdict"], t["exit_code"]) for t in last["verification"]["tests"]}
     assert verdicts == {"smoke": ("failed", 1), "soak": ("timed_out", None)}
     no_tests_left(project)
+    code, output = consign("status", "--project", project, "--json")
+    assert code == 1, output
+    [status] = json.loads(output)
+    assert status["verification"]["status"] == "failed" and status["verification"]["by"] == "verify"
+    assert (
+        status["verification"]["summary"] == "verification failed: smoke failed(1), soak timed out"
+    )
