@@ -6,7 +6,13 @@ nothing differs, 1 when something does (the drift is then recorded in the ledger
 event of its own, unless ``--no-record``), 5 when the registry cannot say, 6 when the
 engine does not answer or, for a recorded stack, is not a swarm manager (NotAManager, as
 for ``--orchestrator swarm``): failures go through
-:mod:`consign.errors` like every other command's."""
+:mod:`consign.errors` like every other command's.
+
+``--env-file`` (``CONSIGN_ENV_FILE``, one file for a job's every command) is checked as a
+deploy checks it (exit 2 when others may read it) and its values are masked in the output.
+A Compose project is compared by what the engine recorded (config hashes, images), so no
+``${VAR}`` is resolved; a stack's wanted replicas are read from its descriptor with its
+``${VAR}`` resolved from the environment and the file, as the deploy resolved them."""
 
 from __future__ import annotations
 
@@ -18,8 +24,11 @@ import click
 
 from consign.errors import RegistryUnreachable, exits
 from consign.exit_codes import ExitCode
+from consign.interpolation import InterpolationError, interpolate
 from consign.registry_url import REGISTRY_URL
 from consign.registryclient import ca_file_option
+from consign.secrets.masker import masked_output
+from deployer.deploy.hostvars import HostVariables
 from deployer.engine.sdk import engine, engine_errors
 from deployer.ledger import drift, record, stackdrift
 from deployer.ledger.client import LedgerClient, LedgerError
@@ -68,14 +77,32 @@ from deployer.ledger.spool import Spool, default_directory, deliver
     help="Spool directory for records the registry cannot take now.",
 )
 @click.option("--json", "as_json", envvar="CONSIGN_JSON", is_flag=True, help="Print JSON.")
+@click.option(
+    "--env-file",
+    envvar="CONSIGN_ENV_FILE",
+    type=click.Path(dir_okay=False),
+    help="Values for the descriptor's ${VAR} on this host, as for deploy (a stack's replicas; "
+    "refused unless only its owner can read it; its values are masked).",
+)
 @ca_file_option
 @exits()
 def drift_cmd(
     environment: str, registry: str, token: str | None, report_token: str | None,
     project: str | None, host: str | None, by: str, record: bool, spool: Path | None,
-    as_json: bool, ca_file: str | None,
+    as_json: bool, env_file: str | None, ca_file: str | None,
 ) -> ExitCode:  # fmt: skip
     """Compare the engine with the deployment recorded for ENVIRONMENT."""
+    variables = HostVariables.read(env_file)  # exit 2 for a file others may read
+    with masked_output(variables.masker):
+        return _drift(environment, registry, token, report_token, project, host, by, record,
+                      spool, as_json, variables, ca_file)  # fmt: skip
+
+
+def _drift(
+    environment: str, registry: str, token: str | None, report_token: str | None,
+    project: str | None, host: str | None, by: str, record: bool, spool: Path | None,
+    as_json: bool, variables: HostVariables, ca_file: str | None,
+) -> ExitCode:  # fmt: skip
     client = LedgerClient(registry, token, ca_file=ca_file)
     try:
         state = client.environment(environment)
@@ -85,7 +112,8 @@ def drift_cmd(
     try:
         with engine_errors(host):
             return _check(environment, state, docker, host, project, as_json, record, by,
-                          registry, (token, report_token or token), spool, ca_file)  # fmt: skip
+                          registry, (token, report_token or token), spool, ca_file,
+                          variables)  # fmt: skip
     finally:
         docker.close()
 
@@ -94,6 +122,7 @@ def _check(
     environment: str, state: dict[str, Any], docker: Any, host: str | None,
     project: str | None, as_json: bool, record: bool, by: str, registry: str,
     tokens: tuple[str | None, str | None], spool: Path | None, ca_file: str | None,
+    variables: HostVariables,
 ) -> ExitCode:  # fmt: skip
     results: list[dict[str, Any]] = []
     for deployed in state.get("deployed") or []:
@@ -101,7 +130,8 @@ def _check(
         if not name:
             raise click.UsageError(f"{environment}: the record names no project; pass --project")
         if (deployed.get("engine") or {}).get("orchestrator") == "swarm":
-            found = _stack(deployed, docker, name, (registry, tokens[0], ca_file), as_json)
+            found = _stack(deployed, docker, name, (registry, tokens[0], ca_file), as_json,
+                           variables)  # fmt: skip
             results.append({"record": deployed, "project": name, "differences": found,
                             "containers": [], "stack": True})  # fmt: skip
             continue
@@ -136,6 +166,7 @@ def _stack(
     stack: str,
     registry: tuple[str, str | None, str | None],
     quiet: bool,
+    variables: HostVariables,
 ) -> list[drift.Difference]:
     """The stack's differences; the replicas the recorded version asks for are read from
     its descriptor in the registry (``registry``: URL, token, CA file; one line, and only
@@ -143,7 +174,6 @@ def _stack(
     from docker.errors import APIError
 
     from deployer.deploy import sources
-    from deployer.swarm.deploy import load, replicas_of
     from deployer.swarm.stack import NotAManager
     from deployer.swarm.watch import stack_services
 
@@ -161,12 +191,25 @@ def _stack(
         got = sources.from_registry(
             url, rec["application"], rec["release"], str(version), token, ca_file
         )
-        spec = load(got.text)["services"]
-        replicas = {n: replicas_of(s) for n, s in spec.items() if isinstance(s, dict)}
+        replicas = wanted_replicas(got.text, variables.lookup)
     except Exception as e:  # the other comparisons stand without it
         click.echo(f"stack {stack}: replicas compared with what the services want only: "
                    f"v{version}'s descriptor cannot be read: {e}", err=quiet)  # fmt: skip
     return stackdrift.compute(rec, docs, stackdrift.running_images(docker, docs), replicas)
+
+
+def wanted_replicas(text: str, lookup: Any) -> dict[str, int | None]:
+    """service -> the replicas a stack's descriptor asks for (None: global), its ``${VAR}``
+    resolved by ``lookup`` as the deploy resolved them (StackInvalid, InterpolationError or
+    ValueError when it cannot say)."""
+    from deployer.swarm.deploy import load, replicas_of
+
+    try:
+        resolved = interpolate(text, lookup, strict=True)
+    except InterpolationError as e:
+        raise ValueError(f"its variables: {e}") from e
+    spec = load(resolved.replace("$$", "$"))["services"]
+    return {n: replicas_of(s) for n, s in spec.items() if isinstance(s, dict)}
 
 
 def _print(environment: str, results: list[dict[str, Any]], as_json: bool) -> None:

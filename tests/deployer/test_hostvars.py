@@ -146,6 +146,27 @@ def test_down_checks_the_env_file_as_deploy_does(tmp_path: Path) -> None:
     assert code == ExitCode.USAGE and "mode 0644" in out and "secret-value" not in out
 
 
+def test_drift_checks_the_env_file_and_resolves_a_stacks_replicas(tmp_path: Path) -> None:
+    """drift takes CONSIGN_ENV_FILE too (refused when open to others, before the registry
+    is asked); a stack's wanted replicas are read with the deploy's ${VAR} resolved."""
+    from deployer.ledger.command import wanted_replicas
+    from tests.deployer.helpers import consign
+
+    path = env_file(tmp_path, "P=secret-value\n", 0o644)
+    argv = ["drift", "--environment", "qa-none", "--registry", "http://127.0.0.1:9"]
+    code, out = consign(*argv, env={"CONSIGN_ENV_FILE": str(path)})
+    assert code == ExitCode.USAGE and "mode 0644" in out and "secret-value" not in out
+    host = HostVariables.read(env_file(tmp_path, "API_REPLICAS=3\n"), {})
+    text = (
+        "services:\n  api:\n    image: a\n    deploy: {replicas: ${API_REPLICAS}}\n"
+        "  web:\n    image: b\n    deploy: {replicas: '${WEB_REPLICAS:-2}'}\n"
+        "  agent:\n    image: c\n    command: echo $$HOME\n    deploy: {mode: global}\n"
+    )
+    assert wanted_replicas(text, host.lookup) == {"api": 3, "web": 2, "agent": None}
+    with pytest.raises(ValueError, match="API_REPLICAS is not set"):
+        wanted_replicas(text, {}.get)
+
+
 def test_used_empty_follows_composes_rules() -> None:
     env = {"E": "", "S": "set"}.get
     assert used_empty("${E}", env) == used_empty("$E", env) == used_empty("${E?m}", env) == ["E"]
