@@ -37,6 +37,8 @@ VERSION = """services:
       DB_PASSWORD: ${{DB_PASSWORD}}
       API_TOKEN: ${{API_TOKEN:?the API token}}
       MODE: ${{MODE:-plain}}
+      PIN: ${{PIN}}
+      LEVEL: ${{LOG_LEVEL}}
 """
 RUNS = "test -n $$DB_PASSWORD && test -n $$API_TOKEN && exec sleep 100000"
 FAILS = (
@@ -75,7 +77,9 @@ def test_canaries_reach_the_containers_and_nothing_else(tmp_path: Path, project:
     private = tmp_path / "private"  # the host's secrets: the one place they may be
     private.mkdir()
     env_file = private / "deploy.env"
-    env_file.write_text(f"# the deploy host's secrets\nDB_PASSWORD='{on_file}'\n")
+    env_file.write_text(
+        f"# the deploy host's secrets\nDB_PASSWORD='{on_file}'\nPIN=12\nLOG_LEVEL=\n"
+    )
     env_file.chmod(0o600)
 
     with ServedRegistry(tmp_path / "registry.git", tmp_path / "serve.log", workers=2) as server:
@@ -104,6 +108,13 @@ def test_canaries_reach_the_containers_and_nothing_else(tmp_path: Path, project:
         assert "API_TOKEN (used by service app)" in out and "DB_PASSWORD" not in out
         assert containers(project) == []
 
+        # a secret set to an empty value (the environment wins over the file): exit 4 too
+        code, out = consign("deploy", "Hid", "R1", "1", *common, env={**env, "DB_PASSWORD": ""})
+        outputs.append(out)
+        assert code == ExitCode.INVALID_DESCRIPTOR, out
+        assert "error: empty secrets:" in out and "DB_PASSWORD (used by service app)" in out
+        assert containers(project) == []
+
         # an env file others can read: exit 2, nothing started
         env_file.chmod(0o640)
         code, out = consign("deploy", "Hid", "R1", "1", *common, env=env)
@@ -125,6 +136,9 @@ def test_canaries_reach_the_containers_and_nothing_else(tmp_path: Path, project:
         outputs.append(out)
         assert code == ExitCode.FAILED, out
         assert f"db={MASK} token={MASK}" in out and f"both: {MASK}/{MASK}" in out
+        # the deploy and its rollback each admit a descriptor: each warning is said once
+        assert out.count("warning: the value of PIN is shorter than 4 characters") == 1, out
+        assert out.count("warning: LOG_LEVEL is set to an empty value") == 1, out
         doc = json.loads(report2.read_text())
         assert doc["rollback"]["ok"] is True  # the rollback had its variables too
         assert f"db={MASK} token={MASK}" in doc["logs"]["app"]
