@@ -47,9 +47,16 @@ PUBLISHED_FILES = "fragments"
 
 
 def own_container_id(mountinfo: str) -> str | None:
-    """The ID of the container this process runs in, from ``/proc/self/mountinfo``."""
-    found = _CONTAINER_ID.search(mountinfo)
-    return found.group(1) if found else None
+    """The ID of the container this process runs in, from ``/proc/self/mountinfo``: the
+    engine's folder of that container is the *root* (4th field) of a mount in it (its
+    ``/etc/resolv.conf``, ``/etc/hostname``). On the engine's own host, other containers'
+    folders are mount *points* (their ``mounts/shm``): those say nothing about us."""
+    for line in mountinfo.splitlines():
+        fields = line.split(" ")
+        found = _CONTAINER_ID.search(fields[3]) if len(fields) > 4 else None
+        if found:
+            return found.group(1)
+    return None
 
 
 def relative_host_paths(text: str) -> list[str]:

@@ -59,6 +59,12 @@ volumes:
 def test_own_container_id_comes_from_the_engines_container_folder() -> None:
     assert own_container_id(MOUNTINFO) == CID
     assert own_container_id(MOUNTINFO.replace("containers", "volumes")) is None
+    # on the engine's host: another container's shm is a mount point here, not our root
+    host = (
+        "27 21 0:71 / /var/lib/docker/containers/" + CID + "/mounts/shm rw,nosuid - tmpfs shm"
+        " rw,size=65536k\n1642 1630 8:1 /srv/consign /srv/consign rw,relatime - ext4 /dev/sda1"
+    )
+    assert own_container_id(host) is None
 
 
 def test_relative_host_paths_are_named_as_written() -> None:
