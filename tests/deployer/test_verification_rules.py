@@ -4,8 +4,6 @@ the profile marks, and the record the ledger gets."""
 
 from __future__ import annotations
 
-import pytest
-
 from deployer.ledger import record
 from deployer.verdicts import ServiceVerdict, Verdict
 from deployer.verification import rules
