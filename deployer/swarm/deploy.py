@@ -99,6 +99,42 @@ def without_tests(model: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     return {**model, "services": kept}, tests
 
 
+def _can_resolve(runner: StackRunner, tests: list[str]) -> None:
+    """StackInvalid (exit 4) for a docker CLI without ``stack config``."""
+    if runner.needs_version:
+        raise StackInvalid(
+            f"{', '.join(tests)}: verification services on Swarm need `docker stack config` "
+            "(docker CLI 25 or newer) to resolve them as the stack's services are; deploy "
+            "with --skip-verify, or use a newer docker CLI"
+        )
+
+
+def verify_stack(
+    descriptor: Descriptor, runner: StackRunner, client: Any, settings: DeploySettings,
+    out: TextIO,
+) -> Verification:  # fmt: skip
+    """``consign verify`` of a stack: the verification services of ``descriptor`` (the
+    version the stack runs) run as after a deploy; nothing of the stack is touched.
+    StackInvalid (exit 4) when it declares none."""
+    d, stack = descriptor, settings.project
+    full = load(d.text)
+    _, tests = without_tests(full)
+    if not tests:
+        raise StackInvalid(
+            f"{d.application}/{d.release} v{d.version} declares no verification "
+            "(no service in the Compose profile 'verify')"
+        )
+    _can_resolve(runner, tests)
+    local = Path(d.location).parent if d.kind == "file" else None
+    specs = verification_model(full, tests, local)
+    with tempfile.TemporaryDirectory(prefix="consign-stack-") as scratch:
+        if d.kind != "file":
+            envfiles.materialise(Path(scratch), d.files)
+        shots = _shots(runner, d, stack, specs, Path(scratch))
+    print(f"verifying stack {stack} at v{d.version}: {', '.join(tests)}", file=out, flush=True)
+    return SwarmTests(client, stack, shots).run(tests, settings.verify_timeout)
+
+
 def verification_model(
     model: dict[str, Any], tests: list[str], folder: Path | None
 ) -> dict[str, Any]:
@@ -159,12 +195,8 @@ def attempt(
     full = load(d.text)
     descriptor_model, tests = without_tests(full)
     verify = bool(tests) and requested and settings.verify
-    if verify and runner.needs_version:
-        raise StackInvalid(
-            f"{', '.join(tests)}: verification services on Swarm need `docker stack config` "
-            "(docker CLI 25 or newer) to resolve them as the stack's services are; deploy "
-            "with --skip-verify, or use a newer docker CLI"
-        )
+    if verify:
+        _can_resolve(runner, tests)
     local = Path(d.location).parent if d.kind == "file" else None
     test_specs = verification_model(full, tests, local) if verify else None
     if tests and requested and not settings.verify:

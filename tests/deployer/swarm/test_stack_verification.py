@@ -1,8 +1,8 @@
 """Verification on a real swarm (issue 23): a stack with a web service and a verify service
 run as a one-shot service on the stack's network. A version whose web serves the right body
 is `verified`; one serving the wrong body fails its verification (the test's logs shown,
-exit 1) and is rolled back; the one-shot service is removed each time and never judged as
-one of the stack's services."""
+exit 1) and is rolled back; `consign verify` re-runs the verification of what runs; the
+one-shot service is removed each time and never judged as one of the stack's services."""
 
 from __future__ import annotations
 
@@ -71,3 +71,13 @@ def test_verify_service_runs_as_a_one_shot_and_a_failed_one_rolls_back(
 
     code, out = consign("status", "--orchestrator", "swarm", "--project", stack)
     assert code == ExitCode.OK and "smoke" not in out, out  # status skips the test
+
+    # `consign verify` of the stack: v1's test re-run beside what runs, nothing redeployed
+    updated = found["web"]["UpdatedAt"]
+    code, out = consign(
+        "verify", "--orchestrator", "swarm", "--project", stack, "--git", str(git_registry.repo)
+    )
+    assert code == ExitCode.OK, out
+    assert f"verifying stack {stack} at v1: smoke" in out and "passed" in out, out
+    assert services(stack)["web"]["UpdatedAt"] == updated
+    assert set(services(stack)) == {"web"}
