@@ -6,6 +6,7 @@ one-shot service is removed each time and never judged as one of the stack's ser
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -33,10 +34,13 @@ def stack_text(body: str) -> str:
     profiles: [verify]
     environment:
       WANT: ${{SV_WANT:-GOOD}}
+      TOKEN: ${{SV_API_TOKEN:-none}}
     command:
       - sh
       - -c
-      - body=$$(wget -qO- http://web:8080/); echo got $$body; test "$$body" = "$$WANT"
+      - >-
+        body=$$(wget -qO- http://web:8080/); echo token $$TOKEN; echo got $$body;
+        test "$$body" = "$$WANT"
 """
 
 
@@ -47,12 +51,15 @@ def test_verify_service_runs_as_a_one_shot_and_a_failed_one_rolls_back(
     git_registry.publish("SV Shop", "R1", 2, stack_text("BAD"))
     src = ("--git", str(git_registry.repo), "--project", stack, *FAST, "--verify-timeout", "60")
 
-    first = stack_deploy(tmp_path, "SV Shop", "R1", "1", *src)
+    secret = "sv-tok-8c1f2e"  # a host variable the test prints: masked (docs/secrets.md)
+    first = stack_deploy(tmp_path, "SV Shop", "R1", "1", *src, env={"SV_API_TOKEN": secret})
     assert first.code == ExitCode.OK, first.output
+    assert secret not in first.output and secret not in json.dumps(first.report)
     assert first.report["outcome"] == "verified", first.report
     [smoke] = first.report["verification"]["tests"]
     assert (smoke["service"], smoke["verdict"], smoke["exit_code"]) == ("smoke", "passed", 0)
-    assert "got GOOD" in smoke["logs"]
+    assert "got GOOD" in smoke["logs"] and "token " in smoke["logs"]
+    assert "token none" not in smoke["logs"]  # the value reached the test, masked
     assert set(first.verdicts()) == {"web"}  # the test is not one of the stack's services
     assert set(services(stack)) == {"web"}  # its one-shot service was removed
 
