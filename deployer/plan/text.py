@@ -114,6 +114,9 @@ def diff_lines(plan: DeployPlan) -> list[str]:
             )
     if not found:
         lines.append("  (no service changed between the versions)")
+    masked = ", ".join(str(p) for p in d.get("masked_changed") or [])
+    if masked:  # a rotated secret: its path, never its value (docs/secrets.md)
+        lines.append(f"  masked values that changed: {masked}")
     return lines
 
 

@@ -177,3 +177,54 @@ def test_interpolate_leaves_a_secret_named_variable_for_the_deploy_host(
     raw = requests.get(f"{registry.url}/descriptor/application/Baked/Dev/1", timeout=30).text
     assert "POSTGRES_PASSWORD: ${DB_PASSWORD}" in raw and "postgres:16" in raw
     assert not _git_grep(registry, "s3cr3t-canary-ci")
+
+
+def test_a_diff_only_in_a_masked_value_names_its_path_and_never_its_value(
+    registry: ServedRegistry, tmp_path: Path
+) -> None:
+    """The trial's Vault: v1 -> v2 changes only the literal POSTGRES_PASSWORD; the API, `consign
+    diff` and the UI's diff page say so by its path and mark its row, and show no value."""
+    text = (
+        "services:\n  pg:\n    image: postgres:16\n    environment:\n"
+        "      POSTGRES_PASSWORD: {pw}\n      POSTGRES_USER: app\n"
+    )
+    old_pw, new_pw = "Tr1al-Vault-pw-0001", "Tr1al-Vault-pw-0002"
+    for pw in (old_pw, new_pw):
+        done = _publish(registry, tmp_path, text.format(pw=pw), "Trial Vault")
+        assert done.returncode == 0, done.stderr
+    api = f"{registry.url}/api/applications/Trial Vault/releases/Dev/diff"
+    answer = requests.get(api, params={"from": "1", "to": "2"}, timeout=30).json()
+    assert answer["masked_changed"] == ["pg.environment.POSTGRES_PASSWORD"]
+    assert answer["only_masked_changed"] is True
+    assert f"+      POSTGRES_PASSWORD: {MASK} (changed)  # {HINT}" in answer["diff"]
+    assert [c["service"] for c in answer["changed"]] == ["pg"]
+    cli = _show(registry, "diff", "Trial Vault", "Dev", "1", "2")
+    said = "(the descriptors differ only in masked values: pg.environment.POSTGRES_PASSWORD)"
+    assert said in cli and f"{MASK} (changed)" in cli and "identical" not in cli
+    page = requests.get(
+        f"{registry.url}/ui/diff",
+        params={"from": "Trial Vault/Dev/1", "to": "Trial Vault/Dev/2"},
+        timeout=30,
+    ).text
+    assert (
+        "The descriptors differ only in masked values: <code>pg.environment.POSTGRES_PASSWORD"
+        in page
+    )
+    assert f"POSTGRES_PASSWORD: {MASK} (changed)" in page and "are identical" not in page
+    # another change beside it: the masked one is still named, not as the only one
+    done = _publish(registry, tmp_path, text.format(pw=old_pw).replace(":16", ":17"), "Trial Vault")
+    assert done.returncode == 0, done.stderr
+    cli_3 = _show(registry, "diff", "Trial Vault", "Dev", "2", "3")
+    assert "(masked values that changed: pg.environment.POSTGRES_PASSWORD)" in cli_3
+    answer_3 = requests.get(api, params={"from": "2", "to": "3"}, timeout=30).json()
+    assert (
+        answer_3["only_masked_changed"] is False and "+    image: postgres:17" in answer_3["diff"]
+    )
+    page_3 = requests.get(f"{registry.url}/ui/diff", params={"to": "Trial Vault/Dev/3"}, timeout=30)
+    assert "Masked values that changed: <code>pg.environment.POSTGRES_PASSWORD" in page_3.text
+    for where, shown in {
+        "API": str(answer) + str(answer_3),
+        "consign diff": cli + cli_3,
+        "UI": page + page_3.text,
+    }.items():
+        assert old_pw not in shown and new_pw not in shown, f"{where} shows a value"
