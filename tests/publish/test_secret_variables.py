@@ -113,5 +113,5 @@ def test_a_plain_value_is_resolved(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv(name, "x")
     done = prepare(CI.encode(), {}, interpolate=True)
     text = done.text.decode()
-    assert "UPLOADER: ci-agent-3" in text and "GITHUB_PAT: \"\"\n" in text
+    assert "UPLOADER: ci-agent-3" in text and 'GITHUB_PAT: ""\n' in text
     assert done.flagged == {}
