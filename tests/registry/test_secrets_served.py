@@ -3,7 +3,8 @@ processes: the seed's MySQL fragment and a fragment with every detector kind pub
 state `warnings` naming each path; the UI's version and diff pages, the API's diff and
 `consign show` never show a found value, the raw descriptor serves the bytes as stored;
 a release whose policy says `refuse` answers 422 naming the paths and writes nothing;
-`consign publish --interpolate` leaves a secret-named variable for the deploy host;
+`consign publish --interpolate` leaves a secret-named variable for the deploy host, and one
+whose value the detector flags (the trial's CI agent: GITHUB_PAT, SMTP_CREDENTIAL);
 `--fail-on secrets` fails the build. The rules themselves: tests/test_secret_literals.py."""
 
 from __future__ import annotations
@@ -228,3 +229,44 @@ def test_a_diff_only_in_a_masked_value_names_its_path_and_never_its_value(
         "UI": page + page_3.text,
     }.items():
         assert old_pw not in shown and new_pw not in shown, f"{where} shows a value"
+
+
+def test_interpolate_leaves_a_variable_whose_value_is_flagged(
+    registry: ServedRegistry, tmp_path: Path
+) -> None:
+    """The trial's command: names that did not mark a secret, values that are secrets."""
+    pat = "ghp_Qa7wX2vB6nR4tY9uK1mL3pO5iJ7hG0fD2sZ9"
+    text = (
+        "services:\n  worker:\n    image: shop/worker:${BUILD_TAG}\n    environment:\n"
+        "      GITHUB_PAT: ${GITHUB_PAT}\n      SMTP_CREDENTIAL: ${SMTP_CREDENTIAL}\n"
+        "      DB_PASSWORD: ${DB_PASSWORD}\n      APIKEY: ${APIKEY}\n"
+    )
+    canaries = {
+        "GITHUB_PAT": pat,
+        "SMTP_CREDENTIAL": "SmtpCiSecret-canary-ci",
+        "APIKEY": "apikey-canary-ci",
+        "BUILD_TAG": "1",
+    }
+    done = _publish(
+        registry,
+        tmp_path,
+        text,
+        "Trial Ci",
+        "-c",
+        "worker",
+        "--interpolate",
+        "--set",
+        "DB_PASSWORD=dbpass-canary-ci",
+        **canaries,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "left ${SMTP_CREDENTIAL}, ${DB_PASSWORD}, ${APIKEY} for the deploy host" in done.stderr
+    assert (
+        "left ${GITHUB_PAT} for the deploy host to resolve: its value looks like a secret "
+        "(GitHub Token)" in done.stderr
+    )
+    raw = requests.get(f"{registry.url}/descriptor/application/Trial Ci/Dev/1", timeout=30).text
+    assert "image: shop/worker:1" in raw and "GITHUB_PAT: ${GITHUB_PAT}" in raw
+    for needle in (pat, "canary-ci"):
+        assert needle not in done.stdout + done.stderr
+        assert not _git_grep(registry, needle)
