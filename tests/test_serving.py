@@ -85,7 +85,7 @@ def test_free_ports_are_below_the_kernels_own_choices_and_free() -> None:
 
 
 class _Healthy(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
         self.send_response(200)
         self.send_header("Content-Length", "0")
         self.end_headers()
@@ -114,7 +114,7 @@ def test_a_port_taken_by_someone_else_is_never_mistaken_for_ours(
     """The 200 from /healthz is not enough: gunicorn could not bind the port, and the
     answer came from the other server. start() fails and quotes why."""
     server = ServedRegistry(tmp_path / "r.git", tmp_path / "s.log", port=someone_else, workers=1)
-    with pytest.raises(RuntimeError, match="exited early|did not answer") as info:
+    with pytest.raises(RuntimeError, match=r"exited early|did not answer") as info:
         server.start()
     assert "in use" in str(info.value)  # gunicorn's "Connection in use"
     assert server.proc is None
