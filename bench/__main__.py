@@ -1,9 +1,9 @@
 """`python -m bench [registry|scale|housekeeping|soak|ledger|oci|ui|events|deployer|
- deployer-rollback|swarm|plan|bisect|verify ...]`:
+ deployer-rollback|swarm|plan|bisect|verify|verify-swarm ...]`:
 run the benchmarks and print their figures (`deployer-rollback` is the deployer's failure
 certainty -> rollback start measurement alone; `swarm` compares stacks with `docker stack
 deploy`; `plan` times `consign deploy --plan` for 50 services; `verify` the verification's
-overhead beyond its tests' run time;
+overhead beyond its tests' run time (`verify-swarm`: on a swarm, as one-shot services);
 `soak` runs the registry under publishers and readers for --minutes with a worker
 killed every --kill-every seconds)."""
 
@@ -103,6 +103,10 @@ def main() -> None:
         from bench import verify
 
         print(json.dumps(verify.run(max(args.rounds, 10))["targets"], indent=2))
+    if "verify-swarm" in args.which:
+        from bench import swarmverify
+
+        print(json.dumps(swarmverify.run(max(args.rounds, 10))["targets"], indent=2))
     if "bisect" in args.which:
         from bench import bisect
 

@@ -17,6 +17,7 @@ from deployer.deploy import record
 from deployer.deploy.outcome import Outcome
 from deployer.deploy.record import Deployed
 from deployer.deploy.request import DeploySettings
+from deployer.deploy.reverify import verify_project
 from deployer.deploy.rollback import deploy
 from deployer.deploy.sources import Descriptor
 from deployer.engine.compose import ComposeRunner
@@ -25,8 +26,9 @@ from deployer.ledger import outcomes
 from deployer.status import ProjectStatus
 from deployer.status import collect as project_status
 from deployer.swarm import status as stack_status
-from deployer.swarm.deploy import deploy_stack, deployed
+from deployer.swarm.deploy import deploy_stack, deployed, verify_stack
 from deployer.swarm.stack import StackRunner, manager
+from deployer.verification.rules import Verification
 
 Deployment = tuple[Outcome, Outcome | None, ExitCode, outcomes.Observer]
 
@@ -73,6 +75,12 @@ class Orchestrator(Protocol):
 
     def label(self, project: str) -> str:
         """How messages name ``project`` ("shop", "stack shop")."""
+
+    def verify(
+        self, descriptor: Descriptor, client: Any, settings: DeploySettings, out: TextIO
+    ) -> Verification:
+        """``consign verify``: the verification of ``descriptor`` (what runs) run beside it,
+        nothing else touched (exit 4 when it declares none)."""
 
 
 @dataclass(frozen=True)
@@ -125,6 +133,12 @@ class Compose:
     def label(self, project: str) -> str:
         return project
 
+    def verify(
+        self, descriptor: Descriptor, client: Any, settings: DeploySettings, out: TextIO
+    ) -> Verification:
+        compose = ComposeRunner(self.host, self.compose_cmd, settings.variables.passed)
+        return verify_project(descriptor, compose, client, settings, out)
+
 
 @dataclass(frozen=True)
 class Swarm:
@@ -167,6 +181,13 @@ class Swarm:
 
     def label(self, project: str) -> str:
         return f"stack {project}"
+
+    def verify(
+        self, descriptor: Descriptor, client: Any, settings: DeploySettings, out: TextIO
+    ) -> Verification:
+        runner = StackRunner(self.host, variables=settings.variables.passed)
+        with engine_errors(self.host):
+            return verify_stack(descriptor, runner, client, settings, out)
 
 
 def orchestrator_for(

@@ -25,9 +25,7 @@ from deployer.deploy.request import (
     TeardownRequest,
     VerifyRequest,
 )
-from deployer.deploy.reverify import verify_project
 from deployer.deploy.sources import Descriptor
-from deployer.engine.compose import ComposeRunner
 from deployer.engine.sdk import engine_errors
 from deployer.ledger import endings, outcomes, projectenv
 from deployer.ledger import record as ledger_record
@@ -214,8 +212,7 @@ def verify(request: VerifyRequest, out: TextIO) -> Verification:
                   "version": was.version, "verify": project}  # fmt: skip
         with engine_errors(target.host), ledger.locked(holder, client, project, runs.deployed):
             started = ledger_record.utc_now()
-            compose = ComposeRunner(target.host, target.compose_cmd, variables.passed)
-            found = verify_project(descriptor, compose, client, request.settings, out)
+            found = runs.verify(descriptor, client, request.settings, out)
             ledger.report(
                 variables.masker.tree(
                     [

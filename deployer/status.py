@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import docker.errors
+
 from deployer import label_keys as keys
 from deployer.deploy import record
 from deployer.deploy.labels import service_origin
@@ -111,7 +113,7 @@ def collect(client: Any, project: str | None = None) -> list[ProjectStatus]:
         filters = {"label": f"{keys.PROJECT}={name}"}
         containers = [
             c
-            for c in client.containers.list(all=True, filters=filters)
+            for c in client.containers.list(all=True, filters=filters, ignore_removed=True)
             if c.labels.get(keys.ONEOFF) != "True" and keys.VERIFICATION not in c.labels
         ]
         if offset is None:
@@ -150,7 +152,11 @@ class RecentRestarts:
         latest = max(parse_stamp(s) or 0.0 for s in starts.values())
         self.sleep(max(0.0, latest + RECENT - (self.clock() + self.offset)))
         for c in self.recent:
-            c.reload()
+            try:
+                c.reload()
+            except docker.errors.NotFound:  # removed meanwhile: not settled either
+                self.again.add(c.id)
+                continue
             st = state(c.attrs)
             if st.get("Restarting") or not st.get("Running") or st.get("StartedAt") != starts[c.id]:
                 self.again.add(c.id)

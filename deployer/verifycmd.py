@@ -21,6 +21,7 @@ from deployer.cli import (
     _env_file_option,
     _host_option,
     _ledger_options,
+    _orchestrator_option,
     _project_option,
 )
 from deployer.deploy.attempt import project_name
@@ -45,9 +46,10 @@ from deployer.report import verification_lines
 @click.option("--token", envvar="CONSIGN_TOKEN", help="Bearer token for the registry.")
 @ca_file_option
 @click.option("--git", "git_url", envvar="CONSIGN_GIT", help="Registry Git repo URL or path.")
-@_project_option("Compose project (default: from APPLICATION and RELEASE).")
+@_project_option("Compose project or Swarm stack (default: from APPLICATION and RELEASE).")
 @_host_option
 @_compose_option
+@_orchestrator_option
 @click.option(
     "--verify-timeout",
     envvar="CONSIGN_VERIFY_TIMEOUT",
@@ -75,6 +77,7 @@ def verify_cmd(
     project: str | None,
     host: str | None,
     compose_cmd: str | None,
+    orchestrator: str,
     verify_timeout: float,
     workdir: Path | None,
     env_file: str | None,
@@ -93,7 +96,7 @@ def verify_cmd(
         application,
         release,
         source=DescriptorSource(registry, token, ca_file, git_url),
-        target=EngineTarget("compose", host, compose_cmd),
+        target=EngineTarget(orchestrator, host, compose_cmd),
         settings=DeploySettings(
             project,
             verify_timeout=verify_timeout,

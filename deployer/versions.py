@@ -166,8 +166,8 @@ def diff_cmd(
     as_json: bool,
 ) -> ExitCode:
     """What changed from version OLD to NEW: services added, removed, changed (with the
-    component and its build before → after), then the unified diff of the descriptors
-    (coloured on a terminal)."""
+    component and its build before → after), the paths of the masked values that changed
+    (never a value), then the unified diff of the descriptors (coloured on a terminal)."""
     reader = RegistryReader(registry, token, ca_file)
     path = [*_release(application, release), "diff"]
     d = reader.get(path, **{"from": old, "to": new})
@@ -187,8 +187,13 @@ def diff_cmd(
                 f"{mark} {kind:8} {e.get('service')}: component {e.get('component')}{was} {build}"
             )
     text = str(d.get("diff") or "")
-    if not text:
+    masked = ", ".join(str(p) for p in d.get("masked_changed") or [])
+    if d.get("only_masked_changed"):
+        click.echo(f"(the descriptors differ only in masked values: {masked})")
+    elif not text:
         click.echo("(the descriptors are identical)")
+    elif masked:
+        click.echo(f"(masked values that changed: {masked})")
     for line in text.splitlines():
         if line.startswith(("+++", "---")):
             click.secho(line, bold=True)

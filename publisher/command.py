@@ -24,7 +24,7 @@ import base64
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
@@ -37,6 +37,7 @@ from consign.interpolation import interpolate as resolve
 from consign.registry_url import REGISTRY_URL
 from consign.registryclient import ca_file_option
 from consign.registryclient.sending import PublishResult, RetryPolicy, SendFailed, send_json
+from consign.secrets.detector import scan
 from consign.secrets.names import is_secret_name
 from publisher import failon
 from publisher.attach import AttachError, env_files
@@ -102,20 +103,24 @@ def build_payload(
 
 @dataclass(frozen=True)
 class Prepared:
-    """The fragment as sent, and the secret-named variables left in it for the deploy host."""
+    """The fragment as sent, and the variables left in it for the deploy host: ``left`` the
+    secret-named ones, ``flagged`` the others whose value the detector flags (name -> kind)."""
 
     text: bytes
     left: tuple[str, ...] = ()
+    flagged: dict[str, str] = field(default_factory=dict)
 
 
 def prepare(text: bytes, values: dict[str, str], *, interpolate: bool) -> Prepared:
     """The fragment with variables resolved: only the ``--set`` ones, or (``interpolate``)
     every one, from ``values`` then the environment. Comments and layout are kept.
 
-    A variable whose name marks a secret (:func:`consign.secrets.names.is_secret_name`:
-    ``DB_PASSWORD``, ``API_TOKEN``) is never resolved, not even by ``--set``: a CI agent's
-    secret baked into the fragment would sit in the registry's history for every reader.
-    It stays ``${VAR}`` for the deploy host, and ``left`` names it."""
+    A variable is never resolved, not even by ``--set``, when its name marks a secret
+    (:func:`consign.secrets.names.is_secret_name`: ``DB_PASSWORD``, ``API_TOKEN``) or when
+    its value looks like one to the one detector (:func:`consign.secrets.detector.scan`:
+    ``GITHUB_PAT=ghp_...``): a CI agent's secret baked into the fragment would sit in the
+    registry's history for every reader. It stays ``${VAR}`` for the deploy host; ``left``
+    and ``flagged`` name it (the value itself is never kept or said)."""
     if not values and not interpolate:
         return Prepared(text)
 
@@ -124,13 +129,24 @@ def prepare(text: bytes, values: dict[str, str], *, interpolate: bool) -> Prepar
 
     problems: list[str] = []
     left: dict[str, None] = {}
+    flagged: dict[str, str] = {}
+
+    def looks_secret(name: str) -> bool:
+        if name not in flagged:
+            value = lookup(name)
+            kinds = scan(value, key=name) if value is not None else ()
+            if not kinds:
+                return False
+            flagged[name] = kinds[0]
+        return True
 
     def change(value: str) -> str:
         try:
-            wanted = variables(value) if interpolate else list(values)
+            present = variables(value)
+            wanted = present if interpolate else [n for n in values if n in present]
             secret = [n for n in wanted if is_secret_name(n)]
-            left.update(dict.fromkeys(n for n in secret if n in variables(value)))
-            only = {n for n in wanted if n not in secret}
+            left.update(dict.fromkeys(secret))
+            only = {n for n in wanted if n not in secret and not looks_secret(n)}
             return resolve(value, lookup, only=only)
         except InterpolationError as e:
             problems.append(str(e))
@@ -139,16 +155,29 @@ def prepare(text: bytes, values: dict[str, str], *, interpolate: bool) -> Prepar
     resolved = rewrite_values(text.decode("utf-8"), change)
     if problems:
         raise InterpolationError("; ".join(dict.fromkeys(problems)))
-    return Prepared(resolved.encode("utf-8"), tuple(left))
+    return Prepared(resolved.encode("utf-8"), tuple(left), flagged)
 
 
-def left_line(left: tuple[str, ...]) -> str:
-    """What the command says about the secret-named variables it did not resolve."""
+#: Why a variable was left, when its name marks a secret.
+SECRET_NAME = "the name marks a secret (CONSIGN_SECRET_NAMES)"
+
+
+def left_line(left: tuple[str, ...], why: str = SECRET_NAME) -> str:
+    """What the command says about variables it did not resolve, and why."""
     names = ", ".join(f"${{{n}}}" for n in left)
     return (
-        f"left {names} for the deploy host to resolve: the name marks a secret "
-        "(CONSIGN_SECRET_NAMES), so it is not baked into the registry's history"
+        f"left {names} for the deploy host to resolve: {why}, "
+        "so it is not baked into the registry's history"
     )
+
+
+def left_lines(prepared: Prepared) -> list[str]:
+    """Every line the command says about what ``prepare`` left: the secret-named variables
+    together, then each variable whose value the detector flagged, with the kind found."""
+    lines = [left_line(prepared.left)] if prepared.left else []
+    for name, kind in prepared.flagged.items():
+        lines.append(left_line((name,), f"its value looks like a secret ({kind})"))
+    return lines
 
 
 def component_line(result: PublishResult, explicit: str | None) -> str | None:
@@ -270,8 +299,9 @@ def _fail_on_kinds(
     default=False,
     help="Resolve every ${VAR} with Compose's rules from --set, then the environment "
     "(Bamboo's bamboo_*); an unset variable without a default fails the publish. A name "
-    "marking a secret (password, secret, passphrase, token, key; CONSIGN_SECRET_NAMES) is "
-    "never resolved, by this or --set: it stays ${VAR} for the deploy host.",
+    "marking a secret (password, secret, passphrase, token, key, credential; "
+    "CONSIGN_SECRET_NAMES) or a value the secret detector flags is never resolved, by this "
+    "or --set: it stays ${VAR} for the deploy host.",
 )
 @click.option(
     "--pin-images/--no-pin-images",
@@ -403,8 +433,8 @@ def _publish(job: Publication) -> None:
     try:
         prepared = prepare(text, values, interpolate=how.interpolate)
         text = prepared.text
-        if prepared.left:
-            click.echo(f"warning: {left_line(prepared.left)}", err=True)
+        for line in left_lines(prepared):
+            click.echo(f"warning: {line}", err=True)
         if how.pin_images:
             pinned, images, notes = pin_fragment(text.decode("utf-8"), engine_inspect())
             text = pinned.encode("utf-8")

@@ -38,9 +38,39 @@ def private_ca(folder: Path) -> tuple[Path, Path, Path]:
     return folder / "cert.pem", folder / "key.pem", folder / "ca.pem"
 
 
+#: The lowest port free_port() hands out: below it, ports services are configured with.
+LOWEST_FREE_PORT = 10000
+
+
+def ephemeral_ports() -> tuple[int, int]:
+    """The kernel's range for ports it picks itself: a connect()'s local port, a bind to
+    port 0 (/proc/sys/net/ipv4/ip_local_port_range; Linux's default when unreadable)."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nothing listens on at ``host`` right now."""
-    with socket.socket() as s:
+    """A TCP port nothing listens on at ``host`` right now, chosen at random BELOW the
+    kernel's ephemeral range. A free port is not reserved until the server binds it, and
+    under load that takes seconds (the interpreter starts first); a port from the
+    ephemeral range (``bind(("", 0))``) may meanwhile become the local port of any
+    outgoing connection on this machine (every HTTP request of every test run) or be
+    handed to another run asking the kernel the same question, and the server then
+    fails to bind. Below the range only another random choice can collide."""
+    low, _ = ephemeral_ports()
+    if low - LOWEST_FREE_PORT >= 1000:
+        for _ in range(100):
+            port = LOWEST_FREE_PORT + secrets.randbelow(low - LOWEST_FREE_PORT)
+            with socket.socket() as s:
+                try:
+                    s.bind((host, port))
+                except OSError:
+                    continue
+                return port
+    with socket.socket() as s:  # a narrow range below: the kernel's choice
         s.bind((host, 0))
         return int(s.getsockname()[1])
 
@@ -138,11 +168,20 @@ class ServedRegistry:
         return self
 
     def _wait(self, timeout: float) -> None:
+        """Until this process listens (gunicorn's "Listening at: <url> (<pid>)") and
+        /healthz answers. The port was free when chosen, not reserved: under load another
+        process (another test run's registry, any client's ephemeral port) may take it
+        first, and then /healthz could answer 200 from someone else's server; gunicorn
+        says whose port it bound, so only our own answer counts."""
         assert self.proc is not None
         deadline = time.monotonic() + timeout
+        bound = f"Listening at: {self.url} ({self.proc.pid})"
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"consign serve exited early:\n{self.log.read_text()}")
+            if bound not in self.log.read_text(errors="replace"):
+                time.sleep(0.1)
+                continue
             try:
                 if (
                     requests.get(f"{self.url}/healthz", timeout=5, verify=self.verify).status_code

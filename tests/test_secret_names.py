@@ -16,13 +16,19 @@ from consign.secrets.names import DEFAULT_MARKERS, is_secret_name, markers
         "API_TOKEN",
         "SSH_PASSPHRASE",
         "AWS_ACCESS_KEY_ID",
+        "SMTP_CREDENTIAL",
+        "aws_credentials_file",
     ],
 )
 def test_secret_names_are_found_whatever_their_case(name: str) -> None:
     assert is_secret_name(name)
 
 
-@pytest.mark.parametrize("name", ["TAG", "DB_HOST", "REPLICAS", "LOG_LEVEL"])
+# Everyday names that "auth", "pat" or "private" would have marked (the module says why).
+@pytest.mark.parametrize(
+    "name",
+    ["TAG", "DB_HOST", "REPLICAS", "LOG_LEVEL", "PATH", "AUTHOR", "OAUTH_URL", "PRIVATE_NETWORK"],
+)
 def test_other_names_are_not_secrets(name: str) -> None:
     assert not is_secret_name(name)
 

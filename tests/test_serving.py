@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import os
+import socket
+import threading
 import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.serving import ServedRegistry, free_port, loopback_alias
+from tests.serving import ServedRegistry, ephemeral_ports, free_port, loopback_alias
 
 
 def gone(pid: int) -> bool:
@@ -70,3 +74,47 @@ def test_loopback_alias_with_a_chosen_port(tmp_path: Path) -> None:
     assert server.url == f"http://{host}:{port}"
     with server.start():
         assert requests.get(f"http://{host}:{port}/healthz", timeout=10).status_code == 200
+
+
+def test_free_ports_are_below_the_kernels_own_choices_and_free() -> None:
+    low, _ = ephemeral_ports()
+    for port in {free_port() for _ in range(20)}:
+        assert port < low  # never the local port of an outgoing connection meanwhile
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", port))
+
+
+class _Healthy(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def someone_else() -> Iterator[int]:
+    """A server that is not ours answering 200 everywhere, on a port of its own."""
+    other = ThreadingHTTPServer(("127.0.0.1", free_port()), _Healthy)
+    thread = threading.Thread(target=other.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield int(other.server_address[1])
+    finally:
+        other.shutdown()
+        other.server_close()
+        thread.join(10)
+
+
+def test_a_port_taken_by_someone_else_is_never_mistaken_for_ours(
+    tmp_path: Path, someone_else: int
+) -> None:
+    """The 200 from /healthz is not enough: gunicorn could not bind the port, and the
+    answer came from the other server. start() fails and quotes why."""
+    server = ServedRegistry(tmp_path / "r.git", tmp_path / "s.log", port=someone_else, workers=1)
+    with pytest.raises(RuntimeError, match=r"exited early|did not answer") as info:
+        server.start()
+    assert "in use" in str(info.value)  # gunicorn's "Connection in use"
+    assert server.proc is None

@@ -230,7 +230,7 @@ def check_pins(client: Any, d: Descriptor, outcome: Outcome, settings: DeploySet
         return
     filters = {"label": f"com.docker.compose.project={settings.project}"}
     running: dict[str, set[str]] = {}
-    for c in client.containers.list(all=True, filters=filters):
+    for c in client.containers.list(all=True, filters=filters, ignore_removed=True):
         service = c.labels.get("com.docker.compose.service")
         if service in recorded:
             running.setdefault(service, set()).add(str(c.attrs.get("Image", "")))
@@ -281,7 +281,9 @@ def _containers_behind(
     """Service -> the names of its live containers (one-offs aside) that do not carry this
     version's labels (a stopped leftover of a replacement serves nothing)."""
     behind: dict[str, list[str]] = {}
-    rows = client.containers.list(all=True, filters={"label": f"{keys.PROJECT}={project}"})
+    rows = client.containers.list(
+        all=True, filters={"label": f"{keys.PROJECT}={project}"}, ignore_removed=True
+    )
     for c in rows:
         service = c.labels.get(keys.SERVICE, "")
         if service not in labels or c.labels.get(keys.ONEOFF) == "True":
@@ -308,7 +310,9 @@ def _not_created(
     """
     services = list(images)
     by_service: dict[str, list[Any]] = {}
-    rows = client.containers.list(all=True, filters={"label": f"{keys.PROJECT}={project}"})
+    rows = client.containers.list(
+        all=True, filters={"label": f"{keys.PROJECT}={project}"}, ignore_removed=True
+    )
     for c in rows:
         service = c.labels.get(keys.SERVICE, "")
         if all(c.labels.get(k) == v for k, v in labels.get(service, {}).items()):

@@ -35,28 +35,12 @@ from docker.errors import NotFound
 
 from consign.errors import InvalidDescriptor, WorkdirUnusable
 from deployer.deploy import envfiles
+from deployer.engine.owncontainer import own_container_id
 
-#: Docker bind-mounts a container's resolv.conf, hostname and hosts from this folder of the
-#: engine's; the deployer finds its own container ID there (``--network host`` leaves the
-#: hostname telling nothing).
-_CONTAINER_ID = re.compile(r"/containers/([0-9a-f]{64})/")
 MOUNTINFO = Path("/proc/self/mountinfo")
 _PROJECT = re.compile(r"[a-z0-9][a-z0-9_-]*")
 #: The tree of env files published with a version: the deployer's own, rewritten every deploy.
 PUBLISHED_FILES = "fragments"
-
-
-def own_container_id(mountinfo: str) -> str | None:
-    """The ID of the container this process runs in, from ``/proc/self/mountinfo``: the
-    engine's folder of that container is the *root* (4th field) of a mount in it (its
-    ``/etc/resolv.conf``, ``/etc/hostname``). On the engine's own host, other containers'
-    folders are mount *points* (their ``mounts/shm``): those say nothing about us."""
-    for line in mountinfo.splitlines():
-        fields = line.split(" ")
-        found = _CONTAINER_ID.search(fields[3]) if len(fields) > 4 else None
-        if found:
-            return found.group(1)
-    return None
 
 
 def relative_host_paths(text: str) -> list[str]:

@@ -112,7 +112,11 @@ def watched_containers(client: Any, project: str) -> tuple[list[Any], set[str]]:
     from deployer.engine.fields import engine_offset
     from deployer.status import RecentRestarts
 
-    listed = list(client.containers.list(all=True, filters={"label": f"{PROJECT}={project}"}))
+    listed = list(
+        client.containers.list(
+            all=True, filters={"label": f"{PROJECT}={project}"}, ignore_removed=True
+        )
+    )
     if not listed:
         return listed, set()
     restarts = RecentRestarts(listed, engine_offset(client))

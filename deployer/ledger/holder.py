@@ -24,21 +24,27 @@ from typing import Any
 import docker.errors
 
 from consign.lockholder import holder_process
+from deployer.engine.owncontainer import own_container_id
 
-_CONTAINER_ID = re.compile(r"/(?:docker/containers|docker|libpod-|containers)/?([0-9a-f]{64})")
+#: A container's cgroup (cgroup v1, or v2 with the cgroupfs driver): docker/<ID>,
+#: docker-<ID>.scope, libpod-<ID>.scope.
+_CGROUP_ID = re.compile(r"/(?:docker/|docker-|libpod-)([0-9a-f]{64})\b")
 
 
 def container_id(proc: Path = Path("/proc/self")) -> str | None:
-    """The ID of the container this process runs in (Docker, Podman), or None."""
-    for name in ("cgroup", "mountinfo"):
-        try:
-            text = (proc / name).read_text("utf-8", errors="replace")
-        except OSError:
-            continue
-        found = _CONTAINER_ID.search(text)
-        if found:
-            return found.group(1)
-    return None
+    """The ID of the container this process runs in (Docker, Podman), or None: its cgroup,
+    else the files the engine mounts into it (:mod:`deployer.engine.owncontainer`; never
+    another container's mount that a host process also sees)."""
+    try:
+        found = _CGROUP_ID.search((proc / "cgroup").read_text("utf-8", errors="replace"))
+    except OSError:
+        found = None
+    if found:
+        return found.group(1)
+    try:
+        return own_container_id((proc / "mountinfo").read_text("utf-8", errors="replace"))
+    except OSError:
+        return None
 
 
 def start_time(pid: int) -> int | None:

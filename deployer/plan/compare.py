@@ -136,6 +136,13 @@ def plan_services(wanted: Sequence[Wanted], seen: Sequence[Seen]) -> list[Servic
     return plans
 
 
+def verification_plans(tests: Sequence[Wanted], verify: bool) -> list[ServicePlan]:
+    """The verification services (Compose profile ``verify``): the deploy creates them once
+    every other service is healthy, runs them and removes them (``--skip-verify``: not)."""
+    note = "run after the deploy is healthy, then removed" if verify else "not run: --skip-verify"
+    return [ServicePlan(t.service, "verify", count=(0, 0), note=note) for t in tests]
+
+
 def _name(c: Seen) -> str:
     return c.name
 

@@ -8,7 +8,9 @@ from typing import Any
 
 #: Per-service actions, in the order the report lists them.
 #: ``update`` is Swarm's alone: a service's own labels change, no task is replaced.
-ACTIONS = ("create", "recreate", "scale", "start", "update", "remove", "unchanged")
+#: ``verify``: a verification service (Compose profile ``verify``), run after the deploy is
+#: healthy and removed after (nothing of it stays, so it is not a change by itself).
+ACTIONS = ("create", "recreate", "scale", "start", "update", "remove", "verify", "unchanged")
 
 
 @dataclass(frozen=True)
@@ -65,18 +67,24 @@ class LabelChange:
 
 @dataclass(frozen=True)
 class Reason:
-    """Why a container is recreated: ``image``, ``image_id``, ``config_hash`` or
-    ``labels`` (then ``labels`` lists the keys that differ)."""
+    """Why a container is recreated: ``image``, ``image_id``, ``config_hash``, ``labels``
+    (then ``labels`` lists the keys that differ), ``keys`` or ``host_variables``."""
 
     kind: str
     before: str | None = None
     after: str | None = None
     labels: tuple[LabelChange, ...] = ()
+    #: ``keys``: the service's keys that differ from the running version's definition;
+    #: ``host_variables``: the definitions are equal, these variables of this host (and env
+    #: files) are what it resolves (names only, never values).
+    keys: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         found: dict[str, Any] = {"kind": self.kind, "before": self.before, "after": self.after}
         if self.labels:
             found["labels"] = [c.as_json() for c in self.labels]
+        if self.kind in ("keys", "host_variables"):
+            found["keys"] = list(self.keys)
         return found
 
 
@@ -96,7 +104,7 @@ class ServicePlan:
 
     @property
     def changes(self) -> bool:
-        return self.action != "unchanged"
+        return self.action not in ("unchanged", "verify")
 
     def as_json(self) -> dict[str, Any]:
         return {

@@ -20,6 +20,10 @@ from deployer import label_keys as keys
 from deployer.engine.compose import ComposeRunner
 from deployer.plan import dryrun
 from deployer.plan.model import Seen
+from deployer.verification.rules import PROFILE
+
+#: Compose's global options that add the verification's services to the model.
+PROFILE_ARGS = ("--profile", PROFILE)
 
 CONFIG_HASH = "com.docker.compose.config-hash"
 IMAGE_ID = "com.docker.compose.image"
@@ -73,7 +77,8 @@ def service_names(text: str) -> list[str]:
 
 
 class Concurrent:
-    """Compose's ``config --format json``, ``config --hash '*'`` and ``up --dry-run`` on
+    """Compose's ``config --format json`` (with the ``verify`` profile's services),
+    ``config --hash '*'`` and ``up --dry-run`` on
     the same files, started together (each a second or so on a large project, the plan's
     main cost); whatever is still running when the block ends is interrupted and reaped."""
 
@@ -84,8 +89,9 @@ class Concurrent:
     def __enter__(self) -> Concurrent:
         argv, env = self.compose.command_line, self.compose.env
         try:
-            self._runs["model"] = start(
-                argv(self.project, self.files, "config", "--format", "json"), env=env
+            self._runs["model"] = start(  # with the verification's services: the plan lists them
+                argv(self.project, self.files, *PROFILE_ARGS, "config", "--format", "json"),
+                env=env,
             )
             self._runs["hashes"] = start(
                 argv(self.project, self.files, "config", "--hash", "*"), env=env

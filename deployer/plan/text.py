@@ -38,6 +38,11 @@ def reason_text(reason: Reason) -> str:
             f"{c.key} {_short(c.before)} -> {_short(c.after)}" for c in reason.labels
         )
         return f"labels {changed}"
+    if reason.kind == "keys":
+        return f"keys that differ: {', '.join(reason.keys)}"
+    if reason.kind == "host_variables":
+        used = f" ({', '.join(reason.keys)})" if reason.keys else ""
+        return f"same definition: a variable resolved on this host changed{used}"
     return reason.kind
 
 
@@ -109,6 +114,9 @@ def diff_lines(plan: DeployPlan) -> list[str]:
             )
     if not found:
         lines.append("  (no service changed between the versions)")
+    masked = ", ".join(str(p) for p in d.get("masked_changed") or [])
+    if masked:  # a rotated secret: its path, never its value (docs/secrets.md)
+        lines.append(f"  masked values that changed: {masked}")
     return lines
 
 

@@ -21,6 +21,7 @@ from consign.compose.errors import ComposeError
 from consign.errors import Interrupted
 from consign.exit_codes import ExitCode
 from deployer.deploy import envfiles
+from deployer.deploy.labels import test_labels
 from deployer.deploy.outcome import Outcome, describe
 from deployer.deploy.record import Deployed
 from deployer.deploy.request import DeploySettings
@@ -28,10 +29,11 @@ from deployer.deploy.rollback import Flow, deploy_then_rollback, placeholder, ve
 from deployer.deploy.sources import Descriptor
 from deployer.engine.fields import engine_offset
 from deployer.progress import Progress
-from deployer.swarm import autorollback, secrets
+from deployer.swarm import autorollback, oneshot, secrets
 from deployer.swarm import labels as lb
 from deployer.swarm.check import check
 from deployer.swarm.stack import StackInvalid, StackRunner
+from deployer.swarm.verify import SwarmTests
 from deployer.swarm.watch import service_logs, stack_services, watch_stack
 from deployer.verdicts import Verdict
 from deployer.verdicts.summary import exit_code
@@ -88,23 +90,91 @@ def write_labels(
     return path
 
 
-def without_tests(
-    descriptor: Descriptor, model: dict[str, Any], settings: DeploySettings, requested: bool
-) -> tuple[dict[str, Any], list[str]]:
-    """The descriptor's verification services (Compose profile ``verify``) are not run on
-    Swarm yet (docs/swarm.md, "Not yet"): the requested deploy is refused (StackInvalid,
-    exit 4, nothing touched) unless --skip-verify, and then, as for a rollback, the stack
-    is deployed without them (``docker stack deploy`` refuses ``profiles``). The model
-    without them, and their names."""
+def without_tests(model: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The model without its verification services (Compose profile ``verify``:
+    ``docker stack deploy`` refuses ``profiles``; they are run after the stack, as one-shot
+    services, :mod:`deployer.swarm.verify`), and their names."""
     tests = verification_services(model["services"])
-    if tests and requested and settings.verify:
-        raise StackInvalid(
-            f"{', '.join(tests)}: verification services (Compose profile verify) are not run "
-            "on Swarm yet; deploy with --skip-verify to deploy the stack without them (the "
-            "ledger records the verification as skipped), or with --orchestrator compose"
-        )
     kept = {name: spec for name, spec in model["services"].items() if name not in tests}
     return {**model, "services": kept}, tests
+
+
+def _can_resolve(runner: StackRunner, tests: list[str]) -> None:
+    """StackInvalid (exit 4) for a docker CLI without ``stack config``."""
+    if runner.needs_version:
+        raise StackInvalid(
+            f"{', '.join(tests)}: verification services on Swarm need `docker stack config` "
+            "(docker CLI 25 or newer) to resolve them as the stack's services are; deploy "
+            "with --skip-verify, or use a newer docker CLI"
+        )
+
+
+def verify_stack(
+    descriptor: Descriptor, runner: StackRunner, client: Any, settings: DeploySettings,
+    out: TextIO,
+) -> Verification:  # fmt: skip
+    """``consign verify`` of a stack: the verification services of ``descriptor`` (the
+    version the stack runs) run as after a deploy; nothing of the stack is touched.
+    StackInvalid (exit 4) when it declares none."""
+    d, stack = descriptor, settings.project
+    full = load(d.text)
+    _, tests = without_tests(full)
+    if not tests:
+        raise StackInvalid(
+            f"{d.application}/{d.release} v{d.version} declares no verification "
+            "(no service in the Compose profile 'verify')"
+        )
+    _can_resolve(runner, tests)
+    local = Path(d.location).parent if d.kind == "file" else None
+    specs = verification_model(full, tests, local)
+    with tempfile.TemporaryDirectory(prefix="consign-stack-") as scratch:
+        if d.kind != "file":
+            envfiles.materialise(Path(scratch), d.files)
+        shots = _shots(runner, d, stack, specs, Path(scratch))
+    print(f"verifying stack {stack} at v{d.version}: {', '.join(tests)}", file=out, flush=True)
+    return SwarmTests(client, stack, shots).run(tests, settings.verify_timeout)
+
+
+def verification_model(
+    model: dict[str, Any], tests: list[str], folder: Path | None
+) -> dict[str, Any]:
+    """The tests alone with the stack's networks, as ``docker stack config`` reads them
+    (``profiles`` left out; a local descriptor's relative ``env_file`` made absolute from
+    ``folder``, its folder). StackInvalid when a test declares what a one-shot service
+    cannot honour (:func:`deployer.swarm.oneshot.unsupported`)."""
+    problems = []
+    services = {}
+    for name in tests:
+        spec = {k: v for k, v in model["services"][name].items() if k != "profiles"}
+        bad = oneshot.unsupported(spec) + oneshot.unsupported_deploy(spec)
+        if bad:
+            problems.append(f"{name}: {', '.join(bad)}")
+        if folder is not None and spec.get("env_file"):
+            spec["env_file"] = envfiles_from(spec["env_file"], folder)
+        services[name] = spec
+    if problems:
+        raise StackInvalid(
+            "verification services on Swarm run as one-shot services, which cannot honour "
+            f"{'; '.join(problems)} (docs/swarm.md, Verification); deploy with --skip-verify "
+            "or with --orchestrator compose"
+        )
+    found: dict[str, Any] = {"services": services}
+    if isinstance(model.get("networks"), dict):
+        found["networks"] = model["networks"]
+    return found
+
+
+def envfiles_from(value: Any, folder: Path) -> Any:
+    """``env_file`` entries relative to ``folder`` made absolute."""
+
+    def one(entry: Any) -> Any:
+        if isinstance(entry, str):
+            return entry if "$" in entry else str(folder / entry)
+        if isinstance(entry, dict) and isinstance(entry.get("path"), str):
+            return {**entry, "path": one(entry["path"])}
+        return entry
+
+    return [one(e) for e in value] if isinstance(value, list) else one(value)
 
 
 def attempt(
@@ -117,11 +187,19 @@ def attempt(
 ) -> Outcome:
     """Deploy one descriptor as the stack and watch it. Raises StackInvalid (nothing
     touched) when our checks or ``docker stack config`` refuse it (or it has verification
-    services: :func:`without_tests`). ``requested``: the deploy asked for, not a rollback."""
+    services that cannot run as one-shot services). ``requested``: the deploy asked for, not
+    a rollback: it runs the verification services once every other service is ok (unless
+    --skip-verify: recorded as skipped); a rollback's were run when it was deployed."""
     d, stack = descriptor, settings.project
     outcome = Outcome(d.application, d.release, d.version, d.kind, d.location, d.commit, stack)
-    descriptor_model, tests = without_tests(d, load(d.text), settings, requested)
-    if tests and requested:
+    full = load(d.text)
+    descriptor_model, tests = without_tests(full)
+    verify = bool(tests) and requested and settings.verify
+    if verify:
+        _can_resolve(runner, tests)
+    local = Path(d.location).parent if d.kind == "file" else None
+    test_specs = verification_model(full, tests, local) if verify else None
+    if tests and requested and not settings.verify:
         outcome.verification = Verification.skipped()
         print(f"verification skipped (--skip-verify): {', '.join(tests)}", file=out)
     findings = check(descriptor_model)
@@ -150,6 +228,7 @@ def attempt(
         files = [path, labels]
         merged = runner.config(files)
         model = load(merged)["services"] if merged is not None else descriptor_model["services"]
+        shots = _shots(runner, d, stack, test_specs, Path(scratch)) if test_specs else {}
         services = [name for name in model if replicas_of(model[name]) != 0]  # 0: not run
         since = time.time() + engine_offset(client)
         done = runner.deploy(stack, files, resolve_image=settings.resolve_image)
@@ -177,7 +256,31 @@ def attempt(
         if sv.verdict.failed and sv.verdict != Verdict.NOT_CREATED:
             outcome.logs[name] = service_logs(client, stack, name, tail=LOG_LINES)
     secrets.prune(client, stack, own_secrets)
+    if shots and outcome.error is None and all(sv.verdict.ok for sv in outcome.verdicts.values()):
+        print(f"verifying: {', '.join(tests)}", file=out, flush=True)
+        found = SwarmTests(client, stack, shots).run(tests, settings.verify_timeout)
+        print(found.summary(), file=out, flush=True)
+        outcome.verification = found
+        if found.failed:
+            outcome.fail(found.summary())
     return outcome
+
+
+def _shots(
+    runner: StackRunner, d: Descriptor, stack: str, specs: dict[str, Any], scratch: Path
+) -> dict[str, oneshot.OneShot]:
+    """The tests' one-shot services, from ``docker stack config`` of the tests alone (their
+    variables interpolated, env files read, as the stack's own services are)."""
+    path = scratch / "consign-tests.stack.yml"
+    path.write_text(yamlio.dump(specs), encoding="utf-8")
+    merged = runner.config([path])
+    model = load(merged) if merged is not None else specs
+    declared = model.get("networks")
+    networks: dict[str, Any] = declared if isinstance(declared, dict) else {}
+    return {
+        name: oneshot.one_shot(stack, name, spec, networks, test_labels(d, name))
+        for name, spec in model["services"].items()
+    }
 
 
 def _with_secrets(

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from deployer import label_keys as keys
 from deployer.engine.fields import engine_offset
 from deployer.swarm.rules import ServiceJudge, ServicePoll
 from deployer.verdicts import ServiceVerdict, Verdict
@@ -22,10 +23,16 @@ NAMESPACE = "com.docker.stack.namespace"
 
 
 def stack_services(client: Any, stack: str) -> dict[str, dict[str, Any]]:
-    """Service name in the descriptor -> its document (with ServiceStatus)."""
+    """Service name in the descriptor -> its document (with ServiceStatus); a verification
+    service (:mod:`deployer.swarm.verify`, labelled ``io.consignment.verification``) is not
+    one of the stack's: watch, status, drift and plan skip it."""
     rows = client.api.services(filters={"label": f"{NAMESPACE}={stack}"}, status=True)
     prefix = f"{stack}_"
-    return {str(r["Spec"]["Name"]).removeprefix(prefix): r for r in rows}
+    return {
+        str(r["Spec"]["Name"]).removeprefix(prefix): r
+        for r in rows
+        if keys.VERIFICATION not in (r["Spec"].get("Labels") or {})
+    }
 
 
 def service_tasks(client: Any, ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:

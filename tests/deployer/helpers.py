@@ -48,7 +48,7 @@ def containers(project: str) -> list[Any]:
     client = docker.from_env()
     try:
         filters = {"label": f"com.docker.compose.project={project}"}
-        return list(client.containers.list(all=True, filters=filters))
+        return list(client.containers.list(all=True, filters=filters, ignore_removed=True))
     finally:
         client.close()
 

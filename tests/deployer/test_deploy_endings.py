@@ -288,8 +288,8 @@ def waiting_for_slow(project: str) -> bool:
 def lock_container(project: str) -> list[str]:
     client = docker.from_env()
     try:
-        return [c.name for c in client.containers.list(all=True, filters={"name": project})
-                if c.name == f"consign-lock.{project}"]  # fmt: skip
+        listed = client.containers.list(all=True, filters={"name": project}, ignore_removed=True)
+        return [c.name for c in listed if c.name == f"consign-lock.{project}"]
     finally:
         client.close()
 

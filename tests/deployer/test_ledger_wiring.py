@@ -205,7 +205,7 @@ def test_one_deploy_per_environment_and_different_environments_in_parallel(
     holder = _args(registry, p1, env, spool)
     holder[holder.index("tester")] = "alice"
     first = _start(["deploy", "Lock", "R", "1", *holder], tmp_path / "first.log")
-    waiter = None
+    waiter = elsewhere = None
     try:
         lock = f"{registry.url}/api/environments/{env}/lock"
         _until("the lock", lambda: requests.get(lock, timeout=10).status_code == 200)
@@ -232,8 +232,9 @@ def test_one_deploy_per_environment_and_different_environments_in_parallel(
         assert first.wait(timeout=300) == ExitCode.OK, (tmp_path / "first.log").read_text()
         assert waiter.wait(timeout=300) == ExitCode.OK, waiting_log.read_text()
     finally:
-        stop_process(first, 10)
+        stop_process(first, 10)  # every deploy this test started, whatever failed
         stop_process(waiter, 10)
+        stop_process(elsewhere, 10)
     assert (
         requests.get(f"{registry.url}/api/environments/{env}/lock", timeout=10).status_code == 404
     )

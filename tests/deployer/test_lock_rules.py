@@ -188,6 +188,14 @@ def test_container_id_from_cgroup_or_mountinfo(tmp_path: Any) -> None:
     assert holder.container_id(tmp_path) == cid
     (tmp_path / "mountinfo").write_text("1 0 8:1 / / rw\n")
     assert holder.container_id(tmp_path) is None
+    (tmp_path / "mountinfo").write_text(  # the host's view of another container's shm
+        f"54 45 0:42 / /var/lib/docker/containers/{cid}/mounts/shm rw - tmpfs shm rw\n"
+    )
+    assert holder.container_id(tmp_path) is None
+    (tmp_path / "cgroup").write_text(f"0::/system.slice/docker-{cid}.scope\n")
+    assert holder.container_id(tmp_path) == cid
+    (tmp_path / "cgroup").write_text(f"12:pids:/docker/{cid}\n")
+    assert holder.container_id(tmp_path) == cid
 
 
 class RecordedEngine:

@@ -7,9 +7,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from deployer.plan import compare, dryrun, reading
+from deployer.plan import compare, dryrun, keydiff, reading
 from deployer.plan.model import DeployPlan, Seen, VersionRef, Wanted
-from deployer.plan.text import as_text
+from deployer.plan.text import as_text, reason_text
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "plan"
 BUSYBOX = "sha256:0a797d25a6d04c7dc5c27db37bfc56b133575f23caedf60af111315fc191364b"
@@ -157,3 +157,72 @@ def test_orphans_as_compose_counts_them() -> None:
         ("(compose run)", "remove", ("p-s1-run-1",))
     ]
     assert reading.parse_hashes("web 0123\nnoise\napi " + "a" * 64) == {"api": "a" * 64}
+
+
+RUNNING = """services:
+  web:
+    image: shop/web:1
+    environment: {LOG_LEVEL: info, DB_HOST: db}
+    labels: [a=1]
+  db:
+    image: postgres:16
+    environment:
+      POSTGRES_PASSWORD: ${DB_PASSWORD:?set it}
+      TZ:
+    env_file: [db.env]
+"""
+NEW = """services:
+  web:
+    image: shop/web:1
+    environment: [LOG_LEVEL=debug, DB_HOST=db, EXTRA=1]
+    labels: [a=1]
+    mem_limit: 256m
+  db:
+    image: postgres:16
+    environment:
+      POSTGRES_PASSWORD: ${DB_PASSWORD:?set it}
+      TZ:
+    env_file: [db.env]
+  cache:
+    image: redis:7
+"""
+
+
+def test_the_keys_that_differ_are_named_never_their_values() -> None:
+    before, after = keydiff.services_of(RUNNING), keydiff.services_of(NEW)
+    web = keydiff.definition_reason(before["web"], after["web"])
+    assert web is not None and web.kind == "keys"
+    # a list and a map of the same entries are equal; only the names that differ are said
+    assert web.keys == ("environment (EXTRA, LOG_LEVEL)", "mem_limit")
+    db = keydiff.definition_reason(before["db"], after["db"])
+    assert db is not None and db.kind == "host_variables"
+    assert db.keys == ("DB_PASSWORD", "TZ", "env_file db.env")  # TZ: the host's value
+    assert keydiff.definition_reason(None, after["cache"]) is None  # new: nothing to name
+    text = reason_text(db)
+    assert text == (
+        "same definition: a variable resolved on this host changed (DB_PASSWORD, TZ, "
+        "env_file db.env)"
+    )
+    assert "debug" not in reason_text(web) and reason_text(web).startswith("keys that differ")
+    assert web.as_json()["keys"] == ["environment (EXTRA, LOG_LEVEL)", "mem_limit"]
+    assert keydiff.services_of("services: [") == {}  # unreadable: nothing named
+    added = keydiff.differing_keys({"image": "x"}, {"image": "x", "environment": ["A=1", "B"]})
+    assert added == ["environment (A, B)"]
+
+
+def test_verification_services_are_listed_and_their_images_pulled() -> None:
+    tests = [Wanted("smoke", "qa/smoke:7", "", {}, 1, None)]
+    plans = compare.verification_plans(tests, verify=True)
+    assert [(p.service, p.action, p.note) for p in plans] == [
+        ("smoke", "verify", "run after the deploy is healthy, then removed")
+    ]
+    assert not plans[0].changes  # nothing of it stays: a change only by its image's pull
+    skipped = compare.verification_plans(tests, verify=False)
+    assert skipped[0].note == "not run: --skip-verify"
+    ref = VersionRef("Shop", "qa", "41")
+    plan = DeployPlan("shop", "compose", ref, ref)
+    plan.services = [*compare.plan_services([], []), *plans]
+    assert not plan.changes and plan.counts()["verify"] == 1
+    plan.images = compare.images_to_pull(tests, "missing")
+    assert plan.changes and [i.services for i in plan.images] == [("smoke",)]
+    assert "  verify     smoke  run after the deploy is healthy" in as_text(plan)

@@ -195,14 +195,22 @@ def test_held_by_a_service_that_then_fails_is_judged_on_its_own_again() -> None:
 
 
 class Box:
-    """A container as the SDK gives it: ``attrs`` and ``reload()`` (the next inspect)."""
+    """A container as the SDK gives it: ``attrs`` and ``reload()`` (the next inspect; a
+    ``None`` state: the container was removed, the SDK's ``NotFound``)."""
 
-    def __init__(self, cid: str, *states: dict[str, Any]) -> None:
+    def __init__(self, cid: str, *states: dict[str, Any] | None) -> None:
         self.id, self.states = cid, list(states)
-        self.attrs = self.states.pop(0)
+        first = self.states.pop(0)
+        assert first is not None
+        self.attrs = first
 
     def reload(self) -> None:
-        self.attrs = self.states.pop(0)
+        import docker.errors
+
+        found = self.states.pop(0)
+        if found is None:
+            raise docker.errors.NotFound(f"No such container: {self.id}")
+        self.attrs = found
 
 
 def test_status_watches_a_recent_restart_instead_of_guessing() -> None:
@@ -225,6 +233,22 @@ def test_status_watches_a_recent_restart_instead_of_guessing() -> None:
     assert [c.id for c in watch.recent] == ["ok", "bad"]  # the steady one is not waited for
     assert slept == [pytest.approx(RECENT - 1)]  # until the latest start has run RECENT s
     assert watch.again == {"bad"}
+
+
+def test_status_counts_a_container_removed_while_watched_as_not_settled() -> None:
+    """Removed (a redeploy, a teardown) during the wait: not settled, and no NotFound."""
+    from deployer.status import RecentRestarts
+
+    now = {"t": T0 + 5}
+    recovered = container(created=OLD, started=T0 + 3, finished=T0 + 2, count=2)
+    boxes = [Box("gone", recovered, None), Box("ok", recovered, recovered)]
+
+    def sleep(seconds: float) -> None:
+        now["t"] += seconds
+
+    watch = RecentRestarts(boxes, W0 - T0, clock=lambda: now["t"], sleep=sleep)
+    watch.settle()
+    assert watch.again == {"gone"}
 
 
 @pytest.mark.parametrize(("existed", "verdict"), [({"loop"}, Verdict.CRASH_LOOPING),

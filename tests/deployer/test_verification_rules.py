@@ -4,8 +4,6 @@ the profile marks, and the record the ledger gets."""
 
 from __future__ import annotations
 
-import pytest
-
 from deployer.ledger import record
 from deployer.verdicts import ServiceVerdict, Verdict
 from deployer.verification import rules
@@ -130,27 +128,6 @@ def test_the_record_carries_the_verification_only_when_declared() -> None:
         "status": "failed",
         "tests": [{"service": "smoke", "verdict": "failed", "exit_code": 3, "logs": "boom"}],
     }
-
-
-def test_swarm_refuses_verification_unless_skipped_and_leaves_the_tests_out() -> None:
-    from deployer.deploy.request import DeploySettings
-    from deployer.deploy.sources import Descriptor
-    from deployer.swarm.deploy import load, without_tests
-    from deployer.swarm.stack import StackInvalid
-
-    text = (
-        "services:\n  api:\n    image: busybox\n"
-        "  smoke:\n    image: busybox\n    profiles: [verify]\n"
-    )
-    d = Descriptor(text, "registry", "http://r", "A", "R", "3", None, {})
-    with pytest.raises(StackInvalid, match=r"smoke: verification services .* --skip-verify"):
-        without_tests(d, load(text), DeploySettings("s"), requested=True)
-    skipped, rollback = (DeploySettings("s", verify=False), True), (DeploySettings("s"), False)
-    for settings, requested in (skipped, rollback):
-        model, tests = without_tests(d, load(text), settings, requested)
-        assert tests == ["smoke"] and list(model["services"]) == ["api"]
-    plain = "services:\n  api:\n    image: busybox\n"
-    assert without_tests(d, load(plain), DeploySettings("s"), requested=True)[1] == []
 
 
 def test_the_ledgers_view_says_a_failed_verification_and_what_runs_after_it() -> None:

@@ -59,12 +59,30 @@ volumes:
 def test_own_container_id_comes_from_the_engines_container_folder() -> None:
     assert own_container_id(MOUNTINFO) == CID
     assert own_container_id(MOUNTINFO.replace("containers", "volumes")) is None
-    # on the engine's host: another container's shm is a mount point here, not our root
-    host = (
-        "27 21 0:71 / /var/lib/docker/containers/" + CID + "/mounts/shm rw,nosuid - tmpfs shm"
-        " rw,size=65536k\n1642 1630 8:1 /srv/consign /srv/consign rw,relatime - ext4 /dev/sda1"
+
+
+# /proc/self/mountinfo on the engine's host (dockerd in the same mount namespace) while a
+# container with a shareable IPC namespace runs (recorded, trimmed)
+HOST_MOUNTINFO = "\n".join(
+    [
+        "23 1 0:21 / / rw,relatime - overlay overlay rw,lowerdir=/l/Y",
+        f"54 45 0:42 / /var/lib/docker/containers/{CID}/mounts/shm rw,nosuid,nodev,noexec,"
+        "relatime shared:3 - tmpfs shm rw,size=65536k",
+        f"55 23 0:43 / /var/lib/docker/overlay2/{'ab' * 32}/merged rw - overlay overlay rw",
+    ]
+)
+
+
+def test_another_containers_mount_seen_from_the_host_is_not_ours() -> None:
+    """Under load another test's container was running: the host's deployer took itself for
+    that container and refused the env files of a plain deploy."""
+    assert own_container_id(HOST_MOUNTINFO) is None
+    assert own_container_id(HOST_MOUNTINFO + "\n" + MOUNTINFO.splitlines()[1]) == CID
+    podman = (
+        f"9 1 0:5 /var/lib/containers/storage/overlay-containers/{CID}/userdata/hosts "
+        "/etc/hosts rw - tmpfs t rw"
     )
-    assert own_container_id(host) is None
+    assert own_container_id(podman) == CID
 
 
 def test_relative_host_paths_are_named_as_written() -> None:

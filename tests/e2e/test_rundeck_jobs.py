@@ -13,6 +13,7 @@ import yaml
 
 from tests.e2e.jobformat import job_errors
 from tests.e2e.rundeck_expand import (
+    JOB_CONTEXT,
     expand_values_url,
     references,
     render_exec,
@@ -252,3 +253,35 @@ def test_deploys_mount_the_work_folder_at_its_own_path(name: str) -> None:
     assert argv[argv.index(same) - 1] == "-v"
     assert "CONSIGN_WORKDIR=${globals.deployer_workdir}" in argv
     assert "project.globals.deployer_workdir=" in DOC.read_text()
+
+
+@pytest.mark.parametrize(("plan", "deployer_exit", "job_exit"), [
+    ("yes", 10, 0), ("yes", 0, 0), ("yes", 5, 5), ("no", 10, 10), ("no", 1, 1), ("", 10, 10),
+])  # fmt: skip
+def test_a_plan_that_would_change_something_is_the_deploy_jobs_success(
+    plan: str, deployer_exit: int, job_exit: int, tmp_path: Path
+) -> None:
+    """docs/rundeck.md: with plan=yes the deployer's exit 10 is the job's success (with a line
+    saying so); any other code, and 10 without plan, is the job's exit status as it is. The
+    rendered step runs in a real shell, both quoting rules, with ``docker`` on PATH a script
+    exiting as the deployer would (the real deployer: tests/e2e/test_rundeck_workdir.py)."""
+    import subprocess
+
+    (job,) = load(ROOT / "rundeck-jobs" / "deploy.yaml")
+    docker = tmp_path / "docker"
+    docker.write_text(f"#!/bin/sh\nexit {deployer_exit}\n")
+    docker.chmod(0o755)
+    options = {o["name"]: SAMPLE.get(o["name"], "no") for o in job["options"]}
+    options["plan"] = plan
+    globals_ = {"registry_url": "http://r:9090", "deployer_image": "i:1", "deployer_workdir": "/s"}
+    context = {"option": options, "globals": globals_, "job": JOB_CONTEXT}
+    for per_reference in (True, False):
+        rendered = render_exec(job["sequence"]["commands"][0]["exec"], context, per_reference)
+        done = subprocess.run(
+            ["sh", "-c", rendered], capture_output=True, text=True, timeout=30,
+            env={"PATH": f"{tmp_path}:/usr/bin:/bin"},
+        )  # fmt: skip
+        assert done.returncode == job_exit, done.stdout + done.stderr
+        mapped = "plan: the plan would change something" in done.stdout
+        assert mapped == (plan == "yes" and deployer_exit == 10), done.stdout + done.stderr
+        assert done.stderr == ""

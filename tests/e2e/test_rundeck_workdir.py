@@ -96,6 +96,13 @@ def test_the_container_sees_the_hosts_files(
     assert no_token.returncode == ExitCode.REGISTRY_UNREACHABLE, no_token.stdout + no_token.stderr
     assert containers(project) == []
 
+    # plan=yes: the deployer's exit 10 ("would change something") is the job's success
+    planned = job(deploy_step(), **options, environment=env, registry_token=TOKEN, plan="yes")
+    assert planned.returncode == ExitCode.OK, planned.stdout + planned.stderr
+    assert "create     web" in planned.stdout, planned.stdout + planned.stderr
+    assert "plan: the plan would change something" in planned.stdout
+    assert containers(project) == []
+
     done = job(deploy_step(), **options, environment=env, registry_token=TOKEN)
     assert done.returncode == ExitCode.OK, done.stdout + done.stderr
     assert "reported to the ledger (1 record(s))" in done.stdout, done.stdout + done.stderr

@@ -3,7 +3,8 @@ processes: the seed's MySQL fragment and a fragment with every detector kind pub
 state `warnings` naming each path; the UI's version and diff pages, the API's diff and
 `consign show` never show a found value, the raw descriptor serves the bytes as stored;
 a release whose policy says `refuse` answers 422 naming the paths and writes nothing;
-`consign publish --interpolate` leaves a secret-named variable for the deploy host;
+`consign publish --interpolate` leaves a secret-named variable for the deploy host, and one
+whose value the detector flags (the trial's CI agent: GITHUB_PAT, SMTP_CREDENTIAL);
 `--fail-on secrets` fails the build. The rules themselves: tests/test_secret_literals.py."""
 
 from __future__ import annotations
@@ -177,3 +178,95 @@ def test_interpolate_leaves_a_secret_named_variable_for_the_deploy_host(
     raw = requests.get(f"{registry.url}/descriptor/application/Baked/Dev/1", timeout=30).text
     assert "POSTGRES_PASSWORD: ${DB_PASSWORD}" in raw and "postgres:16" in raw
     assert not _git_grep(registry, "s3cr3t-canary-ci")
+
+
+def test_a_diff_only_in_a_masked_value_names_its_path_and_never_its_value(
+    registry: ServedRegistry, tmp_path: Path
+) -> None:
+    """The trial's Vault: v1 -> v2 changes only the literal POSTGRES_PASSWORD; the API, `consign
+    diff` and the UI's diff page say so by its path and mark its row, and show no value."""
+    text = (
+        "services:\n  pg:\n    image: postgres:16\n    environment:\n"
+        "      POSTGRES_PASSWORD: {pw}\n      POSTGRES_USER: app\n"
+    )
+    old_pw, new_pw = "Tr1al-Vault-pw-0001", "Tr1al-Vault-pw-0002"
+    for pw in (old_pw, new_pw):
+        done = _publish(registry, tmp_path, text.format(pw=pw), "Trial Vault")
+        assert done.returncode == 0, done.stderr
+    api = f"{registry.url}/api/applications/Trial Vault/releases/Dev/diff"
+    answer = requests.get(api, params={"from": "1", "to": "2"}, timeout=30).json()
+    assert answer["masked_changed"] == ["pg.environment.POSTGRES_PASSWORD"]
+    assert answer["only_masked_changed"] is True
+    assert f"+      POSTGRES_PASSWORD: {MASK} (changed)  # {HINT}" in answer["diff"]
+    assert [c["service"] for c in answer["changed"]] == ["pg"]
+    cli = _show(registry, "diff", "Trial Vault", "Dev", "1", "2")
+    said = "(the descriptors differ only in masked values: pg.environment.POSTGRES_PASSWORD)"
+    assert said in cli and f"{MASK} (changed)" in cli and "identical" not in cli
+    page = requests.get(
+        f"{registry.url}/ui/diff",
+        params={"from": "Trial Vault/Dev/1", "to": "Trial Vault/Dev/2"},
+        timeout=30,
+    ).text
+    assert (
+        "The descriptors differ only in masked values: <code>pg.environment.POSTGRES_PASSWORD"
+        in page
+    )
+    assert f"POSTGRES_PASSWORD: {MASK} (changed)" in page and "are identical" not in page
+    # another change beside it: the masked one is still named, not as the only one
+    done = _publish(registry, tmp_path, text.format(pw=old_pw).replace(":16", ":17"), "Trial Vault")
+    assert done.returncode == 0, done.stderr
+    cli_3 = _show(registry, "diff", "Trial Vault", "Dev", "2", "3")
+    assert "(masked values that changed: pg.environment.POSTGRES_PASSWORD)" in cli_3
+    answer_3 = requests.get(api, params={"from": "2", "to": "3"}, timeout=30).json()
+    assert (
+        answer_3["only_masked_changed"] is False and "+    image: postgres:17" in answer_3["diff"]
+    )
+    page_3 = requests.get(f"{registry.url}/ui/diff", params={"to": "Trial Vault/Dev/3"}, timeout=30)
+    assert "Masked values that changed: <code>pg.environment.POSTGRES_PASSWORD" in page_3.text
+    for where, shown in {
+        "API": str(answer) + str(answer_3),
+        "consign diff": cli + cli_3,
+        "UI": page + page_3.text,
+    }.items():
+        assert old_pw not in shown and new_pw not in shown, f"{where} shows a value"
+
+
+def test_interpolate_leaves_a_variable_whose_value_is_flagged(
+    registry: ServedRegistry, tmp_path: Path
+) -> None:
+    """The trial's command: names that did not mark a secret, values that are secrets."""
+    pat = "ghp_Qa7wX2vB6nR4tY9uK1mL3pO5iJ7hG0fD2sZ9"
+    text = (
+        "services:\n  worker:\n    image: shop/worker:${BUILD_TAG}\n    environment:\n"
+        "      GITHUB_PAT: ${GITHUB_PAT}\n      SMTP_CREDENTIAL: ${SMTP_CREDENTIAL}\n"
+        "      DB_PASSWORD: ${DB_PASSWORD}\n      APIKEY: ${APIKEY}\n"
+    )
+    canaries = {
+        "GITHUB_PAT": pat,
+        "SMTP_CREDENTIAL": "SmtpCiSecret-canary-ci",
+        "APIKEY": "apikey-canary-ci",
+        "BUILD_TAG": "1",
+    }
+    done = _publish(
+        registry,
+        tmp_path,
+        text,
+        "Trial Ci",
+        "-c",
+        "worker",
+        "--interpolate",
+        "--set",
+        "DB_PASSWORD=dbpass-canary-ci",
+        **canaries,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "left ${SMTP_CREDENTIAL}, ${DB_PASSWORD}, ${APIKEY} for the deploy host" in done.stderr
+    assert (
+        "left ${GITHUB_PAT} for the deploy host to resolve: its value looks like a secret "
+        "(GitHub Token)" in done.stderr
+    )
+    raw = requests.get(f"{registry.url}/descriptor/application/Trial Ci/Dev/1", timeout=30).text
+    assert "image: shop/worker:1" in raw and "GITHUB_PAT: ${GITHUB_PAT}" in raw
+    for needle in (pat, "canary-ci"):
+        assert needle not in done.stdout + done.stderr
+        assert not _git_grep(registry, needle)

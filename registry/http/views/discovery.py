@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from consign.secrets.masking import masked
+from consign.secrets import maskdiff
 from registry import diffing
 from registry.errors import BadRequest, NotFound
 from registry.http.auth import require_read
@@ -99,6 +99,8 @@ def diff(application: str, release: str) -> Response:
         from_number = from_info.number
     changes = store.service_changes(from_info, to_info)
     by_kind = {kind: [change_json(c) for c in changes.of(kind)] for kind in diffing.KINDS}
+    # secret-looking literals masked, a masked value that changed marked (docs/secrets.md)
+    shown = maskdiff.compare(from_text.decode("utf-8"), to_text.decode("utf-8"))
     return jsonify(
         {
             "application": application,
@@ -108,11 +110,13 @@ def diff(application: str, release: str) -> Response:
             "from": from_number,
             "to": to_info.number,
             **by_kind,
-            "diff": diffing.unified(  # secret-looking literals masked (docs/secrets.md)
-                masked(from_text.decode("utf-8")),
-                masked(to_text.decode("utf-8")),
+            "diff": diffing.unified(
+                shown.old,
+                shown.new,
                 f"{from_app}/{from_rel}/{from_number}/docker-compose.yml",
                 f"{application}/{release}/{to_info.number}/docker-compose.yml",
             ),
+            "masked_changed": list(shown.changed),
+            "only_masked_changed": shown.only_masked,
         }
     )

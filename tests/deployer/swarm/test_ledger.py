@@ -50,7 +50,7 @@ def _containers() -> set[str]:
 
     client = docker.from_env()
     try:
-        return {c.id for c in client.containers.list(all=True)}
+        return {c.id for c in client.containers.list(all=True, sparse=True)}  # IDs only
     finally:
         client.close()
 

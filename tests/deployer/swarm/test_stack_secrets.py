@@ -39,7 +39,9 @@ def _ours(client: docker.DockerClient, stack: str) -> dict[str, str]:
 
 
 def _read_by_task(client: docker.DockerClient, stack: str) -> str:
-    (c,) = client.containers.list(filters={"label": f"com.docker.swarm.service.name={stack}_app"})
+    (c,) = client.containers.list(
+        filters={"label": f"com.docker.swarm.service.name={stack}_app"}, ignore_removed=True
+    )
     code, out = c.exec_run(["cat", "/run/secrets/db"])
     assert code == 0, out
     return bytes(out).decode()

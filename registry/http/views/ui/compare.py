@@ -9,7 +9,7 @@ from flask import render_template, request
 from flask.typing import ResponseReturnValue
 
 from consign import builds
-from consign.secrets.masking import masked
+from consign.secrets import maskdiff
 from registry import diffing, finding
 from registry.errors import BadRequest
 from registry.http.parsing.fields import parse_version
@@ -66,8 +66,10 @@ def diff() -> ResponseReturnValue:
         diffing.to_compare(old.components, new.components),
     )
     changes = diffing.compare_services(old.components, new.components, old_specs, new_specs)
-    # the descriptors as people may see them: secret-looking literals masked
-    hunks = diffing.side_by_side(masked(old_text.decode("utf-8")), masked(new_text.decode("utf-8")))
+    # the descriptors as people may see them: secret-looking literals masked, a masked
+    # value that changed marked "(changed)"
+    shown = maskdiff.compare(old_text.decode("utf-8"), new_text.decode("utf-8"))
+    hunks = diffing.side_by_side(shown.old, shown.new)
     query = urlencode(
         {
             "from_application": from_app,
@@ -83,6 +85,8 @@ def diff() -> ResponseReturnValue:
         changes=changes,
         counts={k: len(changes.of(k)) for k in diffing.KINDS},
         hunks=hunks,
+        masked_changed=shown.changed,
+        only_masked=shown.only_masked,
         sbs_html=sbs.tbodies(hunks),
         describe=builds.describe,
         swap_url=links.ui_diff(version_ref(new), version_ref(old)),
