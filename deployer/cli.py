@@ -58,6 +58,7 @@ from deployer.deploy.request import (
 from deployer.deploy.workdir import Workdir
 from deployer.ledger import lock, show
 from deployer.ledger.client import LedgerClient, LedgerError
+from deployer.options import env_file_option, verify_timeout_option
 from deployer.orchestrators import orchestrator_for
 from deployer.plan import flow as planning
 from deployer.plan import text as plan_text
@@ -154,17 +155,6 @@ def _compose_option(func: F) -> F:
         only_with="compose",
         envvar="CONSIGN_COMPOSE",
         help="Compose command line (default: `docker compose`, else a v2 `docker-compose`).",
-    )(func)
-
-
-def _env_file_option(func: F) -> F:
-    return click.option(
-        "--env-file",
-        envvar="CONSIGN_ENV_FILE",
-        type=click.Path(dir_okay=False),
-        help="Values for the descriptor's ${VAR} on this host (Compose's env file format; the "
-        "environment wins; refused unless only its owner can read it). Never written down: "
-        "its values are masked in the output, the report and the ledger (docs/secrets.md).",
     )(func)
 
 
@@ -288,14 +278,9 @@ def _gate(descriptor: sources.Descriptor, force: bool) -> None:
     help="Do not run the descriptor's verification services (Compose profile `verify`); "
     "the deploy is recorded with its verification skipped.",
 )
-@click.option(
-    "--verify-timeout",
-    envvar="CONSIGN_VERIFY_TIMEOUT",
-    type=click.FloatRange(0),
-    default=300.0,
-    show_default=True,
-    help="Seconds the verification services have, together, to exit; those still running "
-    "are stopped and timed out.",
+@verify_timeout_option(
+    "Seconds the verification services have, together, to exit; those still running are "
+    "stopped and timed out."
 )
 @click.option(
     "--pull",
@@ -342,7 +327,7 @@ def _gate(descriptor: sources.Descriptor, force: bool) -> None:
     type=click.Path(dir_okay=False),
     help="Write a JSON report.",
 )
-@_env_file_option
+@env_file_option()
 @_ledger_options
 @click.option(
     "--force",
@@ -615,7 +600,7 @@ def _ledger_status(environment: str, ledger: LedgerClient, as_json: bool) -> Exi
 )
 @click.option("--token", envvar="CONSIGN_TOKEN", help="Bearer token for the registry.")
 @ca_file_option
-@_env_file_option
+@env_file_option()
 @_ledger_options
 @exits()
 def down_cmd(

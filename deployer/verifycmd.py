@@ -18,7 +18,6 @@ from consign.secrets.masker import masked_output
 from deployer import run
 from deployer.cli import (
     _compose_option,
-    _env_file_option,
     _host_option,
     _ledger_options,
     _orchestrator_option,
@@ -34,6 +33,7 @@ from deployer.deploy.request import (
     VerifyRequest,
 )
 from deployer.deploy.workdir import Workdir
+from deployer.options import env_file_option, verify_timeout_option
 from deployer.report import verification_lines
 
 
@@ -50,21 +50,14 @@ from deployer.report import verification_lines
 @_host_option
 @_compose_option
 @_orchestrator_option
-@click.option(
-    "--verify-timeout",
-    envvar="CONSIGN_VERIFY_TIMEOUT",
-    type=click.FloatRange(0),
-    default=300.0,
-    show_default=True,
-    help="Seconds the verification services have, together, to exit.",
-)
+@verify_timeout_option("Seconds the verification services have, together, to exit.")
 @click.option(
     "--workdir",
     envvar="CONSIGN_WORKDIR",
     type=click.Path(file_okay=False, path_type=Path, resolve_path=True),
     help="Host folder the descriptor and its files are written under (as deploy's).",
 )
-@_env_file_option
+@env_file_option()
 @_ledger_options
 @exits()
 def verify_cmd(

@@ -51,6 +51,7 @@ from deployer.ledger import holder as holders
 from deployer.ledger import lock
 from deployer.ledger.client import LedgerClient
 from deployer.ledger.session import user
+from deployer.options import env_file_option, verify_timeout_option
 from deployer.orchestrators import orchestrator_for
 from deployer.registry_reader import RegistryReader
 
@@ -321,13 +322,8 @@ def _running(deployed: list[tuple[int, bool]]) -> int | None:
 @click.option(
     "--stable", type=click.FloatRange(0), default=5.0, show_default=True, envvar="CONSIGN_STABLE"
 )
-@click.option(
-    "--verify-timeout",
-    envvar="CONSIGN_VERIFY_TIMEOUT",
-    type=click.FloatRange(0),
-    default=300.0,
-    show_default=True,
-    help="Seconds each step's verification services have, together, to exit (as deploy's).",
+@verify_timeout_option(
+    "Seconds each step's verification services have, together, to exit (as deploy's)."
 )
 @click.option(
     "--workdir",
@@ -335,12 +331,9 @@ def _running(deployed: list[tuple[int, bool]]) -> int | None:
     type=click.Path(file_okay=False, path_type=Path, resolve_path=True),
     help="Host folder the descriptors and their files are written under (as deploy's).",
 )
-@click.option(
-    "--env-file",
-    envvar="CONSIGN_ENV_FILE",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Values for the descriptors' ${VAR} on this host, as deploy's --env-file (never "
-    "written down; refused when others may read it).",
+@env_file_option(
+    "Values for the descriptors' ${VAR} on this host, as deploy's --env-file (never "
+    "written down; refused when others may read it)."
 )
 @click.option("--by", envvar="CONSIGN_BY", help="Who bisects, recorded (default: the user).")
 @click.option("--spool", envvar="CONSIGN_SPOOL", type=click.Path(file_okay=False, path_type=Path))
@@ -382,7 +375,7 @@ def bisect_cmd(
     stable: float,
     verify_timeout: float,
     workdir: Path | None,
-    env_file: Path | None,
+    env_file: str | None,
     by: str | None,
     spool: Path | None,
     lock_wait: float,

@@ -34,6 +34,7 @@ from deployer.ledger import drift, record, stackdrift
 from deployer.ledger.client import LedgerClient, LedgerError
 from deployer.ledger.session import user
 from deployer.ledger.spool import Spool, default_directory, deliver
+from deployer.options import env_file_option
 
 
 @click.command("drift")
@@ -77,12 +78,9 @@ from deployer.ledger.spool import Spool, default_directory, deliver
     help="Spool directory for records the registry cannot take now.",
 )
 @click.option("--json", "as_json", envvar="CONSIGN_JSON", is_flag=True, help="Print JSON.")
-@click.option(
-    "--env-file",
-    envvar="CONSIGN_ENV_FILE",
-    type=click.Path(dir_okay=False),
-    help="Values for the descriptor's ${VAR} on this host, as for deploy (a stack's replicas; "
-    "refused unless only its owner can read it; its values are masked).",
+@env_file_option(
+    "Values for the descriptor's ${VAR} on this host, as for deploy (a stack's replicas; "
+    "refused unless only its owner can read it; its values are masked)."
 )
 @ca_file_option
 @exits()
