@@ -182,10 +182,14 @@ def assemble(
     components: Sequence[Component],
     *,
     names: Callable[[Component], Mapping[str, str]] = Component.stored_files,
+    checked: bool = False,
 ) -> Assembly:
     """The descriptor; ``names`` gives, per component, the path each attached env file is
-    named by (default: where the version's tree holds it)."""
-    check(components)
+    named by (default: where the version's tree holds it). ``checked``: the components come
+    from :func:`replace_component`, which ran :func:`check` on them already (a publish's
+    plan: the check is not run twice)."""
+    if not checked:
+        check(components)
     services: dict[str, Any] = {}
     for comp in components:
         if comp.files:  # the descriptor names attached env files where the tree holds them

@@ -70,8 +70,8 @@ def plan(
         existing = reader.info(tip)
         return Plan(target, tip, existing, current, b"", None, existing, NO_CHANGES, name)
     component = replace(new, name=name)
-    components = replace_component(current, component)
-    assembly = assemble(components)
+    components = replace_component(current, component)  # checked there
+    assembly = assemble(components, checked=True)
     descriptor = assembly.descriptor.encode()
     if max_descriptor_bytes is not None and len(descriptor) > max_descriptor_bytes:
         raise DescriptorTooLarge(
@@ -99,7 +99,8 @@ def plan(
     changes = diffing.compare(old, info.components, current, components)
     layer = None
     if any(c.files for c in components):
-        layer = assemble(components, names=Component.oci_files).descriptor.encode()
+        oci = assemble(components, names=Component.oci_files, checked=True)
+        layer = oci.descriptor.encode()
     return Plan(target, tip, None, components, descriptor, layer, info, changes, name)
 
 
