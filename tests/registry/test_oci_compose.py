@@ -134,9 +134,8 @@ def test_up_from_oci_runs_healthy_on_the_engine_and_latest_follows(
     put(https, "services:\n  extra: {image: busybox:latest}\n", "Dev Box", "R1")
     assert digest(https, "dev-box/r1", "1") == first  # numbered: never changes
     assert digest(https, "dev-box/r1", "latest") == digest(https, "dev-box/r1", "2") != first
-    latest = compose(
-        https, "-p", project, "-f", reference.replace(":1", ":latest"), "config", "--services"
-    )
+    by_tag = reference.rsplit(":", 1)[0] + ":latest"  # the tag only: the port may hold ":1"
+    latest = compose(https, "-p", project, "-f", by_tag, "config", "--services")
     assert sorted(latest.split()) == ["extra", "web"]
 
 
