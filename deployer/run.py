@@ -185,6 +185,8 @@ def teardown(request: TeardownRequest, out: TextIO) -> None:
 class NothingToVerify(ConsignError):
     """``consign verify`` of a project with no Consignment record of a version (exit 1)."""
 
+    label = "nothing to verify"
+
 
 def verify(request: VerifyRequest, out: TextIO) -> Verification:
     """Re-run the verification of the version the project runs (its project record names
